@@ -1,0 +1,1109 @@
+"""The Engine: the one place phasegate's rules live.
+
+Every change is one database transaction that locks the project row (``SELECT …
+FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), reads the current
+round, asks the compiled state machine whether the move exists, writes its rows
+and appends its audit event to the project's hash chain — or does nothing at all.
+Serialization failures, deadlocks and lost races on a chain head are retried with
+backoff; the user sees :class:`~workflow.errors.Conflict` only when retries run out.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from hashlib import sha256
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Integer, String, Text, and_, delete, func, insert, literal, null, select, union_all, update
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from workflow import inputs
+from workflow.audit import GENESIS, SYSTEM_CHAIN, canonical_json, event_hash
+from workflow.definition import Definition, Phase
+from workflow.errors import (
+    Conflict,
+    NotFound,
+    NotPermitted,
+    PhasegateError,
+    RuleRefused,
+    UsageError,
+)
+from workflow.gates import PhaseEvaluation, evaluate
+from workflow.machine import CANCELLED, COMPLETED, ON_HOLD, Binding, compile_machine, fire
+from workflow.status import (
+    Approval,
+    AuditReport,
+    Event,
+    GateStatus,
+    ProjectStatus,
+    ProjectSummary,
+    TaskStatus,
+    TemplateInfo,
+)
+from workflow.storage.database import (
+    is_retryable,
+    open_database,
+    read_transaction,
+    translate_error,
+    utcnow,
+    write_transaction,
+)
+from workflow.storage.migrate import ensure_schema
+from workflow.storage.tables import approvals as t_approvals
+from workflow.storage.tables import assignments as t_assignments
+from workflow.storage.tables import events as t_events
+from workflow.storage.tables import grants as t_grants
+from workflow.storage.tables import projects as t_projects
+from workflow.storage.tables import requests as t_requests
+from workflow.storage.tables import tasks as t_tasks
+from workflow.storage.tables import templates as t_templates
+
+R = TypeVar("R")
+
+MAX_ATTEMPTS = 10
+PRIVILEGES = ("admin", "auditor")
+SYSTEM_ACTOR = "phasegate"
+SYSTEM_LOCK_KEY = 0x70676174  # pg_advisory_xact_lock key serializing the templates-and-grants chain
+
+
+@dataclass(frozen=True)
+class _Template:
+    id: int
+    key: str
+    version: int
+    sha256: str
+    definition: Definition
+
+    @property
+    def ref(self) -> dict[str, Any]:
+        return {"key": self.key, "version": self.version, "sha256": self.sha256}
+
+
+@dataclass
+class _Ctx:
+    """One command's view of a locked project: its row, template, team and current round."""
+
+    conn: Connection
+    row: Row[Any]
+    tpl: _Template
+    actor: str
+    now: str
+    privileges: set[str] = field(default_factory=set)
+    team: dict[str, list[str]] = field(default_factory=dict)
+    authority: dict[tuple[str, str], int] = field(default_factory=dict)  # (role, person) -> assign seq
+    tasks: dict[str, Row[Any]] = field(default_factory=dict)
+    approvals: dict[str, Row[Any]] = field(default_factory=dict)
+
+    @property
+    def definition(self) -> Definition:
+        return self.tpl.definition
+
+    @property
+    def phase(self) -> Phase:
+        phase = self.definition.phase(self.row.phase)
+        assert phase is not None, "a stored phase always exists in its pinned template version"
+        return phase
+
+    @property
+    def code(self) -> str:
+        return str(self.row.code)
+
+    def holds(self, role: str, person: str | None = None) -> bool:
+        return (person or self.actor) in self.team.get(role, ())
+
+    def state(self) -> str:
+        return self.row.phase if self.row.status == "active" else ON_HOLD if self.row.status == "on_hold" else self.row.status
+
+    def evaluation(self) -> PhaseEvaluation:
+        return evaluate(
+            self.definition,
+            self.phase,
+            {r: row.person for r, row in self.tasks.items()},
+            {r: row.person for r, row in self.approvals.items()},
+            self.team,
+        )
+
+
+class Engine:
+    """phasegate's Python API. ``Engine(url)`` opens (and on first use creates) the database."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self._db = open_database(url)
+        self.url = self._db.url.render_as_string(hide_password=True)
+        self._pg = self._db.dialect.name == "postgresql"
+        self._templates: dict[int, _Template] = {}
+        try:
+            migrated = ensure_schema(self._db)
+            if migrated:
+                self.publish_builtins()
+        except BaseException:
+            self._db.dispose()
+            raise
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._db.dispose()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transactions ------------------------------------------------------------------------
+
+    def _run(self, work: Callable[[Connection], R]) -> R:
+        """Run ``work`` in one write transaction, retrying lost races; nothing half-written stays."""
+        delay = 0.005
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                with write_transaction(self._db) as conn:
+                    return work(conn)
+            except PhasegateError:
+                raise
+            except DBAPIError as exc:
+                if not (is_retryable(exc) or isinstance(exc, IntegrityError)):
+                    raise translate_error(exc) from exc
+                if attempt == MAX_ATTEMPTS:
+                    raise Conflict(
+                        f"the data changed meanwhile and the command could not be applied after "
+                        f"{MAX_ATTEMPTS} attempts; nothing was changed, run it again"
+                    ) from exc
+                time.sleep(delay * random.uniform(0.5, 1.5))
+                delay = min(delay * 2, 0.25)
+        raise AssertionError("unreachable")
+
+    def _read(self, work: Callable[[Connection], R]) -> R:
+        try:
+            with read_transaction(self._db) as conn:
+                return work(conn)
+        except PhasegateError:
+            raise
+        except DBAPIError as exc:
+            raise translate_error(exc) from exc
+
+    def _idempotent(
+        self,
+        request_id: str | None,
+        actor: str,
+        command: dict[str, Any],
+        work: Callable[[Connection], Event],
+    ) -> Event:
+        """Apply ``work`` once per request id; a repeat is answered with the first outcome."""
+        if request_id is None:
+            return self._run(work)
+        rid = inputs.text(request_id, "the request id", required=True, max_len=128, multiline=False)
+        fingerprint = canonical_json(command)
+
+        def txn(conn: Connection) -> Event:
+            prior = conn.execute(select(t_requests).where(t_requests.c.request_id == rid)).first()
+            if prior is not None:
+                if prior.actor != actor or prior.command != fingerprint:
+                    raise Conflict(f"request id {inputs.shown(rid)} was already used for a different command")
+                return _event_from_dict(json.loads(prior.outcome))
+            event = work(conn)
+            conn.execute(
+                insert(t_requests).values(
+                    request_id=rid,
+                    actor=actor,
+                    command=fingerprint,
+                    outcome=canonical_json(event.to_dict()),
+                    at=event.at,
+                )
+            )
+            return event
+
+        return self._run(txn)
+
+    # -- templates ---------------------------------------------------------------------------
+
+    def _template(self, conn: Connection, template_id: int) -> _Template:
+        tpl = self._templates.get(template_id)
+        if tpl is None:
+            from workflow.loader import load_definition
+
+            row = conn.execute(
+                select(t_templates.c.key, t_templates.c.version, t_templates.c.sha256, t_templates.c.source)
+                .where(t_templates.c.id == template_id)
+            ).one()
+            definition = load_definition(row.source, source=f"{row.key} v{row.version}")
+            tpl = _Template(template_id, row.key, row.version, row.sha256, definition)
+            self._templates[template_id] = tpl
+        return tpl
+
+    def _template_row(self, conn: Connection, key: str, version: int | None) -> Row[Any]:
+        stmt = select(t_templates).where(t_templates.c.key == key)
+        if version is not None:
+            stmt = stmt.where(t_templates.c.version == version)
+        row = conn.execute(stmt.order_by(t_templates.c.version.desc()).limit(1)).first()
+        if row is None:
+            if version is not None and conn.execute(
+                select(t_templates.c.id).where(t_templates.c.key == key).limit(1)
+            ).first():
+                raise NotFound(f"template {key} has no version {version}")
+            raise NotFound(f"there is no template {inputs.shown(key)}; `phasegate template list` shows them")
+        return row
+
+    def templates(self) -> list[TemplateInfo]:
+        """The latest version of every published template, by key."""
+
+        def work(conn: Connection) -> list[TemplateInfo]:
+            latest = (
+                select(t_templates.c.key, func.max(t_templates.c.version).label("version"))
+                .group_by(t_templates.c.key)
+                .subquery()
+            )
+            rows = conn.execute(
+                select(t_templates)
+                .join(latest, and_(latest.c.key == t_templates.c.key, latest.c.version == t_templates.c.version))
+                .order_by(t_templates.c.key)
+            ).all()
+            return [_template_info(r) for r in rows]
+
+        return self._read(work)
+
+    def template(self, key: str, version: int | None = None) -> tuple[TemplateInfo, Definition, str]:
+        """(info, compiled definition, exact source text) of one version (default: the latest)."""
+
+        def work(conn: Connection) -> tuple[TemplateInfo, Definition, str]:
+            row = self._template_row(conn, key, version)
+            return _template_info(row), self._template(conn, row.id).definition, row.source
+
+        return self._read(work)
+
+    def publish_template(self, source: str | bytes | Path, *, actor: str, name: str | None = None) -> tuple[TemplateInfo, bool]:
+        """Publish a new version when the text differs from the latest; returns (info, published)."""
+        from workflow.loader import load_definition
+
+        actor = inputs.person(actor, "the acting person")
+        if isinstance(source, Path):
+            from workflow.loader import load_file
+
+            load_file(source)  # validates with the byte limit applied before reading it all
+            data = source.read_bytes()
+            name = name or str(source)
+        else:
+            data = source if isinstance(source, bytes) else source.encode("utf-8")
+        definition = load_definition(data, source=name or "<template>")
+        text = data.decode("utf-8")
+
+        def work(conn: Connection) -> tuple[TemplateInfo, bool]:
+            self._require_privilege(conn, actor, "admin", "publish templates")
+            return self._publish(conn, definition, text, actor)
+
+        return self._run(work)
+
+    def _publish(self, conn: Connection, definition: Definition, text: str, actor: str) -> tuple[TemplateInfo, bool]:
+        latest = conn.execute(
+            select(t_templates)
+            .where(t_templates.c.key == definition.key)
+            .order_by(t_templates.c.version.desc())
+            .limit(1)
+        ).first()
+        if latest is not None and latest.source == text:
+            return _template_info(latest), False
+        version = 1 if latest is None else latest.version + 1
+        digest = sha256(text.encode("utf-8")).hexdigest()
+        now = utcnow()
+        conn.execute(
+            insert(t_templates).values(
+                key=definition.key,
+                version=version,
+                title=definition.title,
+                source=text,
+                sha256=digest,
+                published_at=now,
+                published_by=actor,
+            )
+        )
+        self._append_system(
+            conn,
+            actor,
+            "template.publish",
+            {"template": {"key": definition.key, "version": version, "sha256": digest}, "title": definition.title},
+        )
+        row = self._template_row(conn, definition.key, version)
+        return _template_info(row), True
+
+    def publish_builtins(self, actor: str = SYSTEM_ACTOR) -> list[TemplateInfo]:
+        """Publish each built-in template whose key has no version yet (idempotent)."""
+        from workflow.loader import builtin_paths, load_definition
+
+        def work(conn: Connection) -> list[TemplateInfo]:
+            self._lock_system(conn)
+            published = []
+            for key, path in sorted(builtin_paths().items()):
+                exists = conn.execute(select(t_templates.c.id).where(t_templates.c.key == key).limit(1)).first()
+                if exists:
+                    continue
+                text = path.read_text(encoding="utf-8")
+                info, _ = self._publish(conn, load_definition(text, source=str(path)), text, actor)
+                published.append(info)
+            return published
+
+        return self._run(work)
+
+    # -- people and grants -------------------------------------------------------------------
+
+    def init(self, admin: str) -> dict[str, Any]:
+        """Idempotent set-up: schema (done on open), built-ins, and ``admin`` as the first admin."""
+        admin = inputs.person(admin, "the admin's name")
+        published = self.publish_builtins()
+
+        def work(conn: Connection) -> dict[str, Any]:
+            self._lock_system(conn)
+            admins = self._holders(conn, "admin")
+            made = False
+            if not admins:
+                self._insert_grant(conn, admin, "admin", admin)
+                made = True
+            elif admin not in admins:
+                raise NotPermitted(
+                    f"this database already has admins ({', '.join(admins)}); ask one of them to "
+                    f"grant {admin} admin"
+                )
+            return {
+                "database": self.url,
+                "admin": admin,
+                "admin_created": made,
+                "templates_published": [f"{t.key} v{t.version}" for t in published],
+            }
+
+        return self._run(work)
+
+    def grant(self, person: str, privilege: str, *, actor: str) -> Event:
+        person = inputs.person(person)
+        actor = inputs.person(actor, "the acting person")
+        self._check_privilege_name(privilege)
+
+        def work(conn: Connection) -> Event:
+            self._lock_system(conn)
+            self._require_privilege(conn, actor, "admin", "grant privileges")
+            if person in self._holders(conn, privilege):
+                raise RuleRefused(f"{person} already has the {privilege} grant")
+            return self._insert_grant(conn, person, privilege, actor)
+
+        return self._run(work)
+
+    def revoke(self, person: str, privilege: str, *, actor: str) -> Event:
+        person = inputs.person(person)
+        actor = inputs.person(actor, "the acting person")
+        self._check_privilege_name(privilege)
+
+        def work(conn: Connection) -> Event:
+            self._lock_system(conn)
+            self._require_privilege(conn, actor, "admin", "revoke privileges")
+            holders = self._holders(conn, privilege)
+            if person not in holders:
+                raise NotFound(f"{person} does not have the {privilege} grant")
+            if privilege == "admin" and holders == [person]:
+                raise RuleRefused(f"{person} is the last admin; grant admin to someone else first")
+            conn.execute(
+                delete(t_grants).where(t_grants.c.person == person, t_grants.c.privilege == privilege)
+            )
+            return self._append_system(conn, actor, "revoke", {"person": person, "privilege": privilege})
+
+        return self._run(work)
+
+    def grants(self) -> dict[str, list[str]]:
+        """privilege -> people holding it."""
+
+        def work(conn: Connection) -> dict[str, list[str]]:
+            out: dict[str, list[str]] = {p: [] for p in PRIVILEGES}
+            for row in conn.execute(select(t_grants).order_by(t_grants.c.privilege, t_grants.c.person)):
+                out[row.privilege].append(row.person)
+            return out
+
+        return self._read(work)
+
+    @staticmethod
+    def _check_privilege_name(privilege: str) -> None:
+        if privilege not in PRIVILEGES:
+            raise UsageError(f"unknown grant {inputs.shown(privilege)}: use admin or auditor")
+
+    def _insert_grant(self, conn: Connection, person: str, privilege: str, actor: str) -> Event:
+        conn.execute(
+            insert(t_grants).values(person=person, privilege=privilege, granted_at=utcnow(), granted_by=actor)
+        )
+        return self._append_system(conn, actor, "grant", {"person": person, "privilege": privilege})
+
+    @staticmethod
+    def _holders(conn: Connection, privilege: str) -> list[str]:
+        rows = conn.execute(
+            select(t_grants.c.person).where(t_grants.c.privilege == privilege).order_by(t_grants.c.person)
+        )
+        return [r.person for r in rows]
+
+    @staticmethod
+    def _privileges(conn: Connection, person: str) -> set[str]:
+        return {r.privilege for r in conn.execute(select(t_grants.c.privilege).where(t_grants.c.person == person))}
+
+    def _require_privilege(self, conn: Connection, actor: str, privilege: str, doing: str) -> set[str]:
+        privileges = self._privileges(conn, actor)
+        if privilege not in privileges:
+            raise NotPermitted(f"{actor} may not {doing}: that needs the {privilege} grant")
+        return privileges
+
+    def _lock_system(self, conn: Connection) -> None:
+        """Serialize writers of the templates-and-grants chain (SQLite's BEGIN IMMEDIATE already does)."""
+        if self._pg:
+            conn.execute(select(func.pg_advisory_xact_lock(SYSTEM_LOCK_KEY)))
+
+    def _append_system(self, conn: Connection, actor: str, action: str, data: dict[str, Any]) -> Event:
+        head = conn.execute(
+            select(t_events.c.seq, t_events.c.hash, t_events.c.at)
+            .where(t_events.c.chain == SYSTEM_CHAIN)
+            .order_by(t_events.c.seq.desc())
+            .limit(1)
+        ).first()
+        seq, prev, last_at = (0, GENESIS, "") if head is None else (head.seq, head.hash, head.at)
+        return _insert_event(conn, _new_event(SYSTEM_CHAIN, seq + 1, prev, max(utcnow(), last_at), actor, action, None, data))
+
+    # -- projects: creating and staffing -----------------------------------------------------
+
+    def create_project(
+        self,
+        code: str,
+        *,
+        template: str,
+        actor: str,
+        name: str | None = None,
+        client: str | None = None,
+        version: int | None = None,
+        request_id: str | None = None,
+    ) -> Event:
+        code = inputs.project_code(code)
+        actor = inputs.person(actor, "the acting person")
+        name = inputs.text(name, "the project name", max_len=inputs.LINE_MAX, multiline=False)
+        client = inputs.text(client, "the client", max_len=inputs.LINE_MAX, multiline=False)
+
+        def work(conn: Connection) -> Event:
+            self._require_privilege(conn, actor, "admin", "create projects")
+            if conn.execute(select(t_projects.c.id).where(t_projects.c.code == code)).first():
+                raise Conflict(f"project {code} exists already")
+            trow = self._template_row(conn, template, version)
+            tpl = self._template(conn, trow.id)
+            first = tpl.definition.phases[0]
+            now = utcnow()
+            data = {
+                "template": tpl.ref,
+                "name": name,
+                "client": client,
+                "phase": first.key,
+                "phase_title": first.title,
+                "round": 1,
+            }
+            event = _new_event(code, 1, GENESIS, now, actor, "create", first.key, data)
+            conn.execute(
+                insert(t_projects).values(
+                    code=code,
+                    name=name,
+                    client=client,
+                    template_id=tpl.id,
+                    phase=first.key,
+                    round=1,
+                    status="active",
+                    rounds=canonical_json({first.key: 1}),
+                    seq=1,
+                    head_hash=event.hash,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            return _insert_event(conn, event)
+
+        args = {"template": template, "version": version, "name": name, "client": client}
+        return self._idempotent(request_id, actor, {"command": "create", "code": code, **args}, work)
+
+    def assign(self, code: str, role: str, person: str, *, actor: str, request_id: str | None = None) -> Event:
+        person = inputs.person(person)
+
+        def body(ctx: _Ctx) -> Event:
+            self._require_assigner(ctx)
+            self._require_role(ctx, role)
+            if ctx.row.status in (COMPLETED, CANCELLED):
+                raise RuleRefused(f"project {ctx.code} is {ctx.row.status}; its team can no longer change")
+            if ctx.holds(role, person):
+                raise RuleRefused(f"{person} already holds the {ctx.definition.role_title(role)} role on {ctx.code}")
+            seq = ctx.row.seq + 1
+            ctx.conn.execute(
+                insert(t_assignments).values(
+                    project_id=ctx.row.id, role=role, person=person, assigned_at=ctx.now,
+                    assigned_by=ctx.actor, seq=seq,
+                )
+            )
+            return self._append(ctx, "assign", {"role": role, "role_title": ctx.definition.role_title(role),
+                                                "person": person}, authority=None)
+
+        return self._project_command(code, actor, request_id, {"command": "assign", "role": role, "person": person}, body)
+
+    def unassign(self, code: str, role: str, person: str, *, actor: str, request_id: str | None = None) -> Event:
+        person = inputs.person(person)
+
+        def body(ctx: _Ctx) -> Event:
+            self._require_assigner(ctx)
+            self._require_role(ctx, role)
+            if not ctx.holds(role, person):
+                raise NotFound(f"{person} does not hold the {ctx.definition.role_title(role)} role on {ctx.code}")
+            ctx.conn.execute(
+                delete(t_assignments).where(
+                    t_assignments.c.project_id == ctx.row.id,
+                    t_assignments.c.role == role,
+                    t_assignments.c.person == person,
+                )
+            )
+            return self._append(ctx, "unassign", {
+                "role": role, "role_title": ctx.definition.role_title(role), "person": person,
+                "assignment_seq": ctx.authority[(role, person)],
+            }, authority=None)
+
+        return self._project_command(code, actor, request_id, {"command": "unassign", "role": role, "person": person}, body)
+
+    # -- projects: doing the work ------------------------------------------------------------
+
+    def complete_task(self, code: str, role: str, *, actor: str, note: str | None = None,
+                      request_id: str | None = None) -> Event:
+        note = inputs.text(note, "the note")
+
+        def body(ctx: _Ctx) -> Event:
+            self._require_role(ctx, role)
+            self._require_holder(ctx, role)
+            self._require_active(ctx, "mark tasks done")
+            phase = ctx.phase
+            task = phase.task_of(role)
+            title = ctx.definition.role_title(role)
+            if task is None:
+                raise RuleRefused(f"the {title} has no task in {phase.title}")
+            done = ctx.tasks.get(role)
+            if done is not None:
+                raise RuleRefused(
+                    f"the {title}'s task '{task}' in {phase.title} is already done (by {done.person} at {done.done_at})"
+                )
+            seq = ctx.row.seq + 1
+            ctx.conn.execute(
+                insert(t_tasks).values(
+                    project_id=ctx.row.id, phase=phase.key, round=ctx.row.round, role=role,
+                    person=ctx.actor, note=note, done_at=ctx.now, seq=seq,
+                )
+            )
+            return self._append(ctx, "task.done", {"task": task, "note": note}, authority=role)
+
+        return self._project_command(code, actor, request_id, {"command": "task.done", "role": role, "note": note}, body)
+
+    def approve(self, code: str, role: str, *, actor: str, comment: str | None = None,
+                request_id: str | None = None) -> Event:
+        comment = inputs.text(comment, "the comment")
+
+        def body(ctx: _Ctx) -> Event:
+            gate = self._require_signer(ctx, role, "approve")
+            title = ctx.definition.role_title(role)
+            prior = ctx.approvals.get(role)
+            if prior is not None:
+                raise RuleRefused(
+                    f"'{gate.title}' is already approved for the {title} (by {prior.person} at {prior.approved_at})"
+                )
+            if gate.distinct_people:
+                for other_role, other in ctx.approvals.items():
+                    if other.person == ctx.actor:
+                        raise RuleRefused(
+                            f"four-eyes rule: {ctx.actor} already approved '{gate.title}' as the "
+                            f"{ctx.definition.role_title(other_role)}; one person's approval counts for "
+                            f"one role only, so another {title} must approve"
+                        )
+            seq = ctx.row.seq + 1
+            ctx.conn.execute(
+                insert(t_approvals).values(
+                    project_id=ctx.row.id, phase=ctx.row.phase, round=ctx.row.round, role=role,
+                    person=ctx.actor, comment=comment, approved_at=ctx.now, seq=seq,
+                )
+            )
+            return self._append(ctx, "approve", {
+                "gate": gate.title,
+                "decision": "approved",
+                "comment": comment,
+                "meaning": _meaning(gate.title, ctx.phase.title, ctx.row.round),
+            }, authority=role)
+
+        return self._project_command(code, actor, request_id, {"command": "approve", "role": role, "comment": comment}, body)
+
+    def reject(self, code: str, role: str, *, actor: str, reason: str, request_id: str | None = None) -> Event:
+        reason_text = inputs.text(reason, "the reason", required=True)
+
+        def body(ctx: _Ctx) -> Event:
+            gate = self._require_signer(ctx, role, "reject")
+            machine = compile_machine(ctx.definition)
+            dest = fire(machine, "reject", Binding(ctx.state()))
+            from_phase, from_round = ctx.phase, ctx.row.round
+            voided = {
+                "tasks": [{"role": r, "person": row.person, "seq": row.seq} for r, row in ctx.tasks.items()],
+                "approvals": [{"role": r, "person": row.person, "seq": row.seq} for r, row in ctx.approvals.items()],
+            }
+            new_round, rounds = _enter(ctx, dest)
+            return self._append(ctx, "reject", {
+                "gate": gate.title,
+                "decision": "rejected",
+                "reason": reason_text,
+                "meaning": _meaning(gate.title, from_phase.title, from_round),
+                "to_phase": dest,
+                "to_round": new_round,
+                "voided": voided,
+            }, authority=role, changes={"phase": dest, "round": new_round, "rounds": rounds})
+
+        return self._project_command(code, actor, request_id, {"command": "reject", "role": role, "reason": reason_text}, body)
+
+    def advance(self, code: str, *, actor: str, request_id: str | None = None) -> Event:
+        def body(ctx: _Ctx) -> Event:
+            lead = self._require_lead(ctx, "advance")
+            phase = ctx.phase
+
+            def ready() -> bool:
+                evaluation = ctx.evaluation()
+                if not evaluation.ready:
+                    raise RuleRefused(
+                        f"{ctx.code} cannot leave {phase.title} yet: " + "; ".join(evaluation.blockers),
+                        list(evaluation.blockers),
+                    )
+                return True
+
+            dest = fire(compile_machine(ctx.definition), "advance", Binding(ctx.state(), check_advance=ready))
+            data: dict[str, Any] = {
+                "tasks": [{"role": r, "person": row.person, "seq": row.seq} for r, row in ctx.tasks.items()],
+                "approvals": [{"role": r, "person": row.person, "seq": row.seq} for r, row in ctx.approvals.items()],
+            }
+            if dest == COMPLETED:
+                data.update(to_phase=None, to_round=None, status=COMPLETED)
+                changes: dict[str, Any] = {"status": COMPLETED}
+            else:
+                new_round, rounds = _enter(ctx, dest)
+                data.update(to_phase=dest, to_round=new_round, status="active")
+                changes = {"phase": dest, "round": new_round, "rounds": rounds}
+            return self._append(ctx, "advance", data, authority=lead, changes=changes)
+
+        return self._project_command(code, actor, request_id, {"command": "advance"}, body)
+
+    def hold(self, code: str, *, actor: str, reason: str, request_id: str | None = None) -> Event:
+        reason_text = inputs.text(reason, "the reason", required=True)
+        return self._lead_move(code, actor, "hold", {"reason": reason_text}, request_id)
+
+    def resume(self, code: str, *, actor: str, request_id: str | None = None) -> Event:
+        return self._lead_move(code, actor, "resume", {}, request_id)
+
+    def cancel(self, code: str, *, actor: str, reason: str, request_id: str | None = None) -> Event:
+        reason_text = inputs.text(reason, "the reason", required=True)
+        return self._lead_move(code, actor, "cancel", {"reason": reason_text}, request_id)
+
+    def _lead_move(self, code: str, actor: str, trigger: str, data: dict[str, Any], request_id: str | None) -> Event:
+        status_after = {"hold": "on_hold", "resume": "active", "cancel": "cancelled"}[trigger]
+
+        def body(ctx: _Ctx) -> Event:
+            lead = self._require_lead(ctx, trigger)
+            fire(compile_machine(ctx.definition), trigger, Binding(ctx.state(), held_phase=ctx.row.phase))
+            return self._append(ctx, trigger, {**data, "status": status_after}, authority=lead,
+                                changes={"status": status_after})
+
+        return self._project_command(code, actor, request_id, {"command": trigger, **data}, body)
+
+    # -- the write path ----------------------------------------------------------------------
+
+    def _project_command(self, code: str, actor: str, request_id: str | None, command: dict[str, Any],
+                         body: Callable[[_Ctx], Event]) -> Event:
+        code = inputs.project_code(code)
+        actor = inputs.person(actor, "the acting person")
+
+        def work(conn: Connection) -> Event:
+            return body(self._lock(conn, code, actor))
+
+        return self._idempotent(request_id, actor, {"code": code, **command}, work)
+
+    def _lock(self, conn: Connection, code: str, actor: str) -> _Ctx:
+        stmt = select(t_projects).where(t_projects.c.code == code)
+        if self._pg:
+            stmt = stmt.with_for_update()
+        row = conn.execute(stmt).first()
+        if row is None:
+            raise NotFound(f"there is no project {code}")
+        ctx = _Ctx(conn, row, self._template(conn, row.template_id), actor, max(utcnow(), row.updated_at))
+        self._load_round(ctx)
+        return ctx
+
+    def _load_round(self, ctx: _Ctx) -> None:
+        row = ctx.row
+        for kind, role, person, when, seq, _ in ctx.conn.execute(_round_query(), {
+            "project_id": row.id, "phase": row.phase, "round": row.round, "actor": ctx.actor,
+        }):
+            if kind == "a":
+                ctx.team.setdefault(role, []).append(person)
+                ctx.authority[(role, person)] = seq
+            elif kind == "p":
+                ctx.privileges.add(role)
+        if ctx.team:
+            for people in ctx.team.values():
+                people.sort()
+        for r in ctx.conn.execute(
+            select(t_tasks).where(t_tasks.c.project_id == row.id, t_tasks.c.phase == row.phase,
+                                  t_tasks.c.round == row.round)
+        ):
+            ctx.tasks[r.role] = r
+        for r in ctx.conn.execute(
+            select(t_approvals).where(t_approvals.c.project_id == row.id, t_approvals.c.phase == row.phase,
+                                      t_approvals.c.round == row.round)
+        ):
+            ctx.approvals[r.role] = r
+
+    def _append(self, ctx: _Ctx, action: str, data: dict[str, Any], *, authority: str | None,
+                changes: dict[str, Any] | None = None) -> Event:
+        """Append the command's event to the project's chain and move the chain head (and state)."""
+        row = ctx.row
+        seq = row.seq + 1
+        full: dict[str, Any] = {
+            "template": ctx.tpl.ref,
+            "phase_title": ctx.phase.title,
+            "round": row.round,
+            **data,
+        }
+        if authority is not None:
+            full["role"] = authority
+            full["role_title"] = ctx.definition.role_title(authority)
+            full["authority"] = {"role": authority, "assignment_seq": ctx.authority.get((authority, ctx.actor))}
+        event = _insert_event(ctx.conn, _new_event(row.code, seq, row.head_hash, ctx.now, ctx.actor, action,
+                                                    row.phase, full))
+        values: dict[str, Any] = {"seq": seq, "head_hash": event.hash, "updated_at": ctx.now}
+        if changes:
+            values.update(changes)
+        result = ctx.conn.execute(
+            update(t_projects).where(t_projects.c.id == row.id, t_projects.c.seq == row.seq).values(**values)
+        )
+        if result.rowcount != 1:  # the row lock makes this impossible; never commit a fork
+            raise Conflict(f"project {row.code} changed while this command ran; nothing was changed, run it again")
+        return event
+
+    # -- permission checks -------------------------------------------------------------------
+
+    @staticmethod
+    def _require_role(ctx: _Ctx, role: str) -> None:
+        if ctx.definition.role(role) is None:
+            raise NotFound(
+                f"template {ctx.tpl.key} has no role {inputs.shown(role)} "
+                f"(roles: {', '.join(ctx.definition.role_keys)})"
+            )
+
+    @staticmethod
+    def _require_holder(ctx: _Ctx, role: str) -> None:
+        if not ctx.holds(role):
+            holders = ", ".join(ctx.team.get(role, ())) or "nobody yet"
+            raise NotPermitted(
+                f"{ctx.actor} does not hold the {ctx.definition.role_title(role)} role on {ctx.code} "
+                f"(held by: {holders})"
+            )
+
+    @staticmethod
+    def _require_lead(ctx: _Ctx, doing: str) -> str:
+        lead = ctx.definition.lead
+        if not ctx.holds(lead):
+            holders = ", ".join(ctx.team.get(lead, ())) or "nobody yet"
+            raise NotPermitted(
+                f"only the {ctx.definition.role_title(lead)} may {doing} {ctx.code} "
+                f"({ctx.actor} does not hold that role; held by: {holders})"
+            )
+        return lead
+
+    @staticmethod
+    def _require_assigner(ctx: _Ctx) -> None:
+        if "admin" in ctx.privileges or ctx.holds(ctx.definition.lead):
+            return
+        raise NotPermitted(
+            f"{ctx.actor} may not change the team of {ctx.code}: that needs the admin grant or the "
+            f"{ctx.definition.role_title(ctx.definition.lead)} role"
+        )
+
+    @staticmethod
+    def _require_active(ctx: _Ctx, doing: str) -> None:
+        status = ctx.row.status
+        if status == "on_hold":
+            raise RuleRefused(f"project {ctx.code} is on hold; resume it before you {doing}")
+        if status != "active":
+            raise RuleRefused(f"project {ctx.code} is {status}; nobody can {doing} any more")
+
+    def _require_signer(self, ctx: _Ctx, role: str, verb: str) -> Any:
+        self._require_role(ctx, role)
+        self._require_holder(ctx, role)
+        self._require_active(ctx, f"{verb} a gate")
+        gate = ctx.phase.gate
+        if gate is None:
+            raise RuleRefused(f"{ctx.phase.title} has no gate to {verb}")
+        if role not in gate.approvers:
+            titles = ", ".join(ctx.definition.role_title(r) for r in gate.approvers)
+            raise RuleRefused(
+                f"the {ctx.definition.role_title(role)} does not sign '{gate.title}' (its approvers: {titles})"
+            )
+        return gate
+
+    def _can_read(self, conn: Connection, actor: str | None, project_id: int, code: str) -> None:
+        if actor is None:
+            return
+        actor = inputs.person(actor, "the acting person")
+        if self._privileges(conn, actor) & {"admin", "auditor"}:
+            return
+        member = conn.execute(
+            select(t_assignments.c.role).where(
+                t_assignments.c.project_id == project_id, t_assignments.c.person == actor
+            ).limit(1)
+        ).first()
+        if member is None:
+            raise NotPermitted(f"{actor} has no role on {code} and no admin or auditor grant, so may not read it")
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def status(self, code: str, *, actor: str | None = None) -> ProjectStatus:
+        """The project as it stands: phase, round, tasks, gate, team, and what blocks advancing."""
+        code = inputs.project_code(code)
+
+        def work(conn: Connection) -> ProjectStatus:
+            row = conn.execute(select(t_projects).where(t_projects.c.code == code)).first()
+            if row is None:
+                raise NotFound(f"there is no project {code}")
+            self._can_read(conn, actor, row.id, code)
+            ctx = _Ctx(conn, row, self._template(conn, row.template_id), actor or "", row.updated_at)
+            self._load_round(ctx)
+            return _status_of(ctx)
+
+        return self._read(work)
+
+    def list_projects(self, *, actor: str | None = None, status: str | None = None,
+                      template: str | None = None, phase: str | None = None) -> list[ProjectSummary]:
+        """The board: every project ``actor`` may read, with what each is waiting on."""
+
+        def work(conn: Connection) -> list[ProjectSummary]:
+            stmt = select(t_projects).order_by(t_projects.c.code)
+            if status is not None:
+                stmt = stmt.where(t_projects.c.status == status)
+            if phase is not None:
+                stmt = stmt.where(t_projects.c.phase == phase)
+            if template is not None:
+                stmt = stmt.where(t_projects.c.template_id.in_(
+                    select(t_templates.c.id).where(t_templates.c.key == template)))
+            if actor is not None:
+                who = inputs.person(actor, "the acting person")
+                if not self._privileges(conn, who) & {"admin", "auditor"}:
+                    stmt = stmt.where(t_projects.c.id.in_(
+                        select(t_assignments.c.project_id).where(t_assignments.c.person == who)))
+            out = []
+            for row in conn.execute(stmt).all():
+                ctx = _Ctx(conn, row, self._template(conn, row.template_id), "", row.updated_at)
+                self._load_round(ctx)
+                st = _status_of(ctx)
+                out.append(ProjectSummary(
+                    code=row.code, name=row.name, client=row.client, template=ctx.tpl.key,
+                    template_version=ctx.tpl.version, phase=row.phase, phase_title=ctx.phase.title,
+                    round=row.round, status=row.status, waiting_on=st.blockers, updated_at=row.updated_at,
+                ))
+            return out
+
+        return self._read(work)
+
+    def history(self, code: str, *, actor: str | None = None, since: str | None = None,
+                until: str | None = None, by: str | None = None, action: str | None = None,
+                phase: str | None = None, last: int | None = None) -> list[Event]:
+        """The project's events, oldest first, optionally filtered (``last``: only the newest N)."""
+        return list(self.iter_history(code, actor=actor, since=since, until=until, by=by, action=action,
+                                      phase=phase, last=last))
+
+    def iter_history(self, code: str, *, actor: str | None = None, since: str | None = None,
+                     until: str | None = None, by: str | None = None, action: str | None = None,
+                     phase: str | None = None, last: int | None = None) -> Iterator[Event]:
+        code = inputs.project_code(code)
+        since_at = None if since is None else normalize_time(since)
+        until_at = None if until is None else normalize_time(until)
+
+        def work(conn: Connection) -> list[Event]:
+            row = conn.execute(select(t_projects.c.id).where(t_projects.c.code == code)).first()
+            if row is None:
+                raise NotFound(f"there is no project {code}")
+            self._can_read(conn, actor, row.id, code)
+            stmt = select(t_events).where(t_events.c.chain == code)
+            if since_at is not None:
+                stmt = stmt.where(t_events.c.at >= since_at)
+            if until_at is not None:
+                stmt = stmt.where(t_events.c.at <= until_at)
+            if by is not None:
+                stmt = stmt.where(t_events.c.actor == by)
+            if action is not None:
+                stmt = stmt.where(t_events.c.action == action)
+            if phase is not None:
+                stmt = stmt.where(t_events.c.phase == phase)
+            if last is not None:
+                rows = conn.execute(stmt.order_by(t_events.c.seq.desc()).limit(last)).all()
+                rows.reverse()
+            else:
+                rows = conn.execute(stmt.order_by(t_events.c.seq)).all()
+            return [Event.from_row(r) for r in rows]
+
+        yield from self._read(work)
+
+    def verify_audit(self, code: str | None = None, *, actor: str | None = None) -> AuditReport:
+        """Recompute every hash chain (or one project's), streaming; report the first broken event."""
+        from workflow.verify import verify_chains
+
+        def work(conn: Connection) -> AuditReport:
+            if actor is not None:
+                who = inputs.person(actor, "the acting person")
+                if not self._privileges(conn, who) & {"admin", "auditor"}:
+                    raise NotPermitted(f"{who} may not verify the audit trail: that needs the admin or auditor grant")
+            chain = None
+            if code is not None:
+                chain = inputs.project_code(code)
+                if conn.execute(select(t_projects.c.id).where(t_projects.c.code == chain)).first() is None:
+                    raise NotFound(f"there is no project {chain}")
+            return verify_chains(conn, chain)
+
+        return self._read(work)
+
+    # -- completion helpers for the CLI ------------------------------------------------------
+
+    def project_codes(self, prefix: str = "") -> list[str]:
+        def work(conn: Connection) -> list[str]:
+            stmt = select(t_projects.c.code).where(t_projects.c.code.startswith(prefix, autoescape=True))
+            return [r.code for r in conn.execute(stmt.order_by(t_projects.c.code).limit(200))]
+
+        return self._read(work)
+
+    def template_keys(self) -> list[str]:
+        def work(conn: Connection) -> list[str]:
+            return [r.key for r in conn.execute(select(t_templates.c.key).distinct().order_by(t_templates.c.key))]
+
+        return self._read(work)
+
+    def project_roles(self, code: str) -> list[str]:
+        def work(conn: Connection) -> list[str]:
+            row = conn.execute(select(t_projects.c.template_id).where(t_projects.c.code == code)).first()
+            if row is None:
+                return []
+            return list(self._template(conn, row.template_id).definition.role_keys)
+
+        return self._read(work)
+
+
+# -- module helpers ----------------------------------------------------------------------------
+
+
+_ROUND_QUERY: Any = None
+
+
+def _round_query() -> Any:
+    """Assignments of the project and the actor's grants in one round trip (built once)."""
+    global _ROUND_QUERY
+    if _ROUND_QUERY is None:
+        from sqlalchemy import bindparam
+
+        pid = bindparam("project_id", type_=Integer)
+        _ROUND_QUERY = union_all(
+            select(literal("a", String).label("kind"), t_assignments.c.role, t_assignments.c.person,
+                   t_assignments.c.assigned_at.label("at"), t_assignments.c.seq,
+                   null().cast(Text).label("extra")).where(t_assignments.c.project_id == pid),
+            select(literal("p", String), t_grants.c.privilege, t_grants.c.person, t_grants.c.granted_at,
+                   literal(0, Integer), null().cast(Text)).where(
+                t_grants.c.person == bindparam("actor", type_=String)),
+        )
+    return _ROUND_QUERY
+
+
+def _new_event(chain: str, seq: int, prev_hash: str, at: str, actor: str, action: str, phase: str | None,
+               data: dict[str, Any]) -> Event:
+    data_json = canonical_json(data)
+    digest = event_hash(prev_hash, chain, seq, at, actor, action, phase, data_json)
+    return Event(chain, seq, at, actor, action, phase, data, prev_hash, digest, data_json)
+
+
+def _insert_event(conn: Connection, event: Event) -> Event:
+    conn.execute(
+        insert(t_events).values(
+            chain=event.chain, seq=event.seq, at=event.at, actor=event.actor, action=event.action,
+            phase=event.phase, data=event.data_json, prev_hash=event.prev_hash, hash=event.hash,
+        )
+    )
+    return event
+
+
+def _enter(ctx: _Ctx, phase: str) -> tuple[int, str]:
+    """The round number a (re-)entered phase starts, and the updated rounds counter."""
+    rounds = json.loads(ctx.row.rounds)
+    rounds[phase] = rounds.get(phase, 0) + 1
+    return rounds[phase], canonical_json(rounds)
+
+
+def _meaning(gate_title: str, phase_title: str, round_no: int) -> str:
+    return f"{gate_title} for {phase_title}, round {round_no}"
+
+
+def _template_info(row: Row[Any]) -> TemplateInfo:
+    return TemplateInfo(row.key, row.version, row.title, row.sha256, row.published_at, row.published_by)
+
+
+def _status_of(ctx: _Ctx) -> ProjectStatus:
+    definition, phase, row = ctx.definition, ctx.phase, ctx.row
+    evaluation = ctx.evaluation()
+    tasks = []
+    for role, task in phase.tasks:
+        done = ctx.tasks.get(role)
+        tasks.append(TaskStatus(
+            role=role, role_title=definition.role_title(role), task=task, done=done is not None,
+            by=done.person if done else None, at=done.done_at if done else None, note=done.note if done else None,
+        ))
+    gate = None
+    if phase.gate is not None:
+        g = phase.gate
+        gate = GateStatus(
+            title=g.title, approvers=list(g.approvers), required=g.required, distinct_people=g.distinct_people,
+            on_reject=g.on_reject, satisfied=evaluation.gate_satisfied, missing=list(evaluation.gate_missing),
+            approvals=[
+                Approval(role=r, role_title=definition.role_title(r), person=a.person, at=a.approved_at,
+                         comment=a.comment)
+                for r in g.approvers if (a := ctx.approvals.get(r)) is not None
+            ],
+        )
+    blockers = list(evaluation.blockers)
+    lead_people = ", ".join(ctx.team.get(definition.lead, ())) or "nobody holds this role yet"
+    lead_title = definition.role_title(definition.lead)
+    if row.status == "on_hold":
+        blockers = [f"the project is on hold: the {lead_title} can resume it ({lead_people})"]
+    elif row.status in (COMPLETED, CANCELLED):
+        blockers = [f"the project is {row.status}"]
+    elif evaluation.ready:
+        blockers = []
+    team = {r.key: list(ctx.team.get(r.key, [])) for r in definition.roles}
+    return ProjectStatus(
+        code=row.code, name=row.name, client=row.client, template=ctx.tpl.key,
+        template_version=ctx.tpl.version, template_sha256=ctx.tpl.sha256, phase=row.phase,
+        phase_title=phase.title, phase_number=definition.phase_position(row.phase) + 1,
+        phase_count=len(definition.phases), round=row.round, status=row.status, lead=definition.lead,
+        can_advance=row.status == "active" and evaluation.ready, blockers=blockers, tasks=tasks, gate=gate,
+        team=team, seq=row.seq, updated_at=row.updated_at,
+    )
+
+
+def _event_from_dict(d: dict[str, Any]) -> Event:
+    return Event(d["chain"], d["seq"], d["at"], d["actor"], d["action"], d["phase"], d["data"],
+                 d["prev_hash"], d["hash"], canonical_json(d["data"]))
+
+
+def normalize_time(value: str) -> str:
+    """An ISO 8601 time (date, or date and time with or without offset) as stored: UTC, microseconds, Z."""
+    from datetime import UTC, datetime
+
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        raise UsageError(
+            f"{inputs.shown(value)} is not an ISO 8601 time (e.g. 2026-11-28 or 2026-11-28T14:30:00Z)"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,88 @@
+"""Checks for what people type: codes, names and free text, refused with a sentence.
+
+Text is stored exactly as given when it is valid; control characters (terminal
+escapes, NUL) and undecodable bytes are refused rather than cleaned, so what an
+auditor reads is what the person wrote.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from workflow.errors import UsageError
+
+CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+KEY_RE = re.compile(r"[a-z0-9_]{1,64}")
+TEMPLATE_KEY_RE = re.compile(r"[a-z0-9-]{1,64}")
+
+PERSON_MAX = 200
+LINE_MAX = 200
+TEXT_MAX = 4000
+
+
+def _bad_char(text: str, allow_newlines: bool) -> str | None:
+    for ch in text:
+        if allow_newlines and ch in "\n\t":
+            continue
+        if "\ud800" <= ch <= "\udfff":
+            return "bytes that are not valid UTF-8"
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Cs") or ch in "\u2028\u2029\u202e\u202d\u2066\u2067\u2068\u2069":
+            return f"a control character (U+{ord(ch):04X})"
+    return None
+
+
+def project_code(code: str) -> str:
+    if not isinstance(code, str) or not CODE_RE.fullmatch(code):
+        raise UsageError(
+            f"{shown(code)} is not a valid project code: use 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return code
+
+
+def person(name: str, what: str = "a person's name") -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise UsageError(f"{what} must not be empty")
+    if len(name) > PERSON_MAX:
+        raise UsageError(f"{what} is too long ({len(name)} characters; at most {PERSON_MAX})")
+    bad = _bad_char(name, allow_newlines=False)
+    if bad:
+        raise UsageError(f"{what} {shown(name)} contains {bad}")
+    if name != name.strip():
+        raise UsageError(f"{what} {shown(name)} must not start or end with spaces")
+    return name
+
+
+def text(value: str | None, what: str, *, required: bool = False, max_len: int = TEXT_MAX,
+         multiline: bool = True) -> str | None:
+    """Free text (notes, comments, reasons, names). ``required`` refuses None and blanks."""
+    if value is None or not value.strip():
+        if required:
+            raise UsageError(f"{what} is required and must not be blank")
+        return None
+    if len(value) > max_len:
+        raise UsageError(f"{what} is too long ({len(value)} characters; at most {max_len})")
+    bad = _bad_char(value, allow_newlines=multiline)
+    if bad:
+        raise UsageError(f"{what} contains {bad}")
+    return value
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A value quoted for an error message: escapes made visible, long text shortened."""
+    s = value if isinstance(value, str) else repr(value)
+    out = []
+    for ch in s:
+        if ch == "'" or ch == "\\":
+            out.append("\\" + ch)
+        elif ch.isprintable() and not ("\ud800" <= ch <= "\udfff"):
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    body = "".join(out)
+    if len(body) > limit:
+        body = body[: limit - 1] + "…"
+    return f"'{body}'"

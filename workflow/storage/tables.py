@@ -1,0 +1,157 @@
+"""The database schema as SQLAlchemy Core tables (no ORM: it costs ~60 ms of start-up).
+
+Times are stored as ISO 8601 UTC text with microseconds (``2026-11-28T23:31:18.123456Z``):
+they sort as text, compare the same on every backend, and hash byte-for-byte.
+
+The migration scripts in ``migrations/`` must create exactly this schema; a test
+compares the two (``alembic check``) so a change here without a migration fails.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+PERSON = String(200)
+KEY = String(64)
+TIME = String(32)
+HASH = String(64)
+
+# Published template versions; a row is never updated.
+templates = Table(
+    "templates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", KEY, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("sha256", HASH, nullable=False),
+    Column("published_at", TIME, nullable=False),
+    Column("published_by", PERSON, nullable=False),
+    UniqueConstraint("key", "version", name="uq_templates_key_version"),
+)
+
+# Global grants: admin, auditor.
+grants = Table(
+    "grants",
+    metadata,
+    Column("person", PERSON, primary_key=True),
+    Column("privilege", String(16), primary_key=True),
+    Column("granted_at", TIME, nullable=False),
+    Column("granted_by", PERSON, nullable=False),
+    CheckConstraint("privilege IN ('admin', 'auditor')", name="privilege"),
+)
+
+# One row per project. ``seq``/``head_hash`` are the head of the project's audit chain,
+# read under the row lock, so appending an event never needs a second query.
+# ``rounds`` is canonical JSON {phase: visits so far}, used to number a re-entered phase.
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code", KEY, nullable=False, unique=True),
+    Column("name", String(200)),
+    Column("client", String(200)),
+    Column("template_id", Integer, ForeignKey("templates.id"), nullable=False),
+    Column("phase", KEY, nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("rounds", Text, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("head_hash", HASH, nullable=False),
+    Column("created_at", TIME, nullable=False),
+    Column("updated_at", TIME, nullable=False),
+    CheckConstraint("status IN ('active', 'on_hold', 'cancelled', 'completed')", name="status"),
+)
+
+# Who holds which role on which project; ``seq`` is the assign event that gave the authority.
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("project_id", Integer, ForeignKey("projects.id"), primary_key=True),
+    Column("role", KEY, primary_key=True),
+    Column("person", PERSON, primary_key=True),
+    Column("assigned_at", TIME, nullable=False),
+    Column("assigned_by", PERSON, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Index("ix_assignments_person", "person", "project_id"),
+)
+
+# A role's task marked done in one round of one phase.
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("project_id", Integer, ForeignKey("projects.id"), primary_key=True),
+    Column("phase", KEY, primary_key=True),
+    Column("round", Integer, primary_key=True),
+    Column("role", KEY, primary_key=True),
+    Column("person", PERSON, nullable=False),
+    Column("note", Text),
+    Column("done_at", TIME, nullable=False),
+    Column("seq", Integer, nullable=False),
+)
+
+# A role's approval of the gate in one round of one phase (rejections end the round instead).
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("project_id", Integer, ForeignKey("projects.id"), primary_key=True),
+    Column("phase", KEY, primary_key=True),
+    Column("round", Integer, primary_key=True),
+    Column("role", KEY, primary_key=True),
+    Column("person", PERSON, nullable=False),
+    Column("comment", Text),
+    Column("approved_at", TIME, nullable=False),
+    Column("seq", Integer, nullable=False),
+)
+
+# The audit trail: one hash chain per project (chain = the project's code) and one for
+# templates and grants (chain = SYSTEM_CHAIN). Append-only; (chain, prev_hash) unique makes
+# a fork impossible.
+events = Table(
+    "events",
+    metadata,
+    Column("chain", KEY, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("at", TIME, nullable=False),
+    Column("actor", PERSON, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("phase", KEY),
+    Column("data", Text, nullable=False),
+    Column("prev_hash", HASH, nullable=False),
+    Column("hash", HASH, nullable=False),
+    UniqueConstraint("chain", "prev_hash", name="uq_events_chain_prev_hash"),
+)
+
+# Idempotent retries: a command carrying a request id is applied once; a repeat gets the
+# first outcome back.
+requests = Table(
+    "requests",
+    metadata,
+    Column("request_id", String(128), primary_key=True),
+    Column("actor", PERSON, nullable=False),
+    Column("command", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("at", TIME, nullable=False),
+)
