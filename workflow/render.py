@@ -1,0 +1,272 @@
+"""Human and JSON output for the command line: one escape function, plain aligned text.
+
+Everything the CLI prints passes through :func:`safe` (human text) or
+:func:`json_text` (JSON), so no terminal escape sequence, bidi override or other
+invisible character a person typed can reach a terminal, however it got into the
+database. Standard library only: the CLI imports this on every command that
+prints, and start-up time matters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+TICK = "✓"
+OPEN = "·"
+
+
+def safe(text: str) -> str:
+    """``text`` with every non-printable character shown as ``\\xNN`` or ``\\uNNNN``."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable():
+            out.append(ch)
+        else:
+            code = ord(ch)
+            if code < 0x100:
+                out.append(f"\\x{code:02x}")
+            else:
+                out.append(f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
+
+
+def safe_lines(text: str) -> list[str]:
+    """``text`` split into lines, each made :func:`safe` (newlines stay line breaks)."""
+    return [safe(line) for line in text.split("\n")]
+
+
+def json_text(value: Any) -> str:
+    """One JSON document on one line; non-printable characters as ``\\uNNNN`` escapes (still valid JSON)."""
+    raw = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    if raw.isprintable():
+        return raw
+    out = []
+    for ch in raw:
+        if ch.isprintable():
+            out.append(ch)
+        else:
+            code = ord(ch)
+            if code >= 0x10000:  # JSON escapes astral characters as a surrogate pair
+                code -= 0x10000
+                out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+            else:
+                out.append(f"\\u{code:04x}")
+    return "".join(out)
+
+
+def shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def columns(rows: Sequence[Sequence[str]], header: Sequence[str] | None = None,
+            indent: str = "") -> list[str]:
+    """Rows as left-aligned columns two spaces apart (the last column is not padded)."""
+    table = [list(header)] if header else []
+    table += [list(r) for r in rows]
+    if not table:
+        return []
+    widths = [max(len(r[i]) for r in table if i < len(r)) for i in range(max(len(r) for r in table))]
+    lines = []
+    for row in table:
+        cells = [cell.ljust(widths[i]) if i < len(row) - 1 else cell for i, cell in enumerate(row)]
+        lines.append((indent + "  ".join(cells)).rstrip())
+    return lines
+
+
+def when(at: str | None) -> str:
+    """A stored UTC time (``2026-11-28T14:30:00.123456Z``) shortened to the second."""
+    if not at:
+        return ""
+    return at[:19].replace("T", " ") + "Z" if len(at) >= 19 else at
+
+
+# -- templates ------------------------------------------------------------------------------------
+
+
+def rule_of(required: str | int, approvers: Sequence[str], distinct_people: bool) -> str:
+    """'all of 3', 'any of 2', '2 of 3', with ', four-eyes' when one person counts for one role."""
+    n = len(approvers)
+    rule = f"{required} of {n}"
+    return rule + (", four-eyes" if distinct_people and n > 1 else "")
+
+
+def definition_dict(info: Any, definition: Any) -> dict[str, Any]:
+    """The ``template show --json`` document."""
+    phases = []
+    for phase in definition.phases:
+        gate = phase.gate
+        phases.append({
+            "key": phase.key,
+            "title": phase.title,
+            "tasks": [{"role": role, "task": task} for role, task in phase.tasks],
+            "gate": None if gate is None else {
+                "title": gate.title,
+                "approvers": list(gate.approvers),
+                "required": gate.required,
+                "distinct_people": gate.distinct_people,
+                "on_reject": gate.on_reject,
+            },
+        })
+    return {
+        "key": info.key,
+        "version": info.version,
+        "title": info.title,
+        "sha256": info.sha256,
+        "published_at": info.published_at,
+        "published_by": info.published_by,
+        "roles": [{"key": r.key, "title": r.title} for r in definition.roles],
+        "lead": definition.lead,
+        "phases": phases,
+    }
+
+
+def definition_lines(info: Any, definition: Any) -> list[str]:
+    lines = [f"{info.key} v{info.version}: {info.title}", f"sha256 {info.sha256}",
+             f"published {when(info.published_at)} by {info.published_by}", "", "Roles:"]
+    for role in definition.roles:
+        lead = "  (lead)" if role.key == definition.lead else ""
+        lines.append(f"  {role.key:<22} {role.title}{lead}")
+    lines += ["", "Phases:"]
+    for i, phase in enumerate(definition.phases, 1):
+        lines.append(f"  {i}. {phase.title} ({phase.key})")
+        lines += columns([[definition.role_title(r), t] for r, t in phase.tasks], indent="       ")
+        gate = phase.gate
+        if gate is not None:
+            signers = ", ".join(definition.role_title(r) for r in gate.approvers)
+            back = "" if gate.on_reject == phase.key else f"; a rejection goes back to {gate.on_reject}"
+            rule = rule_of(gate.required, gate.approvers, gate.distinct_people)
+            lines.append(f"     gate: {gate.title} — signed by {signers} ({rule}){back}")
+    return lines
+
+
+def summary(definition: Any) -> str:
+    """'large-agency: 3 roles, 7 phases, 4 gates'."""
+    gates = sum(1 for p in definition.phases if p.gate is not None)
+
+    def n(count: int, word: str) -> str:
+        return f"{count} {word}{'' if count == 1 else 's'}"
+
+    return (f"{definition.key}: {n(len(definition.roles), 'role')}, {n(len(definition.phases), 'phase')}, "
+            f"{n(gates, 'gate')}")
+
+
+# -- projects -------------------------------------------------------------------------------------
+
+
+def board_lines(projects: Iterable[Any]) -> list[str]:
+    rows = []
+    for p in projects:
+        waiting = ""
+        if p.waiting_on:
+            waiting = shorten(p.waiting_on[0], 60)
+            if len(p.waiting_on) > 1:
+                waiting += f" (+{len(p.waiting_on) - 1} more)"
+        rows.append([p.code, f"{p.template} v{p.template_version}", f"{p.phase_title} (round {p.round})",
+                     p.status, waiting])
+    if not rows:
+        return ["no projects"]
+    return columns(rows, header=["CODE", "TEMPLATE", "PHASE", "STATUS", "WAITING ON"])
+
+
+def status_lines(st: Any, role_titles: dict[str, str] | None = None) -> list[str]:
+    titles = dict(role_titles or {})
+    titles.update({t.role: t.role_title for t in st.tasks})
+    if st.gate is not None:
+        titles.update({a.role: a.role_title for a in st.gate.approvals})
+
+    def title(role: str) -> str:
+        return titles.get(role, role)
+
+    head = st.code
+    if st.name:
+        head += f" — {st.name}"
+    if st.client:
+        head += f" (client: {st.client})"
+    lines = [
+        head,
+        f"template {st.template} v{st.template_version} · phase {st.phase_number}/{st.phase_count} "
+        f"{st.phase_title} · round {st.round} · {st.status}",
+        "",
+        "Tasks:",
+    ]
+    if st.tasks:
+        lines += columns(
+            [[title(t.role), t.task, TICK if t.done else OPEN, f"{t.by} {when(t.at)}" if t.done else ""]
+             for t in st.tasks],
+            indent="  ",
+        )
+    else:
+        lines.append("  (no tasks in this phase)")
+    lines += gate_lines(st.gate, st.team, title)
+    lines += ["", "Blockers:"]
+    lines += [f"  - {b}" for b in st.blockers] or ["  none"]
+    lines += ["", "Team:"]
+    team = [[title(role) + (" (lead)" if role == st.lead else ""), ", ".join(people) or "nobody yet"]
+            for role, people in st.team.items()]
+    lines += columns(team, indent="  ")
+    lines += ["", f"can advance: {'yes' if st.can_advance else 'no'}"]
+    return lines
+
+
+def gate_lines(gate: Any, team: dict[str, list[str]], title: Any) -> list[str]:
+    if gate is None:
+        return ["", "Gate: none (the tasks alone open this phase)"]
+    state = "satisfied" if gate.satisfied else "not satisfied"
+    lines = ["", f"Gate: {gate.title} — {rule_of(gate.required, gate.approvers, gate.distinct_people)}"
+                 f" — {state}"]
+    if gate.approvals:
+        lines.append("  signed by:")
+        lines += columns([[a.role_title, a.person, when(a.at), a.comment or ""] for a in gate.approvals],
+                         indent="    ")
+    else:
+        lines.append("  signed by: nobody yet")
+    if gate.missing:
+        lines.append("  missing:")
+        lines += columns([[title(r), ", ".join(team.get(r, [])) or "nobody holds this role yet"]
+                          for r in gate.missing], indent="    ")
+    return lines
+
+
+# -- events ---------------------------------------------------------------------------------------
+
+
+def event_summary(action: str, data: dict[str, Any]) -> str:
+    """A short sentence-fragment of an event's data for one history line."""
+    role = data.get("role_title") or data.get("role") or ""
+    text = ""
+    if action == "create":
+        tpl = data.get("template") or {}
+        text = f"on {tpl.get('key')} v{tpl.get('version')}"
+        if data.get("name"):
+            text += f": {data['name']}"
+    elif action in ("assign", "unassign"):
+        text = f"{data.get('person')} {'as' if action == 'assign' else 'no longer'} {role}"
+    elif action == "task.done":
+        text = f"{role}: '{data.get('task')}'"
+        if data.get("note"):
+            text += f" — {data['note']}"
+    elif action == "approve":
+        text = f"'{data.get('gate')}' as {role}"
+        if data.get("comment"):
+            text += f" — {data['comment']}"
+    elif action == "reject":
+        text = f"'{data.get('gate')}' as {role} → {data.get('to_phase')} round {data.get('to_round')}: " \
+               f"{data.get('reason')}"
+    elif action == "advance":
+        text = "→ completed" if data.get("to_phase") is None else \
+            f"→ {data.get('to_phase')} round {data.get('to_round')}"
+    elif action in ("hold", "cancel"):
+        text = str(data.get("reason") or "")
+    elif action in ("grant", "revoke"):
+        text = f"{data.get('person')} {data.get('privilege')}"
+    return " ".join(text.split())  # one line, whatever the note held
+
+
+def history_lines(events: Iterable[Any]) -> list[str]:
+    rows = [[str(e.seq), when(e.at), e.actor, e.action, e.phase or "",
+             shorten(event_summary(e.action, e.data), 100)] for e in events]
+    return columns(rows) if rows else ["no events"]
