@@ -701,3 +701,16 @@ def test_builtins_round_trip_through_the_schema(key: str) -> None:
     for fields in (document, *document["roles"].values(), *document["phases"]):
         assert set(fields) <= set().union(*(schema.allowed_keys(level) for level in schema.LEVELS))
     assert load_definition(dump(document)) == definition
+
+
+@pytest.mark.parametrize("reserved", ["on_hold", "completed", "cancelled"])
+def test_a_phase_may_not_take_the_name_of_a_project_status(reserved: str) -> None:
+    """The compiled machine has states named after these statuses; a phase of that name would collide."""
+    text = (
+        "key: t\ntitle: T\nroles:\n  lead: {title: Lead}\nlead: lead\nphases:\n"
+        f"  - key: {reserved}\n    title: X\n    tasks:\n      lead: Do it\n"
+    )
+    with pytest.raises(DefinitionError) as caught:
+        load_definition(text, source="t.yaml")
+    (problem,) = caught.value.problems
+    assert problem.line == 7 and "reserved" in problem.message

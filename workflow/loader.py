@@ -556,6 +556,12 @@ class _Builder:
                     phase_key = v.value
                     if v.value and schema.PHASE_KEY.fullmatch(v.value):
                         label = f"phase {_q(v.value)}"
+                        if v.value in schema.RESERVED_PHASE_KEYS:
+                            self.add(
+                                v,
+                                f"phase key {_q(v.value)} is reserved for a project's status "
+                                f"({', '.join(schema.RESERVED_PHASE_KEYS)}); choose another key",
+                            )
                         if v.value in first_line:
                             self.add(
                                 v,
