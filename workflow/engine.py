@@ -14,10 +14,10 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from hashlib import sha256
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from sqlalchemy import Integer, String, Text, and_, delete, func, insert, literal, null, select, union_all, update
 from sqlalchemy.engine import Connection, Row
@@ -63,6 +63,10 @@ from workflow.storage.tables import projects as t_projects
 from workflow.storage.tables import requests as t_requests
 from workflow.storage.tables import tasks as t_tasks
 from workflow.storage.tables import templates as t_templates
+
+if TYPE_CHECKING:
+    from workflow.checkpoint import Checkpoint
+    from workflow.report import ProjectReport, TemplateReport
 
 R = TypeVar("R")
 
@@ -861,8 +865,10 @@ class Engine:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def status(self, code: str, *, actor: str | None = None) -> ProjectStatus:
-        """The project as it stands: phase, round, tasks, gate, team, and what blocks advancing."""
+    def status(self, code: str, *, actor: str | None = None, at: str | None = None) -> ProjectStatus:
+        """The project as it stands (or stood at ``at``): phase, round, tasks, gate, team, blockers."""
+        if at is not None:
+            return self.status_at(code, at, actor=actor)
         code = inputs.project_code(code)
 
         def work(conn: Connection) -> ProjectStatus:
@@ -939,31 +945,160 @@ class Engine:
             if phase is not None:
                 stmt = stmt.where(t_events.c.phase == phase)
             if last is not None:
-                rows = conn.execute(stmt.order_by(t_events.c.seq.desc()).limit(last)).all()
+                rows = list(conn.execute(stmt.order_by(t_events.c.seq.desc()).limit(last)))
                 rows.reverse()
             else:
-                rows = conn.execute(stmt.order_by(t_events.c.seq)).all()
+                rows = list(conn.execute(stmt.order_by(t_events.c.seq)))
             return [Event.from_row(r) for r in rows]
 
         yield from self._read(work)
 
-    def verify_audit(self, code: str | None = None, *, actor: str | None = None) -> AuditReport:
-        """Recompute every hash chain (or one project's), streaming; report the first broken event."""
+    def verify_audit(self, code: str | None = None, *, actor: str | None = None,
+                     checkpoint: str | Path | None = None) -> AuditReport:
+        """Recompute every hash chain (or one project's), streaming; report the first broken event.
+
+        ``checkpoint`` (a checkpoint file) also requires every chain it recorded to still
+        reach its recorded length and head; a checkpoint file that was altered raises AuditBroken.
+        """
+        from workflow.checkpoint import checkpoint_key, load_checkpoint, read_checkpoint
         from workflow.verify import verify_chains
 
+        cp = None
+        if checkpoint is not None:
+            cp = load_checkpoint(read_checkpoint(checkpoint), checkpoint_key(), source=f"checkpoint {checkpoint}")
+
         def work(conn: Connection) -> AuditReport:
-            if actor is not None:
-                who = inputs.person(actor, "the acting person")
-                if not self._privileges(conn, who) & {"admin", "auditor"}:
-                    raise NotPermitted(f"{who} may not verify the audit trail: that needs the admin or auditor grant")
+            self._require_audit_reader(conn, actor, "verify the audit trail")
             chain = None
             if code is not None:
                 chain = inputs.project_code(code)
-                if conn.execute(select(t_projects.c.id).where(t_projects.c.code == chain)).first() is None:
+                if conn.execute(select(t_projects.c.id).where(t_projects.c.code == chain)).first() is None \
+                        and (cp is None or chain not in cp.chains):
                     raise NotFound(f"there is no project {chain}")
-            return verify_chains(conn, chain)
+            if cp is None:
+                return verify_chains(conn, chain)
+            report = verify_chains(conn, chain, checkpoint=cp.chains,
+                                   checkpoint_label=f"the checkpoint of {cp.created_at}")
+            return replace(report, checkpoint_created_at=cp.created_at, checkpoint_signed=cp.signed)
 
-        return self._read(work)
+        return self._snapshot(work)
+
+    # -- audit: checkpoints, export, the past, reports (workflow/checkpoint, export, replay, report) --
+
+    def _snapshot(self, work: Callable[[Connection], R]) -> R:
+        """Like _read, in one snapshot on every backend (REPEATABLE READ on PostgreSQL)."""
+        from workflow.storage.snapshot import snapshot_transaction
+
+        try:
+            with snapshot_transaction(self._db) as conn:
+                return work(conn)
+        except PhasegateError:
+            raise
+        except DBAPIError as exc:
+            raise translate_error(exc) from exc
+
+    def _require_audit_reader(self, conn: Connection, actor: str | None, doing: str) -> None:
+        if actor is None:
+            return
+        who = inputs.person(actor, "the acting person")
+        if not self._privileges(conn, who) & {"admin", "auditor"}:
+            raise NotPermitted(f"{who} may not {doing}: that needs the admin or auditor grant")
+
+    def checkpoint(self, *, actor: str | None = None) -> Checkpoint:
+        """Verify every chain and state its length and head (signed with $PHASEGATE_CHECKPOINT_KEY if set)."""
+        from workflow.checkpoint import checkpoint_key, make_checkpoint
+        from workflow.errors import AuditBroken
+        from workflow.verify import verify_chains
+
+        key = checkpoint_key()
+
+        def work(conn: Connection) -> Checkpoint:
+            self._require_audit_reader(conn, actor, "write an audit checkpoint")
+            heads: dict[str, tuple[int, str]] = {}
+            report = verify_chains(conn, collect=heads)
+            if not report.ok:
+                raise AuditBroken(f"audit verification failed, so no checkpoint was written: {report.first_broken}")
+            return make_checkpoint(heads, utcnow(), key)
+
+        return self._snapshot(work)
+
+    def export(self, out: TextIO, fmt: str = "jsonl", *, project: str | None = None,
+               actor: str | None = None) -> int:
+        """Stream every event (or one project's) to ``out`` as JSON Lines or CSV; returns the count."""
+        from workflow.export import export_events
+
+        chain = None if project is None else inputs.project_code(project)
+
+        def work(conn: Connection) -> int:
+            self._require_audit_reader(conn, actor, "export the audit trail")
+            if chain is not None and conn.execute(
+                    select(t_projects.c.id).where(t_projects.c.code == chain)).first() is None:
+                raise NotFound(f"there is no project {chain}")
+            return export_events(conn, out, fmt, chain)
+
+        return self._snapshot(work)
+
+    def status_at(self, code: str, at: str, *, actor: str | None = None) -> ProjectStatus:
+        """The project as it stood at ``at`` (ISO 8601), rebuilt from its events up to and including then."""
+        from workflow.replay import replay, status_of
+
+        code = inputs.project_code(code)
+        moment = normalize_time(at)
+
+        def work(conn: Connection) -> ProjectStatus:
+            row = conn.execute(select(t_projects.c.id).where(t_projects.c.code == code)).first()
+            if row is None:
+                raise NotFound(f"there is no project {code}")
+            self._can_read(conn, actor, row.id, code)
+            rows = conn.execute(select(t_events).where(t_events.c.chain == code, t_events.c.at <= moment)
+                                .order_by(t_events.c.seq))
+            state = replay(code, (Event.from_row(r) for r in rows))
+            if state.seq == 0:
+                raise NotFound(f"project {code} did not exist yet at {moment}")
+            return status_of(state, self._replay_template(conn, state.template), moment)
+
+        return self._snapshot(work)
+
+    def _replay_template(self, conn: Connection, ref: dict[str, Any]) -> _Template:
+        return self._template(conn, self._template_row(conn, ref["key"], ref["version"]).id)
+
+    def report(self, code: str, *, actor: str | None = None) -> ProjectReport:
+        """Each phase visit of the project: start, end, time in work, time waiting on each gate role, signers."""
+        from workflow.report import project_report
+
+        code = inputs.project_code(code)
+
+        def work(conn: Connection) -> ProjectReport:
+            row = conn.execute(select(t_projects.c.id).where(t_projects.c.code == code)).first()
+            if row is None:
+                raise NotFound(f"there is no project {code}")
+            self._can_read(conn, actor, row.id, code)
+            events = [Event.from_row(r) for r in conn.execute(
+                select(t_events).where(t_events.c.chain == code).order_by(t_events.c.seq))]
+            tpl = self._replay_template(conn, events[0].data["template"])
+            return project_report(code, events, tpl.definition, utcnow())
+
+        return self._snapshot(work)
+
+    def template_report(self, key: str, *, actor: str | None = None) -> TemplateReport:
+        """Every project of a template (all versions): median time per phase and gate role, longest waits."""
+        from workflow.report import project_report, summarize
+
+        def work(conn: Connection) -> TemplateReport:
+            self._require_audit_reader(conn, actor, "read reports across projects")
+            self._template_row(conn, key, None)  # NotFound for an unknown key
+            ids = select(t_templates.c.id).where(t_templates.c.key == key)
+            projects = conn.execute(select(t_projects.c.code, t_projects.c.template_id)
+                                    .where(t_projects.c.template_id.in_(ids)).order_by(t_projects.c.code)).all()
+            now = utcnow()
+            reports = []
+            for p in projects:
+                events = [Event.from_row(r) for r in conn.execute(
+                    select(t_events).where(t_events.c.chain == p.code).order_by(t_events.c.seq))]
+                reports.append(project_report(p.code, events, self._template(conn, p.template_id).definition, now))
+            return summarize(key, reports)
+
+        return self._snapshot(work)
 
     # -- completion helpers for the CLI ------------------------------------------------------
 

@@ -53,7 +53,8 @@ class Binding:
 
 
 def _ready(event: EventData) -> bool:
-    binding: Binding = event.model
+    binding = event.model
+    assert isinstance(binding, Binding)
     if binding.check_advance is None:
         return True
     return binding.check_advance()
@@ -61,7 +62,8 @@ def _ready(event: EventData) -> bool:
 
 def _resumes_into(phase: str) -> Callable[[EventData], bool]:
     def condition(event: EventData) -> bool:
-        return bool(event.model.held_phase == phase)
+        binding = event.model
+        return isinstance(binding, Binding) and binding.held_phase == phase
 
     condition.__name__ = f"held_in_{phase}"
     return condition
@@ -128,5 +130,5 @@ def transition_table(machine: Machine) -> list[tuple[str, str, str]]:
     for trigger, event in machine.events.items():
         for source, transitions in event.transitions.items():
             for transition in transitions:
-                edges.append((source, trigger, transition.dest))
+                edges.append((source, trigger, str(transition.dest)))
     return edges

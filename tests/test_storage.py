@@ -1,0 +1,411 @@
+"""The database layer: schema migrations, connection set-up, and refusing bad databases untouched."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
+
+from workflow.errors import DatabaseProblem
+from workflow.storage import tables
+from workflow.storage.database import (
+    default_url,
+    is_retryable,
+    open_database,
+    read_transaction,
+    translate_error,
+    utcnow,
+    write_transaction,
+)
+from workflow.storage.migrate import (
+    HEAD_REVISION,
+    KNOWN_REVISIONS,
+    alembic_config,
+    current_revision,
+    downgrade,
+    ensure_schema,
+    upgrade,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+OUR_TABLES = set(tables.metadata.tables)
+
+
+def _table_names(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(inspect(conn).get_table_names())
+
+
+def _version_rows(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return [row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))]
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _run_python(code: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-W", "error", "-c", textwrap.dedent(code), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=REPO,
+    )
+
+
+# --- migrations -----------------------------------------------------------------------------
+
+
+def test_first_use_creates_every_table_at_head(db_engine: Engine) -> None:
+    assert ensure_schema(db_engine) is True
+    assert _table_names(db_engine) == OUR_TABLES | {"alembic_version"}
+    assert _version_rows(db_engine) == [HEAD_REVISION]
+
+
+def test_ensure_schema_at_head_changes_nothing(db_engine: Engine) -> None:
+    ensure_schema(db_engine)
+    assert ensure_schema(db_engine) is False
+    assert _version_rows(db_engine) == [HEAD_REVISION]
+
+
+def test_schema_goes_down_to_base_and_back_up_to_head(db_engine: Engine) -> None:
+    upgrade(db_engine)
+    downgrade(db_engine, "base")
+    assert _table_names(db_engine) - {"alembic_version"} == set()
+    assert current_revision(db_engine) is None
+
+    assert ensure_schema(db_engine) is True
+    assert _table_names(db_engine) == OUR_TABLES | {"alembic_version"}
+    assert current_revision(db_engine) == HEAD_REVISION
+
+
+def test_models_and_migrations_agree(db_engine: Engine) -> None:
+    """A change to workflow/storage/tables.py without a migration fails here (alembic check)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    ensure_schema(db_engine)
+    with db_engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        differences = compare_metadata(context, tables.metadata)
+    assert differences == []
+
+
+def test_known_revisions_match_the_migration_scripts() -> None:
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    assert scripts.get_heads() == [HEAD_REVISION]
+    oldest_first = tuple(reversed([s.revision for s in scripts.walk_revisions()]))
+    assert oldest_first == KNOWN_REVISIONS
+
+
+def test_ensure_schema_at_head_does_not_import_alembic_or_the_orm(db_url: str) -> None:
+    engine = open_database(db_url)
+    ensure_schema(engine)
+    engine.dispose()
+    result = _run_python(
+        """
+        import sys
+        from workflow.storage.database import open_database
+        from workflow.storage.migrate import ensure_schema
+        engine = open_database(sys.argv[1])
+        assert ensure_schema(engine) is False
+        engine.dispose()
+        assert "alembic" not in sys.modules, "alembic imported"
+        assert "sqlalchemy.orm" not in sys.modules, "sqlalchemy.orm imported"
+        """,
+        db_url,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_migrations_ship_inside_the_package() -> None:
+    from workflow.storage.migrate import migrations_dir
+
+    folder = migrations_dir()
+    assert folder.parent.name == "workflow"
+    assert (folder / "env.py").is_file()
+    assert (folder / "versions" / "0001_initial.py").is_file()
+    for revision in KNOWN_REVISIONS:
+        assert list((folder / "versions").glob(f"{revision}_*.py")), f"no script for revision {revision}"
+
+
+# --- refusing databases that are not ours, untouched ----------------------------------------
+
+
+def test_a_newer_schema_is_refused_and_left_untouched(db_url: str, tmp_path: Path) -> None:
+    engine = open_database(db_url)
+    ensure_schema(engine)
+    with write_transaction(engine) as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    before = _files(tmp_path)
+
+    engine = open_database(db_url)
+    with pytest.raises(DatabaseProblem) as caught:
+        ensure_schema(engine)
+    engine.dispose()
+
+    assert str(caught.value) == (
+        "this database was upgraded by a newer phasegate (schema revision 9999); "
+        "install a newer phasegate to use it."
+    )
+    assert _files(tmp_path) == before
+    engine = open_database(db_url)
+    assert _version_rows(engine) == ["9999"]
+    assert _table_names(engine) == OUR_TABLES | {"alembic_version"}
+
+
+def test_a_database_holding_other_tables_is_refused_and_left_untouched(db_url: str, tmp_path: Path) -> None:
+    engine = open_database(db_url)
+    with write_transaction(engine) as conn:
+        conn.execute(text("CREATE TABLE invoices (id INTEGER PRIMARY KEY)"))
+    engine.dispose()
+    before = _files(tmp_path)
+
+    engine = open_database(db_url)
+    with pytest.raises(
+        DatabaseProblem, match=r"is not a phasegate database: it holds other tables \(invoices\)"
+    ):
+        ensure_schema(engine)
+    engine.dispose()
+
+    assert _files(tmp_path) == before
+    assert _table_names(open_database(db_url)) == {"invoices"}
+
+
+def test_a_text_file_is_refused_as_sqlite_database_and_left_byte_for_byte(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"shopping list\n- milk\n")
+
+    with pytest.raises(DatabaseProblem) as caught:
+        ensure_schema(open_database(f"sqlite:///{path}"))
+
+    assert str(caught.value) == f"{path} is not a phasegate database (file is not a database)."
+    assert _files(tmp_path) == {"notes.db": b"shopping list\n- milk\n"}
+
+
+def test_a_sqlite_path_in_a_missing_folder_is_refused_without_creating_it(tmp_path: Path) -> None:
+    path = tmp_path / "missing" / "phasegate.db"
+    with pytest.raises(DatabaseProblem, match=r"the folder .* does not exist"):
+        ensure_schema(open_database(f"sqlite:///{path}"))
+    assert not path.parent.exists()
+
+
+def test_an_unreachable_server_is_a_sentence_and_quick() -> None:
+    started = time.monotonic()
+    with pytest.raises(DatabaseProblem) as caught:
+        ensure_schema(open_database("postgresql+psycopg://postgres@127.0.0.1:1/x"))
+    assert time.monotonic() - started < 5
+    assert str(caught.value) == "cannot connect to the database at 127.0.0.1:1: connection refused."
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "nonsense://",
+        "mysql://user@localhost/db",
+        "not a url",
+        "sqlite+nodriver:///x.db",
+        "postgresql+nodriver://postgres@127.0.0.1/x",
+    ],
+)
+def test_a_bad_url_is_refused_with_a_sentence(url: str) -> None:
+    with pytest.raises(DatabaseProblem) as caught:
+        open_database(url)
+    message = str(caught.value)
+    assert message.endswith(".") and "\n" not in message
+
+
+def test_postgres_urls_are_driven_by_psycopg() -> None:
+    for url in ("postgres://u@h/db", "postgresql://u@h/db"):
+        engine = open_database(url)
+        assert engine.url.drivername == "postgresql+psycopg"
+        engine.dispose()
+
+
+# --- where the database lives and how connections behave ------------------------------------
+
+
+def test_default_database_is_a_file_in_the_user_data_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    import platformdirs
+
+    folder = Path(platformdirs.user_data_dir("phasegate"))
+    assert default_url() == f"sqlite:///{folder / 'phasegate.db'}"
+    assert not folder.exists()
+    engine = open_database()
+    assert engine.url.database == str(folder / "phasegate.db")
+    assert folder.is_dir()
+
+
+def test_phasegate_db_environment_variable_chooses_the_database(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PHASEGATE_DB", sqlite_url)
+    assert open_database().url.render_as_string(hide_password=False) == sqlite_url
+
+
+def test_sqlite_runs_with_wal_full_sync_foreign_keys_and_busy_timeout(sqlite_url: str) -> None:
+    engine = open_database(sqlite_url)
+    with read_transaction(engine) as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_sqlite_write_transactions_take_the_write_lock_at_begin(sqlite_url: str) -> None:
+    """BEGIN IMMEDIATE: a writer holds the lock from its first statement; a reader does not."""
+    import sqlite3
+
+    engine = open_database(sqlite_url)
+    ensure_schema(engine)
+    other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+    try:
+        with read_transaction(engine) as conn:
+            conn.execute(text("SELECT 1"))
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        with write_transaction(engine) as conn:
+            conn.execute(text("SELECT 1"))
+            with pytest.raises(sqlite3.OperationalError, match="database is locked") as caught:
+                other.execute("BEGIN IMMEDIATE")
+            assert is_retryable(caught.value)
+    finally:
+        other.close()
+
+
+def test_write_transaction_commits_on_success_and_rolls_back_on_error(db_engine: Engine) -> None:
+    ensure_schema(db_engine)
+    row = {"person": "ana", "privilege": "admin", "granted_at": utcnow(), "granted_by": "ana"}
+    with write_transaction(db_engine) as conn:
+        conn.execute(tables.grants.insert(), row)
+    with pytest.raises(RuntimeError), write_transaction(db_engine) as conn:
+        conn.execute(tables.grants.insert(), {**row, "privilege": "auditor"})
+        raise RuntimeError("boom")
+    with read_transaction(db_engine) as conn:
+        assert conn.execute(tables.grants.select()).all() == [tuple(row.values())]
+
+
+def _event(seq: int, prev_hash: str) -> dict[str, object]:
+    return {
+        "chain": "ACME-1", "seq": seq, "at": utcnow(), "actor": "ana", "action": "create",
+        "phase": None, "data": "{}", "prev_hash": prev_hash, "hash": f"{seq:064d}",
+    }  # fmt: skip
+
+
+def test_a_lost_race_on_a_chain_head_is_retryable_and_other_conflicts_are_not(db_engine: Engine) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    ensure_schema(db_engine)
+    with write_transaction(db_engine) as conn:
+        conn.execute(tables.events.insert(), _event(1, "0" * 64))
+    for clash in (_event(1, "a" * 64), _event(2, "0" * 64)):  # same seq / same prev_hash
+        with pytest.raises(IntegrityError) as caught, write_transaction(db_engine) as conn:
+            conn.execute(tables.events.insert(), clash)
+        assert is_retryable(caught.value)
+
+    grant = {"person": "ana", "privilege": "admin", "granted_at": utcnow(), "granted_by": "ana"}
+    with write_transaction(db_engine) as conn:
+        conn.execute(tables.grants.insert(), grant)
+    with pytest.raises(IntegrityError) as caught, write_transaction(db_engine) as conn:
+        conn.execute(tables.grants.insert(), grant)
+    assert not is_retryable(caught.value)
+
+
+def test_a_lock_held_elsewhere_is_retryable_on_postgresql(db_url: str) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("NOWAIT row locks are PostgreSQL's")
+    from sqlalchemy.exc import OperationalError
+
+    engine = open_database(db_url)
+    ensure_schema(engine)
+    grant = {"person": "ana", "privilege": "admin", "granted_at": utcnow(), "granted_by": "ana"}
+    with write_transaction(engine) as conn:
+        conn.execute(tables.grants.insert(), grant)
+    with write_transaction(engine) as holder:
+        holder.execute(text("SELECT * FROM grants FOR UPDATE"))
+        with pytest.raises(OperationalError) as caught, write_transaction(engine) as waiter:
+            waiter.execute(text("SELECT * FROM grants FOR UPDATE NOWAIT"))
+    assert is_retryable(caught.value)
+    assert not is_retryable(RuntimeError("database is fine"))
+
+
+def test_translate_error_names_the_file_that_is_not_a_database(tmp_path: Path) -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import DatabaseError
+
+    exc = DatabaseError("SELECT 1", {}, sqlite3.DatabaseError("file is not a database"))
+    problem = translate_error(exc, f"sqlite:///{tmp_path}/x.db")
+    assert str(problem) == f"{tmp_path}/x.db is not a phasegate database (file is not a database)."
+
+
+def test_utcnow_is_fixed_width_iso_8601_utc() -> None:
+    import re
+
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", utcnow())
+
+
+# --- concurrent first use ---------------------------------------------------------------------
+
+_FIRST_USE = """
+    import sys
+    from workflow.storage.database import open_database
+    from workflow.storage.migrate import ensure_schema
+    engine = open_database(sys.argv[1])
+    print("ready", flush=True)
+    sys.stdin.readline()  # start together
+    print(ensure_schema(engine), flush=True)
+    engine.dispose()
+"""
+
+
+def test_processes_starting_together_on_an_empty_database_migrate_it_once(db_url: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-W", "error", "-c", textwrap.dedent(_FIRST_USE), db_url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO,
+        )
+        for _ in range(4)
+    ]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        results = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+            results.append(out.strip())
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+
+    assert sorted(results) == ["False", "False", "False", "True"]
+    engine = open_database(db_url)
+    assert _version_rows(engine) == [HEAD_REVISION]
+    assert _table_names(engine) == OUR_TABLES | {"alembic_version"}

@@ -1,0 +1,362 @@
+"""Opening the database: which URL, how connections are set up, how errors read.
+
+SQLite is the default (a file in the user's data directory) and PostgreSQL serves
+teams. Both are driven through SQLAlchemy Core; this module owns everything that
+differs between them (connection set-up, transaction start, error codes) so the
+engine above it writes one code path.
+
+Why the SQLite set-up looks the way it does:
+
+* ``isolation_level = None`` on the sqlite3 connection and our own ``BEGIN`` in the
+  SQLAlchemy "begin" event: the sqlite3 module's legacy transaction control neither
+  begins a transaction for SELECT or DDL nor lets us choose ``BEGIN IMMEDIATE``.
+* ``BEGIN IMMEDIATE`` for writes: a deferred transaction that reads and then writes
+  fails at once with SQLITE_BUSY_SNAPSHOT when another writer committed meanwhile,
+  whatever the busy timeout; an immediate one waits for the write lock up front.
+* WAL so readers never block the writer, ``synchronous=FULL`` so an acknowledged
+  approval survives a power cut, foreign keys on, and a busy timeout long enough
+  for a queue of writers.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
+
+from workflow.errors import DatabaseProblem
+
+ENV_DB = "PHASEGATE_DB"
+WRITE_OPTION = "phasegate_write"
+SQLITE_HEADER = b"SQLite format 3\x00"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 5
+
+# The events table's unique constraints: a violation means another writer appended to
+# the same chain first, so the whole transaction can be retried on the new head.
+CHAIN_HEAD_CONSTRAINTS = frozenset({"pk_events", "uq_events_chain_prev_hash"})
+_SQLITE_CHAIN_HEAD_MESSAGES = (
+    "UNIQUE constraint failed: events.chain, events.prev_hash",
+    "UNIQUE constraint failed: events.chain, events.seq",
+)
+_PG_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})  # serialization, deadlock, lock
+_SQLITE_BUSY = 5  # the primary result code; extended codes (BUSY_SNAPSHOT, ...) share the low byte
+
+
+def utcnow() -> str:
+    """The current UTC time as stored: fixed-width text that sorts like the instant it names."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def default_url() -> str:
+    """The SQLite file in the user's data directory; nothing is created here."""
+    import platformdirs  # only needed when no URL was given
+
+    path = Path(platformdirs.user_data_dir("phasegate")) / "phasegate.db"
+    return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
+
+
+def open_database(url: str | None = None) -> Engine:
+    """An Engine for ``url`` (else ``$PHASEGATE_DB``, else the default file), not yet connected.
+
+    Everything that can be checked without connecting is checked here, so a bad URL or
+    a file that is not a database is refused before anything touches it.
+    """
+    if url is None:
+        url = os.environ.get(ENV_DB) or None
+    if url is None:
+        url = default_url()
+        path = make_url(url).database
+        assert path is not None
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+    parsed = _parse_url(url)
+    backend = parsed.get_backend_name()
+    try:
+        if backend == "sqlite":
+            engine = _sqlite_engine(parsed)
+        elif backend == "postgresql":
+            engine = _postgresql_engine(parsed)
+        else:
+            engine = create_engine(parsed, pool_size=2, max_overflow=3)
+    except NoSuchModuleError as exc:
+        raise DatabaseProblem(
+            f"phasegate cannot use the database URL {_show(parsed)}: "
+            f"unknown database kind or driver {parsed.drivername!r}."
+        ) from exc
+    except ImportError as exc:
+        module = getattr(exc, "name", None) or str(exc)
+        raise DatabaseProblem(
+            f"phasegate cannot use the database URL {_show(parsed)}: its driver ({module}) "
+            f"is not installed; phasegate supports sqlite:/// and postgresql+psycopg:// URLs."
+        ) from exc
+    except (ArgumentError, TypeError, ValueError) as exc:
+        raise DatabaseProblem(f"phasegate cannot use the database URL {_show(parsed)}: {exc}.") from exc
+    return engine
+
+
+def _parse_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise DatabaseProblem(
+            f"{url!r} is not a database URL; use e.g. sqlite:///phasegate.db or "
+            f"postgresql+psycopg://user@host/dbname."
+        ) from exc
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif parsed.drivername.startswith("postgres+"):
+        parsed = parsed.set(drivername="postgresql+" + parsed.drivername.split("+", 1)[1])
+    return parsed
+
+
+def _show(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    """The file an SQLite URL names, or None for in-memory and URI-mode databases."""
+    database = url.database
+    if not database or database == ":memory:":
+        return None
+    if str(url.query.get("uri", "")).lower() in ("true", "1"):
+        return None
+    return Path(database)
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse, before SQLite opens (and possibly writes) anything, a path that cannot be ours."""
+    if path.is_dir():
+        raise DatabaseProblem(f"{path} is a folder, not a phasegate database file.")
+    if not path.exists():
+        if not path.parent.is_dir():
+            raise DatabaseProblem(
+                f"cannot create the database {path}: the folder {path.parent} does not exist."
+            )
+        return
+    try:
+        with path.open("rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except PermissionError as exc:
+        raise DatabaseProblem(f"cannot open the database {path}: permission denied.") from exc
+    except OSError as exc:
+        raise DatabaseProblem(f"cannot open the database {path}: {exc.strerror or exc}.") from exc
+    if header and header != SQLITE_HEADER:
+        raise DatabaseProblem(f"{path} is not a phasegate database (file is not a database).")
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    path = _sqlite_file(url)
+    if path is not None:
+        _check_sqlite_file(path)
+        engine = create_engine(url, pool_size=2, max_overflow=3)
+    else:
+        engine = create_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see "begin" below)
+        cursor = dbapi_connection.cursor()
+        try:
+            # busy_timeout first: switching to WAL needs a lock another process may hold.
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode")
+            if cursor.fetchone()[0].lower() != "wal" and _sqlite_may_switch_to_wal(cursor):
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(WRITE_OPTION):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def _sqlite_may_switch_to_wal(cursor: Any) -> bool:
+    """WAL is a persistent property of the file: set it on new or phasegate files only.
+
+    Switching rewrites the header, so a database that belongs to somebody else (and is
+    about to be refused by the schema check) stays untouched.
+    """
+    cursor.execute("PRAGMA page_count")
+    if cursor.fetchone()[0] == 0:
+        return True
+    cursor.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'")
+    return bool(cursor.fetchone()[0])
+
+
+def _postgresql_engine(url: URL) -> Engine:
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in url.query:
+        connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+    return create_engine(
+        url,
+        # The engine serialises writers on a project with SELECT ... FOR UPDATE;
+        # READ COMMITTED lets the waiter see the winner's commit once it gets the lock.
+        isolation_level="READ COMMITTED",
+        pool_pre_ping=False,
+        pool_size=2,
+        max_overflow=3,
+        connect_args=connect_args,
+    )
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a write transaction (SQLite: BEGIN IMMEDIATE): commit on success.
+
+    Failing to connect becomes :class:`DatabaseProblem`; errors inside the block come
+    out as they are so the caller can ask :func:`is_retryable`.
+    """
+    with _connect(engine, write=True) as conn:
+        yield conn
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a read transaction: one consistent snapshot on SQLite, rolled back at the end."""
+    with _connect(engine, write=False) as conn:
+        yield conn
+
+
+@contextmanager
+def _connect(engine: Engine, *, write: bool) -> Iterator[Connection]:
+    try:
+        conn = engine.connect()
+    except DBAPIError as exc:
+        raise translate_error(exc, engine.url) from exc
+    with conn:
+        if write:
+            conn = conn.execution_options(**{WRITE_OPTION: True})
+        try:
+            trans = conn.begin()
+        except DBAPIError as exc:
+            if is_retryable(exc):
+                raise
+            raise translate_error(exc, engine.url) from exc
+        try:
+            yield conn
+        except BaseException:
+            if trans.is_active:
+                trans.rollback()
+            raise
+        if trans.is_active:
+            if write:
+                trans.commit()
+            else:
+                trans.rollback()
+
+
+def _dbapi_error(exc: BaseException) -> BaseException:
+    orig = getattr(exc, "orig", None)
+    return orig if isinstance(orig, BaseException) else exc
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True when the transaction lost a race and running it again may succeed."""
+    orig = _dbapi_error(exc)
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in _PG_RETRYABLE_SQLSTATES:
+        return True
+    if sqlstate == "23505":  # unique_violation: retry only a lost race on a chain head
+        diag = getattr(orig, "diag", None)
+        return getattr(diag, "constraint_name", None) in CHAIN_HEAD_CONSTRAINTS
+    code = getattr(orig, "sqlite_errorcode", None)
+    message = str(orig)
+    if code is not None and code & 0xFF == _SQLITE_BUSY:
+        return True
+    if "database is locked" in message:
+        return True
+    is_integrity = isinstance(exc, IntegrityError) or type(orig).__name__ == "IntegrityError"
+    return is_integrity and any(m in message for m in _SQLITE_CHAIN_HEAD_MESSAGES)
+
+
+_PG_SQLSTATE_SENTENCES = {
+    "53100": "the database server's disk is full",
+    "53200": "the database server is out of memory",
+    "25006": "the database is read-only",
+    "42501": "permission denied",
+    "3D000": "the database does not exist",
+    "28P01": "the password was not accepted",
+    "28000": "the server refused this user",
+    "57P03": "the server is starting up or shutting down",
+}
+
+
+def translate_error(exc: BaseException, url: URL | str | None = None) -> DatabaseProblem:
+    """One sentence for a database failure a person has to act on (not a bug in phasegate)."""
+    if isinstance(exc, DatabaseProblem):
+        return exc
+    parsed: URL | None = None
+    if url is not None:
+        try:
+            parsed = make_url(url) if isinstance(url, str) else url
+        except ArgumentError:
+            parsed = None
+    orig = _dbapi_error(exc)
+    message = str(orig).strip()
+    first_line = message.splitlines()[0] if message else type(orig).__name__
+    lower = message.lower()
+    sqlstate = getattr(orig, "sqlstate", None)
+    backend = parsed.get_backend_name() if parsed is not None else None
+
+    if backend == "sqlite" or type(orig).__module__ == "sqlite3":
+        where = (parsed.database if parsed is not None else None) or "the database"
+        if "file is not a database" in lower or "malformed" in lower:
+            reason = "file is not a database" if "not a database" in lower else "file is damaged"
+            return DatabaseProblem(f"{where} is not a phasegate database ({reason}).")
+        if "database or disk is full" in lower or "disk i/o error" in lower:
+            return DatabaseProblem(f"cannot write the database {where}: the disk is full or failing.")
+        if "readonly" in lower or "read-only" in lower:
+            return DatabaseProblem(f"cannot write the database {where}: it is read-only.")
+        if "unable to open database file" in lower:
+            return DatabaseProblem(
+                f"cannot open the database {where}: the file or its folder is missing or not accessible."
+            )
+        if "database is locked" in lower:
+            return DatabaseProblem(f"the database {where} stayed locked by another process; try again.")
+        return DatabaseProblem(f"the database {where} failed: {first_line}.")
+
+    where = _server(parsed) if parsed is not None else "the server"
+    if sqlstate in _PG_SQLSTATE_SENTENCES:
+        return DatabaseProblem(f"cannot use the database at {where}: {_PG_SQLSTATE_SENTENCES[sqlstate]}.")
+    if "connection refused" in lower:
+        return DatabaseProblem(f"cannot connect to the database at {where}: connection refused.")
+    if "timeout expired" in lower or "timed out" in lower:
+        return DatabaseProblem(f"cannot connect to the database at {where}: no answer (timed out).")
+    match = re.search(r'database "([^"]+)" does not exist', message)
+    if match:
+        return DatabaseProblem(f"cannot connect to the database at {where}: {match.group(0)}.")
+    if "password authentication failed" in lower or "no password supplied" in lower:
+        return DatabaseProblem(f"cannot connect to the database at {where}: the password was not accepted.")
+    if "could not translate host name" in lower or "name or service not known" in lower:
+        return DatabaseProblem(f"cannot connect to the database at {where}: unknown host name.")
+    if "permission denied" in lower:
+        return DatabaseProblem(f"cannot use the database at {where}: permission denied.")
+    if "no space left" in lower or "disk full" in lower:
+        return DatabaseProblem(f"cannot use the database at {where}: the server's disk is full.")
+    if "read-only" in lower:
+        return DatabaseProblem(f"cannot use the database at {where}: the database is read-only.")
+    if "connection" in lower and ("closed" in lower or "lost" in lower or "terminat" in lower):
+        return DatabaseProblem(f"lost the connection to the database at {where}; try again.")
+    return DatabaseProblem(f"the database at {where} failed: {first_line.rstrip('.')}.")
+
+
+def _server(url: URL) -> str:
+    host = url.host or "localhost"
+    port = url.port or (5432 if url.get_backend_name() == "postgresql" else None)
+    return f"{host}:{port}" if port else host
