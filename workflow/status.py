@@ -169,6 +169,9 @@ class AuditReport:
     events_checked: int
     chains_checked: int
     first_broken: BrokenEvent | None = None
+    checkpoint_chains: int | None = None  # chains a checkpoint was checked against (None: no checkpoint)
+    checkpoint_created_at: str | None = None
+    checkpoint_signed: bool | None = None  # True: HMAC checked; False: no signature was required
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
