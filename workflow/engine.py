@@ -965,7 +965,8 @@ class Engine:
 
         cp = None
         if checkpoint is not None:
-            cp = load_checkpoint(read_checkpoint(checkpoint), checkpoint_key(), source=f"checkpoint {checkpoint}")
+            cp = load_checkpoint(read_checkpoint(checkpoint), checkpoint_key(),
+                                 source=f"checkpoint {checkpoint}")
 
         def work(conn: Connection) -> AuditReport:
             self._require_audit_reader(conn, actor, "verify the audit trail")
@@ -1017,7 +1018,8 @@ class Engine:
             heads: dict[str, tuple[int, str]] = {}
             report = verify_chains(conn, collect=heads)
             if not report.ok:
-                raise AuditBroken(f"audit verification failed, so no checkpoint was written: {report.first_broken}")
+                raise AuditBroken(f"audit verification failed, so no checkpoint was written: "
+                                  f"{report.first_broken}")
             return make_checkpoint(heads, utcnow(), key)
 
         return self._snapshot(work)
@@ -1063,7 +1065,7 @@ class Engine:
         return self._template(conn, self._template_row(conn, ref["key"], ref["version"]).id)
 
     def report(self, code: str, *, actor: str | None = None) -> ProjectReport:
-        """Each phase visit of the project: start, end, time in work, time waiting on each gate role, signers."""
+        """Each phase visit: start, end, time in work, time waiting on each gate role, who signed."""
         from workflow.report import project_report
 
         code = inputs.project_code(code)
@@ -1095,7 +1097,8 @@ class Engine:
             for p in projects:
                 events = [Event.from_row(r) for r in conn.execute(
                     select(t_events).where(t_events.c.chain == p.code).order_by(t_events.c.seq))]
-                reports.append(project_report(p.code, events, self._template(conn, p.template_id).definition, now))
+                definition = self._template(conn, p.template_id).definition
+                reports.append(project_report(p.code, events, definition, now))
             return summarize(key, reports)
 
         return self._snapshot(work)

@@ -1,0 +1,309 @@
+"""Timelines from the history: each phase visit, time in work versus time waiting on each gate role.
+
+A *visit* is one round of one phase: it starts with the event that entered the
+phase (create, advance, or a reject that sent the project back) and ends with the
+event that left it (advance, reject, cancel, or completion). Inside a visit:
+
+- *work* runs from the start until the last of the phase's tasks is done;
+- *waiting on a gate role* runs from that moment until the role's approval (zero
+  when the role approved before the last task was done); a role that never signed
+  in the visit waits until the visit ended (or until now, for the current visit);
+- time on hold is reported per visit but not subtracted: the clock of a phase keeps
+  running while it is held, which is what a client sees.
+
+Everything here is computed from events alone (no table but ``events`` is read),
+so a report is as trustworthy as ``audit verify`` says the chain is.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from workflow.definition import Definition
+from workflow.status import Event
+
+
+@dataclass
+class GateWait:
+    role: str
+    role_title: str
+    person: str | None  # who signed for the role in this visit (None: nobody yet)
+    signed_at: str | None
+    wait_seconds: float | None  # None: the tasks were never all done in this visit
+
+
+@dataclass
+class Signature:
+    seq: int
+    at: str
+    person: str
+    role: str
+    role_title: str
+    decision: str  # approved | rejected
+    meaning: str
+    comment: str | None
+
+
+@dataclass
+class Visit:
+    phase: str
+    phase_title: str
+    round: int
+    started_at: str
+    ended_at: str | None  # None: the project is still in this visit
+    ended_by: str | None  # advance | reject | cancel | completed | None
+    tasks_done_at: str | None
+    work_seconds: float
+    held_seconds: float
+    waits: list[GateWait] = field(default_factory=list)
+    signatures: list[Signature] = field(default_factory=list)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        return None if self.ended_at is None else _seconds(self.started_at, self.ended_at)
+
+
+@dataclass
+class ProjectReport:
+    code: str
+    template: str
+    template_version: int
+    status: str
+    created_at: str
+    as_of: str
+    visits: list[Visit]
+
+    @property
+    def signatures(self) -> list[Signature]:
+        return [s for v in self.visits for s in v.signatures]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for v, vd in zip(self.visits, d["visits"], strict=True):
+            vd["duration_seconds"] = v.duration_seconds
+        return d
+
+
+@dataclass
+class PhaseSummary:
+    phase: str
+    phase_title: str
+    visits: int  # finished visits the medians are taken over
+    median_seconds: float | None
+    median_work_seconds: float | None
+
+
+@dataclass
+class RoleWaitSummary:
+    phase: str | None  # None: the role over all phases
+    role: str
+    role_title: str
+    signed: int
+    median_wait_seconds: float | None
+
+
+@dataclass
+class TemplateReport:
+    template: str
+    projects: int
+    phases: list[PhaseSummary]
+    roles: list[RoleWaitSummary]  # per (phase, role), then per role overall
+    longest_waits: list[str]  # sentences: where projects wait longest, longest first
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _time(at: str) -> datetime:
+    return datetime.fromisoformat(at.replace("Z", "+00:00"))
+
+
+def _seconds(start: str, end: str) -> float:
+    return max(0.0, (_time(end) - _time(start)).total_seconds())
+
+
+def project_report(code: str, events: Sequence[Event], definition: Definition, now: str) -> ProjectReport:
+    """Cut the project's history into visits and time them."""
+    visits: list[Visit] = []
+    current: dict[str, Any] | None = None
+    status = "active"
+    as_of = now
+
+    def open_visit(phase: str, rnd: int, at: str) -> dict[str, Any]:
+        return {"phase": phase, "round": rnd, "start": at, "tasks": {}, "approved": {}, "signatures": [],
+                "held": 0.0, "hold_start": None}
+
+    def close(v: dict[str, Any], end: str | None, how: str | None) -> None:
+        phase = definition.phase(v["phase"])
+        assert phase is not None
+        needed = {role for role, _task in phase.tasks}
+        done_at: str | None = v["start"]
+        if needed:
+            done = [v["tasks"][r] for r in needed if r in v["tasks"]]
+            done_at = max(done) if len(done) == len(needed) else None
+        until = end or as_of
+        held = v["held"] + (_seconds(v["hold_start"], until) if v["hold_start"] else 0.0)
+        waits = []
+        if phase.gate is not None:
+            for role in phase.gate.approvers:
+                signed = v["approved"].get(role)
+                if done_at is None:
+                    wait = None
+                elif signed is not None:
+                    wait = _seconds(done_at, signed[1]) if signed[1] > done_at else 0.0
+                else:
+                    wait = _seconds(done_at, until)
+                waits.append(GateWait(role, definition.role_title(role), signed[0] if signed else None,
+                                      signed[1] if signed else None, wait))
+        visits.append(Visit(
+            phase=phase.key, phase_title=phase.title, round=v["round"], started_at=v["start"], ended_at=end,
+            ended_by=how, tasks_done_at=done_at, work_seconds=_seconds(v["start"], done_at or until),
+            held_seconds=held, waits=waits, signatures=v["signatures"],
+        ))
+
+    for e in events:
+        d = e.data
+        if e.action == "create":
+            current = open_visit(d["phase"], d["round"], e.at)
+            continue
+        if current is None:
+            continue
+        if e.action == "task.done":
+            current["tasks"].setdefault(d["role"], e.at)
+        elif e.action in ("approve", "reject"):
+            role = d["role"]
+            if e.action == "approve":
+                current["approved"].setdefault(role, (e.actor, e.at))
+            current["signatures"].append(Signature(
+                e.seq, e.at, e.actor, role, d.get("role_title", role), d.get("decision", e.action),
+                d.get("meaning", ""), d.get("comment") if e.action == "approve" else d.get("reason")))
+            if e.action == "reject":
+                close(current, e.at, "reject")
+                current = open_visit(d["to_phase"], d["to_round"], e.at)
+        elif e.action == "advance":
+            if d.get("status") == "completed":
+                close(current, e.at, "completed")
+                current, status = None, "completed"
+            else:
+                close(current, e.at, "advance")
+                current = open_visit(d["to_phase"], d["to_round"], e.at)
+        elif e.action == "hold":
+            current["hold_start"], status = e.at, "on_hold"
+        elif e.action == "resume":
+            if current["hold_start"]:
+                current["held"] += _seconds(current["hold_start"], e.at)
+            current["hold_start"], status = None, "active"
+        elif e.action == "cancel":
+            close(current, e.at, "cancel")
+            current, status = None, "cancelled"
+    if current is not None:
+        close(current, None, None)
+    ref = events[0].data["template"] if events else {"key": definition.key, "version": 0}
+    created = events[0].at if events else now
+    return ProjectReport(code, ref["key"], ref["version"], status, created, as_of, visits)
+
+
+def _median(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def summarize(key: str, reports: Sequence[ProjectReport]) -> TemplateReport:
+    """Medians over every finished visit of every project of one template (all versions)."""
+    phases: dict[str, dict[str, Any]] = {}
+    per_phase_role: dict[tuple[str, str], dict[str, Any]] = {}
+    per_role: dict[str, dict[str, Any]] = {}
+    for rep in reports:
+        for v in rep.visits:
+            p = phases.setdefault(v.phase, {"title": v.phase_title, "durations": [], "work": []})
+            if v.ended_at is not None:
+                p["durations"].append(v.duration_seconds)
+                p["work"].append(v.work_seconds)
+            for w in v.waits:
+                if w.signed_at is None or w.wait_seconds is None:
+                    continue
+                fresh = {"title": w.role_title, "waits": []}
+                for bucket in (per_phase_role.setdefault((v.phase, w.role), dict(fresh, waits=[])),
+                               per_role.setdefault(w.role, dict(fresh, waits=[]))):
+                    bucket["waits"].append(w.wait_seconds)
+    phase_rows = [PhaseSummary(k, p["title"], len(p["durations"]), _median(p["durations"]),
+                               _median(p["work"])) for k, p in phases.items()]
+    role_rows = [RoleWaitSummary(ph, role, b["title"], len(b["waits"]), _median(b["waits"]))
+                 for (ph, role), b in per_phase_role.items()]
+    role_rows += [RoleWaitSummary(None, role, b["title"], len(b["waits"]), _median(b["waits"]))
+                  for role, b in per_role.items()]
+    titles = {p.phase: p.phase_title for p in phase_rows}
+    ranked = sorted((r for r in role_rows if r.phase is not None and r.median_wait_seconds),
+                    key=lambda r: -(r.median_wait_seconds or 0))
+    longest = [f"{titles.get(r.phase or '', r.phase)}: waiting on the {r.role_title} "
+               f"(median {duration(r.median_wait_seconds)}, {_count(r.signed, 'sign-off')})"
+               for r in ranked[:3]]
+    slow = sorted((p for p in phase_rows if p.median_seconds), key=lambda p: -(p.median_seconds or 0))
+    longest += [f"{p.phase_title}: median visit {duration(p.median_seconds)} over {_count(p.visits, 'visit')}"
+                for p in slow[:3]]
+    return TemplateReport(key, len(reports), phase_rows, role_rows, longest)
+
+
+# -- text ---------------------------------------------------------------------------------------------
+
+
+def duration(seconds: float | None) -> str:
+    """A duration for people: 2d 03h, 4h 05m, 12m 30s, 45s."""
+    if seconds is None:
+        return "-"
+    if seconds < 10 and seconds != int(seconds):
+        return f"{seconds:.1f}s"
+    s = round(seconds)
+    days, rest = divmod(s, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def report_lines(rep: ProjectReport) -> list[str]:
+    lines = [f"{rep.code} ({rep.template} v{rep.template_version}), {rep.status}, as of {rep.as_of}"]
+    for v in rep.visits:
+        end = v.ended_at or "now"
+        how = f" ({v.ended_by})" if v.ended_by else " (current)"
+        lines.append("")
+        lines.append(f"{v.phase_title}, round {v.round}: {v.started_at} -> {end}{how}")
+        tail = "" if v.tasks_done_at else " (tasks not all done)"
+        lines.append(f"  in work: {duration(v.work_seconds)}{tail}")
+        if v.held_seconds:
+            lines.append(f"  on hold: {duration(v.held_seconds)}")
+        for w in v.waits:
+            who = f"signed by {w.person} at {w.signed_at}" if w.person else "not signed"
+            lines.append(f"  waiting on {w.role_title}: {duration(w.wait_seconds)} ({who})")
+        for s in v.signatures:
+            note = f": {s.comment}" if s.comment else ""
+            lines.append(f"  #{s.seq} {s.at} {s.person} {s.decision} as {s.role_title}{note}")
+    return lines
+
+
+def template_report_lines(t: TemplateReport) -> list[str]:
+    lines = [f"{t.template}: {_count(t.projects, 'project')}", "", "median time per phase:"]
+    for p in t.phases:
+        lines.append(f"  {p.phase_title}: {duration(p.median_seconds)} "
+                     f"(in work {duration(p.median_work_seconds)}; {_count(p.visits, 'finished visit')})")
+    lines += ["", "median wait per gate role:"]
+    for r in t.roles:
+        where = "all phases" if r.phase is None else r.phase
+        lines.append(f"  {r.role_title} ({where}): {duration(r.median_wait_seconds)} "
+                     f"over {_count(r.signed, 'sign-off')}")
+    lines += ["", "where projects wait longest:"]
+    lines += [f"  {s}" for s in t.longest_waits] or ["  (no finished visits yet)"]
+    return lines
