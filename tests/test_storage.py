@@ -325,12 +325,10 @@ def test_a_lost_race_on_a_chain_head_is_retryable_and_other_conflicts_are_not(db
     assert not is_retryable(caught.value)
 
 
-def test_a_lock_held_elsewhere_is_retryable_on_postgresql(db_url: str) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("NOWAIT row locks are PostgreSQL's")
+def test_a_lock_held_elsewhere_is_retryable_on_postgresql(pg_url: str) -> None:
     from sqlalchemy.exc import OperationalError
 
-    engine = open_database(db_url)
+    engine = open_database(pg_url)
     ensure_schema(engine)
     grant = {"person": "ana", "privilege": "admin", "granted_at": utcnow(), "granted_by": "ana"}
     with write_transaction(engine) as conn:
