@@ -1,0 +1,129 @@
+"""``audit verify`` over millions of events: its rate against reading the rows, and its memory.
+
+Rate: ``Engine.verify_audit()`` over the whole database (2M project events; quick:
+200k) against raw ``sqlite3`` reading the same rows in chain order
+(``SELECT chain, seq, at, actor, action, phase, data, prev_hash, hash FROM events
+ORDER BY chain, seq``, every row fetched), alternated, median of the repetitions.
+
+Memory: peak RSS (``ru_maxrss``) of a fresh process that opens the Engine and verifies
+everything, at 200k vs 2M events (quick: 20k vs 200k), one subprocess per size.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as c
+import _dataset
+
+RATE_TARGET = 0.50
+MEMORY_TARGET = 1.2
+RAW_SQL = "SELECT chain, seq, at, actor, action, phase, data, prev_hash, hash FROM events ORDER BY chain, seq"
+
+
+def sizes(quick: bool) -> tuple[int, int, int]:
+    """(projects in the big database, in the small one for memory, repetitions of the rate pair)."""
+    return (10_000, 1_000, 3) if quick else (100_000, 10_000, 3)
+
+
+def _raw_read(path: Path) -> tuple[float, int]:
+    db = sqlite3.connect(path)
+    try:
+        t0 = time.perf_counter()
+        n = 0
+        for _row in db.execute(RAW_SQL):
+            n += 1
+        return time.perf_counter() - t0, n
+    finally:
+        db.close()
+
+
+def _engine_verify(path: Path) -> tuple[float, int]:
+    from workflow.engine import Engine
+
+    engine = Engine(c.sqlite_url(path))
+    try:
+        t0 = time.perf_counter()
+        report = engine.verify_audit()
+        took = time.perf_counter() - t0
+    finally:
+        engine.close()
+    if not report.ok:
+        raise RuntimeError(f"the benchmark database failed verification: {report.first_broken}")
+    return took, report.events_checked
+
+
+def _child_peak(path: Path) -> dict[str, float]:
+    """Peak RSS of a fresh process verifying ``path`` (and its RSS before verifying)."""
+    out = subprocess.run([sys.executable, __file__, "--child-verify", str(path)], capture_output=True,
+                         text=True, check=True, cwd=c.REPO)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _child(path: Path) -> None:
+    from workflow.engine import Engine
+
+    engine = Engine(c.sqlite_url(path))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    report = engine.verify_audit()
+    engine.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"before_kib": before, "peak_kib": peak, "events": report.events_checked,
+                      "ok": report.ok}))
+
+
+def run(args: object) -> str:
+    big_n, small_n, reps = sizes(args.quick)  # type: ignore[attr-defined]
+    big_path, _ = _dataset.database(args.data_dir, big_n, log=c.log)  # type: ignore[attr-defined]
+    small_path, _ = _dataset.database(args.data_dir, small_n, log=c.log)  # type: ignore[attr-defined]
+
+    _raw_read(big_path)  # warm the page cache once, for both readers alike
+    raw_rates, eng_rates = [], []
+    events = 0
+    for _ in range(reps):
+        t, n = _raw_read(big_path)
+        raw_rates.append(n / t)
+        t, events = _engine_verify(big_path)
+        eng_rates.append(events / t)
+    raw, eng = c.median(raw_rates), c.median(eng_rates)
+    pct = eng / raw
+
+    small_mem = _child_peak(small_path)
+    big_mem = _child_peak(big_path)
+    mem_ratio = big_mem["peak_kib"] / small_mem["peak_kib"]
+    label = f"{events / 1e6:.1f}M events" if events >= 1e6 else f"{events / 1e3:.0f}k events"
+    rows = [
+        c.Row(f"`audit verify` rate over {label} vs raw sqlite3 read in chain order",
+              f"{eng:,.0f} events/s", f"{raw:,.0f} rows/s", f"{pct:.0%}", f">= {RATE_TARGET:.0%}",
+              c.yes_no(pct >= RATE_TARGET)),
+        c.Row(f"`audit verify` peak RSS at {big_mem['events']:,} vs {small_mem['events']:,} events",
+              c.fmt(big_mem["peak_kib"] / 1024, "MiB"), c.fmt(small_mem["peak_kib"] / 1024, "MiB"),
+              f"{mem_ratio:.2f}x", f"<= {MEMORY_TARGET:g}x", c.yes_no(mem_ratio <= MEMORY_TARGET)),
+    ]
+    notes = [
+        f"Rates: median of {reps} alternated repetitions over {big_path.name}; the raw read fetches every "
+        f"row of `{RAW_SQL}`.",
+        f"Memory: `ru_maxrss` of a fresh process per size (RSS with the engine open, before verifying: "
+        f"{small_mem['before_kib'] / 1024:.1f} / {big_mem['before_kib'] / 1024:.1f} MiB).",
+    ]
+    return c.table("Verifying the audit trail", rows, notes)
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--child-verify":
+        _child(Path(sys.argv[2]))
+        return
+    c.terminate_cleanly()
+    print(run(c.parser(__doc__.splitlines()[0]).parse_args()))
+
+
+if __name__ == "__main__":
+    main()
