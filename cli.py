@@ -462,16 +462,20 @@ def project_list(s: Session, status: str | None, template_key: str | None, phase
 
 @project.command("status")
 @CODE
+@click.option("--at", "at", metavar="ISO-TIME",
+              help="The project as it stood then, rebuilt from its history (e.g. 2026-11-28T14:30Z).")
 @pass_session
-def project_status(s: Session, code: str) -> None:
-    """Phase, tasks, gate, blockers and team of project CODE."""
-    st = s.engine.status(code, actor=s.actor)
+def project_status(s: Session, code: str, at: str | None) -> None:
+    """Phase, tasks, gate, blockers and team of project CODE (now, or --at a past moment)."""
+    st = s.engine.status(code, actor=s.actor, at=at)
     if s.json:
         emit_json(st.to_dict())
         return
     from workflow.render import status_lines
 
     _info, definition, _source = s.engine.template(st.template, st.template_version)
+    if st.as_of is not None:
+        emit(f"as of {st.as_of} (rebuilt from the history, event {st.seq})")
     emit_lines(status_lines(st, {r.key: r.title for r in definition.roles}))
 
 
@@ -612,17 +616,127 @@ def audit() -> None:
 
 @audit.command("verify")
 @click.argument("code", required=False, shell_complete=complete_codes)
+@click.option("--checkpoint", "checkpoint", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also require everything this checkpoint (from `audit checkpoint`) recorded to be intact.")
 @pass_session
-def audit_verify(s: Session, code: str | None) -> None:
+def audit_verify(s: Session, code: str | None, checkpoint: str | None) -> None:
     """Recompute the hash chains (all, or CODE's) and name the first broken event (exit 6)."""
-    result = s.engine.verify_audit(code, actor=s.actor)
+    from pathlib import Path
+
+    anchor = None if checkpoint is None else Path(checkpoint)
+    result = s.engine.verify_audit(code, actor=s.actor, checkpoint=anchor)
     if s.json:
         emit_json(result.to_dict())
     if not result.ok:
         raise AuditBroken(f"audit verification failed: {result.first_broken}")
     if not s.json:
         chains = result.chains_checked
-        emit(f"verified {result.events_checked} events in {chains} chain{'s' if chains != 1 else ''}")
+        line = f"verified {result.events_checked} events in {chains} chain{'s' if chains != 1 else ''}"
+        if result.checkpoint_chains is not None:
+            signed = "signature checked" if result.checkpoint_signed else "not signed"
+            line += (f"; all {result.checkpoint_chains} chains of the checkpoint of "
+                     f"{result.checkpoint_created_at} intact ({signed})")
+        emit(line)
+
+
+@audit.command("checkpoint")
+@click.option("--output", "output", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write the checkpoint to FILE (a new file) instead of stdout.")
+@pass_session
+def audit_checkpoint(s: Session, output: str | None) -> None:
+    """Verify, then state every chain's length and head hash; keep the result outside the database.
+
+    Signed with HMAC-SHA256 when PHASEGATE_CHECKPOINT_KEY is set.
+    """
+    cp = s.engine.checkpoint(actor=s.actor)
+    if output is None:
+        click.echo(cp.to_json(), nl=False)
+        return
+    try:
+        with open(output, "x", encoding="utf-8") as f:
+            f.write(cp.to_json())
+    except FileExistsError:
+        raise click.UsageError(f"{output} exists already; a checkpoint never overwrites one") from None
+    except OSError as exc:
+        raise click.UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    if s.json:
+        emit_json({"output": output, "chains": len(cp.chains), "created_at": cp.created_at,
+                   "digest": cp.digest, "signed": cp.signed})
+    else:
+        emit(f"checkpoint of {len(cp.chains)} chains written to {output} "
+             f"({'signed' if cp.signed else 'unsigned: set PHASEGATE_CHECKPOINT_KEY to sign'}); "
+             f"keep it outside the database")
+
+
+@audit.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--output", "output", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write to FILE instead of stdout.")
+@click.option("--project", "project", metavar="CODE", shell_complete=complete_codes,
+              help="Only this project.")
+@pass_session
+def audit_export(s: Session, fmt: str, output: str | None, project: str | None) -> None:
+    """Every event (or one project's), streamed: JSON Lines, or CSV with one column per field."""
+    if output is None:
+        s.engine.export(sys.stdout, fmt, project=project, actor=s.actor)
+        return
+    partial = f"{output}.partial"
+    try:
+        with open(partial, "w", encoding="utf-8", newline="") as f:
+            count = s.engine.export(f, fmt, project=project, actor=s.actor)
+        os.replace(partial, output)
+    except OSError as exc:
+        raise click.UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+    if s.json:
+        emit_json({"output": output, "format": fmt, "events": count})
+    else:
+        emit(f"{count} events written to {output}")
+
+
+# -- reports ------------------------------------------------------------------------------------------
+
+
+@cli.command("report")
+@click.argument("code", required=False, shell_complete=complete_codes)
+@click.option("--html", "html", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also write one self-contained HTML page with a timeline to FILE.")
+@click.option("--template", "template_key", metavar="KEY", shell_complete=complete_templates,
+              help="Summarise every project of this template instead: medians and the longest waits.")
+@pass_session
+def report_command(s: Session, code: str | None, html: str | None, template_key: str | None) -> None:
+    """Each phase visit of CODE: start, end, time in work, time waiting on each gate role, who signed."""
+    from workflow.report import report_lines, template_report_lines
+
+    if (code is None) == (template_key is None):
+        raise click.UsageError("give a project CODE or --template KEY (one of them)")
+    if template_key is not None:
+        if html is not None:
+            raise click.UsageError("--html is for one project's report")
+        summary = s.engine.template_report(template_key, actor=s.actor)
+        if s.json:
+            emit_json(summary.to_dict())
+        else:
+            emit_lines(template_report_lines(summary))
+        return
+    assert code is not None
+    rep = s.engine.report(code, actor=s.actor)
+    if html is not None:
+        from workflow.report_html import render_html
+
+        try:
+            with open(html, "w", encoding="utf-8") as f:
+                f.write(render_html(rep))
+        except OSError as exc:
+            raise click.UsageError(f"cannot write {html}: {exc.strerror or exc}") from None
+    if s.json:
+        emit_json(rep.to_dict())
+    else:
+        emit_lines(report_lines(rep))
+        if html is not None:
+            emit(f"timeline written to {html}")
 
 
 def main(argv: list[str] | None = None) -> None:
