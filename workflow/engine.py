@@ -14,6 +14,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from hashlib import sha256
 from pathlib import Path
@@ -28,6 +29,7 @@ from workflow.audit import GENESIS, SYSTEM_CHAIN, canonical_json, event_hash
 from workflow.definition import Definition, Phase
 from workflow.errors import (
     Conflict,
+    DatabaseProblem,
     NotFound,
     NotPermitted,
     PhasegateError,
@@ -69,6 +71,9 @@ if TYPE_CHECKING:
     from workflow.report import ProjectReport, TemplateReport
 
 R = TypeVar("R")
+
+# The events the running write transaction has inserted (see Engine._run and _landed).
+_WRITTEN: ContextVar[list[Event] | None] = ContextVar("phasegate_written", default=None)
 
 MAX_ATTEMPTS = 10
 PRIVILEGES = ("admin", "auditor")
@@ -164,25 +169,74 @@ class Engine:
     # -- transactions ------------------------------------------------------------------------
 
     def _run(self, work: Callable[[Connection], R]) -> R:
-        """Run ``work`` in one write transaction, retrying lost races; nothing half-written stays."""
+        """Run ``work`` in one write transaction, retrying lost races; nothing half-written stays.
+
+        When the COMMIT itself fails (a dropped connection, an I/O error), the transaction may
+        have landed on the server even though the client got an error: a lost acknowledgement.
+        Running the command again would then say "already done" or move the project twice, so
+        the engine first asks the database whether the last event this attempt wrote is there
+        (chain, seq and hash); if it is, the command succeeded and its result is returned.
+        """
         delay = 0.005
         for attempt in range(1, MAX_ATTEMPTS + 1):
+            written: list[Event] = []
+            token = _WRITTEN.set(written)
+            committing = False
             try:
                 with write_transaction(self._db) as conn:
-                    return work(conn)
+                    result = work(conn)
+                    committing = True  # an error from here on comes from the COMMIT
+                return result
             except PhasegateError:
                 raise
             except DBAPIError as exc:
-                if not (is_retryable(exc) or isinstance(exc, IntegrityError)):
-                    raise translate_error(exc) from exc
+                if committing and written:
+                    landed = self._landed(written[-1])
+                    if landed:
+                        return result
+                    if landed is None:
+                        cause = translate_error(exc, self._db.url).message.rstrip(".")
+                        raise DatabaseProblem(
+                            f"{cause} while saving the change, and the database could not be asked whether "
+                            f"it was saved; look at the history before running the command again (or repeat "
+                            f"it with the same --request-id)"
+                        ) from exc
+                # A dropped connection before the COMMIT landed changed nothing: run it again.
+                race = is_retryable(exc) or isinstance(exc, IntegrityError) or exc.connection_invalidated
+                if not race:
+                    raise translate_error(exc, self._db.url) from exc
                 if attempt == MAX_ATTEMPTS:
+                    if exc.connection_invalidated:
+                        raise translate_error(exc, self._db.url) from exc
                     raise Conflict(
                         f"the data changed meanwhile and the command could not be applied after "
                         f"{MAX_ATTEMPTS} attempts; nothing was changed, run it again"
                     ) from exc
                 time.sleep(delay * random.uniform(0.5, 1.5))
                 delay = min(delay * 2, 0.25)
+            finally:
+                _WRITTEN.reset(token)
         raise AssertionError("unreachable")
+
+    def _landed(self, event: Event) -> bool | None:
+        """Whether the transaction that wrote ``event`` committed; None when the database can't say.
+
+        The check takes the lock the command took (the project row, or the system chain's lock),
+        so it waits for a COMMIT still in flight on the old connection instead of racing it.
+        """
+        try:
+            with write_transaction(self._db) as conn:
+                if self._pg:
+                    if event.chain == SYSTEM_CHAIN:
+                        self._lock_system(conn)
+                    else:
+                        conn.execute(select(t_projects.c.id).where(t_projects.c.code == event.chain)
+                                     .with_for_update())
+                stored = conn.execute(select(t_events.c.hash).where(
+                    t_events.c.chain == event.chain, t_events.c.seq == event.seq)).first()
+                return stored is not None and stored.hash == event.hash
+        except (DBAPIError, DatabaseProblem):
+            return None
 
     def _read(self, work: Callable[[Connection], R]) -> R:
         try:
@@ -1160,6 +1214,9 @@ def _new_event(chain: str, seq: int, prev_hash: str, at: str, actor: str, action
 
 
 def _insert_event(conn: Connection, event: Event) -> Event:
+    written = _WRITTEN.get()
+    if written is not None:
+        written.append(event)  # so Engine._run can tell whether a failed COMMIT landed
     conn.execute(
         insert(t_events).values(
             chain=event.chain, seq=event.seq, at=event.at, actor=event.actor, action=event.action,

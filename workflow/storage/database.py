@@ -245,7 +245,7 @@ def _connect(engine: Engine, *, write: bool) -> Iterator[Connection]:
         try:
             trans = conn.begin()
         except DBAPIError as exc:
-            if is_retryable(exc):
+            if is_retryable(exc) or exc.connection_invalidated:  # the caller may run it again
                 raise
             raise translate_error(exc, engine.url) from exc
         try:
@@ -256,7 +256,15 @@ def _connect(engine: Engine, *, write: bool) -> Iterator[Connection]:
             raise
         if trans.is_active:
             if write:
-                trans.commit()
+                try:
+                    trans.commit()
+                except BaseException:
+                    # After a failed COMMIT SQLAlchemy considers the transaction over and returns
+                    # the connection to the pool without a rollback, while the DBAPI connection
+                    # may still be inside it: the next command on it would then commit this
+                    # one's writes. Drop the connection so the database discards them.
+                    conn.invalidate()
+                    raise
             else:
                 trans.rollback()
 
@@ -329,7 +337,7 @@ def translate_error(exc: BaseException, url: URL | str | None = None) -> Databas
             )
         if "database is locked" in lower:
             return DatabaseProblem(f"the database {where} stayed locked by another process; try again.")
-        return DatabaseProblem(f"the database {where} failed: {first_line}.")
+        return DatabaseProblem(f"the database {where} failed: {first_line.rstrip('.')}.")
 
     where = _server(parsed) if parsed is not None else "the server"
     if sqlstate in _PG_SQLSTATE_SENTENCES:

@@ -1,0 +1,79 @@
+"""What must hold of any phasegate database, whatever was done to it: shared by the
+load, fault, kill-loop, property and authorization tests (and benchmarks/killloop.py).
+
+- every hash chain verifies;
+- every project's stored rows equal the replay of its history (the history is the record);
+- a dump of every table, to show that a refused command changed nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from workflow import Engine
+from workflow.replay import replay
+from workflow.status import Event
+from workflow.storage.tables import approvals, assignments, events, metadata, projects, tasks
+
+
+def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, in a stable order."""
+    out = {}
+    with engine._db.connect() as conn:
+        for table in metadata.sorted_tables:
+            rows = conn.execute(select(table).order_by(*table.columns)).all()
+            out[table.name] = [tuple(r) for r in rows]
+    return out
+
+
+def stored_state(conn: Connection, code: str) -> dict[str, Any]:
+    p = conn.execute(select(projects).where(projects.c.code == code)).one()
+    team: dict[str, list[str]] = {}
+    for r in conn.execute(select(assignments).where(assignments.c.project_id == p.id)
+                          .order_by(assignments.c.role, assignments.c.person)):
+        team.setdefault(r.role, []).append(r.person)
+    done = {(r.phase, r.round, r.role): (r.person, r.note, r.done_at, r.seq)
+            for r in conn.execute(select(tasks).where(tasks.c.project_id == p.id))}
+    signed = {(r.phase, r.round, r.role): (r.person, r.comment, r.approved_at, r.seq)
+              for r in conn.execute(select(approvals).where(approvals.c.project_id == p.id))}
+    return {"phase": p.phase, "round": p.round, "status": p.status, "rounds": json.loads(p.rounds),
+            "seq": p.seq, "head_hash": p.head_hash, "updated_at": p.updated_at, "name": p.name,
+            "client": p.client, "created_at": p.created_at, "team": team, "tasks": done, "approvals": signed}
+
+
+def replayed_state(history: list[Event], code: str) -> dict[str, Any]:
+    s = replay(code, history)
+    return {"phase": s.phase, "round": s.round, "status": s.status, "rounds": s.rounds, "seq": s.seq,
+            "head_hash": s.head_hash, "updated_at": s.updated_at, "name": s.name, "client": s.client,
+            "created_at": s.created_at, "team": s.team_lists(),
+            "tasks": {k: (t.person, t.note, t.done_at, t.seq) for k, t in s.tasks.items()},
+            "approvals": {k: (a.person, a.comment, a.approved_at, a.seq) for k, a in s.approvals.items()}}
+
+
+def chain(conn: Connection, code: str) -> list[Event]:
+    return [Event.from_row(r) for r in conn.execute(
+        select(events).where(events.c.chain == code).order_by(events.c.seq))]
+
+
+def assert_consistent(engine: Engine) -> int:
+    """Every chain verifies and every project's rows are the replay of its history; returns #projects."""
+    report = engine.verify_audit()
+    assert report.ok, f"audit chain broken: {report.first_broken}"
+    with engine._db.connect() as conn:
+        codes = [r.code for r in conn.execute(select(projects.c.code).order_by(projects.c.code))]
+        for code in codes:
+            stored = stored_state(conn, code)
+            replayed = replayed_state(chain(conn, code), code)
+            assert stored == replayed, f"{code}: stored state differs from the replay of its history"
+    return len(codes)
+
+
+def event_keys(engine: Engine) -> set[tuple[str, int, str]]:
+    """(chain, seq, hash) of every stored event."""
+    with engine._db.connect() as conn:
+        rows = conn.execute(select(events.c.chain, events.c.seq, events.c.hash))
+        return {(r.chain, r.seq, r.hash) for r in rows}
