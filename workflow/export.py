@@ -72,7 +72,7 @@ def _csv_row(row: Any) -> list[Any]:
     chain, seq, at, actor, action, phase, data_text, prev_hash, digest = row
     data = _data(data_text)
     d: dict[str, Any] = data if isinstance(data, dict) else {}
-    template = d.get("template") if isinstance(d.get("template"), dict) else {}
+    template: dict[str, Any] = d["template"] if isinstance(d.get("template"), dict) else {}
     comment = d.get("comment") if d.get("comment") is not None else d.get("reason")
     return [
         chain, "" if chain == SYSTEM_CHAIN else chain, seq, at, actor, action, phase or "",

@@ -202,7 +202,7 @@ def project_report(code: str, events: Sequence[Event], definition: Definition, n
             current, status = None, "cancelled"
     if current is not None:
         close(current, None, None)
-    ref = events[0].data["template"] if events else {"key": definition.key, "version": 0}
+    ref: dict[str, Any] = events[0].data["template"] if events else {"key": definition.key, "version": 0}
     created = events[0].at if events else now
     return ProjectReport(code, ref["key"], ref["version"], status, created, as_of, visits)
 

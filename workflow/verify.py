@@ -20,7 +20,7 @@ problems apart run only once something is already broken.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from hashlib import sha256
 from typing import Any, NamedTuple
 
@@ -64,7 +64,7 @@ _COLUMNS = (t_events.c.chain, t_events.c.seq, t_events.c.at, t_events.c.actor, t
             t_events.c.phase, t_events.c.data, t_events.c.prev_hash, t_events.c.hash)
 
 
-def _batches(conn: Connection, chain: str | None) -> Iterator[list[tuple[Any, ...]]]:
+def _batches(conn: Connection, chain: str | None) -> Iterator[Sequence[Any]]:
     """Plain DBAPI tuples in batches, inside the caller's transaction.
 
     The one place phasegate goes under SQLAlchemy's rows: building a Row per event
@@ -82,7 +82,7 @@ def _batches(conn: Connection, chain: str | None) -> Iterator[list[tuple[Any, ..
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
     pg = conn.dialect.name == "postgresql"
-    cursor = dbapi.cursor(name="phasegate_verify") if pg else dbapi.cursor()
+    cursor: Any = dbapi.cursor(name="phasegate_verify") if pg else dbapi.cursor()
     try:
         if pg:
             cursor.itersize = BATCH
