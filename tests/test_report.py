@@ -150,3 +150,23 @@ def test_durations_read_like_people_write_them() -> None:
         "4h 05m",
         "2d 03h",
     ]
+
+
+def test_a_report_on_a_history_without_its_creation_says_to_verify(engine: Engine, db_url: str) -> None:
+    import sqlalchemy
+
+    from workflow.errors import AuditBroken
+
+    start(engine, "P-1")
+    client = sqlalchemy.create_engine(db_url)
+    with client.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sqlalchemy.text("DROP TRIGGER events_no_delete ON events"))
+        else:
+            conn.execute(sqlalchemy.text("DROP TRIGGER events_no_delete"))
+        conn.execute(sqlalchemy.text("DELETE FROM events WHERE chain = 'P-1' AND seq = 1"))
+    client.dispose()
+    with pytest.raises(AuditBroken, match="audit verify P-1"):
+        engine.report("P-1")
+    with pytest.raises(AuditBroken):
+        engine.template_report("team-based")

@@ -1125,14 +1125,14 @@ class Engine:
         code = inputs.project_code(code)
 
         def work(conn: Connection) -> ProjectReport:
-            row = conn.execute(select(t_projects.c.id).where(t_projects.c.code == code)).first()
+            row = conn.execute(select(t_projects.c.id, t_projects.c.template_id)
+                               .where(t_projects.c.code == code)).first()
             if row is None:
                 raise NotFound(f"there is no project {code}")
             self._can_read(conn, actor, row.id, code)
             events = [Event.from_row(r) for r in conn.execute(
                 select(t_events).where(t_events.c.chain == code).order_by(t_events.c.seq))]
-            tpl = self._replay_template(conn, events[0].data["template"])
-            return project_report(code, events, tpl.definition, utcnow())
+            return project_report(code, events, self._template(conn, row.template_id).definition, utcnow())
 
         return self._snapshot(work)
 

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from workflow.definition import Definition
+from workflow.errors import AuditBroken
 from workflow.status import Event
 
 
@@ -128,6 +129,9 @@ def _seconds(start: str, end: str) -> float:
 
 def project_report(code: str, events: Sequence[Event], definition: Definition, now: str) -> ProjectReport:
     """Cut the project's history into visits and time them."""
+    if not events or events[0].action != "create":
+        raise AuditBroken(f"project {code}: its history does not start with its creation; "
+                          f"run `phasegate audit verify {code}`")
     visits: list[Visit] = []
     current: dict[str, Any] | None = None
     status = "active"
@@ -202,9 +206,8 @@ def project_report(code: str, events: Sequence[Event], definition: Definition, n
             current, status = None, "cancelled"
     if current is not None:
         close(current, None, None)
-    ref: dict[str, Any] = events[0].data["template"] if events else {"key": definition.key, "version": 0}
-    created = events[0].at if events else now
-    return ProjectReport(code, ref["key"], ref["version"], status, created, as_of, visits)
+    ref: dict[str, Any] = events[0].data["template"]
+    return ProjectReport(code, ref["key"], ref["version"], status, events[0].at, as_of, visits)
 
 
 def _median(values: Iterable[float | None]) -> float | None:
