@@ -1145,7 +1145,8 @@ class Engine:
             self._template_row(conn, key, None)  # NotFound for an unknown key
             ids = select(t_templates.c.id).where(t_templates.c.key == key)
             projects = conn.execute(select(t_projects.c.code, t_projects.c.template_id)
-                                    .where(t_projects.c.template_id.in_(ids)).order_by(t_projects.c.code)).all()
+                                    .where(t_projects.c.template_id.in_(ids))
+                                    .order_by(t_projects.c.code)).all()
             now = utcnow()
             reports = []
             for p in projects:
