@@ -77,3 +77,58 @@ def event_keys(engine: Engine) -> set[tuple[str, int, str]]:
     with engine._db.connect() as conn:
         rows = conn.execute(select(events.c.chain, events.c.seq, events.c.hash))
         return {(r.chain, r.seq, r.hash) for r in rows}
+
+
+def assert_history_obeys_the_rules(engine: Engine, code: str) -> dict[str, int]:
+    """Walk one project's history and check each event against the rules *as they stood then*.
+
+    - only holders act: a task/approve/reject event's actor held its role, an advance/hold/
+      resume/cancel event's actor held the lead role (per the history's assign/unassign events);
+    - at most one advance per phase visit, and only when every task of that visit was done and
+      its gate satisfied; one approval per role per visit.
+    Returns counts of actions, for tests that want to know the walk went somewhere.
+    """
+    from workflow.gates import evaluate
+
+    history = engine.history(code)
+    tpl = history[0].data["template"]
+    definition = engine.template(tpl["key"], tpl["version"])[1]
+    lead = definition.lead
+    team: dict[str, set[str]] = {}
+    phase, round_ = history[0].data["phase"], 1
+    done: dict[str, str] = {}
+    signed: dict[str, str] = {}
+    advanced: set[tuple[str, int]] = set()
+    counts: dict[str, int] = {}
+    for e in history[1:]:
+        counts[e.action] = counts.get(e.action, 0) + 1
+        d = e.data
+        where = f"{code} event {e.seq} ({e.action} by {e.actor})"
+        if e.action in ("task.done", "approve", "reject", "advance", "hold", "resume", "cancel"):
+            role = d["role"]
+            assert e.actor in team.get(role, ()), f"{where}: {e.actor} did not hold {role}"
+            if e.action in ("advance", "hold", "resume", "cancel"):
+                assert role == lead, where
+        if e.action in ("task.done", "approve", "reject", "advance"):
+            assert (e.phase, d["round"]) == (phase, round_), f"{where}: not in the current phase visit"
+        if e.action == "assign":
+            team.setdefault(d["role"], set()).add(d["person"])
+        elif e.action == "unassign":
+            team[d["role"]].discard(d["person"])
+        elif e.action == "task.done":
+            assert d["role"] not in done, f"{where}: task done twice in one visit"
+            done[d["role"]] = e.actor
+        elif e.action == "approve":
+            assert d["role"] not in signed, f"{where}: approved twice for one role in one visit"
+            signed[d["role"]] = e.actor
+        elif e.action == "advance":
+            current = definition.phase(phase)
+            assert current is not None
+            evaluation = evaluate(definition, current, done, signed, {r: sorted(p) for r, p in team.items()})
+            assert not evaluation.tasks_open and evaluation.gate_satisfied, f"{where}: gate not satisfied"
+            assert (phase, round_) not in advanced, f"{where}: advanced twice from one visit"
+            advanced.add((phase, round_))
+        if e.action in ("advance", "reject") and d.get("to_phase"):
+            phase, round_ = d["to_phase"], d["to_round"]
+            done, signed = {}, {}
+    return counts
