@@ -18,11 +18,18 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from hashlib import sha256
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO, TypeVar
 
-from sqlalchemy import Integer, String, Text, and_, delete, func, insert, literal, null, select, union_all, update
+from sqlalchemy import (
+    and_,
+    delete,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from transitions import Machine
 
 from workflow import inputs
 from workflow.audit import GENESIS, SYSTEM_CHAIN, canonical_json, event_hash
@@ -57,13 +64,11 @@ from workflow.storage.database import (
     write_transaction,
 )
 from workflow.storage.migrate import ensure_schema
-from workflow.storage.tables import approvals as t_approvals
+from workflow.storage.statements import PROJECT_COLUMNS, for_dialect
 from workflow.storage.tables import assignments as t_assignments
 from workflow.storage.tables import events as t_events
 from workflow.storage.tables import grants as t_grants
 from workflow.storage.tables import projects as t_projects
-from workflow.storage.tables import requests as t_requests
-from workflow.storage.tables import tasks as t_tasks
 from workflow.storage.tables import templates as t_templates
 
 if TYPE_CHECKING:
@@ -88,10 +93,52 @@ class _Template:
     version: int
     sha256: str
     definition: Definition
+    machine: Machine = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Looked up here once: compile_machine's cache key hashes the whole Definition.
+        object.__setattr__(self, "machine", compile_machine(self.definition))
 
     @property
     def ref(self) -> dict[str, Any]:
         return {"key": self.key, "version": self.version, "sha256": self.sha256}
+
+
+class _ProjectRow(NamedTuple):
+    id: int
+    code: str
+    name: str | None
+    client: str | None
+    template_id: int
+    phase: str
+    round: int
+    status: str
+    rounds: str
+    seq: int
+    head_hash: str
+    created_at: str
+    updated_at: str
+
+
+assert _ProjectRow._fields == PROJECT_COLUMNS
+
+
+class _Done(NamedTuple):
+    """A task marked done in the current round."""
+
+    person: str
+    note: str | None
+    done_at: str
+    seq: int
+
+
+class _Signed(NamedTuple):
+    """An approval given in the current round."""
+
+    person: str
+    comment: str | None
+    approved_at: str
+    seq: int
 
 
 @dataclass
@@ -99,15 +146,15 @@ class _Ctx:
     """One command's view of a locked project: its row, template, team and current round."""
 
     conn: Connection
-    row: Row[Any]
+    row: Any  # _ProjectRow on the write path; a Core row or replay's namespace elsewhere
     tpl: _Template
     actor: str
     now: str
     privileges: set[str] = field(default_factory=set)
     team: dict[str, list[str]] = field(default_factory=dict)
     authority: dict[tuple[str, str], int] = field(default_factory=dict)  # (role, person) -> assign seq
-    tasks: dict[str, Row[Any]] = field(default_factory=dict)
-    approvals: dict[str, Row[Any]] = field(default_factory=dict)
+    tasks: dict[str, Any] = field(default_factory=dict)  # role -> _Done (or replay's equivalent)
+    approvals: dict[str, Any] = field(default_factory=dict)  # role -> _Signed
 
     @property
     def definition(self) -> Definition:
@@ -146,6 +193,8 @@ class Engine:
         self._db = open_database(url)
         self.url = self._db.url.render_as_string(hide_password=True)
         self._pg = self._db.dialect.name == "postgresql"
+        self._sql = for_dialect(self._pg)
+        self._dbapi_error: type[Exception] = self._db.dialect.loaded_dbapi.Error
         self._templates: dict[int, _Template] = {}
         try:
             migrated = ensure_schema(self._db)
@@ -261,21 +310,15 @@ class Engine:
         fingerprint = canonical_json(command)
 
         def txn(conn: Connection) -> Event:
-            prior = conn.execute(select(t_requests).where(t_requests.c.request_id == rid)).first()
+            prior = self._exec(conn, self._sql.get_request, (rid,)).fetchone()
             if prior is not None:
-                if prior.actor != actor or prior.command != fingerprint:
+                prior_actor, prior_command, prior_outcome = prior
+                if prior_actor != actor or prior_command != fingerprint:
                     raise Conflict(f"request id {inputs.shown(rid)} was already used for a different command")
-                return _event_from_dict(json.loads(prior.outcome))
+                return _event_from_dict(json.loads(prior_outcome))
             event = work(conn)
-            conn.execute(
-                insert(t_requests).values(
-                    request_id=rid,
-                    actor=actor,
-                    command=fingerprint,
-                    outcome=canonical_json(event.to_dict()),
-                    at=event.at,
-                )
-            )
+            self._exec(conn, self._sql.put_request,
+                       (rid, actor, fingerprint, canonical_json(event.to_dict()), event.at))
             return event
 
         return self._run(txn)
@@ -522,7 +565,7 @@ class Engine:
             .limit(1)
         ).first()
         seq, prev, last_at = (0, GENESIS, "") if head is None else (head.seq, head.hash, head.at)
-        return _insert_event(conn, _new_event(SYSTEM_CHAIN, seq + 1, prev, max(utcnow(), last_at), actor, action, None, data))
+        return self._insert_event(conn, _new_event(SYSTEM_CHAIN, seq + 1, prev, max(utcnow(), last_at), actor, action, None, data))
 
     # -- projects: creating and staffing -----------------------------------------------------
 
@@ -575,7 +618,7 @@ class Engine:
                     updated_at=now,
                 )
             )
-            return _insert_event(conn, event)
+            return self._insert_event(conn, event)
 
         args = {"template": template, "version": version, "name": name, "client": client}
         return self._idempotent(request_id, actor, {"command": "create", "code": code, **args}, work)
@@ -591,12 +634,8 @@ class Engine:
             if ctx.holds(role, person):
                 raise RuleRefused(f"{person} already holds the {ctx.definition.role_title(role)} role on {ctx.code}")
             seq = ctx.row.seq + 1
-            ctx.conn.execute(
-                insert(t_assignments).values(
-                    project_id=ctx.row.id, role=role, person=person, assigned_at=ctx.now,
-                    assigned_by=ctx.actor, seq=seq,
-                )
-            )
+            self._exec(ctx.conn, self._sql.insert_assignment,
+                       (ctx.row.id, role, person, ctx.now, ctx.actor, seq))
             return self._append(ctx, "assign", {"role": role, "role_title": ctx.definition.role_title(role),
                                                 "person": person}, authority=None)
 
@@ -610,13 +649,7 @@ class Engine:
             self._require_role(ctx, role)
             if not ctx.holds(role, person):
                 raise NotFound(f"{person} does not hold the {ctx.definition.role_title(role)} role on {ctx.code}")
-            ctx.conn.execute(
-                delete(t_assignments).where(
-                    t_assignments.c.project_id == ctx.row.id,
-                    t_assignments.c.role == role,
-                    t_assignments.c.person == person,
-                )
-            )
+            self._exec(ctx.conn, self._sql.delete_assignment, (ctx.row.id, role, person))
             return self._append(ctx, "unassign", {
                 "role": role, "role_title": ctx.definition.role_title(role), "person": person,
                 "assignment_seq": ctx.authority[(role, person)],
@@ -645,12 +678,8 @@ class Engine:
                     f"the {title}'s task '{task}' in {phase.title} is already done (by {done.person} at {done.done_at})"
                 )
             seq = ctx.row.seq + 1
-            ctx.conn.execute(
-                insert(t_tasks).values(
-                    project_id=ctx.row.id, phase=phase.key, round=ctx.row.round, role=role,
-                    person=ctx.actor, note=note, done_at=ctx.now, seq=seq,
-                )
-            )
+            self._exec(ctx.conn, self._sql.insert_task,
+                       (ctx.row.id, phase.key, ctx.row.round, role, ctx.actor, note, ctx.now, seq))
             return self._append(ctx, "task.done", {"task": task, "note": note}, authority=role)
 
         return self._project_command(code, actor, request_id, {"command": "task.done", "role": role, "note": note}, body)
@@ -676,12 +705,8 @@ class Engine:
                             f"one role only, so another {title} must approve"
                         )
             seq = ctx.row.seq + 1
-            ctx.conn.execute(
-                insert(t_approvals).values(
-                    project_id=ctx.row.id, phase=ctx.row.phase, round=ctx.row.round, role=role,
-                    person=ctx.actor, comment=comment, approved_at=ctx.now, seq=seq,
-                )
-            )
+            self._exec(ctx.conn, self._sql.insert_approval,
+                       (ctx.row.id, ctx.row.phase, ctx.row.round, role, ctx.actor, comment, ctx.now, seq))
             return self._append(ctx, "approve", {
                 "gate": gate.title,
                 "decision": "approved",
@@ -696,7 +721,7 @@ class Engine:
 
         def body(ctx: _Ctx) -> Event:
             gate = self._require_signer(ctx, role, "reject")
-            machine = compile_machine(ctx.definition)
+            machine = ctx.tpl.machine
             dest = fire(machine, "reject", Binding(ctx.state()))
             from_phase, from_round = ctx.phase, ctx.row.round
             voided = {
@@ -730,7 +755,7 @@ class Engine:
                     )
                 return True
 
-            dest = fire(compile_machine(ctx.definition), "advance", Binding(ctx.state(), check_advance=ready))
+            dest = fire(ctx.tpl.machine, "advance", Binding(ctx.state(), check_advance=ready))
             data: dict[str, Any] = {
                 "tasks": [{"role": r, "person": row.person, "seq": row.seq} for r, row in ctx.tasks.items()],
                 "approvals": [{"role": r, "person": row.person, "seq": row.seq} for r, row in ctx.approvals.items()],
@@ -762,7 +787,7 @@ class Engine:
 
         def body(ctx: _Ctx) -> Event:
             lead = self._require_lead(ctx, trigger)
-            fire(compile_machine(ctx.definition), trigger, Binding(ctx.state(), held_phase=ctx.row.phase))
+            fire(ctx.tpl.machine, trigger, Binding(ctx.state(), held_phase=ctx.row.phase))
             return self._append(ctx, trigger, {**data, "status": status_after}, authority=lead,
                                 changes={"status": status_after})
 
@@ -780,11 +805,43 @@ class Engine:
 
         return self._idempotent(request_id, actor, {"code": code, **command}, work)
 
+    def _exec(self, conn: Connection, sql: str, params: tuple[Any, ...]) -> Any:
+        """Run one of the write path's prepared statements on the DBAPI cursor (see storage/statements.py).
+
+        It behaves as SQLAlchemy would: ``before_cursor_execute`` listeners see the statement,
+        driver errors come out as :class:`sqlalchemy.exc.DBAPIError`, and a dropped connection
+        is invalidated so the pool never hands it out again.
+        """
+        cursor = conn.connection.cursor()
+        try:
+            if conn.dispatch.before_cursor_execute:
+                conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, False)
+            cursor.execute(sql, params)
+        except self._dbapi_error as exc:
+            dbapi_connection = conn.connection.dbapi_connection
+            gone = self._db.dialect.is_disconnect(exc, dbapi_connection, cursor)  # type: ignore[arg-type]
+            if gone:
+                conn.invalidate(exc)
+            raise DBAPIError.instance(sql, params, exc, self._dbapi_error, connection_invalidated=gone) from exc
+        return cursor
+
+    def _insert_event(self, conn: Connection, event: Event) -> Event:
+        written = _WRITTEN.get()
+        if written is not None:
+            written.append(event)  # so Engine._run can tell whether a failed COMMIT landed
+        self._exec(conn, self._sql.insert_event, (
+            event.chain, event.seq, event.at, event.actor, event.action, event.phase, event.data_json,
+            event.prev_hash, event.hash,
+        ))
+        return event
+
+    def _project_row(self, conn: Connection, code: str, *, lock: bool) -> _ProjectRow | None:
+        sql = self._sql.project_for_update if lock else self._sql.project
+        found = self._exec(conn, sql, (code,)).fetchone()
+        return None if found is None else _ProjectRow._make(found)
+
     def _lock(self, conn: Connection, code: str, actor: str) -> _Ctx:
-        stmt = select(t_projects).where(t_projects.c.code == code)
-        if self._pg:
-            stmt = stmt.with_for_update()
-        row = conn.execute(stmt).first()
+        row = self._project_row(conn, code, lock=True)
         if row is None:
             raise NotFound(f"there is no project {code}")
         ctx = _Ctx(conn, row, self._template(conn, row.template_id), actor, max(utcnow(), row.updated_at))
@@ -793,27 +850,21 @@ class Engine:
 
     def _load_round(self, ctx: _Ctx) -> None:
         row = ctx.row
-        for kind, role, person, when, seq, _ in ctx.conn.execute(_round_query(), {
-            "project_id": row.id, "phase": row.phase, "round": row.round, "actor": ctx.actor,
-        }):
+        rows = self._exec(ctx.conn, self._sql.round, (
+            row.id, ctx.actor, row.id, row.phase, row.round, row.id, row.phase, row.round,
+        )).fetchall()
+        for kind, role, person, when, seq, text in rows:
             if kind == "a":
                 ctx.team.setdefault(role, []).append(person)
                 ctx.authority[(role, person)] = seq
-            elif kind == "p":
+            elif kind == "t":
+                ctx.tasks[role] = _Done(person, text, when, seq)
+            elif kind == "g":
+                ctx.approvals[role] = _Signed(person, text, when, seq)
+            else:
                 ctx.privileges.add(role)
-        if ctx.team:
-            for people in ctx.team.values():
-                people.sort()
-        for r in ctx.conn.execute(
-            select(t_tasks).where(t_tasks.c.project_id == row.id, t_tasks.c.phase == row.phase,
-                                  t_tasks.c.round == row.round)
-        ):
-            ctx.tasks[r.role] = r
-        for r in ctx.conn.execute(
-            select(t_approvals).where(t_approvals.c.project_id == row.id, t_approvals.c.phase == row.phase,
-                                      t_approvals.c.round == row.round)
-        ):
-            ctx.approvals[r.role] = r
+        for people in ctx.team.values():
+            people.sort()
 
     def _append(self, ctx: _Ctx, action: str, data: dict[str, Any], *, authority: str | None,
                 changes: dict[str, Any] | None = None) -> Event:
@@ -830,14 +881,13 @@ class Engine:
             full["role"] = authority
             full["role_title"] = ctx.definition.role_title(authority)
             full["authority"] = {"role": authority, "assignment_seq": ctx.authority.get((authority, ctx.actor))}
-        event = _insert_event(ctx.conn, _new_event(row.code, seq, row.head_hash, ctx.now, ctx.actor, action,
-                                                    row.phase, full))
-        values: dict[str, Any] = {"seq": seq, "head_hash": event.hash, "updated_at": ctx.now}
-        if changes:
-            values.update(changes)
-        result = ctx.conn.execute(
-            update(t_projects).where(t_projects.c.id == row.id, t_projects.c.seq == row.seq).values(**values)
-        )
+        event = self._insert_event(ctx.conn, _new_event(row.code, seq, row.head_hash, ctx.now, ctx.actor,
+                                                         action, row.phase, full))
+        moved = changes or {}
+        result = self._exec(ctx.conn, self._sql.update_project, (
+            seq, event.hash, ctx.now, moved.get("phase", row.phase), moved.get("round", row.round),
+            moved.get("rounds", row.rounds), moved.get("status", row.status), row.id, row.seq,
+        ))
         if result.rowcount != 1:  # the row lock makes this impossible; never commit a fork
             raise Conflict(f"project {row.code} changed while this command ran; nothing was changed, run it again")
         return event
@@ -926,7 +976,7 @@ class Engine:
         code = inputs.project_code(code)
 
         def work(conn: Connection) -> ProjectStatus:
-            row = conn.execute(select(t_projects).where(t_projects.c.code == code)).first()
+            row = self._project_row(conn, code, lock=False)
             if row is None:
                 raise NotFound(f"there is no project {code}")
             self._can_read(conn, actor, row.id, code)
@@ -1186,45 +1236,11 @@ class Engine:
 # -- module helpers ----------------------------------------------------------------------------
 
 
-_ROUND_QUERY: Any = None
-
-
-def _round_query() -> Any:
-    """Assignments of the project and the actor's grants in one round trip (built once)."""
-    global _ROUND_QUERY
-    if _ROUND_QUERY is None:
-        from sqlalchemy import bindparam
-
-        pid = bindparam("project_id", type_=Integer)
-        _ROUND_QUERY = union_all(
-            select(literal("a", String).label("kind"), t_assignments.c.role, t_assignments.c.person,
-                   t_assignments.c.assigned_at.label("at"), t_assignments.c.seq,
-                   null().cast(Text).label("extra")).where(t_assignments.c.project_id == pid),
-            select(literal("p", String), t_grants.c.privilege, t_grants.c.person, t_grants.c.granted_at,
-                   literal(0, Integer), null().cast(Text)).where(
-                t_grants.c.person == bindparam("actor", type_=String)),
-        )
-    return _ROUND_QUERY
-
-
 def _new_event(chain: str, seq: int, prev_hash: str, at: str, actor: str, action: str, phase: str | None,
                data: dict[str, Any]) -> Event:
     data_json = canonical_json(data)
     digest = event_hash(prev_hash, chain, seq, at, actor, action, phase, data_json)
     return Event(chain, seq, at, actor, action, phase, data, prev_hash, digest, data_json)
-
-
-def _insert_event(conn: Connection, event: Event) -> Event:
-    written = _WRITTEN.get()
-    if written is not None:
-        written.append(event)  # so Engine._run can tell whether a failed COMMIT landed
-    conn.execute(
-        insert(t_events).values(
-            chain=event.chain, seq=event.seq, at=event.at, actor=event.actor, action=event.action,
-            phase=event.phase, data=event.data_json, prev_hash=event.prev_hash, hash=event.hash,
-        )
-    )
-    return event
 
 
 def _enter(ctx: _Ctx, phase: str) -> tuple[int, str]:

@@ -127,8 +127,8 @@ def status_of(state: ProjectState, tpl: _Template, as_of: str | None) -> Project
     )
     ctx = _Ctx(None, row, tpl, "", state.updated_at)  # type: ignore[arg-type]
     ctx.team = state.team_lists()
-    ctx.tasks = {role: t for (phase, rnd, role), t in state.tasks.items()  # type: ignore[misc]
+    ctx.tasks = {role: t for (phase, rnd, role), t in state.tasks.items()
                  if phase == state.phase and rnd == state.round}
-    ctx.approvals = {role: a for (phase, rnd, role), a in state.approvals.items()  # type: ignore[misc]
+    ctx.approvals = {role: a for (phase, rnd, role), a in state.approvals.items()
                      if phase == state.phase and rnd == state.round}
     return replace(_status_of(ctx), as_of=as_of)
