@@ -425,3 +425,22 @@ def test_only_admins_and_auditors_verify_and_checkpoint(engine: Engine, tmp_path
         engine.verify_audit(actor="ben")
     with pytest.raises(NotPermitted):
         engine.checkpoint(actor="ben")
+
+
+def test_history_shows_an_event_whose_data_was_replaced_by_non_json_instead_of_crashing(sqlite_url: str) -> None:
+    """Tampering may leave text that is not JSON; history still reads it and verify names it."""
+    import sqlite3
+
+    with Engine(sqlite_url) as engine:
+        engine.init(admin="ana")
+        engine.create_project("T-1", template="team-based", actor="ana")
+    path = sqlite_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as raw:
+        for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+            raw.execute(f'DROP TRIGGER "{name}"')
+        raw.execute("UPDATE events SET data = 'not json' WHERE chain = 'T-1' AND seq = 1")
+    with Engine(sqlite_url) as engine:
+        (event,) = engine.history("T-1")
+        assert event.data == {"unreadable_data": "not json"}
+        report = engine.verify_audit()
+        assert not report.ok and report.first_broken is not None and report.first_broken.seq == 1

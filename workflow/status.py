@@ -131,11 +131,20 @@ class Event:
             actor=row.actor,
             action=row.action,
             phase=row.phase,
-            data=json.loads(row.data),
+            data=_parse_data(row.data),
             prev_hash=row.prev_hash,
             hash=row.hash,
             data_json=row.data,
         )
+
+
+def _parse_data(text: str) -> dict[str, Any]:
+    """An event's data; text that is no longer a JSON object (tampering) is shown, not crashed on."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {"unreadable_data": text}
+    return data if isinstance(data, dict) else {"unreadable_data": text}
 
 
 @dataclass(frozen=True)
