@@ -125,6 +125,7 @@ def main(argv: list[str]) -> int:
                 continue
             except PhasegateError as exc:
                 summary["errors"].append(f"{type(exc).__name__}: {exc}")
+                print(f"unexpected {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
                 continue
             if event is not None:
                 ack(event)
@@ -134,7 +135,9 @@ def main(argv: list[str]) -> int:
 
 def read_acks(path: str) -> set[tuple[str, int, str]]:
     """Every acknowledged event in an ack file (a torn last line, from a kill, is ignored)."""
-    acked = set()
+    acked: set[tuple[str, int, str]] = set()
+    if not os.path.exists(path):  # killed before it opened its log
+        return acked
     with open(path, encoding="utf-8") as f:
         for line in f:
             if not line.endswith("\n"):
