@@ -215,6 +215,15 @@ complete_roles = _complete(_roles)
 # -- the group ----------------------------------------------------------------------------------------
 
 
+class FilePath(click.Path):
+    """``click.Path`` that refuses a NUL byte with a sentence (its ``os.stat`` raises ValueError)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            self.fail("a file path cannot contain a NUL byte", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 CODE = click.argument("code", shell_complete=complete_codes)
 ROLE = click.argument("role", shell_complete=complete_roles)
 VERSION = click.option("--version", "version", type=click.IntRange(min=1), metavar="N",
@@ -305,7 +314,7 @@ def template_show(s: Session, key: str, version: int | None) -> None:
 
 
 @template.command("validate")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=FilePath(dir_okay=False))
 @pass_session
 def template_validate(s: Session, file: str) -> None:
     """Check a template file and print every problem (exit 2 when there is one)."""
@@ -329,7 +338,7 @@ def template_validate(s: Session, file: str) -> None:
 
 
 @template.command("publish")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=FilePath(dir_okay=False))
 @pass_session
 def template_publish(s: Session, file: str) -> None:
     """Publish FILE as a new version of its template (identical text publishes nothing)."""
@@ -616,7 +625,7 @@ def audit() -> None:
 
 @audit.command("verify")
 @click.argument("code", required=False, shell_complete=complete_codes)
-@click.option("--checkpoint", "checkpoint", type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--checkpoint", "checkpoint", type=FilePath(dir_okay=False), metavar="FILE",
               help="Also require everything this checkpoint (from `audit checkpoint`) recorded to be intact.")
 @pass_session
 def audit_verify(s: Session, code: str | None, checkpoint: str | None) -> None:
@@ -640,7 +649,7 @@ def audit_verify(s: Session, code: str | None, checkpoint: str | None) -> None:
 
 
 @audit.command("checkpoint")
-@click.option("--output", "output", type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--output", "output", type=FilePath(dir_okay=False), metavar="FILE",
               help="Write the checkpoint to FILE (a new file) instead of stdout.")
 @pass_session
 def audit_checkpoint(s: Session, output: str | None) -> None:
@@ -670,7 +679,7 @@ def audit_checkpoint(s: Session, output: str | None) -> None:
 
 @audit.command("export")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-@click.option("--output", "output", type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--output", "output", type=FilePath(dir_okay=False), metavar="FILE",
               help="Write to FILE instead of stdout.")
 @click.option("--project", "project", metavar="CODE", shell_complete=complete_codes,
               help="Only this project.")
@@ -701,7 +710,7 @@ def audit_export(s: Session, fmt: str, output: str | None, project: str | None) 
 
 @cli.command("report")
 @click.argument("code", required=False, shell_complete=complete_codes)
-@click.option("--html", "html", type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--html", "html", type=FilePath(dir_okay=False), metavar="FILE",
               help="Also write one self-contained HTML page with a timeline to FILE.")
 @click.option("--template", "template_key", metavar="KEY", shell_complete=complete_templates,
               help="Summarise every project of this template instead: medians and the longest waits.")

@@ -78,8 +78,10 @@ def load_file(path: str | os.PathLike[str]) -> Definition:
         with open(path, "rb") as handle:
             # Read at most one byte past the limit: stat can lie (pipes, /proc), reading must not.
             data = handle.read(schema.MAX_BYTES + 1)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        reason = "the path contains a NUL byte" if isinstance(exc, ValueError) else exc.strerror or str(exc)
+        if len(source) > 300:  # a path no file can have (ENAMETOOLONG): don't echo 100k characters back
+            source = f"{source[:150]}…{source[-100:]} ({len(source)} characters)"
         raise DefinitionError([Problem(source, None, None, f"cannot read the file: {reason}")]) from None
     return load_definition(data, source)
 
