@@ -84,6 +84,7 @@ MAX_ATTEMPTS = 10
 PRIVILEGES = ("admin", "auditor")
 SYSTEM_ACTOR = "phasegate"
 SYSTEM_LOCK_KEY = 0x70676174  # pg_advisory_xact_lock key serializing the templates-and-grants chain
+REQUEST_LOCK_CLASS = 0x72716964  # pg_advisory_xact_lock(class, hashtext(request id)): one id at a time
 
 
 @dataclass(frozen=True)
@@ -310,6 +311,12 @@ class Engine:
         fingerprint = canonical_json(command)
 
         def txn(conn: Connection) -> Event:
+            if self._pg:
+                # Two senders of one id at the same instant: without this both find no prior
+                # request, one wins the project's row lock and the other, once it gets the lock,
+                # runs the command a second time ("already done") instead of answering with the
+                # first outcome. Serialize on the id; READ COMMITTED then shows the winner's row.
+                conn.execute(select(func.pg_advisory_xact_lock(REQUEST_LOCK_CLASS, func.hashtext(rid))))
             prior = self._exec(conn, self._sql.get_request, (rid,)).fetchone()
             if prior is not None:
                 prior_actor, prior_command, prior_outcome = prior
