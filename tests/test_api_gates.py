@@ -1,0 +1,105 @@
+"""Through the Python API there is no way around a gate either.
+
+- a compiled machine has no ``to_<phase>`` trigger (``auto_transitions=False``) and no
+  trigger other than the moves the engine checks;
+- what the engine hands out (status, summaries, events) is frozen, and changing what can
+  be changed inside it (a list) does not persist;
+- the Engine keeps no connection open between calls (the pool's checked-out count is 0
+  after every call, refusals included) and exposes nothing to commit a hand-made change on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from invariants import dump
+
+from workflow import Engine
+from workflow.errors import PhasegateError
+from workflow.loader import builtin_paths, load_file
+from workflow.machine import compile_machine
+
+MODELS = ["large-agency", "digital-agency", "team-based"]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_compiled_machine_has_no_to_phase_trigger(model: str) -> None:
+    definition = load_file(builtin_paths()[model])
+    machine = compile_machine(definition)
+    triggers = set(machine.events)
+    assert not any(t.startswith("to_") for t in triggers), triggers
+    assert triggers <= {"advance", "reject", "hold", "resume", "cancel"}, triggers
+    for phase in definition.phases:
+        assert not hasattr(machine, f"to_{phase.key}")
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    with Engine(db_url) as e:
+        e.init(admin="ana")
+        e.create_project("P", template="team-based", actor="ana")
+        e.assign("P", "integrated_producer", "ana", actor="ana")
+        e.assign("P", "team", "tom", actor="ana")
+        yield e
+
+
+def test_status_summaries_and_events_are_frozen_and_edits_do_not_persist(engine: Engine) -> None:
+    status = engine.status("P")
+    for obj, attr, value in [(status, "phase", "production_kickoff"), (status, "status", "completed"),
+                             (status, "can_advance", True), (engine.history("P")[-1], "action", "advance"),
+                             (engine.list_projects()[0], "phase", "production_kickoff")]:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(obj, attr, value)
+    assert status.gate is not None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        status.gate.satisfied = True  # type: ignore[misc]
+    status.team["team"].append("mallory")
+    status.blockers.clear()
+    again = engine.status("P")
+    assert again.team["team"] == ["tom"] and again.blockers and not again.can_advance
+    with pytest.raises(PhasegateError):
+        engine.advance("P", actor="ana")
+
+
+def _calls(engine: Engine) -> list[tuple[str, Callable[[], Any]]]:
+    return [
+        ("status", lambda: engine.status("P", actor="tom")),
+        ("history", lambda: engine.history("P", actor="ana")),
+        ("list", lambda: engine.list_projects(actor="ana")),
+        ("templates", engine.templates),
+        ("verify", engine.verify_audit),
+        ("task", lambda: engine.complete_task("P", "team", actor="tom")),
+        ("task again (refused)", lambda: engine.complete_task("P", "team", actor="tom")),
+        ("approve by an outsider (refused)", lambda: engine.approve("P", "team", actor="zed")),
+        ("advance too early (refused)", lambda: engine.advance("P", actor="ana")),
+        ("unknown project (refused)", lambda: engine.status("NOPE")),
+        ("bad input (refused)", lambda: engine.hold("P", actor="ana", reason="")),
+        ("hold", lambda: engine.hold("P", actor="ana", reason="pause", request_id="h-1")),
+        ("hold repeated", lambda: engine.hold("P", actor="ana", reason="pause", request_id="h-1")),
+        ("grant", lambda: engine.grant("olga", "auditor", actor="ana")),
+    ]
+
+
+def test_no_connection_stays_checked_out_between_calls(engine: Engine) -> None:
+    pool = engine._db.pool
+    for name, call in _calls(engine):
+        with contextlib.suppress(PhasegateError):
+            call()
+        assert pool.checkedout() == 0, f"{name} left a connection checked out"  # type: ignore[attr-defined]
+
+
+def test_the_engine_exposes_no_connection_session_or_writable_state(engine: Engine) -> None:
+    from sqlalchemy.engine import Connection, Transaction
+
+    public = {name: getattr(engine, name) for name in dir(engine) if not name.startswith("_")}
+    assert not {"connection", "session", "execute", "commit", "begin", "conn", "db", "engine"} & set(public)
+    for name, value in public.items():
+        assert not isinstance(value, (Connection, Transaction)), name
+    before = dump(engine)
+    with pytest.raises(AttributeError):
+        engine.status("P").phase = "done"  # type: ignore[misc]
+    assert dump(engine) == before
