@@ -18,14 +18,17 @@ from workflow import Engine
 # Each worker plays one person: does its roles' tasks, signs its roles' gates and, if it
 # holds the lead role, tries to advance; it prints every acknowledged event as JSON.
 WORKER = r"""
-import json, sys
+import json, sys, time
 from workflow import Engine
 from workflow.errors import RuleRefused, PhasegateError
 
 url, code, person = sys.argv[1:4]
 acked, refused, errors = [], 0, []
 with Engine(url) as engine:
-    for _ in range(400):
+    # Until the project completes, with a deadline (not a count: a worker that starts early would
+    # spend its turns before the others have even imported phasegate on a loaded machine).
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
         status = engine.status(code)
         if status.status != "active":
             break
@@ -46,6 +49,7 @@ with Engine(url) as engine:
                     refused += 1
                 except PhasegateError as exc:
                     errors.append(f"{type(exc).__name__}: {exc}")
+        time.sleep(0.002)
 print(json.dumps({"acked": acked, "refused": refused, "errors": errors}))
 """
 

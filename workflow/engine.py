@@ -972,7 +972,7 @@ class Engine:
             ).limit(1)
         ).first()
         if member is None:
-            raise NotPermitted(f"{actor} has no role on {code} and no admin or auditor grant, so may not read it")
+            raise NotPermitted(_no_read(actor, code))
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -986,9 +986,13 @@ class Engine:
             row = self._project_row(conn, code, lock=False)
             if row is None:
                 raise NotFound(f"there is no project {code}")
-            self._can_read(conn, actor, row.id, code)
-            ctx = _Ctx(conn, row, self._template(conn, row.template_id), actor or "", row.updated_at)
-            self._load_round(ctx)
+            reader = None if actor is None else inputs.person(actor, "the acting person")
+            ctx = _Ctx(conn, row, self._template(conn, row.template_id), reader or "", row.updated_at)
+            self._load_round(ctx)  # also reads the reader's grants: the permission check needs no query
+            if reader is not None and not (ctx.privileges & {"admin", "auditor"}) and not any(
+                reader in people for people in ctx.team.values()
+            ):
+                raise NotPermitted(_no_read(reader, code))
             return _status_of(ctx)
 
         return self._read(work)
@@ -1039,28 +1043,30 @@ class Engine:
         since_at = None if since is None else normalize_time(since)
         until_at = None if until is None else normalize_time(until)
 
+        reader = None if actor is None else inputs.person(actor, "the acting person")
+        filters = [("at >= ?", since_at), ("at <= ?", until_at), ("actor = ?", by), ("action = ?", action),
+                   ("phase = ?", phase)]
+        where = "".join(f" AND {clause}" for clause, value in filters if value is not None)
+        params = tuple(value for _, value in filters if value is not None)
+        if last is not None:
+            if last < 0:
+                raise UsageError("--last must not be negative")
+            sql = f"{self._sql.events} WHERE chain = ?{where} ORDER BY seq DESC LIMIT {int(last)}"
+        else:
+            sql = f"{self._sql.events} WHERE chain = ?{where} ORDER BY seq"
+        if self._pg:
+            sql = sql.replace("?", "%s")
+
         def work(conn: Connection) -> list[Event]:
-            row = conn.execute(select(t_projects.c.id).where(t_projects.c.code == code)).first()
-            if row is None:
+            found = self._exec(conn, self._sql.read_access, (reader or "", reader or "", code)).fetchone()
+            if found is None:
                 raise NotFound(f"there is no project {code}")
-            self._can_read(conn, actor, row.id, code)
-            stmt = select(t_events).where(t_events.c.chain == code)
-            if since_at is not None:
-                stmt = stmt.where(t_events.c.at >= since_at)
-            if until_at is not None:
-                stmt = stmt.where(t_events.c.at <= until_at)
-            if by is not None:
-                stmt = stmt.where(t_events.c.actor == by)
-            if action is not None:
-                stmt = stmt.where(t_events.c.action == action)
-            if phase is not None:
-                stmt = stmt.where(t_events.c.phase == phase)
+            if reader is not None and not (found[1] or found[2]):
+                raise NotPermitted(_no_read(reader, code))
+            rows = self._exec(conn, sql, (code, *params)).fetchall()
             if last is not None:
-                rows = list(conn.execute(stmt.order_by(t_events.c.seq.desc()).limit(last)))
                 rows.reverse()
-            else:
-                rows = list(conn.execute(stmt.order_by(t_events.c.seq)))
-            return [Event.from_row(r) for r in rows]
+            return [Event(*r) for r in rows]
 
         yield from self._read(work)
 
@@ -1243,11 +1249,17 @@ class Engine:
 # -- module helpers ----------------------------------------------------------------------------
 
 
+def _no_read(person: str, code: str) -> str:
+    return f"{person} has no role on {code} and no admin or auditor grant, so may not read it"
+
+
 def _new_event(chain: str, seq: int, prev_hash: str, at: str, actor: str, action: str, phase: str | None,
                data: dict[str, Any]) -> Event:
     data_json = canonical_json(data)
     digest = event_hash(prev_hash, chain, seq, at, actor, action, phase, data_json)
-    return Event(chain, seq, at, actor, action, phase, data, prev_hash, digest, data_json)
+    event = Event(chain, seq, at, actor, action, phase, data_json, prev_hash, digest)
+    event.__dict__["data"] = data  # the parsed form is at hand: prime Event.data's cache
+    return event
 
 
 def _enter(ctx: _Ctx, phase: str) -> tuple[int, str]:
@@ -1308,8 +1320,8 @@ def _status_of(ctx: _Ctx) -> ProjectStatus:
 
 
 def _event_from_dict(d: dict[str, Any]) -> Event:
-    return Event(d["chain"], d["seq"], d["at"], d["actor"], d["action"], d["phase"], d["data"],
-                 d["prev_hash"], d["hash"], canonical_json(d["data"]))
+    return Event(d["chain"], d["seq"], d["at"], d["actor"], d["action"], d["phase"], canonical_json(d["data"]),
+                 d["prev_hash"], d["hash"])
 
 
 def normalize_time(value: str) -> str:

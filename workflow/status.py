@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 
@@ -91,16 +92,22 @@ class ProjectSummary:
 
 @dataclass(frozen=True)
 class Event:
+    """One audit event. ``data_json`` is the stored (and hashed) text; ``data`` parses it on first use."""
+
     chain: str
     seq: int
     at: str
     actor: str
     action: str
     phase: str | None
-    data: dict[str, Any]
+    data_json: str = field(repr=False)
     prev_hash: str
     hash: str
-    data_json: str = field(default="", repr=False, compare=False)
+
+    @cached_property
+    def data(self) -> dict[str, Any]:
+        # Lazily: listing 50 events for a screen should not pay for 50 JSON parses it may not show.
+        return _parse_data(self.data_json)
 
     @property
     def project(self) -> str | None:
@@ -124,18 +131,7 @@ class Event:
 
     @classmethod
     def from_row(cls, row: Any) -> Event:
-        return cls(
-            chain=row.chain,
-            seq=row.seq,
-            at=row.at,
-            actor=row.actor,
-            action=row.action,
-            phase=row.phase,
-            data=_parse_data(row.data),
-            prev_hash=row.prev_hash,
-            hash=row.hash,
-            data_json=row.data,
-        )
+        return cls(row.chain, row.seq, row.at, row.actor, row.action, row.phase, row.data, row.prev_hash, row.hash)
 
 
 def _parse_data(text: str) -> dict[str, Any]:

@@ -51,6 +51,15 @@ _SQL = {
         "UPDATE projects SET seq = ?, head_hash = ?, updated_at = ?, phase = ?, round = ?, rounds = ?,"
         " status = ? WHERE id = ? AND seq = ?"
     ),
+    # Whether a project exists and whether the reader is an admin/auditor or on its team.
+    "read_access": (
+        "SELECT p.id,"
+        " EXISTS (SELECT 1 FROM grants g WHERE g.person = ? AND g.privilege IN ('admin', 'auditor')),"
+        " EXISTS (SELECT 1 FROM assignments a WHERE a.project_id = p.id AND a.person = ?)"
+        " FROM projects p WHERE p.code = ?"
+    ),
+    # History: callers append ``WHERE chain = ?`` and their filters.
+    "events": "SELECT chain, seq, at, actor, action, phase, data, prev_hash, hash FROM events",
     "get_request": "SELECT actor, command, outcome FROM requests WHERE request_id = ?",
     "put_request": "INSERT INTO requests (request_id, actor, command, outcome, at) VALUES (?, ?, ?, ?, ?)",
 }
