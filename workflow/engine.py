@@ -156,6 +156,7 @@ class _Ctx:
     authority: dict[tuple[str, str], int] = field(default_factory=dict)  # (role, person) -> assign seq
     tasks: dict[str, Any] = field(default_factory=dict)  # role -> _Done (or replay's equivalent)
     approvals: dict[str, Any] = field(default_factory=dict)  # role -> _Signed
+    pending: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)  # PostgreSQL: sent with the event
 
     @property
     def definition(self) -> Definition:
@@ -641,7 +642,7 @@ class Engine:
             if ctx.holds(role, person):
                 raise RuleRefused(f"{person} already holds the {ctx.definition.role_title(role)} role on {ctx.code}")
             seq = ctx.row.seq + 1
-            self._exec(ctx.conn, self._sql.insert_assignment,
+            self._write(ctx, self._sql.insert_assignment,
                        (ctx.row.id, role, person, ctx.now, ctx.actor, seq))
             return self._append(ctx, "assign", {"role": role, "role_title": ctx.definition.role_title(role),
                                                 "person": person}, authority=None)
@@ -656,7 +657,7 @@ class Engine:
             self._require_role(ctx, role)
             if not ctx.holds(role, person):
                 raise NotFound(f"{person} does not hold the {ctx.definition.role_title(role)} role on {ctx.code}")
-            self._exec(ctx.conn, self._sql.delete_assignment, (ctx.row.id, role, person))
+            self._write(ctx, self._sql.delete_assignment, (ctx.row.id, role, person))
             return self._append(ctx, "unassign", {
                 "role": role, "role_title": ctx.definition.role_title(role), "person": person,
                 "assignment_seq": ctx.authority[(role, person)],
@@ -685,7 +686,7 @@ class Engine:
                     f"the {title}'s task '{task}' in {phase.title} is already done (by {done.person} at {done.done_at})"
                 )
             seq = ctx.row.seq + 1
-            self._exec(ctx.conn, self._sql.insert_task,
+            self._write(ctx, self._sql.insert_task,
                        (ctx.row.id, phase.key, ctx.row.round, role, ctx.actor, note, ctx.now, seq))
             return self._append(ctx, "task.done", {"task": task, "note": note}, authority=role)
 
@@ -712,7 +713,7 @@ class Engine:
                             f"one role only, so another {title} must approve"
                         )
             seq = ctx.row.seq + 1
-            self._exec(ctx.conn, self._sql.insert_approval,
+            self._write(ctx, self._sql.insert_approval,
                        (ctx.row.id, ctx.row.phase, ctx.row.round, role, ctx.actor, comment, ctx.now, seq))
             return self._append(ctx, "approve", {
                 "gate": gate.title,
@@ -833,14 +834,15 @@ class Engine:
         return cursor
 
     def _insert_event(self, conn: Connection, event: Event) -> Event:
+        self._note_written(event)
+        self._exec(conn, self._sql.insert_event, _event_params(event))
+        return event
+
+    @staticmethod
+    def _note_written(event: Event) -> None:
         written = _WRITTEN.get()
         if written is not None:
             written.append(event)  # so Engine._run can tell whether a failed COMMIT landed
-        self._exec(conn, self._sql.insert_event, (
-            event.chain, event.seq, event.at, event.actor, event.action, event.phase, event.data_json,
-            event.prev_hash, event.hash,
-        ))
-        return event
 
     def _project_row(self, conn: Connection, code: str, *, lock: bool) -> _ProjectRow | None:
         sql = self._sql.project_for_update if lock else self._sql.project
@@ -848,18 +850,57 @@ class Engine:
         return None if found is None else _ProjectRow._make(found)
 
     def _lock(self, conn: Connection, code: str, actor: str) -> _Ctx:
-        row = self._project_row(conn, code, lock=True)
+        if self._pg:
+            # One round trip for BEGIN, the row lock and the round: the round query runs after the
+            # lock is granted, so under READ COMMITTED it sees whatever the previous holder committed.
+            locked, round_rows = self._pipeline(conn, [
+                (self._sql.project_for_update, (code,)),
+                (self._sql.round_by_code, (code, actor, code, code)),
+            ])
+            found = locked.fetchone()
+            row = None if found is None else _ProjectRow._make(found)
+        else:
+            row = self._project_row(conn, code, lock=True)
         if row is None:
             raise NotFound(f"there is no project {code}")
         ctx = _Ctx(conn, row, self._template(conn, row.template_id), actor, max(utcnow(), row.updated_at))
-        self._load_round(ctx)
+        if self._pg:
+            self._take_round(ctx, round_rows.fetchall())
+        else:
+            self._load_round(ctx)
         return ctx
+
+    def _pipeline(self, conn: Connection, statements: list[tuple[str, tuple[Any, ...]]]) -> list[Any]:
+        """PostgreSQL: send several statements in one round trip (psycopg pipeline mode)."""
+        driver = conn.connection.driver_connection
+        cursors = []
+        try:
+            with driver.pipeline():  # type: ignore[union-attr]
+                for sql, params in statements:
+                    cursors.append(self._exec(conn, sql, params))
+        except self._dbapi_error as exc:
+            gone = self._db.dialect.is_disconnect(exc, conn.connection.dbapi_connection, None)  # type: ignore[arg-type]
+            if gone:
+                conn.invalidate(exc)
+            raise DBAPIError.instance(statements[0][0], statements[0][1], exc, self._dbapi_error,
+                                      connection_invalidated=gone) from exc
+        return cursors
+
+    def _write(self, ctx: _Ctx, sql: str, params: tuple[Any, ...]) -> None:
+        """A command's own row: written now on SQLite, sent with the event on PostgreSQL."""
+        if self._pg:
+            ctx.pending.append((sql, params))
+        else:
+            self._exec(ctx.conn, sql, params)
 
     def _load_round(self, ctx: _Ctx) -> None:
         row = ctx.row
-        rows = self._exec(ctx.conn, self._sql.round, (
+        self._take_round(ctx, self._exec(ctx.conn, self._sql.round, (
             row.id, ctx.actor, row.id, row.phase, row.round, row.id, row.phase, row.round,
-        )).fetchall()
+        )).fetchall())
+
+    @staticmethod
+    def _take_round(ctx: _Ctx, rows: list[Any]) -> None:
         for kind, role, person, when, seq, text in rows:
             if kind == "a":
                 ctx.team.setdefault(role, []).append(person)
@@ -888,13 +929,20 @@ class Engine:
             full["role"] = authority
             full["role_title"] = ctx.definition.role_title(authority)
             full["authority"] = {"role": authority, "assignment_seq": ctx.authority.get((authority, ctx.actor))}
-        event = self._insert_event(ctx.conn, _new_event(row.code, seq, row.head_hash, ctx.now, ctx.actor,
-                                                         action, row.phase, full))
+        event = _new_event(row.code, seq, row.head_hash, ctx.now, ctx.actor, action, row.phase, full)
         moved = changes or {}
-        result = self._exec(ctx.conn, self._sql.update_project, (
+        update = (self._sql.update_project, (
             seq, event.hash, ctx.now, moved.get("phase", row.phase), moved.get("round", row.round),
             moved.get("rounds", row.rounds), moved.get("status", row.status), row.id, row.seq,
         ))
+        if self._pg:  # the command's rows, its event and the head move: one round trip
+            self._note_written(event)
+            result = self._pipeline(ctx.conn, [*ctx.pending, (self._sql.insert_event, _event_params(event)),
+                                               update])[-1]
+            ctx.pending.clear()
+        else:
+            self._insert_event(ctx.conn, event)
+            result = self._exec(ctx.conn, *update)
         if result.rowcount != 1:  # the row lock makes this impossible; never commit a fork
             raise Conflict(f"project {row.code} changed while this command ran; nothing was changed, run it again")
         return event
@@ -1247,6 +1295,11 @@ class Engine:
 
 
 # -- module helpers ----------------------------------------------------------------------------
+
+
+def _event_params(event: Event) -> tuple[Any, ...]:
+    return (event.chain, event.seq, event.at, event.actor, event.action, event.phase, event.data_json,
+            event.prev_hash, event.hash)
 
 
 def _no_read(person: str, code: str) -> str:

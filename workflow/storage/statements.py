@@ -29,6 +29,16 @@ _SQL = {
         " UNION ALL SELECT 'g', role, person, approved_at, seq, comment FROM approvals"
         " WHERE project_id = ? AND phase = ? AND round = ?"
     ),
+    # The same, found by the project's code (PostgreSQL sends it pipelined right after the row lock).
+    "round_by_code": (
+        "SELECT 'a', a.role, a.person, a.assigned_at, a.seq, NULL FROM assignments a"
+        " JOIN projects p ON p.id = a.project_id WHERE p.code = ?"
+        " UNION ALL SELECT 'p', privilege, person, granted_at, 0, NULL FROM grants WHERE person = ?"
+        " UNION ALL SELECT 't', t.role, t.person, t.done_at, t.seq, t.note FROM tasks t"
+        " JOIN projects p ON p.id = t.project_id AND p.phase = t.phase AND p.round = t.round WHERE p.code = ?"
+        " UNION ALL SELECT 'g', g.role, g.person, g.approved_at, g.seq, g.comment FROM approvals g"
+        " JOIN projects p ON p.id = g.project_id AND p.phase = g.phase AND p.round = g.round WHERE p.code = ?"
+    ),
     "insert_task": (
         "INSERT INTO tasks (project_id, phase, round, role, person, note, done_at, seq)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
