@@ -714,3 +714,15 @@ def test_a_phase_may_not_take_the_name_of_a_project_status(reserved: str) -> Non
         load_definition(text, source="t.yaml")
     (problem,) = caught.value.problems
     assert problem.line == 7 and "reserved" in problem.message
+
+
+@pytest.mark.parametrize("key", ["large-agency", "digital-agency", "team-based"])
+def test_a_compiled_definition_round_trips_through_its_stored_json(key: str) -> None:
+    """The engine stores the compiled definition as JSON and reads it back instead of the YAML."""
+    import json
+
+    from workflow.definition import definition_from_dict, definition_to_dict
+
+    definition = load_file(builtin_paths()[key])
+    stored = json.dumps(definition_to_dict(definition))
+    assert definition_from_dict(json.loads(stored)) == definition

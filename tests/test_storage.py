@@ -407,3 +407,25 @@ def test_processes_starting_together_on_an_empty_database_migrate_it_once(db_url
     engine = open_database(db_url)
     assert _version_rows(engine) == [HEAD_REVISION]
     assert _table_names(engine) == OUR_TABLES | {"alembic_version"}
+
+
+def test_upgrading_to_0003_compiles_the_templates_published_before_it(db_engine: Engine) -> None:
+    """Rows published under 0002 get their compiled definition filled in by the migration."""
+    import json
+
+    from workflow.loader import builtin_paths, load_file
+
+    upgrade(db_engine, "0002")
+    source = builtin_paths()["team-based"].read_text(encoding="utf-8")
+    with db_engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO templates (key, version, title, source, sha256, published_at, published_by)"
+                 " VALUES ('team-based', 1, 'T', :s, :h, '2026-01-01T00:00:00.000000Z', 'ana')"),
+            {"s": source, "h": "0" * 64},
+        )
+    upgrade(db_engine, "head")
+    with db_engine.connect() as conn:
+        compiled = conn.execute(text("SELECT compiled FROM templates")).scalar_one()
+    from workflow.definition import definition_from_dict
+
+    assert definition_from_dict(json.loads(compiled)) == load_file(builtin_paths()["team-based"])

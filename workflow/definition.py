@@ -7,7 +7,7 @@ phasegate speaks (roles, phases, tasks, gates).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Required = Literal["all", "any"] | int
 
@@ -99,3 +99,50 @@ class Definition:
         """The phase after ``key`` on the happy path, or None after the last one."""
         i = self._phase_index[key] + 1
         return self.phases[i] if i < len(self.phases) else None
+
+
+def definition_to_dict(definition: Definition) -> dict[str, Any]:
+    """Plain data for the compiled definition (stored beside a template version's text)."""
+    return {
+        "key": definition.key,
+        "title": definition.title,
+        "description": definition.description,
+        "lead": definition.lead,
+        "roles": [[r.key, r.title, r.description] for r in definition.roles],
+        "phases": [
+            {
+                "key": p.key,
+                "title": p.title,
+                "description": p.description,
+                "tasks": [list(t) for t in p.tasks],
+                "gate": None if p.gate is None else {
+                    "title": p.gate.title,
+                    "approvers": list(p.gate.approvers),
+                    "required": p.gate.required,
+                    "distinct_people": p.gate.distinct_people,
+                    "on_reject": p.gate.on_reject,
+                    "description": p.gate.description,
+                },
+            }
+            for p in definition.phases
+        ],
+    }
+
+
+def definition_from_dict(data: dict[str, Any]) -> Definition:
+    """The inverse of :func:`definition_to_dict` (the data was validated when it was published)."""
+    phases = []
+    for p in data["phases"]:
+        g = p["gate"]
+        gate = None if g is None else Gate(
+            g["title"], tuple(g["approvers"]), g["required"], g["distinct_people"], g["on_reject"], g["description"]
+        )
+        phases.append(Phase(p["key"], p["title"], tuple((r, t) for r, t in p["tasks"]), gate, p["description"]))
+    return Definition(
+        key=data["key"],
+        title=data["title"],
+        roles=tuple(Role(k, t, d) for k, t, d in data["roles"]),
+        lead=data["lead"],
+        phases=tuple(phases),
+        description=data["description"],
+    )

@@ -33,7 +33,7 @@ from transitions import Machine
 
 from workflow import inputs
 from workflow.audit import GENESIS, SYSTEM_CHAIN, canonical_json, event_hash
-from workflow.definition import Definition, Phase
+from workflow.definition import Definition, Phase, definition_from_dict, definition_to_dict
 from workflow.errors import (
     Conflict,
     DatabaseProblem,
@@ -336,13 +336,17 @@ class Engine:
     def _template(self, conn: Connection, template_id: int) -> _Template:
         tpl = self._templates.get(template_id)
         if tpl is None:
-            from workflow.loader import load_definition
-
             row = conn.execute(
-                select(t_templates.c.key, t_templates.c.version, t_templates.c.sha256, t_templates.c.source)
+                select(t_templates.c.key, t_templates.c.version, t_templates.c.sha256, t_templates.c.compiled,
+                       t_templates.c.source)
                 .where(t_templates.c.id == template_id)
             ).one()
-            definition = load_definition(row.source, source=f"{row.key} v{row.version}")
+            if row.compiled:  # validated when published; no YAML parsing on the command path
+                definition = definition_from_dict(json.loads(row.compiled))
+            else:
+                from workflow.loader import load_definition
+
+                definition = load_definition(row.source, source=f"{row.key} v{row.version}")
             tpl = _Template(template_id, row.key, row.version, row.sha256, definition)
             self._templates[template_id] = tpl
         return tpl
@@ -427,6 +431,7 @@ class Engine:
                 version=version,
                 title=definition.title,
                 source=text,
+                compiled=canonical_json(definition_to_dict(definition)),
                 sha256=digest,
                 published_at=now,
                 published_by=actor,
