@@ -1,0 +1,95 @@
+"""Guards on the design that keeps phasegate fast: what a command imports, and which indexes its reads use.
+
+These are not timings (those live in benchmarks/); they fail when a change would make
+every CLI call import something it does not need, or make a read scan a table.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import workflow
+from workflow import Engine
+from workflow.storage.statements import for_dialect
+
+PYTHONPATH = str(Path(workflow.__file__).resolve().parent.parent)
+
+PROBE = r"""
+import json, runpy, sys
+sys.argv = ["phasegate", *sys.argv[1:]]
+try:
+    runpy.run_module("workflow.cli", run_name="__main__")
+except SystemExit as exit:
+    code = exit.code
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def modules_imported_by(*args: str) -> set[str]:
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
+                          env={"PYTHONPATH": PYTHONPATH, "PATH": "/usr/bin:/bin", "HOME": "/nonexistent"},
+                          check=False)
+    return set(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+@pytest.fixture
+def project_db(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path}/guard.db"
+    with Engine(url) as engine:
+        engine.init(admin="ana")
+        engine.create_project("G-1", template="large-agency", actor="ana")
+        engine.assign("G-1", "integrated_producer", "ana", actor="ana")
+    return url
+
+
+def test_project_status_imports_neither_alembic_nor_yaml_nor_the_orm(project_db: str) -> None:
+    """The schema check is one query and the template comes compiled from the database."""
+    loaded = modules_imported_by("--db", project_db, "--as", "ana", "--json", "project", "status", "G-1")
+    assert "workflow.engine" in loaded  # the probe really ran the command
+    for unneeded in ("alembic", "yaml", "sqlalchemy.orm", "psycopg", "platformdirs", "workflow.loader"):
+        assert unneeded not in loaded, f"project status imported {unneeded}"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["template", "validate", "DEFINITIONS/large-agency.yaml"]])
+def test_help_and_validate_do_not_import_sqlalchemy(args: list[str]) -> None:
+    definitions = Path(workflow.__file__).resolve().parent / "definitions"
+    loaded = modules_imported_by(*[a.replace("DEFINITIONS", str(definitions)) for a in args])
+    assert "click" in loaded
+    assert not any(m == "sqlalchemy" or m.startswith("sqlalchemy.") for m in loaded)
+
+
+def query_plan(path: str, sql: str, params: tuple[object, ...]) -> list[str]:
+    with sqlite3.connect(path) as conn:
+        return [row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
+
+
+def test_the_reads_of_a_command_and_of_status_search_by_index(project_db: str) -> None:
+    path = project_db.removeprefix("sqlite:///")
+    sql = for_dialect(postgresql=False)
+    reads = {
+        "project": (sql.project, ("G-1",)),
+        "round": (sql.round, (1, "ana", 1, "client_kickoff", 1, 1, "client_kickoff", 1)),
+        "read_access": (sql.read_access, ("ana", "ana", "G-1")),
+        "history": (sql.events + " WHERE chain = ? ORDER BY seq DESC LIMIT 50", ("G-1",)),
+        "history filtered": (sql.events + " WHERE chain = ? AND actor = ? ORDER BY seq", ("G-1", "ana")),
+    }
+    for name, (statement, params) in reads.items():
+        plan = query_plan(path, statement, params)
+        scans = [step for step in plan if step.startswith("SCAN")]
+        assert not scans, f"{name} scans a table: {plan}"
+        assert not any("TEMP B-TREE" in step for step in plan), f"{name} sorts: {plan}"
+
+
+def test_verify_reads_every_chain_in_index_order_without_sorting(project_db: str) -> None:
+    path = project_db.removeprefix("sqlite:///")
+    everything = query_plan(path, "SELECT chain, seq, hash FROM events ORDER BY chain, seq", ())
+    assert any("USING" in step and "INDEX" in step for step in everything), everything
+    assert not any("TEMP B-TREE" in step for step in everything), everything
+    one = query_plan(path, "SELECT chain, seq, hash FROM events WHERE chain = ? ORDER BY seq", ("G-1",))
+    assert all(step.startswith("SEARCH") for step in one), one
