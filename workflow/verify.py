@@ -14,17 +14,20 @@ with what is wrong:
   was written at (two events swapped);
 - ``forked``: two events claim the same predecessor.
 
-The happy path parses no JSON and runs one query; the extra look-ups that tell the
-problems apart run only once something is already broken.
+The happy path parses no JSON and reads two streams side by side: the events in
+chain order and the projects (whose rows record each chain's head) in the same
+order, a merge join, so memory does not grow with the number of events or of
+projects. Each row costs one sha256 and a few comparisons; everything that tells
+the problems apart (the look-ups above) runs only once a row fails them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from hashlib import sha256
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.engine import Connection
 
 from workflow.audit import GENESIS
@@ -64,40 +67,105 @@ _COLUMNS = (t_events.c.chain, t_events.c.seq, t_events.c.at, t_events.c.actor, t
             t_events.c.phase, t_events.c.data, t_events.c.prev_hash, t_events.c.hash)
 
 
-def _batches(conn: Connection, chain: str | None) -> Iterator[Sequence[Any]]:
-    """Plain DBAPI tuples in batches, inside the caller's transaction.
+def _open(conn: Connection, stmt: Select[Any], name: str) -> Any:
+    """A plain DBAPI cursor executing ``stmt`` inside the caller's transaction, to iterate.
 
     The one place phasegate goes under SQLAlchemy's rows: building a Row per event
     costs about as much as reading it, and the verifier must keep to at least half
     the raw read rate. The SQL is still compiled from the Core table by the dialect.
-    PostgreSQL reads through a named (server-side) cursor, SQLite's cursor is lazy:
-    one batch is in memory at a time.
+    PostgreSQL reads through a named (server-side) cursor, ``BATCH`` rows a round trip;
+    SQLite's cursor steps through the statement lazily. Either way the rows are not
+    held: memory stays the same however many there are.
     """
-    stmt = select(*_COLUMNS)
-    if chain is not None:
-        stmt = stmt.where(t_events.c.chain == chain)
-    compiled = stmt.order_by(t_events.c.chain, t_events.c.seq).compile(dialect=conn.dialect)
+    compiled = stmt.compile(dialect=conn.dialect)
     values = compiled.construct_params()
     params: Any = tuple(values[k] for k in compiled.positiontup or ()) if compiled.positional else values
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
     pg = conn.dialect.name == "postgresql"
-    cursor: Any = dbapi.cursor(name="phasegate_verify") if pg else dbapi.cursor()
+    cursor: Any = dbapi.cursor(name=name) if pg else dbapi.cursor()
     try:
         if pg:
             cursor.itersize = BATCH
         cursor.execute(str(compiled), params)
-        while batch := cursor.fetchmany(BATCH):
-            yield batch
-    finally:
+    except BaseException:
         cursor.close()
+        raise
+    return cursor
 
 
-def project_heads(conn: Connection, chain: str | None) -> Heads:
-    stmt = select(t_projects.c.code, t_projects.c.seq, t_projects.c.head_hash)
+def _events(conn: Connection, chain: str | None) -> Select[Any]:
+    stmt = select(*_COLUMNS)
     if chain is not None:
-        stmt = stmt.where(t_projects.c.code == chain)
-    return {r.code: (r.seq, r.head_hash) for r in conn.execute(stmt)}
+        stmt = stmt.where(t_events.c.chain == chain)
+    return stmt.order_by(t_events.c.chain, t_events.c.seq)
+
+
+class _ProjectHeads:
+    """The head every project row records for its chain, read in the events' order beside them.
+
+    Both streams are ordered by the database (``events.chain`` and ``projects.code``
+    have the same type and collation, each read along its own index), so the heads
+    are a merge join: each chain's head is the next project row, and memory does not
+    grow with the number of projects. A chain that is not the next project row is
+    looked up by code: a chain without a project (the system chain, or the events of
+    a deleted project) stays unmatched, and project rows passed over on the way to a
+    later chain have no events at all. No string is compared for order in Python, so
+    PostgreSQL's collation (which need not be "C") is never second-guessed.
+    """
+
+    def __init__(self, conn: Connection, chain: str | None) -> None:
+        self._conn = conn
+        stmt = select(t_projects.c.code, t_projects.c.seq, t_projects.c.head_hash)
+        if chain is not None:
+            stmt = stmt.where(t_projects.c.code == chain)
+        self._cursor = _open(conn, stmt.order_by(t_projects.c.code), "phasegate_verify_heads")
+        self._rows = iter(self._cursor)
+        self._next: Any = next(self._rows, None)
+        self._chainless: str | None = None  # the first project passed over: its chain has no events
+
+    def close(self) -> None:
+        self._cursor.close()
+
+    def take(self, name: str) -> tuple[int, str] | None:
+        """(length, head) the project ``name`` records, or None if there is no such project."""
+        nxt = self._next
+        if nxt is not None and nxt[0] == name:
+            self._next = next(self._rows, None)
+            return nxt[1], nxt[2]
+        found = self._conn.execute(
+            select(t_projects.c.seq, t_projects.c.head_hash).where(t_projects.c.code == name)
+        ).first()
+        if found is None:
+            return None
+        while self._next is not None and self._next[0] != name:
+            self._pass_over()
+        if self._next is not None:
+            self._next = next(self._rows, None)
+        return found.seq, found.head_hash
+
+    def _pass_over(self) -> None:
+        code, seq, _ = self._next
+        if seq > 0 and self._chainless is None:
+            self._chainless = code
+        self._next = next(self._rows, None)
+
+    def chainless(self) -> str | None:
+        """After the last event: the first project (in order) that records events but has none."""
+        while self._next is not None and self._chainless is None:
+            self._pass_over()
+        code = self._chainless
+        if code is None:
+            return None
+        stored = self._conn.execute(select(t_events.c.seq).where(t_events.c.chain == code).limit(1)).first()
+        if stored is None:
+            return code
+        # Only if the two columns were given different collations: ask the database instead.
+        has_events = select(t_events.c.seq).where(t_events.c.chain == t_projects.c.code).exists()
+        return self._conn.execute(
+            select(t_projects.c.code).where(t_projects.c.seq > 0, ~has_events)
+            .order_by(t_projects.c.code).limit(1)
+        ).scalar()
 
 
 # -- telling the problems apart (only once something is broken) -------------------------------------
@@ -158,6 +226,85 @@ def _unlinked(conn: Connection, row: Any) -> BrokenEvent:
 # -- the pass ---------------------------------------------------------------------------------------
 
 
+class _Prefixes:
+    """The length-prefixed pieces of the encoding that repeat from event to event, made once.
+
+    ``seq[n]`` is ``"<len>:<n>"`` and ``length[n]`` is ``"<n>:"`` (lists: an index must
+    be an int, so a value of another type misses); ``text`` maps an actor, action or
+    phase to ``"<len>:<text>"`` (``"~"`` for an absent phase). A miss raises in the hot
+    loop, the row is checked the slow way and :meth:`learn` adds its pieces. Every
+    table has a bound (the text dict is emptied when it reaches its own), so memory
+    stays bounded whatever the data; past the bound a row just takes the slow way.
+    """
+
+    BOUND = 1 << 16
+    TEXT_BOUND = 4096
+
+    def __init__(self) -> None:
+        self.seq: list[str] = []
+        self.length: list[str] = []
+        self.text: dict[str | None, str] = {None: "~"}
+        self._grow(self.seq, 256, lambda i: f"{len(str(i))}:{i}")
+        self._grow(self.length, 1024, lambda i: f"{i}:")
+
+    def _grow(self, table: list[str], upto: int, piece: Callable[[int], str]) -> None:
+        if len(table) <= upto < self.BOUND:
+            table.extend(piece(i) for i in range(len(table), upto + 1))
+
+    def learn(self, seq: Any, at: Any, actor: Any, action: Any, phase: Any, data: Any) -> None:
+        if type(seq) is int and seq > 0:
+            self._grow(self.seq, seq, lambda i: f"{len(str(i))}:{i}")
+        for v in (at, data):
+            if isinstance(v, str):
+                self._grow(self.length, len(v), lambda i: f"{i}:")
+        for v in (actor, action, phase):
+            if type(v) is str and v not in self.text:
+                if len(self.text) >= self.TEXT_BOUND:
+                    self.text.clear()
+                    self.text[None] = "~"
+                self.text[v] = f"{len(v)}:{v}"
+
+
+def _check_row(conn: Connection, row: Sequence[Any], next_seq: int, prev_hash: str, cp_len: int,
+               cp_hash: str, checkpoint_label: str) -> BrokenEvent | None:
+    """Every check of one event, in order, naming what is wrong (None: the event is fine)."""
+    name, seq, at, actor, action, phase, data, stored_prev, stored_hash = row
+    if seq != next_seq:
+        return _gap(conn, name, next_seq, prev_hash, seq)
+    try:
+        intact = fast_hash(stored_prev, name, seq, at, actor, action, phase, data) == stored_hash
+    except TypeError:  # a NULL or a value of another type where phasegate stores text
+        intact = False
+    if not intact:
+        return _misplaced(conn, row)
+    if stored_prev != prev_hash:
+        return _unlinked(conn, row)
+    if seq == cp_len and stored_hash != cp_hash:
+        return BrokenEvent(name, seq, "edited",
+                           f"the chain up to this event differs from {checkpoint_label}: it "
+                           f"was rewritten (hashes recomputed) since")
+    return None
+
+
+def _chain_end(name: str, last_seq: int, last_hash: str, recorded: tuple[int, str] | None, cp_len: int,
+               checkpoint_label: str) -> BrokenEvent | None:
+    """The chain ``name`` ended: does it reach the head its project records, and the checkpoint's length?"""
+    if recorded is not None:
+        head_seq, head_hash = recorded
+        if last_seq < head_seq:
+            return BrokenEvent(name, last_seq + 1, "missing",
+                               f"the chain ends at event {last_seq} but the project records "
+                               f"{head_seq} events")
+        if last_seq > head_seq or last_hash != head_hash:
+            return BrokenEvent(name, last_seq, "edited",
+                               "the chain's last event does not match the head recorded on the project")
+    if last_seq < cp_len:
+        return BrokenEvent(name, last_seq + 1, "missing",
+                           f"{checkpoint_label} recorded {cp_len} events; "
+                           f"the chain now ends at event {last_seq}")
+    return None
+
+
 def verify_chains(conn: Connection, chain: str | None = None, *,
                   checkpoint: Mapping[str, tuple[int, str]] | None = None, collect: Heads | None = None,
                   checkpoint_label: str = "the checkpoint") -> AuditReport:
@@ -166,84 +313,79 @@ def verify_chains(conn: Connection, chain: str | None = None, *,
     ``checkpoint`` (chain -> length, head hash) additionally requires every recorded
     chain to still reach its recorded length with the recorded hash there.
     ``collect`` receives every verified chain's (length, head hash), for writing a
-    checkpoint from the same pass. Memory grows with the number of chains, never with
-    the number of events.
+    checkpoint from the same pass. Memory does not grow with the number of events or
+    of chains (only ``checkpoint`` and ``collect``, which the caller holds, do).
     """
-    heads = project_heads(conn, chain)
-    expected = dict(checkpoint or {})
-    if chain is not None:
-        expected = {k: v for k, v in expected.items() if k == chain}
-    checked = 0
+    pending = {k: v for k, v in (checkpoint or {}).items() if chain is None or k == chain}
+    checkpoint_chains = len(pending) if checkpoint is not None else None
+    done = 0  # events of the chains already finished
     chains = 0
-    current: str | None = None
-    next_seq = 1
-    prev_hash = GENESIS
-    cp_len, cp_hash = 0, ""
-    seen: set[str] = set()
 
-    def chain_end(name: str, last_seq: int, last_hash: str) -> BrokenEvent | None:
-        if name in heads:
-            head_seq, head_hash = heads[name]
-            if last_seq < head_seq:
-                return BrokenEvent(name, last_seq + 1, "missing",
-                                   f"the chain ends at event {last_seq} but the project records "
-                                   f"{head_seq} events")
-            if last_seq > head_seq or last_hash != head_hash:
-                return BrokenEvent(name, last_seq, "edited",
-                                   "the chain's last event does not match the head recorded on the project")
-        if name in expected and last_seq < expected[name][0]:
-            return BrokenEvent(name, last_seq + 1, "missing",
-                               f"{checkpoint_label} recorded {expected[name][0]} events; "
-                               f"the chain now ends at event {last_seq}")
-        if collect is not None:
-            collect[name] = (last_seq, last_hash)
-        return None
-
-    def report(broken: BrokenEvent | None) -> AuditReport:
+    def report(broken: BrokenEvent | None, checked: int) -> AuditReport:
         return AuditReport(ok=broken is None, events_checked=checked, chains_checked=chains,
-                           first_broken=broken,
-                           checkpoint_chains=len(expected) if checkpoint is not None else None)
+                           first_broken=broken, checkpoint_chains=checkpoint_chains)
 
-    digest = sha256
-    head = ""  # the chain's length-prefixed name, the same in every event of the chain
-    for batch in _batches(conn, chain):
-        for row in batch:
-            name, seq, at, actor, action, phase, data, stored_prev, stored_hash = row
+    heads = _ProjectHeads(conn, chain)
+    cursor = None
+    try:
+        cursor = _open(conn, _events(conn, chain), "phasegate_verify")
+        prefixes = _Prefixes()
+        seqs, lengths, texts = prefixes.seq, prefixes.length, prefixes.text
+        digest = sha256
+        length = len
+        # The state of the chain being read (the first row always starts a chain).
+        current: str | None = None
+        head = ""  # its length-prefixed name, the same in every event of the chain
+        recorded: tuple[int, str] | None = None
+        next_seq, prev_hash, cp_len, cp_hash = 1, GENESIS, 0, ""
+        label = checkpoint_label
+        for name, seq, at, actor, action, phase, data, stored_prev, stored_hash in cursor:
             if name != current:
-                if current is not None and (broken := chain_end(current, next_seq - 1, prev_hash)):
-                    return report(broken)
+                if current is not None:
+                    if broken := _chain_end(current, next_seq - 1, prev_hash, recorded, cp_len, label):
+                        return report(broken, done + next_seq - 1)
+                    if collect is not None:
+                        collect[current] = (next_seq - 1, prev_hash)
+                    done += next_seq - 1
                 current = name
-                seen.add(name)
                 chains += 1
+                head = f"{length(name)}:{name}"
+                recorded = heads.take(name)
                 next_seq, prev_hash = 1, GENESIS
-                cp_len, cp_hash = expected.get(name, (0, ""))
-                head = f"{len(name)}:{name}"
-            checked += 1
-            if seq != next_seq:
-                return report(_gap(conn, name, next_seq, prev_hash, seq))
-            # fast_hash inlined (the loop's cost is this line; a test pins fast_hash to audit.event_hash)
-            s = str(seq)
-            p = "~" if phase is None else f"{len(phase)}:{phase}"
-            payload = (f"{stored_prev}{head}{len(s)}:{s}{len(at)}:{at}{len(actor)}:{actor}"
-                       f"{len(action)}:{action}{p}{len(data)}:{data}")
-            if digest(payload.encode()).hexdigest() != stored_hash:
-                return report(_misplaced(conn, row))
-            if stored_prev != prev_hash:
-                return report(_unlinked(conn, row))
-            if seq == cp_len and stored_hash != cp_hash:
-                return report(BrokenEvent(name, seq, "edited",
-                                          f"the chain up to this event differs from {checkpoint_label}: it "
-                                          f"was rewritten (hashes recomputed) since"))
+                cp_len, cp_hash = pending.pop(name, (0, ""))
+            # The hot path: audit.event_hash inlined, its repeating pieces from the prefix caches
+            # (a test pins fast_hash, the slow path's hash, to audit.event_hash). Any doubt, a cache
+            # miss included, goes to _check_row, which runs every check in order.
+            try:
+                if (seq == next_seq and stored_prev == prev_hash and seq != cp_len
+                        and digest(f"{stored_prev}{head}{seqs[seq]}{lengths[length(at)]}{at}{texts[actor]}"
+                                   f"{texts[action]}{texts[phase]}{lengths[length(data)]}{data}".encode()
+                                   ).hexdigest() == stored_hash):
+                    prev_hash = stored_hash
+                    next_seq += 1
+                    continue
+            except (LookupError, TypeError):
+                pass
+            row = (name, seq, at, actor, action, phase, data, stored_prev, stored_hash)
+            if broken := _check_row(conn, row, next_seq, prev_hash, cp_len, cp_hash, label):
+                return report(broken, done + next_seq)
+            prefixes.learn(seq, at, actor, action, phase, data)
             prev_hash = stored_hash
             next_seq += 1
-    if current is not None and (broken := chain_end(current, next_seq - 1, prev_hash)):
-        return report(broken)
-    for name, (head_seq, _) in sorted(heads.items()):
-        if name not in seen and head_seq > 0:
-            return report(BrokenEvent(name, 1, "missing", "the project's whole chain is missing"))
-    for name, (length, _) in sorted(expected.items()):
-        if name not in seen and length > 0:
-            return report(BrokenEvent(name, 1, "missing",
-                                      f"the whole chain is missing ({checkpoint_label} recorded "
-                                      f"{length} events)"))
-    return report(None)
+        if current is not None:
+            if broken := _chain_end(current, next_seq - 1, prev_hash, recorded, cp_len, label):
+                return report(broken, done + next_seq - 1)
+            if collect is not None:
+                collect[current] = (next_seq - 1, prev_hash)
+            done += next_seq - 1
+        if (chainless := heads.chainless()) is not None:
+            return report(BrokenEvent(chainless, 1, "missing", "the project's whole chain is missing"), done)
+    finally:
+        if cursor is not None:
+            cursor.close()
+        heads.close()
+    for name, (length_, _) in sorted(pending.items()):
+        if length_ > 0:
+            return report(BrokenEvent(name, 1, "missing", f"the whole chain is missing ({checkpoint_label} "
+                                                          f"recorded {length_} events)"), done)
+    return report(None, done)
