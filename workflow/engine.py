@@ -15,10 +15,10 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from hashlib import sha256
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from sqlalchemy import (
     and_,
@@ -29,11 +29,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from transitions import Machine
 
 from workflow import inputs
-from workflow.audit import GENESIS, SYSTEM_CHAIN, canonical_json, event_hash
-from workflow.definition import Definition, Phase, definition_from_dict, definition_to_dict
+from workflow.audit import GENESIS, SYSTEM_CHAIN, canonical_json
+from workflow.definition import Definition, definition_from_dict, definition_to_dict
 from workflow.errors import (
     Conflict,
     DatabaseProblem,
@@ -43,16 +42,24 @@ from workflow.errors import (
     RuleRefused,
     UsageError,
 )
-from workflow.gates import PhaseEvaluation, evaluate
-from workflow.machine import CANCELLED, COMPLETED, ON_HOLD, Binding, compile_machine, fire
+from workflow.machine import CANCELLED, COMPLETED, Binding, fire
+from workflow.project_view import (
+    DoneTask,
+    ProjectRow,
+    ProjectView,
+    Signature,
+    TemplateVersion,
+    enter,
+    event_params,
+    meaning,
+    new_event,
+    status_of,
+)
 from workflow.status import (
-    Approval,
     AuditReport,
     Event,
-    GateStatus,
     ProjectStatus,
     ProjectSummary,
-    TaskStatus,
     TemplateInfo,
 )
 from workflow.storage.database import (
@@ -64,7 +71,7 @@ from workflow.storage.database import (
     write_transaction,
 )
 from workflow.storage.migrate import ensure_schema
-from workflow.storage.statements import PROJECT_COLUMNS, for_dialect
+from workflow.storage.statements import for_dialect
 from workflow.storage.tables import assignments as t_assignments
 from workflow.storage.tables import events as t_events
 from workflow.storage.tables import grants as t_grants
@@ -87,107 +94,6 @@ SYSTEM_LOCK_KEY = 0x70676174  # pg_advisory_xact_lock key serializing the templa
 REQUEST_LOCK_CLASS = 0x72716964  # pg_advisory_xact_lock(class, hashtext(request id)): one id at a time
 
 
-@dataclass(frozen=True)
-class _Template:
-    id: int
-    key: str
-    version: int
-    sha256: str
-    definition: Definition
-    machine: Machine = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        # Looked up here once: compile_machine's cache key hashes the whole Definition.
-        object.__setattr__(self, "machine", compile_machine(self.definition))
-
-    @property
-    def ref(self) -> dict[str, Any]:
-        return {"key": self.key, "version": self.version, "sha256": self.sha256}
-
-
-class _ProjectRow(NamedTuple):
-    id: int
-    code: str
-    name: str | None
-    client: str | None
-    template_id: int
-    phase: str
-    round: int
-    status: str
-    rounds: str
-    seq: int
-    head_hash: str
-    created_at: str
-    updated_at: str
-
-
-assert _ProjectRow._fields == PROJECT_COLUMNS
-
-
-class _Done(NamedTuple):
-    """A task marked done in the current round."""
-
-    person: str
-    note: str | None
-    done_at: str
-    seq: int
-
-
-class _Signed(NamedTuple):
-    """An approval given in the current round."""
-
-    person: str
-    comment: str | None
-    approved_at: str
-    seq: int
-
-
-@dataclass
-class _Ctx:
-    """One command's view of a locked project: its row, template, team and current round."""
-
-    conn: Connection
-    row: Any  # _ProjectRow on the write path; a Core row or replay's namespace elsewhere
-    tpl: _Template
-    actor: str
-    now: str
-    privileges: set[str] = field(default_factory=set)
-    team: dict[str, list[str]] = field(default_factory=dict)
-    authority: dict[tuple[str, str], int] = field(default_factory=dict)  # (role, person) -> assign seq
-    tasks: dict[str, Any] = field(default_factory=dict)  # role -> _Done (or replay's equivalent)
-    approvals: dict[str, Any] = field(default_factory=dict)  # role -> _Signed
-    pending: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)  # PostgreSQL: sent with the event
-
-    @property
-    def definition(self) -> Definition:
-        return self.tpl.definition
-
-    @property
-    def phase(self) -> Phase:
-        phase = self.definition.phase(self.row.phase)
-        assert phase is not None, "a stored phase always exists in its pinned template version"
-        return phase
-
-    @property
-    def code(self) -> str:
-        return str(self.row.code)
-
-    def holds(self, role: str, person: str | None = None) -> bool:
-        return (person or self.actor) in self.team.get(role, ())
-
-    def state(self) -> str:
-        return self.row.phase if self.row.status == "active" else ON_HOLD if self.row.status == "on_hold" else self.row.status
-
-    def evaluation(self) -> PhaseEvaluation:
-        return evaluate(
-            self.definition,
-            self.phase,
-            {r: row.person for r, row in self.tasks.items()},
-            {r: row.person for r, row in self.approvals.items()},
-            self.team,
-        )
-
-
 class Engine:
     """phasegate's Python API. ``Engine(url)`` opens (and on first use creates) the database."""
 
@@ -197,7 +103,7 @@ class Engine:
         self._pg = self._db.dialect.name == "postgresql"
         self._sql = for_dialect(self._pg)
         self._dbapi_error: type[Exception] = self._db.dialect.loaded_dbapi.Error
-        self._templates: dict[int, _Template] = {}
+        self._templates: dict[int, TemplateVersion] = {}
         try:
             migrated = ensure_schema(self._db)
             if migrated:
@@ -333,7 +239,7 @@ class Engine:
 
     # -- templates ---------------------------------------------------------------------------
 
-    def _template(self, conn: Connection, template_id: int) -> _Template:
+    def _template(self, conn: Connection, template_id: int) -> TemplateVersion:
         tpl = self._templates.get(template_id)
         if tpl is None:
             row = conn.execute(
@@ -347,7 +253,7 @@ class Engine:
                 from workflow.loader import load_definition
 
                 definition = load_definition(row.source, source=f"{row.key} v{row.version}")
-            tpl = _Template(template_id, row.key, row.version, row.sha256, definition)
+            tpl = TemplateVersion(template_id, row.key, row.version, row.sha256, definition)
             self._templates[template_id] = tpl
         return tpl
 
@@ -578,7 +484,7 @@ class Engine:
             .limit(1)
         ).first()
         seq, prev, last_at = (0, GENESIS, "") if head is None else (head.seq, head.hash, head.at)
-        return self._insert_event(conn, _new_event(SYSTEM_CHAIN, seq + 1, prev, max(utcnow(), last_at), actor, action, None, data))
+        return self._insert_event(conn, new_event(SYSTEM_CHAIN, seq + 1, prev, max(utcnow(), last_at), actor, action, None, data))
 
     # -- projects: creating and staffing -----------------------------------------------------
 
@@ -614,7 +520,7 @@ class Engine:
                 "phase_title": first.title,
                 "round": 1,
             }
-            event = _new_event(code, 1, GENESIS, now, actor, "create", first.key, data)
+            event = new_event(code, 1, GENESIS, now, actor, "create", first.key, data)
             conn.execute(
                 insert(t_projects).values(
                     code=code,
@@ -639,7 +545,7 @@ class Engine:
     def assign(self, code: str, role: str, person: str, *, actor: str, request_id: str | None = None) -> Event:
         person = inputs.person(person)
 
-        def body(ctx: _Ctx) -> Event:
+        def body(ctx: ProjectView) -> Event:
             self._require_assigner(ctx)
             self._require_role(ctx, role)
             if ctx.row.status in (COMPLETED, CANCELLED):
@@ -657,7 +563,7 @@ class Engine:
     def unassign(self, code: str, role: str, person: str, *, actor: str, request_id: str | None = None) -> Event:
         person = inputs.person(person)
 
-        def body(ctx: _Ctx) -> Event:
+        def body(ctx: ProjectView) -> Event:
             self._require_assigner(ctx)
             self._require_role(ctx, role)
             if not ctx.holds(role, person):
@@ -676,7 +582,7 @@ class Engine:
                       request_id: str | None = None) -> Event:
         note = inputs.text(note, "the note")
 
-        def body(ctx: _Ctx) -> Event:
+        def body(ctx: ProjectView) -> Event:
             self._require_role(ctx, role)
             self._require_holder(ctx, role)
             self._require_active(ctx, "mark tasks done")
@@ -701,7 +607,7 @@ class Engine:
                 request_id: str | None = None) -> Event:
         comment = inputs.text(comment, "the comment")
 
-        def body(ctx: _Ctx) -> Event:
+        def body(ctx: ProjectView) -> Event:
             gate = self._require_signer(ctx, role, "approve")
             title = ctx.definition.role_title(role)
             prior = ctx.approvals.get(role)
@@ -724,7 +630,7 @@ class Engine:
                 "gate": gate.title,
                 "decision": "approved",
                 "comment": comment,
-                "meaning": _meaning(gate.title, ctx.phase.title, ctx.row.round),
+                "meaning": meaning(gate.title, ctx.phase.title, ctx.row.round),
             }, authority=role)
 
         return self._project_command(code, actor, request_id, {"command": "approve", "role": role, "comment": comment}, body)
@@ -732,7 +638,7 @@ class Engine:
     def reject(self, code: str, role: str, *, actor: str, reason: str, request_id: str | None = None) -> Event:
         reason_text = inputs.text(reason, "the reason", required=True)
 
-        def body(ctx: _Ctx) -> Event:
+        def body(ctx: ProjectView) -> Event:
             gate = self._require_signer(ctx, role, "reject")
             machine = ctx.tpl.machine
             dest = fire(machine, "reject", Binding(ctx.state()))
@@ -741,12 +647,12 @@ class Engine:
                 "tasks": [{"role": r, "person": row.person, "seq": row.seq} for r, row in ctx.tasks.items()],
                 "approvals": [{"role": r, "person": row.person, "seq": row.seq} for r, row in ctx.approvals.items()],
             }
-            new_round, rounds = _enter(ctx, dest)
+            new_round, rounds = enter(ctx, dest)
             return self._append(ctx, "reject", {
                 "gate": gate.title,
                 "decision": "rejected",
                 "reason": reason_text,
-                "meaning": _meaning(gate.title, from_phase.title, from_round),
+                "meaning": meaning(gate.title, from_phase.title, from_round),
                 "to_phase": dest,
                 "to_round": new_round,
                 "voided": voided,
@@ -755,7 +661,7 @@ class Engine:
         return self._project_command(code, actor, request_id, {"command": "reject", "role": role, "reason": reason_text}, body)
 
     def advance(self, code: str, *, actor: str, request_id: str | None = None) -> Event:
-        def body(ctx: _Ctx) -> Event:
+        def body(ctx: ProjectView) -> Event:
             lead = self._require_lead(ctx, "advance")
             phase = ctx.phase
 
@@ -777,7 +683,7 @@ class Engine:
                 data.update(to_phase=None, to_round=None, status=COMPLETED)
                 changes: dict[str, Any] = {"status": COMPLETED}
             else:
-                new_round, rounds = _enter(ctx, dest)
+                new_round, rounds = enter(ctx, dest)
                 data.update(to_phase=dest, to_round=new_round, status="active")
                 changes = {"phase": dest, "round": new_round, "rounds": rounds}
             return self._append(ctx, "advance", data, authority=lead, changes=changes)
@@ -798,7 +704,7 @@ class Engine:
     def _lead_move(self, code: str, actor: str, trigger: str, data: dict[str, Any], request_id: str | None) -> Event:
         status_after = {"hold": "on_hold", "resume": "active", "cancel": "cancelled"}[trigger]
 
-        def body(ctx: _Ctx) -> Event:
+        def body(ctx: ProjectView) -> Event:
             lead = self._require_lead(ctx, trigger)
             fire(ctx.tpl.machine, trigger, Binding(ctx.state(), held_phase=ctx.row.phase))
             return self._append(ctx, trigger, {**data, "status": status_after}, authority=lead,
@@ -809,7 +715,7 @@ class Engine:
     # -- the write path ----------------------------------------------------------------------
 
     def _project_command(self, code: str, actor: str, request_id: str | None, command: dict[str, Any],
-                         body: Callable[[_Ctx], Event]) -> Event:
+                         body: Callable[[ProjectView], Event]) -> Event:
         code = inputs.project_code(code)
         actor = inputs.person(actor, "the acting person")
 
@@ -840,7 +746,7 @@ class Engine:
 
     def _insert_event(self, conn: Connection, event: Event) -> Event:
         self._note_written(event)
-        self._exec(conn, self._sql.insert_event, _event_params(event))
+        self._exec(conn, self._sql.insert_event, event_params(event))
         return event
 
     @staticmethod
@@ -849,12 +755,12 @@ class Engine:
         if written is not None:
             written.append(event)  # so Engine._run can tell whether a failed COMMIT landed
 
-    def _project_row(self, conn: Connection, code: str, *, lock: bool) -> _ProjectRow | None:
+    def _project_row(self, conn: Connection, code: str, *, lock: bool) -> ProjectRow | None:
         sql = self._sql.project_for_update if lock else self._sql.project
         found = self._exec(conn, sql, (code,)).fetchone()
-        return None if found is None else _ProjectRow._make(found)
+        return None if found is None else ProjectRow._make(found)
 
-    def _lock(self, conn: Connection, code: str, actor: str) -> _Ctx:
+    def _lock(self, conn: Connection, code: str, actor: str) -> ProjectView:
         if self._pg:
             # One round trip for BEGIN, the row lock and the round: the round query runs after the
             # lock is granted, so under READ COMMITTED it sees whatever the previous holder committed.
@@ -863,12 +769,12 @@ class Engine:
                 (self._sql.round_by_code, (code, actor, code, code)),
             ])
             found = locked.fetchone()
-            row = None if found is None else _ProjectRow._make(found)
+            row = None if found is None else ProjectRow._make(found)
         else:
             row = self._project_row(conn, code, lock=True)
         if row is None:
             raise NotFound(f"there is no project {code}")
-        ctx = _Ctx(conn, row, self._template(conn, row.template_id), actor, max(utcnow(), row.updated_at))
+        ctx = ProjectView(conn, row, self._template(conn, row.template_id), actor, max(utcnow(), row.updated_at))
         if self._pg:
             self._take_round(ctx, round_rows.fetchall())
         else:
@@ -891,35 +797,35 @@ class Engine:
                                       connection_invalidated=gone) from exc
         return cursors
 
-    def _write(self, ctx: _Ctx, sql: str, params: tuple[Any, ...]) -> None:
+    def _write(self, ctx: ProjectView, sql: str, params: tuple[Any, ...]) -> None:
         """A command's own row: written now on SQLite, sent with the event on PostgreSQL."""
         if self._pg:
             ctx.pending.append((sql, params))
         else:
             self._exec(ctx.conn, sql, params)
 
-    def _load_round(self, ctx: _Ctx) -> None:
+    def _load_round(self, ctx: ProjectView) -> None:
         row = ctx.row
         self._take_round(ctx, self._exec(ctx.conn, self._sql.round, (
             row.id, ctx.actor, row.id, row.phase, row.round, row.id, row.phase, row.round,
         )).fetchall())
 
     @staticmethod
-    def _take_round(ctx: _Ctx, rows: list[Any]) -> None:
+    def _take_round(ctx: ProjectView, rows: list[Any]) -> None:
         for kind, role, person, when, seq, text in rows:
             if kind == "a":
                 ctx.team.setdefault(role, []).append(person)
                 ctx.authority[(role, person)] = seq
             elif kind == "t":
-                ctx.tasks[role] = _Done(person, text, when, seq)
+                ctx.tasks[role] = DoneTask(person, text, when, seq)
             elif kind == "g":
-                ctx.approvals[role] = _Signed(person, text, when, seq)
+                ctx.approvals[role] = Signature(person, text, when, seq)
             else:
                 ctx.privileges.add(role)
         for people in ctx.team.values():
             people.sort()
 
-    def _append(self, ctx: _Ctx, action: str, data: dict[str, Any], *, authority: str | None,
+    def _append(self, ctx: ProjectView, action: str, data: dict[str, Any], *, authority: str | None,
                 changes: dict[str, Any] | None = None) -> Event:
         """Append the command's event to the project's chain and move the chain head (and state)."""
         row = ctx.row
@@ -934,7 +840,7 @@ class Engine:
             full["role"] = authority
             full["role_title"] = ctx.definition.role_title(authority)
             full["authority"] = {"role": authority, "assignment_seq": ctx.authority.get((authority, ctx.actor))}
-        event = _new_event(row.code, seq, row.head_hash, ctx.now, ctx.actor, action, row.phase, full)
+        event = new_event(row.code, seq, row.head_hash, ctx.now, ctx.actor, action, row.phase, full)
         moved = changes or {}
         update = (self._sql.update_project, (
             seq, event.hash, ctx.now, moved.get("phase", row.phase), moved.get("round", row.round),
@@ -942,7 +848,7 @@ class Engine:
         ))
         if self._pg:  # the command's rows, its event and the head move: one round trip
             self._note_written(event)
-            result = self._pipeline(ctx.conn, [*ctx.pending, (self._sql.insert_event, _event_params(event)),
+            result = self._pipeline(ctx.conn, [*ctx.pending, (self._sql.insert_event, event_params(event)),
                                                update])[-1]
             ctx.pending.clear()
         else:
@@ -955,7 +861,7 @@ class Engine:
     # -- permission checks -------------------------------------------------------------------
 
     @staticmethod
-    def _require_role(ctx: _Ctx, role: str) -> None:
+    def _require_role(ctx: ProjectView, role: str) -> None:
         if ctx.definition.role(role) is None:
             raise NotFound(
                 f"template {ctx.tpl.key} has no role {inputs.shown(role)} "
@@ -963,7 +869,7 @@ class Engine:
             )
 
     @staticmethod
-    def _require_holder(ctx: _Ctx, role: str) -> None:
+    def _require_holder(ctx: ProjectView, role: str) -> None:
         if not ctx.holds(role):
             holders = ", ".join(ctx.team.get(role, ())) or "nobody yet"
             raise NotPermitted(
@@ -972,7 +878,7 @@ class Engine:
             )
 
     @staticmethod
-    def _require_lead(ctx: _Ctx, doing: str) -> str:
+    def _require_lead(ctx: ProjectView, doing: str) -> str:
         lead = ctx.definition.lead
         if not ctx.holds(lead):
             holders = ", ".join(ctx.team.get(lead, ())) or "nobody yet"
@@ -983,7 +889,7 @@ class Engine:
         return lead
 
     @staticmethod
-    def _require_assigner(ctx: _Ctx) -> None:
+    def _require_assigner(ctx: ProjectView) -> None:
         if "admin" in ctx.privileges or ctx.holds(ctx.definition.lead):
             return
         raise NotPermitted(
@@ -992,14 +898,14 @@ class Engine:
         )
 
     @staticmethod
-    def _require_active(ctx: _Ctx, doing: str) -> None:
+    def _require_active(ctx: ProjectView, doing: str) -> None:
         status = ctx.row.status
         if status == "on_hold":
             raise RuleRefused(f"project {ctx.code} is on hold; resume it before you {doing}")
         if status != "active":
             raise RuleRefused(f"project {ctx.code} is {status}; nobody can {doing} any more")
 
-    def _require_signer(self, ctx: _Ctx, role: str, verb: str) -> Any:
+    def _require_signer(self, ctx: ProjectView, role: str, verb: str) -> Any:
         self._require_role(ctx, role)
         self._require_holder(ctx, role)
         self._require_active(ctx, f"{verb} a gate")
@@ -1040,13 +946,13 @@ class Engine:
             if row is None:
                 raise NotFound(f"there is no project {code}")
             reader = None if actor is None else inputs.person(actor, "the acting person")
-            ctx = _Ctx(conn, row, self._template(conn, row.template_id), reader or "", row.updated_at)
+            ctx = ProjectView(conn, row, self._template(conn, row.template_id), reader or "", row.updated_at)
             self._load_round(ctx)  # also reads the reader's grants: the permission check needs no query
             if reader is not None and not (ctx.privileges & {"admin", "auditor"}) and not any(
                 reader in people for people in ctx.team.values()
             ):
                 raise NotPermitted(_no_read(reader, code))
-            return _status_of(ctx)
+            return status_of(ctx)
 
         return self._read(work)
 
@@ -1070,9 +976,9 @@ class Engine:
                         select(t_assignments.c.project_id).where(t_assignments.c.person == who)))
             out = []
             for row in conn.execute(stmt).all():
-                ctx = _Ctx(conn, row, self._template(conn, row.template_id), "", row.updated_at)
+                ctx = ProjectView(conn, row, self._template(conn, row.template_id), "", row.updated_at)
                 self._load_round(ctx)
-                st = _status_of(ctx)
+                st = status_of(ctx)
                 out.append(ProjectSummary(
                     code=row.code, name=row.name, client=row.client, template=ctx.tpl.key,
                     template_version=ctx.tpl.version, phase=row.phase, phase_title=ctx.phase.title,
@@ -1093,8 +999,8 @@ class Engine:
                      until: str | None = None, by: str | None = None, action: str | None = None,
                      phase: str | None = None, last: int | None = None) -> Iterator[Event]:
         code = inputs.project_code(code)
-        since_at = None if since is None else normalize_time(since)
-        until_at = None if until is None else normalize_time(until)
+        since_at = None if since is None else inputs.normalize_time(since)
+        until_at = None if until is None else inputs.normalize_time(until)
 
         reader = None if actor is None else inputs.person(actor, "the acting person")
         filters = [("at >= ?", since_at), ("at <= ?", until_at), ("actor = ?", by), ("action = ?", action),
@@ -1215,7 +1121,7 @@ class Engine:
         from workflow.replay import replay, status_of
 
         code = inputs.project_code(code)
-        moment = normalize_time(at)
+        moment = inputs.normalize_time(at)
 
         def work(conn: Connection) -> ProjectStatus:
             row = conn.execute(select(t_projects.c.id).where(t_projects.c.code == code)).first()
@@ -1231,7 +1137,7 @@ class Engine:
 
         return self._snapshot(work)
 
-    def _replay_template(self, conn: Connection, ref: dict[str, Any]) -> _Template:
+    def _replay_template(self, conn: Connection, ref: dict[str, Any]) -> TemplateVersion:
         return self._template(conn, self._template_row(conn, ref["key"], ref["version"]).id)
 
     def report(self, code: str, *, actor: str | None = None) -> ProjectReport:
@@ -1302,97 +1208,14 @@ class Engine:
 # -- module helpers ----------------------------------------------------------------------------
 
 
-def _event_params(event: Event) -> tuple[Any, ...]:
-    return (event.chain, event.seq, event.at, event.actor, event.action, event.phase, event.data_json,
-            event.prev_hash, event.hash)
-
-
 def _no_read(person: str, code: str) -> str:
     return f"{person} has no role on {code} and no admin or auditor grant, so may not read it"
-
-
-def _new_event(chain: str, seq: int, prev_hash: str, at: str, actor: str, action: str, phase: str | None,
-               data: dict[str, Any]) -> Event:
-    data_json = canonical_json(data)
-    digest = event_hash(prev_hash, chain, seq, at, actor, action, phase, data_json)
-    event = Event(chain, seq, at, actor, action, phase, data_json, prev_hash, digest)
-    event.__dict__["data"] = data  # the parsed form is at hand: prime Event.data's cache
-    return event
-
-
-def _enter(ctx: _Ctx, phase: str) -> tuple[int, str]:
-    """The round number a (re-)entered phase starts, and the updated rounds counter."""
-    rounds = json.loads(ctx.row.rounds)
-    rounds[phase] = rounds.get(phase, 0) + 1
-    return rounds[phase], canonical_json(rounds)
-
-
-def _meaning(gate_title: str, phase_title: str, round_no: int) -> str:
-    return f"{gate_title} for {phase_title}, round {round_no}"
 
 
 def _template_info(row: Row[Any]) -> TemplateInfo:
     return TemplateInfo(row.key, row.version, row.title, row.sha256, row.published_at, row.published_by)
 
 
-def _status_of(ctx: _Ctx) -> ProjectStatus:
-    definition, phase, row = ctx.definition, ctx.phase, ctx.row
-    evaluation = ctx.evaluation()
-    tasks = []
-    for role, task in phase.tasks:
-        done = ctx.tasks.get(role)
-        tasks.append(TaskStatus(
-            role=role, role_title=definition.role_title(role), task=task, done=done is not None,
-            by=done.person if done else None, at=done.done_at if done else None, note=done.note if done else None,
-        ))
-    gate = None
-    if phase.gate is not None:
-        g = phase.gate
-        gate = GateStatus(
-            title=g.title, approvers=list(g.approvers), required=g.required, distinct_people=g.distinct_people,
-            on_reject=g.on_reject, satisfied=evaluation.gate_satisfied, missing=list(evaluation.gate_missing),
-            approvals=[
-                Approval(role=r, role_title=definition.role_title(r), person=a.person, at=a.approved_at,
-                         comment=a.comment)
-                for r in g.approvers if (a := ctx.approvals.get(r)) is not None
-            ],
-        )
-    blockers = list(evaluation.blockers)
-    lead_people = ", ".join(ctx.team.get(definition.lead, ())) or "nobody holds this role yet"
-    lead_title = definition.role_title(definition.lead)
-    if row.status == "on_hold":
-        blockers = [f"the project is on hold: the {lead_title} can resume it ({lead_people})"]
-    elif row.status in (COMPLETED, CANCELLED):
-        blockers = [f"the project is {row.status}"]
-    elif evaluation.ready:
-        blockers = []
-    team = {r.key: list(ctx.team.get(r.key, [])) for r in definition.roles}
-    return ProjectStatus(
-        code=row.code, name=row.name, client=row.client, template=ctx.tpl.key,
-        template_version=ctx.tpl.version, template_sha256=ctx.tpl.sha256, phase=row.phase,
-        phase_title=phase.title, phase_number=definition.phase_position(row.phase) + 1,
-        phase_count=len(definition.phases), round=row.round, status=row.status, lead=definition.lead,
-        can_advance=row.status == "active" and evaluation.ready, blockers=blockers, tasks=tasks, gate=gate,
-        team=team, seq=row.seq, updated_at=row.updated_at,
-    )
-
-
 def _event_from_dict(d: dict[str, Any]) -> Event:
     return Event(d["chain"], d["seq"], d["at"], d["actor"], d["action"], d["phase"], canonical_json(d["data"]),
                  d["prev_hash"], d["hash"])
-
-
-def normalize_time(value: str) -> str:
-    """An ISO 8601 time (date, or date and time with or without offset) as stored: UTC, microseconds, Z."""
-    from datetime import UTC, datetime
-
-    text = value.strip()
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-    except ValueError:
-        raise UsageError(
-            f"{inputs.shown(value)} is not an ISO 8601 time (e.g. 2026-11-28 or 2026-11-28T14:30:00Z)"
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

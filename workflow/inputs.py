@@ -86,3 +86,19 @@ def shown(value: object, limit: int = 60) -> str:
     if len(body) > limit:
         body = body[: limit - 1] + "…"
     return f"'{body}'"
+
+
+def normalize_time(value: str) -> str:
+    """An ISO 8601 time (date, or date and time with or without offset) as stored: UTC, microseconds, Z."""
+    from datetime import UTC, datetime
+
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        raise UsageError(
+            f"{shown(value)} is not an ISO 8601 time (e.g. 2026-11-28 or 2026-11-28T14:30:00Z)"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

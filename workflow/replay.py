@@ -23,7 +23,7 @@ from workflow.errors import AuditBroken
 from workflow.status import Event, ProjectStatus
 
 if TYPE_CHECKING:
-    from workflow.engine import _Template
+    from workflow.project_view import TemplateVersion
 
 
 @dataclass(frozen=True)
@@ -117,18 +117,19 @@ def replay(code: str, events: Iterable[Event]) -> ProjectState:
     return state
 
 
-def status_of(state: ProjectState, tpl: _Template, as_of: str | None) -> ProjectStatus:
-    """The :class:`ProjectStatus` the engine would show for ``state`` (its own ``_status_of``, reused)."""
-    from workflow.engine import _Ctx, _status_of
+def status_of(state: ProjectState, tpl: TemplateVersion, as_of: str | None) -> ProjectStatus:
+    """The :class:`ProjectStatus` the engine would show for ``state`` (its own view, reused)."""
+    from workflow.project_view import ProjectView
+    from workflow.project_view import status_of as view_status
 
     row = SimpleNamespace(
         code=state.code, name=state.name, client=state.client, phase=state.phase, round=state.round,
         status=state.status, seq=state.seq, updated_at=state.updated_at, rounds=json.dumps(state.rounds),
     )
-    ctx = _Ctx(None, row, tpl, "", state.updated_at)  # type: ignore[arg-type]
+    ctx = ProjectView(None, row, tpl, "", state.updated_at)  # type: ignore[arg-type]
     ctx.team = state.team_lists()
     ctx.tasks = {role: t for (phase, rnd, role), t in state.tasks.items()
                  if phase == state.phase and rnd == state.round}
     ctx.approvals = {role: a for (phase, rnd, role), a in state.approvals.items()
                      if phase == state.phase and rnd == state.round}
-    return replace(_status_of(ctx), as_of=as_of)
+    return replace(view_status(ctx), as_of=as_of)
