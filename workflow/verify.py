@@ -171,14 +171,21 @@ class _ProjectHeads:
 # -- telling the problems apart (only once something is broken) -------------------------------------
 
 
+def _rehash(row: Any, seq: int) -> str | None:
+    """The hash ``row`` would have as event ``seq`` (None if a field is NULL or not text: it was edited)."""
+    try:
+        return fast_hash(row.prev_hash, row.chain, seq, row.at, row.actor, row.action, row.phase, row.data)
+    except TypeError:
+        return None
+
+
 def _gap(conn: Connection, chain: str, expected: int, prev_hash: str, found_seq: int) -> BrokenEvent:
     """Event ``expected`` is not where it should be: deleted, or renumbered elsewhere in the chain?"""
     moved = conn.execute(
         select(*_COLUMNS).where(t_events.c.chain == chain, t_events.c.prev_hash == prev_hash,
                                 t_events.c.seq != expected)
     ).first()
-    if moved is not None and fast_hash(moved.prev_hash, chain, expected, moved.at, moved.actor, moved.action,
-                                       moved.phase, moved.data) == moved.hash:
+    if moved is not None and _rehash(moved, expected) == moved.hash:
         return BrokenEvent(chain, expected, "edited",
                            f"its sequence number was changed from {expected} to {moved.seq}")
     return BrokenEvent(chain, expected, "missing",
@@ -203,8 +210,7 @@ def _misplaced(conn: Connection, row: Any) -> BrokenEvent:
     if row.prev_hash == GENESIS:
         candidates.append(1)
     for other in dict.fromkeys(candidates):
-        if other > 0 and other != seq and fast_hash(
-                row.prev_hash, chain, other, row.at, row.actor, row.action, row.phase, row.data) == row.hash:
+        if other > 0 and other != seq and _rehash(row, other) == row.hash:
             return BrokenEvent(chain, seq, "reordered",
                                f"it holds the event written as event {other}: events were swapped or moved")
     return BrokenEvent(chain, seq, "edited", "its stored fields no longer produce its stored hash")
