@@ -18,9 +18,15 @@ GENESIS = "0" * 64
 SYSTEM_CHAIN = "@system"  # project codes start with a letter or digit, so this never collides
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(data: Mapping[str, Any]) -> str:
-    """JSON with sorted keys and no whitespace: one text per value, as stored and hashed."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """JSON with sorted keys and no whitespace: one text per value, as stored and hashed.
+
+    One encoder, built once: ``json.dumps`` with these options builds a new one per call.
+    """
+    return _CANONICAL.encode(data)
 
 
 def encode_event(

