@@ -273,8 +273,9 @@ def test_the_verifiers_inlined_hash_equals_the_chains_definition(
 def delete_project_row(sql: sqlalchemy.Engine, code: str) -> None:
     """Delete a project's row (and the rows that refer to it), leaving its events."""
     for table in ("tasks", "approvals", "assignments"):
-        execute(sql, f"DELETE FROM {table} WHERE project_id = (SELECT id FROM projects WHERE code = :c)",
-                c=code)
+        execute(
+            sql, f"DELETE FROM {table} WHERE project_id = (SELECT id FROM projects WHERE code = :c)", c=code
+        )
     execute(sql, "DELETE FROM projects WHERE code = :c", c=code)
 
 
@@ -333,14 +334,17 @@ def _many_projects(url: str, n: int) -> None:
         projects, events = [], []
         for i in range(1, n):
             code = f"P-{i:05d}"
-            h = event_hash(GENESIS, code, 1, event["at"], event["actor"], event["action"], event["phase"],
-                           event["data"])
+            h = event_hash(
+                GENESIS, code, 1, event["at"], event["actor"], event["action"], event["phase"], event["data"]
+            )
             projects.append({**project, "code": code, "head_hash": h})
             events.append({**event, "chain": code, "hash": h})
         for table, rows in (("projects", projects), ("events", events)):
             columns = list(rows[0])
-            raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
-                            f"VALUES ({', '.join(':' + k for k in columns)})", rows)
+            raw.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + k for k in columns)})",
+                rows,
+            )
 
 
 def test_verify_memory_does_not_grow_with_the_number_of_projects(tmp_path: Path) -> None:
@@ -520,7 +524,9 @@ def test_only_admins_and_auditors_verify_and_checkpoint(engine: Engine, tmp_path
         engine.checkpoint(actor="ben")
 
 
-def test_history_shows_an_event_whose_data_was_replaced_by_non_json_instead_of_crashing(sqlite_url: str) -> None:
+def test_history_shows_an_event_whose_data_was_replaced_by_non_json_instead_of_crashing(
+    sqlite_url: str,
+) -> None:
     """Tampering may leave text that is not JSON; history still reads it and verify names it."""
     import sqlite3
 

@@ -24,7 +24,14 @@ from workflow.loader import builtin_paths
 
 # The people: the admin, an auditor, the lead (Integrated Producer), the holder of the role the
 # commands name (Head of Technology), a team member without it (Project Manager), an outsider.
-PEOPLE = {"admin": "root", "auditor": "aud", "lead": "lee", "holder": "hol", "member": "mem", "outsider": "out"}
+PEOPLE = {
+    "admin": "root",
+    "auditor": "aud",
+    "lead": "lee",
+    "holder": "hol",
+    "member": "mem",
+    "outsider": "out",
+}
 TEAM = {"integrated_producer": "lee", "head_of_technology": "hol", "project_manager": "mem"}
 EVERYONE = set(PEOPLE)
 READERS = {"admin", "auditor", "lead", "holder", "member"}
@@ -78,13 +85,18 @@ def base_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.mark.parametrize("person", list(PEOPLE))
 @pytest.mark.parametrize("command", list(MATRIX))
 def test_only_the_allowed_people_run_each_command_and_a_refusal_changes_nothing(
-        base_db: Path, tmp_path: Path, command: str, person: str) -> None:
+    base_db: Path, tmp_path: Path, command: str, person: str
+) -> None:
     db = tmp_path / "phasegate.db"
     shutil.copy(base_db, db)
     url = f"sqlite:///{db}"
     template = tmp_path / "team-based.yaml"
-    template.write_text(builtin_paths()["team-based"].read_text(encoding="utf-8").replace(
-        "title: Integrated Project Management - Team Based", "title: Team Based, revised"), encoding="utf-8")
+    template.write_text(
+        builtin_paths()["team-based"]
+        .read_text(encoding="utf-8")
+        .replace("title: Integrated Project Management - Team Based", "title: Team Based, revised"),
+        encoding="utf-8",
+    )
     args, allowed = MATRIX[command]
     args = [a.replace("{template}", str(template)) for a in args]
     with Engine(url) as engine:
@@ -96,11 +108,19 @@ def test_only_the_allowed_people_run_each_command_and_a_refusal_changes_nothing(
     if person in allowed:
         assert result.exit_code == 0, f"{person} may run {command}: {result.output}"
     else:
-        assert result.exit_code == 4, f"{person} may not run {command}: exit {result.exit_code}, {result.output}"
+        assert result.exit_code == 4, (
+            f"{person} may not run {command}: exit {result.exit_code}, {result.output}"
+        )
         assert result.output.startswith("Error: ") and PEOPLE[person] in result.output
         assert after == before, f"a refused {command} by {person} changed nothing"
-    readonly = command in ("project status", "project list", "history", "audit verify", "audit verify one",
-                           "audit export")
+    readonly = command in (
+        "project status",
+        "project list",
+        "history",
+        "audit verify",
+        "audit verify one",
+        "audit export",
+    )
     if readonly or person == "auditor":
         assert after == before, "reading and auditing change nothing"
 

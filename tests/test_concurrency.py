@@ -75,8 +75,13 @@ def test_eight_processes_working_one_project_keep_every_change_and_advance_once_
 
     env = {**os.environ, "PYTHONPATH": str(Path(workflow.__file__).resolve().parent.parent)}
     procs = [
-        subprocess.Popen([sys.executable, "-c", WORKER, db_url, "RACE", person], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env=env)
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, db_url, "RACE", person],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         for _, person in TEAM
     ]
     results = []
@@ -85,7 +90,9 @@ def test_eight_processes_working_one_project_keep_every_change_and_advance_once_
         assert proc.returncode == 0, err
         results.append(json.loads(out.strip().splitlines()[-1]))
 
-    assert [r["errors"] for r in results] == [[]] * len(TEAM), "no error other than a rule refusal reaches a user"
+    assert [r["errors"] for r in results] == [[]] * len(TEAM), (
+        "no error other than a rule refusal reaches a user"
+    )
     acked = sorted(tuple(a) for r in results for a in r["acked"])
     with Engine(db_url) as engine:
         history = engine.history("RACE")
@@ -97,7 +104,12 @@ def test_eight_processes_working_one_project_keep_every_change_and_advance_once_
     advances = [e for e in history if e.action == "advance"]
     assert len(advances) == phases, "exactly one advance per satisfied gate"
     assert [e.phase for e in advances] == [
-        "client_kickoff", "production_kickoff", "sow_estimate", "planning", "partners", "execution",
+        "client_kickoff",
+        "production_kickoff",
+        "sow_estimate",
+        "planning",
+        "partners",
+        "execution",
         "production_review_qa",
     ]
     approvals_by_phase: dict[str, list[str]] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import func, select
@@ -111,8 +112,19 @@ def test_status_carries_the_contract_fields(engine: Engine) -> None:
     engine.complete_task("P-1", "head_of_technology", actor="ben", note="notes in the wiki")
     engine.approve("P-1", "head_of_technology", actor="ben")
     d = engine.status("P-1").to_dict()
-    for key in ("code", "template", "template_version", "phase", "round", "status", "can_advance",
-                "blockers", "tasks", "gate", "team"):
+    for key in (
+        "code",
+        "template",
+        "template_version",
+        "phase",
+        "round",
+        "status",
+        "can_advance",
+        "blockers",
+        "tasks",
+        "gate",
+        "team",
+    ):
         assert key in d
     hot = next(t for t in d["tasks"] if t["role"] == "head_of_technology")
     assert hot["done"] is True and hot["by"] == "ben" and hot["task"] == "Client Kick-Off"
@@ -353,9 +365,14 @@ def test_without_distinct_people_one_person_may_sign_for_several_roles(engine: E
 def test_a_project_stays_on_the_template_version_it_was_created_on(engine: Engine) -> None:
     staffed(engine, "OLD", "team-based")
     _, _, text = engine.template("team-based")
-    info, published = engine.publish_template(text.replace("title: Team}", "title: Delivery Team}"), actor="ana")
+    info, published = engine.publish_template(
+        text.replace("title: Team}", "title: Delivery Team}"), actor="ana"
+    )
     assert published and info.version == 2
-    assert engine.publish_template(text.replace("title: Team}", "title: Delivery Team}"), actor="ana")[1] is False
+    assert (
+        engine.publish_template(text.replace("title: Team}", "title: Delivery Team}"), actor="ana")[1]
+        is False
+    )
     engine.create_project("NEW", template="team-based", actor="ana")
     assert engine.status("OLD").template_version == 1
     assert engine.status("NEW").template_version == 2
@@ -401,10 +418,13 @@ def test_every_change_appends_one_event_to_the_projects_chain(engine: Engine) ->
     history = engine.history("P-1")
     assert [e.seq for e in history] == list(range(1, len(history) + 1))
     assert history[0].action == "create" and history[0].prev_hash == "0" * 64
-    for earlier, later in zip(history, history[1:], strict=False):
+    for earlier, later in pairwise(history):
         assert later.prev_hash == earlier.hash
     approval = next(e for e in history if e.action == "approve")
-    assert approval.data["authority"] == {"role": approval.data["role"], "assignment_seq": approval.data["authority"]["assignment_seq"]}
+    assert approval.data["authority"] == {
+        "role": approval.data["role"],
+        "assignment_seq": approval.data["authority"]["assignment_seq"],
+    }
     assert approval.data["template"]["sha256"] and approval.data["meaning"].endswith("round 1")
     assert engine.status("P-1").seq == history[-1].seq
 
@@ -413,7 +433,9 @@ def test_a_refused_command_leaves_nothing_behind(engine: Engine) -> None:
     staffed(engine, "P-1", "large-agency")
     before = event_count(engine)
     with engine._db.connect() as conn:
-        rows_before = [conn.execute(select(func.count()).select_from(t)).scalar_one() for t in (tasks, approvals)]
+        rows_before = [
+            conn.execute(select(func.count()).select_from(t)).scalar_one() for t in (tasks, approvals)
+        ]
         head_before = conn.execute(select(projects.c.seq, projects.c.head_hash)).one()
     for call in (
         lambda: engine.advance("P-1", actor="ana"),
@@ -424,7 +446,9 @@ def test_a_refused_command_leaves_nothing_behind(engine: Engine) -> None:
             call()
     assert event_count(engine) == before
     with engine._db.connect() as conn:
-        assert [conn.execute(select(func.count()).select_from(t)).scalar_one() for t in (tasks, approvals)] == rows_before
+        assert [
+            conn.execute(select(func.count()).select_from(t)).scalar_one() for t in (tasks, approvals)
+        ] == rows_before
         assert conn.execute(select(projects.c.seq, projects.c.head_hash)).one() == head_before
 
 

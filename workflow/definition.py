@@ -115,7 +115,9 @@ def definition_to_dict(definition: Definition) -> dict[str, Any]:
                 "title": p.title,
                 "description": p.description,
                 "tasks": [list(t) for t in p.tasks],
-                "gate": None if p.gate is None else {
+                "gate": None
+                if p.gate is None
+                else {
                     "title": p.gate.title,
                     "approvers": list(p.gate.approvers),
                     "required": p.gate.required,
@@ -134,10 +136,21 @@ def definition_from_dict(data: dict[str, Any]) -> Definition:
     phases = []
     for p in data["phases"]:
         g = p["gate"]
-        gate = None if g is None else Gate(
-            g["title"], tuple(g["approvers"]), g["required"], g["distinct_people"], g["on_reject"], g["description"]
+        gate = (
+            None
+            if g is None
+            else Gate(
+                g["title"],
+                tuple(g["approvers"]),
+                g["required"],
+                g["distinct_people"],
+                g["on_reject"],
+                g["description"],
+            )
         )
-        phases.append(Phase(p["key"], p["title"], tuple((r, t) for r, t in p["tasks"]), gate, p["description"]))
+        phases.append(
+            Phase(p["key"], p["title"], tuple((r, t) for r, t in p["tasks"]), gate, p["description"])
+        )
     return Definition(
         key=data["key"],
         title=data["title"],

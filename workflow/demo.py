@@ -49,14 +49,19 @@ def _run(path: Path, out: Callable[[str], None], *, kept: bool) -> int:
         say()
         engine.init(admin="ana")
         info, definition, _ = engine.template("large-agency")
-        say(f"Template {info.key} v{info.version}: {len(definition.roles)} roles, {len(definition.phases)} phases, "
-            f"{sum(1 for p in definition.phases if p.gate)} gates; lead: Integrated Producer.")
+        say(
+            f"Template {info.key} v{info.version}: {len(definition.roles)} roles, "
+            f"{len(definition.phases)} phases, "
+            f"{sum(1 for p in definition.phases if p.gate)} gates; lead: Integrated Producer."
+        )
         engine.create_project(CODE, template="large-agency", actor="ana", name="Spring launch", client="Acme")
         for role, person in TEAM.items():
             engine.assign(CODE, role, person, actor="ana")
         engine.assign(CODE, "project_manager", "ana", actor="ana")  # ana covers for cy too
-        say(f"ana (admin) created {CODE} and staffed it: Integrated Producer ana, Head of Technology ben, "
-            "Project Manager cy (and ana as a second Project Manager).")
+        say(
+            f"ana (admin) created {CODE} and staffed it: Integrated Producer ana, Head of Technology ben, "
+            "Project Manager cy (and ana as a second Project Manager)."
+        )
         say()
 
         say("1. Client Kick-Off")
@@ -66,8 +71,10 @@ def _run(path: Path, out: Callable[[str], None], *, kept: bool) -> int:
         say("  ✓ ana, ben and cy mark their Client Kick-Off tasks done")
         engine.approve(CODE, "integrated_producer", actor="ana", comment="Scope agreed with the client")
         say("  ✓ ana approves the kick-off sign-off as Integrated Producer")
-        refused("ana's approval as Project Manager too",
-                lambda: engine.approve(CODE, "project_manager", actor="ana"))
+        refused(
+            "ana's approval as Project Manager too",
+            lambda: engine.approve(CODE, "project_manager", actor="ana"),
+        )
         engine.approve(CODE, "project_manager", actor="cy")
         engine.approve(CODE, "head_of_technology", actor="ben")
         say("  ✓ cy and ben sign; the gate opens")
@@ -82,9 +89,13 @@ def _run(path: Path, out: Callable[[str], None], *, kept: bool) -> int:
                 break
             _finish_phase(engine, status)
             event = engine.advance(CODE, actor="ana")
-            gate = f", gate '{status.gate.title}' signed by {len(status.gate.approvers)}" if status.gate else ""
-            say(f"  → {status.phase_title}: {len(status.tasks)} tasks done{gate}; advanced to "
-                f"{_title(definition, event.data['to_phase'])}")
+            gate = (
+                f", gate '{status.gate.title}' signed by {len(status.gate.approvers)}" if status.gate else ""
+            )
+            say(
+                f"  → {status.phase_title}: {len(status.tasks)} tasks done{gate}; advanced to "
+                f"{_title(definition, event.data['to_phase'])}"
+            )
         say()
 
         say("3. Production Review QA")
@@ -92,12 +103,15 @@ def _run(path: Path, out: Callable[[str], None], *, kept: bool) -> int:
         for task in status.tasks:
             engine.complete_task(CODE, task.role, actor=TEAM[task.role])
         engine.approve(CODE, "integrated_producer", actor="ana")
-        event = engine.reject(CODE, "head_of_technology", actor="ben",
-                              reason="Checkout fails on Safari; fix before launch")
-        say("  ✗ ben rejects the QA sign-off: \"Checkout fails on Safari; fix before launch\"")
-        say(f"  → sent back to {_title(definition, event.data['to_phase'])}, round {event.data['to_round']}; "
+        event = engine.reject(
+            CODE, "head_of_technology", actor="ben", reason="Checkout fails on Safari; fix before launch"
+        )
+        say('  ✗ ben rejects the QA sign-off: "Checkout fails on Safari; fix before launch"')
+        say(
+            f"  → sent back to {_title(definition, event.data['to_phase'])}, round {event.data['to_round']}; "
             f"{len(event.data['voided']['approvals'])} approval(s) and {len(event.data['voided']['tasks'])} "
-            "task(s) of the rejected round no longer count")
+            "task(s) of the rejected round no longer count"
+        )
         status = engine.status(CODE)
         _finish_phase(engine, status)
         engine.advance(CODE, actor="ana")
@@ -114,11 +128,15 @@ def _run(path: Path, out: Callable[[str], None], *, kept: bool) -> int:
         say(f"  {len(history)} events: " + ", ".join(f"{n} {a}" for a, n in sorted(counts.items())))
         for e in history:
             if e.action == "reject" or e.data.get("status") == "completed":
-                say(f"  #{e.seq} {e.at} {e.actor} {e.action} {e.phase}: "
-                    f"{e.data.get('reason') or e.data.get('status')}")
+                say(
+                    f"  #{e.seq} {e.at} {e.actor} {e.action} {e.phase}: "
+                    f"{e.data.get('reason') or e.data.get('status')}"
+                )
         report = engine.verify_audit()
-        say(f"  audit verify: {'ok' if report.ok else 'BROKEN'} — {report.events_checked} events in "
-            f"{report.chains_checked} hash chains recomputed")
+        say(
+            f"  audit verify: {'ok' if report.ok else 'BROKEN'} — {report.events_checked} events in "
+            f"{report.chains_checked} hash chains recomputed"
+        )
         say(f"  last hash: {history[-1].hash}")
         if kept:
             say()

@@ -187,10 +187,14 @@ class Engine:
                     if event.chain == SYSTEM_CHAIN:
                         self._lock_system(conn)
                     else:
-                        conn.execute(select(t_projects.c.id).where(t_projects.c.code == event.chain)
-                                     .with_for_update())
-                stored = conn.execute(select(t_events.c.hash).where(
-                    t_events.c.chain == event.chain, t_events.c.seq == event.seq)).first()
+                        conn.execute(
+                            select(t_projects.c.id).where(t_projects.c.code == event.chain).with_for_update()
+                        )
+                stored = conn.execute(
+                    select(t_events.c.hash).where(
+                        t_events.c.chain == event.chain, t_events.c.seq == event.seq
+                    )
+                ).first()
                 return stored is not None and stored.hash == event.hash
         except (DBAPIError, DatabaseProblem):
             return None
@@ -231,8 +235,11 @@ class Engine:
                     raise Conflict(f"request id {inputs.shown(rid)} was already used for a different command")
                 return _event_from_dict(json.loads(prior_outcome))
             event = work(conn)
-            self._exec(conn, self._sql.put_request,
-                       (rid, actor, fingerprint, canonical_json(event.to_dict()), event.at))
+            self._exec(
+                conn,
+                self._sql.put_request,
+                (rid, actor, fingerprint, canonical_json(event.to_dict()), event.at),
+            )
             return event
 
         return self._run(txn)
@@ -243,9 +250,13 @@ class Engine:
         tpl = self._templates.get(template_id)
         if tpl is None:
             row = conn.execute(
-                select(t_templates.c.key, t_templates.c.version, t_templates.c.sha256, t_templates.c.compiled,
-                       t_templates.c.source)
-                .where(t_templates.c.id == template_id)
+                select(
+                    t_templates.c.key,
+                    t_templates.c.version,
+                    t_templates.c.sha256,
+                    t_templates.c.compiled,
+                    t_templates.c.source,
+                ).where(t_templates.c.id == template_id)
             ).one()
             if row.compiled:  # validated when published; no YAML parsing on the command path
                 definition = definition_from_dict(json.loads(row.compiled))
@@ -263,9 +274,10 @@ class Engine:
             stmt = stmt.where(t_templates.c.version == version)
         row = conn.execute(stmt.order_by(t_templates.c.version.desc()).limit(1)).first()
         if row is None:
-            if version is not None and conn.execute(
-                select(t_templates.c.id).where(t_templates.c.key == key).limit(1)
-            ).first():
+            if (
+                version is not None
+                and conn.execute(select(t_templates.c.id).where(t_templates.c.key == key).limit(1)).first()
+            ):
                 raise NotFound(f"template {key} has no version {version}")
             raise NotFound(f"there is no template {inputs.shown(key)}; `phasegate template list` shows them")
         return row
@@ -281,7 +293,9 @@ class Engine:
             )
             rows = conn.execute(
                 select(t_templates)
-                .join(latest, and_(latest.c.key == t_templates.c.key, latest.c.version == t_templates.c.version))
+                .join(
+                    latest, and_(latest.c.key == t_templates.c.key, latest.c.version == t_templates.c.version)
+                )
                 .order_by(t_templates.c.key)
             ).all()
             return [_template_info(r) for r in rows]
@@ -297,7 +311,9 @@ class Engine:
 
         return self._read(work)
 
-    def publish_template(self, source: str | bytes | Path, *, actor: str, name: str | None = None) -> tuple[TemplateInfo, bool]:
+    def publish_template(
+        self, source: str | bytes | Path, *, actor: str, name: str | None = None
+    ) -> tuple[TemplateInfo, bool]:
         """Publish a new version when the text differs from the latest; returns (info, published)."""
         from workflow.loader import load_definition
 
@@ -319,7 +335,9 @@ class Engine:
 
         return self._run(work)
 
-    def _publish(self, conn: Connection, definition: Definition, text: str, actor: str) -> tuple[TemplateInfo, bool]:
+    def _publish(
+        self, conn: Connection, definition: Definition, text: str, actor: str
+    ) -> tuple[TemplateInfo, bool]:
         latest = conn.execute(
             select(t_templates)
             .where(t_templates.c.key == definition.key)
@@ -347,7 +365,10 @@ class Engine:
             conn,
             actor,
             "template.publish",
-            {"template": {"key": definition.key, "version": version, "sha256": digest}, "title": definition.title},
+            {
+                "template": {"key": definition.key, "version": version, "sha256": digest},
+                "title": definition.title,
+            },
         )
         row = self._template_row(conn, definition.key, version)
         return _template_info(row), True
@@ -360,7 +381,9 @@ class Engine:
             self._lock_system(conn)
             published = []
             for key, path in sorted(builtin_paths().items()):
-                exists = conn.execute(select(t_templates.c.id).where(t_templates.c.key == key).limit(1)).first()
+                exists = conn.execute(
+                    select(t_templates.c.id).where(t_templates.c.key == key).limit(1)
+                ).first()
                 if exists:
                     continue
                 text = path.read_text(encoding="utf-8")
@@ -463,7 +486,9 @@ class Engine:
 
     @staticmethod
     def _privileges(conn: Connection, person: str) -> set[str]:
-        return {r.privilege for r in conn.execute(select(t_grants.c.privilege).where(t_grants.c.person == person))}
+        return {
+            r.privilege for r in conn.execute(select(t_grants.c.privilege).where(t_grants.c.person == person))
+        }
 
     def _require_privilege(self, conn: Connection, actor: str, privilege: str, doing: str) -> set[str]:
         privileges = self._privileges(conn, actor)
@@ -484,7 +509,9 @@ class Engine:
             .limit(1)
         ).first()
         seq, prev, last_at = (0, GENESIS, "") if head is None else (head.seq, head.hash, head.at)
-        return self._insert_event(conn, new_event(SYSTEM_CHAIN, seq + 1, prev, max(utcnow(), last_at), actor, action, None, data))
+        return self._insert_event(
+            conn, new_event(SYSTEM_CHAIN, seq + 1, prev, max(utcnow(), last_at), actor, action, None, data)
+        )
 
     # -- projects: creating and staffing -----------------------------------------------------
 
@@ -542,7 +569,9 @@ class Engine:
         args = {"template": template, "version": version, "name": name, "client": client}
         return self._idempotent(request_id, actor, {"command": "create", "code": code, **args}, work)
 
-    def assign(self, code: str, role: str, person: str, *, actor: str, request_id: str | None = None) -> Event:
+    def assign(
+        self, code: str, role: str, person: str, *, actor: str, request_id: str | None = None
+    ) -> Event:
         person = inputs.person(person)
 
         def body(ctx: ProjectView) -> Event:
@@ -551,35 +580,56 @@ class Engine:
             if ctx.row.status in (COMPLETED, CANCELLED):
                 raise RuleRefused(f"project {ctx.code} is {ctx.row.status}; its team can no longer change")
             if ctx.holds(role, person):
-                raise RuleRefused(f"{person} already holds the {ctx.definition.role_title(role)} role on {ctx.code}")
+                raise RuleRefused(
+                    f"{person} already holds the {ctx.definition.role_title(role)} role on {ctx.code}"
+                )
             seq = ctx.row.seq + 1
-            self._write(ctx, self._sql.insert_assignment,
-                       (ctx.row.id, role, person, ctx.now, ctx.actor, seq))
-            return self._append(ctx, "assign", {"role": role, "role_title": ctx.definition.role_title(role),
-                                                "person": person}, authority=None)
+            self._write(ctx, self._sql.insert_assignment, (ctx.row.id, role, person, ctx.now, ctx.actor, seq))
+            return self._append(
+                ctx,
+                "assign",
+                {"role": role, "role_title": ctx.definition.role_title(role), "person": person},
+                authority=None,
+            )
 
-        return self._project_command(code, actor, request_id, {"command": "assign", "role": role, "person": person}, body)
+        return self._project_command(
+            code, actor, request_id, {"command": "assign", "role": role, "person": person}, body
+        )
 
-    def unassign(self, code: str, role: str, person: str, *, actor: str, request_id: str | None = None) -> Event:
+    def unassign(
+        self, code: str, role: str, person: str, *, actor: str, request_id: str | None = None
+    ) -> Event:
         person = inputs.person(person)
 
         def body(ctx: ProjectView) -> Event:
             self._require_assigner(ctx)
             self._require_role(ctx, role)
             if not ctx.holds(role, person):
-                raise NotFound(f"{person} does not hold the {ctx.definition.role_title(role)} role on {ctx.code}")
+                raise NotFound(
+                    f"{person} does not hold the {ctx.definition.role_title(role)} role on {ctx.code}"
+                )
             self._write(ctx, self._sql.delete_assignment, (ctx.row.id, role, person))
-            return self._append(ctx, "unassign", {
-                "role": role, "role_title": ctx.definition.role_title(role), "person": person,
-                "assignment_seq": ctx.authority[(role, person)],
-            }, authority=None)
+            return self._append(
+                ctx,
+                "unassign",
+                {
+                    "role": role,
+                    "role_title": ctx.definition.role_title(role),
+                    "person": person,
+                    "assignment_seq": ctx.authority[(role, person)],
+                },
+                authority=None,
+            )
 
-        return self._project_command(code, actor, request_id, {"command": "unassign", "role": role, "person": person}, body)
+        return self._project_command(
+            code, actor, request_id, {"command": "unassign", "role": role, "person": person}, body
+        )
 
     # -- projects: doing the work ------------------------------------------------------------
 
-    def complete_task(self, code: str, role: str, *, actor: str, note: str | None = None,
-                      request_id: str | None = None) -> Event:
+    def complete_task(
+        self, code: str, role: str, *, actor: str, note: str | None = None, request_id: str | None = None
+    ) -> Event:
         note = inputs.text(note, "the note")
 
         def body(ctx: ProjectView) -> Event:
@@ -594,17 +644,24 @@ class Engine:
             done = ctx.tasks.get(role)
             if done is not None:
                 raise RuleRefused(
-                    f"the {title}'s task '{task}' in {phase.title} is already done (by {done.person} at {done.done_at})"
+                    f"the {title}'s task '{task}' in {phase.title} is already done "
+                    f"(by {done.person} at {done.done_at})"
                 )
             seq = ctx.row.seq + 1
-            self._write(ctx, self._sql.insert_task,
-                       (ctx.row.id, phase.key, ctx.row.round, role, ctx.actor, note, ctx.now, seq))
+            self._write(
+                ctx,
+                self._sql.insert_task,
+                (ctx.row.id, phase.key, ctx.row.round, role, ctx.actor, note, ctx.now, seq),
+            )
             return self._append(ctx, "task.done", {"task": task, "note": note}, authority=role)
 
-        return self._project_command(code, actor, request_id, {"command": "task.done", "role": role, "note": note}, body)
+        return self._project_command(
+            code, actor, request_id, {"command": "task.done", "role": role, "note": note}, body
+        )
 
-    def approve(self, code: str, role: str, *, actor: str, comment: str | None = None,
-                request_id: str | None = None) -> Event:
+    def approve(
+        self, code: str, role: str, *, actor: str, comment: str | None = None, request_id: str | None = None
+    ) -> Event:
         comment = inputs.text(comment, "the comment")
 
         def body(ctx: ProjectView) -> Event:
@@ -613,7 +670,8 @@ class Engine:
             prior = ctx.approvals.get(role)
             if prior is not None:
                 raise RuleRefused(
-                    f"'{gate.title}' is already approved for the {title} (by {prior.person} at {prior.approved_at})"
+                    f"'{gate.title}' is already approved for the {title} "
+                    f"(by {prior.person} at {prior.approved_at})"
                 )
             if gate.distinct_people:
                 for other_role, other in ctx.approvals.items():
@@ -624,18 +682,30 @@ class Engine:
                             f"one role only, so another {title} must approve"
                         )
             seq = ctx.row.seq + 1
-            self._write(ctx, self._sql.insert_approval,
-                       (ctx.row.id, ctx.row.phase, ctx.row.round, role, ctx.actor, comment, ctx.now, seq))
-            return self._append(ctx, "approve", {
-                "gate": gate.title,
-                "decision": "approved",
-                "comment": comment,
-                "meaning": meaning(gate.title, ctx.phase.title, ctx.row.round),
-            }, authority=role)
+            self._write(
+                ctx,
+                self._sql.insert_approval,
+                (ctx.row.id, ctx.row.phase, ctx.row.round, role, ctx.actor, comment, ctx.now, seq),
+            )
+            return self._append(
+                ctx,
+                "approve",
+                {
+                    "gate": gate.title,
+                    "decision": "approved",
+                    "comment": comment,
+                    "meaning": meaning(gate.title, ctx.phase.title, ctx.row.round),
+                },
+                authority=role,
+            )
 
-        return self._project_command(code, actor, request_id, {"command": "approve", "role": role, "comment": comment}, body)
+        return self._project_command(
+            code, actor, request_id, {"command": "approve", "role": role, "comment": comment}, body
+        )
 
-    def reject(self, code: str, role: str, *, actor: str, reason: str, request_id: str | None = None) -> Event:
+    def reject(
+        self, code: str, role: str, *, actor: str, reason: str, request_id: str | None = None
+    ) -> Event:
         reason_text = inputs.text(reason, "the reason", required=True)
 
         def body(ctx: ProjectView) -> Event:
@@ -645,20 +715,30 @@ class Engine:
             from_phase, from_round = ctx.phase, ctx.row.round
             voided = {
                 "tasks": [{"role": r, "person": row.person, "seq": row.seq} for r, row in ctx.tasks.items()],
-                "approvals": [{"role": r, "person": row.person, "seq": row.seq} for r, row in ctx.approvals.items()],
+                "approvals": [
+                    {"role": r, "person": row.person, "seq": row.seq} for r, row in ctx.approvals.items()
+                ],
             }
             new_round, rounds = enter(ctx, dest)
-            return self._append(ctx, "reject", {
-                "gate": gate.title,
-                "decision": "rejected",
-                "reason": reason_text,
-                "meaning": meaning(gate.title, from_phase.title, from_round),
-                "to_phase": dest,
-                "to_round": new_round,
-                "voided": voided,
-            }, authority=role, changes={"phase": dest, "round": new_round, "rounds": rounds})
+            return self._append(
+                ctx,
+                "reject",
+                {
+                    "gate": gate.title,
+                    "decision": "rejected",
+                    "reason": reason_text,
+                    "meaning": meaning(gate.title, from_phase.title, from_round),
+                    "to_phase": dest,
+                    "to_round": new_round,
+                    "voided": voided,
+                },
+                authority=role,
+                changes={"phase": dest, "round": new_round, "rounds": rounds},
+            )
 
-        return self._project_command(code, actor, request_id, {"command": "reject", "role": role, "reason": reason_text}, body)
+        return self._project_command(
+            code, actor, request_id, {"command": "reject", "role": role, "reason": reason_text}, body
+        )
 
     def advance(self, code: str, *, actor: str, request_id: str | None = None) -> Event:
         def body(ctx: ProjectView) -> Event:
@@ -677,7 +757,9 @@ class Engine:
             dest = fire(ctx.tpl.machine, "advance", Binding(ctx.state(), check_advance=ready))
             data: dict[str, Any] = {
                 "tasks": [{"role": r, "person": row.person, "seq": row.seq} for r, row in ctx.tasks.items()],
-                "approvals": [{"role": r, "person": row.person, "seq": row.seq} for r, row in ctx.approvals.items()],
+                "approvals": [
+                    {"role": r, "person": row.person, "seq": row.seq} for r, row in ctx.approvals.items()
+                ],
             }
             if dest == COMPLETED:
                 data.update(to_phase=None, to_round=None, status=COMPLETED)
@@ -701,21 +783,34 @@ class Engine:
         reason_text = inputs.text(reason, "the reason", required=True)
         return self._lead_move(code, actor, "cancel", {"reason": reason_text}, request_id)
 
-    def _lead_move(self, code: str, actor: str, trigger: str, data: dict[str, Any], request_id: str | None) -> Event:
+    def _lead_move(
+        self, code: str, actor: str, trigger: str, data: dict[str, Any], request_id: str | None
+    ) -> Event:
         status_after = {"hold": "on_hold", "resume": "active", "cancel": "cancelled"}[trigger]
 
         def body(ctx: ProjectView) -> Event:
             lead = self._require_lead(ctx, trigger)
             fire(ctx.tpl.machine, trigger, Binding(ctx.state(), held_phase=ctx.row.phase))
-            return self._append(ctx, trigger, {**data, "status": status_after}, authority=lead,
-                                changes={"status": status_after})
+            return self._append(
+                ctx,
+                trigger,
+                {**data, "status": status_after},
+                authority=lead,
+                changes={"status": status_after},
+            )
 
         return self._project_command(code, actor, request_id, {"command": trigger, **data}, body)
 
     # -- the write path ----------------------------------------------------------------------
 
-    def _project_command(self, code: str, actor: str, request_id: str | None, command: dict[str, Any],
-                         body: Callable[[ProjectView], Event]) -> Event:
+    def _project_command(
+        self,
+        code: str,
+        actor: str,
+        request_id: str | None,
+        command: dict[str, Any],
+        body: Callable[[ProjectView], Event],
+    ) -> Event:
         code = inputs.project_code(code)
         actor = inputs.person(actor, "the acting person")
 
@@ -741,7 +836,9 @@ class Engine:
             gone = self._db.dialect.is_disconnect(exc, dbapi_connection, cursor)  # type: ignore[arg-type]
             if gone:
                 conn.invalidate(exc)
-            raise DBAPIError.instance(sql, params, exc, self._dbapi_error, connection_invalidated=gone) from exc
+            raise DBAPIError.instance(
+                sql, params, exc, self._dbapi_error, connection_invalidated=gone
+            ) from exc
         return cursor
 
     def _insert_event(self, conn: Connection, event: Event) -> Event:
@@ -764,17 +861,22 @@ class Engine:
         if self._pg:
             # One round trip for BEGIN, the row lock and the round: the round query runs after the
             # lock is granted, so under READ COMMITTED it sees whatever the previous holder committed.
-            locked, round_rows = self._pipeline(conn, [
-                (self._sql.project_for_update, (code,)),
-                (self._sql.round_by_code, (code, actor, code, code)),
-            ])
+            locked, round_rows = self._pipeline(
+                conn,
+                [
+                    (self._sql.project_for_update, (code,)),
+                    (self._sql.round_by_code, (code, actor, code, code)),
+                ],
+            )
             found = locked.fetchone()
             row = None if found is None else ProjectRow._make(found)
         else:
             row = self._project_row(conn, code, lock=True)
         if row is None:
             raise NotFound(f"there is no project {code}")
-        ctx = ProjectView(conn, row, self._template(conn, row.template_id), actor, max(utcnow(), row.updated_at))
+        ctx = ProjectView(
+            conn, row, self._template(conn, row.template_id), actor, max(utcnow(), row.updated_at)
+        )
         if self._pg:
             self._take_round(ctx, round_rows.fetchall())
         else:
@@ -793,8 +895,9 @@ class Engine:
             gone = self._db.dialect.is_disconnect(exc, conn.connection.dbapi_connection, None)  # type: ignore[arg-type]
             if gone:
                 conn.invalidate(exc)
-            raise DBAPIError.instance(statements[0][0], statements[0][1], exc, self._dbapi_error,
-                                      connection_invalidated=gone) from exc
+            raise DBAPIError.instance(
+                statements[0][0], statements[0][1], exc, self._dbapi_error, connection_invalidated=gone
+            ) from exc
         return cursors
 
     def _write(self, ctx: ProjectView, sql: str, params: tuple[Any, ...]) -> None:
@@ -806,9 +909,23 @@ class Engine:
 
     def _load_round(self, ctx: ProjectView) -> None:
         row = ctx.row
-        self._take_round(ctx, self._exec(ctx.conn, self._sql.round, (
-            row.id, ctx.actor, row.id, row.phase, row.round, row.id, row.phase, row.round,
-        )).fetchall())
+        self._take_round(
+            ctx,
+            self._exec(
+                ctx.conn,
+                self._sql.round,
+                (
+                    row.id,
+                    ctx.actor,
+                    row.id,
+                    row.phase,
+                    row.round,
+                    row.id,
+                    row.phase,
+                    row.round,
+                ),
+            ).fetchall(),
+        )
 
     @staticmethod
     def _take_round(ctx: ProjectView, rows: list[Any]) -> None:
@@ -825,8 +942,15 @@ class Engine:
         for people in ctx.team.values():
             people.sort()
 
-    def _append(self, ctx: ProjectView, action: str, data: dict[str, Any], *, authority: str | None,
-                changes: dict[str, Any] | None = None) -> Event:
+    def _append(
+        self,
+        ctx: ProjectView,
+        action: str,
+        data: dict[str, Any],
+        *,
+        authority: str | None,
+        changes: dict[str, Any] | None = None,
+    ) -> Event:
         """Append the command's event to the project's chain and move the chain head (and state)."""
         row = ctx.row
         seq = row.seq + 1
@@ -839,23 +963,39 @@ class Engine:
         if authority is not None:
             full["role"] = authority
             full["role_title"] = ctx.definition.role_title(authority)
-            full["authority"] = {"role": authority, "assignment_seq": ctx.authority.get((authority, ctx.actor))}
+            full["authority"] = {
+                "role": authority,
+                "assignment_seq": ctx.authority.get((authority, ctx.actor)),
+            }
         event = new_event(row.code, seq, row.head_hash, ctx.now, ctx.actor, action, row.phase, full)
         moved = changes or {}
-        update = (self._sql.update_project, (
-            seq, event.hash, ctx.now, moved.get("phase", row.phase), moved.get("round", row.round),
-            moved.get("rounds", row.rounds), moved.get("status", row.status), row.id, row.seq,
-        ))
+        update = (
+            self._sql.update_project,
+            (
+                seq,
+                event.hash,
+                ctx.now,
+                moved.get("phase", row.phase),
+                moved.get("round", row.round),
+                moved.get("rounds", row.rounds),
+                moved.get("status", row.status),
+                row.id,
+                row.seq,
+            ),
+        )
         if self._pg:  # the command's rows, its event and the head move: one round trip
             self._note_written(event)
-            result = self._pipeline(ctx.conn, [*ctx.pending, (self._sql.insert_event, event_params(event)),
-                                               update])[-1]
+            result = self._pipeline(
+                ctx.conn, [*ctx.pending, (self._sql.insert_event, event_params(event)), update]
+            )[-1]
             ctx.pending.clear()
         else:
             self._insert_event(ctx.conn, event)
             result = self._exec(ctx.conn, *update)
         if result.rowcount != 1:  # the row lock makes this impossible; never commit a fork
-            raise Conflict(f"project {row.code} changed while this command ran; nothing was changed, run it again")
+            raise Conflict(
+                f"project {row.code} changed while this command ran; nothing was changed, run it again"
+            )
         return event
 
     # -- permission checks -------------------------------------------------------------------
@@ -915,7 +1055,8 @@ class Engine:
         if role not in gate.approvers:
             titles = ", ".join(ctx.definition.role_title(r) for r in gate.approvers)
             raise RuleRefused(
-                f"the {ctx.definition.role_title(role)} does not sign '{gate.title}' (its approvers: {titles})"
+                f"the {ctx.definition.role_title(role)} does not sign '{gate.title}' "
+                f"(its approvers: {titles})"
             )
         return gate
 
@@ -926,9 +1067,9 @@ class Engine:
         if self._privileges(conn, actor) & {"admin", "auditor"}:
             return
         member = conn.execute(
-            select(t_assignments.c.role).where(
-                t_assignments.c.project_id == project_id, t_assignments.c.person == actor
-            ).limit(1)
+            select(t_assignments.c.role)
+            .where(t_assignments.c.project_id == project_id, t_assignments.c.person == actor)
+            .limit(1)
         ).first()
         if member is None:
             raise NotPermitted(_no_read(actor, code))
@@ -948,16 +1089,24 @@ class Engine:
             reader = None if actor is None else inputs.person(actor, "the acting person")
             ctx = ProjectView(conn, row, self._template(conn, row.template_id), reader or "", row.updated_at)
             self._load_round(ctx)  # also reads the reader's grants: the permission check needs no query
-            if reader is not None and not (ctx.privileges & {"admin", "auditor"}) and not any(
-                reader in people for people in ctx.team.values()
+            if (
+                reader is not None
+                and not (ctx.privileges & {"admin", "auditor"})
+                and not any(reader in people for people in ctx.team.values())
             ):
                 raise NotPermitted(_no_read(reader, code))
             return status_of(ctx)
 
         return self._read(work)
 
-    def list_projects(self, *, actor: str | None = None, status: str | None = None,
-                      template: str | None = None, phase: str | None = None) -> list[ProjectSummary]:
+    def list_projects(
+        self,
+        *,
+        actor: str | None = None,
+        status: str | None = None,
+        template: str | None = None,
+        phase: str | None = None,
+    ) -> list[ProjectSummary]:
         """The board: every project ``actor`` may read, with what each is waiting on."""
 
         def work(conn: Connection) -> list[ProjectSummary]:
@@ -967,44 +1116,86 @@ class Engine:
             if phase is not None:
                 stmt = stmt.where(t_projects.c.phase == phase)
             if template is not None:
-                stmt = stmt.where(t_projects.c.template_id.in_(
-                    select(t_templates.c.id).where(t_templates.c.key == template)))
+                stmt = stmt.where(
+                    t_projects.c.template_id.in_(
+                        select(t_templates.c.id).where(t_templates.c.key == template)
+                    )
+                )
             if actor is not None:
                 who = inputs.person(actor, "the acting person")
                 if not self._privileges(conn, who) & {"admin", "auditor"}:
-                    stmt = stmt.where(t_projects.c.id.in_(
-                        select(t_assignments.c.project_id).where(t_assignments.c.person == who)))
+                    stmt = stmt.where(
+                        t_projects.c.id.in_(
+                            select(t_assignments.c.project_id).where(t_assignments.c.person == who)
+                        )
+                    )
             out = []
             for row in conn.execute(stmt).all():
                 ctx = ProjectView(conn, row, self._template(conn, row.template_id), "", row.updated_at)
                 self._load_round(ctx)
                 st = status_of(ctx)
-                out.append(ProjectSummary(
-                    code=row.code, name=row.name, client=row.client, template=ctx.tpl.key,
-                    template_version=ctx.tpl.version, phase=row.phase, phase_title=ctx.phase.title,
-                    round=row.round, status=row.status, waiting_on=st.blockers, updated_at=row.updated_at,
-                ))
+                out.append(
+                    ProjectSummary(
+                        code=row.code,
+                        name=row.name,
+                        client=row.client,
+                        template=ctx.tpl.key,
+                        template_version=ctx.tpl.version,
+                        phase=row.phase,
+                        phase_title=ctx.phase.title,
+                        round=row.round,
+                        status=row.status,
+                        waiting_on=st.blockers,
+                        updated_at=row.updated_at,
+                    )
+                )
             return out
 
         return self._read(work)
 
-    def history(self, code: str, *, actor: str | None = None, since: str | None = None,
-                until: str | None = None, by: str | None = None, action: str | None = None,
-                phase: str | None = None, last: int | None = None) -> list[Event]:
+    def history(
+        self,
+        code: str,
+        *,
+        actor: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        by: str | None = None,
+        action: str | None = None,
+        phase: str | None = None,
+        last: int | None = None,
+    ) -> list[Event]:
         """The project's events, oldest first, optionally filtered (``last``: only the newest N)."""
-        return list(self.iter_history(code, actor=actor, since=since, until=until, by=by, action=action,
-                                      phase=phase, last=last))
+        return list(
+            self.iter_history(
+                code, actor=actor, since=since, until=until, by=by, action=action, phase=phase, last=last
+            )
+        )
 
-    def iter_history(self, code: str, *, actor: str | None = None, since: str | None = None,
-                     until: str | None = None, by: str | None = None, action: str | None = None,
-                     phase: str | None = None, last: int | None = None) -> Iterator[Event]:
+    def iter_history(
+        self,
+        code: str,
+        *,
+        actor: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        by: str | None = None,
+        action: str | None = None,
+        phase: str | None = None,
+        last: int | None = None,
+    ) -> Iterator[Event]:
         code = inputs.project_code(code)
         since_at = None if since is None else inputs.normalize_time(since)
         until_at = None if until is None else inputs.normalize_time(until)
 
         reader = None if actor is None else inputs.person(actor, "the acting person")
-        filters = [("at >= ?", since_at), ("at <= ?", until_at), ("actor = ?", by), ("action = ?", action),
-                   ("phase = ?", phase)]
+        filters = [
+            ("at >= ?", since_at),
+            ("at <= ?", until_at),
+            ("actor = ?", by),
+            ("action = ?", action),
+            ("phase = ?", phase),
+        ]
         where = "".join(f" AND {clause}" for clause, value in filters if value is not None)
         params = tuple(value for _, value in filters if value is not None)
         if last is not None:
@@ -1029,8 +1220,9 @@ class Engine:
 
         yield from self._read(work)
 
-    def verify_audit(self, code: str | None = None, *, actor: str | None = None,
-                     checkpoint: str | Path | None = None) -> AuditReport:
+    def verify_audit(
+        self, code: str | None = None, *, actor: str | None = None, checkpoint: str | Path | None = None
+    ) -> AuditReport:
         """Recompute every hash chain (or one project's), streaming; report the first broken event.
 
         ``checkpoint`` (a checkpoint file) also requires every chain it recorded to still
@@ -1041,21 +1233,24 @@ class Engine:
 
         cp = None
         if checkpoint is not None:
-            cp = load_checkpoint(read_checkpoint(checkpoint), checkpoint_key(),
-                                 source=f"checkpoint {checkpoint}")
+            cp = load_checkpoint(
+                read_checkpoint(checkpoint), checkpoint_key(), source=f"checkpoint {checkpoint}"
+            )
 
         def work(conn: Connection) -> AuditReport:
             self._require_audit_reader(conn, actor, "verify the audit trail")
             chain = None
             if code is not None:
                 chain = inputs.project_code(code)
-                if conn.execute(select(t_projects.c.id).where(t_projects.c.code == chain)).first() is None \
-                        and (cp is None or chain not in cp.chains):
+                if conn.execute(
+                    select(t_projects.c.id).where(t_projects.c.code == chain)
+                ).first() is None and (cp is None or chain not in cp.chains):
                     raise NotFound(f"there is no project {chain}")
             if cp is None:
                 return verify_chains(conn, chain)
-            report = verify_chains(conn, chain, checkpoint=cp.chains,
-                                   checkpoint_label=f"the checkpoint of {cp.created_at}")
+            report = verify_chains(
+                conn, chain, checkpoint=cp.chains, checkpoint_label=f"the checkpoint of {cp.created_at}"
+            )
             return replace(report, checkpoint_created_at=cp.created_at, checkpoint_signed=cp.signed)
 
         return self._snapshot(work)
@@ -1094,14 +1289,16 @@ class Engine:
             heads: dict[str, tuple[int, str]] = {}
             report = verify_chains(conn, collect=heads)
             if not report.ok:
-                raise AuditBroken(f"audit verification failed, so no checkpoint was written: "
-                                  f"{report.first_broken}")
+                raise AuditBroken(
+                    f"audit verification failed, so no checkpoint was written: {report.first_broken}"
+                )
             return make_checkpoint(heads, utcnow(), key)
 
         return self._snapshot(work)
 
-    def export(self, out: TextIO, fmt: str = "jsonl", *, project: str | None = None,
-               actor: str | None = None) -> int:
+    def export(
+        self, out: TextIO, fmt: str = "jsonl", *, project: str | None = None, actor: str | None = None
+    ) -> int:
         """Stream every event (or one project's) to ``out`` as JSON Lines or CSV; returns the count."""
         from workflow.export import export_events
 
@@ -1109,8 +1306,10 @@ class Engine:
 
         def work(conn: Connection) -> int:
             self._require_audit_reader(conn, actor, "export the audit trail")
-            if chain is not None and conn.execute(
-                    select(t_projects.c.id).where(t_projects.c.code == chain)).first() is None:
+            if (
+                chain is not None
+                and conn.execute(select(t_projects.c.id).where(t_projects.c.code == chain)).first() is None
+            ):
                 raise NotFound(f"there is no project {chain}")
             return export_events(conn, out, fmt, chain)
 
@@ -1128,8 +1327,11 @@ class Engine:
             if row is None:
                 raise NotFound(f"there is no project {code}")
             self._can_read(conn, actor, row.id, code)
-            rows = conn.execute(select(t_events).where(t_events.c.chain == code, t_events.c.at <= moment)
-                                .order_by(t_events.c.seq))
+            rows = conn.execute(
+                select(t_events)
+                .where(t_events.c.chain == code, t_events.c.at <= moment)
+                .order_by(t_events.c.seq)
+            )
             state = replay(code, (Event.from_row(r) for r in rows))
             if state.seq == 0:
                 raise NotFound(f"project {code} did not exist yet at {moment}")
@@ -1147,13 +1349,18 @@ class Engine:
         code = inputs.project_code(code)
 
         def work(conn: Connection) -> ProjectReport:
-            row = conn.execute(select(t_projects.c.id, t_projects.c.template_id)
-                               .where(t_projects.c.code == code)).first()
+            row = conn.execute(
+                select(t_projects.c.id, t_projects.c.template_id).where(t_projects.c.code == code)
+            ).first()
             if row is None:
                 raise NotFound(f"there is no project {code}")
             self._can_read(conn, actor, row.id, code)
-            events = [Event.from_row(r) for r in conn.execute(
-                select(t_events).where(t_events.c.chain == code).order_by(t_events.c.seq))]
+            events = [
+                Event.from_row(r)
+                for r in conn.execute(
+                    select(t_events).where(t_events.c.chain == code).order_by(t_events.c.seq)
+                )
+            ]
             return project_report(code, events, self._template(conn, row.template_id).definition, utcnow())
 
         return self._snapshot(work)
@@ -1166,14 +1373,20 @@ class Engine:
             self._require_audit_reader(conn, actor, "read reports across projects")
             self._template_row(conn, key, None)  # NotFound for an unknown key
             ids = select(t_templates.c.id).where(t_templates.c.key == key)
-            projects = conn.execute(select(t_projects.c.code, t_projects.c.template_id)
-                                    .where(t_projects.c.template_id.in_(ids))
-                                    .order_by(t_projects.c.code)).all()
+            projects = conn.execute(
+                select(t_projects.c.code, t_projects.c.template_id)
+                .where(t_projects.c.template_id.in_(ids))
+                .order_by(t_projects.c.code)
+            ).all()
             now = utcnow()
             reports = []
             for p in projects:
-                events = [Event.from_row(r) for r in conn.execute(
-                    select(t_events).where(t_events.c.chain == p.code).order_by(t_events.c.seq))]
+                events = [
+                    Event.from_row(r)
+                    for r in conn.execute(
+                        select(t_events).where(t_events.c.chain == p.code).order_by(t_events.c.seq)
+                    )
+                ]
                 definition = self._template(conn, p.template_id).definition
                 reports.append(project_report(p.code, events, definition, now))
             return summarize(key, reports)
@@ -1191,7 +1404,9 @@ class Engine:
 
     def template_keys(self) -> list[str]:
         def work(conn: Connection) -> list[str]:
-            return [r.key for r in conn.execute(select(t_templates.c.key).distinct().order_by(t_templates.c.key))]
+            return [
+                r.key for r in conn.execute(select(t_templates.c.key).distinct().order_by(t_templates.c.key))
+            ]
 
         return self._read(work)
 
@@ -1217,5 +1432,14 @@ def _template_info(row: Row[Any]) -> TemplateInfo:
 
 
 def _event_from_dict(d: dict[str, Any]) -> Event:
-    return Event(d["chain"], d["seq"], d["at"], d["actor"], d["action"], d["phase"], canonical_json(d["data"]),
-                 d["prev_hash"], d["hash"])
+    return Event(
+        d["chain"],
+        d["seq"],
+        d["at"],
+        d["actor"],
+        d["action"],
+        d["phase"],
+        canonical_json(d["data"]),
+        d["prev_hash"],
+        d["hash"],
+    )

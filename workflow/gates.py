@@ -34,10 +34,8 @@ def gate_open(gate: Gate, approvals: Mapping[str, str]) -> tuple[bool, tuple[str
     """(satisfied, missing roles). ``approvals`` maps an approver role to the person who signed."""
     approved = [r for r in gate.approvers if r in approvals]
     missing = tuple(r for r in gate.approvers if r not in approvals)
-    if gate.distinct_people:
-        count = len({approvals[r] for r in approved})
-    else:
-        count = len(approved)
+    # Four eyes: with distinct_people, one person's approvals count once however many roles they hold.
+    count = len({approvals[r] for r in approved}) if gate.distinct_people else len(approved)
     satisfied = count >= gate.needed
     return satisfied, missing
 
@@ -72,7 +70,6 @@ def evaluate(
             more = gate.needed - signed
             who = "; ".join(f"{definition.role_title(r)} ({_people(team, r)})" for r in missing)
             blockers.append(
-                f"waiting for {more} more approval{'s' if more != 1 else ''} of "
-                f"'{gate.title}' from: {who}"
+                f"waiting for {more} more approval{'s' if more != 1 else ''} of '{gate.title}' from: {who}"
             )
     return PhaseEvaluation(tasks_open, satisfied, missing if not satisfied else (), tuple(blockers))

@@ -93,7 +93,9 @@ class ProjectView:
     authority: dict[tuple[str, str], int] = field(default_factory=dict)  # (role, person) -> assign seq
     tasks: dict[str, Any] = field(default_factory=dict)  # role -> DoneTask (or replay's equivalent)
     approvals: dict[str, Any] = field(default_factory=dict)  # role -> Signature
-    pending: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)  # PostgreSQL: sent with the event
+    pending: list[tuple[str, tuple[Any, ...]]] = field(
+        default_factory=list
+    )  # PostgreSQL: sent with the event
 
     @property
     def definition(self) -> Definition:
@@ -113,7 +115,13 @@ class ProjectView:
         return (person or self.actor) in self.team.get(role, ())
 
     def state(self) -> str:
-        return self.row.phase if self.row.status == "active" else ON_HOLD if self.row.status == "on_hold" else self.row.status
+        return (
+            self.row.phase
+            if self.row.status == "active"
+            else ON_HOLD
+            if self.row.status == "on_hold"
+            else self.row.status
+        )
 
     def evaluation(self) -> PhaseEvaluation:
         return evaluate(
@@ -126,16 +134,35 @@ class ProjectView:
 
 
 def event_params(event: Event) -> tuple[Any, ...]:
-    return (event.chain, event.seq, event.at, event.actor, event.action, event.phase, event.data_json,
-            event.prev_hash, event.hash)
+    return (
+        event.chain,
+        event.seq,
+        event.at,
+        event.actor,
+        event.action,
+        event.phase,
+        event.data_json,
+        event.prev_hash,
+        event.hash,
+    )
 
-def new_event(chain: str, seq: int, prev_hash: str, at: str, actor: str, action: str, phase: str | None,
-               data: dict[str, Any]) -> Event:
+
+def new_event(
+    chain: str,
+    seq: int,
+    prev_hash: str,
+    at: str,
+    actor: str,
+    action: str,
+    phase: str | None,
+    data: dict[str, Any],
+) -> Event:
     data_json = canonical_json(data)
     digest = event_hash(prev_hash, chain, seq, at, actor, action, phase, data_json)
     event = Event(chain, seq, at, actor, action, phase, data_json, prev_hash, digest)
     event.__dict__["data"] = data  # the parsed form is at hand: prime Event.data's cache
     return event
+
 
 def enter(ctx: ProjectView, phase: str) -> tuple[int, str]:
     """The round number a (re-)entered phase starts, and the updated rounds counter."""
@@ -143,8 +170,10 @@ def enter(ctx: ProjectView, phase: str) -> tuple[int, str]:
     rounds[phase] = rounds.get(phase, 0) + 1
     return rounds[phase], canonical_json(rounds)
 
+
 def meaning(gate_title: str, phase_title: str, round_no: int) -> str:
     return f"{gate_title} for {phase_title}, round {round_no}"
+
 
 def status_of(ctx: ProjectView) -> ProjectStatus:
     definition, phase, row = ctx.definition, ctx.phase, ctx.row
@@ -152,20 +181,38 @@ def status_of(ctx: ProjectView) -> ProjectStatus:
     tasks = []
     for role, task in phase.tasks:
         done = ctx.tasks.get(role)
-        tasks.append(TaskStatus(
-            role=role, role_title=definition.role_title(role), task=task, done=done is not None,
-            by=done.person if done else None, at=done.done_at if done else None, note=done.note if done else None,
-        ))
+        tasks.append(
+            TaskStatus(
+                role=role,
+                role_title=definition.role_title(role),
+                task=task,
+                done=done is not None,
+                by=done.person if done else None,
+                at=done.done_at if done else None,
+                note=done.note if done else None,
+            )
+        )
     gate = None
     if phase.gate is not None:
         g = phase.gate
         gate = GateStatus(
-            title=g.title, approvers=list(g.approvers), required=g.required, distinct_people=g.distinct_people,
-            on_reject=g.on_reject, satisfied=evaluation.gate_satisfied, missing=list(evaluation.gate_missing),
+            title=g.title,
+            approvers=list(g.approvers),
+            required=g.required,
+            distinct_people=g.distinct_people,
+            on_reject=g.on_reject,
+            satisfied=evaluation.gate_satisfied,
+            missing=list(evaluation.gate_missing),
             approvals=[
-                Approval(role=r, role_title=definition.role_title(r), person=a.person, at=a.approved_at,
-                         comment=a.comment)
-                for r in g.approvers if (a := ctx.approvals.get(r)) is not None
+                Approval(
+                    role=r,
+                    role_title=definition.role_title(r),
+                    person=a.person,
+                    at=a.approved_at,
+                    comment=a.comment,
+                )
+                for r in g.approvers
+                if (a := ctx.approvals.get(r)) is not None
             ],
         )
     blockers = list(evaluation.blockers)
@@ -179,10 +226,24 @@ def status_of(ctx: ProjectView) -> ProjectStatus:
         blockers = []
     team = {r.key: list(ctx.team.get(r.key, [])) for r in definition.roles}
     return ProjectStatus(
-        code=row.code, name=row.name, client=row.client, template=ctx.tpl.key,
-        template_version=ctx.tpl.version, template_sha256=ctx.tpl.sha256, phase=row.phase,
-        phase_title=phase.title, phase_number=definition.phase_position(row.phase) + 1,
-        phase_count=len(definition.phases), round=row.round, status=row.status, lead=definition.lead,
-        can_advance=row.status == "active" and evaluation.ready, blockers=blockers, tasks=tasks, gate=gate,
-        team=team, seq=row.seq, updated_at=row.updated_at,
+        code=row.code,
+        name=row.name,
+        client=row.client,
+        template=ctx.tpl.key,
+        template_version=ctx.tpl.version,
+        template_sha256=ctx.tpl.sha256,
+        phase=row.phase,
+        phase_title=phase.title,
+        phase_number=definition.phase_position(row.phase) + 1,
+        phase_count=len(definition.phases),
+        round=row.round,
+        status=row.status,
+        lead=definition.lead,
+        can_advance=row.status == "active" and evaluation.ready,
+        blockers=blockers,
+        tasks=tasks,
+        gate=gate,
+        team=team,
+        seq=row.seq,
+        updated_at=row.updated_at,
     )

@@ -131,7 +131,9 @@ class Event:
 
     @classmethod
     def from_row(cls, row: Any) -> Event:
-        return cls(row.chain, row.seq, row.at, row.actor, row.action, row.phase, row.data, row.prev_hash, row.hash)
+        return cls(
+            row.chain, row.seq, row.at, row.actor, row.action, row.phase, row.data, row.prev_hash, row.hash
+        )
 
 
 def _parse_data(text: str) -> dict[str, Any]:
@@ -180,8 +182,12 @@ class AuditReport:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["first_broken"] = None if self.first_broken is None else {
-            **asdict(self.first_broken),
-            "project": None if self.first_broken.chain.startswith("@") else self.first_broken.chain,
-        }
+        d["first_broken"] = (
+            None
+            if self.first_broken is None
+            else {
+                **asdict(self.first_broken),
+                "project": None if self.first_broken.chain.startswith("@") else self.first_broken.chain,
+            }
+        )
         return d

@@ -39,7 +39,9 @@ def upgrade() -> None:
         except DefinitionError:
             continue  # leave it empty: the engine parses the text and reports the problem then
         compiled = json.dumps(definition_to_dict(definition), sort_keys=True, separators=(",", ":"))
-        bind.execute(sa.text("UPDATE templates SET compiled = :c WHERE id = :i"), {"c": compiled, "i": row.id})
+        bind.execute(
+            sa.text("UPDATE templates SET compiled = :c WHERE id = :i"), {"c": compiled, "i": row.id}
+        )
 
 
 def downgrade() -> None:
