@@ -86,6 +86,8 @@ R = TypeVar("R")
 
 # The events the running write transaction has inserted (see Engine._run and _landed).
 _WRITTEN: ContextVar[list[Event] | None] = ContextVar("phasegate_written", default=None)
+# PostgreSQL: the running transaction's writes, sent in one pipeline together with its COMMIT.
+_DEFERRED: ContextVar[list[tuple[str, tuple[Any, ...]]] | None] = ContextVar("phasegate_deferred", default=None)
 
 MAX_ATTEMPTS = 10
 PRIVILEGES = ("admin", "auditor")
@@ -137,12 +139,16 @@ class Engine:
         delay = 0.005
         for attempt in range(1, MAX_ATTEMPTS + 1):
             written: list[Event] = []
+            deferred: list[tuple[str, tuple[Any, ...]]] = []
             token = _WRITTEN.set(written)
+            deferred_token = _DEFERRED.set(deferred)
             committing = False
             try:
                 with write_transaction(self._db) as conn:
                     result = work(conn)
                     committing = True  # an error from here on comes from the COMMIT
+                    if deferred:  # PostgreSQL: the writes and the COMMIT in one round trip
+                        self._pipeline(conn, deferred, commit=True)
                 return result
             except PhasegateError:
                 raise
@@ -173,6 +179,7 @@ class Engine:
                 delay = min(delay * 2, 0.25)
             finally:
                 _WRITTEN.reset(token)
+                _DEFERRED.reset(deferred_token)
         raise AssertionError("unreachable")
 
     def _landed(self, event: Event) -> bool | None:
@@ -235,7 +242,7 @@ class Engine:
                     raise Conflict(f"request id {inputs.shown(rid)} was already used for a different command")
                 return _event_from_dict(json.loads(prior_outcome))
             event = work(conn)
-            self._exec(
+            self._write_now_or_with_commit(
                 conn,
                 self._sql.put_request,
                 (rid, actor, fingerprint, canonical_json(event.to_dict()), event.at),
@@ -883,14 +890,24 @@ class Engine:
             self._load_round(ctx)
         return ctx
 
-    def _pipeline(self, conn: Connection, statements: list[tuple[str, tuple[Any, ...]]]) -> list[Any]:
-        """PostgreSQL: send several statements in one round trip (psycopg pipeline mode)."""
+    def _pipeline(
+        self, conn: Connection, statements: list[tuple[str, tuple[Any, ...]]], *, commit: bool = False
+    ) -> list[Any]:
+        """PostgreSQL: send several statements (and the COMMIT) in one round trip (psycopg pipeline mode).
+
+        The COMMIT goes through the dialect's ``do_commit``, as SQLAlchemy's own would; the
+        transaction's later COMMIT then finds nothing to do.
+        """
         driver = conn.connection.driver_connection
         cursors = []
         try:
             with driver.pipeline():  # type: ignore[union-attr]
                 for sql, params in statements:
                     cursors.append(self._exec(conn, sql, params))
+                if commit:  # as Connection.commit() would: listeners first, then the dialect
+                    if conn.dispatch.commit:
+                        conn.dispatch.commit(conn)
+                    self._db.dialect.do_commit(conn.connection)
         except self._dbapi_error as exc:
             gone = self._db.dialect.is_disconnect(exc, conn.connection.dbapi_connection, None)  # type: ignore[arg-type]
             if gone:
@@ -901,11 +918,15 @@ class Engine:
         return cursors
 
     def _write(self, ctx: ProjectView, sql: str, params: tuple[Any, ...]) -> None:
-        """A command's own row: written now on SQLite, sent with the event on PostgreSQL."""
-        if self._pg:
-            ctx.pending.append((sql, params))
+        """A command's own row: written now on SQLite, sent with the COMMIT on PostgreSQL."""
+        self._write_now_or_with_commit(ctx.conn, sql, params)
+
+    def _write_now_or_with_commit(self, conn: Connection, sql: str, params: tuple[Any, ...]) -> None:
+        deferred = _DEFERRED.get() if self._pg else None
+        if deferred is not None:
+            deferred.append((sql, params))
         else:
-            self._exec(ctx.conn, sql, params)
+            self._exec(conn, sql, params)
 
     def _load_round(self, ctx: ProjectView) -> None:
         row = ctx.row
@@ -983,19 +1004,20 @@ class Engine:
                 row.seq,
             ),
         )
-        if self._pg:  # the command's rows, its event and the head move: one round trip
-            self._note_written(event)
-            result = self._pipeline(
-                ctx.conn, [*ctx.pending, (self._sql.insert_event, event_params(event)), update]
-            )[-1]
-            ctx.pending.clear()
+        self._note_written(event)
+        if self._pg:
+            # The command's rows, its event and the head move go out with the COMMIT, in one
+            # round trip (Engine._run). No rowcount check is needed there: under the row lock the
+            # head cannot have moved, and if it had, the (chain, prev_hash) and (chain, seq)
+            # constraints would refuse the event and the whole transaction with it.
+            self._write(ctx, self._sql.insert_event, event_params(event))
+            self._write(ctx, *update)
         else:
-            self._insert_event(ctx.conn, event)
-            result = self._exec(ctx.conn, *update)
-        if result.rowcount != 1:  # the row lock makes this impossible; never commit a fork
-            raise Conflict(
-                f"project {row.code} changed while this command ran; nothing was changed, run it again"
-            )
+            self._exec(ctx.conn, self._sql.insert_event, event_params(event))
+            if self._exec(ctx.conn, *update).rowcount != 1:  # impossible under BEGIN IMMEDIATE
+                raise Conflict(
+                    f"project {row.code} changed while this command ran; nothing was changed, run it again"
+                )
         return event
 
     # -- permission checks -------------------------------------------------------------------

@@ -93,9 +93,6 @@ class ProjectView:
     authority: dict[tuple[str, str], int] = field(default_factory=dict)  # (role, person) -> assign seq
     tasks: dict[str, Any] = field(default_factory=dict)  # role -> DoneTask (or replay's equivalent)
     approvals: dict[str, Any] = field(default_factory=dict)  # role -> Signature
-    pending: list[tuple[str, tuple[Any, ...]]] = field(
-        default_factory=list
-    )  # PostgreSQL: sent with the event
 
     @property
     def definition(self) -> Definition:
