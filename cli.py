@@ -758,5 +758,28 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
 
 
+def run() -> None:
+    """The console script's entry: :func:`main`, then exit without tearing the interpreter down.
+
+    By then the command has finished: its engine is closed (connections, so SQLite and
+    PostgreSQL are left clean) and output is flushed here. Skipping the interpreter's
+    teardown of SQLAlchemy's object graph saves ~100 ms of every call.
+    """
+    try:
+        main()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        code = code or 1
+    os._exit(code or 0)
+
+
 if __name__ == "__main__":
-    main()
+    run()

@@ -29,7 +29,7 @@ import _common as c
 
 STATUS_TARGET = 1.3
 LIGHT_TARGET = 1.5
-ENTRY = "import sys; from workflow.cli import main; sys.argv[0] = 'phasegate'; sys.exit(main())"
+ENTRY = "import sys; from workflow.cli import run; sys.argv[0] = 'phasegate'; run()"
 HEAVY_MODULES = ("sqlalchemy", "alembic", "yaml", "psycopg", "platformdirs", "transitions", "workflow.engine")
 
 

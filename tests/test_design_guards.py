@@ -21,12 +21,13 @@ from workflow.storage.statements import for_dialect
 PYTHONPATH = str(Path(workflow.__file__).resolve().parent.parent)
 
 PROBE = r"""
-import json, runpy, sys
+import json, sys
 sys.argv = ["phasegate", *sys.argv[1:]]
+from workflow.cli import main
 try:
-    runpy.run_module("workflow.cli", run_name="__main__")
-except SystemExit as exit:
-    code = exit.code
+    main()
+except SystemExit:
+    pass
 print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 """
 

@@ -56,4 +56,4 @@ def test_the_wheel_ships_definitions_migrations_and_cli_inside_the_workflow_pack
     entry_points = (
         zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     )
-    assert "phasegate = workflow.cli:main" in entry_points
+    assert "phasegate = workflow.cli:run" in entry_points
