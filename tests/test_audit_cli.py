@@ -5,40 +5,27 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 import sqlalchemy
-from click.testing import CliRunner, Result
+from cli_runs import Run, cli_runner, must_succeed
 from sqlalchemy import text
 
-from workflow.cli import cli
-
 TEAM = {"integrated_producer": "ana", "head_of_technology": "ben", "project_manager": "cy"}
-Run = Callable[..., Result]
+
 
 
 @pytest.fixture
 def run(db_url: str) -> Run:
-    runner = CliRunner()
-
-    def invoke(*args: str, actor: str = "ana", as_json: bool = False) -> Result:
-        head = ["--db", db_url, "--as", actor] + (["--json"] if as_json else [])
-        return runner.invoke(cli, [*head, *args], prog_name="phasegate")
-
-    return invoke
+    return cli_runner(db_url)
 
 
 @pytest.fixture
 def ok(run: Run) -> Run:
-    def invoke(*args: str, **kwargs: object) -> Result:
-        result = run(*args, **kwargs)
-        assert result.exit_code == 0, (args, result.output, result.stderr)
-        return result
-
-    return invoke
+    return must_succeed(run)
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from cli_runs import Run, cli_runner, must_succeed
+from click.testing import CliRunner
 
 from workflow.cli import cli
 from workflow.loader import builtin_paths, load_file
@@ -21,32 +21,19 @@ REPO = Path(__file__).resolve().parent.parent
 MODELS = ("large-agency", "digital-agency", "team-based")
 LARGE_TEAM = {"integrated_producer": "ana", "head_of_technology": "ben", "project_manager": "cy"}
 
-Run = Callable[..., Result]
+
 
 
 @pytest.fixture
 def run(tmp_path: Path) -> Run:
     """Run `phasegate --db <fresh sqlite> --as <actor> [--json] ARGS…` through click's CliRunner."""
-    url = f"sqlite:///{tmp_path}/cli.db"
-    runner = CliRunner()
-
-    def invoke(*args: str, actor: str = "ana", as_json: bool = False) -> Result:
-        head = ["--db", url, "--as", actor] + (["--json"] if as_json else [])
-        return runner.invoke(cli, [*head, *args], prog_name="phasegate")
-
-    return invoke
+    return cli_runner(f"sqlite:///{tmp_path}/cli.db")
 
 
 @pytest.fixture
 def ok(run: Run) -> Run:
     """Like ``run`` but the command must succeed."""
-
-    def invoke(*args: str, **kwargs: object) -> Result:
-        result = run(*args, **kwargs)
-        assert result.exit_code == 0, (args, result.output)
-        return result
-
-    return invoke
+    return must_succeed(run)
 
 
 @pytest.fixture
