@@ -429,3 +429,25 @@ def test_upgrading_to_0003_compiles_the_templates_published_before_it(db_engine:
     from workflow.definition import definition_from_dict
 
     assert definition_from_dict(json.loads(compiled)) == load_file(builtin_paths()["team-based"])
+
+
+def test_a_commands_writes_combine_into_one_statement_that_runs_them_all(db_engine: Engine) -> None:
+    """PostgreSQL sends a command's writes as one statement: every part runs, in one transaction."""
+    if db_engine.dialect.name != "postgresql":
+        pytest.skip("data-modifying CTEs: the PostgreSQL write path")
+    from workflow.storage.statements import combined
+
+    assert combined([("UPDATE a SET n = %s", (1,))]) == ("UPDATE a SET n = %s", (1,))
+    with db_engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TEMP TABLE a (n int)")
+        conn.exec_driver_sql("CREATE TEMP TABLE b (n int, s text)")
+        conn.exec_driver_sql("INSERT INTO a VALUES (0)")
+        sql, params = combined([
+            ("INSERT INTO b VALUES (%s, %s)", (1, "one")),
+            ("INSERT INTO b VALUES (%s, %s)", (2, "two")),
+            ("UPDATE a SET n = n + %s", (5,)),
+        ])
+        assert sql.startswith("WITH w1 AS (INSERT") and params == (1, "one", 2, "two", 5)
+        conn.exec_driver_sql(sql, params)
+        assert conn.exec_driver_sql("SELECT n FROM a").scalar() == 5
+        assert conn.exec_driver_sql("SELECT n, s FROM b ORDER BY n").all() == [(1, "one"), (2, "two")]

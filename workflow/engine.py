@@ -71,7 +71,7 @@ from workflow.storage.database import (
     write_transaction,
 )
 from workflow.storage.migrate import ensure_schema
-from workflow.storage.statements import for_dialect
+from workflow.storage.statements import combined, for_dialect
 from workflow.storage.tables import assignments as t_assignments
 from workflow.storage.tables import events as t_events
 from workflow.storage.tables import grants as t_grants
@@ -147,8 +147,8 @@ class Engine:
                 with write_transaction(self._db) as conn:
                     result = work(conn)
                     committing = True  # an error from here on comes from the COMMIT
-                    if deferred:  # PostgreSQL: the writes and the COMMIT in one round trip
-                        self._pipeline(conn, deferred, commit=True)
+                    if deferred:  # PostgreSQL: the writes, as one statement, and the COMMIT in one round trip
+                        self._pipeline(conn, [combined(deferred)], commit=True)
                 return result
             except PhasegateError:
                 raise

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -55,7 +56,8 @@ _SQLITE_BUSY = 5  # the primary result code; extended codes (BUSY_SNAPSHOT, ...)
 
 def utcnow() -> str:
     """The current UTC time as stored: fixed-width text that sorts like the instant it names."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is ~2x faster than strftime; with timespec it always has the microseconds.
+    return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def default_url() -> str:
@@ -248,15 +250,27 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+_WRITERS: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
+
+
+def _writer(engine: Engine) -> Engine:
+    """``engine`` with the write option set once (an option engine sharing its pool and listeners).
+
+    Setting the option on each connection instead costs ~7 µs of every command.
+    """
+    writer = _WRITERS.get(engine)
+    if writer is None:
+        writer = _WRITERS[engine] = engine.execution_options(**{WRITE_OPTION: True})
+    return writer
+
+
 @contextmanager
 def _connect(engine: Engine, *, write: bool) -> Iterator[Connection]:
     try:
-        conn = engine.connect()
+        conn = (_writer(engine) if write else engine).connect()
     except DBAPIError as exc:
         raise translate_error(exc, engine.url) from exc
     with conn:
-        if write:
-            conn = conn.execution_options(**{WRITE_OPTION: True})
         try:
             trans = conn.begin()
         except DBAPIError as exc:

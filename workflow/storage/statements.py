@@ -12,6 +12,7 @@ Written with ``?`` placeholders; :func:`for_dialect` converts them for psycopg.
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 PROJECT_COLUMNS = (
     "id", "code", "name", "client", "template_id", "phase", "round", "status", "rounds", "seq",
@@ -73,6 +74,24 @@ _SQL = {
     "get_request": "SELECT actor, command, outcome FROM requests WHERE request_id = ?",
     "put_request": "INSERT INTO requests (request_id, actor, command, outcome, at) VALUES (?, ?, ?, ?, ?)",
 }
+
+
+def combined(statements: list[tuple[str, tuple[Any, ...]]]) -> tuple[str, tuple[Any, ...]]:
+    """Several writes as one PostgreSQL statement: all but the last become data-modifying CTEs.
+
+    ``WITH w1 AS (INSERT ...), w2 AS (INSERT ...) UPDATE ...`` runs every part (a data-modifying
+    CTE always runs to completion), atomically, in one snapshot, so the parts must not touch
+    the same rows; a command's writes never do (one row each in tasks or approvals or
+    assignments, events, projects, requests). One statement instead of three saves the
+    server a statement's start-up and teardown each, ~50 µs of a ~1 ms command.
+    """
+    if len(statements) == 1:
+        return statements[0]
+    ctes = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(statements[:-1], 1))
+    params: tuple[Any, ...] = ()
+    for _, p in statements:
+        params += p
+    return f"WITH {ctes} {statements[-1][0]}", params
 
 
 def for_dialect(postgresql: bool) -> SimpleNamespace:
