@@ -21,8 +21,10 @@ Why the SQLite set-up looks the way it does:
 from __future__ import annotations
 
 import os
+import random
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -172,9 +174,7 @@ def _sqlite_engine(url: URL) -> Engine:
         try:
             # busy_timeout first: switching to WAL needs a lock another process may hold.
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode")
-            if cursor.fetchone()[0].lower() != "wal" and _sqlite_may_switch_to_wal(cursor):
-                cursor.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(cursor)
             cursor.execute("PRAGMA synchronous=FULL")
             # A 32 MiB page cache (default 2 MiB) holds the B-tree interior pages of a database
             # with millions of events, so reading one project does not re-read them from the OS
@@ -201,6 +201,28 @@ def _sqlite_engine(url: URL) -> Engine:
             raise DBAPIError.instance(sql, (), exc, sqlite3.Error, connection_invalidated=gone) from exc
 
     return engine
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put a new (or phasegate's) database file in WAL mode, waiting for other first users.
+
+    Two processes opening a new file at once can each hold a shared lock while asking
+    for the exclusive one the switch needs; SQLite then answers one of them "database is
+    locked" at once instead of waiting (waiting would deadlock). That one lets go and
+    tries again, until the busy timeout.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        cursor.execute("PRAGMA journal_mode")
+        if cursor.fetchone()[0].lower() == "wal" or not _sqlite_may_switch_to_wal(cursor):
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.01 * random.uniform(0.5, 1.5))
 
 
 def _sqlite_may_switch_to_wal(cursor: Any) -> bool:
