@@ -1243,15 +1243,23 @@ class Engine:
         yield from self._read(work)
 
     def verify_audit(
-        self, code: str | None = None, *, actor: str | None = None, checkpoint: str | Path | None = None
+        self,
+        code: str | None = None,
+        *,
+        actor: str | None = None,
+        checkpoint: str | Path | None = None,
+        jobs: int | None = None,
     ) -> AuditReport:
         """Recompute every hash chain (or one project's), streaming; report the first broken event.
 
         ``checkpoint`` (a checkpoint file) also requires every chain it recorded to still
         reach its recorded length and head; a checkpoint file that was altered raises AuditBroken.
+        ``jobs``: processes to verify a whole SQLite database with (default: one per core,
+        up to 4, from 100k events on; see workflow/verify_parallel.py); 1 verifies in one pass.
         """
         from workflow.checkpoint import checkpoint_key, load_checkpoint, read_checkpoint
-        from workflow.verify import verify_chains
+
+        jobs = inputs.jobs(jobs)
 
         cp = None
         if checkpoint is not None:
@@ -1269,9 +1277,9 @@ class Engine:
                 ).first() is None and (cp is None or chain not in cp.chains):
                     raise NotFound(f"there is no project {chain}")
             if cp is None:
-                return verify_chains(conn, chain)
-            report = verify_chains(
-                conn, chain, checkpoint=cp.chains, checkpoint_label=f"the checkpoint of {cp.created_at}"
+                return _verify(conn, chain, jobs)
+            report = _verify(
+                conn, chain, jobs, checkpoint=cp.chains, checkpoint_label=f"the checkpoint of {cp.created_at}"
             )
             return replace(report, checkpoint_created_at=cp.created_at, checkpoint_signed=cp.signed)
 
@@ -1298,18 +1306,18 @@ class Engine:
         if not self._privileges(conn, who) & {"admin", "auditor"}:
             raise NotPermitted(f"{who} may not {doing}: that needs the admin or auditor grant")
 
-    def checkpoint(self, *, actor: str | None = None) -> Checkpoint:
+    def checkpoint(self, *, actor: str | None = None, jobs: int | None = None) -> Checkpoint:
         """Verify every chain and state its length and head (signed with $PHASEGATE_CHECKPOINT_KEY if set)."""
         from workflow.checkpoint import checkpoint_key, make_checkpoint
         from workflow.errors import AuditBroken
-        from workflow.verify import verify_chains
 
         key = checkpoint_key()
+        jobs = inputs.jobs(jobs)
 
         def work(conn: Connection) -> Checkpoint:
             self._require_audit_reader(conn, actor, "write an audit checkpoint")
             heads: dict[str, tuple[int, str]] = {}
-            report = verify_chains(conn, collect=heads)
+            report = _verify(conn, None, jobs, collect=heads)
             if not report.ok:
                 raise AuditBroken(
                     f"audit verification failed, so no checkpoint was written: {report.first_broken}"
@@ -1443,6 +1451,20 @@ class Engine:
 
 
 # -- module helpers ----------------------------------------------------------------------------
+
+
+def _verify(conn: Connection, chain: str | None, jobs: int | None, **options: Any) -> AuditReport:
+    """One chain, or every chain: in one pass, or split over processes for a large SQLite file."""
+    from workflow.verify import verify_chains
+
+    if chain is None:
+        from workflow import verify_parallel
+
+        path = verify_parallel.sqlite_file(conn)
+        parts = verify_parallel.worth_splitting(conn, jobs) if path is not None else 1
+        if path is not None and parts > 1:
+            return verify_parallel.verify_split(conn, path, parts, **options)
+    return verify_chains(conn, chain, **options)
 
 
 def _no_read(person: str, code: str) -> str:

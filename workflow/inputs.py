@@ -102,3 +102,15 @@ def normalize_time(value: str) -> str:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+JOBS_MAX = 64
+
+
+def jobs(value: int | None) -> int | None:
+    """A number of processes to verify with: None (choose), or 1 to JOBS_MAX."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= JOBS_MAX:
+        raise UsageError(f"the number of jobs must be a whole number from 1 to {JOBS_MAX}, not {shown(value)}")
+    return value

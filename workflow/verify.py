@@ -39,6 +39,9 @@ BATCH = 5000
 
 # chain -> (length, head hash): what a project row or a checkpoint says a chain should end at.
 Heads = dict[str, tuple[int, str]]
+# The chains ``lo <= name < hi`` in the database's order (None: that end is open).
+Span = tuple[str | None, str | None]
+EVERY_CHAIN: Span = (None, None)
 
 
 def fast_hash(prev_hash: str, chain: str, seq: int, at: str, actor: str, action: str, phase: str | None,
@@ -94,11 +97,20 @@ def _open(conn: Connection, stmt: Select[Any], name: str) -> Any:
     return cursor
 
 
-def _events(conn: Connection, chain: str | None) -> Select[Any]:
-    stmt = select(*_COLUMNS)
+def _in_range(stmt: Select[Any], column: Any, chain: str | None, span: Span) -> Select[Any]:
+    """``stmt`` limited to one chain, or to the chains ``lo <= name < hi`` (either end open)."""
     if chain is not None:
-        stmt = stmt.where(t_events.c.chain == chain)
-    return stmt.order_by(t_events.c.chain, t_events.c.seq)
+        return stmt.where(column == chain)
+    lo, hi = span
+    if lo is not None:
+        stmt = stmt.where(column >= lo)
+    if hi is not None:
+        stmt = stmt.where(column < hi)
+    return stmt
+
+
+def _events(conn: Connection, chain: str | None, span: Span) -> Select[Any]:
+    return _in_range(select(*_COLUMNS), t_events.c.chain, chain, span).order_by(t_events.c.chain, t_events.c.seq)
 
 
 class _ProjectHeads:
@@ -114,11 +126,11 @@ class _ProjectHeads:
     PostgreSQL's collation (which need not be "C") is never second-guessed.
     """
 
-    def __init__(self, conn: Connection, chain: str | None) -> None:
+    def __init__(self, conn: Connection, chain: str | None, span: Span = EVERY_CHAIN) -> None:
         self._conn = conn
-        stmt = select(t_projects.c.code, t_projects.c.seq, t_projects.c.head_hash)
-        if chain is not None:
-            stmt = stmt.where(t_projects.c.code == chain)
+        self._span = span
+        stmt = _in_range(select(t_projects.c.code, t_projects.c.seq, t_projects.c.head_hash),
+                         t_projects.c.code, chain, span)
         self._cursor = _open(conn, stmt.order_by(t_projects.c.code), "phasegate_verify_heads")
         self._rows = iter(self._cursor)
         self._next: Any = next(self._rows, None)
@@ -162,9 +174,9 @@ class _ProjectHeads:
             return code
         # Only if the two columns were given different collations: ask the database instead.
         has_events = select(t_events.c.seq).where(t_events.c.chain == t_projects.c.code).exists()
+        stmt = _in_range(select(t_projects.c.code), t_projects.c.code, None, self._span)
         return self._conn.execute(
-            select(t_projects.c.code).where(t_projects.c.seq > 0, ~has_events)
-            .order_by(t_projects.c.code).limit(1)
+            stmt.where(t_projects.c.seq > 0, ~has_events).order_by(t_projects.c.code).limit(1)
         ).scalar()
 
 
@@ -313,14 +325,15 @@ def _chain_end(name: str, last_seq: int, last_hash: str, recorded: tuple[int, st
 
 def verify_chains(conn: Connection, chain: str | None = None, *,
                   checkpoint: Mapping[str, tuple[int, str]] | None = None, collect: Heads | None = None,
-                  checkpoint_label: str = "the checkpoint") -> AuditReport:
-    """Verify every chain (or one) in one streaming pass.
+                  checkpoint_label: str = "the checkpoint", span: Span = EVERY_CHAIN) -> AuditReport:
+    """Verify every chain (or one, or those in ``span``) in one streaming pass.
 
     ``checkpoint`` (chain -> length, head hash) additionally requires every recorded
-    chain to still reach its recorded length with the recorded hash there.
-    ``collect`` receives every verified chain's (length, head hash), for writing a
-    checkpoint from the same pass. Memory does not grow with the number of events or
-    of chains (only ``checkpoint`` and ``collect``, which the caller holds, do).
+    chain to still reach its recorded length with the recorded hash there; pass only
+    the entries that fall in ``span`` (:func:`within`). ``collect`` receives every
+    verified chain's (length, head hash), for writing a checkpoint from the same pass.
+    Memory does not grow with the number of events or of chains (only ``checkpoint``
+    and ``collect``, which the caller holds, do).
     """
     pending = {k: v for k, v in (checkpoint or {}).items() if chain is None or k == chain}
     checkpoint_chains = len(pending) if checkpoint is not None else None
@@ -331,10 +344,10 @@ def verify_chains(conn: Connection, chain: str | None = None, *,
         return AuditReport(ok=broken is None, events_checked=checked, chains_checked=chains,
                            first_broken=broken, checkpoint_chains=checkpoint_chains)
 
-    heads = _ProjectHeads(conn, chain)
+    heads = _ProjectHeads(conn, chain, span)
     cursor = None
     try:
-        cursor = _open(conn, _events(conn, chain), "phasegate_verify")
+        cursor = _open(conn, _events(conn, chain, span), "phasegate_verify")
         prefixes = _Prefixes()
         seqs, lengths, texts = prefixes.seq, prefixes.length, prefixes.text
         digest = sha256
