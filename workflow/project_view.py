@@ -161,11 +161,29 @@ def new_event(
     return event
 
 
+_ENTERED: dict[tuple[str, str], tuple[int, str]] = {}
+_ENTERED_BOUND = 4096
+
+
 def enter(ctx: ProjectView, phase: str) -> tuple[int, str]:
     """The round number a (re-)entered phase starts, and the updated rounds counter."""
-    rounds = json.loads(ctx.row.rounds)
-    rounds[phase] = rounds.get(phase, 0) + 1
-    return rounds[phase], canonical_json(rounds)
+    return _enter(ctx.row.rounds, phase)
+
+
+def _enter(rounds_json: str, phase: str) -> tuple[int, str]:
+    """``enter`` on the stored counter text: a pure function, remembered (projects share a few
+    counters: every project on a template moves through the same phases), which spares an
+    advance parsing and re-encoding JSON."""
+    key = (rounds_json, phase)
+    found = _ENTERED.get(key)
+    if found is None:
+        rounds = json.loads(rounds_json)
+        rounds[phase] = rounds.get(phase, 0) + 1
+        found = (rounds[phase], canonical_json(rounds))
+        if len(_ENTERED) >= _ENTERED_BOUND:
+            _ENTERED.clear()
+        _ENTERED[key] = found
+    return found
 
 
 def meaning(gate_title: str, phase_title: str, round_no: int) -> str:
