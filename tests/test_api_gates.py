@@ -4,8 +4,9 @@
   trigger other than the moves the engine checks;
 - what the engine hands out (status, summaries, events) is frozen, and changing what can
   be changed inside it (a list) does not persist;
-- the Engine keeps no connection open between calls (the pool's checked-out count is 0
-  after every call, refusals included) and exposes nothing to commit a hand-made change on.
+- the Engine leaves no transaction open between calls (refusals included): the thread that
+  opened it keeps one idle connection (workflow/storage/database.py, HeldConnection), other
+  threads keep none, and it exposes nothing to commit a hand-made change on.
 """
 
 from __future__ import annotations
@@ -84,12 +85,49 @@ def _calls(engine: Engine) -> list[tuple[str, Callable[[], Any]]]:
     ]
 
 
-def test_no_connection_stays_checked_out_between_calls(engine: Engine) -> None:
+def _in_transaction(conn: Any) -> bool:
+    dbapi = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql":
+        import psycopg
+
+        return dbapi.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+    return bool(dbapi.in_transaction)
+
+
+def test_no_transaction_stays_open_between_calls(engine: Engine) -> None:
     pool = engine._db.pool
     for name, call in _calls(engine):
         with contextlib.suppress(PhasegateError):
             call()
-        assert pool.checkedout() == 0, f"{name} left a connection checked out"  # type: ignore[attr-defined]
+        assert pool.checkedout() <= 1, f"{name} left a connection checked out"  # type: ignore[attr-defined]
+        held = engine._held._conn
+        if held is not None:
+            assert not held.in_transaction() and not _in_transaction(held), f"{name} left a transaction open"
+
+
+def test_other_threads_keep_no_connection_and_close_gives_the_held_one_back(engine: Engine) -> None:
+    import threading
+
+    pool = engine._db.pool
+    engine.status("P", actor="tom")
+    assert pool.checkedout() == 1  # type: ignore[attr-defined]
+    errors: list[BaseException] = []
+
+    def other_thread() -> None:
+        try:
+            for name, call in _calls(engine):
+                with contextlib.suppress(PhasegateError):
+                    call()
+                assert pool.checkedout() == 1, f"{name} on another thread kept a connection"  # type: ignore[attr-defined]
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    worker.join()
+    assert not errors, errors
+    engine.close()
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
 def test_the_engine_exposes_no_connection_session_or_writable_state(engine: Engine) -> None:

@@ -10,6 +10,7 @@ backoff; the user sees :class:`~workflow.errors.Conflict` only when retries run 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
@@ -63,6 +64,7 @@ from workflow.status import (
     TemplateInfo,
 )
 from workflow.storage.database import (
+    HeldConnection,
     is_retryable,
     open_database,
     read_transaction,
@@ -106,18 +108,27 @@ class Engine:
         self._sql = for_dialect(self._pg)
         self._dbapi_error: type[Exception] = self._db.dialect.loaded_dbapi.Error
         self._templates: dict[int, TemplateVersion] = {}
+        self._held = HeldConnection(self._db)
         try:
             migrated = ensure_schema(self._db)
             if migrated:
                 self.publish_builtins()
         except BaseException:
+            self._held.drop()
             self._db.dispose()
             raise
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def close(self) -> None:
+        self._held.drop()
         self._db.dispose()
+
+    def __del__(self) -> None:
+        # An Engine dropped without close(): give the held connection back instead of leaving
+        # it to the garbage collector (SQLAlchemy warns about that).
+        with contextlib.suppress(Exception):
+            self._held.drop()
 
     def __enter__(self) -> Engine:
         return self
@@ -144,7 +155,7 @@ class Engine:
             deferred_token = _DEFERRED.set(deferred)
             committing = False
             try:
-                with write_transaction(self._db) as conn:
+                with write_transaction(self._db, self._held) as conn:
                     result = work(conn)
                     committing = True  # an error from here on comes from the COMMIT
                     if deferred:  # PostgreSQL: the writes, as one statement, and the COMMIT in one round trip
@@ -208,7 +219,7 @@ class Engine:
 
     def _read(self, work: Callable[[Connection], R]) -> R:
         try:
-            with read_transaction(self._db) as conn:
+            with read_transaction(self._db, self._held) as conn:
                 return work(conn)
         except PhasegateError:
             raise
