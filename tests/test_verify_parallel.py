@@ -17,7 +17,7 @@ import sqlalchemy
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from cli import cli
+from workflow.cli import cli
 from workflow import Engine
 from workflow import verify_parallel
 from workflow.errors import UsageError
