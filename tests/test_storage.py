@@ -431,11 +431,11 @@ def test_upgrading_to_0003_compiles_the_templates_published_before_it(db_engine:
     assert definition_from_dict(json.loads(compiled)) == load_file(builtin_paths()["team-based"])
 
 
-def test_a_commands_writes_combine_into_one_statement_that_runs_them_all(db_engine: Engine) -> None:
+def test_a_commands_writes_combine_into_one_statement_that_runs_them_all(pg_url: str) -> None:
     """PostgreSQL sends a command's writes as one statement: every part runs, in one transaction."""
-    if db_engine.dialect.name != "postgresql":
-        pytest.skip("data-modifying CTEs: the PostgreSQL write path")
     from workflow.storage.statements import combined
+
+    db_engine = open_database(pg_url)
 
     assert combined([("UPDATE a SET n = %s", (1,))]) == ("UPDATE a SET n = %s", (1,))
     with db_engine.begin() as conn:
@@ -451,3 +451,4 @@ def test_a_commands_writes_combine_into_one_statement_that_runs_them_all(db_engi
         conn.exec_driver_sql(sql, params)
         assert conn.exec_driver_sql("SELECT n FROM a").scalar() == 5
         assert conn.exec_driver_sql("SELECT n, s FROM b ORDER BY n").all() == [(1, "one"), (2, "two")]
+    db_engine.dispose()
