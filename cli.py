@@ -629,7 +629,7 @@ def audit() -> None:
               help="Also require everything this checkpoint (from `audit checkpoint`) recorded to be intact.")
 @click.option("--jobs", "jobs", type=click.IntRange(1, 64), metavar="N",
               help="Processes to verify a whole SQLite database with (default: one per core, up to 4, "
-                   "from 100k events on; 1: one pass).")
+                   "from 250k events on; 1: one pass).")
 @pass_session
 def audit_verify(s: Session, code: str | None, checkpoint: str | None, jobs: int | None) -> None:
     """Recompute the hash chains (all, or CODE's) and name the first broken event (exit 6)."""
@@ -656,7 +656,7 @@ def audit_verify(s: Session, code: str | None, checkpoint: str | None, jobs: int
               help="Write the checkpoint to FILE (a new file) instead of stdout.")
 @click.option("--jobs", "jobs", type=click.IntRange(1, 64), metavar="N",
               help="Processes to verify a whole SQLite database with (default: one per core, up to 4, "
-                   "from 100k events on; 1: one pass).")
+                   "from 250k events on; 1: one pass).")
 @pass_session
 def audit_checkpoint(s: Session, output: str | None, jobs: int | None) -> None:
     """Verify, then state every chain's length and head hash; keep the result outside the database.

@@ -149,3 +149,21 @@ def test_the_command_line_takes_jobs(db: tuple[str, Engine]) -> None:
     assert json.loads(result.output)["chains_checked"] == len(CODES) + 1
     refused = runner.invoke(cli, ["--db", url, "--as", "ana", "audit", "verify", "--jobs", "0"])
     assert refused.exit_code == 2 and "Traceback" not in refused.output
+
+
+def test_when_phasegate_chooses_the_split_the_first_range_gets_a_head_start(
+    db: tuple[str, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The calling process starts at once while a worker starts Python: the first range is larger."""
+    _url, engine = db
+    with engine._db.connect() as conn:
+        assert verify_parallel.plan(conn, None) == [(None, None)], "a small database: one pass"
+        events = verify_parallel._events(conn)
+        monkeypatch.setattr(verify_parallel, "PARALLEL_FROM_EVENTS", 0)
+        monkeypatch.setattr(verify_parallel, "HEAD_START_EVENTS", events // 2)
+        monkeypatch.setattr(verify_parallel, "default_jobs", lambda: 2)
+        (lo, cut), (cut_again, hi) = verify_parallel.plan(conn, None)
+    assert lo is None and hi is None and cut == cut_again
+    assert sum(code < cut for code in CODES) == 18, "three quarters of the projects: (1 + 1/2) / 2"
+    assert engine.verify_audit() == engine.verify_audit(jobs=1)
+    assert len(verify_parallel.worker_peaks_kib) == 1

@@ -1266,7 +1266,7 @@ class Engine:
         ``checkpoint`` (a checkpoint file) also requires every chain it recorded to still
         reach its recorded length and head; a checkpoint file that was altered raises AuditBroken.
         ``jobs``: processes to verify a whole SQLite database with (default: one per core,
-        up to 4, from 100k events on; see workflow/verify_parallel.py); 1 verifies in one pass.
+        up to 4, from 250k events on; see workflow/verify_parallel.py); 1 verifies in one pass.
         """
         from workflow.checkpoint import checkpoint_key, load_checkpoint, read_checkpoint
 
@@ -1472,9 +1472,9 @@ def _verify(conn: Connection, chain: str | None, jobs: int | None, **options: An
         from workflow import verify_parallel
 
         path = verify_parallel.sqlite_file(conn)
-        parts = verify_parallel.worth_splitting(conn, jobs) if path is not None else 1
-        if path is not None and parts > 1:
-            return verify_parallel.verify_split(conn, path, parts, **options)
+        ranges = verify_parallel.plan(conn, jobs) if path is not None else []
+        if path is not None and len(ranges) > 1:
+            return verify_parallel.verify_split(conn, path, ranges, **options)
     return verify_chains(conn, chain, **options)
 
 

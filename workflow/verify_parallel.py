@@ -32,10 +32,14 @@ from sqlalchemy.engine import Connection
 
 from workflow.status import AuditReport, BrokenEvent
 from workflow.storage.tables import projects as t_projects
-from workflow.verify import Heads, Span, verify_chains
+from workflow.verify import EVERY_CHAIN, Heads, Span, verify_chains
 
-# Below this many events a second process costs more (~0.3 s to start) than it saves.
-PARALLEL_FROM_EVENTS = 100_000
+# A worker needs ~0.3 s to start (Python, SQLAlchemy, its snapshot): about as long as this
+# process takes to verify this many events. The first range, verified here at once, gets them
+# extra when phasegate chooses the split itself, so the ranges finish together.
+HEAD_START_EVENTS = 100_000
+# Below this many events a split saves less than a worker's start costs.
+PARALLEL_FROM_EVENTS = 250_000
 MAX_JOBS = 4
 # Peak RSS (KiB) of each worker process of the last split verification in this process, for
 # the benchmark's memory figure (a worker is a process of its own; its memory is not ours).
@@ -46,25 +50,42 @@ def default_jobs() -> int:
     return max(1, min(MAX_JOBS, os.cpu_count() or 1))
 
 
+def _events(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.sum(t_projects.c.seq), 0))).scalar_one())
+
+
 def worth_splitting(conn: Connection, jobs: int | None) -> int:
     """How many processes to verify every chain of this database with (1: one pass, as always)."""
     if conn.dialect.name != "sqlite" or jobs == 1:
         return 1
-    wanted = default_jobs() if jobs is None else jobs
     if jobs is None:
-        events = conn.execute(select(func.coalesce(func.sum(t_projects.c.seq), 0))).scalar_one()
-        if events < PARALLEL_FROM_EVENTS:
-            return 1
-    return max(1, wanted)
+        return default_jobs() if _events(conn) >= PARALLEL_FROM_EVENTS else 1
+    return jobs
 
 
-def spans(conn: Connection, parts: int) -> list[Span]:
-    """``parts`` contiguous ranges of chain names holding about as many projects each."""
+def plan(conn: Connection, jobs: int | None) -> list[Span]:
+    """The ranges to verify, the first here: as many as ``jobs`` asks (equal shares), or chosen."""
+    parts = worth_splitting(conn, jobs)
+    if parts == 1:
+        return [EVERY_CHAIN]
+    first = None
+    if jobs is None:
+        head_start = min(1.0, HEAD_START_EVENTS / max(1, _events(conn)))
+        first = (1 + (parts - 1) * head_start) / parts
+    return spans(conn, parts, first)
+
+
+def spans(conn: Connection, parts: int, first: float | None = None) -> list[Span]:
+    """``parts`` contiguous ranges of chain names: the first holds ``first`` of the projects (default:
+    an equal share), the others share the rest equally."""
     total = conn.execute(select(func.count()).select_from(t_projects)).scalar_one()
+    head = 1 / parts if first is None else min(max(first, 1 / parts), 1.0)
     cuts: list[str] = []
     for i in range(1, parts):
+        at = head + (i - 1) * (1 - head) / (parts - 1)
+        offset = min(total - 1, int(total * at)) if total else 0
         code = conn.execute(
-            select(t_projects.c.code).order_by(t_projects.c.code).limit(1).offset(total * i // parts)
+            select(t_projects.c.code).order_by(t_projects.c.code).limit(1).offset(offset)
         ).scalar()
         if code is not None and (not cuts or code > cuts[-1]):
             cuts.append(code)
@@ -165,15 +186,15 @@ def _peak_rss_kib() -> int:
     return 0
 
 
-def verify_split(conn: Connection, path: Path, parts: int, *,
+def verify_split(conn: Connection, path: Path, ranges: list[Span], *,
                  checkpoint: Mapping[str, tuple[int, str]] | None = None, collect: Heads | None = None,
                  checkpoint_label: str = "the checkpoint") -> AuditReport:
-    """Every chain of the SQLite file ``path``, in ``parts`` ranges: this process verifies the first.
+    """Every chain of the SQLite file ``path``, in ``ranges`` (from :func:`plan`): this process
+    verifies the first.
 
     A worker that fails for any reason (it could not start, it was killed) costs only time:
     its range is then verified in this process.
     """
-    ranges = spans(conn, parts)
     if len(ranges) == 1:
         return verify_chains(conn, checkpoint=checkpoint, collect=collect, checkpoint_label=checkpoint_label)
     workers = []
