@@ -141,3 +141,31 @@ def test_the_engine_exposes_no_connection_session_or_writable_state(engine: Engi
     with pytest.raises(AttributeError):
         engine.status("P").phase = "done"  # type: ignore[misc]
     assert dump(engine) == before
+
+
+def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(engine: Engine) -> None:
+    import os
+
+    engine.status("P", actor="tom")  # the parent holds its connection now
+    held = engine._held._conn
+    assert held is not None
+    parents = held.connection.dbapi_connection
+    pid = os.fork()
+    if pid == 0:  # the child: must neither use nor close the parent's connection
+        code = 1
+        try:
+            engine.hold("P", actor="ana", reason="from the child")
+            assert engine.status("P", actor="tom").status == "on_hold"
+            mine = engine._held._conn
+            assert mine is not None and mine.connection.dbapi_connection is not parents
+            engine.close()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    engine.resume("P", actor="ana")
+    assert engine._held._conn is held and not held.invalidated, "the parent's connection was left alone"
+    assert held.connection.dbapi_connection is parents
+    assert engine.status("P", actor="tom").status == "active"
+    assert engine.verify_audit().ok

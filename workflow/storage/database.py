@@ -254,6 +254,11 @@ def _postgresql_engine(url: URL) -> Engine:
     )
 
 
+# Connections a forked child inherited with an Engine: kept, never used or closed, so that
+# neither the garbage collector nor SQLAlchemy touches the parent's database handles.
+_INHERITED: list[Connection] = []
+
+
 class HeldConnection:
     """The one connection the thread that opened an Engine keeps between its calls.
 
@@ -268,12 +273,15 @@ class HeldConnection:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._owner = threading.get_ident()
+        self._pid = os.getpid()
         self._conn: Connection | None = None
 
     def take(self) -> Connection | None:
         """The held connection (opened on first use), or None on another thread."""
         if threading.get_ident() != self._owner:
             return None
+        if os.getpid() != self._pid:
+            self._forked()
         conn = self._conn
         if conn is None or conn.closed or conn.invalidated:
             if conn is not None:
@@ -285,9 +293,24 @@ class HeldConnection:
         return conn
 
     def drop(self) -> None:
+        if os.getpid() != self._pid:
+            self._forked()
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+
+    def _forked(self) -> None:
+        """In a child process: the parent's connections are neither used nor closed here.
+
+        A database connection must not cross fork(): the held one is set aside for good and
+        the pool forgets the parent's connections without closing them (SQLAlchemy's
+        ``dispose(close=False)``), so the child opens its own.
+        """
+        if self._conn is not None:
+            _INHERITED.append(self._conn)
+            self._conn = None
+        self._engine.dispose(close=False)
+        self._pid = os.getpid()
 
 
 @contextmanager
