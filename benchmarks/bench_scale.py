@@ -91,9 +91,9 @@ def run(args: object) -> str:
         "projects on `digital-agency` with 12-28 events each, copied from projects the Engine drove.",
         "Each call: `Engine.status(code, actor=lead)` + `Engine.history(code, actor=lead, last=50)` on a "
         "random project; big and small alternate call by call.",
-        f"Timed with both files in the OS page cache (read once before timing, {warmed:.1f} s), as a database "
-        "in daily use is: this VM reclaims file pages idle for ~40 s. The cold row comes first, right after "
-        "evicting both files: each call then reads its pages from disk.",
+        f"Timed with both files in the OS page cache (read once before timing, {warmed:.1f} s), as a "
+        "database in daily use is: this VM reclaims file pages idle for ~40 s. The cold row comes first, "
+        "right after evicting both files: each call then reads its pages from disk.",
     ]
     return c.table("Reading one project at scale", rows, notes)
 

@@ -130,23 +130,24 @@ def run(args: object) -> str:
         c.Row(f"`audit verify` rate over {label} vs raw sqlite3 read in chain order",
               f"{eng:,.0f} events/s", f"{raw:,.0f} rows/s", f"{pct:.0%}", f">= {RATE_TARGET:.0%}",
               c.yes_no(pct >= RATE_TARGET)),
-        c.Row(f"the same in one process (`--jobs 1`)", f"{one:,.0f} events/s", f"{raw:,.0f} rows/s",
+        c.Row("the same in one process (`--jobs 1`)", f"{one:,.0f} events/s", f"{raw:,.0f} rows/s",
               f"{one / raw:.0%}", "reported", "—"),
         c.Row(f"`audit verify --jobs 1` peak RSS at {big_mem['events']:,} vs {small_mem['events']:,} events",
               c.fmt(big_mem["peak_kib"] / 1024, "MiB"), c.fmt(small_mem["peak_kib"] / 1024, "MiB"),
               f"{mem_ratio:.2f}x", f"<= {MEMORY_TARGET:g}x", c.yes_no(mem_ratio <= MEMORY_TARGET)),
-        c.Row(f"`audit verify` (default: {split_mem['workers'] + 1} processes) at {split_mem['events']:,} events, "
-              "all processes' peaks added", c.fmt(split_mem["peak_kib"] / 1024, "MiB"), "—", "—", "reported", "—"),
+        c.Row(f"`audit verify` (default: {split_mem['workers'] + 1} processes) at "
+              f"{split_mem['events']:,} events, all processes' peaks added",
+              c.fmt(split_mem["peak_kib"] / 1024, "MiB"), "—", "—", "reported", "—"),
     ]
     notes = [
         f"Rates: median of {reps} alternated repetitions over {big_path.name}; the raw read fetches every "
         f"row of `{RAW_SQL}`. The file is read into the OS page cache before each reader starts (this VM "
         "reclaims file pages idle for ~40 s), so both read the same cached file.",
         f"`audit verify` splits a SQLite file of 250k events or more into {default_jobs()} ranges of chains "
-        "(one process per core, up to 4): this process verifies the first (a head start's worth larger) and a "
-        "worker each of the others.",
-        "Memory: peak RSS (VmHWM) of a fresh process per size verifying in one pass, the streaming the target "
-        "is about (peak with the engine open, before verifying: "
+        "(one process per core, up to 4): this process verifies the first (a head start's worth larger) "
+        "and a worker each of the others.",
+        "Memory: peak RSS (VmHWM) of a fresh process per size verifying in one pass, the streaming the "
+        "target is about (peak with the engine open, before verifying: "
         f"{small_mem['before_kib'] / 1024:.1f} / {big_mem['before_kib'] / 1024:.1f} MiB); a split run holds "
         "one such process per range.",
     ]

@@ -7,6 +7,7 @@ one-pass answer (``jobs=1``): the counts, the first broken event, the checkpoint
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from collections.abc import Iterator
@@ -17,9 +18,8 @@ import sqlalchemy
 from click.testing import CliRunner
 from sqlalchemy import text
 
+from workflow import Engine, verify_parallel
 from workflow.cli import cli
-from workflow import Engine
-from workflow import verify_parallel
 from workflow.errors import UsageError
 
 CODES = [f"P{i:02d}" for i in range(24)]
@@ -42,7 +42,9 @@ def tamper(url: str, statement: str) -> None:
     client = sqlalchemy.create_engine(url)
     try:
         with client.begin() as conn:
-            for name in list(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars()):
+            for name in list(
+                conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars()
+            ):
                 conn.execute(text(f'DROP TRIGGER "{name}"'))
             conn.execute(text(statement))
     finally:
@@ -65,7 +67,7 @@ def test_the_ranges_cover_every_chain_once(db: tuple[str, Engine]) -> None:
     with engine._db.connect() as conn:
         spans = verify_parallel.spans(conn, 4)
     assert spans[0][0] is None and spans[-1][1] is None and len(spans) == 4
-    for (_, hi), (lo, _) in zip(spans, spans[1:]):
+    for (_, hi), (lo, _) in itertools.pairwise(spans):
         assert hi == lo
     for code in [*CODES, "@system"]:
         assert sum(1 for lo, hi in spans if (lo is None or code >= lo) and (hi is None or code < hi)) == 1
@@ -90,7 +92,9 @@ def test_with_edits_in_two_ranges_the_first_in_chain_order_is_named(db: tuple[st
     assert split.first_broken is not None and split.first_broken.chain == "P03"
 
 
-def test_a_checkpoint_from_a_split_pass_is_the_one_pass_checkpoint(db: tuple[str, Engine], tmp_path: Path) -> None:
+def test_a_checkpoint_from_a_split_pass_is_the_one_pass_checkpoint(
+    db: tuple[str, Engine], tmp_path: Path
+) -> None:
     _url, engine = db
     assert engine.checkpoint(jobs=3).chains == engine.checkpoint(jobs=1).chains
 
@@ -100,9 +104,15 @@ def test_a_split_pass_checks_a_checkpoint_in_every_range(db: tuple[str, Engine],
     anchor = tmp_path / "cp.json"
     anchor.write_text(engine.checkpoint(jobs=1).to_json())
     assert engine.verify_audit(jobs=3, checkpoint=anchor).checkpoint_chains == len(CODES) + 1
-    tamper(url, "DELETE FROM events WHERE chain = 'P21' AND seq = (SELECT max(seq) FROM events WHERE chain = 'P21')")
-    tamper(url, "UPDATE projects SET seq = seq - 1, head_hash = (SELECT hash FROM events "
-                "WHERE chain = 'P21' AND seq = projects.seq - 1) WHERE code = 'P21'")
+    tamper(
+        url,
+        "DELETE FROM events WHERE chain = 'P21' AND seq = (SELECT max(seq) FROM events WHERE chain = 'P21')",
+    )
+    tamper(
+        url,
+        "UPDATE projects SET seq = seq - 1, head_hash = (SELECT hash FROM events "
+        "WHERE chain = 'P21' AND seq = projects.seq - 1) WHERE code = 'P21'",
+    )
     assert engine.verify_audit(jobs=3).ok, "the truncated chain agrees with its rewritten project row"
     one = engine.verify_audit(jobs=1, checkpoint=anchor)
     split = engine.verify_audit(jobs=3, checkpoint=anchor)
@@ -111,12 +121,14 @@ def test_a_split_pass_checks_a_checkpoint_in_every_range(db: tuple[str, Engine],
     assert split.first_broken.chain == "P21"
 
 
-def test_a_worker_that_fails_costs_time_not_the_answer(db: tuple[str, Engine],
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_that_fails_costs_time_not_the_answer(
+    db: tuple[str, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
     url, engine = db
     tamper(url, "UPDATE events SET actor = 'mallory' WHERE chain = 'P22' AND seq = 2")
-    monkeypatch.setattr(verify_parallel, "_worker_command",
-                        lambda: ([sys.executable, "-c", "import sys; sys.exit(3)"], {}))
+    monkeypatch.setattr(
+        verify_parallel, "_worker_command", lambda: ([sys.executable, "-c", "import sys; sys.exit(3)"], {})
+    )
     split = engine.verify_audit(jobs=3)
     assert split.first_broken == engine.verify_audit(jobs=1).first_broken
     assert split.first_broken is not None and split.first_broken.chain == "P22"

@@ -18,7 +18,8 @@ GENESIS = "0" * 64
 SYSTEM_CHAIN = "@system"  # project codes start with a letter or digit, so this never collides
 
 
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# check_circular off: the engine builds every value itself (no cycles), and the check costs ~1 µs a call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False)
 
 
 def canonical_json(data: Mapping[str, Any]) -> str:
@@ -29,9 +30,7 @@ def canonical_json(data: Mapping[str, Any]) -> str:
     return _CANONICAL.encode(data)
 
 
-def encode_event(
-    chain: str, seq: int, at: str, actor: str, action: str, phase: str | None, data: str
-) -> str:
+def encode_event(chain: str, seq: int, at: str, actor: str, action: str, phase: str | None, data: str) -> str:
     parts = []
     for field in (chain, str(seq), at, actor, action, phase, data):
         parts.append("~" if field is None else f"{len(field)}:{field}")

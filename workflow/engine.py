@@ -89,7 +89,9 @@ R = TypeVar("R")
 # The events the running write transaction has inserted (see Engine._run and _landed).
 _WRITTEN: ContextVar[list[Event] | None] = ContextVar("phasegate_written", default=None)
 # PostgreSQL: the running transaction's writes, sent in one pipeline together with its COMMIT.
-_DEFERRED: ContextVar[list[tuple[str, tuple[Any, ...]]] | None] = ContextVar("phasegate_deferred", default=None)
+_DEFERRED: ContextVar[list[tuple[str, tuple[Any, ...]]] | None] = ContextVar(
+    "phasegate_deferred", default=None
+)
 
 MAX_ATTEMPTS = 10
 PRIVILEGES = ("admin", "auditor")

@@ -55,8 +55,9 @@ def person(name: str, what: str = "a person's name") -> str:
     return name
 
 
-def text(value: str | None, what: str, *, required: bool = False, max_len: int = TEXT_MAX,
-         multiline: bool = True) -> str | None:
+def text(
+    value: str | None, what: str, *, required: bool = False, max_len: int = TEXT_MAX, multiline: bool = True
+) -> str | None:
     """Free text (notes, comments, reasons, names). ``required`` refuses None and blanks."""
     if value is None or not value.strip():
         if required:
@@ -112,5 +113,7 @@ def jobs(value: int | None) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= JOBS_MAX:
-        raise UsageError(f"the number of jobs must be a whole number from 1 to {JOBS_MAX}, not {shown(value)}")
+        raise UsageError(
+            f"the number of jobs must be a whole number from 1 to {JOBS_MAX}, not {shown(value)}"
+        )
     return value

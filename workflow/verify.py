@@ -110,7 +110,8 @@ def _in_range(stmt: Select[Any], column: Any, chain: str | None, span: Span) -> 
 
 
 def _events(conn: Connection, chain: str | None, span: Span) -> Select[Any]:
-    return _in_range(select(*_COLUMNS), t_events.c.chain, chain, span).order_by(t_events.c.chain, t_events.c.seq)
+    stmt = _in_range(select(*_COLUMNS), t_events.c.chain, chain, span)
+    return stmt.order_by(t_events.c.chain, t_events.c.seq)
 
 
 class _ProjectHeads:

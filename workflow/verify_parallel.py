@@ -18,6 +18,7 @@ PostgreSQL (whose collation may differ) always verifies in one pass.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -90,7 +91,7 @@ def spans(conn: Connection, parts: int, first: float | None = None) -> list[Span
         if code is not None and (not cuts or code > cuts[-1]):
             cuts.append(code)
     bounds: list[str | None] = [None, *cuts, None]
-    return list(zip(bounds[:-1], bounds[1:]))
+    return list(itertools.pairwise(bounds))
 
 
 def within(heads: Mapping[str, tuple[int, str]] | None, span: Span) -> dict[str, tuple[int, str]] | None:
@@ -116,12 +117,20 @@ def _worker_command() -> tuple[list[str], dict[str, str]]:
     return [sys.executable, "-m", "workflow.verify_parallel"], env
 
 
-def _start(path: Path, span: Span, checkpoint: dict[str, tuple[int, str]] | None, collect: bool,
-           label: str) -> subprocess.Popen[bytes]:
+def _start(
+    path: Path, span: Span, checkpoint: dict[str, tuple[int, str]] | None, collect: bool, label: str
+) -> subprocess.Popen[bytes]:
     argv, env = _worker_command()
-    worker = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, env=env)
-    request = {"path": str(path), "span": list(span), "checkpoint": checkpoint, "collect": collect, "label": label}
+    worker = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
+    )
+    request = {
+        "path": str(path),
+        "span": list(span),
+        "checkpoint": checkpoint,
+        "collect": collect,
+        "label": label,
+    }
     assert worker.stdin is not None
     try:
         worker.stdin.write(json.dumps(request).encode())
@@ -141,12 +150,18 @@ def _finish(worker: subprocess.Popen[bytes]) -> tuple[AuditReport, Heads | None,
     try:
         answer = json.loads(out)
         broken = answer["first_broken"]
-        report = AuditReport(ok=answer["ok"], events_checked=answer["events_checked"],
-                             chains_checked=answer["chains_checked"],
-                             first_broken=None if broken is None else BrokenEvent(**broken))
+        report = AuditReport(
+            ok=answer["ok"],
+            events_checked=answer["events_checked"],
+            chains_checked=answer["chains_checked"],
+            first_broken=None if broken is None else BrokenEvent(**broken),
+        )
         heads = answer["heads"]
-        return (report, None if heads is None else {k: (v[0], v[1]) for k, v in heads.items()},
-                int(answer["peak_kib"]))
+        return (
+            report,
+            None if heads is None else {k: (v[0], v[1]) for k, v in heads.items()},
+            int(answer["peak_kib"]),
+        )
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -165,15 +180,24 @@ def _serve() -> None:
     engine = open_database(f"sqlite:///{request['path']}")
     try:
         with snapshot_transaction(engine) as conn:
-            report = verify_chains(conn, checkpoint=checkpoint, collect=heads, checkpoint_label=request["label"],
-                                   span=(lo, hi))
+            report = verify_chains(
+                conn, checkpoint=checkpoint, collect=heads, checkpoint_label=request["label"], span=(lo, hi)
+            )
     finally:
         engine.dispose()
     broken = report.first_broken
-    sys.stdout.write(json.dumps({
-        "ok": report.ok, "events_checked": report.events_checked, "chains_checked": report.chains_checked,
-        "first_broken": None if broken is None else asdict(broken), "heads": heads, "peak_kib": _peak_rss_kib(),
-    }))
+    sys.stdout.write(
+        json.dumps(
+            {
+                "ok": report.ok,
+                "events_checked": report.events_checked,
+                "chains_checked": report.chains_checked,
+                "first_broken": None if broken is None else asdict(broken),
+                "heads": heads,
+                "peak_kib": _peak_rss_kib(),
+            }
+        )
+    )
 
 
 def _peak_rss_kib() -> int:
@@ -186,9 +210,15 @@ def _peak_rss_kib() -> int:
     return 0
 
 
-def verify_split(conn: Connection, path: Path, ranges: list[Span], *,
-                 checkpoint: Mapping[str, tuple[int, str]] | None = None, collect: Heads | None = None,
-                 checkpoint_label: str = "the checkpoint") -> AuditReport:
+def verify_split(
+    conn: Connection,
+    path: Path,
+    ranges: list[Span],
+    *,
+    checkpoint: Mapping[str, tuple[int, str]] | None = None,
+    collect: Heads | None = None,
+    checkpoint_label: str = "the checkpoint",
+) -> AuditReport:
     """Every chain of the SQLite file ``path``, in ``ranges`` (from :func:`plan`): this process
     verifies the first.
 
@@ -200,17 +230,29 @@ def verify_split(conn: Connection, path: Path, ranges: list[Span], *,
     workers = []
     try:
         for span in ranges[1:]:
-            workers.append(_start(path, span, within(checkpoint, span), collect is not None, checkpoint_label))
-        first = verify_chains(conn, checkpoint=within(checkpoint, ranges[0]), collect=collect,
-                              checkpoint_label=checkpoint_label, span=ranges[0])
+            workers.append(
+                _start(path, span, within(checkpoint, span), collect is not None, checkpoint_label)
+            )
+        first = verify_chains(
+            conn,
+            checkpoint=within(checkpoint, ranges[0]),
+            collect=collect,
+            checkpoint_label=checkpoint_label,
+            span=ranges[0],
+        )
         results: list[tuple[AuditReport, Heads | None]] = [(first, None)]
         worker_peaks_kib.clear()
-        for span, worker in zip(ranges[1:], workers):
+        for span, worker in zip(ranges[1:], workers, strict=True):
             answer = _finish(worker)
             if answer is None:
                 heads: Heads | None = {} if collect is not None else None
-                report = verify_chains(conn, checkpoint=within(checkpoint, span), collect=heads,
-                                       checkpoint_label=checkpoint_label, span=span)
+                report = verify_chains(
+                    conn,
+                    checkpoint=within(checkpoint, span),
+                    collect=heads,
+                    checkpoint_label=checkpoint_label,
+                    span=span,
+                )
                 results.append((report, heads))
                 continue
             report, heads, peak = answer
@@ -226,8 +268,9 @@ def verify_split(conn: Connection, path: Path, ranges: list[Span], *,
     return _merge(results, collect, None if checkpoint is None else len(checkpoint))
 
 
-def _merge(results: list[tuple[AuditReport, Heads | None]], collect: Heads | None,
-           checkpoint_chains: int | None) -> AuditReport:
+def _merge(
+    results: list[tuple[AuditReport, Heads | None]], collect: Heads | None, checkpoint_chains: int | None
+) -> AuditReport:
     """One report for the ranges in chain order: the first broken event is the first range's that broke."""
     checked = chains = 0
     broken = None
@@ -238,8 +281,13 @@ def _merge(results: list[tuple[AuditReport, Heads | None]], collect: Heads | Non
             collect.update(heads)
         if broken is None and report.first_broken is not None:
             broken = report.first_broken
-    return AuditReport(ok=broken is None, events_checked=checked, chains_checked=chains,
-                       first_broken=broken, checkpoint_chains=checkpoint_chains)
+    return AuditReport(
+        ok=broken is None,
+        events_checked=checked,
+        chains_checked=chains,
+        first_broken=broken,
+        checkpoint_chains=checkpoint_chains,
+    )
 
 
 def sqlite_file(conn: Connection) -> Path | None:
@@ -247,7 +295,11 @@ def sqlite_file(conn: Connection) -> Path | None:
     if conn.dialect.name != "sqlite":
         return None
     database: Any = conn.engine.url.database
-    if not database or database == ":memory:" or str(conn.engine.url.query.get("uri", "")).lower() in ("true", "1"):
+    if (
+        not database
+        or database == ":memory:"
+        or str(conn.engine.url.query.get("uri", "")).lower() in ("true", "1")
+    ):
         return None
     return Path(database)
 
