@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import workflow
 from workflow import Engine
@@ -170,3 +172,22 @@ def test_invalid_utf8_in_argv_is_refused_with_a_sentence(db: str, slot: str) -> 
     assert b"Error: " in proc.stderr, proc.stderr[:300]
     with Engine(db) as engine:
         assert len(engine.history("P")) == 3, "nothing was stored"
+
+
+@settings(max_examples=2000, deadline=None, derandomize=True, database=None)
+@given(st.text(alphabet=st.characters(codec=None), max_size=40), st.booleans())
+def test_the_quick_printable_check_refuses_exactly_what_the_character_check_refuses(
+    text: str, allow_newlines: bool
+) -> None:
+    from workflow.inputs import _bad_char, _first_bad_char
+
+    assert _bad_char(text, allow_newlines) == _first_bad_char(text, allow_newlines)
+
+
+@pytest.mark.parametrize("ch", ["\x00", "\x1b", "\x7f", "\u2028", "\u2029", "\u202e", "\u2066", "\ud800"])
+def test_control_separator_and_bidi_characters_are_still_refused(ch: str) -> None:
+    from workflow.inputs import _bad_char
+
+    assert _bad_char(f"ok{ch}ok", allow_newlines=True) is not None
+    assert _bad_char("line one\nline\ttwo", allow_newlines=True) is None
+    assert _bad_char("no\nnewline here", allow_newlines=False) is not None

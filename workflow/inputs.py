@@ -22,6 +22,16 @@ TEXT_MAX = 4000
 
 
 def _bad_char(text: str, allow_newlines: bool) -> str | None:
+    """The first character phasegate refuses in ``text``, described; None if there is none."""
+    probe = text.replace("\n", "").replace("\t", "") if allow_newlines else text
+    if probe.isprintable():  # no control, surrogate, format or line/paragraph separator at all
+        return None
+    return _first_bad_char(text, allow_newlines)
+
+
+def _first_bad_char(text: str, allow_newlines: bool) -> str | None:
+    """The character-by-character check (``str.isprintable`` also refuses harmless characters
+    such as a no-break space, so a text it refuses is looked at closely)."""
     for ch in text:
         if allow_newlines and ch in "\n\t":
             continue
