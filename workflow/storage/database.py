@@ -26,8 +26,6 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
@@ -313,22 +311,20 @@ class HeldConnection:
         self._pid = os.getpid()
 
 
-@contextmanager
-def write_transaction(engine: Engine, held: HeldConnection | None = None) -> Iterator[Connection]:
-    """A connection in a write transaction (SQLite: BEGIN IMMEDIATE): commit on success.
+def write_transaction(engine: Engine, held: HeldConnection | None = None) -> Transaction:
+    """``with write_transaction(engine) as conn``: a write transaction (SQLite: BEGIN IMMEDIATE),
+    committed on success.
 
     Failing to connect becomes :class:`DatabaseProblem`; errors inside the block come
     out as they are so the caller can ask :func:`is_retryable`.
     """
-    with _connect(engine, write=True, held=held) as conn:
-        yield conn
+    return Transaction(engine, True, held)
 
 
-@contextmanager
-def read_transaction(engine: Engine, held: HeldConnection | None = None) -> Iterator[Connection]:
-    """A connection in a read transaction: one consistent snapshot on SQLite, rolled back at the end."""
-    with _connect(engine, write=False, held=held) as conn:
-        yield conn
+def read_transaction(engine: Engine, held: HeldConnection | None = None) -> Transaction:
+    """``with read_transaction(engine) as conn``: a read transaction (one consistent snapshot on
+    SQLite), rolled back at the end."""
+    return Transaction(engine, False, held)
 
 
 # Whether the transaction being begun writes (SQLite: BEGIN IMMEDIATE), for the "begin" listener.
@@ -338,55 +334,71 @@ def read_transaction(engine: Engine, held: HeldConnection | None = None) -> Iter
 _BEGIN_WRITE: ContextVar[bool] = ContextVar("phasegate_begin_write", default=False)
 
 
-@contextmanager
-def _connect(engine: Engine, *, write: bool, held: HeldConnection | None = None) -> Iterator[Connection]:
-    conn = held.take() if held is not None else None
-    if conn is None:
-        held = None
-        try:
-            conn = engine.connect()
-        except DBAPIError as exc:
-            raise translate_error(exc, engine.url) from exc
-    try:
-        yield from _transaction(conn, engine, write)
-    except BaseException:
-        if held is not None:
-            held.drop()
-        raise
-    finally:
-        if held is None:
-            conn.close()
+class Transaction:
+    """One transaction on the held connection (or a pooled one), as a plain context manager.
 
+    (A class rather than nested ``@contextmanager`` generators: every command enters one.)
+    Any error drops the held connection; a pooled one always goes back to the pool.
+    """
 
-def _transaction(conn: Connection, engine: Engine, write: bool) -> Iterator[Connection]:
-    writing = _BEGIN_WRITE.set(write)
-    try:
-        trans = conn.begin()
-    except DBAPIError as exc:
-        if is_retryable(exc) or exc.connection_invalidated:  # the caller may run it again
-            raise
-        raise translate_error(exc, engine.url) from exc
-    finally:
-        _BEGIN_WRITE.reset(writing)
-    try:
-        yield conn
-    except BaseException:
-        if trans.is_active:
-            trans.rollback()
-        raise
-    if trans.is_active:
-        if write:
+    __slots__ = ("_conn", "_engine", "_held", "_trans", "_write")
+
+    def __init__(self, engine: Engine, write: bool, held: HeldConnection | None) -> None:
+        self._engine = engine
+        self._write = write
+        self._held = held
+
+    def __enter__(self) -> Connection:
+        held = self._held
+        conn = held.take() if held is not None else None
+        if conn is None:
+            self._held = None
             try:
-                trans.commit()
-            except BaseException:
-                # After a failed COMMIT SQLAlchemy considers the transaction over and returns
-                # the connection to the pool without a rollback, while the DBAPI connection
-                # may still be inside it: the next command on it would then commit this
-                # one's writes. Drop the connection so the database discards them.
-                conn.invalidate()
-                raise
-        else:
-            trans.rollback()
+                conn = self._engine.connect()
+            except DBAPIError as exc:
+                raise translate_error(exc, self._engine.url) from exc
+        self._conn = conn
+        writing = _BEGIN_WRITE.set(self._write)
+        try:
+            self._trans = conn.begin()
+        except BaseException as exc:
+            self._release(failed=True)
+            if isinstance(exc, DBAPIError) and not (is_retryable(exc) or exc.connection_invalidated):
+                raise translate_error(exc, self._engine.url) from exc
+            raise  # the caller may run it again
+        finally:
+            _BEGIN_WRITE.reset(writing)
+        return conn
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        trans = self._trans
+        try:
+            if exc_type is not None:
+                if trans.is_active:
+                    trans.rollback()
+            elif trans.is_active:
+                if not self._write:
+                    trans.rollback()
+                else:
+                    try:
+                        trans.commit()
+                    except BaseException:
+                        # After a failed COMMIT SQLAlchemy considers the transaction over and returns
+                        # the connection to the pool without a rollback, while the DBAPI connection
+                        # may still be inside it: the next command on it would then commit this
+                        # one's writes. Drop the connection so the database discards them.
+                        self._conn.invalidate()
+                        raise
+        except BaseException:
+            self._release(failed=True)
+            raise
+        self._release(failed=exc_type is not None)
+
+    def _release(self, *, failed: bool) -> None:
+        if self._held is None:
+            self._conn.close()
+        elif failed:
+            self._held.drop()
 
 
 def _dbapi_error(exc: BaseException) -> BaseException:
