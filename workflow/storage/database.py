@@ -30,6 +30,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from weakref import WeakSet
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -271,15 +272,13 @@ class HeldConnection:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._owner = threading.get_ident()
-        self._pid = os.getpid()
         self._conn: Connection | None = None
+        _HOLDERS.add(self)
 
     def take(self) -> Connection | None:
         """The held connection (opened on first use), or None on another thread."""
         if threading.get_ident() != self._owner:
             return None
-        if os.getpid() != self._pid:
-            self._forked()
         conn = self._conn
         if conn is None or conn.closed or conn.invalidated:
             if conn is not None:
@@ -291,24 +290,31 @@ class HeldConnection:
         return conn
 
     def drop(self) -> None:
-        if os.getpid() != self._pid:
-            self._forked()
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
 
     def _forked(self) -> None:
-        """In a child process: the parent's connections are neither used nor closed here.
+        """In a child process (run by ``os.register_at_fork`` for every Engine alive at the fork):
+        the parent's connections are neither used nor closed here.
 
         A database connection must not cross fork(): the held one is set aside for good and
-        the pool forgets the parent's connections without closing them (SQLAlchemy's
-        ``dispose(close=False)``), so the child opens its own.
+        the pool forgets the parent's connections, checked in or out, without closing them
+        (SQLAlchemy's ``dispose(close=False)``), so the child opens its own on any thread.
         """
         if self._conn is not None:
             _INHERITED.append(self._conn)
             self._conn = None
         self._engine.dispose(close=False)
-        self._pid = os.getpid()
+
+
+def _after_fork_in_child() -> None:
+    for holder in list(_HOLDERS):
+        holder._forked()
+
+
+_HOLDERS: WeakSet[HeldConnection] = WeakSet()
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def write_transaction(engine: Engine, held: HeldConnection | None = None) -> Transaction:
