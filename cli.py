@@ -618,6 +618,14 @@ def history(s: Session, code: str, since: str | None, until: str | None, by: str
     emit_lines(history_lines(events))
 
 
+# audit verify and audit checkpoint; the engine refuses more than inputs.JOBS_MAX (exit 2).
+jobs_option = click.option(
+    "--jobs", "jobs", type=click.IntRange(min=1), metavar="N",
+    help="Processes to verify a whole SQLite database with (default: one per core, up to 4, "
+         "from 250k events on; 1: one pass).",
+)
+
+
 @cli.group()
 def audit() -> None:
     """The tamper-evident history."""
@@ -627,9 +635,7 @@ def audit() -> None:
 @click.argument("code", required=False, shell_complete=complete_codes)
 @click.option("--checkpoint", "checkpoint", type=FilePath(dir_okay=False), metavar="FILE",
               help="Also require everything this checkpoint (from `audit checkpoint`) recorded to be intact.")
-@click.option("--jobs", "jobs", type=click.IntRange(1, 64), metavar="N",
-              help="Processes to verify a whole SQLite database with (default: one per core, up to 4, "
-                   "from 250k events on; 1: one pass).")
+@jobs_option
 @pass_session
 def audit_verify(s: Session, code: str | None, checkpoint: str | None, jobs: int | None) -> None:
     """Recompute the hash chains (all, or CODE's) and name the first broken event (exit 6)."""
@@ -654,9 +660,7 @@ def audit_verify(s: Session, code: str | None, checkpoint: str | None, jobs: int
 @audit.command("checkpoint")
 @click.option("--output", "output", type=FilePath(dir_okay=False), metavar="FILE",
               help="Write the checkpoint to FILE (a new file) instead of stdout.")
-@click.option("--jobs", "jobs", type=click.IntRange(1, 64), metavar="N",
-              help="Processes to verify a whole SQLite database with (default: one per core, up to 4, "
-                   "from 250k events on; 1: one pass).")
+@jobs_option
 @pass_session
 def audit_checkpoint(s: Session, output: str | None, jobs: int | None) -> None:
     """Verify, then state every chain's length and head hash; keep the result outside the database.

@@ -345,6 +345,14 @@ def verify_chains(conn: Connection, chain: str | None = None, *,
         return AuditReport(ok=broken is None, events_checked=checked, chains_checked=chains,
                            first_broken=broken, checkpoint_chains=checkpoint_chains)
 
+    def ended(name: str, length: int, head: str, recorded: tuple[int, str] | None,
+              cp_len: int) -> BrokenEvent | None:
+        """A chain's last event was read: check its end, and collect its head for a checkpoint."""
+        broken = _chain_end(name, length, head, recorded, cp_len, checkpoint_label)
+        if broken is None and collect is not None:
+            collect[name] = (length, head)
+        return broken
+
     heads = _ProjectHeads(conn, chain, span)
     cursor = None
     try:
@@ -362,10 +370,8 @@ def verify_chains(conn: Connection, chain: str | None = None, *,
         for name, seq, at, actor, action, phase, data, stored_prev, stored_hash in cursor:
             if name != current:
                 if current is not None:
-                    if broken := _chain_end(current, next_seq - 1, prev_hash, recorded, cp_len, label):
+                    if broken := ended(current, next_seq - 1, prev_hash, recorded, cp_len):
                         return report(broken, done + next_seq - 1)
-                    if collect is not None:
-                        collect[current] = (next_seq - 1, prev_hash)
                     done += next_seq - 1
                 current = name
                 chains += 1
@@ -393,10 +399,8 @@ def verify_chains(conn: Connection, chain: str | None = None, *,
             prev_hash = stored_hash
             next_seq += 1
         if current is not None:
-            if broken := _chain_end(current, next_seq - 1, prev_hash, recorded, cp_len, label):
+            if broken := ended(current, next_seq - 1, prev_hash, recorded, cp_len):
                 return report(broken, done + next_seq - 1)
-            if collect is not None:
-                collect[current] = (next_seq - 1, prev_hash)
             done += next_seq - 1
         if (chainless := heads.chainless()) is not None:
             return report(BrokenEvent(chainless, 1, "missing", "the project's whole chain is missing"), done)

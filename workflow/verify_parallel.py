@@ -26,7 +26,6 @@ import sys
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
@@ -55,23 +54,25 @@ def _events(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.sum(t_projects.c.seq), 0))).scalar_one())
 
 
-def worth_splitting(conn: Connection, jobs: int | None) -> int:
+def worth_splitting(conn: Connection, jobs: int | None, events: int | None = None) -> int:
     """How many processes to verify every chain of this database with (1: one pass, as always)."""
     if conn.dialect.name != "sqlite" or jobs == 1:
         return 1
     if jobs is None:
-        return default_jobs() if _events(conn) >= PARALLEL_FROM_EVENTS else 1
+        events = _events(conn) if events is None else events
+        return default_jobs() if events >= PARALLEL_FROM_EVENTS else 1
     return jobs
 
 
 def plan(conn: Connection, jobs: int | None) -> list[Span]:
     """The ranges to verify, the first here: as many as ``jobs`` asks (equal shares), or chosen."""
-    parts = worth_splitting(conn, jobs)
+    events = _events(conn) if jobs is None and conn.dialect.name == "sqlite" else 0
+    parts = worth_splitting(conn, jobs, events)
     if parts == 1:
         return [EVERY_CHAIN]
     first = None
     if jobs is None:
-        head_start = min(1.0, HEAD_START_EVENTS / max(1, _events(conn)))
+        head_start = min(1.0, HEAD_START_EVENTS / max(1, events))
         first = (1 + (parts - 1) * head_start) / parts
     return spans(conn, parts, first)
 
@@ -292,16 +293,9 @@ def _merge(
 
 def sqlite_file(conn: Connection) -> Path | None:
     """The file of an SQLite database (None for PostgreSQL and in-memory databases)."""
-    if conn.dialect.name != "sqlite":
-        return None
-    database: Any = conn.engine.url.database
-    if (
-        not database
-        or database == ":memory:"
-        or str(conn.engine.url.query.get("uri", "")).lower() in ("true", "1")
-    ):
-        return None
-    return Path(database)
+    from workflow.storage.database import sqlite_file as file_of
+
+    return file_of(conn.engine.url) if conn.dialect.name == "sqlite" else None
 
 
 if __name__ == "__main__":

@@ -127,7 +127,7 @@ def _show(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def _sqlite_file(url: URL) -> Path | None:
+def sqlite_file(url: URL) -> Path | None:
     """The file an SQLite URL names, or None for in-memory and URI-mode databases."""
     database = url.database
     if not database or database == ":memory:":
@@ -159,7 +159,7 @@ def _check_sqlite_file(path: Path) -> None:
 
 
 def _sqlite_engine(url: URL) -> Engine:
-    path = _sqlite_file(url)
+    path = sqlite_file(url)
     if path is not None:
         _check_sqlite_file(path)
         engine = create_engine(url, pool_size=2, max_overflow=3)
