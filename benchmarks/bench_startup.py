@@ -2,7 +2,7 @@
 
 * ``phasegate --json project status CODE`` on a prepared SQLite database vs
   ``python -c "import sqlalchemy, click, transitions"`` (target <= 1.3x);
-* ``phasegate --help`` and ``phasegate template validate definitions/large-agency.yaml``
+* ``phasegate --help`` and ``phasegate template validate workflow/definitions/large-agency.yaml``
   vs ``python -c "import click, transitions"`` (target <= 1.5x, and SQLAlchemy must
   not be imported at all).
 
@@ -68,7 +68,7 @@ def _commands(args: Any, url: str) -> tuple[dict[str, list[str]], str]:
         pg = [python, "-c", ENTRY]
         how = ("the working tree's entry point "
                "(`python -c \"from workflow.cli import main; ...\"` from the repo)")
-    large = str(c.REPO / "definitions" / "large-agency.yaml")
+    large = str(c.REPO / "workflow" / "definitions" / "large-agency.yaml")
     cmds = {
         "status": [*pg, "--db", url, "--as", c.ADMIN, "--json", "project", "status", "WEB-1"],
         "floor_full": [python, "-c", "import sqlalchemy, click, transitions"],
@@ -128,7 +128,7 @@ def run(args: Any) -> str:
                     floor_note=note["floor_full"]),
         c.ratio_row("`phasegate --help` vs `import click, transitions`", med["help"], med["floor_light"],
                     LIGHT_TARGET, measured_note=note["help"], floor_note=note["floor_light"]),
-        c.ratio_row("`phasegate template validate definitions/large-agency.yaml` vs "
+        c.ratio_row("`phasegate template validate workflow/definitions/large-agency.yaml` vs "
                     "`import click, transitions`", med["validate"], med["floor_light"], LIGHT_TARGET,
                     measured_note=note["validate"], floor_note=note["floor_light"]),
     ]

@@ -87,7 +87,7 @@ def _vm_hwm_kib() -> int:
 
 
 def _child(path: Path, jobs: int | None) -> None:
-    from workflow import verify_parallel
+    from workflow.storage import verify_parallel
     from workflow.engine import Engine
 
     engine = Engine(c.sqlite_url(path))
@@ -119,7 +119,7 @@ def run(args: object) -> str:
         one_rates.append(events / t)
     raw, eng, one = c.median(raw_rates), c.median(eng_rates), c.median(one_rates)
     pct = eng / raw
-    from workflow.verify_parallel import default_jobs
+    from workflow.storage.verify_parallel import default_jobs
 
     small_mem = _child_peak(small_path, 1)
     big_mem = _child_peak(big_path, 1)

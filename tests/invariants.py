@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from workflow import Engine
-from workflow.replay import replay
-from workflow.status import Event
+from workflow.domain.replay import replay
+from workflow.domain.events import Event
 from workflow.storage.tables import approvals, assignments, events, metadata, projects, tasks
 
 
@@ -88,7 +88,7 @@ def assert_history_obeys_the_rules(engine: Engine, code: str) -> dict[str, int]:
       its gate satisfied; one approval per role per visit.
     Returns counts of actions, for tests that want to know the walk went somewhere.
     """
-    from workflow.gates import evaluate
+    from workflow.domain.gates import evaluate
 
     history = engine.history(code)
     tpl = history[0].data["template"]

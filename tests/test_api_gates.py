@@ -21,8 +21,8 @@ from invariants import dump
 
 from workflow import Engine
 from workflow.errors import PhasegateError
-from workflow.loader import builtin_paths, load_file
-from workflow.machine import compile_machine
+from workflow.domain.loader import builtin_paths, load_file
+from workflow.domain.machine import compile_machine
 
 MODELS = ["large-agency", "digital-agency", "team-based"]
 

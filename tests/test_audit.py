@@ -20,10 +20,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from workflow import Engine
-from workflow.audit import GENESIS, canonical_json, event_hash
-from workflow.checkpoint import KEY_ENV, load_checkpoint
+from workflow.domain.events import GENESIS, canonical_json, event_hash
+from workflow.domain.checkpoint import KEY_ENV, load_checkpoint
 from workflow.errors import AuditBroken, NotPermitted
-from workflow.verify import fast_hash
+from workflow.storage.verify import fast_hash
 
 TEAM = {"integrated_producer": "ana", "head_of_technology": "ben", "project_manager": "cy"}
 

@@ -14,8 +14,8 @@ from cli_runs import Run, cli_runner, must_succeed
 from click.testing import CliRunner
 
 from workflow.cli import cli
-from workflow.loader import builtin_paths, load_file
-from workflow.render import json_text, safe
+from workflow.domain.loader import builtin_paths, load_file
+from workflow.cli.render import json_text, safe
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS = ("large-agency", "digital-agency", "team-based")
@@ -485,15 +485,15 @@ def _python(code: str) -> str:
 
 def test_importing_the_cli_loads_only_click_and_workflow_errors() -> None:
     code = (
-        "import sys; before = set(sys.modules); import cli; "
+        "import sys; before = set(sys.modules); import workflow.cli; "
         "new = {m for m in set(sys.modules) - before if m.split('.')[0] not in sys.stdlib_module_names}; "
-        "print(sorted(m for m in new if not m.startswith('click')))"
+        "print(sorted(m for m in new if not m.startswith(('click', 'workflow.cli'))))"
     )
-    assert _python(code) == str(sorted(["cli", "workflow", "workflow.errors"]))
+    assert _python(code) == str(sorted(["workflow", "workflow.errors"]))
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["template", "validate", "definitions/large-agency.yaml"],
-                                  ["template", "diagram", "definitions/team-based.yaml"]])
+@pytest.mark.parametrize("argv", [["--help"], ["template", "validate", "workflow/definitions/large-agency.yaml"],
+                                  ["template", "diagram", "workflow/definitions/team-based.yaml"]])
 def test_commands_without_a_database_never_import_sqlalchemy(argv: list[str]) -> None:
     code = (
         f"import sys; sys.argv = ['phasegate', *{argv!r}]\n"
@@ -508,7 +508,7 @@ def test_commands_without_a_database_never_import_sqlalchemy(argv: list[str]) ->
 
 
 def test_demo_runs_on_its_own_throw_away_database(run: Run, tmp_path: Path) -> None:
-    pytest.importorskip("workflow.demo")
+    pytest.importorskip("workflow.cli.demo")
     kept = tmp_path / "demo.db"
     result = run("demo", "--keep", str(kept))
     assert result.exit_code == 0, result.output

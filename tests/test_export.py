@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from workflow import Engine, export
+from workflow import Engine
+from workflow.storage import export
 from workflow.errors import NotFound, NotPermitted, UsageError
 
 TEAM = {"integrated_producer": "ana", "team": "fay"}

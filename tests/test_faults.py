@@ -30,8 +30,8 @@ from sqlalchemy import event, text
 from workflow import Engine
 from workflow.cli import cli
 from workflow.errors import DatabaseProblem, PhasegateError
-from workflow.loader import builtin_paths
-from workflow.status import Event
+from workflow.domain.loader import builtin_paths
+from workflow.domain.events import Event
 
 # -- the commands, each from the state it needs --------------------------------------------------------
 

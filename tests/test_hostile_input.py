@@ -179,14 +179,14 @@ def test_invalid_utf8_in_argv_is_refused_with_a_sentence(db: str, slot: str) -> 
 def test_the_quick_printable_check_refuses_exactly_what_the_character_check_refuses(
     text: str, allow_newlines: bool
 ) -> None:
-    from workflow.inputs import _bad_char, _first_bad_char
+    from workflow.domain.inputs import _bad_char, _first_bad_char
 
     assert _bad_char(text, allow_newlines) == _first_bad_char(text, allow_newlines)
 
 
 @pytest.mark.parametrize("ch", ["\x00", "\x1b", "\x7f", "\u2028", "\u2029", "\u202e", "\u2066", "\ud800"])
 def test_control_separator_and_bidi_characters_are_still_refused(ch: str) -> None:
-    from workflow.inputs import _bad_char
+    from workflow.domain.inputs import _bad_char
 
     assert _bad_char(f"ok{ch}ok", allow_newlines=True) is not None
     assert _bad_char("line one\nline\ttwo", allow_newlines=True) is None

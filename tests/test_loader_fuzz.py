@@ -15,10 +15,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from workflow import schema
-from workflow.definition import Definition
+from workflow.domain import schema
+from workflow.domain.definition import Definition
 from workflow.errors import DefinitionError
-from workflow.loader import builtin_paths, load_definition
+from workflow.domain.loader import builtin_paths, load_definition
 
 # CPU seconds per document: a bound against pathological blow-ups (a billion laughs takes minutes),
 # not a benchmark; CPU time, so a busy machine does not trip it (inputs take ~0.3 ms, the slowest ~50 ms).

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from workflow.definition import Definition
+from workflow.domain.definition import Definition
 from workflow.errors import RuleRefused
-from workflow.gates import evaluate
-from workflow.loader import builtin_paths, load_file
-from workflow.machine import CANCELLED, COMPLETED, ON_HOLD, Binding, compile_machine, fire, transition_table
+from workflow.domain.gates import evaluate
+from workflow.domain.loader import builtin_paths, load_file
+from workflow.domain.machine import CANCELLED, COMPLETED, ON_HOLD, Binding, compile_machine, fire, transition_table
 
 MODELS = ["large-agency", "digital-agency", "team-based"]
 

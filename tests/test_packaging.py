@@ -43,8 +43,8 @@ def test_the_wheel_ships_definitions_migrations_and_cli_inside_the_workflow_pack
     top = {n.split("/")[0] for n in names}
     assert top == {"workflow", next(t for t in top if t.endswith(".dist-info"))}
     for required in (
-        "workflow/cli.py",
-        "workflow/engine.py",
+        "workflow/cli/app.py",
+        "workflow/engine/__init__.py",
         "workflow/definitions/large-agency.yaml",
         "workflow/definitions/digital-agency.yaml",
         "workflow/definitions/team-based.yaml",
@@ -57,3 +57,13 @@ def test_the_wheel_ships_definitions_migrations_and_cli_inside_the_workflow_pack
         zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     )
     assert "phasegate = workflow.cli:run" in entry_points
+
+
+@pytest.mark.skipif(not (ROOT / "pyproject.toml").exists(), reason="needs the source tree")
+def test_the_source_tree_has_no_symlinks() -> None:
+    """Symlinks break on checkouts without symlink support, and tools see two copies."""
+    tracked = subprocess.run(["git", "ls-files", "-s"], cwd=ROOT, capture_output=True, text=True)
+    if tracked.returncode != 0:
+        pytest.skip("not a git checkout")
+    links = [line.split("\t", 1)[1] for line in tracked.stdout.splitlines() if line.startswith("120000")]
+    assert links == []

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from workflow import Engine
 from workflow.errors import NotFound, NotPermitted, PhasegateError
-from workflow.replay import replay
+from workflow.domain.replay import replay
 from workflow.storage.tables import approvals, assignments, projects, tasks
 
 MODELS = ["large-agency", "digital-agency", "team-based"]

@@ -9,8 +9,8 @@ import pytest
 
 from workflow import Engine
 from workflow.errors import NotFound, NotPermitted
-from workflow.report import duration, report_lines, template_report_lines
-from workflow.report_html import render_html
+from workflow.reports.timeline import duration, report_lines, template_report_lines
+from workflow.reports.html import render_html
 
 TEAM = {"integrated_producer": "ana", "team": "fay"}
 

@@ -18,7 +18,8 @@ import sqlalchemy
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from workflow import Engine, verify_parallel
+from workflow import Engine
+from workflow.storage import verify_parallel
 from workflow.cli import cli
 from workflow.errors import UsageError
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from workflow import Engine
 from workflow.errors import NotFound, NotPermitted, PhasegateError, RuleRefused
-from workflow.status import Event
+from workflow.domain.events import Event
 
 ADMIN = "root"
 SPARE = ["sam", "sue", "sol"]

@@ -16,11 +16,12 @@ from typing import Any, NamedTuple
 from sqlalchemy.engine import Connection
 from transitions import Machine
 
-from workflow.audit import canonical_json, event_hash
-from workflow.definition import Definition, Phase
-from workflow.gates import PhaseEvaluation, evaluate
-from workflow.machine import CANCELLED, COMPLETED, ON_HOLD, compile_machine
-from workflow.status import Approval, Event, GateStatus, ProjectStatus, TaskStatus
+from workflow.domain.events import canonical_json, event_hash
+from workflow.domain.definition import Definition, Phase
+from workflow.domain.gates import PhaseEvaluation, evaluate
+from workflow.domain.machine import CANCELLED, COMPLETED, ON_HOLD, compile_machine
+from workflow.domain.results import Approval, GateStatus, ProjectStatus, TaskStatus
+from workflow.domain.events import Event
 from workflow.storage.statements import PROJECT_COLUMNS
 
 

@@ -102,5 +102,5 @@ def required_keys(level: str) -> tuple[str, ...]:
     return tuple(name for name, f in LEVELS[level].items() if f.required)
 
 
-# The compiled machine's own states (workflow.machine): a phase may not take their names.
+# The compiled machine's own states (workflow.domain.machine): a phase may not take their names.
 RESERVED_PHASE_KEYS = ("on_hold", "completed", "cancelled")

@@ -147,7 +147,7 @@ def _run(path: Path, out: Callable[[str], None], *, kept: bool) -> int:
 def _finish_phase(engine: object, status: object) -> None:
     """Everyone does their task and every approver signs, each as a distinct person."""
     from workflow.engine import Engine
-    from workflow.status import ProjectStatus
+    from workflow.domain.results import ProjectStatus
 
     assert isinstance(engine, Engine) and isinstance(status, ProjectStatus)
     for task in status.tasks:
@@ -160,7 +160,7 @@ def _finish_phase(engine: object, status: object) -> None:
 
 
 def _title(definition: object, key: str | None) -> str:
-    from workflow.definition import Definition
+    from workflow.domain.definition import Definition
 
     assert isinstance(definition, Definition)
     if key is None:

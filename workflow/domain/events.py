@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 from hashlib import sha256
 from typing import Any
 
@@ -49,3 +51,56 @@ def event_hash(
 ) -> str:
     payload = prev_hash + encode_event(chain, seq, at, actor, action, phase, data)
     return sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Event:
+    """One audit event. ``data_json`` is the stored (and hashed) text; ``data`` parses it on first use."""
+
+    chain: str
+    seq: int
+    at: str
+    actor: str
+    action: str
+    phase: str | None
+    data_json: str = field(repr=False)
+    prev_hash: str
+    hash: str
+
+    @cached_property
+    def data(self) -> dict[str, Any]:
+        # Lazily: listing 50 events for a screen should not pay for 50 JSON parses it may not show.
+        return _parse_data(self.data_json)
+
+    @property
+    def project(self) -> str | None:
+        return None if self.chain == SYSTEM_CHAIN else self.chain
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "at": self.at,
+            "actor": self.actor,
+            "action": self.action,
+            "project": self.project,
+            "chain": self.chain,
+            "phase": self.phase,
+            "data": self.data,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+    @classmethod
+    def from_row(cls, row: Any) -> Event:
+        return cls(
+            row.chain, row.seq, row.at, row.actor, row.action, row.phase, row.data, row.prev_hash, row.hash
+        )
+
+
+def _parse_data(text: str) -> dict[str, Any]:
+    """An event's data; text that is no longer a JSON object (tampering) is shown, not crashed on."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {"unreadable_data": text}
+    return data if isinstance(data, dict) else {"unreadable_data": text}

@@ -21,7 +21,7 @@ from typing import Any
 
 from transitions import EventData, Machine, MachineError
 
-from workflow.definition import Definition
+from workflow.domain.definition import Definition
 from workflow.errors import RuleRefused
 
 ON_HOLD = "on_hold"

@@ -30,8 +30,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, select
 from sqlalchemy.engine import Connection
 
-from workflow.audit import GENESIS
-from workflow.status import AuditReport, BrokenEvent
+from workflow.domain.events import GENESIS
+from workflow.domain.results import AuditReport, BrokenEvent
 from workflow.storage.tables import events as t_events
 from workflow.storage.tables import projects as t_projects
 
@@ -46,7 +46,7 @@ EVERY_CHAIN: Span = (None, None)
 
 def fast_hash(prev_hash: str, chain: str, seq: int, at: str, actor: str, action: str, phase: str | None,
               data: str) -> str:
-    """:func:`workflow.audit.event_hash`, inlined for the verifier's inner loop (a test pins them equal)."""
+    """:func:`workflow.domain.events.event_hash`, inlined for the verifier's inner loop (a test pins them equal)."""
     s = str(seq)
     p = "~" if phase is None else f"{len(phase)}:{phase}"
     payload = (f"{prev_hash}{len(chain)}:{chain}{len(s)}:{s}{len(at)}:{at}{len(actor)}:{actor}"

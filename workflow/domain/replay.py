@@ -20,7 +20,8 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from workflow.errors import AuditBroken
-from workflow.status import Event, ProjectStatus
+from workflow.domain.results import ProjectStatus
+from workflow.domain.events import Event
 
 if TYPE_CHECKING:
     from workflow.project_view import TemplateVersion
@@ -105,7 +106,7 @@ class ProjectState:
         return {role: sorted(people) for role, people in self.team.items() if people}
 
     def rounds_json(self) -> str:
-        from workflow.audit import canonical_json
+        from workflow.domain.events import canonical_json
 
         return canonical_json(self.rounds)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from workflow.definition import Definition, Gate, Phase
+from workflow.domain.definition import Definition, Gate, Phase
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from workflow.audit import SYSTEM_CHAIN
+from workflow.domain.events import SYSTEM_CHAIN
 from workflow.errors import UsageError
 from workflow.storage.tables import events as t_events
 

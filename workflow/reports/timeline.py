@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from workflow.definition import Definition
+from workflow.domain.definition import Definition
 from workflow.errors import AuditBroken
-from workflow.status import Event
+from workflow.domain.events import Event
 
 
 @dataclass

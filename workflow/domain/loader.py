@@ -1,4 +1,4 @@
-"""Read a process template (YAML) into a frozen :class:`~workflow.definition.Definition`.
+"""Read a process template (YAML) into a frozen :class:`~workflow.domain.definition.Definition`.
 
 A template comes from a user's file, so reading it is defensive and staged,
 each stage refusing with a located sentence instead of a traceback:
@@ -10,7 +10,7 @@ each stage refusing with a located sentence instead of a traceback:
    nesting and extra documents, and keeps *every* scalar a string: YAML 1.1
    would turn ``no``, ``on``, ``0755`` or ``2024-01-01`` into other types, and a
    task called "No" must stay "No";
-4. shape: the table in :mod:`workflow.schema` (allowed keys, required keys,
+4. shape: the table in :mod:`workflow.domain.schema` (allowed keys, required keys,
    kinds of value), converting the few typed fields (``required``,
    ``distinct_people``) from their text;
 5. meaning: declared roles, phase order, approver counts.
@@ -39,8 +39,8 @@ from yaml.events import (
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from workflow import schema
-from workflow.definition import Definition, Gate, Phase, Role
+from workflow.domain import schema
+from workflow.domain.definition import Definition, Gate, Phase, Role
 from workflow.errors import DefinitionError, Problem
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def builtin_paths() -> dict[str, Path]:
     """The built-in templates shipped inside the package, by template key."""
     from pathlib import Path  # pathlib costs ~10 ms of import; only this function needs it
 
-    folder = Path(__file__).parent / "definitions"
+    folder = Path(__file__).parent.parent / "definitions"
     return {key: folder / f"{key}.yaml" for key in BUILTIN_KEYS}
 
 
@@ -361,7 +361,7 @@ INVALID: Any = _Invalid()
 
 
 class _Builder:
-    """Walks the composed nodes by :data:`workflow.schema.LEVELS`, collecting every problem."""
+    """Walks the composed nodes by :data:`workflow.domain.schema.LEVELS`, collecting every problem."""
 
     def __init__(self, source: str) -> None:
         self.source = source

@@ -31,9 +31,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from workflow import inputs
-from workflow.audit import GENESIS, SYSTEM_CHAIN, canonical_json
-from workflow.definition import Definition, definition_from_dict, definition_to_dict
+from workflow.domain import inputs
+from workflow.domain.events import GENESIS, SYSTEM_CHAIN, canonical_json
+from workflow.domain.definition import Definition, definition_from_dict, definition_to_dict
 from workflow.errors import (
     Conflict,
     DatabaseProblem,
@@ -43,7 +43,7 @@ from workflow.errors import (
     RuleRefused,
     UsageError,
 )
-from workflow.machine import CANCELLED, COMPLETED, Binding, fire
+from workflow.domain.machine import CANCELLED, COMPLETED, Binding, fire
 from workflow.project_view import (
     DoneTask,
     ProjectRow,
@@ -56,13 +56,8 @@ from workflow.project_view import (
     new_event,
     status_of,
 )
-from workflow.status import (
-    AuditReport,
-    Event,
-    ProjectStatus,
-    ProjectSummary,
-    TemplateInfo,
-)
+from workflow.domain.results import AuditReport, ProjectStatus, ProjectSummary, TemplateInfo
+from workflow.domain.events import Event
 from workflow.storage.database import (
     HeldConnection,
     is_retryable,
@@ -81,8 +76,8 @@ from workflow.storage.tables import projects as t_projects
 from workflow.storage.tables import templates as t_templates
 
 if TYPE_CHECKING:
-    from workflow.checkpoint import Checkpoint
-    from workflow.report import ProjectReport, TemplateReport
+    from workflow.domain.checkpoint import Checkpoint
+    from workflow.reports.timeline import ProjectReport, TemplateReport
 
 R = TypeVar("R")
 
@@ -281,7 +276,7 @@ class Engine:
             if row.compiled:  # validated when published; no YAML parsing on the command path
                 definition = definition_from_dict(json.loads(row.compiled))
             else:
-                from workflow.loader import load_definition
+                from workflow.domain.loader import load_definition
 
                 definition = load_definition(row.source, source=f"{row.key} v{row.version}")
             tpl = TemplateVersion(template_id, row.key, row.version, row.sha256, definition)
@@ -335,11 +330,11 @@ class Engine:
         self, source: str | bytes | Path, *, actor: str, name: str | None = None
     ) -> tuple[TemplateInfo, bool]:
         """Publish a new version when the text differs from the latest; returns (info, published)."""
-        from workflow.loader import load_definition
+        from workflow.domain.loader import load_definition
 
         actor = inputs.person(actor, "the acting person")
         if isinstance(source, Path):
-            from workflow.loader import load_file
+            from workflow.domain.loader import load_file
 
             load_file(source)  # validates with the byte limit applied before reading it all
             data = source.read_bytes()
@@ -395,7 +390,7 @@ class Engine:
 
     def publish_builtins(self, actor: str = SYSTEM_ACTOR) -> list[TemplateInfo]:
         """Publish each built-in template whose key has no version yet (idempotent)."""
-        from workflow.loader import builtin_paths, load_definition
+        from workflow.domain.loader import builtin_paths, load_definition
 
         def work(conn: Connection) -> list[TemplateInfo]:
             self._lock_system(conn)
@@ -1270,7 +1265,7 @@ class Engine:
         ``jobs``: processes to verify a whole SQLite database with (default: one per core,
         up to 4, from 250k events on; see workflow/verify_parallel.py); 1 verifies in one pass.
         """
-        from workflow.checkpoint import checkpoint_key, load_checkpoint, read_checkpoint
+        from workflow.domain.checkpoint import checkpoint_key, load_checkpoint, read_checkpoint
 
         jobs = inputs.jobs(jobs)
 
@@ -1321,7 +1316,7 @@ class Engine:
 
     def checkpoint(self, *, actor: str | None = None, jobs: int | None = None) -> Checkpoint:
         """Verify every chain and state its length and head (signed with $PHASEGATE_CHECKPOINT_KEY if set)."""
-        from workflow.checkpoint import checkpoint_key, make_checkpoint
+        from workflow.domain.checkpoint import checkpoint_key, make_checkpoint
         from workflow.errors import AuditBroken
 
         key = checkpoint_key()
@@ -1343,7 +1338,7 @@ class Engine:
         self, out: TextIO, fmt: str = "jsonl", *, project: str | None = None, actor: str | None = None
     ) -> int:
         """Stream every event (or one project's) to ``out`` as JSON Lines or CSV; returns the count."""
-        from workflow.export import export_events
+        from workflow.storage.export import export_events
 
         chain = None if project is None else inputs.project_code(project)
 
@@ -1360,7 +1355,7 @@ class Engine:
 
     def status_at(self, code: str, at: str, *, actor: str | None = None) -> ProjectStatus:
         """The project as it stood at ``at`` (ISO 8601), rebuilt from its events up to and including then."""
-        from workflow.replay import replay, status_of
+        from workflow.domain.replay import replay, status_of
 
         code = inputs.project_code(code)
         moment = inputs.normalize_time(at)
@@ -1387,7 +1382,7 @@ class Engine:
 
     def report(self, code: str, *, actor: str | None = None) -> ProjectReport:
         """Each phase visit: start, end, time in work, time waiting on each gate role, who signed."""
-        from workflow.report import project_report
+        from workflow.reports.timeline import project_report
 
         code = inputs.project_code(code)
 
@@ -1410,7 +1405,7 @@ class Engine:
 
     def template_report(self, key: str, *, actor: str | None = None) -> TemplateReport:
         """Every project of a template (all versions): median time per phase and gate role, longest waits."""
-        from workflow.report import project_report, summarize
+        from workflow.reports.timeline import project_report, summarize
 
         def work(conn: Connection) -> TemplateReport:
             self._require_audit_reader(conn, actor, "read reports across projects")
@@ -1468,10 +1463,10 @@ class Engine:
 
 def _verify(conn: Connection, chain: str | None, jobs: int | None, **options: Any) -> AuditReport:
     """One chain, or every chain: in one pass, or split over processes for a large SQLite file."""
-    from workflow.verify import verify_chains
+    from workflow.storage.verify import verify_chains
 
     if chain is None:
-        from workflow import verify_parallel
+        from workflow.storage import verify_parallel
 
         path = verify_parallel.sqlite_file(conn)
         ranges = verify_parallel.plan(conn, jobs) if path is not None else []

@@ -25,9 +25,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    from workflow.definition import definition_to_dict
+    from workflow.domain.definition import definition_to_dict
     from workflow.errors import DefinitionError
-    from workflow.loader import load_definition
+    from workflow.domain.loader import load_definition
 
     with op.batch_alter_table("templates") as batch:
         batch.add_column(sa.Column("compiled", sa.Text(), nullable=True))

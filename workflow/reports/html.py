@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 from string import Template
 
-from workflow.report import ProjectReport, _seconds, duration
+from workflow.reports.timeline import ProjectReport, _seconds, duration
 
 WIDTH = 900
 LABEL = 220

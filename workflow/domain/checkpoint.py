@@ -32,7 +32,7 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
-from workflow.audit import canonical_json
+from workflow.domain.events import canonical_json
 from workflow.errors import AuditBroken, UsageError
 
 FORMAT = "phasegate-checkpoint"
