@@ -87,7 +87,7 @@ def _counting(engine: Any) -> Counter[str]:
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         counter[statement.split(None, 1)[0].upper()] += 1
 
-    event.listen(engine._db, "before_cursor_execute", count)  # the Engine's SQLAlchemy engine
+    event.listen(engine.store.sqlalchemy, "before_cursor_execute", count)  # the Engine's SQLAlchemy engine
     return counter
 
 

@@ -23,7 +23,7 @@ from workflow.storage.tables import approvals, assignments, events, metadata, pr
 def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, in a stable order."""
     out = {}
-    with engine._db.connect() as conn:
+    with engine.store.connect() as conn:
         for table in metadata.sorted_tables:
             rows = conn.execute(select(table).order_by(*table.columns)).all()
             out[table.name] = [tuple(r) for r in rows]
@@ -50,8 +50,8 @@ def replayed_state(history: list[Event], code: str) -> dict[str, Any]:
     return {"phase": s.phase, "round": s.round, "status": s.status, "rounds": s.rounds, "seq": s.seq,
             "head_hash": s.head_hash, "updated_at": s.updated_at, "name": s.name, "client": s.client,
             "created_at": s.created_at, "team": s.team_lists(),
-            "tasks": {k: (t.person, t.note, t.done_at, t.seq) for k, t in s.tasks.items()},
-            "approvals": {k: (a.person, a.comment, a.approved_at, a.seq) for k, a in s.approvals.items()}}
+            "tasks": {k: (t.person, t.note, t.at, t.seq) for k, t in s.tasks.items()},
+            "approvals": {k: (a.person, a.comment, a.at, a.seq) for k, a in s.approvals.items()}}
 
 
 def chain(conn: Connection, code: str) -> list[Event]:
@@ -63,7 +63,7 @@ def assert_consistent(engine: Engine) -> int:
     """Every chain verifies and every project's rows are the replay of its history; returns #projects."""
     report = engine.verify_audit()
     assert report.ok, f"audit chain broken: {report.first_broken}"
-    with engine._db.connect() as conn:
+    with engine.store.connect() as conn:
         codes = [r.code for r in conn.execute(select(projects.c.code).order_by(projects.c.code))]
         for code in codes:
             stored = stored_state(conn, code)
@@ -74,7 +74,7 @@ def assert_consistent(engine: Engine) -> int:
 
 def event_keys(engine: Engine) -> set[tuple[str, int, str]]:
     """(chain, seq, hash) of every stored event."""
-    with engine._db.connect() as conn:
+    with engine.store.connect() as conn:
         rows = conn.execute(select(events.c.chain, events.c.seq, events.c.hash))
         return {(r.chain, r.seq, r.hash) for r in rows}
 

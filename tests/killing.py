@@ -89,7 +89,7 @@ def check_database(url: str, engine: Engine, acked: set[tuple[str, int, str]]) -
         finally:
             db.close()
     else:
-        with engine._db.connect() as conn:
+        with engine.store.connect() as conn:
             assert conn.execute(text("SELECT 1")).scalar() == 1, "PostgreSQL answers"
     projects = assert_consistent(engine)
     stored = event_keys(engine)

@@ -5,7 +5,7 @@
 - what the engine hands out (status, summaries, events) is frozen, and changing what can
   be changed inside it (a list) does not persist;
 - the Engine leaves no transaction open between calls (refusals included): the thread that
-  opened it keeps one idle connection (workflow/storage/database.py, HeldConnection), other
+  opened it keeps one idle connection (workflow/storage/connections.py, HeldConnection), other
   threads keep none, and it exposes nothing to commit a hand-made change on.
 """
 
@@ -95,12 +95,12 @@ def _in_transaction(conn: Any) -> bool:
 
 
 def test_no_transaction_stays_open_between_calls(engine: Engine) -> None:
-    pool = engine._db.pool
+    pool = engine.store.sqlalchemy.pool
     for name, call in _calls(engine):
         with contextlib.suppress(PhasegateError):
             call()
         assert pool.checkedout() <= 1, f"{name} left a connection checked out"  # type: ignore[attr-defined]
-        held = engine._held._conn
+        held = engine.store.held.connection
         if held is not None:
             assert not held.in_transaction() and not _in_transaction(held), f"{name} left a transaction open"
 
@@ -108,7 +108,7 @@ def test_no_transaction_stays_open_between_calls(engine: Engine) -> None:
 def test_other_threads_keep_no_connection_and_close_gives_the_held_one_back(engine: Engine) -> None:
     import threading
 
-    pool = engine._db.pool
+    pool = engine.store.sqlalchemy.pool
     engine.status("P", actor="tom")
     assert pool.checkedout() == 1  # type: ignore[attr-defined]
     errors: list[BaseException] = []
@@ -147,7 +147,7 @@ def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(en
     import os
 
     engine.status("P", actor="tom")  # the parent holds its connection now
-    held = engine._held._conn
+    held = engine.store.held.connection
     assert held is not None
     parents = held.connection.dbapi_connection
     pid = os.fork()
@@ -156,7 +156,7 @@ def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(en
         try:
             engine.hold("P", actor="ana", reason="from the child")
             assert engine.status("P", actor="tom").status == "on_hold"
-            mine = engine._held._conn
+            mine = engine.store.held.connection
             assert mine is not None and mine.connection.dbapi_connection is not parents
             engine.close()
             code = 0
@@ -165,7 +165,7 @@ def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(en
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     engine.resume("P", actor="ana")
-    assert engine._held._conn is held and not held.invalidated, "the parent's connection was left alone"
+    assert engine.store.held.connection is held and not held.invalidated, "the parent's connection was left alone"
     assert held.connection.dbapi_connection is parents
     assert engine.status("P", actor="tom").status == "active"
     assert engine.verify_audit().ok

@@ -16,7 +16,7 @@ import pytest
 
 import workflow
 from workflow import Engine
-from workflow.storage.statements import for_dialect
+from workflow.storage import statements as sql
 
 PYTHONPATH = str(Path(workflow.__file__).resolve().parent.parent)
 
@@ -72,16 +72,15 @@ def query_plan(path: str, sql: str, params: tuple[object, ...]) -> list[str]:
 
 def test_the_reads_of_a_command_and_of_status_search_by_index(project_db: str) -> None:
     path = project_db.removeprefix("sqlite:///")
-    sql = for_dialect(postgresql=False)
     reads = {
-        "project": (sql.project, ("G-1",)),
-        "round": (sql.round, (1, "ana", 1, "client_kickoff", 1, 1, "client_kickoff", 1)),
-        "read_access": (sql.read_access, ("ana", "ana", "G-1")),
-        "history": (sql.events + " WHERE chain = ? ORDER BY seq DESC LIMIT 50", ("G-1",)),
-        "history filtered": (sql.events + " WHERE chain = ? AND actor = ? ORDER BY seq", ("G-1", "ana")),
+        "project": (sql.PROJECT, {"code": "G-1"}),
+        "round": (sql.ROUND, {"project_id": 1, "actor": "ana", "phase": "client_kickoff", "round": 1}),
+        "membership": (sql.MEMBERSHIP, {"reader": "ana", "code": "G-1"}),
+        "history": (sql.history((), newest_first=True), {"chain": "G-1", "last": 50}),
+        "history filtered": (sql.history(("actor",), newest_first=False), {"chain": "G-1", "actor": "ana"}),
     }
-    for name, (statement, params) in reads.items():
-        plan = query_plan(path, statement, params)
+    for name, (statement, values) in reads.items():
+        plan = query_plan(path, statement.sqlite, statement.args(values))
         scans = [step for step in plan if step.startswith("SCAN")]
         assert not scans, f"{name} scans a table: {plan}"
         assert not any("TEMP B-TREE" in step for step in plan), f"{name} sorts: {plan}"

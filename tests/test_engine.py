@@ -53,7 +53,7 @@ def finish_phase(engine: Engine, code: str, team: dict[str, str]) -> None:
 
 
 def event_count(engine: Engine) -> int:
-    with engine._db.connect() as conn:
+    with engine.store.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(events)).scalar_one())
 
 
@@ -356,7 +356,22 @@ def test_without_distinct_people_one_person_may_sign_for_several_roles(engine: E
     engine.complete_task("S-1", "producer", actor="ana")
     for role in ("producer", "designer", "developer"):
         engine.approve("S-1", role, actor="ana")
-    engine.advance("S-1", actor="ana")
+    moved = engine.advance("S-1", actor="ana")
+    assert moved.data["to_phase"] == "ship"
+    assert engine.status("S-1").phase == "ship"
+
+
+def test_without_distinct_people_the_blocker_counts_each_role_signed(engine: Engine) -> None:
+    """With required: 3 and no four-eyes rule, one person's two approvals count twice: one more is needed."""
+    engine.publish_template(CUSTOM.replace("{required}", "3").replace("{distinct}", "false"), actor="ana")
+    engine.create_project("S-1", template="small-studio", actor="ana")
+    for role, person in (("producer", "ana"), ("designer", "ana"), ("developer", "dev")):
+        engine.assign("S-1", role, person, actor="ana")
+    engine.complete_task("S-1", "producer", actor="ana")
+    engine.approve("S-1", "producer", actor="ana")
+    engine.approve("S-1", "designer", actor="ana")
+    (blocker,) = engine.status("S-1").blockers
+    assert blocker.startswith("waiting for 1 more approval of 'Review sign-off' from: Developer (dev)")
 
 
 # -- templates, grants, errors ------------------------------------------------------------
@@ -432,7 +447,7 @@ def test_every_change_appends_one_event_to_the_projects_chain(engine: Engine) ->
 def test_a_refused_command_leaves_nothing_behind(engine: Engine) -> None:
     staffed(engine, "P-1", "large-agency")
     before = event_count(engine)
-    with engine._db.connect() as conn:
+    with engine.store.connect() as conn:
         rows_before = [
             conn.execute(select(func.count()).select_from(t)).scalar_one() for t in (tasks, approvals)
         ]
@@ -445,7 +460,7 @@ def test_a_refused_command_leaves_nothing_behind(engine: Engine) -> None:
         with pytest.raises((RuleRefused, NotPermitted)):
             call()
     assert event_count(engine) == before
-    with engine._db.connect() as conn:
+    with engine.store.connect() as conn:
         assert [
             conn.execute(select(func.count()).select_from(t)).scalar_one() for t in (tasks, approvals)
         ] == rows_before

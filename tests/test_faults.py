@@ -108,11 +108,11 @@ class Fault:
 @contextmanager
 def statement_fault(engine: Engine, at: int, make: Callable[[Any], BaseException | None]) -> Iterator[Fault]:
     fault = Fault(at=at, make=make)
-    event.listen(engine._db, "before_cursor_execute", fault.before_execute)
+    event.listen(engine.store.sqlalchemy, "before_cursor_execute", fault.before_execute)
     try:
         yield fault
     finally:
-        event.remove(engine._db, "before_cursor_execute", fault.before_execute)
+        event.remove(engine.store.sqlalchemy, "before_cursor_execute", fault.before_execute)
 
 
 def count_statements(engine: Engine, command: str, code: str) -> int:
@@ -126,7 +126,7 @@ def count_statements(engine: Engine, command: str, code: str) -> int:
 def commit_fault(engine: Engine, *, lands: bool,
                  make: Callable[[Any], BaseException]) -> Iterator[list[bool]]:
     """The next COMMIT raises ``make(dbapi_connection)``: after committing (``lands``) or instead of it."""
-    dialect = engine._db.dialect
+    dialect = engine.store.sqlalchemy.dialect
     real = dialect.do_commit
     fired: list[bool] = []
 
@@ -146,7 +146,7 @@ def commit_fault(engine: Engine, *, lands: bool,
 
 
 def is_sqlite(engine: Engine) -> bool:
-    return engine._db.dialect.name == "sqlite"
+    return engine.store.sqlalchemy.dialect.name == "sqlite"
 
 
 def disk_full(engine: Engine) -> Callable[[Any], BaseException]:
@@ -180,7 +180,7 @@ def drop_connection(engine: Engine) -> Iterator[Callable[[Any], None]]:
     if is_sqlite(engine):
         yield lambda conn: conn.connection.dbapi_connection.close()
         return
-    admin = sqlalchemy.create_engine(engine._db.url, isolation_level="AUTOCOMMIT")
+    admin = sqlalchemy.create_engine(engine.store.sqlalchemy.url, isolation_level="AUTOCOMMIT")
 
     def terminate(conn: Any) -> None:
         pid = conn.connection.dbapi_connection.info.backend_pid
@@ -309,14 +309,14 @@ def test_a_lost_ack_that_cannot_be_checked_is_answered_from_the_request_id_on_re
         outage.at = min(outage.at, outage.count + 1)
 
     with commit_fault(engine, lands=True, make=_lost_ack_error(engine)):
-        event.listen(engine._db, "commit", arm)
-        event.listen(engine._db, "before_cursor_execute", outage.before_execute)
+        event.listen(engine.store.sqlalchemy, "commit", arm)
+        event.listen(engine.store.sqlalchemy, "before_cursor_execute", outage.before_execute)
         try:
             with pytest.raises(DatabaseProblem, match="could not be asked whether it was saved"):
                 engine.advance("P", actor="ana", request_id="adv-1")
         finally:
-            event.remove(engine._db, "before_cursor_execute", outage.before_execute)
-            event.remove(engine._db, "commit", arm)
+            event.remove(engine.store.sqlalchemy, "before_cursor_execute", outage.before_execute)
+            event.remove(engine.store.sqlalchemy, "commit", arm)
     assert outage.fired
     landed = dump(engine)
     assert len(landed["events"]) == len(before["events"]) + 1

@@ -160,7 +160,7 @@ def staff(engine: Engine, code: str, shift: int) -> None:
 
 
 def stored(engine: Engine, code: str) -> dict[str, Any]:
-    with engine._db.connect() as conn:
+    with engine.store.connect() as conn:
         p = conn.execute(select(projects).where(projects.c.code == code)).one()
         team: dict[str, list[str]] = {}
         for r in conn.execute(
@@ -202,8 +202,8 @@ def replayed(engine: Engine, code: str) -> dict[str, Any]:
         "updated_at": s.updated_at,
         "name": s.name,
         "team": s.team_lists(),
-        "tasks": {k: (t.person, t.note, t.done_at, t.seq) for k, t in s.tasks.items()},
-        "approvals": {k: (a.person, a.comment, a.approved_at, a.seq) for k, a in s.approvals.items()},
+        "tasks": {k: (t.person, t.note, t.at, t.seq) for k, t in s.tasks.items()},
+        "approvals": {k: (a.person, a.comment, a.at, a.seq) for k, a in s.approvals.items()},
     }
 
 

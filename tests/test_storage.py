@@ -15,15 +15,8 @@ from sqlalchemy.engine import Engine
 
 from workflow.errors import DatabaseProblem
 from workflow.storage import tables
-from workflow.storage.database import (
-    default_url,
-    is_retryable,
-    open_database,
-    read_transaction,
-    translate_error,
-    utcnow,
-    write_transaction,
-)
+from workflow.storage.connections import read_transaction, write_transaction
+from workflow.storage.database import default_url, is_retryable, open_database, translate_error, utcnow
 from workflow.storage.migrate import (
     HEAD_REVISION,
     KNOWN_REVISIONS,

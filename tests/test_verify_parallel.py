@@ -65,7 +65,7 @@ def test_a_split_verification_counts_what_one_pass_counts(db: tuple[str, Engine]
 
 def test_the_ranges_cover_every_chain_once(db: tuple[str, Engine]) -> None:
     _url, engine = db
-    with engine._db.connect() as conn:
+    with engine.store.connect() as conn:
         spans = verify_parallel.spans(conn, 4)
     assert spans[0][0] is None and spans[-1][1] is None and len(spans) == 4
     for (_, hi), (lo, _) in itertools.pairwise(spans):
@@ -140,7 +140,7 @@ def test_small_databases_and_postgresql_verify_in_one_pass(db_url: str) -> None:
     with Engine(db_url) as engine:
         engine.init(admin="ana")
         engine.create_project("P1", template="large-agency", actor="ana")
-        with engine._db.connect() as conn:
+        with engine.store.connect() as conn:
             assert verify_parallel.worth_splitting(conn, None) == 1
             if conn.dialect.name == "postgresql":
                 assert verify_parallel.worth_splitting(conn, 4) == 1
@@ -169,7 +169,7 @@ def test_when_phasegate_chooses_the_split_the_first_range_gets_a_head_start(
 ) -> None:
     """The calling process starts at once while a worker starts Python: the first range is larger."""
     _url, engine = db
-    with engine._db.connect() as conn:
+    with engine.store.connect() as conn:
         assert verify_parallel.plan(conn, None) == [(None, None)], "a small database: one pass"
         events = verify_parallel._events(conn)
         monkeypatch.setattr(verify_parallel, "PARALLEL_FROM_EVENTS", 0)

@@ -22,16 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from workflow.domain.vocabulary import PRIVILEGES, PROJECT_ACTIONS, STATUSES
 from workflow.errors import AuditBroken, DefinitionError, PhasegateError, RuleRefused
 
 if TYPE_CHECKING:
     from workflow.engine import Engine
     from workflow.domain.events import Event
 
-PROJECT_STATUSES = ("active", "on_hold", "completed", "cancelled")
-PRIVILEGES = ("admin", "auditor")
-HISTORY_ACTIONS = ("create", "assign", "unassign", "task.done", "approve", "reject", "advance", "hold",
-                   "resume", "cancel")
 
 
 # -- output -------------------------------------------------------------------------------------------
@@ -454,7 +451,7 @@ def project_unassign(s: Session, code: str, role: str, person: str, request_id: 
 
 
 @project.command("list")
-@click.option("--status", type=click.Choice(PROJECT_STATUSES))
+@click.option("--status", type=click.Choice(STATUSES))
 @click.option("--template", "template_key", metavar="KEY", shell_complete=complete_templates)
 @click.option("--phase", metavar="PHASE", help="A phase key, e.g. client_kickoff.")
 @pass_session
@@ -600,7 +597,7 @@ def _phase_title(s: Session, event: Event, phase: str) -> str:
               help="Events at or after this time (e.g. 2026-11-28 or 2026-11-28T14:30Z).")
 @click.option("--until", metavar="ISO", help="Events at or before this time.")
 @click.option("--actor", "by", metavar="PERSON", help="Only this person's events.")
-@click.option("--action", metavar="ACTION", help=f"Only this action ({', '.join(HISTORY_ACTIONS)}).")
+@click.option("--action", metavar="ACTION", help=f"Only this action ({', '.join(PROJECT_ACTIONS)}).")
 @click.option("--phase", metavar="PHASE", help="Only events in this phase (a phase key).")
 @click.option("--last", type=click.IntRange(min=1), metavar="N", help="Only the newest N events.")
 @pass_session

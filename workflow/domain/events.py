@@ -104,3 +104,25 @@ def _parse_data(text: str) -> dict[str, Any]:
     except ValueError:
         return {"unreadable_data": text}
     return data if isinstance(data, dict) else {"unreadable_data": text}
+
+
+def new_event(
+    chain: str,
+    seq: int,
+    prev_hash: str,
+    at: str,
+    actor: str,
+    action: str,
+    phase: str | None,
+    data: dict[str, Any],
+) -> Event:
+    """The next event of a chain, its data stored as canonical JSON and its hash computed."""
+    data_json = canonical_json(data)
+    digest = event_hash(prev_hash, chain, seq, at, actor, action, phase, data_json)
+    return Event(chain, seq, at, actor, action, phase, data_json, prev_hash, digest)
+
+
+def event_from_dict(d: dict[str, Any]) -> Event:
+    """The inverse of :meth:`Event.to_dict`."""
+    return Event(d["chain"], d["seq"], d["at"], d["actor"], d["action"], d["phase"], canonical_json(d["data"]),
+                 d["prev_hash"], d["hash"])

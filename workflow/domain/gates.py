@@ -30,14 +30,20 @@ def _people(team: Mapping[str, Sequence[str]], role: str) -> str:
     return ", ".join(people) if people else "nobody holds this role yet"
 
 
+def approvals_counted(gate: Gate, approvals: Mapping[str, str]) -> int:
+    """How many approvals count toward ``gate.needed`` (``approvals``: approver role -> signer).
+
+    Four eyes: with ``distinct_people``, one person's approvals count once however many roles
+    they signed for; without it, each approver role signed counts.
+    """
+    approved = [approvals[r] for r in gate.approvers if r in approvals]
+    return len(set(approved)) if gate.distinct_people else len(approved)
+
+
 def gate_open(gate: Gate, approvals: Mapping[str, str]) -> tuple[bool, tuple[str, ...]]:
     """(satisfied, missing roles). ``approvals`` maps an approver role to the person who signed."""
-    approved = [r for r in gate.approvers if r in approvals]
     missing = tuple(r for r in gate.approvers if r not in approvals)
-    # Four eyes: with distinct_people, one person's approvals count once however many roles they hold.
-    count = len({approvals[r] for r in approved}) if gate.distinct_people else len(approved)
-    satisfied = count >= gate.needed
-    return satisfied, missing
+    return approvals_counted(gate, approvals) >= gate.needed, missing
 
 
 def evaluate(
@@ -66,8 +72,7 @@ def evaluate(
                     f"waiting for the {definition.role_title(role)}'s approval: {_people(team, role)}"
                 )
         else:
-            signed = len({approvals[r] for r in gate.approvers if r in approvals})
-            more = gate.needed - signed
+            more = gate.needed - approvals_counted(gate, approvals)
             who = "; ".join(f"{definition.role_title(r)} ({_people(team, r)})" for r in missing)
             blockers.append(
                 f"waiting for {more} more approval{'s' if more != 1 else ''} of '{gate.title}' from: {who}"

@@ -22,12 +22,11 @@ from typing import Any
 from transitions import EventData, Machine, MachineError
 
 from workflow.domain.definition import Definition
+from workflow.domain.vocabulary import ACTIVE, CANCELLED, CLOSED, COMPLETED, ON_HOLD, Status
 from workflow.errors import RuleRefused
 
-ON_HOLD = "on_hold"
-COMPLETED = "completed"
-CANCELLED = "cancelled"
-TRIGGERS = ("advance", "reject", "hold", "resume", "cancel")
+# The statuses that are states of the machine beside the phases (a phase may be called "active").
+STATUS_STATES: tuple[Status, ...] = (ON_HOLD, COMPLETED, CANCELLED)
 
 
 class Binding:
@@ -75,7 +74,7 @@ def compile_machine(definition: Definition) -> Machine:
     phases = list(definition.phase_keys)
     machine = Machine(
         model=None,
-        states=[*phases, ON_HOLD, COMPLETED, CANCELLED],
+        states=[*phases, *STATUS_STATES],
         initial=phases[0],
         auto_transitions=False,
         send_event=True,
@@ -112,8 +111,22 @@ def fire(machine: Machine, trigger: str, binding: Binding, **kwargs: Any) -> str
     return binding.state
 
 
+def position(phase: str, status: Status) -> str:
+    """The machine state of a project: its phase while active, else its status (the phase is kept
+    beside it: the one a held project resumes into, or where it ended)."""
+    return phase if status == ACTIVE else status
+
+
+def settle(dest: str, phase: str) -> tuple[str, Status]:
+    """(phase, status) after the machine moved to ``dest`` from a project in ``phase``."""
+    for status in STATUS_STATES:
+        if dest == status:
+            return phase, status
+    return dest, ACTIVE
+
+
 def _not_from(trigger: str, state: str) -> str:
-    if state in (COMPLETED, CANCELLED):
+    if state in CLOSED:
         return f"the project is {state}; nothing can {trigger} it any more"
     if state == ON_HOLD:
         return f"the project is on hold; resume it before you {trigger} it"

@@ -1,4 +1,4 @@
-"""Rebuilding a project's state from its events alone.
+"""Rebuilding a project from its events alone.
 
 The history is the record; the ``projects``, ``assignments``, ``tasks`` and
 ``approvals`` rows are a cache of it that the engine keeps in the same transaction.
@@ -8,129 +8,112 @@ to a moment gives the project as it stood then (``project status CODE --at``).
 
 Replay follows what each event recorded (``to_phase``, ``to_round``, ``status``),
 not what the rules would decide today: it reconstructs what happened, under the
-template version the project was pinned to.
+template version the project was pinned to. It is not a second transition table:
+a move (any machine trigger) lands where its event says it did.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import Any
 
+from workflow.domain.events import Event, canonical_json
+from workflow.domain.state import ProjectState, Signature, TaskDone
+from workflow.domain.vocabulary import ACTIVE, TRIGGERS, Status
 from workflow.errors import AuditBroken
-from workflow.domain.results import ProjectStatus
-from workflow.domain.events import Event
 
-if TYPE_CHECKING:
-    from workflow.project_view import TemplateVersion
+RoundKey = tuple[str, int, str]  # (phase, round, role)
 
 
-@dataclass(frozen=True)
-class DoneTask:
-    person: str
-    note: str | None
-    done_at: str
-    seq: int
+class Replay:
+    """A project's history applied event by event: the current state and every round's rows."""
 
-
-@dataclass(frozen=True)
-class Signed:
-    person: str
-    comment: str | None
-    approved_at: str
-    seq: int
-
-
-@dataclass
-class ProjectState:
-    """What the stored rows of one project hold, rebuilt from its events."""
-
-    code: str
-    name: str | None = None
-    client: str | None = None
-    template: dict[str, Any] = field(default_factory=dict)  # {"key", "version", "sha256"}
-    phase: str = ""
-    round: int = 0
-    status: str = "active"
-    rounds: dict[str, int] = field(default_factory=dict)
-    seq: int = 0
-    head_hash: str = ""
-    created_at: str = ""
-    updated_at: str = ""
-    team: dict[str, set[str]] = field(default_factory=dict)
-    authority: dict[tuple[str, str], int] = field(default_factory=dict)  # (role, person) -> assign seq
-    tasks: dict[tuple[str, int, str], DoneTask] = field(default_factory=dict)  # (phase, round, role)
-    approvals: dict[tuple[str, int, str], Signed] = field(default_factory=dict)
+    def __init__(self, code: str) -> None:
+        self.code = code
+        self.name: str | None = None
+        self.client: str | None = None
+        self.template: dict[str, Any] = {}  # {"key", "version", "sha256"}
+        self.phase = ""
+        self.round = 0
+        self.status: Status = ACTIVE
+        self.rounds: dict[str, int] = {}
+        self.seq = 0
+        self.head_hash = ""
+        self.created_at = ""
+        self.updated_at = ""
+        self.team: dict[str, set[str]] = {}
+        self.authority: dict[tuple[str, str], int] = {}
+        self.tasks: dict[RoundKey, TaskDone] = {}  # every round's, as the tasks table holds them
+        self.approvals: dict[RoundKey, Signature] = {}
 
     def apply(self, e: Event) -> None:
-        """Apply one event (the next of the chain) to the state."""
+        """Apply one event (the next of the chain)."""
         if e.seq != self.seq + 1:
             raise AuditBroken(f"project {self.code}, event {self.seq + 1}: missing (replay found event "
                               f"{e.seq} next); run `phasegate audit verify {self.code}`")
-        d = e.data
-        action = e.action
-        if action == "create":
-            self.name, self.client, self.template = d.get("name"), d.get("client"), dict(d["template"])
-            self.phase, self.round, self.status = d["phase"], d["round"], "active"
-            self.rounds = {d["phase"]: d["round"]}
-            self.created_at = e.at
-        elif action == "assign":
-            self.team.setdefault(d["role"], set()).add(d["person"])
-            self.authority[(d["role"], d["person"])] = e.seq
-        elif action == "unassign":
-            self.team.get(d["role"], set()).discard(d["person"])
-            self.authority.pop((d["role"], d["person"]), None)
-        elif action == "task.done":
-            self.tasks[(e.phase or self.phase, d["round"], d["role"])] = DoneTask(
-                e.actor, d.get("note"), e.at, e.seq)
-        elif action == "approve":
-            self.approvals[(e.phase or self.phase, d["round"], d["role"])] = Signed(
-                e.actor, d.get("comment"), e.at, e.seq)
-        elif action in ("reject", "advance"):
-            if d.get("status") == "completed":
-                self.status = "completed"
-            else:
-                self.phase, self.round = d["to_phase"], d["to_round"]
-                self.rounds[self.phase] = self.round
-                self.status = "active"
-        elif action in ("hold", "resume", "cancel"):
-            self.status = d["status"]
-        else:
-            raise AuditBroken(f"project {self.code}, event {e.seq}: unknown action {action!r}; "
+        step = _STEPS.get(e.action)
+        if step is None and e.action not in TRIGGERS:
+            raise AuditBroken(f"project {self.code}, event {e.seq}: unknown action {e.action!r}; "
                               f"this phasegate cannot replay it")
+        (step or Replay._move)(self, e, e.data)
         self.seq, self.head_hash, self.updated_at = e.seq, e.hash, e.at
+
+    def _create(self, e: Event, d: dict[str, Any]) -> None:
+        self.name, self.client, self.template = d.get("name"), d.get("client"), dict(d["template"])
+        self.phase, self.round, self.status = d["phase"], d["round"], ACTIVE
+        self.rounds = {d["phase"]: d["round"]}
+        self.created_at = e.at
+
+    def _assign(self, e: Event, d: dict[str, Any]) -> None:
+        self.team.setdefault(d["role"], set()).add(d["person"])
+        self.authority[(d["role"], d["person"])] = e.seq
+
+    def _unassign(self, e: Event, d: dict[str, Any]) -> None:
+        self.team.get(d["role"], set()).discard(d["person"])
+        self.authority.pop((d["role"], d["person"]), None)
+
+    def _task_done(self, e: Event, d: dict[str, Any]) -> None:
+        self.tasks[(e.phase or self.phase, d["round"], d["role"])] = TaskDone(e.actor, d.get("note"), e.at, e.seq)
+
+    def _approve(self, e: Event, d: dict[str, Any]) -> None:
+        key = (e.phase or self.phase, d["round"], d["role"])
+        self.approvals[key] = Signature(e.actor, d.get("comment"), e.at, e.seq)
+
+    def _move(self, e: Event, d: dict[str, Any]) -> None:
+        """A machine move: to the phase and round it recorded, in the status it recorded."""
+        if d.get("to_phase") is not None:
+            self.phase, self.round = d["to_phase"], d["to_round"]
+            self.rounds[self.phase] = self.round
+        self.status = d.get("status", self.status)
 
     def team_lists(self) -> dict[str, list[str]]:
         return {role: sorted(people) for role, people in self.team.items() if people}
 
-    def rounds_json(self) -> str:
-        from workflow.domain.events import canonical_json
+    def state(self, template_id: int | None = None) -> ProjectState:
+        """The project as it stands after the events applied so far."""
+        current = (self.phase, self.round)
+        return ProjectState(
+            id=None, code=self.code, name=self.name, client=self.client, template_id=template_id,
+            phase=self.phase, round=self.round, status=self.status, rounds=canonical_json(self.rounds),
+            seq=self.seq, head_hash=self.head_hash, created_at=self.created_at, updated_at=self.updated_at,
+            team={role: tuple(people) for role, people in self.team_lists().items()},
+            authority=dict(self.authority),
+            tasks={role: t for (phase, rnd, role), t in self.tasks.items() if (phase, rnd) == current},
+            approvals={role: a for (phase, rnd, role), a in self.approvals.items() if (phase, rnd) == current},
+        )
 
-        return canonical_json(self.rounds)
+
+_STEPS: dict[str, Callable[[Replay, Event, dict[str, Any]], None]] = {
+    "create": Replay._create,
+    "assign": Replay._assign,
+    "unassign": Replay._unassign,
+    "task.done": Replay._task_done,
+    "approve": Replay._approve,
+}
 
 
-def replay(code: str, events: Iterable[Event]) -> ProjectState:
-    state = ProjectState(code)
+def replay(code: str, events: Iterable[Event]) -> Replay:
+    state = Replay(code)
     for event in events:
         state.apply(event)
     return state
-
-
-def status_of(state: ProjectState, tpl: TemplateVersion, as_of: str | None) -> ProjectStatus:
-    """The :class:`ProjectStatus` the engine would show for ``state`` (its own view, reused)."""
-    from workflow.project_view import ProjectView
-    from workflow.project_view import status_of as view_status
-
-    row = SimpleNamespace(
-        code=state.code, name=state.name, client=state.client, phase=state.phase, round=state.round,
-        status=state.status, seq=state.seq, updated_at=state.updated_at, rounds=json.dumps(state.rounds),
-    )
-    ctx = ProjectView(None, row, tpl, "", state.updated_at)  # type: ignore[arg-type]
-    ctx.team = state.team_lists()
-    ctx.tasks = {role: t for (phase, rnd, role), t in state.tasks.items()
-                 if phase == state.phase and rnd == state.round}
-    ctx.approvals = {role: a for (phase, rnd, role), a in state.approvals.items()
-                     if phase == state.phase and rnd == state.round}
-    return replace(view_status(ctx), as_of=as_of)

@@ -51,7 +51,8 @@ def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     if not url:
         raise RuntimeError("set sqlalchemy.url (alembic_config(url=...)) or pass a connection")
-    from workflow.storage.database import open_database, write_transaction
+    from workflow.storage.connections import write_transaction
+    from workflow.storage.database import open_database
 
     engine = open_database(url)
     try:

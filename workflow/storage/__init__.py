@@ -1,4 +1,4 @@
-"""Persistence: SQLAlchemy Core tables, database connections and schema migrations.
+"""Persistence: tables, migrations, connections and transactions, the write path, streaming reads.
 
-The domain (definition, machine, gates) never imports from here; the Engine does.
+The domain (``workflow/domain/``) never imports from here; the engine does.
 """

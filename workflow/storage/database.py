@@ -24,13 +24,11 @@ import os
 import random
 import re
 import sqlite3
-import threading
 import time
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from weakref import WeakSet
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -158,6 +156,13 @@ def _check_sqlite_file(path: Path) -> None:
         raise DatabaseProblem(f"{path} is not a phasegate database (file is not a database).")
 
 
+# Whether the transaction being begun writes (SQLite: BEGIN IMMEDIATE), for the "begin" listener.
+# A context variable, not an execution option: setting an option per connection costs ~7 µs, and
+# an option engine set up once makes every event check on its connections go through a joined
+# dispatcher (~2 µs per statement).
+BEGIN_WRITE: ContextVar[bool] = ContextVar("phasegate_begin_write", default=False)
+
+
 def _sqlite_engine(url: URL) -> Engine:
     path = sqlite_file(url)
     if path is not None:
@@ -187,7 +192,7 @@ def _sqlite_engine(url: URL) -> Engine:
     def _on_begin(conn: Connection) -> None:
         # On the DBAPI connection directly: exec_driver_sql would cost ~40 µs of every command.
         # Listeners still see the statement, as they see the write path's (Engine._exec).
-        sql = "BEGIN IMMEDIATE" if _BEGIN_WRITE.get() else "BEGIN"
+        sql = "BEGIN IMMEDIATE" if BEGIN_WRITE.get() else "BEGIN"
         dbapi_connection = conn.connection.dbapi_connection
         try:
             if conn.dispatch.before_cursor_execute:
@@ -251,160 +256,6 @@ def _postgresql_engine(url: URL) -> Engine:
         max_overflow=3,
         connect_args=connect_args,
     )
-
-
-# Connections a forked child inherited with an Engine: kept, never used or closed, so that
-# neither the garbage collector nor SQLAlchemy touches the parent's database handles.
-_INHERITED: list[Connection] = []
-
-
-class HeldConnection:
-    """The one connection the thread that opened an Engine keeps between its calls.
-
-    Checking a connection out of the pool and back in, with SQLAlchemy's bookkeeping around
-    it, costs ~25-40 µs of every command (a durable SQLite commit is ~150 µs). The thread
-    that created the Engine (a CLI run, a script, a benchmark) therefore keeps one
-    connection between calls; no transaction is ever open between calls. Other threads
-    check connections out of the pool per call, so many threads never exhaust it. Any
-    error drops the held connection (back to the pool, or discarded if it was invalidated).
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._owner = threading.get_ident()
-        self._conn: Connection | None = None
-        _HOLDERS.add(self)
-
-    def take(self) -> Connection | None:
-        """The held connection (opened on first use), or None on another thread."""
-        if threading.get_ident() != self._owner:
-            return None
-        conn = self._conn
-        if conn is None or conn.closed or conn.invalidated:
-            if conn is not None:
-                self.drop()
-            try:
-                conn = self._conn = self._engine.connect()
-            except DBAPIError as exc:
-                raise translate_error(exc, self._engine.url) from exc
-        return conn
-
-    def drop(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
-
-    def _forked(self) -> None:
-        """In a child process (run by ``os.register_at_fork`` for every Engine alive at the fork):
-        the parent's connections are neither used nor closed here.
-
-        A database connection must not cross fork(): the held one is set aside for good and
-        the pool forgets the parent's connections, checked in or out, without closing them
-        (SQLAlchemy's ``dispose(close=False)``), so the child opens its own on any thread.
-        """
-        if self._conn is not None:
-            _INHERITED.append(self._conn)
-            self._conn = None
-        self._engine.dispose(close=False)
-
-
-def _after_fork_in_child() -> None:
-    for holder in list(_HOLDERS):
-        holder._forked()
-
-
-_HOLDERS: WeakSet[HeldConnection] = WeakSet()
-os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def write_transaction(engine: Engine, held: HeldConnection | None = None) -> Transaction:
-    """``with write_transaction(engine) as conn``: a write transaction (SQLite: BEGIN IMMEDIATE),
-    committed on success.
-
-    Failing to connect becomes :class:`DatabaseProblem`; errors inside the block come
-    out as they are so the caller can ask :func:`is_retryable`.
-    """
-    return Transaction(engine, True, held)
-
-
-def read_transaction(engine: Engine, held: HeldConnection | None = None) -> Transaction:
-    """``with read_transaction(engine) as conn``: a read transaction (one consistent snapshot on
-    SQLite), rolled back at the end."""
-    return Transaction(engine, False, held)
-
-
-# Whether the transaction being begun writes (SQLite: BEGIN IMMEDIATE), for the "begin" listener.
-# A context variable, not an execution option: setting an option per connection costs ~7 µs, and
-# an option engine set up once makes every event check on its connections go through a joined
-# dispatcher (~2 µs per statement).
-_BEGIN_WRITE: ContextVar[bool] = ContextVar("phasegate_begin_write", default=False)
-
-
-class Transaction:
-    """One transaction on the held connection (or a pooled one), as a plain context manager.
-
-    (A class rather than nested ``@contextmanager`` generators: every command enters one.)
-    Any error drops the held connection; a pooled one always goes back to the pool.
-    """
-
-    __slots__ = ("_conn", "_engine", "_held", "_trans", "_write")
-
-    def __init__(self, engine: Engine, write: bool, held: HeldConnection | None) -> None:
-        self._engine = engine
-        self._write = write
-        self._held = held
-
-    def __enter__(self) -> Connection:
-        held = self._held
-        conn = held.take() if held is not None else None
-        if conn is None:
-            self._held = None
-            try:
-                conn = self._engine.connect()
-            except DBAPIError as exc:
-                raise translate_error(exc, self._engine.url) from exc
-        self._conn = conn
-        writing = _BEGIN_WRITE.set(self._write)
-        try:
-            self._trans = conn.begin()
-        except BaseException as exc:
-            self._release(failed=True)
-            if isinstance(exc, DBAPIError) and not (is_retryable(exc) or exc.connection_invalidated):
-                raise translate_error(exc, self._engine.url) from exc
-            raise  # the caller may run it again
-        finally:
-            _BEGIN_WRITE.reset(writing)
-        return conn
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        trans = self._trans
-        try:
-            if exc_type is not None:
-                if trans.is_active:
-                    trans.rollback()
-            elif trans.is_active:
-                if not self._write:
-                    trans.rollback()
-                else:
-                    try:
-                        trans.commit()
-                    except BaseException:
-                        # After a failed COMMIT SQLAlchemy considers the transaction over and returns
-                        # the connection to the pool without a rollback, while the DBAPI connection
-                        # may still be inside it: the next command on it would then commit this
-                        # one's writes. Drop the connection so the database discards them.
-                        self._conn.invalidate()
-                        raise
-        except BaseException:
-            self._release(failed=True)
-            raise
-        self._release(failed=exc_type is not None)
-
-    def _release(self, *, failed: bool) -> None:
-        if self._held is None:
-            self._conn.close()
-        elif failed:
-            self._held.drop()
 
 
 def _dbapi_error(exc: BaseException) -> BaseException:

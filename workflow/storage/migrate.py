@@ -17,7 +17,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from workflow.errors import DatabaseProblem
-from workflow.storage.database import translate_error, write_transaction
+from workflow.storage.connections import write_transaction
+from workflow.storage.database import translate_error
 
 if TYPE_CHECKING:
     from alembic.config import Config

@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from workflow.storage.database import read_transaction, translate_error
+from workflow.storage.connections import read_transaction
+from workflow.storage.database import translate_error
 
 
 @contextmanager

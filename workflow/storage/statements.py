@@ -1,79 +1,149 @@
-"""The write path's SQL, written once as text and run on the DBAPI cursor.
+"""The write path's SQL, written once as text with named parameters and run on the DBAPI cursor.
 
 A command runs a handful of statements; built through SQLAlchemy's expression
 layer each costs ~40-90 µs of Python, which is most of a durable SQLite
-transaction (~130 µs). Prepared text statements cost ~5 µs and let psycopg
-prepare them server-side. Everything else (reads for display, admin commands,
-migrations) keeps using SQLAlchemy Core.
+transaction (see benchmarks/results.md). Prepared text statements cost a few µs
+and let psycopg prepare them server-side. Everything else (reads for display,
+admin commands, migrations) uses SQLAlchemy Core.
 
-Written with ``?`` placeholders; :func:`for_dialect` converts them for psycopg.
+A :class:`Statement` is written with ``:name`` parameters and rendered once per
+driver (``?`` for sqlite3, ``%s`` for psycopg); :meth:`Statement.args` turns a
+mapping of named values into the positional tuple in the text's order, so a
+caller never has to know that order.
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import Any
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from operator import itemgetter
+from typing import Any, NamedTuple
 
-PROJECT_COLUMNS = (
-    "id", "code", "name", "client", "template_id", "phase", "round", "status", "rounds", "seq",
-    "head_hash", "created_at", "updated_at",
+from workflow.domain.vocabulary import Status
+
+_PARAM = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")
+
+
+class ProjectRow(NamedTuple):
+    """A ``projects`` row as :data:`PROJECT` reads it."""
+
+    id: int
+    code: str
+    name: str | None
+    client: str | None
+    template_id: int
+    phase: str
+    round: int
+    status: Status
+    rounds: str
+    seq: int
+    head_hash: str
+    created_at: str
+    updated_at: str
+
+
+PROJECT_COLUMNS = ProjectRow._fields
+
+
+class Statement:
+    """One SQL text with ``:named`` parameters, in both drivers' placeholder styles."""
+
+    __slots__ = ("_get", "name", "names", "postgresql", "sqlite")
+
+    def __init__(self, name: str, sql: str) -> None:
+        self.name = name
+        self.names = tuple(_PARAM.findall(sql))
+        self.sqlite = _PARAM.sub("?", sql)
+        self.postgresql = _PARAM.sub("%s", sql)
+        if len(self.names) == 1:
+            only = self.names[0]
+            self._get: Any = lambda values: (values[only],)
+        else:
+            self._get = itemgetter(*self.names) if self.names else None
+
+    def text(self, postgresql: bool) -> str:
+        return self.postgresql if postgresql else self.sqlite
+
+    def args(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The positional parameters, in the text's order (a name used twice is passed twice)."""
+        return self._get(values) if self._get is not None else ()
+
+    def __repr__(self) -> str:
+        return f"Statement({self.name!r})"
+
+
+def _insert(table: str, *columns: str) -> Statement:
+    return Statement(f"insert_{table}", f"INSERT INTO {table} ({', '.join(columns)}) "
+                                        f"VALUES ({', '.join(':' + c for c in columns)})")
+
+
+_PROJECT = f"SELECT {', '.join(PROJECT_COLUMNS)} FROM projects WHERE code = :code"
+PROJECT = Statement("project", _PROJECT)
+PROJECT_FOR_UPDATE = Statement("project_for_update", _PROJECT + " FOR UPDATE")  # PostgreSQL's row lock
+
+# The team, the actor's grants, and the current round's tasks and approvals: one round trip.
+# Each row: kind ('a' assignment, 'p' privilege, 't' task, 'g' approval), role, person, at, seq, text.
+ROUND = Statement("round", (
+    "SELECT 'a', role, person, assigned_at, seq, NULL FROM assignments WHERE project_id = :project_id"
+    " UNION ALL SELECT 'p', privilege, person, granted_at, 0, NULL FROM grants WHERE person = :actor"
+    " UNION ALL SELECT 't', role, person, done_at, seq, note FROM tasks"
+    " WHERE project_id = :project_id AND phase = :phase AND round = :round"
+    " UNION ALL SELECT 'g', role, person, approved_at, seq, comment FROM approvals"
+    " WHERE project_id = :project_id AND phase = :phase AND round = :round"
+))
+# The same, found by the project's code (PostgreSQL sends it pipelined right after the row lock).
+ROUND_BY_CODE = Statement("round_by_code", (
+    "SELECT 'a', a.role, a.person, a.assigned_at, a.seq, NULL FROM assignments a"
+    " JOIN projects p ON p.id = a.project_id WHERE p.code = :code"
+    " UNION ALL SELECT 'p', privilege, person, granted_at, 0, NULL FROM grants WHERE person = :actor"
+    " UNION ALL SELECT 't', t.role, t.person, t.done_at, t.seq, t.note FROM tasks t"
+    " JOIN projects p ON p.id = t.project_id AND p.phase = t.phase AND p.round = t.round WHERE p.code = :code"
+    " UNION ALL SELECT 'g', g.role, g.person, g.approved_at, g.seq, g.comment FROM approvals g"
+    " JOIN projects p ON p.id = g.project_id AND p.phase = g.phase AND p.round = g.round WHERE p.code = :code"
+))
+
+INSERT_TASK = _insert("tasks", "project_id", "phase", "round", "role", "person", "note", "done_at", "seq")
+INSERT_APPROVAL = _insert(
+    "approvals", "project_id", "phase", "round", "role", "person", "comment", "approved_at", "seq"
 )
-
-_SQL = {
-    "project": f"SELECT {', '.join(PROJECT_COLUMNS)} FROM projects WHERE code = ?",
-    # The team, the actor's grants, and the current round's tasks and approvals: one round trip.
-    "round": (
-        "SELECT 'a', role, person, assigned_at, seq, NULL FROM assignments WHERE project_id = ?"
-        " UNION ALL SELECT 'p', privilege, person, granted_at, 0, NULL FROM grants WHERE person = ?"
-        " UNION ALL SELECT 't', role, person, done_at, seq, note FROM tasks"
-        " WHERE project_id = ? AND phase = ? AND round = ?"
-        " UNION ALL SELECT 'g', role, person, approved_at, seq, comment FROM approvals"
-        " WHERE project_id = ? AND phase = ? AND round = ?"
-    ),
-    # The same, found by the project's code (PostgreSQL sends it pipelined right after the row lock).
-    "round_by_code": (
-        "SELECT 'a', a.role, a.person, a.assigned_at, a.seq, NULL FROM assignments a"
-        " JOIN projects p ON p.id = a.project_id WHERE p.code = ?"
-        " UNION ALL SELECT 'p', privilege, person, granted_at, 0, NULL FROM grants WHERE person = ?"
-        " UNION ALL SELECT 't', t.role, t.person, t.done_at, t.seq, t.note FROM tasks t"
-        " JOIN projects p ON p.id = t.project_id AND p.phase = t.phase AND p.round = t.round WHERE p.code = ?"
-        " UNION ALL SELECT 'g', g.role, g.person, g.approved_at, g.seq, g.comment FROM approvals g"
-        " JOIN projects p ON p.id = g.project_id AND p.phase = g.phase AND p.round = g.round WHERE p.code = ?"
-    ),
-    "insert_task": (
-        "INSERT INTO tasks (project_id, phase, round, role, person, note, done_at, seq)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-    ),
-    "insert_approval": (
-        "INSERT INTO approvals (project_id, phase, round, role, person, comment, approved_at, seq)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-    ),
-    "insert_assignment": (
-        "INSERT INTO assignments (project_id, role, person, assigned_at, assigned_by, seq)"
-        " VALUES (?, ?, ?, ?, ?, ?)"
-    ),
-    "delete_assignment": "DELETE FROM assignments WHERE project_id = ? AND role = ? AND person = ?",
-    "insert_event": (
-        "INSERT INTO events (chain, seq, at, actor, action, phase, data, prev_hash, hash)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    ),
-    # Moves the chain head and the project's state; ``seq = ?`` guards against a fork.
-    "update_project": (
-        "UPDATE projects SET seq = ?, head_hash = ?, updated_at = ?, phase = ?, round = ?, rounds = ?,"
-        " status = ? WHERE id = ? AND seq = ?"
-    ),
-    # Whether a project exists and whether the reader is an admin/auditor or on its team.
-    "read_access": (
-        "SELECT p.id,"
-        " EXISTS (SELECT 1 FROM grants g WHERE g.person = ? AND g.privilege IN ('admin', 'auditor')),"
-        " EXISTS (SELECT 1 FROM assignments a WHERE a.project_id = p.id AND a.person = ?)"
-        " FROM projects p WHERE p.code = ?"
-    ),
-    # History: callers append ``WHERE chain = ?`` and their filters.
-    "events": "SELECT chain, seq, at, actor, action, phase, data, prev_hash, hash FROM events",
-    "get_request": "SELECT actor, command, outcome FROM requests WHERE request_id = ?",
-    "put_request": "INSERT INTO requests (request_id, actor, command, outcome, at) VALUES (?, ?, ?, ?, ?)",
+INSERT_ASSIGNMENT = _insert("assignments", "project_id", "role", "person", "assigned_at", "assigned_by", "seq")
+DELETE_ASSIGNMENT = Statement(
+    "delete_assignment", "DELETE FROM assignments WHERE project_id = :project_id AND role = :role "
+                         "AND person = :person"
+)
+EVENT_COLUMNS = ("chain", "seq", "at", "actor", "action", "phase", "data", "prev_hash", "hash")
+INSERT_EVENT = _insert("events", *EVENT_COLUMNS)
+# Moves the chain head and the project's state; ``seq = :prev_seq`` guards against a fork.
+UPDATE_PROJECT = Statement("update_project", (
+    "UPDATE projects SET seq = :seq, head_hash = :head_hash, updated_at = :updated_at, phase = :phase,"
+    " round = :round, rounds = :rounds, status = :status WHERE id = :id AND seq = :prev_seq"
+))
+# Whether a project exists and whether the reader holds a role on it.
+MEMBERSHIP = Statement("membership", (
+    "SELECT p.id, EXISTS (SELECT 1 FROM assignments a WHERE a.project_id = p.id AND a.person = :reader)"
+    " FROM projects p WHERE p.code = :code"
+))
+# History: the chain's events, oldest first, with any of these filters (or the newest :last).
+HISTORY_FILTERS = {
+    "since": "at >= :since",
+    "until": "at <= :until",
+    "actor": "actor = :actor",
+    "action": "action = :action",
+    "phase": "phase = :phase",
 }
+
+
+@lru_cache(maxsize=128)
+def history(filters: tuple[str, ...], newest_first: bool) -> Statement:
+    """The history statement for one combination of :data:`HISTORY_FILTERS` (made once per combination)."""
+    where = " AND ".join(["chain = :chain", *(HISTORY_FILTERS[name] for name in filters)])
+    order = "seq DESC LIMIT :last" if newest_first else "seq"
+    return Statement("history", f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE {where} ORDER BY {order}")
+
+
+GET_REQUEST = Statement("get_request", "SELECT actor, command, outcome FROM requests WHERE request_id = :request_id")
+PUT_REQUEST = _insert("requests", "request_id", "actor", "command", "outcome", "at")
 
 
 def combined(statements: list[tuple[str, tuple[Any, ...]]]) -> tuple[str, tuple[Any, ...]]:
@@ -83,7 +153,7 @@ def combined(statements: list[tuple[str, tuple[Any, ...]]]) -> tuple[str, tuple[
     CTE always runs to completion), atomically, in one snapshot, so the parts must not touch
     the same rows; a command's writes never do (one row each in tasks or approvals or
     assignments, events, projects, requests). One statement instead of three saves the
-    server a statement's start-up and teardown each, ~50 µs of a ~1 ms command.
+    server a statement's start-up and teardown each (see benchmarks/results.md).
     """
     if len(statements) == 1:
         return statements[0]
@@ -92,14 +162,3 @@ def combined(statements: list[tuple[str, tuple[Any, ...]]]) -> tuple[str, tuple[
     for _, p in statements:
         params += p
     return f"WITH {ctes} {statements[-1][0]}", params
-
-
-def for_dialect(postgresql: bool) -> SimpleNamespace:
-    """The statements with this driver's placeholders; on PostgreSQL the project read locks the row."""
-    sql = dict(_SQL)
-    if postgresql:
-        sql["project_for_update"] = sql["project"] + " FOR UPDATE"
-        sql = {name: text.replace("?", "%s") for name, text in sql.items()}
-    else:
-        sql["project_for_update"] = sql["project"]  # BEGIN IMMEDIATE already holds the write lock
-    return SimpleNamespace(**sql)

@@ -1,0 +1,152 @@
+"""Who may do what: every permission rule, written once, pure.
+
+Each ``require_*`` raises the refusal a person reads (:class:`NotPermitted`,
+:class:`RuleRefused`, :class:`NotFound`) or returns what the command needs next.
+The engine's commands call them on a :class:`Context`; the reads (status, board,
+history, reports) all ask :func:`may_read`. SQL may pre-filter what it fetches,
+but the rule itself lives here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from typing import NamedTuple
+
+from workflow.domain import inputs
+from workflow.domain.definition import Definition, Gate, Phase
+from workflow.domain.state import ProjectState
+from workflow.domain.template import TemplateVersion
+from workflow.domain.vocabulary import ACTIVE, ON_HOLD, READ_EVERYTHING
+from workflow.errors import NotFound, NotPermitted, RuleRefused
+
+
+class Context(NamedTuple):
+    """One command on one project: the project as locked, who acts, with which grants, and when."""
+
+    state: ProjectState
+    tpl: TemplateVersion
+    actor: str
+    privileges: frozenset[str]
+    now: str
+
+    @property
+    def definition(self) -> Definition:
+        return self.tpl.definition
+
+    @property
+    def phase(self) -> Phase:
+        return self.state.phase_of(self.tpl.definition)
+
+    @property
+    def code(self) -> str:
+        return self.state.code
+
+    def holds(self, role: str) -> bool:
+        return self.state.holds(role, self.actor)
+
+    def role_title(self, role: str) -> str:
+        return self.tpl.definition.role_title(role)
+
+
+# -- reading ------------------------------------------------------------------------------------------
+
+
+def may_read(privileges: Set[str], member: bool) -> bool:
+    """Admins and auditors read every project; anyone else only the projects they hold a role on."""
+    return member or not READ_EVERYTHING.isdisjoint(privileges)
+
+
+def require_reader(reader: str, code: str, privileges: Set[str], member: bool) -> None:
+    if not may_read(privileges, member):
+        raise NotPermitted(f"{reader} has no role on {code} and no admin or auditor grant, so may not read it")
+
+
+def require_audit_reader(reader: str, privileges: Set[str], doing: str) -> None:
+    if READ_EVERYTHING.isdisjoint(privileges):
+        raise NotPermitted(f"{reader} may not {doing}: that needs the admin or auditor grant")
+
+
+def require_privilege(actor: str, privileges: Set[str], privilege: str, doing: str) -> None:
+    if privilege not in privileges:
+        raise NotPermitted(f"{actor} may not {doing}: that needs the {privilege} grant")
+
+
+# -- acting on a project ------------------------------------------------------------------------------
+
+
+def require_role(ctx: Context, role: str) -> None:
+    if ctx.definition.role(role) is None:
+        raise NotFound(
+            f"template {ctx.tpl.key} has no role {inputs.shown(role)} "
+            f"(roles: {', '.join(ctx.definition.role_keys)})"
+        )
+
+
+def require_holder(ctx: Context, role: str) -> None:
+    if not ctx.holds(role):
+        holders = ", ".join(ctx.state.team.get(role, ())) or "nobody yet"
+        raise NotPermitted(
+            f"{ctx.actor} does not hold the {ctx.role_title(role)} role on {ctx.code} (held by: {holders})"
+        )
+
+
+def require_lead(ctx: Context, doing: str) -> str:
+    """The lead role (the authority the move is recorded under), if the actor holds it."""
+    lead = ctx.definition.lead
+    if not ctx.holds(lead):
+        holders = ", ".join(ctx.state.team.get(lead, ())) or "nobody yet"
+        raise NotPermitted(
+            f"only the {ctx.role_title(lead)} may {doing} {ctx.code} "
+            f"({ctx.actor} does not hold that role; held by: {holders})"
+        )
+    return lead
+
+
+def require_assigner(ctx: Context) -> None:
+    if "admin" in ctx.privileges or ctx.holds(ctx.definition.lead):
+        return
+    raise NotPermitted(
+        f"{ctx.actor} may not change the team of {ctx.code}: that needs the admin grant or the "
+        f"{ctx.role_title(ctx.definition.lead)} role"
+    )
+
+
+def require_active(ctx: Context, doing: str) -> None:
+    status = ctx.state.status
+    if status == ON_HOLD:
+        raise RuleRefused(f"project {ctx.code} is on hold; resume it before you {doing}")
+    if status != ACTIVE:
+        raise RuleRefused(f"project {ctx.code} is {status}; nobody can {doing} any more")
+
+
+def require_signer(ctx: Context, role: str, verb: str) -> Gate:
+    """The current phase's gate, if the actor may ``verb`` it as ``role`` now."""
+    require_role(ctx, role)
+    require_holder(ctx, role)
+    require_active(ctx, f"{verb} a gate")
+    gate = ctx.phase.gate
+    if gate is None:
+        raise RuleRefused(f"{ctx.phase.title} has no gate to {verb}")
+    if role not in gate.approvers:
+        titles = ", ".join(ctx.role_title(r) for r in gate.approvers)
+        raise RuleRefused(f"the {ctx.role_title(role)} does not sign '{gate.title}' (its approvers: {titles})")
+    return gate
+
+
+def require_four_eyes(ctx: Context, gate: Gate, role: str) -> None:
+    """One person's approval counts for one role only (``distinct_people``), and once per role."""
+    prior = ctx.state.approvals.get(role)
+    if prior is not None:
+        raise RuleRefused(
+            f"'{gate.title}' is already approved for the {ctx.role_title(role)} "
+            f"(by {prior.person} at {prior.at})"
+        )
+    if not gate.distinct_people:
+        return
+    for other_role, other in ctx.state.approvals.items():
+        if other.person == ctx.actor:
+            raise RuleRefused(
+                f"four-eyes rule: {ctx.actor} already approved '{gate.title}' as the "
+                f"{ctx.role_title(other_role)}; one person's approval counts for one role only, "
+                f"so another {ctx.role_title(role)} must approve"
+            )

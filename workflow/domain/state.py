@@ -1,0 +1,98 @@
+"""A project as it stands: one immutable value, however it was obtained.
+
+The engine loads it from the database under the project's lock
+(``workflow/storage/project_rows.py``); replay rebuilds it from the history
+(``workflow/domain/replay.py``). Rules, gates and the status a person is shown all
+read this one value, so what a command enforces and what a person sees cannot
+drift apart.
+
+The values are NamedTuples: immutable, and several times cheaper to build than
+frozen dataclasses, which matters because every command builds one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import NamedTuple
+
+from workflow.domain.definition import Definition, Phase
+from workflow.domain.events import canonical_json
+from workflow.domain.gates import PhaseEvaluation, evaluate
+from workflow.domain.vocabulary import Status
+
+
+class TaskDone(NamedTuple):
+    """A role's task marked done in the current round."""
+
+    person: str
+    note: str | None
+    at: str
+    seq: int  # the event that recorded it
+
+
+class Signature(NamedTuple):
+    """A role's approval of the current round's gate."""
+
+    person: str
+    comment: str | None
+    at: str
+    seq: int
+
+
+class ProjectState(NamedTuple):
+    """One project: its stored fields, its team and its current round."""
+
+    id: int | None  # the storage row (None for a state rebuilt from history)
+    code: str
+    name: str | None
+    client: str | None
+    template_id: int | None
+    phase: str
+    round: int
+    status: Status
+    rounds: str  # canonical JSON {phase: rounds entered so far}, to number a re-entered phase
+    seq: int  # the chain head: the last event's number and hash
+    head_hash: str
+    created_at: str
+    updated_at: str
+    team: Mapping[str, tuple[str, ...]]  # role -> people, sorted
+    authority: Mapping[tuple[str, str], int]  # (role, person) -> the assign event that gave it
+    tasks: Mapping[str, TaskDone]  # role -> its task done this round
+    approvals: Mapping[str, Signature]  # role -> its approval this round
+
+    def holds(self, role: str, person: str) -> bool:
+        return person in self.team.get(role, ())
+
+    def is_member(self, person: str) -> bool:
+        return any(person in people for people in self.team.values())
+
+    def phase_of(self, definition: Definition) -> Phase:
+        phase = definition.phase(self.phase)
+        assert phase is not None, "a stored phase always exists in its pinned template version"
+        return phase
+
+    def evaluation(self, definition: Definition) -> PhaseEvaluation:
+        """What still stands between the current round and the next phase."""
+        return evaluate(
+            definition,
+            self.phase_of(definition),
+            {r: t.person for r, t in self.tasks.items()},
+            {r: a.person for r, a in self.approvals.items()},
+            self.team,
+        )
+
+    def entered(self, phase: str) -> tuple[int, str]:
+        """The round a (re-)entered ``phase`` starts, and the rounds counter after entering it."""
+        return entered(self.rounds, phase)
+
+
+@lru_cache(maxsize=4096)
+def entered(rounds: str, phase: str) -> tuple[int, str]:
+    """:meth:`ProjectState.entered` on the stored counter. Remembered: the projects of one template
+    share a few counters (they move through the same phases), and an advance then parses and
+    encodes no JSON."""
+    counts: dict[str, int] = json.loads(rounds)
+    counts[phase] = counts.get(phase, 0) + 1
+    return counts[phase], canonical_json(counts)

@@ -1,0 +1,158 @@
+"""What auditors do: verify the chains, write checkpoints, export the record, read reports."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from workflow.domain import inputs, rules
+from workflow.domain.events import Event
+from workflow.domain.results import AuditReport
+from workflow.errors import AuditBroken, NotFound
+from workflow.engine.reads import require_readable
+from workflow.storage.database import utcnow
+from workflow.storage.grants import privileges_of
+from workflow.storage.store import Store
+from workflow.storage.tables import events as t_events
+from workflow.storage.tables import projects as t_projects
+from workflow.storage.tables import templates as t_templates
+from workflow.storage.templates import template_row
+from workflow.storage.tx import ReadTx
+
+if TYPE_CHECKING:
+    from workflow.domain.checkpoint import Checkpoint
+    from workflow.reports.timeline import ProjectReport, TemplateReport
+
+
+def verify_audit(
+    store: Store, code: str | None = None, *, reader: str | None = None, checkpoint: str | Path | None = None,
+    jobs: int | None = None,
+) -> AuditReport:
+    """Recompute every hash chain (or one project's), streaming; report the first broken event.
+
+    ``checkpoint`` (a checkpoint file) also requires every chain it recorded to still
+    reach its recorded length and head; a checkpoint file that was altered raises AuditBroken.
+    ``jobs``: processes to verify a whole SQLite database with (default: one per core,
+    up to 4, from 250k events on; see workflow/storage/verify_parallel.py); 1 verifies in one pass.
+    """
+    from workflow.domain.checkpoint import checkpoint_key, load_checkpoint, read_checkpoint
+
+    jobs = inputs.jobs(jobs)
+    cp = None
+    if checkpoint is not None:
+        cp = load_checkpoint(read_checkpoint(checkpoint), checkpoint_key(), source=f"checkpoint {checkpoint}")
+
+    def work(tx: ReadTx) -> AuditReport:
+        _require_auditor(tx, reader, "verify the audit trail")
+        chain = None
+        if code is not None:
+            chain = inputs.project_code(code)
+            if not _exists(tx, chain) and (cp is None or chain not in cp.chains):
+                raise NotFound(f"there is no project {chain}")
+        if cp is None:
+            return _verify(tx.conn, chain, jobs)
+        report = _verify(tx.conn, chain, jobs, checkpoint=cp.chains,
+                         checkpoint_label=f"the checkpoint of {cp.created_at}")
+        return replace(report, checkpoint_created_at=cp.created_at, checkpoint_signed=cp.signed)
+
+    return store.snapshot(work)
+
+
+def checkpoint(store: Store, *, reader: str | None = None, jobs: int | None = None) -> Checkpoint:
+    """Verify every chain and state its length and head (signed with $PHASEGATE_CHECKPOINT_KEY if set)."""
+    from workflow.domain.checkpoint import checkpoint_key, make_checkpoint
+
+    key = checkpoint_key()
+    jobs = inputs.jobs(jobs)
+
+    def work(tx: ReadTx) -> Checkpoint:
+        _require_auditor(tx, reader, "write an audit checkpoint")
+        heads: dict[str, tuple[int, str]] = {}
+        report = _verify(tx.conn, None, jobs, collect=heads)
+        if not report.ok:
+            raise AuditBroken(f"audit verification failed, so no checkpoint was written: {report.first_broken}")
+        return make_checkpoint(heads, utcnow(), key)
+
+    return store.snapshot(work)
+
+
+def export(
+    store: Store, out: TextIO, fmt: str = "jsonl", *, project: str | None = None, reader: str | None = None
+) -> int:
+    """Stream every event (or one project's) to ``out`` as JSON Lines or CSV; returns the count."""
+    from workflow.storage.export import export_events
+
+    chain = None if project is None else inputs.project_code(project)
+
+    def work(tx: ReadTx) -> int:
+        _require_auditor(tx, reader, "export the audit trail")
+        if chain is not None and not _exists(tx, chain):
+            raise NotFound(f"there is no project {chain}")
+        return export_events(tx.conn, out, fmt, chain)
+
+    return store.snapshot(work)
+
+
+def report(store: Store, code: str, *, reader: str | None = None) -> ProjectReport:
+    """Each phase visit: start, end, time in work, time waiting on each gate role, who signed."""
+    from workflow.reports.timeline import project_report
+
+    code = inputs.project_code(code)
+
+    def work(tx: ReadTx) -> ProjectReport:
+        require_readable(tx, code, None if reader is None else inputs.person(reader, "the acting person"))
+        template_id = tx.core(select(t_projects.c.template_id).where(t_projects.c.code == code)).scalar_one()
+        return project_report(code, _events(tx, code), tx.template(template_id).definition, utcnow())
+
+    return store.snapshot(work)
+
+
+def template_report(store: Store, key: str, *, reader: str | None = None) -> TemplateReport:
+    """Every project of a template (all versions): median time per phase and gate role, longest waits."""
+    from workflow.reports.timeline import project_report, summarize
+
+    def work(tx: ReadTx) -> TemplateReport:
+        _require_auditor(tx, reader, "read reports across projects")
+        template_row(tx, key, None)  # NotFound for an unknown key
+        ids = select(t_templates.c.id).where(t_templates.c.key == key)
+        projects = tx.core(select(t_projects.c.code, t_projects.c.template_id)
+                           .where(t_projects.c.template_id.in_(ids)).order_by(t_projects.c.code)).all()
+        now = utcnow()
+        reports = [project_report(p.code, _events(tx, p.code), tx.template(p.template_id).definition, now)
+                   for p in projects]
+        return summarize(key, reports)
+
+    return store.snapshot(work)
+
+
+def _require_auditor(tx: ReadTx, reader: str | None, doing: str) -> None:
+    if reader is not None:
+        who = inputs.person(reader, "the acting person")
+        rules.require_audit_reader(who, privileges_of(tx, who), doing)
+
+
+def _exists(tx: ReadTx, code: str) -> bool:
+    return tx.core(select(t_projects.c.id).where(t_projects.c.code == code)).first() is not None
+
+
+def _events(tx: ReadTx, code: str) -> list[Event]:
+    rows = tx.core(select(t_events).where(t_events.c.chain == code).order_by(t_events.c.seq))
+    return [Event.from_row(r) for r in rows]
+
+
+def _verify(conn: Connection, chain: str | None, jobs: int | None, **options: Any) -> AuditReport:
+    """One chain, or every chain: in one pass, or split over processes for a large SQLite file."""
+    from workflow.storage.verify import verify_chains
+
+    if chain is None:
+        from workflow.storage import verify_parallel
+
+        path = verify_parallel.sqlite_file(conn)
+        ranges = verify_parallel.plan(conn, jobs) if path is not None else []
+        if path is not None and len(ranges) > 1:
+            return verify_parallel.verify_split(conn, path, ranges, **options)
+    return verify_chains(conn, chain, **options)

@@ -1,0 +1,155 @@
+"""Reading projects: status (now or as it stood), the board, history, and completion helpers.
+
+Every read of a project asks :func:`workflow.domain.rules.may_read`; ``reader=None``
+(the Python API used as a library, trusted like the database file itself) reads all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import select
+
+from workflow.domain import inputs, rules
+from workflow.domain.events import Event
+from workflow.domain.replay import replay
+from workflow.domain.results import ProjectStatus, ProjectSummary, project_status, project_summary
+from workflow.errors import NotFound, UsageError
+from workflow.storage import statements as sql
+from workflow.storage.dialect import read_round
+from workflow.storage.grants import privileges_of
+from workflow.storage.project_rows import read_project, state_of
+from workflow.storage.statements import ProjectRow
+from workflow.storage.store import Store
+from workflow.storage.tables import assignments as t_assignments
+from workflow.storage.tables import events as t_events
+from workflow.storage.tables import projects as t_projects
+from workflow.storage.tables import templates as t_templates
+from workflow.storage.templates import template_row
+from workflow.storage.tx import ReadTx
+
+
+def status(store: Store, code: str, *, reader: str | None = None, at: str | None = None) -> ProjectStatus:
+    """The project as it stands (or stood at ``at``): phase, round, tasks, gate, team, blockers."""
+    if at is not None:
+        return status_at(store, code, at, reader=reader)
+    code = inputs.project_code(code)
+    who = _reader(reader)
+
+    def work(tx: ReadTx) -> ProjectStatus:
+        loaded = read_project(tx, code, who or "")  # also reads the reader's grants
+        if loaded is None:
+            raise NotFound(f"there is no project {code}")
+        state, privileges = loaded
+        if who is not None:
+            rules.require_reader(who, code, privileges, state.is_member(who))
+        return project_status(state, tx.template(state.template_id))
+
+    return store.read(work)
+
+
+def status_at(store: Store, code: str, at: str, *, reader: str | None = None) -> ProjectStatus:
+    """The project as it stood at ``at`` (ISO 8601), rebuilt from its events up to and including then."""
+    code = inputs.project_code(code)
+    moment = inputs.normalize_time(at)
+    who = _reader(reader)
+
+    def work(tx: ReadTx) -> ProjectStatus:
+        require_readable(tx, code, who)
+        rows = tx.core(select(t_events).where(t_events.c.chain == code, t_events.c.at <= moment)
+                       .order_by(t_events.c.seq))
+        past = replay(code, (Event.from_row(r) for r in rows))
+        if past.seq == 0:
+            raise NotFound(f"project {code} did not exist yet at {moment}")
+        tpl = tx.template(template_row(tx, past.template["key"], past.template["version"]).id)
+        return project_status(past.state(tpl.id), tpl, as_of=moment)
+
+    return store.snapshot(work)
+
+
+def list_projects(
+    store: Store, *, reader: str | None = None, status: str | None = None, template: str | None = None,
+    phase: str | None = None,
+) -> list[ProjectSummary]:
+    """The board: every project ``reader`` may read, with what each is waiting on."""
+    who = _reader(reader)
+
+    def work(tx: ReadTx) -> list[ProjectSummary]:
+        stmt = select(*(t_projects.c[name] for name in sql.PROJECT_COLUMNS)).order_by(t_projects.c.code)
+        if status is not None:
+            stmt = stmt.where(t_projects.c.status == status)
+        if phase is not None:
+            stmt = stmt.where(t_projects.c.phase == phase)
+        if template is not None:
+            stmt = stmt.where(t_projects.c.template_id.in_(
+                select(t_templates.c.id).where(t_templates.c.key == template)))
+        if who is not None and not rules.may_read(privileges_of(tx, who), member=False):
+            # Pre-filtered in SQL: the projects the reader holds a role on (rules.may_read's other half).
+            stmt = stmt.where(t_projects.c.id.in_(
+                select(t_assignments.c.project_id).where(t_assignments.c.person == who)))
+        out = []
+        for found in tx.core(stmt).all():
+            row = ProjectRow._make(found)
+            state, _ = state_of(row, read_round(tx, row, ""))
+            out.append(project_summary(state, tx.template(state.template_id)))
+        return out
+
+    return store.read(work)
+
+
+def iter_history(
+    store: Store, code: str, *, reader: str | None = None, since: str | None = None, until: str | None = None,
+    actor: str | None = None, action: str | None = None, phase: str | None = None, last: int | None = None,
+) -> Iterator[Event]:
+    """The project's events, oldest first, filtered (``actor``: whose events; ``last``: the newest N)."""
+    code = inputs.project_code(code)
+    who = _reader(reader)
+    if last is not None and last < 0:
+        raise UsageError("--last must not be negative")
+    values: dict[str, Any] = {"chain": code, "since": _time(since), "until": _time(until), "actor": actor,
+                              "action": action, "phase": phase, "last": last}
+    stmt = sql.history(tuple(name for name in sql.HISTORY_FILTERS if values[name] is not None), last is not None)
+
+    def work(tx: ReadTx) -> list[Event]:
+        require_readable(tx, code, who)
+        rows = tx.execute(stmt, **values).fetchall()
+        if last is not None:
+            rows.reverse()
+        return [Event(*r) for r in rows]
+
+    yield from store.read(work)
+
+
+def require_readable(tx: ReadTx, code: str, reader: str | None) -> None:
+    """NotFound for a project that does not exist; NotPermitted unless ``reader`` may read it."""
+    found = tx.execute(sql.MEMBERSHIP, reader=reader or "", code=code).fetchone()
+    if found is None:
+        raise NotFound(f"there is no project {code}")
+    member = bool(found[1])
+    if reader is not None and not member:
+        rules.require_reader(reader, code, privileges_of(tx, reader), member)
+
+
+def project_codes(store: Store, prefix: str = "") -> list[str]:
+    """Project codes starting with ``prefix`` (for shell completion)."""
+    stmt = select(t_projects.c.code).where(t_projects.c.code.startswith(prefix, autoescape=True))
+    return store.read(lambda tx: [r.code for r in tx.core(stmt.order_by(t_projects.c.code).limit(200))])
+
+
+def project_roles(store: Store, code: str) -> list[str]:
+    """The role keys of a project's template (for shell completion)."""
+
+    def work(tx: ReadTx) -> list[str]:
+        row = tx.core(select(t_projects.c.template_id).where(t_projects.c.code == code)).first()
+        return [] if row is None else list(tx.template(row.template_id).definition.role_keys)
+
+    return store.read(work)
+
+
+def _reader(reader: str | None) -> str | None:
+    return None if reader is None else inputs.person(reader, "the acting person")
+
+
+def _time(value: str | None) -> str | None:
+    return None if value is None else inputs.normalize_time(value)

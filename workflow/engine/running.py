@@ -1,0 +1,75 @@
+"""How every project command runs: one transaction that locks the project, checks the rules
+against what it read, and appends one event that moves the chain head (and the state) with it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from workflow.domain import inputs
+from workflow.domain.events import Event, canonical_json, new_event
+from workflow.domain.rules import Context
+from workflow.errors import NotFound
+from workflow.storage.chains import append_project_event
+from workflow.storage.database import utcnow
+from workflow.storage.project_rows import locked_project
+from workflow.storage.requests import apply_once
+from workflow.storage.store import Store
+from workflow.storage.tx import WriteTx
+
+Body = Callable[[Context, WriteTx], Event]
+
+
+def project_command(
+    store: Store, code: str, actor: str, request_id: str | None, command: dict[str, Any], body: Body
+) -> Event:
+    """Run ``body`` on project ``code`` locked for ``actor``; ``command`` names it for request ids."""
+    code = inputs.project_code(code)
+    actor = inputs.person(actor, "the acting person")
+
+    def work(tx: WriteTx) -> Event:
+        loaded = locked_project(tx, code, actor)
+        if loaded is None:
+            raise NotFound(f"there is no project {code}")
+        state, privileges = loaded
+        # Never earlier than the project's last event, whatever the clocks of several hosts say.
+        now = max(utcnow(), state.updated_at)
+        return body(Context(state, tx.template(state.template_id), actor, privileges, now), tx)
+
+    return write_once(store, request_id, actor, {"code": code, **command}, work)
+
+
+def write_once(
+    store: Store, request_id: str | None, actor: str, command: dict[str, Any], work: Callable[[WriteTx], Event]
+) -> Event:
+    """``work`` in one write transaction; with a request id, applied once per id."""
+    if request_id is None:
+        return store.write(work)
+    rid = inputs.text(request_id, "the request id", required=True, max_len=128, multiline=False)
+    assert rid is not None
+    fingerprint = canonical_json(command)
+    return store.write(lambda tx: apply_once(tx, rid, actor, fingerprint, work))
+
+
+def record(
+    ctx: Context,
+    tx: WriteTx,
+    action: str,
+    data: dict[str, Any],
+    *,
+    authority: str | None,
+    moved: dict[str, Any] | None = None,
+) -> Event:
+    """Append the command's event to the project's chain; ``moved``: the state fields it changes.
+
+    Every event says under which template version it happened, in which phase and round,
+    and, where a role gave the actor the right to act, which role and which assignment.
+    """
+    state = ctx.state
+    full: dict[str, Any] = {"template": ctx.tpl.ref, "phase_title": ctx.phase.title, "round": state.round, **data}
+    if authority is not None:
+        full["role"] = authority
+        full["role_title"] = ctx.role_title(authority)
+        full["authority"] = {"role": authority, "assignment_seq": state.authority.get((authority, ctx.actor))}
+    event = new_event(state.code, state.seq + 1, state.head_hash, ctx.now, ctx.actor, action, state.phase, full)
+    return append_project_event(tx, state, event, moved or {})

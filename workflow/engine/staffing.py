@@ -1,0 +1,96 @@
+"""Creating projects and staffing their roles."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select
+
+from workflow.domain import inputs, rules
+from workflow.domain.events import GENESIS, Event, canonical_json, new_event
+from workflow.domain.rules import Context
+from workflow.domain.vocabulary import ACTIVE, CLOSED
+from workflow.errors import Conflict, NotFound, RuleRefused
+from workflow.engine.running import project_command, record, write_once
+from workflow.storage import statements as sql
+from workflow.storage.chains import start_project_chain
+from workflow.storage.database import utcnow
+from workflow.storage.grants import privileges_of
+from workflow.storage.store import Store
+from workflow.storage.tables import projects as t_projects
+from workflow.storage.templates import template_row
+from workflow.storage.tx import WriteTx
+
+
+def create_project(
+    store: Store,
+    code: str,
+    *,
+    template: str,
+    actor: str,
+    name: str | None = None,
+    client: str | None = None,
+    version: int | None = None,
+    request_id: str | None = None,
+) -> Event:
+    code = inputs.project_code(code)
+    actor = inputs.person(actor, "the acting person")
+    name = inputs.text(name, "the project name", max_len=inputs.LINE_MAX, multiline=False)
+    client = inputs.text(client, "the client", max_len=inputs.LINE_MAX, multiline=False)
+
+    def work(tx: WriteTx) -> Event:
+        rules.require_privilege(actor, privileges_of(tx, actor), "admin", "create projects")
+        if tx.core(select(t_projects.c.id).where(t_projects.c.code == code)).first():
+            raise Conflict(f"project {code} exists already")
+        tpl = tx.template(template_row(tx, template, version).id)
+        first = tpl.definition.phases[0]
+        now = utcnow()
+        data = {"template": tpl.ref, "name": name, "client": client, "phase": first.key,
+                "phase_title": first.title, "round": 1}
+        event = new_event(code, 1, GENESIS, now, actor, "create", first.key, data)
+        tx.core(insert(t_projects).values(
+            code=code, name=name, client=client, template_id=tpl.id, phase=first.key, round=1,
+            status=ACTIVE, rounds=canonical_json({first.key: 1}), seq=1, head_hash=event.hash,
+            created_at=now, updated_at=now,
+        ))
+        return start_project_chain(tx, event)
+
+    command = {"command": "create", "code": code, "template": template, "version": version, "name": name,
+               "client": client}
+    return write_once(store, request_id, actor, command, work)
+
+
+def assign(store: Store, code: str, role: str, person: str, *, actor: str, request_id: str | None = None) -> Event:
+    person = inputs.person(person)
+
+    def body(ctx: Context, tx: WriteTx) -> Event:
+        rules.require_assigner(ctx)
+        rules.require_role(ctx, role)
+        if ctx.state.status in CLOSED:
+            raise RuleRefused(f"project {ctx.code} is {ctx.state.status}; its team can no longer change")
+        if ctx.state.holds(role, person):
+            raise RuleRefused(f"{person} already holds the {ctx.role_title(role)} role on {ctx.code}")
+        tx.write(sql.INSERT_ASSIGNMENT, {"project_id": ctx.state.id, "role": role, "person": person,
+                                         "assigned_at": ctx.now, "assigned_by": ctx.actor, "seq": ctx.state.seq + 1})
+        return record(ctx, tx, "assign", {"role": role, "role_title": ctx.role_title(role), "person": person},
+                      authority=None)
+
+    command = {"command": "assign", "role": role, "person": person}
+    return project_command(store, code, actor, request_id, command, body)
+
+
+def unassign(
+    store: Store, code: str, role: str, person: str, *, actor: str, request_id: str | None = None
+) -> Event:
+    person = inputs.person(person)
+
+    def body(ctx: Context, tx: WriteTx) -> Event:
+        rules.require_assigner(ctx)
+        rules.require_role(ctx, role)
+        if not ctx.state.holds(role, person):
+            raise NotFound(f"{person} does not hold the {ctx.role_title(role)} role on {ctx.code}")
+        tx.write(sql.DELETE_ASSIGNMENT, {"project_id": ctx.state.id, "role": role, "person": person})
+        data = {"role": role, "role_title": ctx.role_title(role), "person": person,
+                "assignment_seq": ctx.state.authority[(role, person)]}
+        return record(ctx, tx, "unassign", data, authority=None)
+
+    command = {"command": "unassign", "role": role, "person": person}
+    return project_command(store, code, actor, request_id, command, body)

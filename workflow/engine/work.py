@@ -1,0 +1,136 @@
+"""Doing a phase's work: tasks, gate sign-offs, and the lead's moves through the machine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflow.domain import inputs, rules
+from workflow.domain.events import Event
+from workflow.domain.machine import Binding, fire, position, settle
+from workflow.domain.rules import Context
+from workflow.domain.vocabulary import COMPLETED
+from workflow.errors import RuleRefused
+from workflow.engine.running import project_command, record
+from workflow.storage import statements as sql
+from workflow.storage.store import Store
+from workflow.storage.tx import WriteTx
+
+
+def meaning(gate_title: str, phase_title: str, round_no: int) -> str:
+    """What a signature means, recorded with it: "QA sign-off for Production Review QA, round 2"."""
+    return f"{gate_title} for {phase_title}, round {round_no}"
+
+
+def complete_task(
+    store: Store, code: str, role: str, *, actor: str, note: str | None = None, request_id: str | None = None
+) -> Event:
+    note = inputs.text(note, "the note")
+
+    def body(ctx: Context, tx: WriteTx) -> Event:
+        rules.require_role(ctx, role)
+        rules.require_holder(ctx, role)
+        rules.require_active(ctx, "mark tasks done")
+        phase, title = ctx.phase, ctx.role_title(role)
+        task = phase.task_of(role)
+        if task is None:
+            raise RuleRefused(f"the {title} has no task in {phase.title}")
+        done = ctx.state.tasks.get(role)
+        if done is not None:
+            raise RuleRefused(
+                f"the {title}'s task '{task}' in {phase.title} is already done (by {done.person} at {done.at})"
+            )
+        tx.write(sql.INSERT_TASK, {"project_id": ctx.state.id, "phase": phase.key, "round": ctx.state.round,
+                                   "role": role, "person": ctx.actor, "note": note, "done_at": ctx.now,
+                                   "seq": ctx.state.seq + 1})
+        return record(ctx, tx, "task.done", {"task": task, "note": note}, authority=role)
+
+    return project_command(store, code, actor, request_id, {"command": "task.done", "role": role, "note": note},
+                           body)
+
+
+def approve(
+    store: Store, code: str, role: str, *, actor: str, comment: str | None = None, request_id: str | None = None
+) -> Event:
+    comment = inputs.text(comment, "the comment")
+
+    def body(ctx: Context, tx: WriteTx) -> Event:
+        gate = rules.require_signer(ctx, role, "approve")
+        rules.require_four_eyes(ctx, gate, role)
+        tx.write(sql.INSERT_APPROVAL, {"project_id": ctx.state.id, "phase": ctx.state.phase,
+                                       "round": ctx.state.round, "role": role, "person": ctx.actor,
+                                       "comment": comment, "approved_at": ctx.now, "seq": ctx.state.seq + 1})
+        data = {"gate": gate.title, "decision": "approved", "comment": comment,
+                "meaning": meaning(gate.title, ctx.phase.title, ctx.state.round)}
+        return record(ctx, tx, "approve", data, authority=role)
+
+    return project_command(store, code, actor, request_id, {"command": "approve", "role": role, "comment": comment},
+                           body)
+
+
+def reject(store: Store, code: str, role: str, *, actor: str, reason: str, request_id: str | None = None) -> Event:
+    reason_text = inputs.text(reason, "the reason", required=True)
+
+    def body(ctx: Context, tx: WriteTx) -> Event:
+        gate = rules.require_signer(ctx, role, "reject")
+        state = ctx.state
+        dest = fire(ctx.tpl.machine, "reject", Binding(position(state.phase, state.status)))
+        phase, status = settle(dest, state.phase)
+        new_round, rounds = state.entered(phase)
+        data = {"gate": gate.title, "decision": "rejected", "reason": reason_text,
+                "meaning": meaning(gate.title, ctx.phase.title, state.round), "to_phase": phase,
+                "to_round": new_round, "status": status, "voided": _current_round(ctx)}
+        return record(ctx, tx, "reject", data, authority=role,
+                      moved={"phase": phase, "round": new_round, "rounds": rounds, "status": status})
+
+    return project_command(store, code, actor, request_id,
+                           {"command": "reject", "role": role, "reason": reason_text}, body)
+
+
+def advance(store: Store, code: str, *, actor: str, request_id: str | None = None) -> Event:
+    def body(ctx: Context, tx: WriteTx) -> Event:
+        lead = rules.require_lead(ctx, "advance")
+        state = ctx.state
+
+        def ready() -> bool:
+            evaluation = state.evaluation(ctx.definition)
+            if not evaluation.ready:
+                raise RuleRefused(f"{ctx.code} cannot leave {ctx.phase.title} yet: " + "; ".join(evaluation.blockers),
+                                  list(evaluation.blockers))
+            return True
+
+        dest = fire(ctx.tpl.machine, "advance", Binding(position(state.phase, state.status), check_advance=ready))
+        phase, status = settle(dest, state.phase)
+        data: dict[str, Any] = {**_current_round(ctx), "status": status}
+        if status == COMPLETED:
+            data.update(to_phase=None, to_round=None)
+            return record(ctx, tx, "advance", data, authority=lead, moved={"status": status})
+        new_round, rounds = state.entered(phase)
+        data.update(to_phase=phase, to_round=new_round)
+        return record(ctx, tx, "advance", data, authority=lead,
+                      moved={"phase": phase, "round": new_round, "rounds": rounds, "status": status})
+
+    return project_command(store, code, actor, request_id, {"command": "advance"}, body)
+
+
+def lead_move(
+    store: Store, code: str, trigger: str, *, actor: str, reason: str | None = None, request_id: str | None = None
+) -> Event:
+    """hold, resume or cancel: the lead fires ``trigger``; the machine says where the project lands."""
+    data: dict[str, Any] = {} if trigger == "resume" else {"reason": inputs.text(reason, "the reason", required=True)}
+
+    def body(ctx: Context, tx: WriteTx) -> Event:
+        lead = rules.require_lead(ctx, trigger)
+        state = ctx.state
+        dest = fire(ctx.tpl.machine, trigger, Binding(position(state.phase, state.status), held_phase=state.phase))
+        _phase, status = settle(dest, state.phase)
+        return record(ctx, tx, trigger, {**data, "status": status}, authority=lead, moved={"status": status})
+
+    return project_command(store, code, actor, request_id, {"command": trigger, **data}, body)
+
+
+def _current_round(ctx: Context) -> dict[str, list[dict[str, Any]]]:
+    """The tasks and approvals of the round being left (an advance counts them, a rejection voids them)."""
+    return {
+        "tasks": [{"role": r, "person": t.person, "seq": t.seq} for r, t in ctx.state.tasks.items()],
+        "approvals": [{"role": r, "person": a.person, "seq": a.seq} for r, a in ctx.state.approvals.items()],
+    }

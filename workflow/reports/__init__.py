@@ -1,0 +1,1 @@
+"""Reports over a project's history: phase visits and waits (``timeline``), as text and as HTML."""

@@ -1,0 +1,52 @@
+"""Appending to the hash chains: a project's (moving its head and state with the event) and the
+system chain of templates and grants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflow.domain.events import GENESIS, SYSTEM_CHAIN, Event, new_event
+from workflow.domain.state import ProjectState
+from workflow.storage import statements as sql
+from workflow.storage.database import utcnow
+from workflow.storage.tables import events as t_events
+from workflow.storage.tx import WriteTx
+
+
+def append_project_event(tx: WriteTx, state: ProjectState, event: Event, moved: dict[str, Any]) -> Event:
+    """Write ``event`` (the next of ``state``'s chain) and move the project's head with it.
+
+    ``moved`` holds the fields the event changes (phase, round, rounds, status). On
+    PostgreSQL both writes go out with the COMMIT (see dialect.py).
+    """
+    tx.write(sql.INSERT_EVENT, tx.record(event))
+    head = {"seq": event.seq, "head_hash": event.hash, "updated_at": event.at, "id": state.id,
+            "prev_seq": state.seq, "phase": state.phase, "round": state.round, "rounds": state.rounds,
+            "status": state.status}
+    tx.write(sql.UPDATE_PROJECT, {**head, **moved}, one_row=True)
+    return event
+
+
+def start_project_chain(tx: WriteTx, event: Event) -> Event:
+    """Write a new project's first event (its row, inserted just before, records the head)."""
+    tx.run(sql.INSERT_EVENT, tx.record(event))
+    return event
+
+
+def append_system_event(tx: WriteTx, actor: str, action: str, data: dict[str, Any]) -> Event:
+    """Append to the templates-and-grants chain (the caller holds ``dialect.lock_system``).
+
+    Written at once, not with the COMMIT: a transaction that appends several (publishing
+    the built-ins) reads the head it has just moved.
+    """
+    head = tx.core(
+        t_events.select()
+        .with_only_columns(t_events.c.seq, t_events.c.hash, t_events.c.at)
+        .where(t_events.c.chain == SYSTEM_CHAIN)
+        .order_by(t_events.c.seq.desc())
+        .limit(1)
+    ).first()
+    seq, prev, last_at = (0, GENESIS, "") if head is None else (head.seq, head.hash, head.at)
+    event = new_event(SYSTEM_CHAIN, seq + 1, prev, max(utcnow(), last_at), actor, action, None, data)
+    tx.run(sql.INSERT_EVENT, tx.record(event))
+    return event

@@ -1,0 +1,180 @@
+"""Connections and transactions: the held connection, and one transaction as a context manager.
+
+SQLite's write transactions are ``BEGIN IMMEDIATE`` (chosen by
+:data:`workflow.storage.database.BEGIN_WRITE`, read by the "begin" listener there).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from weakref import WeakSet
+
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from workflow.storage.database import BEGIN_WRITE, is_retryable, translate_error
+
+# Connections a forked child inherited with an Engine: kept, never used or closed, so that
+# neither the garbage collector nor SQLAlchemy touches the parent's database handles.
+_INHERITED: list[Connection] = []
+
+
+class HeldConnection:
+    """The one connection the thread that opened an Engine keeps between its calls.
+
+    Checking a connection out of the pool and back in, with SQLAlchemy's bookkeeping around
+    it, costs ~25-40 µs of every command (a durable SQLite commit is ~150 µs). The thread
+    that created the Engine (a CLI run, a script, a benchmark) therefore keeps one
+    connection between calls; no transaction is ever open between calls. Other threads
+    check connections out of the pool per call, so many threads never exhaust it. Any
+    error drops the held connection (back to the pool, or discarded if it was invalidated).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._owner = threading.get_ident()
+        self._conn: Connection | None = None
+        _watch_forks(self)
+
+    def take(self) -> Connection | None:
+        """The held connection (opened on first use), or None on another thread."""
+        if threading.get_ident() != self._owner:
+            return None
+        conn = self._conn
+        if conn is None or conn.closed or conn.invalidated:
+            if conn is not None:
+                self.drop()
+            try:
+                conn = self._conn = self._engine.connect()
+            except DBAPIError as exc:
+                raise translate_error(exc, self._engine.url) from exc
+        return conn
+
+    @property
+    def connection(self) -> Connection | None:
+        """The connection held now, if any (for tests: opens nothing)."""
+        return self._conn
+
+    def drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def _forked(self) -> None:
+        """In a child process (run by ``os.register_at_fork`` for every Engine alive at the fork):
+        the parent's connections are neither used nor closed here.
+
+        A database connection must not cross fork(): the held one is set aside for good and
+        the pool forgets the parent's connections, checked in or out, without closing them
+        (SQLAlchemy's ``dispose(close=False)``), so the child opens its own on any thread.
+        """
+        if self._conn is not None:
+            _INHERITED.append(self._conn)
+            self._conn = None
+        self._engine.dispose(close=False)
+
+
+_HOLDERS: WeakSet[HeldConnection] = WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for holder in list(_HOLDERS):
+        holder._forked()
+
+
+_fork_hook_registered = False
+
+
+def _watch_forks(holder: HeldConnection) -> None:
+    """Remember ``holder`` for :func:`_after_fork_in_child`; the hook is registered with the first one."""
+    global _fork_hook_registered
+    if not _fork_hook_registered:
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+        _fork_hook_registered = True
+    _HOLDERS.add(holder)
+
+
+def write_transaction(engine: Engine, held: HeldConnection | None = None) -> Transaction:
+    """``with write_transaction(engine) as conn``: a write transaction (SQLite: BEGIN IMMEDIATE),
+    committed on success.
+
+    Failing to connect becomes :class:`DatabaseProblem`; errors inside the block come
+    out as they are so the caller can ask :func:`is_retryable`.
+    """
+    return Transaction(engine, True, held)
+
+
+def read_transaction(engine: Engine, held: HeldConnection | None = None) -> Transaction:
+    """``with read_transaction(engine) as conn``: a read transaction (one consistent snapshot on
+    SQLite), rolled back at the end."""
+    return Transaction(engine, False, held)
+
+
+
+
+class Transaction:
+    """One transaction on the held connection (or a pooled one), as a plain context manager.
+
+    (A class rather than nested ``@contextmanager`` generators: every command enters one.)
+    Any error drops the held connection; a pooled one always goes back to the pool.
+    """
+
+    __slots__ = ("_conn", "_engine", "_held", "_trans", "_write")
+
+    def __init__(self, engine: Engine, write: bool, held: HeldConnection | None) -> None:
+        self._engine = engine
+        self._write = write
+        self._held = held
+
+    def __enter__(self) -> Connection:
+        held = self._held
+        conn = held.take() if held is not None else None
+        if conn is None:
+            self._held = None
+            try:
+                conn = self._engine.connect()
+            except DBAPIError as exc:
+                raise translate_error(exc, self._engine.url) from exc
+        self._conn = conn
+        writing = BEGIN_WRITE.set(self._write)
+        try:
+            self._trans = conn.begin()
+        except BaseException as exc:
+            self._release(failed=True)
+            if isinstance(exc, DBAPIError) and not (is_retryable(exc) or exc.connection_invalidated):
+                raise translate_error(exc, self._engine.url) from exc
+            raise  # the caller may run it again
+        finally:
+            BEGIN_WRITE.reset(writing)
+        return conn
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        trans = self._trans
+        try:
+            if exc_type is not None:
+                if trans.is_active:
+                    trans.rollback()
+            elif trans.is_active:
+                if not self._write:
+                    trans.rollback()
+                else:
+                    try:
+                        trans.commit()
+                    except BaseException:
+                        # After a failed COMMIT SQLAlchemy considers the transaction over and returns
+                        # the connection to the pool without a rollback, while the DBAPI connection
+                        # may still be inside it: the next command on it would then commit this
+                        # one's writes. Drop the connection so the database discards them.
+                        self._conn.invalidate()
+                        raise
+        except BaseException:
+            self._release(failed=True)
+            raise
+        self._release(failed=exc_type is not None)
+
+    def _release(self, *, failed: bool) -> None:
+        if self._held is None:
+            self._conn.close()
+        elif failed:
+            self._held.drop()

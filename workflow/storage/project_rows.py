@@ -1,0 +1,60 @@
+"""Loading a project's :class:`~workflow.domain.state.ProjectState` from its rows.
+
+One query reads the team, the reader's grants and the current round's tasks and
+approvals (``statements.ROUND``); on the write path the project's row is locked
+first (``Dialect.locked_project``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from workflow.domain.state import ProjectState, Signature, TaskDone
+from workflow.storage import statements as sql
+from workflow.storage.dialect import read_round
+from workflow.storage.statements import ProjectRow
+from workflow.storage.tx import ReadTx, WriteTx
+
+
+def locked_project(tx: WriteTx, code: str, actor: str) -> tuple[ProjectState, frozenset[str]] | None:
+    """The project (its row locked until the transaction ends) and ``actor``'s grants; None if none."""
+    row, round_rows = tx.dialect.locked_project(tx, code, actor)
+    return None if row is None else state_of(row, round_rows)
+
+
+def read_project(tx: ReadTx, code: str, reader: str) -> tuple[ProjectState, frozenset[str]] | None:
+    """The project as it stands (no lock) and ``reader``'s grants; None if there is no such project."""
+    found = tx.execute(sql.PROJECT, code=code).fetchone()
+    if found is None:
+        return None
+    row = ProjectRow._make(found)
+    return state_of(row, read_round(tx, row, reader))
+
+
+def state_of(row: ProjectRow, round_rows: Iterable[Any]) -> tuple[ProjectState, frozenset[str]]:
+    """The state of a project row with its round rows, and the grants those rows name."""
+    team: dict[str, list[str]] = {}
+    authority: dict[tuple[str, str], int] = {}
+    tasks: dict[str, TaskDone] = {}
+    approvals: dict[str, Signature] = {}
+    privileges: set[str] = set()
+    for kind, role, person, at, seq, text in round_rows:
+        if kind == "a":
+            team.setdefault(role, []).append(person)
+            authority[(role, person)] = seq
+        elif kind == "t":
+            tasks[role] = TaskDone(person, text, at, seq)
+        elif kind == "g":
+            approvals[role] = Signature(person, text, at, seq)
+        else:
+            privileges.add(role)
+    for people in team.values():
+        people.sort()
+    # The row's fields are the state's first ones (checked below): built from the row as it is.
+    state = ProjectState._make((*row, {role: tuple(people) for role, people in team.items()}, authority,
+                                tasks, approvals))
+    return state, frozenset(privileges)
+
+
+assert ProjectState._fields[: len(ProjectRow._fields)] == ProjectRow._fields

@@ -1,0 +1,64 @@
+"""phasegate's database as the engine sees it: one object to open, run transactions on, and close."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy.engine import Connection, Engine
+
+from workflow.storage import transactions
+from workflow.storage.connections import HeldConnection
+from workflow.storage.database import open_database
+from workflow.storage.dialect import Dialect
+from workflow.storage.migrate import ensure_schema
+from workflow.storage.templates import TemplateCache
+from workflow.storage.tx import ReadTx, WriteTx
+
+R = TypeVar("R")
+
+
+class Store:
+    """The SQLAlchemy engine, its dialect, the held connection and the compiled templates.
+
+    ``Store(url)`` opens the database and brings its schema to this phasegate's head;
+    ``migrated`` says whether that ran a migration. The command bodies get a
+    :class:`WriteTx` or :class:`ReadTx` from :meth:`write`, :meth:`read` or :meth:`snapshot`.
+    ``sqlalchemy`` and :meth:`connect` are for tools and tests that look under the engine.
+    """
+
+    def __init__(self, url: str | None = None) -> None:
+        self.sqlalchemy: Engine = open_database(url)
+        self.url = self.sqlalchemy.url.render_as_string(hide_password=True)
+        self.dialect = Dialect.of(self.sqlalchemy)
+        self.templates = TemplateCache()
+        self.held = HeldConnection(self.sqlalchemy)
+        try:
+            self.migrated = ensure_schema(self.sqlalchemy)
+        except BaseException:
+            self.close()
+            raise
+
+    def write(self, work: Callable[[WriteTx], R]) -> R:
+        return transactions.run_write(self, work)
+
+    def read(self, work: Callable[[ReadTx], R]) -> R:
+        return transactions.run_read(self, work)
+
+    def snapshot(self, work: Callable[[ReadTx], R]) -> R:
+        return transactions.run_snapshot(self, work)
+
+    def connect(self) -> Connection:
+        """A plain SQLAlchemy connection of the engine's pool (for tools and tests)."""
+        return self.sqlalchemy.connect()
+
+    def close(self) -> None:
+        self.held.drop()
+        self.sqlalchemy.dispose()
+
+    def __del__(self) -> None:
+        # A Store dropped without close(): give the held connection back instead of leaving it to
+        # the garbage collector (SQLAlchemy warns about that).
+        with contextlib.suppress(Exception):
+            self.held.drop()
