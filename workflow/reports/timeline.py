@@ -8,8 +8,8 @@ event that left it (advance, reject, cancel, or completion). Inside a visit:
 - *waiting on a gate role* runs from that moment until the role's approval (zero
   when the role approved before the last task was done); a role that never signed
   in the visit waits until the visit ended (or until now, for the current visit);
-- time on hold is reported per visit but not subtracted: the clock of a phase keeps
-  running while it is held, which is what a client sees.
+- time on hold is reported per visit (each hold with who, why and until when) but not
+  subtracted: the clock of a phase keeps running while it is held, which is what a client sees.
 
 Everything here is computed from events alone (no table but ``events`` is read),
 so a report is as trustworthy as ``audit verify`` says the chain is.
@@ -24,8 +24,8 @@ from datetime import datetime
 from typing import Any
 
 from workflow.domain.definition import Definition
-from workflow.errors import AuditBroken
 from workflow.domain.events import Event
+from workflow.errors import AuditBroken
 
 
 @dataclass
@@ -50,6 +50,14 @@ class Signature:
 
 
 @dataclass
+class Hold:
+    started_at: str
+    by: str
+    reason: str | None
+    ended_at: str | None  # the resume; None: held until the visit ended (cancel) or still held
+
+
+@dataclass
 class Visit:
     phase: str
     phase_title: str
@@ -62,6 +70,7 @@ class Visit:
     held_seconds: float
     waits: list[GateWait] = field(default_factory=list)
     signatures: list[Signature] = field(default_factory=list)
+    holds: list[Hold] = field(default_factory=list)
 
     @property
     def duration_seconds(self) -> float | None:
@@ -77,6 +86,17 @@ class ProjectReport:
     created_at: str
     as_of: str
     visits: list[Visit]
+    # From the history too, with defaults so a report built by hand still works:
+    name: str | None = None  # as given at creation
+    client: str | None = None
+    ended_at: str | None = None  # the completion or cancellation; None while the project can still move
+    head_hash: str | None = None  # the hash of the project's last event: what `audit verify` vouches for
+    head_seq: int | None = None
+
+    @property
+    def end(self) -> str:
+        """Where the project's clock stops: its completion or cancellation, else the report's moment."""
+        return self.ended_at or self.as_of
 
     @property
     def signatures(self) -> list[Signature]:
@@ -136,10 +156,11 @@ def project_report(code: str, events: Sequence[Event], definition: Definition, n
     current: dict[str, Any] | None = None
     status = "active"
     as_of = now
+    ended_at: str | None = None
 
     def open_visit(phase: str, rnd: int, at: str) -> dict[str, Any]:
         return {"phase": phase, "round": rnd, "start": at, "tasks": {}, "approved": {}, "signatures": [],
-                "held": 0.0, "hold_start": None}
+                "held": 0.0, "hold_start": None, "holds": []}
 
     def close(v: dict[str, Any], end: str | None, how: str | None) -> None:
         phase = definition.phase(v["phase"])
@@ -166,7 +187,7 @@ def project_report(code: str, events: Sequence[Event], definition: Definition, n
         visits.append(Visit(
             phase=phase.key, phase_title=phase.title, round=v["round"], started_at=v["start"], ended_at=end,
             ended_by=how, tasks_done_at=done_at, work_seconds=_seconds(v["start"], done_at or until),
-            held_seconds=held, waits=waits, signatures=v["signatures"],
+            held_seconds=held, waits=waits, signatures=v["signatures"], holds=v["holds"],
         ))
 
     for e in events:
@@ -191,23 +212,29 @@ def project_report(code: str, events: Sequence[Event], definition: Definition, n
         elif e.action == "advance":
             if d.get("status") == "completed":
                 close(current, e.at, "completed")
-                current, status = None, "completed"
+                current, status, ended_at = None, "completed", e.at
             else:
                 close(current, e.at, "advance")
                 current = open_visit(d["to_phase"], d["to_round"], e.at)
         elif e.action == "hold":
             current["hold_start"], status = e.at, "on_hold"
+            current["holds"].append(Hold(e.at, e.actor, d.get("reason"), None))
         elif e.action == "resume":
             if current["hold_start"]:
                 current["held"] += _seconds(current["hold_start"], e.at)
+            if current["holds"]:
+                current["holds"][-1].ended_at = e.at
             current["hold_start"], status = None, "active"
         elif e.action == "cancel":
             close(current, e.at, "cancel")
-            current, status = None, "cancelled"
+            current, status, ended_at = None, "cancelled", e.at
     if current is not None:
         close(current, None, None)
-    ref: dict[str, Any] = events[0].data["template"]
-    return ProjectReport(code, ref["key"], ref["version"], status, events[0].at, as_of, visits)
+    created = events[0].data
+    ref: dict[str, Any] = created["template"]
+    return ProjectReport(code, ref["key"], ref["version"], status, events[0].at, as_of, visits,
+                         name=created.get("name"), client=created.get("client"), ended_at=ended_at,
+                         head_hash=events[-1].hash, head_seq=events[-1].seq)
 
 
 def _median(values: Iterable[float | None]) -> float | None:
