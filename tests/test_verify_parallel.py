@@ -60,7 +60,7 @@ def test_a_split_verification_counts_what_one_pass_counts(db: tuple[str, Engine]
     assert one.ok and split.ok
     assert (split.events_checked, split.chains_checked) == (one.events_checked, one.chains_checked)
     assert one.chains_checked == len(CODES) + 1  # and the templates-and-grants chain
-    assert len(verify_parallel.worker_peaks_kib) == jobs - 1, "each range past the first ran in a worker"
+    assert split.processes == jobs and one.processes == 1, "each range past the first ran in a worker"
 
 
 def test_the_ranges_cover_every_chain_once(db: tuple[str, Engine]) -> None:
@@ -133,7 +133,7 @@ def test_a_worker_that_fails_costs_time_not_the_answer(
     split = engine.verify_audit(jobs=3)
     assert split.first_broken == engine.verify_audit(jobs=1).first_broken
     assert split.first_broken is not None and split.first_broken.chain == "P22"
-    assert verify_parallel.worker_peaks_kib == [], "both ranges were verified in this process"
+    assert split.processes == 1, "the failed workers' ranges were verified in this process"
 
 
 def test_small_databases_and_postgresql_verify_in_one_pass(db_url: str) -> None:
@@ -178,5 +178,6 @@ def test_when_phasegate_chooses_the_split_the_first_range_gets_a_head_start(
         (lo, cut), (cut_again, hi) = verify_parallel.plan(conn, None)
     assert lo is None and hi is None and cut == cut_again
     assert sum(code < cut for code in CODES) == 18, "three quarters of the projects: (1 + 1/2) / 2"
-    assert engine.verify_audit() == engine.verify_audit(jobs=1)
-    assert len(verify_parallel.worker_peaks_kib) == 1
+    chosen = engine.verify_audit()
+    assert chosen == engine.verify_audit(jobs=1)
+    assert chosen.processes == 2

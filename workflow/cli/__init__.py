@@ -1,5 +1,7 @@
-"""The ``phasegate`` command line (click): the group and its commands in :mod:`workflow.cli.app`."""
+"""The ``phasegate`` command line (click): the group in :mod:`workflow.cli.app`, the commands in one
+module per area (``admin``, ``templates``, ``projects``, ``work``, ``audit``)."""
 
+from workflow.cli import admin, audit, projects, templates, work  # noqa: F401  (they register the commands)
 from workflow.cli.app import cli, main, run
 
 __all__ = ["cli", "main", "run"]

@@ -146,8 +146,8 @@ def _run(path: Path, out: Callable[[str], None], *, kept: bool) -> int:
 
 def _finish_phase(engine: object, status: object) -> None:
     """Everyone does their task and every approver signs, each as a distinct person."""
-    from workflow.engine import Engine
     from workflow.domain.results import ProjectStatus
+    from workflow.engine import Engine
 
     assert isinstance(engine, Engine) and isinstance(status, ProjectStatus)
     for task in status.tasks:

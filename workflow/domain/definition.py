@@ -95,11 +95,6 @@ class Definition:
     def phase_position(self, key: str) -> int:
         return self._phase_index[key]
 
-    def next_phase(self, key: str) -> Phase | None:
-        """The phase after ``key`` on the happy path, or None after the last one."""
-        i = self._phase_index[key] + 1
-        return self.phases[i] if i < len(self.phases) else None
-
 
 def definition_to_dict(definition: Definition) -> dict[str, Any]:
     """Plain data for the compiled definition (stored beside a template version's text)."""

@@ -16,7 +16,6 @@ from typing import Any, Literal
 from workflow.domain.definition import Definition, Gate
 from workflow.domain.machine import CANCELLED, COMPLETED, ON_HOLD, transition_table
 
-Format = Literal["mermaid", "dot"]
 FORMATS: tuple[str, ...] = ("mermaid", "dot")
 
 _STATUS_TITLES = {ON_HOLD: "On hold", COMPLETED: "Completed", CANCELLED: "Cancelled"}

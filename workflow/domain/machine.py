@@ -22,11 +22,8 @@ from typing import Any
 from transitions import EventData, Machine, MachineError
 
 from workflow.domain.definition import Definition
-from workflow.domain.vocabulary import ACTIVE, CANCELLED, CLOSED, COMPLETED, ON_HOLD, Status
+from workflow.domain.vocabulary import ACTIVE, CANCELLED, CLOSED, COMPLETED, ON_HOLD, STATUS_STATES, Status
 from workflow.errors import RuleRefused
-
-# The statuses that are states of the machine beside the phases (a phase may be called "active").
-STATUS_STATES: tuple[Status, ...] = (ON_HOLD, COMPLETED, CANCELLED)
 
 
 class Binding:

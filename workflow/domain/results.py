@@ -6,7 +6,7 @@ Field names are the contract of ``project status --json`` and history events
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from workflow.domain.vocabulary import ACTIVE, CLOSED, ON_HOLD
@@ -128,6 +128,9 @@ class AuditReport:
     checkpoint_chains: int | None = None  # chains a checkpoint was checked against (None: no checkpoint)
     checkpoint_created_at: str | None = None
     checkpoint_signed: bool | None = None  # True: HMAC checked; False: no signature was required
+    # How many processes did the verifying (a large SQLite file is split; see storage/verify_parallel.py).
+    # Not part of the answer: a split pass and one pass compare equal.
+    processes: int = field(default=1, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from workflow.domain.vocabulary import STATUS_STATES
+
 #: Input larger than this is refused before it is decoded or parsed.
 MAX_BYTES = 1_048_576
 #: Collections nested deeper than this are refused; a valid template needs 5.
@@ -98,9 +100,6 @@ def allowed_keys(level: str) -> tuple[str, ...]:
     return tuple(LEVELS[level])
 
 
-def required_keys(level: str) -> tuple[str, ...]:
-    return tuple(name for name, f in LEVELS[level].items() if f.required)
-
 
 # The compiled machine's own states (workflow.domain.machine): a phase may not take their names.
-RESERVED_PHASE_KEYS = ("on_hold", "completed", "cancelled")
+RESERVED_PHASE_KEYS = STATUS_STATES

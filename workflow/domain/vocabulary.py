@@ -15,6 +15,9 @@ ON_HOLD: Final = "on_hold"
 COMPLETED: Final = "completed"
 CANCELLED: Final = "cancelled"
 CLOSED: Final[frozenset[str]] = frozenset({COMPLETED, CANCELLED})  # nothing moves these any more
+# The statuses that are states of the compiled machine beside the phases (so no phase may take
+# their names; "active" is not one: an active project's machine state is its phase).
+STATUS_STATES: Final[tuple[Status, ...]] = ("on_hold", "completed", "cancelled")
 
 Privilege = Literal["admin", "auditor"]
 PRIVILEGES: Final[tuple[Privilege, ...]] = get_args(Privilege)

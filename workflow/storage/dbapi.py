@@ -23,8 +23,9 @@ from sqlalchemy.exc import DBAPIError
 
 def execute(conn: Connection, sql: str, params: Sequence[Any]) -> Any:
     """Run one statement on a new cursor of ``conn``'s DBAPI connection; returns the cursor."""
-    cursor = conn.connection.cursor()
+    cursor = None
     try:
+        cursor = conn.connection.cursor()
         if conn.dispatch.before_cursor_execute:
             conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, False)
         cursor.execute(sql, params)

@@ -24,7 +24,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -41,9 +41,6 @@ HEAD_START_EVENTS = 100_000
 # Below this many events a split saves less than a worker's start costs.
 PARALLEL_FROM_EVENTS = 250_000
 MAX_JOBS = 4
-# Peak RSS (KiB) of each worker process of the last split verification in this process, for
-# the benchmark's memory figure (a worker is a process of its own; its memory is not ours).
-worker_peaks_kib: list[int] = []
 
 
 def default_jobs() -> int:
@@ -141,7 +138,7 @@ def _start(
     return worker
 
 
-def _finish(worker: subprocess.Popen[bytes]) -> tuple[AuditReport, Heads | None, int] | None:
+def _finish(worker: subprocess.Popen[bytes]) -> tuple[AuditReport, Heads | None] | None:
     """The worker's answer, or None if it failed (its range is then verified in this process)."""
     assert worker.stdout is not None
     with worker.stdout:
@@ -158,11 +155,7 @@ def _finish(worker: subprocess.Popen[bytes]) -> tuple[AuditReport, Heads | None,
             first_broken=None if broken is None else BrokenEvent(**broken),
         )
         heads = answer["heads"]
-        return (
-            report,
-            None if heads is None else {k: (v[0], v[1]) for k, v in heads.items()},
-            int(answer["peak_kib"]),
-        )
+        return report, None if heads is None else {k: (v[0], v[1]) for k, v in heads.items()}
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -195,20 +188,10 @@ def _serve() -> None:
                 "chains_checked": report.chains_checked,
                 "first_broken": None if broken is None else asdict(broken),
                 "heads": heads,
-                "peak_kib": _peak_rss_kib(),
             }
         )
     )
 
-
-def _peak_rss_kib() -> int:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def verify_split(
@@ -242,7 +225,7 @@ def verify_split(
             span=ranges[0],
         )
         results: list[tuple[AuditReport, Heads | None]] = [(first, None)]
-        worker_peaks_kib.clear()
+        answered = 0
         for span, worker in zip(ranges[1:], workers, strict=True):
             answer = _finish(worker)
             if answer is None:
@@ -256,9 +239,8 @@ def verify_split(
                 )
                 results.append((report, heads))
                 continue
-            report, heads, peak = answer
-            results.append((report, heads))
-            worker_peaks_kib.append(peak)
+            results.append(answer)
+            answered += 1
     finally:
         for worker in workers:
             if worker.poll() is None:
@@ -266,7 +248,8 @@ def verify_split(
                 worker.wait()
             if worker.stdout is not None:
                 worker.stdout.close()
-    return _merge(results, collect, None if checkpoint is None else len(checkpoint))
+    merged = _merge(results, collect, None if checkpoint is None else len(checkpoint))
+    return replace(merged, processes=1 + answered)
 
 
 def _merge(

@@ -1,0 +1,179 @@
+"""History, the audit trail and reports."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from workflow.cli.app import Session, cli, emit, emit_json, emit_lines, pass_session
+from workflow.cli.params import CODE, FilePath, complete_codes, complete_templates
+from workflow.domain.vocabulary import PROJECT_ACTIONS
+from workflow.errors import AuditBroken
+
+# -- history and audit --------------------------------------------------------------------------------
+
+
+@cli.command()
+@CODE
+@click.option("--since", metavar="ISO",
+              help="Events at or after this time (e.g. 2026-11-28 or 2026-11-28T14:30Z).")
+@click.option("--until", metavar="ISO", help="Events at or before this time.")
+@click.option("--actor", "by", metavar="PERSON", help="Only this person's events.")
+@click.option("--action", metavar="ACTION", help=f"Only this action ({', '.join(PROJECT_ACTIONS)}).")
+@click.option("--phase", metavar="PHASE", help="Only events in this phase (a phase key).")
+@click.option("--last", type=click.IntRange(min=1), metavar="N", help="Only the newest N events.")
+@pass_session
+def history(s: Session, code: str, since: str | None, until: str | None, by: str | None, action: str | None,
+            phase: str | None, last: int | None) -> None:
+    """The events of project CODE, oldest first (--json: JSON Lines)."""
+    events = s.engine.history(code, actor=s.actor, since=since, until=until, by=by, action=action,
+                              phase=phase, last=last)
+    if s.json:
+        for event in events:
+            emit_json(event.to_dict())
+        return
+    from workflow.cli.render import history_lines
+
+    emit_lines(history_lines(events))
+
+
+# audit verify and audit checkpoint; the engine refuses more than inputs.JOBS_MAX (exit 2).
+jobs_option = click.option(
+    "--jobs", "jobs", type=click.IntRange(min=1), metavar="N",
+    help="Processes to verify a whole SQLite database with (default: one per core, up to 4, "
+         "from 250k events on; 1: one pass).",
+)
+
+
+@cli.group()
+def audit() -> None:
+    """The tamper-evident history."""
+
+
+@audit.command("verify")
+@click.argument("code", required=False, shell_complete=complete_codes)
+@click.option("--checkpoint", "checkpoint", type=FilePath(dir_okay=False), metavar="FILE",
+              help="Also require everything this checkpoint (from `audit checkpoint`) recorded to be intact.")
+@jobs_option
+@pass_session
+def audit_verify(s: Session, code: str | None, checkpoint: str | None, jobs: int | None) -> None:
+    """Recompute the hash chains (all, or CODE's) and name the first broken event (exit 6)."""
+    from pathlib import Path
+
+    anchor = None if checkpoint is None else Path(checkpoint)
+    result = s.engine.verify_audit(code, actor=s.actor, checkpoint=anchor, jobs=jobs)
+    if s.json:
+        emit_json(result.to_dict())
+    if not result.ok:
+        raise AuditBroken(f"audit verification failed: {result.first_broken}")
+    if not s.json:
+        chains = result.chains_checked
+        line = f"verified {result.events_checked} events in {chains} chain{'s' if chains != 1 else ''}"
+        if result.checkpoint_chains is not None:
+            signed = "signature checked" if result.checkpoint_signed else "not signed"
+            line += (f"; all {result.checkpoint_chains} chains of the checkpoint of "
+                     f"{result.checkpoint_created_at} intact ({signed})")
+        emit(line)
+
+
+@audit.command("checkpoint")
+@click.option("--output", "output", type=FilePath(dir_okay=False), metavar="FILE",
+              help="Write the checkpoint to FILE (a new file) instead of stdout.")
+@jobs_option
+@pass_session
+def audit_checkpoint(s: Session, output: str | None, jobs: int | None) -> None:
+    """Verify, then state every chain's length and head hash; keep the result outside the database.
+
+    Signed with HMAC-SHA256 when PHASEGATE_CHECKPOINT_KEY is set.
+    """
+    cp = s.engine.checkpoint(actor=s.actor, jobs=jobs)
+    if output is None:
+        click.echo(cp.to_json(), nl=False)
+        return
+    try:
+        with open(output, "x", encoding="utf-8") as f:
+            f.write(cp.to_json())
+    except FileExistsError:
+        raise click.UsageError(f"{output} exists already; a checkpoint never overwrites one") from None
+    except OSError as exc:
+        raise click.UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    if s.json:
+        emit_json({"output": output, "chains": len(cp.chains), "created_at": cp.created_at,
+                   "digest": cp.digest, "signed": cp.signed})
+    else:
+        emit(f"checkpoint of {len(cp.chains)} chains written to {output} "
+             f"({'signed' if cp.signed else 'unsigned: set PHASEGATE_CHECKPOINT_KEY to sign'}); "
+             f"keep it outside the database")
+
+
+@audit.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--output", "output", type=FilePath(dir_okay=False), metavar="FILE",
+              help="Write to FILE instead of stdout.")
+@click.option("--project", "project", metavar="CODE", shell_complete=complete_codes,
+              help="Only this project.")
+@pass_session
+def audit_export(s: Session, fmt: str, output: str | None, project: str | None) -> None:
+    """Every event (or one project's), streamed: JSON Lines, or CSV with one column per field."""
+    if output is None:
+        s.engine.export(sys.stdout, fmt, project=project, actor=s.actor)
+        return
+    partial = f"{output}.partial"
+    try:
+        with open(partial, "w", encoding="utf-8", newline="") as f:
+            count = s.engine.export(f, fmt, project=project, actor=s.actor)
+        os.replace(partial, output)
+    except OSError as exc:
+        raise click.UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+    if s.json:
+        emit_json({"output": output, "format": fmt, "events": count})
+    else:
+        emit(f"{count} events written to {output}")
+
+
+# -- reports ------------------------------------------------------------------------------------------
+
+
+@cli.command("report")
+@click.argument("code", required=False, shell_complete=complete_codes)
+@click.option("--html", "html", type=FilePath(dir_okay=False), metavar="FILE",
+              help="Also write one self-contained HTML page with a timeline to FILE.")
+@click.option("--template", "template_key", metavar="KEY", shell_complete=complete_templates,
+              help="Summarise every project of this template instead: medians and the longest waits.")
+@pass_session
+def report_command(s: Session, code: str | None, html: str | None, template_key: str | None) -> None:
+    """Each phase visit of CODE: start, end, time in work, time waiting on each gate role, who signed."""
+    from workflow.reports.timeline import report_lines, template_report_lines
+
+    if (code is None) == (template_key is None):
+        raise click.UsageError("give a project CODE or --template KEY (one of them)")
+    if template_key is not None:
+        if html is not None:
+            raise click.UsageError("--html is for one project's report")
+        summary = s.engine.template_report(template_key, actor=s.actor)
+        if s.json:
+            emit_json(summary.to_dict())
+        else:
+            emit_lines(template_report_lines(summary))
+        return
+    assert code is not None
+    rep = s.engine.report(code, actor=s.actor)
+    if html is not None:
+        from workflow.reports.html import render_html
+
+        try:
+            with open(html, "w", encoding="utf-8") as f:
+                f.write(render_html(rep))
+        except OSError as exc:
+            raise click.UsageError(f"cannot write {html}: {exc.strerror or exc}") from None
+    if s.json:
+        emit_json(rep.to_dict())
+    else:
+        emit_lines(report_lines(rep))
+        if html is not None:
+            emit(f"timeline written to {html}")

@@ -1,0 +1,97 @@
+"""``phasegate project …``: create, staff, list, status."""
+
+from __future__ import annotations
+
+import click
+
+from workflow.cli.app import Session, cli, emit, emit_json, emit_lines, pass_session
+from workflow.cli.params import CODE, REQUEST_ID, ROLE, VERSION, complete_templates
+from workflow.domain.vocabulary import STATUSES
+
+# -- projects -----------------------------------------------------------------------------------------
+
+
+@cli.group()
+def project() -> None:
+    """Projects: create, staff, list, status."""
+
+
+@project.command("create")
+@CODE
+@click.option("--template", "template_key", required=True, metavar="KEY", shell_complete=complete_templates,
+              help="The process template the project follows.")
+@click.option("--name", metavar="TEXT")
+@click.option("--client", metavar="TEXT")
+@VERSION
+@REQUEST_ID
+@pass_session
+def project_create(s: Session, code: str, template_key: str, name: str | None, client: str | None,
+                   version: int | None, request_id: str | None) -> None:
+    """Create project CODE in the first phase of a template (admins only)."""
+    event = s.engine.create_project(code, template=template_key, actor=s.actor, name=name, client=client,
+                                    version=version, request_id=request_id)
+
+    def line() -> str:
+        tpl = event.data["template"]
+        return f"{code} created on {tpl['key']} v{tpl['version']}, in {event.data['phase_title']} (round 1)"
+
+    s.done(event, line)
+
+
+@project.command("assign")
+@CODE
+@ROLE
+@click.argument("person")
+@REQUEST_ID
+@pass_session
+def project_assign(s: Session, code: str, role: str, person: str, request_id: str | None) -> None:
+    """Give PERSON the ROLE on project CODE (admins or the project's lead)."""
+    event = s.engine.assign(code, role, person, actor=s.actor, request_id=request_id)
+    s.done(event, lambda: f"{code}: {person} now holds the {event.data['role_title']} role")
+
+
+@project.command("unassign")
+@CODE
+@ROLE
+@click.argument("person")
+@REQUEST_ID
+@pass_session
+def project_unassign(s: Session, code: str, role: str, person: str, request_id: str | None) -> None:
+    """Take ROLE on project CODE from PERSON (admins or the project's lead)."""
+    event = s.engine.unassign(code, role, person, actor=s.actor, request_id=request_id)
+    s.done(event, lambda: f"{code}: {person} no longer holds the {event.data['role_title']} role")
+
+
+@project.command("list")
+@click.option("--status", type=click.Choice(STATUSES))
+@click.option("--template", "template_key", metavar="KEY", shell_complete=complete_templates)
+@click.option("--phase", metavar="PHASE", help="A phase key, e.g. client_kickoff.")
+@pass_session
+def project_list(s: Session, status: str | None, template_key: str | None, phase: str | None) -> None:
+    """The board: every project you may read, and what each is waiting on."""
+    projects = s.engine.list_projects(actor=s.actor, status=status, template=template_key, phase=phase)
+    if s.json:
+        emit_json([p.to_dict() for p in projects])
+        return
+    from workflow.cli.render import board_lines
+
+    emit_lines(board_lines(projects))
+
+
+@project.command("status")
+@CODE
+@click.option("--at", "at", metavar="ISO-TIME",
+              help="The project as it stood then, rebuilt from its history (e.g. 2026-11-28T14:30Z).")
+@pass_session
+def project_status(s: Session, code: str, at: str | None) -> None:
+    """Phase, tasks, gate, blockers and team of project CODE (now, or --at a past moment)."""
+    st = s.engine.status(code, actor=s.actor, at=at)
+    if s.json:
+        emit_json(st.to_dict())
+        return
+    from workflow.cli.render import status_lines
+
+    _info, definition, _source = s.engine.template(st.template, st.template_version)
+    if st.as_of is not None:
+        emit(f"as of {st.as_of} (rebuilt from the history, event {st.seq})")
+    emit_lines(status_lines(st, {r.key: r.title for r in definition.roles}))

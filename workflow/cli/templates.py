@@ -1,0 +1,109 @@
+"""``phasegate template …``: list, show, validate, publish, diagram."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from workflow.cli.app import Session, cli, emit, emit_json, emit_lines, pass_session
+from workflow.cli.params import VERSION, FilePath, complete_templates
+from workflow.errors import DefinitionError
+
+@cli.group()
+def template() -> None:
+    """Process templates: list, show, validate, publish, diagram."""
+
+
+@template.command("list")
+@pass_session
+def template_list(s: Session) -> None:
+    """The latest version of every published template."""
+    infos = s.engine.templates()
+    if s.json:
+        emit_json([i.to_dict() for i in infos])
+        return
+    from workflow.cli.render import columns
+
+    rows = [[i.key, f"v{i.version}", i.title] for i in infos]
+    emit_lines(columns(rows, header=["KEY", "VERSION", "TITLE"]))
+
+
+@template.command("show")
+@click.argument("key", shell_complete=complete_templates)
+@VERSION
+@pass_session
+def template_show(s: Session, key: str, version: int | None) -> None:
+    """Roles, phases, tasks and gates of a published template."""
+    from workflow.cli.render import definition_dict, definition_lines
+
+    info, definition, _source = s.engine.template(key, version)
+    if s.json:
+        emit_json(definition_dict(info, definition))
+    else:
+        emit_lines(definition_lines(info, definition))
+
+
+@template.command("validate")
+@click.argument("file", type=FilePath(dir_okay=False))
+@pass_session
+def template_validate(s: Session, file: str) -> None:
+    """Check a template file and print every problem (exit 2 when there is one)."""
+    from workflow.cli.render import summary
+    from workflow.domain.loader import load_file
+
+    try:
+        definition = load_file(file)
+    except DefinitionError as exc:
+        if s.json:
+            emit_json({"valid": False, "problems": [
+                {"source": p.source, "line": p.line, "column": p.column, "message": p.message}
+                for p in exc.problems]})
+        raise
+    if s.json:
+        gates = sum(1 for p in definition.phases if p.gate is not None)
+        emit_json({"valid": True, "key": definition.key, "title": definition.title,
+                   "roles": len(definition.roles), "phases": len(definition.phases), "gates": gates})
+    else:
+        emit(f"{summary(definition)} — valid")
+
+
+@template.command("publish")
+@click.argument("file", type=FilePath(dir_okay=False))
+@pass_session
+def template_publish(s: Session, file: str) -> None:
+    """Publish FILE as a new version of its template (identical text publishes nothing)."""
+    from pathlib import Path
+
+    info, published = s.engine.publish_template(Path(file), actor=s.actor)
+    if s.json:
+        emit_json({**info.to_dict(), "published": published})
+    elif published:
+        emit(f"published {info.key} v{info.version}")
+    else:
+        emit(f"{info.key} v{info.version} unchanged: identical text publishes nothing")
+
+
+@template.command("diagram")
+@click.argument("source", metavar="KEY|FILE", shell_complete=complete_templates)
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@click.option("--no-lead-moves", "lead_moves", is_flag=True, flag_value=False, default=True,
+              help="Leave out hold, resume and cancel: only the phases, advances and rejections.")
+@VERSION
+@pass_session
+def template_diagram(s: Session, source: str, fmt: str, lead_moves: bool, version: int | None) -> None:
+    """The compiled state machine of a template (or of a template file) as a diagram."""
+    from workflow.domain.diagram import render
+    from workflow.domain.machine import compile_machine
+
+    if os.path.isfile(source):
+        from workflow.domain.loader import load_file
+
+        definition = load_file(source)
+    else:
+        _info, definition, _source = s.engine.template(source, version)
+    text = render(definition, compile_machine(definition), fmt, lead_moves=lead_moves)
+    if s.json:
+        emit_json({"template": definition.key, "format": fmt, "diagram": text})
+    else:
+        emit(text.rstrip("\n"))
