@@ -12,8 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import workflow
 from workflow import Engine
+
+pytestmark = pytest.mark.slow  # 8-process concurrency: ~7 s
 
 # Each worker plays one person: does its roles' tasks, signs its roles' gates and, if it
 # holds the lead role, tries to advance; it prints every acknowledged event as JSON.

@@ -237,18 +237,22 @@ def applied_once(before: Tables, after: Tables, result: Any, error: BaseExceptio
     assert len(after["events"]) == len(before["events"]) + 1, "exactly one event per command"
 
 
+@pytest.mark.slow
 def test_disk_full_at_any_statement_changes_nothing_and_says_so(engine: Engine) -> None:
     assert run_with_statement_faults(engine, disk_full(engine), unchanged) >= MIN_CASES
 
 
+@pytest.mark.slow
 def test_an_io_error_at_any_statement_changes_nothing_and_says_so(engine: Engine) -> None:
     assert run_with_statement_faults(engine, io_error(engine), unchanged) >= MIN_CASES
 
 
+@pytest.mark.slow
 def test_a_serialization_failure_at_any_statement_is_retried_and_applied_once(engine: Engine) -> None:
     assert run_with_statement_faults(engine, serialization_failure(engine), applied_once) >= MIN_CASES
 
 
+@pytest.mark.slow
 def test_a_dropped_connection_at_any_statement_is_retried_and_applied_once(
         engine: Engine, drop_connection: Callable[[Any], None]) -> None:
     def make(conn: Any) -> None:

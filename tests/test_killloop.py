@@ -6,9 +6,13 @@ run (>= 200 kills per backend) is ``python benchmarks/killloop.py --kills 200``.
 
 from __future__ import annotations
 
+import pytest
+
 from pathlib import Path
 
 from killing import run_kill_loop
+
+pytestmark = pytest.mark.slow  # kill -9 loops: ~25 s
 
 KILLS = 40
 

@@ -9,6 +9,8 @@ race runs many rounds of two approvers and two leads released at the same instan
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import subprocess
@@ -24,6 +26,8 @@ from workload import MODELS, read_acks, staff
 import workflow
 from workflow import Engine
 from workflow.errors import NotPermitted, RuleRefused
+
+pytestmark = pytest.mark.slow  # 8-process loads: ~15 s
 
 TESTS = Path(__file__).resolve().parent
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(workflow.__file__).resolve().parent.parent),

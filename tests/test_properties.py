@@ -23,6 +23,8 @@ from invariants import assert_consistent, assert_history_obeys_the_rules, event_
 from workflow import Engine
 from workflow.errors import NotFound, NotPermitted, PhasegateError, RuleRefused
 
+pytestmark = pytest.mark.slow  # hypothesis command sequences: ~7 s
+
 MODELS = ["large-agency", "digital-agency", "team-based"]
 ADMIN, AUDITOR, OUTSIDER = "root", "aud", "zed"
 MEMBERS = ["ana", "ben", "cy", "dee"]

@@ -35,6 +35,7 @@ def _send(url: str, command: str, request_id: str, barrier: Any, out: Any) -> No
             out.put((type(exc).__name__, str(exc), ""))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["task", "approve", "advance"])
 def test_the_same_request_id_sent_by_several_processes_at_once_is_applied_once(
         db_url: str, command: str) -> None:
