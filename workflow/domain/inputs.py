@@ -16,6 +16,10 @@ CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 KEY_RE = re.compile(r"[a-z0-9_]{1,64}")
 TEMPLATE_KEY_RE = re.compile(r"[a-z0-9-]{1,64}")
 
+# The bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they
+# reorder how the text around them is shown, so what a reader sees is not what was written.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
 PERSON_MAX = 200
 LINE_MAX = 200
 TEXT_MAX = 4000
@@ -38,7 +42,7 @@ def _first_bad_char(text: str, allow_newlines: bool) -> str | None:
         if "\ud800" <= ch <= "\udfff":
             return "bytes that are not valid UTF-8"
         cat = unicodedata.category(ch)
-        if cat in ("Cc", "Cs") or ch in "\u2028\u2029\u202e\u202d\u2066\u2067\u2068\u2069":
+        if cat in ("Cc", "Cs") or ch in "\u2028\u2029" or ch in BIDI_CONTROLS:
             return f"a control character (U+{ord(ch):04X})"
     return None
 
