@@ -243,3 +243,25 @@ def test_any_bytes_give_a_checkpoint_or_a_sentence(tmp_path_factory: Any, data: 
 def test_unmutated_checkpoints_pass_the_same_check(tmp_path: Path) -> None:
     for text in (UNSIGNED, SIGNED):
         check(tmp_path / "cp.json", text.encode())
+
+
+def test_verify_never_says_signature_checked_when_no_key_could_check_it(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: a forged signature and no key set printed "(signature checked)"."""
+    from cli_runs import cli_runner
+
+    from workflow import Engine
+
+    with Engine(sqlite_url) as engine:
+        engine.init(admin="ana")
+        doc = json.loads(engine.checkpoint(actor="ana").to_json())
+    doc["signature"] = "hmac-sha256:" + "0" * 64  # anyone can write one
+    cp = tmp_path / "forged.json"
+    cp.write_text(json.dumps(doc), encoding="utf-8")
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    result = cli_runner(sqlite_url)("audit", "verify", "--checkpoint", str(cp))
+    assert result.exit_code == 0, result.output
+    assert "signature checked" not in result.output
+    monkeypatch.setenv(KEY_ENV, "the real key")
+    assert cli_runner(sqlite_url)("audit", "verify", "--checkpoint", str(cp)).exit_code == 6
