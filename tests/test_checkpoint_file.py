@@ -99,6 +99,16 @@ def test_a_key_that_is_not_utf8_in_the_environment_is_used_as_its_bytes(
     assert checkpoint_key() == b"k\xffey"
 
 
+def test_the_checkpoint_text_is_ascii_and_reads_back_to_the_same_checkpoint() -> None:
+    """``audit checkpoint`` prints it; a chain name from a tampered database must not reach a terminal raw."""
+    chains = {**CHAINS, "P-\x1b[2J\u202e": (1, "b" * 64)}
+    for key in (None, KEY):
+        made = make_checkpoint(chains, CREATED, key)
+        assert made.to_json().isascii()
+        loaded = load(made.to_json(), key)
+        assert (loaded.chains, loaded.digest, loaded.signature) == (chains, made.digest, made.signature)
+
+
 # -- malformed files (issue 16 #5) -----------------------------------------------------------------
 
 ALTERED = [

@@ -96,7 +96,9 @@ class Checkpoint:
         return d
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        """The file's text: ASCII (``\\uNNNN`` escapes), since ``audit checkpoint`` prints it to a
+        terminal and chain names come from the database; the digest covers the values, not the text."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=True) + "\n"
 
 
 def checkpoint_key() -> bytes | None:
@@ -215,11 +217,24 @@ def _content(doc: dict[str, Any], source: str) -> tuple[str, dict[str, tuple[int
 def _chain_entry(entry: Any, number: int, source: str) -> tuple[str, int, str]:
     if isinstance(entry, dict) and set(entry) == _ENTRY_KEYS:
         name, length, head = entry["chain"], entry["length"], entry["head"]
-        if (isinstance(name, str) and 0 < len(name) <= CHAIN_MAX and name.isprintable()
+        if (isinstance(name, str) and 0 < len(name) <= CHAIN_MAX and _is_unicode(name)
                 and type(length) is int and length >= 0
                 and isinstance(head, str) and len(head) == 64 and set(head) <= _HEX):
             return name, length, head
     raise AuditBroken(f"{source} was altered: chain entry #{number} is malformed (each is {_ENTRY_SHAPE})")
+
+
+def _is_unicode(text: str) -> bool:
+    """False for text with an unpaired surrogate (JSON's ``"\\ud800"``), which cannot be hashed as UTF-8.
+
+    Any other chain name is taken as written: the database it came from may hold odd ones,
+    and every sentence that names a chain escapes it.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _checked_digest(doc: dict[str, Any], signed_text: bytes, source: str) -> str:
