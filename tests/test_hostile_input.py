@@ -184,7 +184,10 @@ def test_the_quick_printable_check_refuses_exactly_what_the_character_check_refu
     assert _bad_char(text, allow_newlines) == _first_bad_char(text, allow_newlines)
 
 
-@pytest.mark.parametrize("ch", ["\x00", "\x1b", "\x7f", "\u2028", "\u2029", "\u202e", "\u2066", "\ud800"])
+@pytest.mark.parametrize(
+    "ch", ["\x00", "\x1b", "\x7f", "\u2028", "\u2029", "\u202a", "\u202b", "\u202c", "\u202e", "\u2066",
+           "\ud800"]
+)
 def test_control_separator_and_bidi_characters_are_still_refused(ch: str) -> None:
     from workflow.domain.inputs import _bad_char
 

@@ -13,8 +13,8 @@ import yaml
 
 from workflow.domain import schema
 from workflow.domain.definition import Definition
-from workflow.errors import DefinitionError, Problem
 from workflow.domain.loader import TemplateYamlLoader, builtin_paths, load_definition, load_file
+from workflow.errors import DefinitionError, Problem
 
 BUILTINS = ("large-agency", "digital-agency", "team-based")
 
@@ -553,6 +553,84 @@ def test_other_control_characters_are_refused() -> None:
     problem = only_problem(VALID.replace("Plan it", "Plan\x1bit"))
     assert problem.line == 11
     assert "U+001B" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("escape", "code"),
+    [
+        ("\\e[31mRED", "U+001B"),
+        ("P\\u202e", "U+202E"),
+        ("\\x07", "U+0007"),
+        ("\\0", "U+0000"),
+        ("\\r", "U+000D"),
+        ("\\N", "U+0085"),
+        ("\\L", "U+2028"),
+        ("\\x9b31m", "U+009B"),
+        ("\\uFFFE", "U+FFFE"),
+        ("a\\u202ab", "U+202A"),
+        ("\\u2066x\\u2069", "U+2066"),
+        ("\\U0000001b", "U+001B"),
+    ],
+)
+def test_control_characters_written_as_yaml_escapes_are_refused_with_their_line(
+    escape: str, code: str
+) -> None:
+    """The raw text holds only a backslash and letters; the decoded value holds the control character."""
+    problem = only_problem(VALID.replace("title: Tiny", f'title: "{escape}"'))
+    assert (problem.line, problem.column) == (2, 8)
+    assert code in problem.message and "escape" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("written", "escaped"),
+    [
+        ("  team: Build it", '  team: "Build \\e[2J it"'),  # a task
+        ("      title: QA sign-off", '      title: "QA \\a sign-off"'),  # a gate title
+        ("  team: {title: Team}", '  "te\\x1bam": {title: Team}'),  # a key
+        ("approvers: [lead_role, team]", 'approvers: [lead_role, "team\\0"]'),  # a list item
+    ],
+)
+def test_an_escape_is_refused_in_every_value_and_key(written: str, escaped: str) -> None:
+    problems = problems_of(VALID.replace(written, escaped))
+    line = VALID.splitlines().index(next(x for x in VALID.splitlines() if written in x)) + 1
+    assert any(p.line == line and "written as an escape" in p.message for p in problems), problems
+
+
+def test_an_escape_that_is_not_a_control_character_is_kept() -> None:
+    loaded = load_definition(VALID.replace("title: Tiny", 'title: "Caf\\u00e9 \\u2713 \\"quoted\\""'))
+    assert loaded.title == 'Café ✓ "quoted"'
+
+
+def test_a_multi_line_description_keeps_its_line_breaks_and_tabs() -> None:
+    loaded = load_definition(VALID.replace("title: Tiny", 'title: Tiny\ndescription: "one\\n\\ttwo"'))
+    assert loaded.description == "one\n\ttwo"
+
+
+@pytest.mark.parametrize("char", ["\u202a", "\u202e", "\u2066", "\u2069"])
+def test_bidi_controls_typed_into_the_file_are_refused(char: str) -> None:
+    """Bidi overrides reorder what a reviewer sees ("Trojan Source"), in values and in comments."""
+    for text in (VALID.replace("Plan it", f"Plan{char}it"), VALID + f"# a comment {char}\n"):
+        problem = only_problem(text)
+        assert f"U+{ord(char):04X}" in problem.message
+
+
+def test_the_pure_python_parser_refuses_an_escaped_surrogate_too() -> None:
+    code = textwrap.dedent(
+        """
+        import yaml
+        del yaml.CSafeLoader
+        from workflow.errors import DefinitionError
+        from workflow.domain.loader import load_definition
+        text = 'key: t\\ntitle: "x\\\\ud800"\\n'
+        try:
+            load_definition(text)
+        except DefinitionError as exc:
+            assert exc.problems[0].line == 2, exc
+        else:
+            raise AssertionError("accepted")
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_a_40_megabyte_input_is_refused_in_bounded_time() -> None:

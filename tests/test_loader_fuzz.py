@@ -2,14 +2,20 @@
 
 Inputs are the built-in templates mutated the way hand-edited files go wrong
 (flipped bytes, lost or doubled lines, stray YAML syntax, anchors, tags, deep
-nesting, odd unicode), plus generated documents that mix schema keys with
-wrong types. Hypothesis runs derandomized without its example database, so a
-run is the same on every machine. 1,600 + 500 = 2,100 documents per run.
+nesting, odd unicode, YAML escapes), plus generated documents that mix schema
+keys with wrong types, plus built-ins whose values are double-quoted scalars full
+of escapes (``\\e``, ``\\x07``, ``\\u202e``...). Whatever the loader accepts holds no
+control character, however it was written. Hypothesis runs derandomized without
+its example database, so a run is the same on every machine. 1,600 + 500 + 800 =
+2,900 documents per run.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
+import unicodedata
+from typing import Any
 
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -17,8 +23,8 @@ from hypothesis import strategies as st
 
 from workflow.domain import schema
 from workflow.domain.definition import Definition
-from workflow.errors import DefinitionError
 from workflow.domain.loader import builtin_paths, load_definition
+from workflow.errors import DefinitionError
 
 # CPU seconds per document: a bound against pathological blow-ups (a billion laughs takes minutes),
 # not a benchmark; CPU time, so a busy machine does not trip it (inputs take ~0.3 ms, the slowest ~50 ms).
@@ -32,6 +38,8 @@ SYNTAX = [
     b"? ", b"---\n", b"...\n", b"%YAML 1.1\n", b"<<: *a\n", b"|\n", b">-\n", b"'", b'"', b"#", b"\t",
     b"\n", b"  ", b",", b"~", b"no", b"0755", b"1e3", b"2024-01-01", b"\x00", b"\xff", b"\xef\xbb\xbf",
     b"\xc3", b"\xe2\x80\xa8", b"key: x\n", b"required: 9\n", b"on_reject: nowhere\n", b"approvers: []\n",
+    b'"\\e[31mRED"', b'"P\\u202e"', b'"\\x07"', b'"\\0"', b'"\\r"', b'"\\N"', b'"\\ud800"', b'"\\U0001F600"',
+    b"\\e", b"\\x9b", b"\\u2066", b"\xe2\x80\xae", b"\xe2\x81\xa6",
 ]
 # fmt: on
 
@@ -56,6 +64,7 @@ def check(data: bytes | str) -> None:
             assert problem.column is None or problem.column >= 1
     else:
         assert_consistent(definition)
+        assert_no_control_characters(definition)
     elapsed = time.process_time() - start
     assert elapsed < TIME_BOUND, f"{elapsed:.3f} CPU seconds for one document"
 
@@ -76,6 +85,31 @@ def assert_consistent(definition: Definition) -> None:
             assert 1 <= phase.gate.needed <= len(approvers)
             assert phase.gate.on_reject in keys and keys.index(phase.gate.on_reject) <= index
             assert isinstance(phase.gate.distinct_people, bool)
+
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def is_forbidden(ch: str) -> bool:
+    """What the loader promises no accepted text holds (tabs and line breaks are text)."""
+    cat = unicodedata.category(ch)
+    return (cat in ("Cc", "Cs") and ch not in "\t\n") or ch in "\u2028\u2029\ufffe\uffff" or ch in BIDI
+
+
+def strings_of(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if dataclasses.is_dataclass(value):
+        return [s for f in dataclasses.fields(value) for s in strings_of(getattr(value, f.name))]
+    if isinstance(value, tuple | list):
+        return [s for item in value for s in strings_of(item)]
+    return []
+
+
+def assert_no_control_characters(definition: Definition) -> None:
+    for text in strings_of(definition):
+        bad = [ch for ch in text if is_forbidden(ch)]
+        assert not bad, f"accepted {text!r} with {bad!r}"
 
 
 @st.composite
@@ -145,6 +179,63 @@ def generated_documents(draw: st.DrawFn) -> str:
     return yaml.dump(document, Dumper=dumper, sort_keys=False, allow_unicode=True)
 
 
+# YAML's escapes in double-quoted scalars, each with the character it stands for.
+SHORT_ESCAPES = {
+    "0": "\x00", "a": "\x07", "b": "\x08", "t": "\t", "n": "\n", "v": "\x0b", "f": "\x0c", "r": "\r",
+    "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0", "L": "\u2028",
+    "P": "\u2029",
+}
+CODE_POINTS = st.one_of(
+    st.integers(0, 0xA0),
+    st.sampled_from([0x2028, 0x2029, 0xFFFE, 0xFFFF, 0xD800, 0xDFFF, *map(ord, BIDI)]),
+    st.integers(0, 0x10FFFF),
+)
+
+
+@st.composite
+def escapes(draw: st.DrawFn) -> tuple[str, int | None]:
+    """One escape as written, and the code point it stands for (None: YAML refuses it)."""
+    kind = draw(st.sampled_from(["short", "x", "u", "U"]))
+    if kind == "short":
+        letter = draw(st.sampled_from(sorted(SHORT_ESCAPES)))
+        return "\\" + letter, ord(SHORT_ESCAPES[letter])
+    code = draw(CODE_POINTS)
+    if kind == "x":
+        code %= 0x100
+        return f"\\x{code:02x}", code
+    if kind == "u":
+        code %= 0x10000
+        return f"\\u{code:04X}", code
+    return f"\\U{code:08x}", code
+
+
+def is_text_line(line: str) -> bool:
+    """A line of a built-in that holds one text value: a title, a description or a task."""
+    key = line.strip().split(": ", 1)[0]
+    if key in ("title", "description"):
+        return True
+    return line.startswith("      ") and ": " in line and key not in (
+        "approvers", "required", "distinct_people", "on_reject")
+
+
+@st.composite
+def escaped_documents(draw: st.DrawFn) -> tuple[str, list[int]]:
+    """A built-in whose title or one task is a double-quoted scalar of text and escapes."""
+    text = draw(st.sampled_from(BASES)).decode("utf-8")
+    lines = text.split("\n")
+    slots = [i for i, line in enumerate(lines) if is_text_line(line)]
+    at = draw(st.sampled_from(slots))
+    pieces, codes = [], []
+    for _ in range(draw(st.integers(1, 4))):
+        pieces.append(draw(st.text(alphabet="abc XYZ", max_size=3)))
+        written, code = draw(escapes())
+        pieces.append(written)
+        codes.append(code)
+    head = lines[at].split(": ", 1)[0]
+    lines[at] = f'{head}: "{"".join(pieces)}"'
+    return "\n".join(lines), codes
+
+
 @settings(max_examples=1600, **SETTINGS)
 @given(mutated_documents())
 def test_mutated_builtins_give_a_definition_or_a_definition_error(data: bytes) -> None:
@@ -161,3 +252,19 @@ def test_unmutated_builtins_pass_the_same_check() -> None:
     for base in BASES:
         check(base)
         assert isinstance(load_definition(base), Definition)
+
+
+@settings(max_examples=800, **SETTINGS)
+@given(escaped_documents())
+def test_values_written_with_escapes_are_refused_when_they_decode_to_control_characters(
+    document: tuple[str, list[int]],
+) -> None:
+    text, codes = document
+    check(text)
+    if any(is_forbidden(chr(code)) for code in codes):
+        try:
+            load_definition(text, "fuzz.yaml")
+        except DefinitionError as exc:
+            assert any("escape" in p.message or "not valid YAML" in p.message for p in exc.problems), exc
+        else:
+            raise AssertionError(f"accepted a control character written as an escape: {text!r}")

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from workflow.errors import DatabaseProblem
 from workflow.storage import tables
 from workflow.storage.connections import read_transaction, write_transaction
-from workflow.storage.database import default_url, is_retryable, open_database, translate_error, utcnow
+from workflow.storage.database import default_url, is_retryable, open_database, shown_url, translate_error, utcnow
 from workflow.storage.migrate import (
     HEAD_REVISION,
     KNOWN_REVISIONS,
@@ -220,6 +220,115 @@ def test_a_bad_url_is_refused_with_a_sentence(url: str) -> None:
         open_database(url)
     message = str(caught.value)
     assert message.endswith(".") and "\n" not in message
+
+
+# --- a URL's password is never shown (issue 16 #8) ---------------------------------------------
+
+SECRET = "s3cret"
+# url -> the parts of its password that must not appear
+BAD_URLS = {
+    "postgresql+psycopg://u:s3cret@host:notaport/db": ["s3cret"],  # does not parse
+    "postgresql+psycopg://u:s3cr@t:x/y@host:notaport/db": ["s3cr", "t:x", "x/y"],  # unencoded "@", ":", "/"
+    "nosuchdb://u:s3cret@host/db": ["s3cret"],  # unknown kind of database
+    "postgresql+nodriver://u:s3cret@host/db": ["s3cret"],  # unknown driver
+    "mysql://u:s3cret@host/db": ["s3cret"],  # a driver that is not installed
+    "nosuchdb://u@host/db?password=s3cret": ["s3cret"],  # in the query string
+    "nosuchdb://u@host/db?sslpassword=s3cret": ["s3cret"],
+}
+REFUSED_URLS = {
+    "postgresql+psycopg://u:s3cret@127.0.0.1:1/db": ["s3cret"],
+    "postgresql+psycopg://u:pa@ss@127.0.0.1:1/db": ["pa@", "ss@"],  # the tail of an unencoded "@" is the host
+}
+
+
+def assert_hidden(text: str, parts: list[str]) -> None:
+    for part in parts:
+        assert part not in text, f"{part!r} shown in {text!r}"
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_a_url_that_cannot_be_used_is_refused_without_showing_its_password(url: str) -> None:
+    with pytest.raises(DatabaseProblem) as caught:
+        open_database(url)
+    assert_hidden(str(caught.value), BAD_URLS[url])
+    assert "***" in str(caught.value)
+
+
+@pytest.mark.parametrize("url", REFUSED_URLS)
+def test_a_failed_connection_is_a_sentence_without_the_password(url: str) -> None:
+    with pytest.raises(DatabaseProblem) as caught:
+        ensure_schema(open_database(url))
+    assert_hidden(str(caught.value), REFUSED_URLS[url])
+    assert str(caught.value).startswith("cannot connect to the database at ")
+
+
+def test_a_refused_login_on_postgresql_does_not_show_the_password(pg_url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(pg_url).set(username="no_such_role", password=SECRET)
+    with pytest.raises(DatabaseProblem) as caught:
+        ensure_schema(open_database(url.render_as_string(hide_password=False)))
+    assert SECRET not in str(caught.value) and "no_such_role" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "driver_says",
+    [
+        'connection to "postgresql://u:s3cret@db/x" failed',
+        "invalid connection option: password=s3cret",
+        "bad value 's3cret' for option",
+        "password 's3cret' has expired",
+    ],
+)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://u:s3cret@db/x",
+        "postgresql+psycopg://u:s3cret@db:bad/x",  # does not parse
+        "postgresql+psycopg://db/x?password=s3cret",
+    ],
+)
+def test_translate_error_scrubs_the_password_from_what_the_driver_says(driver_says: str, url: str) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    problem = translate_error(OperationalError("connect", {}, Exception(driver_says)), url)
+    assert SECRET not in str(problem)
+    if "://" in driver_says or "password=" in driver_says:  # URL-shaped: hidden even without the URL
+        assert SECRET not in str(translate_error(OperationalError("connect", {}, Exception(driver_says))))
+
+
+def test_a_short_password_does_not_garble_the_sentence() -> None:
+    from sqlalchemy.exc import OperationalError
+
+    problem = translate_error(OperationalError("connect", {}, Exception("connection refused")),
+                              "postgresql+psycopg://u:e@db/x")
+    assert str(problem) == "cannot connect to the database at db:5432: connection refused."
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql+psycopg://u:s3cret@db/x", "postgresql+psycopg://u:***@db/x"),
+        ("postgresql+psycopg://u@db/x?password=s3cret", "postgresql+psycopg://u@db/x?password=***"),
+        ("postgresql+psycopg://u:s3cret@db:notaport/x", "postgresql+psycopg://u:***@db:notaport/x"),
+        ("postgresql+psycopg://u:pa@ss@db/x", "postgresql+psycopg://u:***@db/x"),
+        ("sqlite:///folder/a@b:c.db", "sqlite:///folder/a%40b%3Ac.db"),  # no password: SQLAlchemy's quoting
+    ],
+)
+def test_shown_url_is_the_url_without_its_password(url: str, shown: str) -> None:
+    assert shown_url(url) == shown
+
+
+@pytest.mark.parametrize("url", [*BAD_URLS, *REFUSED_URLS])
+def test_the_cli_never_prints_a_urls_password(url: str) -> None:
+    from click.testing import CliRunner
+
+    from workflow.cli import cli
+
+    result = CliRunner().invoke(cli, ["--db", url, "--as", "ana", "project", "list"])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert "Error: " in result.stderr
+    assert_hidden(result.stdout + result.stderr, {**BAD_URLS, **REFUSED_URLS}[url])
 
 
 def test_postgres_urls_are_driven_by_psycopg() -> None:

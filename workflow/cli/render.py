@@ -1,17 +1,18 @@
 """Human and JSON output for the command line: one escape function, plain aligned text.
 
-Everything the CLI prints passes through :func:`safe` (human text) or
-:func:`json_text` (JSON), so no terminal escape sequence, bidi override or other
+Everything the CLI prints passes through :func:`safe` (human text),
+:func:`json_text` (JSON) or :class:`TerminalSafeWriter` (a stream, such as an
+export to stdout), so no terminal escape sequence, bidi override or other
 invisible character a person typed can reach a terminal, however it got into the
-database. Standard library only: the CLI imports this on every command that
-prints, and start-up time matters.
+database. Files the CLI writes stay exact. Standard library only: the CLI imports
+this on every command that prints, and start-up time matters.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 TICK = "✓"
 OPEN = "·"
@@ -37,6 +38,35 @@ def safe(text: str) -> str:
 def safe_lines(text: str) -> list[str]:
     """``text`` split into lines, each made :func:`safe` (newlines stay line breaks)."""
     return [safe(line) for line in text.split("\n")]
+
+
+class TerminalSafeWriter:
+    """A text stream for output that may reach a terminal: what is written goes through :func:`safe`.
+
+    Line breaks stay line breaks (so CSV keeps its rows, and a quoted multi-line cell
+    its lines); every other non-printable character, a CR or tab included, is written
+    as ``\\xNN``/``\\uNNNN`` text. :func:`safe` works character by character, so how a
+    writer splits its output into ``write`` calls does not change the result.
+    ``TerminalSafeWriter(sys.stdout)`` is what an export to stdout writes to; an export
+    to a file writes to the file itself and stays exact.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str, /) -> int:
+        if text.isprintable():
+            self._stream.write(text)
+        else:
+            self._stream.write("\n".join(safe(part) for part in text.split("\n")))
+        return len(text)
+
+    def writelines(self, lines: Iterable[str], /) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        self._stream.flush()
 
 
 def json_text(value: Any) -> str:

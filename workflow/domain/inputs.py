@@ -16,6 +16,10 @@ CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 KEY_RE = re.compile(r"[a-z0-9_]{1,64}")
 TEMPLATE_KEY_RE = re.compile(r"[a-z0-9-]{1,64}")
 
+# The bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they
+# reorder how the text around them is shown, so what a reader sees is not what was written.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
 PERSON_MAX = 200
 LINE_MAX = 200
 TEXT_MAX = 4000
@@ -38,7 +42,7 @@ def _first_bad_char(text: str, allow_newlines: bool) -> str | None:
         if "\ud800" <= ch <= "\udfff":
             return "bytes that are not valid UTF-8"
         cat = unicodedata.category(ch)
-        if cat in ("Cc", "Cs") or ch in "\u2028\u2029\u202e\u202d\u2066\u2067\u2068\u2069":
+        if cat in ("Cc", "Cs") or ch in "\u2028\u2029" or ch in BIDI_CONTROLS:
             return f"a control character (U+{ord(ch):04X})"
     return None
 
@@ -99,20 +103,43 @@ def shown(value: object, limit: int = 60) -> str:
     return f"'{body}'"
 
 
+# What the store holds: years 1 to 9999 in UTC, written the way ``storage.database.utcnow`` writes them.
+EARLIEST_TIME = "0001-01-01T00:00:00.000000Z"
+LATEST_TIME = "9999-12-31T23:59:59.999999Z"
+STORED_TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+
+
 def normalize_time(value: str) -> str:
-    """An ISO 8601 time (date, or date and time with or without offset) as stored: UTC, microseconds, Z."""
+    """An ISO 8601 time (date, or date and time with or without offset) as stored:
+    UTC, fixed width ``YYYY-MM-DDTHH:MM:SS.ffffffZ``.
+
+    Times are compared as text in SQL (``at >= ?``), which orders them like the instants
+    only when every one has the same width: the year is always four digits (glibc's
+    ``strftime("%Y")`` writes year 999 as ``999``, which sorts after ``2026``), and a time
+    whose UTC instant lies outside years 1 to 9999 is refused with a sentence instead of
+    overflowing. Every time argument (``--since``, ``--until``, ``--at``) comes through here.
+    """
     from datetime import UTC, datetime
 
-    text = value.strip()
+    if not isinstance(value, str):
+        raise UsageError(f"{shown(value)} is not an ISO 8601 time (e.g. 2026-11-28 or 2026-11-28T14:30:00Z)")
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-    except ValueError:
+        parsed = datetime.fromisoformat(value.strip())
+    except (ValueError, OverflowError):
         raise UsageError(
             f"{shown(value)} is not an ISO 8601 time (e.g. 2026-11-28 or 2026-11-28T14:30:00Z)"
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    try:
+        utc = parsed.astimezone(UTC)
+    except OverflowError:  # the offset moves it before year 1 or after year 9999
+        raise UsageError(
+            f"{shown(value)} lies outside the times phasegate can store "
+            f"({EARLIEST_TIME[:19]}Z to {LATEST_TIME[:19]}Z, in UTC)"
+        ) from None
+    # isoformat pads the year to four digits; with timespec it always has the microseconds.
+    return utc.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 JOBS_MAX = 64

@@ -4,7 +4,8 @@ A template comes from a user's file, so reading it is defensive and staged,
 each stage refusing with a located sentence instead of a traceback:
 
 1. size: more than ``MAX_BYTES`` is refused before anything is decoded;
-2. text: strict UTF-8 (a leading BOM is dropped), no control characters;
+2. text: strict UTF-8 (a leading BOM is dropped), no control characters (nor bidi
+   controls), and none written as escapes in a quoted value either (``"\\e[31m"``);
 3. YAML: a safe loader subclass that refuses tags, anchors and aliases (so a
    "billion laughs" document stops at its first anchor), duplicate keys, deep
    nesting and extra documents, and keeps *every* scalar a string: YAML 1.1
@@ -41,6 +42,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from workflow.domain import schema
 from workflow.domain.definition import Definition, Gate, Phase, Role
+from workflow.domain.inputs import BIDI_CONTROLS
 from workflow.errors import DefinitionError, Problem
 
 if TYPE_CHECKING:
@@ -54,9 +56,17 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MAP_TAG = "tag:yaml.org,2002:map"
 
-# C0 controls except tab/LF/CR, DEL, C1 controls, the non-characters YAML refuses, and the
-# three "line breaks" editors do not show as such (they would shift every line number after them).
-_FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]")
+# C0 controls except tab/LF/CR, DEL, C1 controls, the non-characters YAML refuses, the
+# three "line breaks" editors do not show as such (they would shift every line number after them),
+# and the bidi controls (they reorder what a reviewer sees: "Trojan Source").
+_BIDI = "".join(sorted(BIDI_CONTROLS))
+_FORBIDDEN_CHARS = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff{_BIDI}]")
+# The same in a scalar's decoded value, where YAML escapes ("\e", "\x07", "\0", "\u202e") can
+# put any of them, plus CR (YAML turns every line break into LF, so only an escape writes one)
+# and unpaired surrogates ("\ud800"; the Python parser lets them through).
+_FORBIDDEN_IN_VALUES = re.compile(
+    f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff\ud800-\udfff{_BIDI}]"
+)
 _NUMBER = re.compile(r"[+-]?[0-9]{1,9}")
 
 
@@ -256,6 +266,16 @@ class TemplateYamlLoader(_Base):
                 f"tags ({_q(tag)}) are not allowed in a template; every value is plain text",
             )
 
+    def _check_value(self, event: ScalarEvent) -> None:
+        """Refuse a control character that an escape put into a value.
+
+        The text check (stage 2) sees ``"\\e[31m"`` as six harmless characters; only the
+        decoded value shows the escape character a terminal would obey.
+        """
+        match = _FORBIDDEN_IN_VALUES.search(event.value)
+        if match is not None:
+            self._problem(event.start_mark, _forbidden_in_value(match.group()))
+
     def _compose(self, depth: int) -> Node:
         event = self.get_event()
         if isinstance(event, AliasEvent):
@@ -266,6 +286,7 @@ class TemplateYamlLoader(_Base):
             return ScalarNode(_STR_TAG, "", event.start_mark, event.end_mark)
         self._check_properties(event)
         if isinstance(event, ScalarEvent):
+            self._check_value(event)
             return ScalarNode(_STR_TAG, event.value, event.start_mark, event.end_mark, style=event.style)
         if depth > schema.MAX_DEPTH:
             self._problem(event.start_mark, _too_deep())
@@ -299,6 +320,20 @@ class TemplateYamlLoader(_Base):
         # Anything else (a stray document or stream event) means the parser lost its way.
         self._problem(event.start_mark, "this is not valid YAML here")
         raise _Stop
+
+
+def _forbidden_in_value(char: str) -> str:
+    code = f"U+{ord(char):04X}"
+    if "\ud800" <= char <= "\udfff":
+        what = f"an unpaired surrogate ({code}), which is not valid Unicode"
+    elif char in BIDI_CONTROLS:
+        what = f"the bidirectional control character {code}"
+    else:
+        what = f"control character {code}"
+    return (
+        f"this value contains {what}, written as an escape (such as \\e, \\x07 or \\u202e); "
+        "control characters are not allowed in a template"
+    )
 
 
 def _too_deep() -> str:

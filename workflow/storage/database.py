@@ -71,7 +71,8 @@ def open_database(url: str | None = None) -> Engine:
     """An Engine for ``url`` (else ``$PHASEGATE_DB``, else the default file), not yet connected.
 
     Everything that can be checked without connecting is checked here, so a bad URL or
-    a file that is not a database is refused before anything touches it.
+    a file that is not a database is refused before anything touches it. No sentence
+    built here shows the URL's password (see :func:`_show`).
     """
     if url is None:
         url = os.environ.get(ENV_DB) or None
@@ -92,26 +93,28 @@ def open_database(url: str | None = None) -> Engine:
             engine = create_engine(parsed, pool_size=2, max_overflow=3)
     except NoSuchModuleError as exc:
         raise DatabaseProblem(
-            f"phasegate cannot use the database URL {_show(parsed)}: "
+            f"phasegate cannot use the database URL {_show(parsed, url)}: "
             f"unknown database kind or driver {parsed.drivername!r}."
         ) from exc
     except ImportError as exc:
-        module = getattr(exc, "name", None) or str(exc)
+        module = _scrub(getattr(exc, "name", None) or str(exc), parsed)
         raise DatabaseProblem(
-            f"phasegate cannot use the database URL {_show(parsed)}: its driver ({module}) "
+            f"phasegate cannot use the database URL {_show(parsed, url)}: its driver ({module}) "
             f"is not installed; phasegate supports sqlite:/// and postgresql+psycopg:// URLs."
         ) from exc
     except (ArgumentError, TypeError, ValueError) as exc:
-        raise DatabaseProblem(f"phasegate cannot use the database URL {_show(parsed)}: {exc}.") from exc
+        raise DatabaseProblem(
+            f"phasegate cannot use the database URL {_show(parsed, url)}: {_scrub(str(exc), parsed)}."
+        ) from exc
     return engine
 
 
 def _parse_url(url: str) -> URL:
     try:
         parsed = make_url(url)
-    except (ArgumentError, ValueError) as exc:
+    except (ArgumentError, ValueError, TypeError) as exc:  # ValueError: a port that is not a number
         raise DatabaseProblem(
-            f"{url!r} is not a database URL; use e.g. sqlite:///phasegate.db or "
+            f"{_mask_url_text(url)!r} is not a database URL; use e.g. sqlite:///phasegate.db or "
             f"postgresql+psycopg://user@host/dbname."
         ) from exc
     if parsed.drivername in ("postgres", "postgresql"):
@@ -121,8 +124,80 @@ def _parse_url(url: str) -> URL:
     return parsed
 
 
-def _show(url: URL) -> str:
-    return url.render_as_string(hide_password=True)
+# Where a URL keeps a password: "scheme://user:PASSWORD@host" and a "password=" (or "sslpassword=")
+# query parameter, which libpq reads too. In URL text the password runs to the *last* "@": an
+# unencoded "@" or "/" inside it must not leave its tail visible (masking too much is harmless).
+_URL_USERINFO_PASSWORD = re.compile(r"://[^:/?#@]*:(.*)@", re.DOTALL)
+_QUERY_PASSWORD = re.compile(r"(?:^|[?&;\s])\w*password\s*=\s*('[^']*'|[^&;\s]*)", re.IGNORECASE)
+# The same inside a driver's message, where a URL is one word of a sentence.
+_MESSAGE_USERINFO_PASSWORD = re.compile(r"://[^:/?#@\s]*:([^@\s]*)@")
+HIDDEN = "***"  # what SQLAlchemy's render_as_string(hide_password=True) writes
+
+
+def _hide_groups(pattern: re.Pattern[str], text: str) -> str:
+    """``text`` with group 1 of every match of ``pattern`` (a password) replaced by ``***``."""
+
+    def hide(match: re.Match[str]) -> str:
+        if not match.group(1):
+            return match.group(0)
+        whole, start = match.group(0), match.start()
+        return whole[: match.start(1) - start] + HIDDEN + whole[match.end(1) - start :]
+
+    return pattern.sub(hide, text)
+
+
+def _mask_url_text(url: str) -> str:
+    """URL text (parsed or not) with any password replaced by ``***``."""
+    return _hide_groups(_QUERY_PASSWORD, _hide_groups(_URL_USERINFO_PASSWORD, url))
+
+
+def _secrets(url: URL | str | None) -> list[str]:
+    """The passwords a URL holds, to be hidden wherever a message repeats them.
+
+    For a parsed URL: its password, query passwords, and what an unencoded "@" in the
+    password pushed into the host (``u:p@ss@host``); for text that does not parse, what
+    the masking patterns find.
+    """
+    if url is None:
+        return []
+    if isinstance(url, str):
+        found = [m.group(1) for m in (_URL_USERINFO_PASSWORD.search(url),) if m is not None]
+        return [s for s in found + [m.group(1) for m in _QUERY_PASSWORD.finditer(url)] if s]
+    found = [str(url.password)] if url.password else []
+    found += [str(v) for k, v in url.query.items() if k.lower().endswith("password") and isinstance(v, str)]
+    if url.host and "@" in url.host:
+        found.append(url.host.rsplit("@", 1)[0])
+    return [s for s in found if s]
+
+
+def _scrub(message: str, url: URL | str | None) -> str:
+    """A driver's or library's message with the URL's passwords (and any URL-shaped one) hidden."""
+    for secret in _secrets(url):
+        # Whole occurrences only, so a short password does not garble the words around it.
+        message = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", HIDDEN, message)
+    return _hide_groups(_QUERY_PASSWORD, _hide_groups(_MESSAGE_USERINFO_PASSWORD, message))
+
+
+def _show(url: URL, text: str | None = None) -> str:
+    """The URL for a sentence: never its password, neither ``user:PASSWORD@`` nor ``?password=``.
+
+    ``text``, the URL as written, matters when it holds a password and two "@": SQLAlchemy
+    ends the password at the first "@", so the rest of an unencoded ``p@ss`` would show as
+    the host; the text is then masked up to its last "@" instead.
+    """
+    if text is not None and url.password is not None and text.count("@") > 1:
+        return _mask_url_text(text)
+    return _mask_url_text(url.render_as_string(hide_password=True))
+
+
+def shown_url(url: URL | str) -> str:
+    """A database URL as phasegate shows it anywhere (messages, ``init`` output): no password."""
+    if isinstance(url, URL):
+        return _show(url)
+    try:
+        return _show(make_url(url), url)
+    except (ArgumentError, ValueError, TypeError):
+        return _mask_url_text(str(url))
 
 
 def sqlite_file(url: URL) -> Path | None:
@@ -295,17 +370,22 @@ _PG_SQLSTATE_SENTENCES = {
 
 
 def translate_error(exc: BaseException, url: URL | str | None = None) -> DatabaseProblem:
-    """One sentence for a database failure a person has to act on (not a bug in phasegate)."""
+    """One sentence for a database failure a person has to act on (not a bug in phasegate).
+
+    The sentence never holds a password: the driver's message is scrubbed of the URL's
+    password and of anything shaped like one before a line of it is quoted.
+    """
     if isinstance(exc, DatabaseProblem):
         return exc
     parsed: URL | None = None
     if url is not None:
         try:
             parsed = make_url(url) if isinstance(url, str) else url
-        except ArgumentError:
+        except (ArgumentError, ValueError, TypeError):
             parsed = None
     orig = _dbapi_error(exc)
-    message = str(orig).strip()
+    # The driver's text can quote its connection string; it is cleaned before anything reads it.
+    message = _scrub(str(orig).strip(), parsed if parsed is not None else url)
     first_line = message.splitlines()[0] if message else type(orig).__name__
     lower = message.lower()
     sqlstate = getattr(orig, "sqlstate", None)
@@ -328,7 +408,7 @@ def translate_error(exc: BaseException, url: URL | str | None = None) -> Databas
             return DatabaseProblem(f"the database {where} stayed locked by another process; try again.")
         return DatabaseProblem(f"the database {where} failed: {first_line.rstrip('.')}.")
 
-    where = _server(parsed) if parsed is not None else "the server"
+    where = _scrub(_server(parsed), parsed) if parsed is not None else "the server"
     if sqlstate in _PG_SQLSTATE_SENTENCES:
         return DatabaseProblem(f"cannot use the database at {where}: {_PG_SQLSTATE_SENTENCES[sqlstate]}.")
     if "connection refused" in lower:

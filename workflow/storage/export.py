@@ -12,6 +12,15 @@ action, project, data, prev_hash, hash) plus ``chain`` and ``phase``; it is ASCI
 CSV has one column per field an auditor filters on, lifted out of ``data`` (round,
 role, template, decision, comment or reason), and the whole ``data`` as JSON text
 in its own column, so nothing is lost by flattening.
+
+CSV is opened in spreadsheets, which run a cell that begins with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return as a formula (OWASP "CSV injection"): an actor
+named ``=HYPERLINK(...)`` or a comment ``+1`` would be executed or mangled. So by
+default every *text* cell that begins with one of these is written with a leading
+``'`` (the spreadsheets' own "this is text" mark), which a spreadsheet does not show.
+Hashes, times, seq and versions never begin with them and stay exact; numbers are
+written as numbers. ``raw=True`` writes every cell exactly as stored, for programs
+that read the CSV; JSON Lines is always exact (it is never opened as a sheet).
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -30,6 +39,14 @@ from workflow.storage.tables import events as t_events
 
 FORMATS = ("jsonl", "csv")
 BATCH = 2000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP: what a spreadsheet may read as a formula
+TEXT_MARK = "'"
+
+
+class TextSink(Protocol):
+    """Where an export goes: a text file, stdout, or a wrapper such as cli.render.TerminalSafeWriter."""
+
+    def write(self, text: str, /) -> Any: ...
 
 CSV_COLUMNS = (
     "chain", "project", "seq", "at", "actor", "action", "phase", "round", "role", "template_key",
@@ -68,26 +85,40 @@ def _jsonl(row: Any) -> str:
     }) + "\n"
 
 
-def _csv_row(row: Any) -> list[Any]:
+def _csv_row(row: Any, raw: bool = False) -> list[Any]:
     chain, seq, at, actor, action, phase, data_text, prev_hash, digest = row
     data = _data(data_text)
     d: dict[str, Any] = data if isinstance(data, dict) else {}
     template: dict[str, Any] = d["template"] if isinstance(d.get("template"), dict) else {}
     comment = d.get("comment") if d.get("comment") is not None else d.get("reason")
-    return [
+    cells = [
         chain, "" if chain == SYSTEM_CHAIN else chain, seq, at, actor, action, phase or "",
         _cell(d.get("round")), _cell(d.get("role")), _cell(template.get("key")),
         _cell(template.get("version")), _cell(template.get("sha256")), _cell(d.get("decision")),
         _cell(comment), data_text, prev_hash, digest,
     ]
+    return cells if raw else [_as_text(cell) for cell in cells]
 
 
 def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
-def export_events(conn: Connection, out: TextIO, fmt: str = "jsonl", project: str | None = None) -> int:
-    """Write every event (or one project's) to ``out``; returns how many were written."""
+def _as_text(cell: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula, marked as text with a leading ``'``."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return TEXT_MARK + cell
+    return cell
+
+
+def export_events(
+    conn: Connection, out: TextSink, fmt: str = "jsonl", project: str | None = None, *, raw: bool = False
+) -> int:
+    """Write every event (or one project's) to ``out``; returns how many were written.
+
+    ``raw`` (CSV only): write text cells exactly as stored, without the leading ``'`` that
+    keeps a spreadsheet from running one that looks like a formula (see the module docstring).
+    """
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}: use {' or '.join(FORMATS)}")
     count = 0
@@ -100,6 +131,6 @@ def export_events(conn: Connection, out: TextIO, fmt: str = "jsonl", project: st
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for row in _rows(conn, project):
-        writer.writerow(_csv_row(row))
+        writer.writerow(_csv_row(row, raw))
         count += 1
     return count
