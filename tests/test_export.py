@@ -239,8 +239,6 @@ def test_the_terminal_writer_escapes_the_same_whatever_the_pieces() -> None:
     assert whole.getvalue() == pieces.getvalue() == "a\\x1bb\nc\\x09d\n"
 
 
-@pytest.mark.xfail(strict=True, reason="app.py must wrap stdout in TerminalSafeWriter for exports to stdout "
-                                       "(see the helper-b report); remove this mark once it does")
 def test_audit_export_to_stdout_prints_no_control_character(engine: Engine, db_url: str) -> None:
     from cli_runs import cli_runner
 

@@ -47,6 +47,13 @@ jobs_option = click.option(
 )
 
 
+SIGNATURE_WORDS = {
+    "checked": "signature checked",
+    "not checked": "signed, but the signature was not checked: set PHASEGATE_CHECKPOINT_KEY to check it",
+    "none": "not signed",
+}
+
+
 @cli.group()
 def audit() -> None:
     """The tamper-evident history."""
@@ -72,7 +79,7 @@ def audit_verify(s: Session, code: str | None, checkpoint: str | None, jobs: int
         chains = result.chains_checked
         line = f"verified {result.events_checked} events in {chains} chain{'s' if chains != 1 else ''}"
         if result.checkpoint_chains is not None:
-            signed = "signature checked" if result.checkpoint_signed else "not signed"
+            signed = SIGNATURE_WORDS[result.checkpoint_signature or "none"]
             line += (f"; all {result.checkpoint_chains} chains of the checkpoint of "
                      f"{result.checkpoint_created_at} intact ({signed})")
         emit(line)
@@ -101,7 +108,7 @@ def audit_checkpoint(s: Session, output: str | None, jobs: int | None) -> None:
         raise click.UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     if s.json:
         emit_json({"output": output, "chains": len(cp.chains), "created_at": cp.created_at,
-                   "digest": cp.digest, "signed": cp.signed})
+                   "digest": cp.digest, "signed": cp.signed, "signature": cp.signature_state})
     else:
         emit(f"checkpoint of {len(cp.chains)} chains written to {output} "
              f"({'signed' if cp.signed else 'unsigned: set PHASEGATE_CHECKPOINT_KEY to sign'}); "
@@ -114,16 +121,23 @@ def audit_checkpoint(s: Session, output: str | None, jobs: int | None) -> None:
               help="Write to FILE instead of stdout.")
 @click.option("--project", "project", metavar="CODE", shell_complete=complete_codes,
               help="Only this project.")
+@click.option("--raw", is_flag=True, help="CSV cells exactly as recorded (no formula neutralising).")
 @pass_session
-def audit_export(s: Session, fmt: str, output: str | None, project: str | None) -> None:
-    """Every event (or one project's), streamed: JSON Lines, or CSV with one column per field."""
+def audit_export(s: Session, fmt: str, output: str | None, project: str | None, raw: bool) -> None:
+    """Every event (or one project's), streamed: JSON Lines, or CSV with one column per field.
+
+    A CSV cell a spreadsheet would run as a formula (starting with = + - @, tab or CR) gets a
+    leading ' unless --raw is given; JSON Lines are always exact.
+    """
     if output is None:
-        s.engine.export(sys.stdout, fmt, project=project, actor=s.actor)
+        from workflow.cli.render import TerminalSafeWriter
+
+        s.engine.export(TerminalSafeWriter(sys.stdout), fmt, project=project, actor=s.actor, raw=raw)
         return
     partial = f"{output}.partial"
     try:
         with open(partial, "w", encoding="utf-8", newline="") as f:
-            count = s.engine.export(f, fmt, project=project, actor=s.actor)
+            count = s.engine.export(f, fmt, project=project, actor=s.actor, raw=raw)
         os.replace(partial, output)
     except OSError as exc:
         raise click.UsageError(f"cannot write {output}: {exc.strerror or exc}") from None

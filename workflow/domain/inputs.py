@@ -13,8 +13,6 @@ import unicodedata
 from workflow.errors import UsageError
 
 CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-KEY_RE = re.compile(r"[a-z0-9_]{1,64}")
-TEMPLATE_KEY_RE = re.compile(r"[a-z0-9-]{1,64}")
 
 # The bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they
 # reorder how the text around them is shown, so what a reader sees is not what was written.

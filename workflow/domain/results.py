@@ -128,6 +128,7 @@ class AuditReport:
     checkpoint_chains: int | None = None  # chains a checkpoint was checked against (None: no checkpoint)
     checkpoint_created_at: str | None = None
     checkpoint_signed: bool | None = None  # True: HMAC checked; False: no signature was required
+    checkpoint_signature: str | None = None  # "checked" | "not checked" | "none"; None: no checkpoint
     # How many processes did the verifying (a large SQLite file is split; see storage/verify_parallel.py).
     # Not part of the answer: a split pass and one pass compare equal.
     processes: int = field(default=1, compare=False)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from workflow.engine import audit, grants, reads, staffing, templates, work
 from workflow.storage.store import Store
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from workflow.domain.events import Event
     from workflow.domain.results import AuditReport, ProjectStatus, ProjectSummary, TemplateInfo
     from workflow.reports.timeline import ProjectReport, TemplateReport
+    from workflow.storage.export import TextSink
 
 
 class Engine:
@@ -163,9 +164,9 @@ class Engine:
     def checkpoint(self, *, actor: str | None = None, jobs: int | None = None) -> Checkpoint:
         return audit.checkpoint(self.store, reader=actor, jobs=jobs)
 
-    def export(self, out: TextIO, fmt: str = "jsonl", *, project: str | None = None,
-               actor: str | None = None) -> int:
-        return audit.export(self.store, out, fmt, project=project, reader=actor)
+    def export(self, out: TextSink, fmt: str = "jsonl", *, project: str | None = None,
+               actor: str | None = None, raw: bool = False) -> int:
+        return audit.export(self.store, out, fmt, project=project, reader=actor, raw=raw)
 
     def report(self, code: str, *, actor: str | None = None) -> ProjectReport:
         return audit.report(self.store, code, reader=actor)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -25,6 +25,7 @@ from workflow.storage.tx import ReadTx
 
 if TYPE_CHECKING:
     from workflow.domain.checkpoint import Checkpoint
+    from workflow.storage.export import TextSink
     from workflow.reports.timeline import ProjectReport, TemplateReport
 
 
@@ -57,7 +58,8 @@ def verify_audit(
             return _verify(tx.conn, chain, jobs)
         report = _verify(tx.conn, chain, jobs, checkpoint=cp.chains,
                          checkpoint_label=f"the checkpoint of {cp.created_at}")
-        return replace(report, checkpoint_created_at=cp.created_at, checkpoint_signed=cp.signed)
+        return replace(report, checkpoint_created_at=cp.created_at, checkpoint_signed=cp.signed,
+                       checkpoint_signature=cp.signature_state)
 
     return store.snapshot(work)
 
@@ -81,9 +83,14 @@ def checkpoint(store: Store, *, reader: str | None = None, jobs: int | None = No
 
 
 def export(
-    store: Store, out: TextIO, fmt: str = "jsonl", *, project: str | None = None, reader: str | None = None
+    store: Store, out: TextSink, fmt: str = "jsonl", *, project: str | None = None, reader: str | None = None,
+    raw: bool = False,
 ) -> int:
-    """Stream every event (or one project's) to ``out`` as JSON Lines or CSV; returns the count."""
+    """Stream every event (or one project's) to ``out`` as JSON Lines or CSV; returns the count.
+
+    ``raw``: CSV cells exactly as recorded (by default a cell a spreadsheet would run as a
+    formula gets a leading ``'``; see storage/export.py).
+    """
     from workflow.storage.export import export_events
 
     chain = None if project is None else inputs.project_code(project)
@@ -92,7 +99,7 @@ def export(
         _require_auditor(tx, reader, "export the audit trail")
         if chain is not None and not _exists(tx, chain):
             raise NotFound(f"there is no project {chain}")
-        return export_events(tx.conn, out, fmt, chain)
+        return export_events(tx.conn, out, fmt, chain, raw=raw)
 
     return store.snapshot(work)
 

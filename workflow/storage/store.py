@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from workflow.storage import transactions
 from workflow.storage.connections import HeldConnection
-from workflow.storage.database import open_database
+from workflow.storage.database import open_database, shown_url
 from workflow.storage.dialect import Dialect
 from workflow.storage.migrate import ensure_schema
 from workflow.storage.templates import TemplateCache
@@ -30,7 +30,7 @@ class Store:
 
     def __init__(self, url: str | None = None) -> None:
         self.sqlalchemy: Engine = open_database(url)
-        self.url = self.sqlalchemy.url.render_as_string(hide_password=True)
+        self.url = shown_url(self.sqlalchemy.url)
         self.dialect = Dialect.of(self.sqlalchemy)
         self.templates = TemplateCache()
         self.held = HeldConnection(self.sqlalchemy)

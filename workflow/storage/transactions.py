@@ -111,7 +111,7 @@ def run_read(store: Store, work: Callable[[ReadTx], R]) -> R:
     except PhasegateError:
         raise
     except DBAPIError as exc:
-        raise translate_error(exc) from exc
+        raise translate_error(exc, store.sqlalchemy.url) from exc
 
 
 def run_snapshot(store: Store, work: Callable[[ReadTx], R]) -> R:
@@ -124,4 +124,4 @@ def run_snapshot(store: Store, work: Callable[[ReadTx], R]) -> R:
     except PhasegateError:
         raise
     except DBAPIError as exc:
-        raise translate_error(exc) from exc
+        raise translate_error(exc, store.sqlalchemy.url) from exc
