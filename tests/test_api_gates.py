@@ -20,9 +20,9 @@ import pytest
 from invariants import dump
 
 from workflow import Engine
-from workflow.errors import PhasegateError
 from workflow.domain.loader import builtin_paths, load_file
 from workflow.domain.machine import compile_machine
+from workflow.errors import PhasegateError
 
 MODELS = ["large-agency", "digital-agency", "team-based"]
 
@@ -165,7 +165,8 @@ def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(en
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     engine.resume("P", actor="ana")
-    assert engine.store.held.connection is held and not held.invalidated, "the parent's connection was left alone"
+    assert engine.store.held.connection is held, "the parent's connection was left alone"
+    assert not held.invalidated
     assert held.connection.dbapi_connection is parents
     assert engine.status("P", actor="tom").status == "active"
     assert engine.verify_audit().ok

@@ -20,8 +20,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from workflow import Engine
-from workflow.domain.events import GENESIS, canonical_json, event_hash
 from workflow.domain.checkpoint import KEY_ENV, load_checkpoint
+from workflow.domain.events import GENESIS, canonical_json, event_hash
 from workflow.errors import AuditBroken, NotPermitted
 from workflow.storage.verify import fast_hash
 

@@ -14,8 +14,8 @@ from cli_runs import Run, cli_runner, must_succeed
 from click.testing import CliRunner
 
 from workflow.cli import cli
-from workflow.domain.loader import builtin_paths, load_file
 from workflow.cli.render import json_text, safe
+from workflow.domain.loader import builtin_paths, load_file
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS = ("large-agency", "digital-agency", "team-based")
@@ -493,7 +493,8 @@ def test_importing_the_cli_loads_only_click_the_vocabulary_and_workflow_errors()
                                         "workflow.errors"]))
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["template", "validate", "workflow/definitions/large-agency.yaml"],
+@pytest.mark.parametrize("argv", [["--help"],
+                                  ["template", "validate", "workflow/definitions/large-agency.yaml"],
                                   ["template", "diagram", "workflow/definitions/team-based.yaml"]])
 def test_commands_without_a_database_never_import_sqlalchemy(argv: list[str]) -> None:
     code = (

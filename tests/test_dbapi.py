@@ -32,8 +32,12 @@ def test_the_hooks_the_write_path_fires_by_hand_have_the_shapes_it_calls() -> No
     from sqlalchemy.engine.default import DefaultDialect
 
     assert "connection_invalidated" in inspect.signature(DBAPIError.instance).parameters
-    assert list(inspect.signature(DefaultDialect.is_disconnect).parameters) == ["self", "e", "connection",
-                                                                                  "cursor"]
+    assert list(inspect.signature(DefaultDialect.is_disconnect).parameters) == [
+        "self",
+        "e",
+        "connection",
+        "cursor",
+    ]
     assert list(inspect.signature(DefaultDialect.do_commit).parameters) == ["self", "dbapi_connection"]
 
 

@@ -53,7 +53,10 @@ def test_project_status_imports_neither_alembic_nor_yaml_nor_the_orm(project_db:
     """The schema check is one query and the template comes compiled from the database."""
     loaded = modules_imported_by("--db", project_db, "--as", "ana", "--json", "project", "status", "G-1")
     assert "workflow.engine" in loaded  # the probe really ran the command
-    for unneeded in ("alembic", "yaml", "sqlalchemy.orm", "psycopg", "platformdirs", "workflow.domain.loader"):
+    unneeded_modules = (
+        "alembic", "yaml", "sqlalchemy.orm", "psycopg", "platformdirs", "workflow.domain.loader",
+    )
+    for unneeded in unneeded_modules:
         assert unneeded not in loaded, f"project status imported {unneeded}"
 
 

@@ -29,9 +29,9 @@ from sqlalchemy import event, text
 
 from workflow import Engine
 from workflow.cli import cli
-from workflow.errors import DatabaseProblem, PhasegateError
-from workflow.domain.loader import builtin_paths
 from workflow.domain.events import Event
+from workflow.domain.loader import builtin_paths
+from workflow.errors import DatabaseProblem, PhasegateError
 
 # -- the commands, each from the state it needs --------------------------------------------------------
 

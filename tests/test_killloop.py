@@ -6,10 +6,9 @@ run (>= 200 kills per backend) is ``python benchmarks/killloop.py --kills 200``.
 
 from __future__ import annotations
 
-import pytest
-
 from pathlib import Path
 
+import pytest
 from killing import run_kill_loop
 
 pytestmark = pytest.mark.slow  # kill -9 loops: ~25 s

@@ -17,9 +17,25 @@ PACKAGE = Path(workflow.__file__).resolve().parent
 
 # What each layer may not import (a module name, or a prefix ending in ".").
 FORBIDDEN = {
-    "domain": ("sqlalchemy", "click", "alembic", "psycopg", "workflow.storage", "workflow.engine", "workflow.cli",
-               "workflow.reports", "workflow.server"),
-    "reports": ("sqlalchemy", "click", "workflow.storage", "workflow.engine", "workflow.cli", "workflow.server"),
+    "domain": (
+        "sqlalchemy",
+        "click",
+        "alembic",
+        "psycopg",
+        "workflow.storage",
+        "workflow.engine",
+        "workflow.cli",
+        "workflow.reports",
+        "workflow.server",
+    ),
+    "reports": (
+        "sqlalchemy",
+        "click",
+        "workflow.storage",
+        "workflow.engine",
+        "workflow.cli",
+        "workflow.server",
+    ),
     "storage": ("click", "workflow.engine", "workflow.cli", "workflow.server"),
     "engine": ("click", "workflow.cli", "workflow.server"),
 }

@@ -9,8 +9,6 @@ race runs many rounds of two approvers and two leads released at the same instan
 
 from __future__ import annotations
 
-import pytest
-
 import json
 import os
 import subprocess
@@ -20,6 +18,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+import pytest
 from invariants import assert_consistent, assert_history_obeys_the_rules, event_keys
 from workload import MODELS, read_acks, staff
 

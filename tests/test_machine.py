@@ -5,10 +5,18 @@ from __future__ import annotations
 import pytest
 
 from workflow.domain.definition import Definition
-from workflow.errors import RuleRefused
 from workflow.domain.gates import evaluate
 from workflow.domain.loader import builtin_paths, load_file
-from workflow.domain.machine import CANCELLED, COMPLETED, ON_HOLD, Binding, compile_machine, fire, transition_table
+from workflow.domain.machine import (
+    CANCELLED,
+    COMPLETED,
+    ON_HOLD,
+    Binding,
+    compile_machine,
+    fire,
+    transition_table,
+)
+from workflow.errors import RuleRefused
 
 MODELS = ["large-agency", "digital-agency", "team-based"]
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from workflow import Engine
-from workflow.errors import NotFound, NotPermitted, PhasegateError
 from workflow.domain.replay import replay
+from workflow.errors import NotFound, NotPermitted, PhasegateError
 from workflow.storage.tables import approvals, assignments, projects, tasks
 
 MODELS = ["large-agency", "digital-agency", "team-based"]

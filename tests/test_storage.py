@@ -16,7 +16,14 @@ from sqlalchemy.engine import Engine
 from workflow.errors import DatabaseProblem
 from workflow.storage import tables
 from workflow.storage.connections import read_transaction, write_transaction
-from workflow.storage.database import default_url, is_retryable, open_database, shown_url, translate_error, utcnow
+from workflow.storage.database import (
+    default_url,
+    is_retryable,
+    open_database,
+    shown_url,
+    translate_error,
+    utcnow,
+)
 from workflow.storage.migrate import (
     HEAD_REVISION,
     KNOWN_REVISIONS,

@@ -19,9 +19,9 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from workflow import Engine
-from workflow.storage import verify_parallel
 from workflow.cli import cli
 from workflow.errors import UsageError
+from workflow.storage import verify_parallel
 
 CODES = [f"P{i:02d}" for i in range(24)]
 

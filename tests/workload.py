@@ -23,8 +23,8 @@ import sys
 from typing import Any
 
 from workflow import Engine
-from workflow.errors import NotFound, NotPermitted, PhasegateError, RuleRefused
 from workflow.domain.events import Event
+from workflow.errors import NotFound, NotPermitted, PhasegateError, RuleRefused
 
 ADMIN = "root"
 SPARE = ["sam", "sue", "sol"]

@@ -29,8 +29,6 @@ if TYPE_CHECKING:
     from workflow.engine import Engine
 
 
-
-
 # -- output -------------------------------------------------------------------------------------------
 
 
@@ -72,7 +70,6 @@ def report_error(exc: PhasegateError) -> None:
             emit(f"  - {blocker}", err=True)
         return
     emit(f"Error: {exc.message}", err=True)
-
 
 
 # -- the session: who acts, on which database, how the answer is printed ------------------------------
@@ -144,27 +141,45 @@ def show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> No
     ctx.exit(0)
 
 
-
 # -- the group ----------------------------------------------------------------------------------------
 
 
 @click.group(cls=PhasegateGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", envvar="PHASEGATE_DB", metavar="URL",
-              help="SQLAlchemy database URL [env PHASEGATE_DB; default: a SQLite file in your data "
-                   "directory].")
-@click.option("--as", "actor", envvar="PHASEGATE_USER", metavar="PERSON", default=login_name,
-              show_default="your login name", help="Who is acting [env PHASEGATE_USER].")
-@click.option("--json", "as_json", is_flag=True,
-              help="Machine-readable output on stdout (JSON; JSON Lines for history).")
-@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=show_version,
-              help="Show the version and exit.")
+@click.option(
+    "--db",
+    envvar="PHASEGATE_DB",
+    metavar="URL",
+    help="SQLAlchemy database URL [env PHASEGATE_DB; default: a SQLite file in your data directory].",
+)
+@click.option(
+    "--as",
+    "actor",
+    envvar="PHASEGATE_USER",
+    metavar="PERSON",
+    default=login_name,
+    show_default="your login name",
+    help="Who is acting [env PHASEGATE_USER].",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Machine-readable output on stdout (JSON; JSON Lines for history).",
+)
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=show_version,
+    help="Show the version and exit.",
+)
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, actor: str, as_json: bool) -> None:
     """phasegate: agency project phases, gated by the people who hold the roles."""
     session = Session(db, actor, as_json)
     ctx.obj = session
     ctx.call_on_close(session.close)
-
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -198,5 +213,3 @@ def run() -> None:
     except BrokenPipeError:
         code = code or 1
     os._exit(code or 0)
-
-

@@ -12,6 +12,7 @@ import click
 if TYPE_CHECKING:
     from workflow.engine import Engine
 
+
 def _completion_engine(ctx: click.Context) -> Engine | None:
     """An Engine on the database named on the command line, or None when there is none yet."""
     url = ctx.find_root().params.get("db") or os.environ.get("PHASEGATE_DB") or None
@@ -86,9 +87,15 @@ class FilePath(click.Path):
 
 CODE = click.argument("code", shell_complete=complete_codes)
 ROLE = click.argument("role", shell_complete=complete_roles)
-VERSION = click.option("--version", "version", type=click.IntRange(min=1), metavar="N",
-                       help="A published template version (default: the latest).")
+VERSION = click.option(
+    "--version",
+    "version",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="A published template version (default: the latest).",
+)
 REQUEST_ID = click.option(
-    "--request-id", metavar="TEXT",
+    "--request-id",
+    metavar="TEXT",
     help="Make the command idempotent: a retry with the same id is answered with the first outcome.",
 )

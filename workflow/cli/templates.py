@@ -10,6 +10,7 @@ from workflow.cli.app import Session, cli, emit, emit_json, emit_lines, pass_ses
 from workflow.cli.params import VERSION, FilePath, complete_templates
 from workflow.errors import DefinitionError
 
+
 @cli.group()
 def template() -> None:
     """Process templates: list, show, validate, publish, diagram."""

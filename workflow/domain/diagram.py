@@ -11,7 +11,7 @@ edges come in the machine's definition order.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any
 
 from workflow.domain.definition import Definition, Gate
 from workflow.domain.machine import CANCELLED, COMPLETED, ON_HOLD, transition_table

@@ -34,8 +34,8 @@ def canonical_json(data: Mapping[str, Any]) -> str:
 
 def encode_event(chain: str, seq: int, at: str, actor: str, action: str, phase: str | None, data: str) -> str:
     parts = []
-    for field in (chain, str(seq), at, actor, action, phase, data):
-        parts.append("~" if field is None else f"{len(field)}:{field}")
+    for value in (chain, str(seq), at, actor, action, phase, data):
+        parts.append("~" if value is None else f"{len(value)}:{value}")
     return "".join(parts)
 
 
@@ -124,5 +124,14 @@ def new_event(
 
 def event_from_dict(d: dict[str, Any]) -> Event:
     """The inverse of :meth:`Event.to_dict`."""
-    return Event(d["chain"], d["seq"], d["at"], d["actor"], d["action"], d["phase"], canonical_json(d["data"]),
-                 d["prev_hash"], d["hash"])
+    return Event(
+        d["chain"],
+        d["seq"],
+        d["at"],
+        d["actor"],
+        d["action"],
+        d["phase"],
+        canonical_json(d["data"]),
+        d["prev_hash"],
+        d["hash"],
+    )

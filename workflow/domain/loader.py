@@ -26,9 +26,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import yaml
+from yaml.error import Mark
 from yaml.events import (
     AliasEvent,
     MappingEndEvent,
@@ -283,11 +284,12 @@ class TemplateYamlLoader(_Base):
                 event.start_mark,
                 f"aliases ('*{event.anchor}') are not allowed in a template; write each value out",
             )
-            return ScalarNode(_STR_TAG, "", event.start_mark, event.end_mark)
+            return ScalarNode(_STR_TAG, "", *_marks(event.start_mark, event.end_mark))
         self._check_properties(event)
         if isinstance(event, ScalarEvent):
             self._check_value(event)
-            return ScalarNode(_STR_TAG, event.value, event.start_mark, event.end_mark, style=event.style)
+            start, end_mark = _marks(event.start_mark, event.end_mark)
+            return ScalarNode(_STR_TAG, event.value, start, end_mark, style=event.style)
         if depth > schema.MAX_DEPTH:
             self._problem(event.start_mark, _too_deep())
             raise _Stop
@@ -296,7 +298,9 @@ class TemplateYamlLoader(_Base):
             while not self.check_event(SequenceEndEvent):
                 items.append(self._compose(depth + 1))
             end = self.get_event()
-            return SequenceNode(_SEQ_TAG, items, event.start_mark, end.end_mark, flow_style=event.flow_style)
+            return SequenceNode(
+                _SEQ_TAG, items, *_marks(event.start_mark, end.end_mark), flow_style=event.flow_style
+            )
         if isinstance(event, MappingStartEvent):
             pairs: list[tuple[Node, Node]] = []
             seen: dict[str, Node] = {}
@@ -316,7 +320,9 @@ class TemplateYamlLoader(_Base):
                     seen[key.value] = key
                 pairs.append((key, value))
             end = self.get_event()
-            return MappingNode(_MAP_TAG, pairs, event.start_mark, end.end_mark, flow_style=event.flow_style)
+            return MappingNode(
+                _MAP_TAG, pairs, *_marks(event.start_mark, end.end_mark), flow_style=event.flow_style
+            )
         # Anything else (a stray document or stream event) means the parser lost its way.
         self._problem(event.start_mark, "this is not valid YAML here")
         raise _Stop
@@ -334,6 +340,11 @@ def _forbidden_in_value(char: str) -> str:
         f"this value contains {what}, written as an escape (such as \\e, \\x07 or \\u202e); "
         "control characters are not allowed in a template"
     )
+
+
+def _marks(start: object, end: object) -> tuple[Mark | None, Mark | None]:
+    """The parser's marks as the node types declare them (the C parser's Mark is another class)."""
+    return cast("Mark | None", start), cast("Mark | None", end)
 
 
 def _too_deep() -> str:

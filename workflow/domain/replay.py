@@ -49,12 +49,16 @@ class Replay:
     def apply(self, e: Event) -> None:
         """Apply one event (the next of the chain)."""
         if e.seq != self.seq + 1:
-            raise AuditBroken(f"project {self.code}, event {self.seq + 1}: missing (replay found event "
-                              f"{e.seq} next); run `phasegate audit verify {self.code}`")
+            raise AuditBroken(
+                f"project {self.code}, event {self.seq + 1}: missing (replay found event "
+                f"{e.seq} next); run `phasegate audit verify {self.code}`"
+            )
         step = _STEPS.get(e.action)
         if step is None and e.action not in TRIGGERS:
-            raise AuditBroken(f"project {self.code}, event {e.seq}: unknown action {e.action!r}; "
-                              f"this phasegate cannot replay it")
+            raise AuditBroken(
+                f"project {self.code}, event {e.seq}: unknown action {e.action!r}; "
+                f"this phasegate cannot replay it"
+            )
         (step or Replay._move)(self, e, e.data)
         self.seq, self.head_hash, self.updated_at = e.seq, e.hash, e.at
 
@@ -73,7 +77,9 @@ class Replay:
         self.authority.pop((d["role"], d["person"]), None)
 
     def _task_done(self, e: Event, d: dict[str, Any]) -> None:
-        self.tasks[(e.phase or self.phase, d["round"], d["role"])] = TaskDone(e.actor, d.get("note"), e.at, e.seq)
+        self.tasks[(e.phase or self.phase, d["round"], d["role"])] = TaskDone(
+            e.actor, d.get("note"), e.at, e.seq
+        )
 
     def _approve(self, e: Event, d: dict[str, Any]) -> None:
         key = (e.phase or self.phase, d["round"], d["role"])
@@ -89,17 +95,29 @@ class Replay:
     def team_lists(self) -> dict[str, list[str]]:
         return {role: sorted(people) for role, people in self.team.items() if people}
 
-    def state(self, template_id: int | None = None) -> ProjectState:
-        """The project as it stands after the events applied so far."""
+    def state(self, template_id: int) -> ProjectState:
+        """The project as it stands after the events applied so far (on template version ``template_id``)."""
         current = (self.phase, self.round)
         return ProjectState(
-            id=None, code=self.code, name=self.name, client=self.client, template_id=template_id,
-            phase=self.phase, round=self.round, status=self.status, rounds=canonical_json(self.rounds),
-            seq=self.seq, head_hash=self.head_hash, created_at=self.created_at, updated_at=self.updated_at,
+            id=None,
+            code=self.code,
+            name=self.name,
+            client=self.client,
+            template_id=template_id,
+            phase=self.phase,
+            round=self.round,
+            status=self.status,
+            rounds=canonical_json(self.rounds),
+            seq=self.seq,
+            head_hash=self.head_hash,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
             team={role: tuple(people) for role, people in self.team_lists().items()},
             authority=dict(self.authority),
             tasks={role: t for (phase, rnd, role), t in self.tasks.items() if (phase, rnd) == current},
-            approvals={role: a for (phase, rnd, role), a in self.approvals.items() if (phase, rnd) == current},
+            approvals={
+                role: a for (phase, rnd, role), a in self.approvals.items() if (phase, rnd) == current
+            },
         )
 
 

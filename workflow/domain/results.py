@@ -154,8 +154,10 @@ def project_status(state: ProjectState, tpl: TemplateVersion, as_of: str | None 
     definition = tpl.definition
     phase = state.phase_of(definition)
     evaluation = state.evaluation(definition)
-    tasks = [_task_status(definition.role_title(role), role, task, state.tasks.get(role))
-             for role, task in phase.tasks]
+    tasks = [
+        _task_status(definition.role_title(role), role, task, state.tasks.get(role))
+        for role, task in phase.tasks
+    ]
     gate = None
     if phase.gate is not None:
         g = phase.gate
@@ -164,19 +166,37 @@ def project_status(state: ProjectState, tpl: TemplateVersion, as_of: str | None 
             for r in g.approvers
             if (a := state.approvals.get(r)) is not None
         ]
-        gate = GateStatus(g.title, list(g.approvers), g.required, g.distinct_people, g.on_reject,
-                          evaluation.gate_satisfied, list(evaluation.gate_missing), approvals)
+        gate = GateStatus(
+            g.title,
+            list(g.approvers),
+            g.required,
+            g.distinct_people,
+            g.on_reject,
+            evaluation.gate_satisfied,
+            list(evaluation.gate_missing),
+            approvals,
+        )
     status = ProjectStatus(
-        code=state.code, name=state.name, client=state.client,
-        template=tpl.key, template_version=tpl.version, template_sha256=tpl.sha256,
-        phase=state.phase, phase_title=phase.title,
-        phase_number=definition.phase_position(state.phase) + 1, phase_count=len(definition.phases),
-        round=state.round, status=state.status, lead=definition.lead,
+        code=state.code,
+        name=state.name,
+        client=state.client,
+        template=tpl.key,
+        template_version=tpl.version,
+        template_sha256=tpl.sha256,
+        phase=state.phase,
+        phase_title=phase.title,
+        phase_number=definition.phase_position(state.phase) + 1,
+        phase_count=len(definition.phases),
+        round=state.round,
+        status=state.status,
+        lead=definition.lead,
         can_advance=state.status == ACTIVE and evaluation.ready,
         blockers=_blockers(state, definition, list(evaluation.blockers), evaluation.ready),
-        tasks=tasks, gate=gate,
+        tasks=tasks,
+        gate=gate,
         team={r.key: list(state.team.get(r.key, ())) for r in definition.roles},
-        seq=state.seq, updated_at=state.updated_at,
+        seq=state.seq,
+        updated_at=state.updated_at,
     )
     return status if as_of is None else replace(status, as_of=as_of)
 
@@ -190,8 +210,10 @@ def _task_status(role_title: str, role: str, task: str, done: Any) -> TaskStatus
 def _blockers(state: ProjectState, definition: Any, blockers: list[str], ready: bool) -> list[str]:
     if state.status == ON_HOLD:
         lead_people = ", ".join(state.team.get(definition.lead, ())) or "nobody holds this role yet"
-        return [f"the project is on hold: the {definition.role_title(definition.lead)} can resume it "
-                f"({lead_people})"]
+        return [
+            f"the project is on hold: the {definition.role_title(definition.lead)} can resume it "
+            f"({lead_people})"
+        ]
     if state.status in CLOSED:
         return [f"the project is {state.status}"]
     return [] if ready else blockers
@@ -201,7 +223,15 @@ def project_summary(state: ProjectState, tpl: TemplateVersion) -> ProjectSummary
     """One line of the board: where the project is and what it waits on."""
     status = project_status(state, tpl)
     return ProjectSummary(
-        code=state.code, name=state.name, client=state.client, template=tpl.key,
-        template_version=tpl.version, phase=state.phase, phase_title=status.phase_title,
-        round=state.round, status=state.status, waiting_on=status.blockers, updated_at=state.updated_at,
+        code=state.code,
+        name=state.name,
+        client=state.client,
+        template=tpl.key,
+        template_version=tpl.version,
+        phase=state.phase,
+        phase_title=status.phase_title,
+        round=state.round,
+        status=state.status,
+        waiting_on=status.blockers,
+        updated_at=state.updated_at,
     )

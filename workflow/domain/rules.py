@@ -58,7 +58,9 @@ def may_read(privileges: Set[str], member: bool) -> bool:
 
 def require_reader(reader: str, code: str, privileges: Set[str], member: bool) -> None:
     if not may_read(privileges, member):
-        raise NotPermitted(f"{reader} has no role on {code} and no admin or auditor grant, so may not read it")
+        raise NotPermitted(
+            f"{reader} has no role on {code} and no admin or auditor grant, so may not read it"
+        )
 
 
 def require_audit_reader(reader: str, privileges: Set[str], doing: str) -> None:
@@ -129,7 +131,9 @@ def require_signer(ctx: Context, role: str, verb: str) -> Gate:
         raise RuleRefused(f"{ctx.phase.title} has no gate to {verb}")
     if role not in gate.approvers:
         titles = ", ".join(ctx.role_title(r) for r in gate.approvers)
-        raise RuleRefused(f"the {ctx.role_title(role)} does not sign '{gate.title}' (its approvers: {titles})")
+        raise RuleRefused(
+            f"the {ctx.role_title(role)} does not sign '{gate.title}' (its approvers: {titles})"
+        )
     return gate
 
 

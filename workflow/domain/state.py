@@ -48,7 +48,7 @@ class ProjectState(NamedTuple):
     code: str
     name: str | None
     client: str | None
-    template_id: int | None
+    template_id: int  # the template version the project is pinned to
     phase: str
     round: int
     status: Status

@@ -25,7 +25,16 @@ READ_EVERYTHING: Final[frozenset[str]] = frozenset(PRIVILEGES)  # both grants re
 
 # What a project's events record, in the order a project usually meets them.
 PROJECT_ACTIONS: Final[tuple[str, ...]] = (
-    "create", "assign", "unassign", "task.done", "approve", "reject", "advance", "hold", "resume", "cancel",
+    "create",
+    "assign",
+    "unassign",
+    "task.done",
+    "approve",
+    "reject",
+    "advance",
+    "hold",
+    "resume",
+    "cancel",
 )
 # The moves the compiled machine knows (workflow.domain.machine); the lead makes all but reject.
 TRIGGERS: Final[tuple[str, ...]] = ("advance", "reject", "hold", "resume", "cancel")

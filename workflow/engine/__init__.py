@@ -86,16 +86,35 @@ class Engine:
     # -- projects ------------------------------------------------------------------------------------
 
     def create_project(
-        self, code: str, *, template: str, actor: str, name: str | None = None, client: str | None = None,
-        version: int | None = None, request_id: str | None = None,
+        self,
+        code: str,
+        *,
+        template: str,
+        actor: str,
+        name: str | None = None,
+        client: str | None = None,
+        version: int | None = None,
+        request_id: str | None = None,
     ) -> Event:
-        return staffing.create_project(self.store, code, template=template, actor=actor, name=name,
-                                       client=client, version=version, request_id=request_id)
+        return staffing.create_project(
+            self.store,
+            code,
+            template=template,
+            actor=actor,
+            name=name,
+            client=client,
+            version=version,
+            request_id=request_id,
+        )
 
-    def assign(self, code: str, role: str, person: str, *, actor: str, request_id: str | None = None) -> Event:
+    def assign(
+        self, code: str, role: str, person: str, *, actor: str, request_id: str | None = None
+    ) -> Event:
         return staffing.assign(self.store, code, role, person, actor=actor, request_id=request_id)
 
-    def unassign(self, code: str, role: str, person: str, *, actor: str, request_id: str | None = None) -> Event:
+    def unassign(
+        self, code: str, role: str, person: str, *, actor: str, request_id: str | None = None
+    ) -> Event:
         return staffing.unassign(self.store, code, role, person, actor=actor, request_id=request_id)
 
     def complete_task(
@@ -108,7 +127,9 @@ class Engine:
     ) -> Event:
         return work.approve(self.store, code, role, actor=actor, comment=comment, request_id=request_id)
 
-    def reject(self, code: str, role: str, *, actor: str, reason: str, request_id: str | None = None) -> Event:
+    def reject(
+        self, code: str, role: str, *, actor: str, reason: str, request_id: str | None = None
+    ) -> Event:
         return work.reject(self.store, code, role, actor=actor, reason=reason, request_id=request_id)
 
     def advance(self, code: str, *, actor: str, request_id: str | None = None) -> Event:
@@ -133,30 +154,66 @@ class Engine:
         return reads.status_at(self.store, code, at, reader=actor)
 
     def list_projects(
-        self, *, actor: str | None = None, status: str | None = None, template: str | None = None,
+        self,
+        *,
+        actor: str | None = None,
+        status: str | None = None,
+        template: str | None = None,
         phase: str | None = None,
     ) -> list[ProjectSummary]:
         return reads.list_projects(self.store, reader=actor, status=status, template=template, phase=phase)
 
     def history(
-        self, code: str, *, actor: str | None = None, since: str | None = None, until: str | None = None,
-        by: str | None = None, action: str | None = None, phase: str | None = None, last: int | None = None,
+        self,
+        code: str,
+        *,
+        actor: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        by: str | None = None,
+        action: str | None = None,
+        phase: str | None = None,
+        last: int | None = None,
     ) -> list[Event]:
         """The project's events, oldest first (``by``: only this person's; ``last``: only the newest N)."""
-        return list(self.iter_history(code, actor=actor, since=since, until=until, by=by, action=action,
-                                      phase=phase, last=last))
+        return list(
+            self.iter_history(
+                code, actor=actor, since=since, until=until, by=by, action=action, phase=phase, last=last
+            )
+        )
 
     def iter_history(
-        self, code: str, *, actor: str | None = None, since: str | None = None, until: str | None = None,
-        by: str | None = None, action: str | None = None, phase: str | None = None, last: int | None = None,
+        self,
+        code: str,
+        *,
+        actor: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        by: str | None = None,
+        action: str | None = None,
+        phase: str | None = None,
+        last: int | None = None,
     ) -> Iterator[Event]:
-        return reads.iter_history(self.store, code, reader=actor, since=since, until=until, actor=by,
-                                  action=action, phase=phase, last=last)
+        return reads.iter_history(
+            self.store,
+            code,
+            reader=actor,
+            since=since,
+            until=until,
+            actor=by,
+            action=action,
+            phase=phase,
+            last=last,
+        )
 
     # -- audit ---------------------------------------------------------------------------------------
 
     def verify_audit(
-        self, code: str | None = None, *, actor: str | None = None, checkpoint: str | Path | None = None,
+        self,
+        code: str | None = None,
+        *,
+        actor: str | None = None,
+        checkpoint: str | Path | None = None,
         jobs: int | None = None,
     ) -> AuditReport:
         return audit.verify_audit(self.store, code, reader=actor, checkpoint=checkpoint, jobs=jobs)
@@ -164,8 +221,15 @@ class Engine:
     def checkpoint(self, *, actor: str | None = None, jobs: int | None = None) -> Checkpoint:
         return audit.checkpoint(self.store, reader=actor, jobs=jobs)
 
-    def export(self, out: TextSink, fmt: str = "jsonl", *, project: str | None = None,
-               actor: str | None = None, raw: bool = False) -> int:
+    def export(
+        self,
+        out: TextSink,
+        fmt: str = "jsonl",
+        *,
+        project: str | None = None,
+        actor: str | None = None,
+        raw: bool = False,
+    ) -> int:
         return audit.export(self.store, out, fmt, project=project, reader=actor, raw=raw)
 
     def report(self, code: str, *, actor: str | None = None) -> ProjectReport:

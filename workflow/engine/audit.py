@@ -12,8 +12,8 @@ from sqlalchemy.engine import Connection
 from workflow.domain import inputs, rules
 from workflow.domain.events import Event
 from workflow.domain.results import AuditReport
-from workflow.errors import AuditBroken, NotFound
 from workflow.engine.reads import require_readable
+from workflow.errors import AuditBroken, NotFound
 from workflow.storage.database import utcnow
 from workflow.storage.grants import privileges_of
 from workflow.storage.store import Store
@@ -25,12 +25,16 @@ from workflow.storage.tx import ReadTx
 
 if TYPE_CHECKING:
     from workflow.domain.checkpoint import Checkpoint
-    from workflow.storage.export import TextSink
     from workflow.reports.timeline import ProjectReport, TemplateReport
+    from workflow.storage.export import TextSink
 
 
 def verify_audit(
-    store: Store, code: str | None = None, *, reader: str | None = None, checkpoint: str | Path | None = None,
+    store: Store,
+    code: str | None = None,
+    *,
+    reader: str | None = None,
+    checkpoint: str | Path | None = None,
     jobs: int | None = None,
 ) -> AuditReport:
     """Recompute every hash chain (or one project's), streaming; report the first broken event.
@@ -56,10 +60,15 @@ def verify_audit(
                 raise NotFound(f"there is no project {chain}")
         if cp is None:
             return _verify(tx.conn, chain, jobs)
-        report = _verify(tx.conn, chain, jobs, checkpoint=cp.chains,
-                         checkpoint_label=f"the checkpoint of {cp.created_at}")
-        return replace(report, checkpoint_created_at=cp.created_at, checkpoint_signed=cp.signed,
-                       checkpoint_signature=cp.signature_state)
+        report = _verify(
+            tx.conn, chain, jobs, checkpoint=cp.chains, checkpoint_label=f"the checkpoint of {cp.created_at}"
+        )
+        return replace(
+            report,
+            checkpoint_created_at=cp.created_at,
+            checkpoint_signed=cp.signed,
+            checkpoint_signature=cp.signature_state,
+        )
 
     return store.snapshot(work)
 
@@ -76,14 +85,21 @@ def checkpoint(store: Store, *, reader: str | None = None, jobs: int | None = No
         heads: dict[str, tuple[int, str]] = {}
         report = _verify(tx.conn, None, jobs, collect=heads)
         if not report.ok:
-            raise AuditBroken(f"audit verification failed, so no checkpoint was written: {report.first_broken}")
+            raise AuditBroken(
+                f"audit verification failed, so no checkpoint was written: {report.first_broken}"
+            )
         return make_checkpoint(heads, utcnow(), key)
 
     return store.snapshot(work)
 
 
 def export(
-    store: Store, out: TextSink, fmt: str = "jsonl", *, project: str | None = None, reader: str | None = None,
+    store: Store,
+    out: TextSink,
+    fmt: str = "jsonl",
+    *,
+    project: str | None = None,
+    reader: str | None = None,
     raw: bool = False,
 ) -> int:
     """Stream every event (or one project's) to ``out`` as JSON Lines or CSV; returns the count.
@@ -126,11 +142,16 @@ def template_report(store: Store, key: str, *, reader: str | None = None) -> Tem
         _require_auditor(tx, reader, "read reports across projects")
         template_row(tx, key, None)  # NotFound for an unknown key
         ids = select(t_templates.c.id).where(t_templates.c.key == key)
-        projects = tx.core(select(t_projects.c.code, t_projects.c.template_id)
-                           .where(t_projects.c.template_id.in_(ids)).order_by(t_projects.c.code)).all()
+        projects = tx.core(
+            select(t_projects.c.code, t_projects.c.template_id)
+            .where(t_projects.c.template_id.in_(ids))
+            .order_by(t_projects.c.code)
+        ).all()
         now = utcnow()
-        reports = [project_report(p.code, _events(tx, p.code), tx.template(p.template_id).definition, now)
-                   for p in projects]
+        reports = [
+            project_report(p.code, _events(tx, p.code), tx.template(p.template_id).definition, now)
+            for p in projects
+        ]
         return summarize(key, reports)
 
     return store.snapshot(work)

@@ -7,8 +7,8 @@ from typing import Any
 from workflow.domain import inputs, rules
 from workflow.domain.events import Event
 from workflow.domain.vocabulary import PRIVILEGES
-from workflow.errors import NotFound, NotPermitted, RuleRefused, UsageError
 from workflow.engine.templates import publish_builtins
+from workflow.errors import NotFound, NotPermitted, RuleRefused, UsageError
 from workflow.storage.chains import append_system_event
 from workflow.storage.grants import add_grant, every_grant, holders, privileges_of, remove_grant
 from workflow.storage.store import Store
@@ -25,7 +25,8 @@ def init(store: Store, admin: str) -> dict[str, Any]:
         admins = holders(tx, "admin")
         if admins and admin not in admins:
             raise NotPermitted(
-                f"this database already has admins ({', '.join(admins)}); ask one of them to grant {admin} admin"
+                f"this database already has admins ({', '.join(admins)}); "
+                f"ask one of them to grant {admin} admin"
             )
         if not admins:
             _grant(tx, admin, "admin", admin)

@@ -57,8 +57,9 @@ def status_at(store: Store, code: str, at: str, *, reader: str | None = None) ->
 
     def work(tx: ReadTx) -> ProjectStatus:
         require_readable(tx, code, who)
-        rows = tx.core(select(t_events).where(t_events.c.chain == code, t_events.c.at <= moment)
-                       .order_by(t_events.c.seq))
+        rows = tx.core(
+            select(t_events).where(t_events.c.chain == code, t_events.c.at <= moment).order_by(t_events.c.seq)
+        )
         past = replay(code, (Event.from_row(r) for r in rows))
         if past.seq == 0:
             raise NotFound(f"project {code} did not exist yet at {moment}")
@@ -69,7 +70,11 @@ def status_at(store: Store, code: str, at: str, *, reader: str | None = None) ->
 
 
 def list_projects(
-    store: Store, *, reader: str | None = None, status: str | None = None, template: str | None = None,
+    store: Store,
+    *,
+    reader: str | None = None,
+    status: str | None = None,
+    template: str | None = None,
     phase: str | None = None,
 ) -> list[ProjectSummary]:
     """The board: every project ``reader`` may read, with what each is waiting on."""
@@ -82,12 +87,14 @@ def list_projects(
         if phase is not None:
             stmt = stmt.where(t_projects.c.phase == phase)
         if template is not None:
-            stmt = stmt.where(t_projects.c.template_id.in_(
-                select(t_templates.c.id).where(t_templates.c.key == template)))
+            stmt = stmt.where(
+                t_projects.c.template_id.in_(select(t_templates.c.id).where(t_templates.c.key == template))
+            )
         if who is not None and not rules.may_read(privileges_of(tx, who), member=False):
             # Pre-filtered in SQL: the projects the reader holds a role on (rules.may_read's other half).
-            stmt = stmt.where(t_projects.c.id.in_(
-                select(t_assignments.c.project_id).where(t_assignments.c.person == who)))
+            stmt = stmt.where(
+                t_projects.c.id.in_(select(t_assignments.c.project_id).where(t_assignments.c.person == who))
+            )
         out = []
         for found in tx.core(stmt).all():
             row = ProjectRow._make(found)
@@ -99,17 +106,34 @@ def list_projects(
 
 
 def iter_history(
-    store: Store, code: str, *, reader: str | None = None, since: str | None = None, until: str | None = None,
-    actor: str | None = None, action: str | None = None, phase: str | None = None, last: int | None = None,
+    store: Store,
+    code: str,
+    *,
+    reader: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    phase: str | None = None,
+    last: int | None = None,
 ) -> Iterator[Event]:
     """The project's events, oldest first, filtered (``actor``: whose events; ``last``: the newest N)."""
     code = inputs.project_code(code)
     who = _reader(reader)
     if last is not None and last < 0:
         raise UsageError("--last must not be negative")
-    values: dict[str, Any] = {"chain": code, "since": _time(since), "until": _time(until), "actor": actor,
-                              "action": action, "phase": phase, "last": last}
-    stmt = sql.history(tuple(name for name in sql.HISTORY_FILTERS if values[name] is not None), last is not None)
+    values: dict[str, Any] = {
+        "chain": code,
+        "since": _time(since),
+        "until": _time(until),
+        "actor": actor,
+        "action": action,
+        "phase": phase,
+        "last": last,
+    }
+    stmt = sql.history(
+        tuple(name for name in sql.HISTORY_FILTERS if values[name] is not None), last is not None
+    )
 
     def work(tx: ReadTx) -> list[Event]:
         require_readable(tx, code, who)

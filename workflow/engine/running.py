@@ -40,7 +40,11 @@ def project_command(
 
 
 def write_once(
-    store: Store, request_id: str | None, actor: str, command: dict[str, Any], work: Callable[[WriteTx], Event]
+    store: Store,
+    request_id: str | None,
+    actor: str,
+    command: dict[str, Any],
+    work: Callable[[WriteTx], Event],
 ) -> Event:
     """``work`` in one write transaction; with a request id, applied once per id."""
     if request_id is None:
@@ -66,10 +70,17 @@ def record(
     and, where a role gave the actor the right to act, which role and which assignment.
     """
     state = ctx.state
-    full: dict[str, Any] = {"template": ctx.tpl.ref, "phase_title": ctx.phase.title, "round": state.round, **data}
+    full: dict[str, Any] = {
+        "template": ctx.tpl.ref,
+        "phase_title": ctx.phase.title,
+        "round": state.round,
+        **data,
+    }
     if authority is not None:
         full["role"] = authority
         full["role_title"] = ctx.role_title(authority)
         full["authority"] = {"role": authority, "assignment_seq": state.authority.get((authority, ctx.actor))}
-    event = new_event(state.code, state.seq + 1, state.head_hash, ctx.now, ctx.actor, action, state.phase, full)
+    event = new_event(
+        state.code, state.seq + 1, state.head_hash, ctx.now, ctx.actor, action, state.phase, full
+    )
     return append_project_event(tx, state, event, moved or {})

@@ -8,8 +8,8 @@ from workflow.domain import inputs, rules
 from workflow.domain.events import GENESIS, Event, canonical_json, new_event
 from workflow.domain.rules import Context
 from workflow.domain.vocabulary import ACTIVE, CLOSED
-from workflow.errors import Conflict, NotFound, RuleRefused
 from workflow.engine.running import project_command, record, write_once
+from workflow.errors import Conflict, NotFound, RuleRefused
 from workflow.storage import statements as sql
 from workflow.storage.chains import start_project_chain
 from workflow.storage.database import utcnow
@@ -43,22 +43,47 @@ def create_project(
         tpl = tx.template(template_row(tx, template, version).id)
         first = tpl.definition.phases[0]
         now = utcnow()
-        data = {"template": tpl.ref, "name": name, "client": client, "phase": first.key,
-                "phase_title": first.title, "round": 1}
+        data = {
+            "template": tpl.ref,
+            "name": name,
+            "client": client,
+            "phase": first.key,
+            "phase_title": first.title,
+            "round": 1,
+        }
         event = new_event(code, 1, GENESIS, now, actor, "create", first.key, data)
-        tx.core(insert(t_projects).values(
-            code=code, name=name, client=client, template_id=tpl.id, phase=first.key, round=1,
-            status=ACTIVE, rounds=canonical_json({first.key: 1}), seq=1, head_hash=event.hash,
-            created_at=now, updated_at=now,
-        ))
+        tx.core(
+            insert(t_projects).values(
+                code=code,
+                name=name,
+                client=client,
+                template_id=tpl.id,
+                phase=first.key,
+                round=1,
+                status=ACTIVE,
+                rounds=canonical_json({first.key: 1}),
+                seq=1,
+                head_hash=event.hash,
+                created_at=now,
+                updated_at=now,
+            )
+        )
         return start_project_chain(tx, event)
 
-    command = {"command": "create", "code": code, "template": template, "version": version, "name": name,
-               "client": client}
+    command = {
+        "command": "create",
+        "code": code,
+        "template": template,
+        "version": version,
+        "name": name,
+        "client": client,
+    }
     return write_once(store, request_id, actor, command, work)
 
 
-def assign(store: Store, code: str, role: str, person: str, *, actor: str, request_id: str | None = None) -> Event:
+def assign(
+    store: Store, code: str, role: str, person: str, *, actor: str, request_id: str | None = None
+) -> Event:
     person = inputs.person(person)
 
     def body(ctx: Context, tx: WriteTx) -> Event:
@@ -68,10 +93,24 @@ def assign(store: Store, code: str, role: str, person: str, *, actor: str, reque
             raise RuleRefused(f"project {ctx.code} is {ctx.state.status}; its team can no longer change")
         if ctx.state.holds(role, person):
             raise RuleRefused(f"{person} already holds the {ctx.role_title(role)} role on {ctx.code}")
-        tx.write(sql.INSERT_ASSIGNMENT, {"project_id": ctx.state.id, "role": role, "person": person,
-                                         "assigned_at": ctx.now, "assigned_by": ctx.actor, "seq": ctx.state.seq + 1})
-        return record(ctx, tx, "assign", {"role": role, "role_title": ctx.role_title(role), "person": person},
-                      authority=None)
+        tx.write(
+            sql.INSERT_ASSIGNMENT,
+            {
+                "project_id": ctx.state.id,
+                "role": role,
+                "person": person,
+                "assigned_at": ctx.now,
+                "assigned_by": ctx.actor,
+                "seq": ctx.state.seq + 1,
+            },
+        )
+        return record(
+            ctx,
+            tx,
+            "assign",
+            {"role": role, "role_title": ctx.role_title(role), "person": person},
+            authority=None,
+        )
 
     command = {"command": "assign", "role": role, "person": person}
     return project_command(store, code, actor, request_id, command, body)
@@ -88,8 +127,12 @@ def unassign(
         if not ctx.state.holds(role, person):
             raise NotFound(f"{person} does not hold the {ctx.role_title(role)} role on {ctx.code}")
         tx.write(sql.DELETE_ASSIGNMENT, {"project_id": ctx.state.id, "role": role, "person": person})
-        data = {"role": role, "role_title": ctx.role_title(role), "person": person,
-                "assignment_seq": ctx.state.authority[(role, person)]}
+        data = {
+            "role": role,
+            "role_title": ctx.role_title(role),
+            "person": person,
+            "assignment_seq": ctx.state.authority[(role, person)],
+        }
         return record(ctx, tx, "unassign", data, authority=None)
 
     command = {"command": "unassign", "role": role, "person": person}

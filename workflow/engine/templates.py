@@ -77,20 +77,36 @@ def publish_template(
 def publish(tx: WriteTx, definition: Definition, text: str, actor: str) -> tuple[TemplateInfo, bool]:
     """Store ``text`` as the next version of its template unless it equals the latest."""
     latest = tx.core(
-        select(t_templates).where(t_templates.c.key == definition.key).order_by(t_templates.c.version.desc()).limit(1)
+        select(t_templates)
+        .where(t_templates.c.key == definition.key)
+        .order_by(t_templates.c.version.desc())
+        .limit(1)
     ).first()
     if latest is not None and latest.source == text:
         return template_info(latest), False
     version = 1 if latest is None else latest.version + 1
     digest = sha256(text.encode("utf-8")).hexdigest()
-    tx.core(insert(t_templates).values(
-        key=definition.key, version=version, title=definition.title, source=text,
-        compiled=canonical_json(definition_to_dict(definition)), sha256=digest, published_at=utcnow(),
-        published_by=actor,
-    ))
-    append_system_event(tx, actor, "template.publish", {
-        "template": {"key": definition.key, "version": version, "sha256": digest}, "title": definition.title,
-    })
+    tx.core(
+        insert(t_templates).values(
+            key=definition.key,
+            version=version,
+            title=definition.title,
+            source=text,
+            compiled=canonical_json(definition_to_dict(definition)),
+            sha256=digest,
+            published_at=utcnow(),
+            published_by=actor,
+        )
+    )
+    append_system_event(
+        tx,
+        actor,
+        "template.publish",
+        {
+            "template": {"key": definition.key, "version": version, "sha256": digest},
+            "title": definition.title,
+        },
+    )
     return template_info(template_row(tx, definition.key, version)), True
 
 
@@ -114,6 +130,6 @@ def publish_builtins(store: Store, actor: str = SYSTEM_ACTOR) -> list[TemplateIn
 
 def template_keys(store: Store) -> list[str]:
     """Every published template's key (for shell completion)."""
-    return store.read(lambda tx: [
-        r.key for r in tx.core(select(t_templates.c.key).distinct().order_by(t_templates.c.key))
-    ])
+    return store.read(
+        lambda tx: [r.key for r in tx.core(select(t_templates.c.key).distinct().order_by(t_templates.c.key))]
+    )

@@ -9,8 +9,8 @@ from workflow.domain.events import Event
 from workflow.domain.machine import Binding, fire, position, settle
 from workflow.domain.rules import Context
 from workflow.domain.vocabulary import COMPLETED
-from workflow.errors import RuleRefused
 from workflow.engine.running import project_command, record
+from workflow.errors import RuleRefused
 from workflow.storage import statements as sql
 from workflow.storage.store import Store
 from workflow.storage.tx import WriteTx
@@ -37,37 +37,72 @@ def complete_task(
         done = ctx.state.tasks.get(role)
         if done is not None:
             raise RuleRefused(
-                f"the {title}'s task '{task}' in {phase.title} is already done (by {done.person} at {done.at})"
+                f"the {title}'s task '{task}' in {phase.title} is already done "
+                f"(by {done.person} at {done.at})"
             )
-        tx.write(sql.INSERT_TASK, {"project_id": ctx.state.id, "phase": phase.key, "round": ctx.state.round,
-                                   "role": role, "person": ctx.actor, "note": note, "done_at": ctx.now,
-                                   "seq": ctx.state.seq + 1})
+        tx.write(
+            sql.INSERT_TASK,
+            {
+                "project_id": ctx.state.id,
+                "phase": phase.key,
+                "round": ctx.state.round,
+                "role": role,
+                "person": ctx.actor,
+                "note": note,
+                "done_at": ctx.now,
+                "seq": ctx.state.seq + 1,
+            },
+        )
         return record(ctx, tx, "task.done", {"task": task, "note": note}, authority=role)
 
-    return project_command(store, code, actor, request_id, {"command": "task.done", "role": role, "note": note},
-                           body)
+    return project_command(
+        store, code, actor, request_id, {"command": "task.done", "role": role, "note": note}, body
+    )
 
 
 def approve(
-    store: Store, code: str, role: str, *, actor: str, comment: str | None = None, request_id: str | None = None
+    store: Store,
+    code: str,
+    role: str,
+    *,
+    actor: str,
+    comment: str | None = None,
+    request_id: str | None = None,
 ) -> Event:
     comment = inputs.text(comment, "the comment")
 
     def body(ctx: Context, tx: WriteTx) -> Event:
         gate = rules.require_signer(ctx, role, "approve")
         rules.require_four_eyes(ctx, gate, role)
-        tx.write(sql.INSERT_APPROVAL, {"project_id": ctx.state.id, "phase": ctx.state.phase,
-                                       "round": ctx.state.round, "role": role, "person": ctx.actor,
-                                       "comment": comment, "approved_at": ctx.now, "seq": ctx.state.seq + 1})
-        data = {"gate": gate.title, "decision": "approved", "comment": comment,
-                "meaning": meaning(gate.title, ctx.phase.title, ctx.state.round)}
+        tx.write(
+            sql.INSERT_APPROVAL,
+            {
+                "project_id": ctx.state.id,
+                "phase": ctx.state.phase,
+                "round": ctx.state.round,
+                "role": role,
+                "person": ctx.actor,
+                "comment": comment,
+                "approved_at": ctx.now,
+                "seq": ctx.state.seq + 1,
+            },
+        )
+        data = {
+            "gate": gate.title,
+            "decision": "approved",
+            "comment": comment,
+            "meaning": meaning(gate.title, ctx.phase.title, ctx.state.round),
+        }
         return record(ctx, tx, "approve", data, authority=role)
 
-    return project_command(store, code, actor, request_id, {"command": "approve", "role": role, "comment": comment},
-                           body)
+    return project_command(
+        store, code, actor, request_id, {"command": "approve", "role": role, "comment": comment}, body
+    )
 
 
-def reject(store: Store, code: str, role: str, *, actor: str, reason: str, request_id: str | None = None) -> Event:
+def reject(
+    store: Store, code: str, role: str, *, actor: str, reason: str, request_id: str | None = None
+) -> Event:
     reason_text = inputs.text(reason, "the reason", required=True)
 
     def body(ctx: Context, tx: WriteTx) -> Event:
@@ -76,14 +111,28 @@ def reject(store: Store, code: str, role: str, *, actor: str, reason: str, reque
         dest = fire(ctx.tpl.machine, "reject", Binding(position(state.phase, state.status)))
         phase, status = settle(dest, state.phase)
         new_round, rounds = state.entered(phase)
-        data = {"gate": gate.title, "decision": "rejected", "reason": reason_text,
-                "meaning": meaning(gate.title, ctx.phase.title, state.round), "to_phase": phase,
-                "to_round": new_round, "status": status, "voided": _current_round(ctx)}
-        return record(ctx, tx, "reject", data, authority=role,
-                      moved={"phase": phase, "round": new_round, "rounds": rounds, "status": status})
+        data = {
+            "gate": gate.title,
+            "decision": "rejected",
+            "reason": reason_text,
+            "meaning": meaning(gate.title, ctx.phase.title, state.round),
+            "to_phase": phase,
+            "to_round": new_round,
+            "status": status,
+            "voided": _current_round(ctx),
+        }
+        return record(
+            ctx,
+            tx,
+            "reject",
+            data,
+            authority=role,
+            moved={"phase": phase, "round": new_round, "rounds": rounds, "status": status},
+        )
 
-    return project_command(store, code, actor, request_id,
-                           {"command": "reject", "role": role, "reason": reason_text}, body)
+    return project_command(
+        store, code, actor, request_id, {"command": "reject", "role": role, "reason": reason_text}, body
+    )
 
 
 def advance(store: Store, code: str, *, actor: str, request_id: str | None = None) -> Event:
@@ -94,11 +143,15 @@ def advance(store: Store, code: str, *, actor: str, request_id: str | None = Non
         def ready() -> bool:
             evaluation = state.evaluation(ctx.definition)
             if not evaluation.ready:
-                raise RuleRefused(f"{ctx.code} cannot leave {ctx.phase.title} yet: " + "; ".join(evaluation.blockers),
-                                  list(evaluation.blockers))
+                raise RuleRefused(
+                    f"{ctx.code} cannot leave {ctx.phase.title} yet: " + "; ".join(evaluation.blockers),
+                    list(evaluation.blockers),
+                )
             return True
 
-        dest = fire(ctx.tpl.machine, "advance", Binding(position(state.phase, state.status), check_advance=ready))
+        dest = fire(
+            ctx.tpl.machine, "advance", Binding(position(state.phase, state.status), check_advance=ready)
+        )
         phase, status = settle(dest, state.phase)
         data: dict[str, Any] = {**_current_round(ctx), "status": status}
         if status == COMPLETED:
@@ -106,22 +159,38 @@ def advance(store: Store, code: str, *, actor: str, request_id: str | None = Non
             return record(ctx, tx, "advance", data, authority=lead, moved={"status": status})
         new_round, rounds = state.entered(phase)
         data.update(to_phase=phase, to_round=new_round)
-        return record(ctx, tx, "advance", data, authority=lead,
-                      moved={"phase": phase, "round": new_round, "rounds": rounds, "status": status})
+        return record(
+            ctx,
+            tx,
+            "advance",
+            data,
+            authority=lead,
+            moved={"phase": phase, "round": new_round, "rounds": rounds, "status": status},
+        )
 
     return project_command(store, code, actor, request_id, {"command": "advance"}, body)
 
 
 def lead_move(
-    store: Store, code: str, trigger: str, *, actor: str, reason: str | None = None, request_id: str | None = None
+    store: Store,
+    code: str,
+    trigger: str,
+    *,
+    actor: str,
+    reason: str | None = None,
+    request_id: str | None = None,
 ) -> Event:
     """hold, resume or cancel: the lead fires ``trigger``; the machine says where the project lands."""
-    data: dict[str, Any] = {} if trigger == "resume" else {"reason": inputs.text(reason, "the reason", required=True)}
+    data: dict[str, Any] = (
+        {} if trigger == "resume" else {"reason": inputs.text(reason, "the reason", required=True)}
+    )
 
     def body(ctx: Context, tx: WriteTx) -> Event:
         lead = rules.require_lead(ctx, trigger)
         state = ctx.state
-        dest = fire(ctx.tpl.machine, trigger, Binding(position(state.phase, state.status), held_phase=state.phase))
+        dest = fire(
+            ctx.tpl.machine, trigger, Binding(position(state.phase, state.status), held_phase=state.phase)
+        )
         _phase, status = settle(dest, state.phase)
         return record(ctx, tx, trigger, {**data, "status": status}, authority=lead, moved={"status": status})
 

@@ -20,9 +20,17 @@ def append_project_event(tx: WriteTx, state: ProjectState, event: Event, moved: 
     PostgreSQL both writes go out with the COMMIT (see dialect.py).
     """
     tx.write(sql.INSERT_EVENT, tx.record(event))
-    head = {"seq": event.seq, "head_hash": event.hash, "updated_at": event.at, "id": state.id,
-            "prev_seq": state.seq, "phase": state.phase, "round": state.round, "rounds": state.rounds,
-            "status": state.status}
+    head = {
+        "seq": event.seq,
+        "head_hash": event.hash,
+        "updated_at": event.at,
+        "id": state.id,
+        "prev_seq": state.seq,
+        "phase": state.phase,
+        "round": state.round,
+        "rounds": state.rounds,
+        "status": state.status,
+    }
     tx.write(sql.UPDATE_PROJECT, {**head, **moved}, one_row=True)
     return event
 

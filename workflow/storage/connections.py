@@ -111,8 +111,6 @@ def read_transaction(engine: Engine, held: HeldConnection | None = None) -> Tran
     return Transaction(engine, False, held)
 
 
-
-
 class Transaction:
     """One transaction on the held connection (or a pooled one), as a plain context manager.
 

@@ -36,7 +36,9 @@ def execute(conn: Connection, sql: str, params: Sequence[Any]) -> Any:
     return cursor
 
 
-def pipeline(conn: Connection, statements: Sequence[tuple[str, Sequence[Any]]], *, commit: bool = False) -> list[Any]:
+def pipeline(
+    conn: Connection, statements: Sequence[tuple[str, Sequence[Any]]], *, commit: bool = False
+) -> list[Any]:
     """PostgreSQL: several statements (and the COMMIT) in one round trip (psycopg pipeline mode).
 
     The COMMIT goes through the dialect's ``do_commit`` after the ``commit`` listeners, as
@@ -62,4 +64,8 @@ def _wrapped(conn: Connection, exc: Exception, sql: str, params: Sequence[Any], 
     gone = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)  # type: ignore[arg-type]
     if gone:
         conn.invalidate(exc)
-    return DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error, connection_invalidated=gone)
+    wrapped = DBAPIError.instance(
+        sql, params, exc, conn.dialect.loaded_dbapi.Error, connection_invalidated=gone
+    )
+    assert isinstance(wrapped, DBAPIError)  # a driver error always wraps as one
+    return wrapped

@@ -45,7 +45,9 @@ class Dialect:
         row = ProjectRow._make(found)
         return row, read_round(tx, row, actor)
 
-    def write(self, tx: WriteTx, stmt: Statement, values: Mapping[str, Any], *, one_row: bool = False) -> None:
+    def write(
+        self, tx: WriteTx, stmt: Statement, values: Mapping[str, Any], *, one_row: bool = False
+    ) -> None:
         """One of the command's writes; ``one_row``: it must change exactly one row (a head move)."""
         cursor = tx.run(stmt, values)
         if one_row and cursor.rowcount != 1:  # impossible under BEGIN IMMEDIATE
@@ -72,14 +74,19 @@ class PostgreSQL(Dialect):
     def locked_project(self, tx: WriteTx, code: str, actor: str) -> tuple[ProjectRow | None, Sequence[Any]]:
         # The round query runs after the lock is granted, so under READ COMMITTED it sees whatever
         # the previous holder of the lock committed.
-        locked, round_rows = dbapi.pipeline(tx.conn, [
-            (sql.PROJECT_FOR_UPDATE.postgresql, sql.PROJECT_FOR_UPDATE.args({"code": code})),
-            (sql.ROUND_BY_CODE.postgresql, sql.ROUND_BY_CODE.args({"code": code, "actor": actor})),
-        ])
+        locked, round_rows = dbapi.pipeline(
+            tx.conn,
+            [
+                (sql.PROJECT_FOR_UPDATE.postgresql, sql.PROJECT_FOR_UPDATE.args({"code": code})),
+                (sql.ROUND_BY_CODE.postgresql, sql.ROUND_BY_CODE.args({"code": code, "actor": actor})),
+            ],
+        )
         found = locked.fetchone()
         return (None, []) if found is None else (ProjectRow._make(found), round_rows.fetchall())
 
-    def write(self, tx: WriteTx, stmt: Statement, values: Mapping[str, Any], *, one_row: bool = False) -> None:
+    def write(
+        self, tx: WriteTx, stmt: Statement, values: Mapping[str, Any], *, one_row: bool = False
+    ) -> None:
         # No rowcount check is needed for a head move: under the row lock the head cannot have
         # moved, and if it had, the (chain, prev_hash) and (chain, seq) constraints would refuse
         # the event and the whole transaction with it.

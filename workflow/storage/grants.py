@@ -10,17 +10,23 @@ from workflow.storage.tx import ReadTx, WriteTx
 
 
 def privileges_of(tx: ReadTx, person: str) -> frozenset[str]:
-    return frozenset(r.privilege for r in tx.core(select(t_grants.c.privilege).where(t_grants.c.person == person)))
+    return frozenset(
+        r.privilege for r in tx.core(select(t_grants.c.privilege).where(t_grants.c.person == person))
+    )
 
 
 def holders(tx: ReadTx, privilege: str) -> list[str]:
-    rows = tx.core(select(t_grants.c.person).where(t_grants.c.privilege == privilege).order_by(t_grants.c.person))
+    rows = tx.core(
+        select(t_grants.c.person).where(t_grants.c.privilege == privilege).order_by(t_grants.c.person)
+    )
     return [r.person for r in rows]
 
 
 def every_grant(tx: ReadTx) -> list[tuple[str, str]]:
     """(privilege, person), ordered."""
-    rows = tx.core(select(t_grants.c.privilege, t_grants.c.person).order_by(t_grants.c.privilege, t_grants.c.person))
+    rows = tx.core(
+        select(t_grants.c.privilege, t_grants.c.person).order_by(t_grants.c.privilege, t_grants.c.person)
+    )
     return [(r.privilege, r.person) for r in rows]
 
 

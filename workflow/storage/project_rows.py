@@ -52,8 +52,9 @@ def state_of(row: ProjectRow, round_rows: Iterable[Any]) -> tuple[ProjectState, 
     for people in team.values():
         people.sort()
     # The row's fields are the state's first ones (checked below): built from the row as it is.
-    state = ProjectState._make((*row, {role: tuple(people) for role, people in team.items()}, authority,
-                                tasks, approvals))
+    state = ProjectState._make(
+        (*row, {role: tuple(people) for role, people in team.items()}, authority, tasks, approvals)
+    )
     return state, frozenset(privileges)
 
 

@@ -32,6 +32,14 @@ def apply_once(
             raise Conflict(f"request id {inputs.shown(request_id)} was already used for a different command")
         return event_from_dict(json.loads(prior_outcome))
     event = work(tx)
-    tx.write(sql.PUT_REQUEST, {"request_id": request_id, "actor": actor, "command": fingerprint,
-                               "outcome": canonical_json(event.to_dict()), "at": event.at})
+    tx.write(
+        sql.PUT_REQUEST,
+        {
+            "request_id": request_id,
+            "actor": actor,
+            "command": fingerprint,
+            "outcome": canonical_json(event.to_dict()),
+            "at": event.at,
+        },
+    )
     return event

@@ -74,8 +74,10 @@ class Statement:
 
 
 def _insert(table: str, *columns: str) -> Statement:
-    return Statement(f"insert_{table}", f"INSERT INTO {table} ({', '.join(columns)}) "
-                                        f"VALUES ({', '.join(':' + c for c in columns)})")
+    return Statement(
+        f"insert_{table}",
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})",
+    )
 
 
 _PROJECT = f"SELECT {', '.join(PROJECT_COLUMNS)} FROM projects WHERE code = :code"
@@ -84,46 +86,62 @@ PROJECT_FOR_UPDATE = Statement("project_for_update", _PROJECT + " FOR UPDATE")  
 
 # The team, the actor's grants, and the current round's tasks and approvals: one round trip.
 # Each row: kind ('a' assignment, 'p' privilege, 't' task, 'g' approval), role, person, at, seq, text.
-ROUND = Statement("round", (
-    "SELECT 'a', role, person, assigned_at, seq, NULL FROM assignments WHERE project_id = :project_id"
-    " UNION ALL SELECT 'p', privilege, person, granted_at, 0, NULL FROM grants WHERE person = :actor"
-    " UNION ALL SELECT 't', role, person, done_at, seq, note FROM tasks"
-    " WHERE project_id = :project_id AND phase = :phase AND round = :round"
-    " UNION ALL SELECT 'g', role, person, approved_at, seq, comment FROM approvals"
-    " WHERE project_id = :project_id AND phase = :phase AND round = :round"
-))
+ROUND = Statement(
+    "round",
+    (
+        "SELECT 'a', role, person, assigned_at, seq, NULL FROM assignments WHERE project_id = :project_id"
+        " UNION ALL SELECT 'p', privilege, person, granted_at, 0, NULL FROM grants WHERE person = :actor"
+        " UNION ALL SELECT 't', role, person, done_at, seq, note FROM tasks"
+        " WHERE project_id = :project_id AND phase = :phase AND round = :round"
+        " UNION ALL SELECT 'g', role, person, approved_at, seq, comment FROM approvals"
+        " WHERE project_id = :project_id AND phase = :phase AND round = :round"
+    ),
+)
 # The same, found by the project's code (PostgreSQL sends it pipelined right after the row lock).
-ROUND_BY_CODE = Statement("round_by_code", (
-    "SELECT 'a', a.role, a.person, a.assigned_at, a.seq, NULL FROM assignments a"
-    " JOIN projects p ON p.id = a.project_id WHERE p.code = :code"
-    " UNION ALL SELECT 'p', privilege, person, granted_at, 0, NULL FROM grants WHERE person = :actor"
-    " UNION ALL SELECT 't', t.role, t.person, t.done_at, t.seq, t.note FROM tasks t"
-    " JOIN projects p ON p.id = t.project_id AND p.phase = t.phase AND p.round = t.round WHERE p.code = :code"
-    " UNION ALL SELECT 'g', g.role, g.person, g.approved_at, g.seq, g.comment FROM approvals g"
-    " JOIN projects p ON p.id = g.project_id AND p.phase = g.phase AND p.round = g.round WHERE p.code = :code"
-))
+ROUND_BY_CODE = Statement(
+    "round_by_code",
+    (
+        "SELECT 'a', a.role, a.person, a.assigned_at, a.seq, NULL FROM assignments a"
+        " JOIN projects p ON p.id = a.project_id WHERE p.code = :code"
+        " UNION ALL SELECT 'p', privilege, person, granted_at, 0, NULL FROM grants WHERE person = :actor"
+        " UNION ALL SELECT 't', t.role, t.person, t.done_at, t.seq, t.note FROM tasks t"
+        " JOIN projects p ON p.id = t.project_id AND p.phase = t.phase AND p.round = t.round"
+        " WHERE p.code = :code"
+        " UNION ALL SELECT 'g', g.role, g.person, g.approved_at, g.seq, g.comment FROM approvals g"
+        " JOIN projects p ON p.id = g.project_id AND p.phase = g.phase AND p.round = g.round"
+        " WHERE p.code = :code"
+    ),
+)
 
 INSERT_TASK = _insert("tasks", "project_id", "phase", "round", "role", "person", "note", "done_at", "seq")
 INSERT_APPROVAL = _insert(
     "approvals", "project_id", "phase", "round", "role", "person", "comment", "approved_at", "seq"
 )
-INSERT_ASSIGNMENT = _insert("assignments", "project_id", "role", "person", "assigned_at", "assigned_by", "seq")
+INSERT_ASSIGNMENT = _insert(
+    "assignments", "project_id", "role", "person", "assigned_at", "assigned_by", "seq"
+)
 DELETE_ASSIGNMENT = Statement(
-    "delete_assignment", "DELETE FROM assignments WHERE project_id = :project_id AND role = :role "
-                         "AND person = :person"
+    "delete_assignment",
+    "DELETE FROM assignments WHERE project_id = :project_id AND role = :role AND person = :person",
 )
 EVENT_COLUMNS = ("chain", "seq", "at", "actor", "action", "phase", "data", "prev_hash", "hash")
 INSERT_EVENT = _insert("events", *EVENT_COLUMNS)
 # Moves the chain head and the project's state; ``seq = :prev_seq`` guards against a fork.
-UPDATE_PROJECT = Statement("update_project", (
-    "UPDATE projects SET seq = :seq, head_hash = :head_hash, updated_at = :updated_at, phase = :phase,"
-    " round = :round, rounds = :rounds, status = :status WHERE id = :id AND seq = :prev_seq"
-))
+UPDATE_PROJECT = Statement(
+    "update_project",
+    (
+        "UPDATE projects SET seq = :seq, head_hash = :head_hash, updated_at = :updated_at, phase = :phase,"
+        " round = :round, rounds = :rounds, status = :status WHERE id = :id AND seq = :prev_seq"
+    ),
+)
 # Whether a project exists and whether the reader holds a role on it.
-MEMBERSHIP = Statement("membership", (
-    "SELECT p.id, EXISTS (SELECT 1 FROM assignments a WHERE a.project_id = p.id AND a.person = :reader)"
-    " FROM projects p WHERE p.code = :code"
-))
+MEMBERSHIP = Statement(
+    "membership",
+    (
+        "SELECT p.id, EXISTS (SELECT 1 FROM assignments a WHERE a.project_id = p.id AND a.person = :reader)"
+        " FROM projects p WHERE p.code = :code"
+    ),
+)
 # History: the chain's events, oldest first, with any of these filters (or the newest :last).
 HISTORY_FILTERS = {
     "since": "at >= :since",
@@ -139,10 +157,14 @@ def history(filters: tuple[str, ...], newest_first: bool) -> Statement:
     """The history statement for one combination of :data:`HISTORY_FILTERS` (made once per combination)."""
     where = " AND ".join(["chain = :chain", *(HISTORY_FILTERS[name] for name in filters)])
     order = "seq DESC LIMIT :last" if newest_first else "seq"
-    return Statement("history", f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE {where} ORDER BY {order}")
+    return Statement(
+        "history", f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE {where} ORDER BY {order}"
+    )
 
 
-GET_REQUEST = Statement("get_request", "SELECT actor, command, outcome FROM requests WHERE request_id = :request_id")
+GET_REQUEST = Statement(
+    "get_request", "SELECT actor, command, outcome FROM requests WHERE request_id = :request_id"
+)
 PUT_REQUEST = _insert("requests", "request_id", "actor", "command", "outcome", "at")
 
 

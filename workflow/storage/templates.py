@@ -34,8 +34,13 @@ class TemplateCache:
 
 def _load(tx: ReadTx, template_id: int) -> TemplateVersion:
     row = tx.core(
-        select(t_templates.c.key, t_templates.c.version, t_templates.c.sha256, t_templates.c.compiled,
-               t_templates.c.source).where(t_templates.c.id == template_id)
+        select(
+            t_templates.c.key,
+            t_templates.c.version,
+            t_templates.c.sha256,
+            t_templates.c.compiled,
+            t_templates.c.source,
+        ).where(t_templates.c.id == template_id)
     ).one()
     if row.compiled:  # validated when published; no YAML parsing on the command path
         definition = definition_from_dict(json.loads(row.compiled))
@@ -54,7 +59,10 @@ def template_row(tx: ReadTx, key: str, version: int | None) -> Row[Any]:
     row = tx.core(stmt.order_by(t_templates.c.version.desc()).limit(1)).first()
     if row is not None:
         return row
-    if version is not None and tx.core(select(t_templates.c.id).where(t_templates.c.key == key).limit(1)).first():
+    if (
+        version is not None
+        and tx.core(select(t_templates.c.id).where(t_templates.c.key == key).limit(1)).first()
+    ):
         raise NotFound(f"template {key} has no version {version}")
     raise NotFound(f"there is no template {inputs.shown(key)}; `phasegate template list` shows them")
 

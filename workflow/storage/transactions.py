@@ -54,9 +54,9 @@ def run_write(store: Store, work: Callable[[WriteTx], R]) -> R:
         except PhasegateError:
             raise
         except DBAPIError as exc:
-            if committing and tx is not None and tx.uow.written:
-                if _answer_after_failed_commit(store, tx.uow.written[-1], exc):
-                    return result
+            if (committing and tx is not None and tx.uow.written
+                    and _answer_after_failed_commit(store, tx.uow.written[-1], exc)):
+                return result
             # A dropped connection before the COMMIT landed changed nothing: run it again.
             if not (is_retryable(exc) or isinstance(exc, IntegrityError) or exc.connection_invalidated):
                 raise translate_error(exc, store.sqlalchemy.url) from exc

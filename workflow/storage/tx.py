@@ -42,7 +42,9 @@ class ReadTx:
 
     def run(self, stmt: Statement, values: Mapping[str, Any]) -> Any:
         """:meth:`execute` with the values as a mapping."""
-        return dbapi.execute(self.conn, stmt.postgresql if self._postgresql else stmt.sqlite, stmt.args(values))
+        return dbapi.execute(
+            self.conn, stmt.postgresql if self._postgresql else stmt.sqlite, stmt.args(values)
+        )
 
     def core(self, clause: Executable) -> Any:
         """A SQLAlchemy Core statement (everything off the write path)."""
@@ -81,6 +83,14 @@ class WriteTx(ReadTx):
     def record(self, event: Event) -> dict[str, Any]:
         """Note ``event`` as written by this attempt; returns the values of its row."""
         self.uow.written.append(event)
-        return {"chain": event.chain, "seq": event.seq, "at": event.at, "actor": event.actor,
-                "action": event.action, "phase": event.phase, "data": event.data_json,
-                "prev_hash": event.prev_hash, "hash": event.hash}
+        return {
+            "chain": event.chain,
+            "seq": event.seq,
+            "at": event.at,
+            "actor": event.actor,
+            "action": event.action,
+            "phase": event.phase,
+            "data": event.data_json,
+            "prev_hash": event.prev_hash,
+            "hash": event.hash,
+        }

@@ -46,7 +46,10 @@ EVERY_CHAIN: Span = (None, None)
 
 def fast_hash(prev_hash: str, chain: str, seq: int, at: str, actor: str, action: str, phase: str | None,
               data: str) -> str:
-    """:func:`workflow.domain.events.event_hash`, inlined for the verifier's inner loop (a test pins them equal)."""
+    """:func:`workflow.domain.events.event_hash`, inlined for the verifier's inner loop.
+
+    (A test pins the two equal.)
+    """
     s = str(seq)
     p = "~" if phase is None else f"{len(phase)}:{phase}"
     payload = (f"{prev_hash}{len(chain)}:{chain}{len(s)}:{s}{len(at)}:{at}{len(actor)}:{actor}"

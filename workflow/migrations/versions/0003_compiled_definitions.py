@@ -26,8 +26,8 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     from workflow.domain.definition import definition_to_dict
-    from workflow.errors import DefinitionError
     from workflow.domain.loader import load_definition
+    from workflow.errors import DefinitionError
 
     with op.batch_alter_table("templates") as batch:
         batch.add_column(sa.Column("compiled", sa.Text(), nullable=True))
