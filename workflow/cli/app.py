@@ -197,7 +197,8 @@ def run() -> None:
 
     By then the command has finished: its engine is closed (connections, so SQLite and
     PostgreSQL are left clean) and output is flushed here. Skipping the interpreter's
-    teardown of SQLAlchemy's object graph saves ~100 ms of every call.
+    teardown of SQLAlchemy's object graph saves a large part of every call (benchmarks/results.md,
+    "Start-up").
     """
     try:
         main()

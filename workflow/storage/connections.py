@@ -24,7 +24,7 @@ class HeldConnection:
     """The one connection the thread that opened an Engine keeps between its calls.
 
     Checking a connection out of the pool and back in, with SQLAlchemy's bookkeeping around
-    it, costs ~25-40 µs of every command (a durable SQLite commit is ~150 µs). The thread
+    it, is a noticeable part of every command (benchmarks/results.md). The thread
     that created the Engine (a CLI run, a script, a benchmark) therefore keeps one
     connection between calls; no transaction is ever open between calls. Other threads
     check connections out of the pool per call, so many threads never exhaust it. Any

@@ -232,9 +232,9 @@ def _check_sqlite_file(path: Path) -> None:
 
 
 # Whether the transaction being begun writes (SQLite: BEGIN IMMEDIATE), for the "begin" listener.
-# A context variable, not an execution option: setting an option per connection costs ~7 µs, and
-# an option engine set up once makes every event check on its connections go through a joined
-# dispatcher (~2 µs per statement).
+# A context variable, not an execution option: setting an option per connection costs more than
+# the variable, and an option engine set up once makes every event check on its connections go
+# through a joined dispatcher.
 BEGIN_WRITE: ContextVar[bool] = ContextVar("phasegate_begin_write", default=False)
 
 
@@ -257,7 +257,7 @@ def _sqlite_engine(url: URL) -> Engine:
             cursor.execute("PRAGMA synchronous=FULL")
             # A 32 MiB page cache (default 2 MiB) holds the B-tree interior pages of a database
             # with millions of events, so reading one project does not re-read them from the OS
-            # on every query: status + history at 2M events went from 3.5 ms to ~0.8 ms.
+            # on every query (benchmarks/results.md, "Reading at scale").
             cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
@@ -265,7 +265,7 @@ def _sqlite_engine(url: URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        # On the DBAPI connection directly: exec_driver_sql would cost ~40 µs of every command.
+        # On the DBAPI connection directly: exec_driver_sql would be a sizeable part of every command.
         # Listeners still see the statement, as they see the write path's (Engine._exec).
         sql = "BEGIN IMMEDIATE" if BEGIN_WRITE.get() else "BEGIN"
         dbapi_connection = conn.connection.dbapi_connection

@@ -1,9 +1,9 @@
 """The write path's SQL, written once as text with named parameters and run on the DBAPI cursor.
 
 A command runs a handful of statements; built through SQLAlchemy's expression
-layer each costs ~40-90 µs of Python, which is most of a durable SQLite
-transaction (see benchmarks/results.md). Prepared text statements cost a few µs
-and let psycopg prepare them server-side. Everything else (reads for display,
+layer each would cost about as much Python as a durable SQLite transaction takes
+(benchmarks/results.md, "Engine commands"). Prepared text statements cost a small
+fraction of that and let psycopg prepare them server-side. Everything else (reads for display,
 admin commands, migrations) uses SQLAlchemy Core.
 
 A :class:`Statement` is written with ``:name`` parameters and rendered once per

@@ -1,4 +1,5 @@
-"""The database schema as SQLAlchemy Core tables (no ORM: it costs ~60 ms of start-up).
+"""The database schema as SQLAlchemy Core tables (no ORM: importing it would dominate a CLI call's
+start-up; benchmarks/results.md, "Start-up").
 
 Times are stored as ISO 8601 UTC text with microseconds (``2026-11-28T23:31:18.123456Z``):
 they sort as text, compare the same on every backend, and hash byte-for-byte.
@@ -47,7 +48,7 @@ templates = Table(
     Column("title", String(200), nullable=False),
     Column("source", Text, nullable=False),
     # The validated, compiled definition as JSON: a project command reads this instead of
-    # importing and running the YAML loader (~50 ms of every CLI call). Derived from ``source``.
+    # importing and running the YAML loader on every CLI call. Derived from ``source``.
     Column("compiled", Text),
     Column("sha256", HASH, nullable=False),
     Column("published_at", TIME, nullable=False),
