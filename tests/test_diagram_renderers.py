@@ -8,7 +8,7 @@ titles in the template, character for character: no ``#quot;`` left over, no
 
 Mermaid needs ``node`` and ``npm ci --prefix tests/mermaid``, DOT needs Graphviz
 (``apt-get install -y graphviz``); each is skipped when missing, unless
-``PHASEGATE_REQUIRE_RENDERERS=1`` (for CI) turns the skip into a failure.
+``PHASEGATE_REQUIRE_RENDERERS=1`` or ``CI=true`` turns the skip into a failure.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def _missing() -> str | None:
 def _skip_unless_installed(reason: str | None) -> None:
     if reason is None:
         return
-    if os.environ.get("PHASEGATE_REQUIRE_RENDERERS") == "1":
+    if os.environ.get("PHASEGATE_REQUIRE_RENDERERS") == "1" or os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"PHASEGATE_REQUIRE_RENDERERS=1 but {reason}")
     pytest.skip(reason)
 
