@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from workflow import Engine
-from workflow.errors import Conflict, NotFound, NotPermitted, RuleRefused, UsageError
+from workflow.errors import Conflict, NotFound, NotPermitted, PhasegateError, RuleRefused, UsageError
 from workflow.storage.tables import approvals, events, projects, tasks
 
 MODELS = ["large-agency", "digital-agency", "team-based"]
@@ -223,7 +223,7 @@ def test_auditors_read_everything_and_change_nothing(engine: Engine) -> None:
 
 def test_people_without_a_role_or_grant_cannot_read_a_project(engine: Engine) -> None:
     staffed(engine, "P-1", "large-agency")
-    with pytest.raises(NotPermitted, match="no role on P-1"):
+    with pytest.raises(NotPermitted, match="may not see project P-1"):
         engine.status("P-1", actor="mallory")
     with pytest.raises(NotPermitted):
         engine.history("P-1", actor="mallory")
@@ -501,3 +501,34 @@ def test_hostile_text_is_refused_with_a_sentence_or_stored_as_given(engine: Engi
     assert engine.status("P-1").tasks[1].note == sql
     with pytest.raises(UsageError):
         engine.create_project("bad code!", template="team-based", actor="ana")
+
+
+def test_an_outsider_gets_one_answer_for_a_real_and_a_made_up_code(engine: Engine) -> None:
+    """Nobody can probe which project codes exist: 'not yours' and 'no such project' read alike."""
+    staffed(engine, "REAL-1", "team-based")
+    calls = {
+        "status": lambda code: engine.status(code, actor="mallory"),
+        "history": lambda code: engine.history(code, actor="mallory"),
+        "report": lambda code: engine.report(code, actor="mallory"),
+        "task done": lambda code: engine.complete_task(code, "team", actor="mallory"),
+        "advance": lambda code: engine.advance(code, actor="mallory"),
+        "assign": lambda code: engine.assign(code, "team", "mallory", actor="mallory"),
+    }
+    for name, call in calls.items():
+        answers = []
+        for code in ("REAL-1", "MADE-UP-1"):
+            with pytest.raises(PhasegateError) as caught:
+                call(code)
+            answers.append((type(caught.value), caught.value.message.replace(code, "CODE")))
+        assert answers[0] == answers[1], name
+        assert "held by" not in answers[0][1] and "fay" not in answers[0][1], "no holder is named"
+
+
+def test_a_code_in_the_wrong_case_is_answered_with_the_right_one(engine: Engine) -> None:
+    staffed(engine, "ACME-1", "team-based")
+    with pytest.raises(NotFound, match=r"did you mean ACME-1\?"):
+        engine.status("acme-1", actor="ana")
+    with pytest.raises(NotFound, match=r"did you mean ACME-1\?"):
+        engine.advance("acme-1", actor="ana")
+    with pytest.raises(NotPermitted, match="may not see project acme-1"):
+        engine.status("acme-1", actor="mallory")  # no hint about a project mallory may not see

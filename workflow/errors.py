@@ -1,8 +1,9 @@
 """Every refusal phasegate can give, under one base class.
 
-Each subclass carries the exit code the command line maps it to, so the CLI
-translates errors in exactly one place (``cli.py``) and a script using the
-Python API can catch :class:`PhasegateError` alone.
+Each subclass carries everything a transport needs to report it — the CLI's exit
+code, the HTTP status and the ``kind`` of the JSON error body — so the table
+"exception -> exit code -> HTTP status" lives here and nowhere else, and a script
+using the Python API can catch :class:`PhasegateError` alone.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ class PhasegateError(Exception):
     """Base of every error phasegate raises on purpose; ``str()`` is a sentence."""
 
     exit_code = 1
+    http_status = 409
+    kind = "refused"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -22,21 +25,35 @@ class PhasegateError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def to_dict(self) -> dict[str, object]:
+        """The error as the JSON body ``{"error": {...}}`` holds it (CLI ``--json`` and HTTP)."""
+        return {"kind": self.kind, "message": self.message}
+
 
 class RuleRefused(PhasegateError):
     """The workflow's rules forbid this move now (tasks open, gate unsigned, wrong status)."""
 
     exit_code = 1
+    http_status = 409
+    kind = "refused"
 
     def __init__(self, message: str, blockers: list[str] | None = None) -> None:
         super().__init__(message)
         self.blockers = list(blockers or [])
+
+    def to_dict(self) -> dict[str, object]:
+        out = super().to_dict()
+        if self.blockers:
+            out["blockers"] = list(self.blockers)
+        return out
 
 
 class UsageError(PhasegateError):
     """The input itself is malformed (a bad code, a bad time, an empty reason)."""
 
     exit_code = 2
+    http_status = 422
+    kind = "bad_input"
 
 
 @dataclass(frozen=True)
@@ -68,32 +85,50 @@ class DefinitionError(UsageError):
         head = f"{count} problem{'s' if count != 1 else ''} in the template"
         super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
 
+    def to_dict(self) -> dict[str, object]:
+        out = super().to_dict()
+        out["problems"] = [
+            {"source": p.source, "line": p.line, "column": p.column, "message": p.message}
+            for p in self.problems
+        ]
+        return out
+
 
 class NotFound(PhasegateError):
     """A project, template, role or person named by the user does not exist."""
 
     exit_code = 3
+    http_status = 404
+    kind = "not_found"
 
 
 class NotPermitted(PhasegateError):
     """The acting person lacks the role or grant this command needs."""
 
     exit_code = 4
+    http_status = 403
+    kind = "not_permitted"
 
 
 class Conflict(PhasegateError):
     """The thing exists already, or changed meanwhile and retries ran out."""
 
     exit_code = 5
+    http_status = 409
+    kind = "conflict"
 
 
 class AuditBroken(PhasegateError):
     """Audit verification found an edited, missing, reordered or forked event."""
 
     exit_code = 6
+    http_status = 409
+    kind = "audit_broken"
 
 
 class DatabaseProblem(PhasegateError):
     """The database cannot be used: unreachable, not a database, newer schema, bad URL."""
 
     exit_code = 2
+    http_status = 503
+    kind = "unavailable"

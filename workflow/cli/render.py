@@ -275,6 +275,11 @@ def event_summary(action: str, data: dict[str, Any]) -> str:
             text += f": {data['name']}"
     elif action in ("assign", "unassign"):
         text = f"{data.get('person')} {'as' if action == 'assign' else 'no longer'} {role}"
+    elif action in ("withdraw", "task.reopen"):
+        voided = data.get("voided") or {}
+        rows = voided.get("approvals") or voided.get("tasks") or []
+        what = [f"{v.get('role')} by {v.get('person')}" for v in rows]
+        text = f"voids {', '.join(what)}" + (f" — {data['reason']}" if data.get("reason") else "")
     elif action == "task.done":
         text = f"{role}: '{data.get('task')}'"
         if data.get("note"):

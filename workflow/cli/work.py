@@ -29,9 +29,36 @@ def task() -> None:
 @pass_session
 def task_done(s: Session, code: str, role: str, note: str | None, request_id: str | None) -> None:
     """Mark ROLE's task in the current phase of CODE done (a holder of ROLE)."""
+    from workflow.domain.definition import possessive
+
     event = s.engine.complete_task(code, role, actor=s.actor, note=note, request_id=request_id)
-    s.done(event, lambda: f"{code}: {event.data['role_title']}'s task '{event.data['task']}' "
+    s.done(event, lambda: f"{code}: {possessive(event.data['role_title'])} task '{event.data['task']}' "
                           f"done by {event.actor}")
+
+
+@task.command("reopen")
+@CODE
+@ROLE
+@click.option("--reason", required=True, metavar="TEXT", help="Why; recorded in the history.")
+@REQUEST_ID
+@pass_session
+def task_reopen(s: Session, code: str, role: str, reason: str, request_id: str | None) -> None:
+    """Mark ROLE's task of the current round not done again (a holder of ROLE, or the lead)."""
+    event = s.engine.reopen_task(code, role, actor=s.actor, reason=reason, request_id=request_id)
+    s.done(event, lambda: f"{code}: the task '{event.data['task']}' is open again: {reason}")
+
+
+@cli.command()
+@CODE
+@ROLE
+@click.option("--reason", metavar="TEXT", help="Why; recorded in the history.")
+@REQUEST_ID
+@pass_session
+def withdraw(s: Session, code: str, role: str, reason: str | None, request_id: str | None) -> None:
+    """Take back your approval of the current phase's gate as ROLE (before the gate is passed)."""
+    event = s.engine.withdraw(code, role, actor=s.actor, reason=reason, request_id=request_id)
+    s.done(event, lambda: f"{code}: {event.actor} withdrew the {event.data['role_title']} approval of "
+                          f"'{event.data['gate']}'")
 
 
 @cli.command()

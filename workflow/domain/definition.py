@@ -12,6 +12,11 @@ from typing import Any, Literal
 Required = Literal["all", "any"] | int
 
 
+def possessive(title: str) -> str:
+    """"Team" -> "Team's"; a plural title ("Tech & Creative Leads") -> "Tech & Creative Leads'"."""
+    return f"{title}'" if title.endswith("s") else f"{title}'s"
+
+
 @dataclass(frozen=True)
 class Role:
     key: str

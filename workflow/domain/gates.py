@@ -1,8 +1,14 @@
-"""Whether a phase may be left: its tasks, its gate, and the sentences that say who is holding it up.
+"""Whether a phase may be left: its tasks, its gate, and the sentences that say who can clear them.
 
-Pure functions over plain mappings; the Engine feeds them rows read under the
-project's lock, ``project status`` and ``project list`` feed them rows read for
-display, so the rule and its explanation cannot drift apart.
+Pure functions over plain mappings; the engine feeds them the state read under the
+project's lock, ``project status`` and the board feed them the state read for display,
+so the rule and its explanation cannot drift apart.
+
+A blocker names only people who can clear it *now*: a task's holders; for a gate, the
+holders of a missing approver role who have not already signed for another role of
+the same gate when the four-eyes rule (``distinct_people``) applies. Where nobody can,
+the sentence says so and says what would unblock it (assign someone, or a signer
+withdraws their other approval).
 """
 
 from __future__ import annotations
@@ -10,24 +16,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from workflow.domain.definition import Definition, Gate, Phase
+from workflow.domain.definition import Definition, Gate, Phase, possessive
 
 
 @dataclass(frozen=True)
 class PhaseEvaluation:
     tasks_open: tuple[str, ...]  # roles whose task is not done
     gate_satisfied: bool  # True when the phase has no gate
-    gate_missing: tuple[str, ...]  # approver roles that could still sign
-    blockers: tuple[str, ...]  # sentences, each naming who can unblock it
+    gate_missing: tuple[str, ...]  # approver roles that could still sign (empty once satisfied)
+    blockers: tuple[str, ...]  # sentences, each naming who can clear it now
+    can_do: Mapping[str, tuple[str, ...]]  # open task role -> people who can mark it done
+    can_sign: Mapping[str, tuple[str, ...]]  # missing approver role -> people who can approve it now
 
     @property
     def ready(self) -> bool:
         return not self.tasks_open and self.gate_satisfied
-
-
-def _people(team: Mapping[str, Sequence[str]], role: str) -> str:
-    people = team.get(role) or ()
-    return ", ".join(people) if people else "nobody holds this role yet"
 
 
 def approvals_counted(gate: Gate, approvals: Mapping[str, str]) -> int:
@@ -46,6 +49,11 @@ def gate_open(gate: Gate, approvals: Mapping[str, str]) -> tuple[bool, tuple[str
     return approvals_counted(gate, approvals) >= gate.needed, missing
 
 
+def may_sign(gate: Gate, person: str, approvals: Mapping[str, str]) -> bool:
+    """Whether ``person`` (holding a missing approver role) may approve now under the four-eyes rule."""
+    return not gate.distinct_people or person not in approvals.values()
+
+
 def evaluate(
     definition: Definition,
     phase: Phase,
@@ -54,27 +62,52 @@ def evaluate(
     team: Mapping[str, Sequence[str]],
 ) -> PhaseEvaluation:
     """What still stands between ``phase`` (in its current round) and the next phase."""
-    blockers: list[str] = []
     tasks_open = tuple(role for role in phase.task_roles if role not in tasks_done)
-    for role in tasks_open:
-        blockers.append(
-            f"waiting for the {definition.role_title(role)}'s task "
-            f"'{phase.task_of(role)}': {_people(team, role)}"
-        )
+    can_do = {role: tuple(team.get(role) or ()) for role in tasks_open}
+    blockers = [
+        f"waiting for the {possessive(definition.role_title(role))} task '{phase.task_of(role)}': "
+        + (", ".join(can_do[role]) or "nobody holds the role yet; assign someone to it")
+        for role in tasks_open
+    ]
     gate = phase.gate
     if gate is None:
-        return PhaseEvaluation(tasks_open, True, (), tuple(blockers))
+        return PhaseEvaluation(tasks_open, True, (), tuple(blockers), can_do, {})
     satisfied, missing = gate_open(gate, approvals)
-    if not satisfied:
-        if gate.required == "all":
-            for role in missing:
-                blockers.append(
-                    f"waiting for the {definition.role_title(role)}'s approval: {_people(team, role)}"
-                )
-        else:
-            more = gate.needed - approvals_counted(gate, approvals)
-            who = "; ".join(f"{definition.role_title(r)} ({_people(team, r)})" for r in missing)
-            blockers.append(
-                f"waiting for {more} more approval{'s' if more != 1 else ''} of '{gate.title}' from: {who}"
-            )
-    return PhaseEvaluation(tasks_open, satisfied, missing if not satisfied else (), tuple(blockers))
+    if satisfied:
+        return PhaseEvaluation(tasks_open, True, (), tuple(blockers), can_do, {})
+    can_sign = {r: tuple(p for p in team.get(r) or () if may_sign(gate, p, approvals)) for r in missing}
+    who = {r: _who_can_sign(definition, r, can_sign[r], team, approvals) for r in missing}
+    if gate.required == "all":
+        blockers += [
+            f"waiting for the {possessive(definition.role_title(r))} approval: {who[r]}" for r in missing
+        ]
+    else:
+        more = gate.needed - approvals_counted(gate, approvals)
+        listed = "; ".join(f"{definition.role_title(r)} ({who[r]})" for r in missing)
+        blockers.append(
+            f"waiting for {more} more approval{'s' if more != 1 else ''} of '{gate.title}' from: {listed}"
+        )
+    return PhaseEvaluation(tasks_open, False, missing, tuple(blockers), can_do, can_sign)
+
+
+def _who_can_sign(
+    definition: Definition,
+    role: str,
+    eligible: Sequence[str],
+    team: Mapping[str, Sequence[str]],
+    approvals: Mapping[str, str],
+) -> str:
+    """The people who can approve ``role`` now, or why nobody can and what would change that."""
+    if eligible:
+        return ", ".join(eligible)
+    holders = team.get(role) or ()
+    if not holders:
+        return "nobody holds the role yet; assign someone to it"
+    signed = {person: other for other, person in approvals.items()}
+    already = ", ".join(f"{p} already signed as {definition.role_title(signed[p])}" for p in holders)
+    undo = (
+        f"{holders[0]} withdraws the {definition.role_title(signed[holders[0]])} approval"
+        if len(holders) == 1
+        else "one of them withdraws their other approval"
+    )
+    return f"nobody can give it now: {already}; assign another {definition.role_title(role)}, or {undo}"

@@ -75,6 +75,16 @@ class Replay:
     def _unassign(self, e: Event, d: dict[str, Any]) -> None:
         self.team.get(d["role"], set()).discard(d["person"])
         self.authority.pop((d["role"], d["person"]), None)
+        self._void(e, d)
+
+    def _void(self, e: Event, d: dict[str, Any]) -> None:
+        """Remove the current round's tasks and approvals the event says it voids."""
+        voided = d.get("voided") or {}
+        where = (e.phase or self.phase, d["round"])
+        for t in voided.get("tasks", ()):
+            self.tasks.pop((*where, t["role"]), None)
+        for a in voided.get("approvals", ()):
+            self.approvals.pop((*where, a["role"]), None)
 
     def _task_done(self, e: Event, d: dict[str, Any]) -> None:
         self.tasks[(e.phase or self.phase, d["round"], d["role"])] = TaskDone(
@@ -127,6 +137,8 @@ _STEPS: dict[str, Callable[[Replay, Event, dict[str, Any]], None]] = {
     "unassign": Replay._unassign,
     "task.done": Replay._task_done,
     "approve": Replay._approve,
+    "withdraw": Replay._void,
+    "task.reopen": Replay._void,
 }
 
 

@@ -14,9 +14,9 @@ from typing import NamedTuple
 
 from workflow.domain import inputs
 from workflow.domain.definition import Definition, Gate, Phase
-from workflow.domain.state import ProjectState
+from workflow.domain.state import ProjectState, Signature
 from workflow.domain.template import TemplateVersion
-from workflow.domain.vocabulary import ACTIVE, ON_HOLD, READ_EVERYTHING
+from workflow.domain.vocabulary import ACTIVE, CLOSED, ON_HOLD, READ_EVERYTHING
 from workflow.errors import NotFound, NotPermitted, RuleRefused
 
 
@@ -56,11 +56,22 @@ def may_read(privileges: Set[str], member: bool) -> bool:
     return member or not READ_EVERYTHING.isdisjoint(privileges)
 
 
+def outsider(person: str, code: str) -> NotPermitted:
+    """The one answer for a project someone may not see, whether it exists or not."""
+    return NotPermitted(
+        f"{person} may not see project {code}: there is no such project, or {person} has no role on it "
+        f"and no admin or auditor grant"
+    )
+
+
 def require_reader(reader: str, code: str, privileges: Set[str], member: bool) -> None:
     if not may_read(privileges, member):
-        raise NotPermitted(
-            f"{reader} has no role on {code} and no admin or auditor grant, so may not read it"
-        )
+        raise outsider(reader, code)
+
+
+def require_party(ctx: Context) -> None:
+    """A command on a project is only for its team, admins and auditors (the others learn nothing)."""
+    require_reader(ctx.actor, ctx.code, ctx.privileges, ctx.state.is_member(ctx.actor))
 
 
 def require_audit_reader(reader: str, privileges: Set[str], doing: str) -> None:
@@ -92,6 +103,19 @@ def require_holder(ctx: Context, role: str) -> None:
         )
 
 
+def require_holder_or_lead(ctx: Context, role: str, doing: str) -> str:
+    """The role the actor acts under: ``role`` if they hold it, else the lead role."""
+    if ctx.holds(role):
+        return role
+    lead = ctx.definition.lead
+    if ctx.holds(lead):
+        return lead
+    raise NotPermitted(
+        f"{ctx.actor} may not {doing}: that needs the {ctx.role_title(role)} or the "
+        f"{ctx.role_title(lead)} role on {ctx.code}"
+    )
+
+
 def require_lead(ctx: Context, doing: str) -> str:
     """The lead role (the authority the move is recorded under), if the actor holds it."""
     lead = ctx.definition.lead
@@ -105,12 +129,24 @@ def require_lead(ctx: Context, doing: str) -> str:
 
 
 def require_assigner(ctx: Context) -> None:
-    if "admin" in ctx.privileges or ctx.holds(ctx.definition.lead):
-        return
-    raise NotPermitted(
-        f"{ctx.actor} may not change the team of {ctx.code}: that needs the admin grant or the "
-        f"{ctx.role_title(ctx.definition.lead)} role"
-    )
+    """Admins and the lead staff a project, while it is open (a closed project's team is frozen)."""
+    if "admin" not in ctx.privileges and not ctx.holds(ctx.definition.lead):
+        raise NotPermitted(
+            f"{ctx.actor} may not change the team of {ctx.code}: that needs the admin grant or the "
+            f"{ctx.role_title(ctx.definition.lead)} role"
+        )
+    if ctx.state.status in CLOSED:
+        raise RuleRefused(f"project {ctx.code} is {ctx.state.status}; its team can no longer change")
+
+
+def require_lead_kept(ctx: Context, role: str, person: str) -> None:
+    """An open project always keeps someone in its lead role: only the lead can move it."""
+    lead = ctx.definition.lead
+    if role == lead and ctx.state.team.get(lead, ()) == (person,):
+        raise RuleRefused(
+            f"{person} is the only {ctx.role_title(lead)} of {ctx.code}; assign another one first "
+            f"(only the {ctx.role_title(lead)} can advance, hold, resume or cancel the project)"
+        )
 
 
 def require_active(ctx: Context, doing: str) -> None:
@@ -135,6 +171,27 @@ def require_signer(ctx: Context, role: str, verb: str) -> Gate:
             f"the {ctx.role_title(role)} does not sign '{gate.title}' (its approvers: {titles})"
         )
     return gate
+
+
+def require_own_approval(ctx: Context, role: str) -> tuple[Gate, Signature]:
+    """The gate and the approval ``role`` gave it this round, if the actor gave it and may take it back."""
+    require_role(ctx, role)
+    require_active(ctx, "withdraw an approval")
+    gate = ctx.phase.gate
+    if gate is None:
+        raise RuleRefused(f"{ctx.phase.title} has no gate, so no approval to withdraw")
+    signed = ctx.state.approvals.get(role)
+    if signed is None:
+        raise RuleRefused(
+            f"nobody has approved '{gate.title}' as the {ctx.role_title(role)} in round {ctx.state.round}; "
+            f"there is nothing to withdraw"
+        )
+    if signed.person != ctx.actor:
+        raise NotPermitted(
+            f"only {signed.person}, who approved '{gate.title}' as the {ctx.role_title(role)}, "
+            f"may withdraw that approval"
+        )
+    return gate, signed
 
 
 def require_four_eyes(ctx: Context, gate: Gate, role: str) -> None:

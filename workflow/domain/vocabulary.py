@@ -25,17 +25,9 @@ READ_EVERYTHING: Final[frozenset[str]] = frozenset(PRIVILEGES)  # both grants re
 
 # What a project's events record, in the order a project usually meets them.
 PROJECT_ACTIONS: Final[tuple[str, ...]] = (
-    "create",
-    "assign",
-    "unassign",
-    "task.done",
-    "approve",
-    "reject",
-    "advance",
-    "hold",
-    "resume",
-    "cancel",
-)
+    "create", "assign", "unassign", "task.done", "task.reopen", "approve", "withdraw", "reject", "advance",
+    "hold", "resume", "cancel",
+)  # fmt: skip
 # The moves the compiled machine knows (workflow.domain.machine); the lead makes all but reject.
 TRIGGERS: Final[tuple[str, ...]] = ("advance", "reject", "hold", "resume", "cancel")
 # What the system chain (templates and grants) records.

@@ -127,6 +127,18 @@ class Engine:
     ) -> Event:
         return work.approve(self.store, code, role, actor=actor, comment=comment, request_id=request_id)
 
+    def withdraw(
+        self, code: str, role: str, *, actor: str, reason: str | None = None, request_id: str | None = None
+    ) -> Event:
+        """Take back ``actor``'s approval of the current round's gate as ``role``."""
+        return work.withdraw(self.store, code, role, actor=actor, reason=reason, request_id=request_id)
+
+    def reopen_task(
+        self, code: str, role: str, *, actor: str, reason: str, request_id: str | None = None
+    ) -> Event:
+        """Mark ``role``'s task of the current round not done again (a holder of ``role`` or the lead)."""
+        return work.reopen_task(self.store, code, role, actor=actor, reason=reason, request_id=request_id)
+
     def reject(
         self, code: str, role: str, *, actor: str, reason: str, request_id: str | None = None
     ) -> Event:

@@ -15,6 +15,7 @@ from workflow.domain import inputs, rules
 from workflow.domain.events import Event
 from workflow.domain.replay import replay
 from workflow.domain.results import ProjectStatus, ProjectSummary, project_status, project_summary
+from workflow.engine.visibility import missing_project
 from workflow.errors import NotFound, UsageError
 from workflow.storage import statements as sql
 from workflow.storage.dialect import read_round
@@ -40,7 +41,7 @@ def status(store: Store, code: str, *, reader: str | None = None, at: str | None
     def work(tx: ReadTx) -> ProjectStatus:
         loaded = read_project(tx, code, who or "")  # also reads the reader's grants
         if loaded is None:
-            raise NotFound(f"there is no project {code}")
+            raise missing_project(tx, code, who)
         state, privileges = loaded
         if who is not None:
             rules.require_reader(who, code, privileges, state.is_member(who))
@@ -149,7 +150,7 @@ def require_readable(tx: ReadTx, code: str, reader: str | None) -> None:
     """NotFound for a project that does not exist; NotPermitted unless ``reader`` may read it."""
     found = tx.execute(sql.MEMBERSHIP, reader=reader or "", code=code).fetchone()
     if found is None:
-        raise NotFound(f"there is no project {code}")
+        raise missing_project(tx, code, reader)
     member = bool(found[1])
     if reader is not None and not member:
         rules.require_reader(reader, code, privileges_of(tx, reader), member)

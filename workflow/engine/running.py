@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from workflow.domain import inputs
+from workflow.domain import inputs, rules
 from workflow.domain.events import Event, canonical_json, new_event
 from workflow.domain.rules import Context
-from workflow.errors import NotFound
+from workflow.engine.visibility import missing_project
 from workflow.storage.chains import append_project_event
 from workflow.storage.database import utcnow
 from workflow.storage.project_rows import locked_project
@@ -30,11 +30,13 @@ def project_command(
     def work(tx: WriteTx) -> Event:
         loaded = locked_project(tx, code, actor)
         if loaded is None:
-            raise NotFound(f"there is no project {code}")
+            raise missing_project(tx, code, actor)
         state, privileges = loaded
         # Never earlier than the project's last event, whatever the clocks of several hosts say.
         now = max(utcnow(), state.updated_at)
-        return body(Context(state, tx.template(state.template_id), actor, privileges, now), tx)
+        ctx = Context(state, tx.template(state.template_id), actor, privileges, now)
+        rules.require_party(ctx)
+        return body(ctx, tx)
 
     return write_once(store, request_id, actor, {"code": code, **command}, work)
 

@@ -7,7 +7,7 @@ from sqlalchemy import insert, select
 from workflow.domain import inputs, rules
 from workflow.domain.events import GENESIS, Event, canonical_json, new_event
 from workflow.domain.rules import Context
-from workflow.domain.vocabulary import ACTIVE, CLOSED
+from workflow.domain.vocabulary import ACTIVE
 from workflow.engine.running import project_command, record, write_once
 from workflow.errors import Conflict, NotFound, RuleRefused
 from workflow.storage import statements as sql
@@ -89,8 +89,6 @@ def assign(
     def body(ctx: Context, tx: WriteTx) -> Event:
         rules.require_assigner(ctx)
         rules.require_role(ctx, role)
-        if ctx.state.status in CLOSED:
-            raise RuleRefused(f"project {ctx.code} is {ctx.state.status}; its team can no longer change")
         if ctx.state.holds(role, person):
             raise RuleRefused(f"{person} already holds the {ctx.role_title(role)} role on {ctx.code}")
         tx.write(
@@ -126,12 +124,22 @@ def unassign(
         rules.require_role(ctx, role)
         if not ctx.state.holds(role, person):
             raise NotFound(f"{person} does not hold the {ctx.role_title(role)} role on {ctx.code}")
-        tx.write(sql.DELETE_ASSIGNMENT, {"project_id": ctx.state.id, "role": role, "person": person})
+        rules.require_lead_kept(ctx, role, person)
+        state = ctx.state
+        tx.write(sql.DELETE_ASSIGNMENT, {"project_id": state.id, "role": role, "person": person})
+        # An approval counts only while its signer holds the role: this one goes with the role.
+        signed = state.approvals.get(role)
+        voided = []
+        if signed is not None and signed.person == person:
+            tx.write(sql.DELETE_APPROVAL, {"project_id": state.id, "phase": state.phase, "round": state.round,
+                                           "role": role})
+            voided.append({"role": role, "person": person, "seq": signed.seq})
         data = {
             "role": role,
             "role_title": ctx.role_title(role),
             "person": person,
-            "assignment_seq": ctx.state.authority[(role, person)],
+            "assignment_seq": state.authority[(role, person)],
+            "voided": {"approvals": voided},
         }
         return record(ctx, tx, "unassign", data, authority=None)
 

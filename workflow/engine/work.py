@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from workflow.domain import inputs, rules
+from workflow.domain.definition import possessive
 from workflow.domain.events import Event
 from workflow.domain.machine import Binding, fire, position, settle
 from workflow.domain.rules import Context
@@ -37,7 +38,7 @@ def complete_task(
         done = ctx.state.tasks.get(role)
         if done is not None:
             raise RuleRefused(
-                f"the {title}'s task '{task}' in {phase.title} is already done "
+                f"the {possessive(title)} task '{task}' in {phase.title} is already done "
                 f"(by {done.person} at {done.at})"
             )
         tx.write(
@@ -98,6 +99,73 @@ def approve(
     return project_command(
         store, code, actor, request_id, {"command": "approve", "role": role, "comment": comment}, body
     )
+
+
+def withdraw(
+    store: Store,
+    code: str,
+    role: str,
+    *,
+    actor: str,
+    reason: str | None = None,
+    request_id: str | None = None,
+) -> Event:
+    """The signer takes back their approval of the current round's gate (the gate not yet passed)."""
+    reason_text = inputs.text(reason, "the reason")
+
+    def body(ctx: Context, tx: WriteTx) -> Event:
+        gate, signed = rules.require_own_approval(ctx, role)
+        state = ctx.state
+        tx.write(
+            sql.DELETE_APPROVAL,
+            {"project_id": state.id, "phase": state.phase, "round": state.round, "role": role},
+        )
+        data = {
+            "gate": gate.title,
+            "decision": "withdrawn",
+            "reason": reason_text,
+            "meaning": meaning(gate.title, ctx.phase.title, state.round),
+            "voided": {"approvals": [{"role": role, "person": signed.person, "seq": signed.seq}]},
+        }
+        return record(ctx, tx, "withdraw", data, authority=role)
+
+    command = {"command": "withdraw", "role": role, "reason": reason_text}
+    return project_command(store, code, actor, request_id, command, body)
+
+
+def reopen_task(
+    store: Store, code: str, role: str, *, actor: str, reason: str, request_id: str | None = None
+) -> Event:
+    """A holder of ``role`` (or the lead) marks the role's task of the current round not done again."""
+    reason_text = inputs.text(reason, "the reason", required=True)
+
+    def body(ctx: Context, tx: WriteTx) -> Event:
+        rules.require_role(ctx, role)
+        authority = rules.require_holder_or_lead(ctx, role, f"reopen the {ctx.role_title(role)}'s task")
+        rules.require_active(ctx, "reopen tasks")
+        phase, state = ctx.phase, ctx.state
+        task = phase.task_of(role)
+        if task is None:
+            raise RuleRefused(f"the {ctx.role_title(role)} has no task in {phase.title}")
+        done = state.tasks.get(role)
+        if done is None:
+            raise RuleRefused(
+                f"the {possessive(ctx.role_title(role))} task '{task}' is not done in round {state.round} "
+                f"of {phase.title}; there is nothing to reopen"
+            )
+        tx.write(
+            sql.DELETE_TASK,
+            {"project_id": state.id, "phase": state.phase, "round": state.round, "role": role},
+        )
+        data = {
+            "task": task,
+            "reason": reason_text,
+            "voided": {"tasks": [{"role": role, "person": done.person, "seq": done.seq}]},
+        }
+        return record(ctx, tx, "task.reopen", data, authority=authority)
+
+    command = {"command": "task.reopen", "role": role, "reason": reason_text}
+    return project_command(store, code, actor, request_id, command, body)
 
 
 def reject(

@@ -125,6 +125,15 @@ DELETE_ASSIGNMENT = Statement(
     "DELETE FROM assignments WHERE project_id = :project_id AND role = :role AND person = :person",
 )
 EVENT_COLUMNS = ("chain", "seq", "at", "actor", "action", "phase", "data", "prev_hash", "hash")
+# Undoing the current round's work: the rows go; the history keeps the event that voided them.
+DELETE_TASK = Statement(
+    "delete_task",
+    "DELETE FROM tasks WHERE project_id = :project_id AND phase = :phase AND round = :round AND role = :role",
+)
+DELETE_APPROVAL = Statement(
+    "delete_approval",
+    "DELETE FROM approvals WHERE project_id = :project_id AND phase = :phase AND round = :round AND role = :role",
+)
 INSERT_EVENT = _insert("events", *EVENT_COLUMNS)
 # Moves the chain head and the project's state; ``seq = :prev_seq`` guards against a fork.
 UPDATE_PROJECT = Statement(
