@@ -47,8 +47,8 @@ def run(args: object) -> str:
 
     def one(engine: Engine, code: str) -> int:
         t0 = clock()
-        engine.status(code, actor="alice")
-        engine.history(code, actor="alice", last=50)
+        engine.status(code, reader="alice")
+        engine.history(code, reader="alice", last=50)
         return clock() - t0
 
     def alternate(n: int) -> tuple[list[int], list[int]]:

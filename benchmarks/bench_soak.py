@@ -137,7 +137,7 @@ def run(args: Any) -> str:
             intern: dict[Step, Step] = {}
             plans: list[tuple[str, tuple[Step, ...]]] = []
             for code in codes:
-                st = engine.status(code, actor=c.ADMIN)
+                st = engine.status(code, reader=c.ADMIN)
                 plans.append((code, _plan(st, definition, per_project, intern)))
             del st, codes
             # The interleaving: project k appears len(plan k) times, shuffled; its i-th

@@ -126,7 +126,9 @@ def profile_read(data_dir: Path, quick: bool) -> str:
     rng = random.Random(3)
     try:
         def pair(code: str) -> Callable[[], object]:
-            return lambda: (engine.status(code, actor="alice"), engine.history(code, actor="alice", last=50))
+            return lambda: (
+                engine.status(code, reader="alice"), engine.history(code, reader="alice", last=50)
+            )
 
         for _ in range(50):
             pair(f"P{rng.randrange(n_projects):06d}")()

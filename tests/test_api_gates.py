@@ -68,9 +68,9 @@ def test_status_summaries_and_events_are_frozen_and_edits_do_not_persist(engine:
 
 def _calls(engine: Engine) -> list[tuple[str, Callable[[], Any]]]:
     return [
-        ("status", lambda: engine.status("P", actor="tom")),
-        ("history", lambda: engine.history("P", actor="ana")),
-        ("list", lambda: engine.list_projects(actor="ana")),
+        ("status", lambda: engine.status("P", reader="tom")),
+        ("history", lambda: engine.history("P", reader="ana")),
+        ("list", lambda: engine.list_projects(reader="ana")),
         ("templates", engine.templates),
         ("verify", engine.verify_audit),
         ("task", lambda: engine.complete_task("P", "team", actor="tom")),
@@ -109,7 +109,7 @@ def test_other_threads_keep_no_connection_and_close_gives_the_held_one_back(engi
     import threading
 
     pool = engine.store.sqlalchemy.pool
-    engine.status("P", actor="tom")
+    engine.status("P", reader="tom")
     assert pool.checkedout() == 1  # type: ignore[attr-defined]
     errors: list[BaseException] = []
 
@@ -146,7 +146,7 @@ def test_the_engine_exposes_no_connection_session_or_writable_state(engine: Engi
 def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(engine: Engine) -> None:
     import os
 
-    engine.status("P", actor="tom")  # the parent holds its connection now
+    engine.status("P", reader="tom")  # the parent holds its connection now
     held = engine.store.held.connection
     assert held is not None
     parents = held.connection.dbapi_connection
@@ -155,7 +155,7 @@ def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(en
         code = 1
         try:
             engine.hold("P", actor="ana", reason="from the child")
-            assert engine.status("P", actor="tom").status == "on_hold"
+            assert engine.status("P", reader="tom").status == "on_hold"
             mine = engine.store.held.connection
             assert mine is not None and mine.connection.dbapi_connection is not parents
             engine.close()
@@ -168,5 +168,5 @@ def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(en
     assert engine.store.held.connection is held, "the parent's connection was left alone"
     assert not held.invalidated
     assert held.connection.dbapi_connection is parents
-    assert engine.status("P", actor="tom").status == "active"
+    assert engine.status("P", reader="tom").status == "active"
     assert engine.verify_audit().ok

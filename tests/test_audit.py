@@ -371,7 +371,7 @@ def test_verify_memory_does_not_grow_with_the_number_of_projects(tmp_path: Path)
 
 
 def write_checkpoint(engine: Engine, path: Path, actor: str = "olga") -> Path:
-    path.write_text(engine.checkpoint(actor=actor).to_json(), encoding="utf-8")
+    path.write_text(engine.checkpoint(reader=actor).to_json(), encoding="utf-8")
     return path
 
 
@@ -420,7 +420,7 @@ def test_verify_against_a_checkpoint_passes_and_newer_events_and_chains_are_fine
     cp = write_checkpoint(engine, tmp_path / "cp.json")
     engine.hold("P-1", actor="ana", reason="waiting for the client")
     walk_first_phase(engine, "P-2")
-    report = engine.verify_audit(checkpoint=cp, actor="olga")
+    report = engine.verify_audit(checkpoint=cp, reader="olga")
     assert report.ok and report.checkpoint_chains == 2 and report.checkpoint_signed is False
 
 
@@ -512,16 +512,16 @@ def test_no_checkpoint_is_written_for_a_broken_chain(engine: Engine, sql: sqlalc
     drop_triggers(sql)
     execute(sql, "UPDATE events SET actor = 'mallory' WHERE chain = 'P-1' AND seq = 3")
     with pytest.raises(AuditBroken, match="no checkpoint was written: project P-1, event 3: edited"):
-        engine.checkpoint(actor="ana")
+        engine.checkpoint(reader="ana")
 
 
 def test_only_admins_and_auditors_verify_and_checkpoint(engine: Engine, tmp_path: Path) -> None:
-    assert engine.verify_audit(actor="olga").ok
+    assert engine.verify_audit(reader="olga").ok
     write_checkpoint(engine, tmp_path / "cp.json", actor="olga")
     with pytest.raises(NotPermitted):
-        engine.verify_audit(actor="ben")
+        engine.verify_audit(reader="ben")
     with pytest.raises(NotPermitted):
-        engine.checkpoint(actor="ben")
+        engine.checkpoint(reader="ben")
 
 
 def test_history_shows_an_event_whose_data_was_replaced_by_non_json_instead_of_crashing(

@@ -130,6 +130,6 @@ def test_an_outsider_lists_no_projects_and_a_member_only_their_own(base_db: Path
     shutil.copy(base_db, db)
     with Engine(f"sqlite:///{db}") as engine:
         engine.create_project("OTHER", template="team-based", actor="root")
-        assert engine.list_projects(actor="out") == []
-        assert [p.code for p in engine.list_projects(actor="mem")] == ["A", "H", "R", "T", "V"]
-        assert len(engine.list_projects(actor="aud")) == 6
+        assert engine.list_projects(reader="out") == []
+        assert [p.code for p in engine.list_projects(reader="mem")] == ["A", "H", "R", "T", "V"]
+        assert len(engine.list_projects(reader="aud")) == 6

@@ -265,7 +265,7 @@ def test_verify_never_says_signature_checked_when_no_key_could_check_it(
 
     with Engine(sqlite_url) as engine:
         engine.init(admin="ana")
-        doc = json.loads(engine.checkpoint(actor="ana").to_json())
+        doc = json.loads(engine.checkpoint(reader="ana").to_json())
     doc["signature"] = "hmac-sha256:" + "0" * 64  # anyone can write one
     cp = tmp_path / "forged.json"
     cp.write_text(json.dumps(doc), encoding="utf-8")
@@ -273,5 +273,19 @@ def test_verify_never_says_signature_checked_when_no_key_could_check_it(
     result = cli_runner(sqlite_url)("audit", "verify", "--checkpoint", str(cp))
     assert result.exit_code == 0, result.output
     assert "signature checked" not in result.output
+    assert "signed, but the signature was not checked: set PHASEGATE_CHECKPOINT_KEY" in result.output
+    as_json = cli_runner(sqlite_url)("--json", "audit", "verify", "--checkpoint", str(cp))
+    assert json.loads(as_json.output)["checkpoint_signature"] == "not checked"
     monkeypatch.setenv(KEY_ENV, "the real key")
-    assert cli_runner(sqlite_url)("audit", "verify", "--checkpoint", str(cp)).exit_code == 6
+    forged = cli_runner(sqlite_url)("audit", "verify", "--checkpoint", str(cp))
+    assert forged.exit_code == 6 and "wrong signature" in forged.stderr
+    with Engine(sqlite_url) as engine:  # signed with the key, it is checked
+        (tmp_path / "signed.json").write_text(engine.checkpoint(reader="ana").to_json(), encoding="utf-8")
+    verify = cli_runner(sqlite_url)
+    signed = verify("--json", "audit", "verify", "--checkpoint", str(tmp_path / "signed.json"))
+    assert json.loads(signed.output)["checkpoint_signature"] == "checked"
+    unsigned_doc = {k: v for k, v in doc.items() if k != "signature"}
+    (tmp_path / "unsigned.json").write_text(json.dumps(unsigned_doc), encoding="utf-8")
+    monkeypatch.delenv(KEY_ENV)
+    unsigned = verify("--json", "audit", "verify", "--checkpoint", str(tmp_path / "unsigned.json"))
+    assert json.loads(unsigned.output)["checkpoint_signature"] == "none"

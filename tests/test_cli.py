@@ -540,3 +540,23 @@ def test_the_installed_command_runs_end_to_end(tmp_path: Path) -> None:
     assert status["code"] == "E2E-1" and status["team"]["integrated_producer"] == ["ana"]
     assert phasegate("--version").stdout.startswith("phasegate ")
     assert phasegate("audit", "verify").returncode == 0
+
+
+@pytest.mark.parametrize("args", [
+    ["history", "P-1", "--action", "nonsense"],
+    ["history", "P-1", "--phase", "bogus"],
+    ["project", "list", "--phase", "bogus"],
+    ["project", "list", "--template", "bogus"],
+    ["project", "list", "--status", "bogus"],
+])
+def test_unknown_actions_phases_templates_and_statuses_are_bad_input_with_the_choices(
+    run: Run, ok: Run, args: list[str]
+) -> None:
+    ok("init", "--admin", "ana")
+    ok("project", "create", "P-1", "--template", "team-based")
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert "bogus" in result.output or "nonsense" in result.output
+    valid = {"--action": "task.done", "--phase": "client_kickoff", "--template": "team-based",
+             "--status": "on_hold"}[args[-2]]
+    assert valid in result.output, "the valid choices are listed"

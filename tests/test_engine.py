@@ -204,9 +204,9 @@ def test_admins_and_the_lead_assign_nobody_else(engine: Engine) -> None:
 def test_auditors_read_everything_and_change_nothing(engine: Engine) -> None:
     staffed(engine, "P-1", "large-agency")
     engine.grant("olga", "auditor", actor="ana")
-    assert engine.status("P-1", actor="olga").code == "P-1"
-    assert engine.history("P-1", actor="olga")
-    assert engine.verify_audit(actor="olga").ok
+    assert engine.status("P-1", reader="olga").code == "P-1"
+    assert engine.history("P-1", reader="olga")
+    assert engine.verify_audit(reader="olga").ok
     before = event_count(engine)
     for call in (
         lambda: engine.create_project("P-2", template="team-based", actor="olga"),
@@ -224,11 +224,11 @@ def test_auditors_read_everything_and_change_nothing(engine: Engine) -> None:
 def test_people_without_a_role_or_grant_cannot_read_a_project(engine: Engine) -> None:
     staffed(engine, "P-1", "large-agency")
     with pytest.raises(NotPermitted, match="may not see project P-1"):
-        engine.status("P-1", actor="mallory")
+        engine.status("P-1", reader="mallory")
     with pytest.raises(NotPermitted):
-        engine.history("P-1", actor="mallory")
-    assert engine.list_projects(actor="mallory") == []
-    assert [p.code for p in engine.list_projects(actor="ben")] == ["P-1"]
+        engine.history("P-1", reader="mallory")
+    assert engine.list_projects(reader="mallory") == []
+    assert [p.code for p in engine.list_projects(reader="ben")] == ["P-1"]
 
 
 # -- rejection and rounds -----------------------------------------------------------------
@@ -481,7 +481,7 @@ def test_history_filters_by_time_actor_action_and_phase(engine: Engine) -> None:
     finish_phase(engine, "P-1", team)
     engine.advance("P-1", actor="ana")
     everything = engine.history("P-1")
-    assert {e.actor for e in engine.history("P-1", by="ben")} == {"ben"}
+    assert {e.actor for e in engine.history("P-1", actor="ben")} == {"ben"}
     assert {e.action for e in engine.history("P-1", action="approve")} == {"approve"}
     middle = everything[len(everything) // 2].at
     assert all(e.at >= middle for e in engine.history("P-1", since=middle))
@@ -507,9 +507,9 @@ def test_an_outsider_gets_one_answer_for_a_real_and_a_made_up_code(engine: Engin
     """Nobody can probe which project codes exist: 'not yours' and 'no such project' read alike."""
     staffed(engine, "REAL-1", "team-based")
     calls = {
-        "status": lambda code: engine.status(code, actor="mallory"),
-        "history": lambda code: engine.history(code, actor="mallory"),
-        "report": lambda code: engine.report(code, actor="mallory"),
+        "status": lambda code: engine.status(code, reader="mallory"),
+        "history": lambda code: engine.history(code, reader="mallory"),
+        "report": lambda code: engine.report(code, reader="mallory"),
         "task done": lambda code: engine.complete_task(code, "team", actor="mallory"),
         "advance": lambda code: engine.advance(code, actor="mallory"),
         "assign": lambda code: engine.assign(code, "team", "mallory", actor="mallory"),
@@ -527,8 +527,8 @@ def test_an_outsider_gets_one_answer_for_a_real_and_a_made_up_code(engine: Engin
 def test_a_code_in_the_wrong_case_is_answered_with_the_right_one(engine: Engine) -> None:
     staffed(engine, "ACME-1", "team-based")
     with pytest.raises(NotFound, match=r"did you mean ACME-1\?"):
-        engine.status("acme-1", actor="ana")
+        engine.status("acme-1", reader="ana")
     with pytest.raises(NotFound, match=r"did you mean ACME-1\?"):
         engine.advance("acme-1", actor="ana")
     with pytest.raises(NotPermitted, match="may not see project acme-1"):
-        engine.status("acme-1", actor="mallory")  # no hint about a project mallory may not see
+        engine.status("acme-1", reader="mallory")  # no hint about a project mallory may not see

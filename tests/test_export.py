@@ -40,7 +40,7 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 def exported(engine: Engine, fmt: str, project: str | None = None) -> str:
     out = io.StringIO()
-    engine.export(out, fmt, project=project, actor="olga")
+    engine.export(out, fmt, project=project, reader="olga")
     return out.getvalue()
 
 
@@ -99,11 +99,11 @@ def test_export_streams_in_batches(engine: Engine, monkeypatch: pytest.MonkeyPat
 
 def test_export_is_for_admins_and_auditors_of_known_projects(engine: Engine) -> None:
     with pytest.raises(NotPermitted):
-        engine.export(io.StringIO(), "jsonl", actor="fay")
+        engine.export(io.StringIO(), "jsonl", reader="fay")
     with pytest.raises(NotFound):
-        engine.export(io.StringIO(), "jsonl", project="NOPE", actor="olga")
+        engine.export(io.StringIO(), "jsonl", project="NOPE", reader="olga")
     with pytest.raises(UsageError):
-        engine.export(io.StringIO(), "xml", actor="olga")
+        engine.export(io.StringIO(), "xml", reader="olga")
 
 
 # -- CSV injection (issue 12 #12) ----------------------------------------------------------------
@@ -113,16 +113,18 @@ FORMULA_PERSON = "=HYPERLINK(\"http://x\",\"y\")"
 
 @pytest.fixture
 def typed(db_url: str) -> Iterator[Engine]:
-    """A project whose people typed text a spreadsheet would run: an actor, a note, a comment, a reason."""
+    """A project whose people typed text a spreadsheet would run: a note, a comment, a reason; and an
+    actor no login name can be (written straight into the database, with a valid hash)."""
     with Engine(db_url) as e:
         e.init(admin="ana")
         e.grant("olga", "auditor", actor="ana")
         e.create_project("F-1", template="team-based", actor="ana")
         e.assign("F-1", "integrated_producer", "ana", actor="ana")
-        e.assign("F-1", "team", FORMULA_PERSON, actor="ana")
-        e.complete_task("F-1", "team", actor=FORMULA_PERSON, note="@channel done")
-        e.approve("F-1", "team", actor=FORMULA_PERSON, comment="+1 from me")
+        e.assign("F-1", "team", "eve", actor="ana")
+        e.complete_task("F-1", "team", actor="eve", note="@channel done")
+        e.approve("F-1", "team", actor="eve", comment="+1 from me")
         e.hold("F-1", actor="ana", reason="-5 days late")
+        append_event(db_url, "F-1", FORMULA_PERSON, {"comment": "=1+1", "round": 1})
         yield e
 
 
@@ -143,8 +145,9 @@ def raw_csv(db_url: str, project: str) -> str:
 
 def test_csv_marks_text_cells_a_spreadsheet_would_run_as_formulas(typed: Engine) -> None:
     rows = csv_rows(exported(typed, "csv", "F-1"))
-    by_action = {r["action"]: r for r in rows}
-    assert by_action["approve"]["actor"] == "'" + FORMULA_PERSON
+    by_action = {r["action"]: r for r in rows[:-1]}
+    assert rows[-1]["actor"] == "'" + FORMULA_PERSON
+    assert rows[-1]["comment_or_reason"] == "'=1+1"
     assert by_action["approve"]["comment_or_reason"] == "'+1 from me"
     assert by_action["hold"]["comment_or_reason"] == "'-5 days late"
     assert json.loads(by_action["task.done"]["data"])["note"] == "@channel done"  # JSON text starts with {
@@ -165,7 +168,8 @@ def test_csv_keeps_hashes_times_and_numbers_exact(typed: Engine) -> None:
 def test_raw_csv_and_jsonl_keep_every_cell_exactly_as_stored(typed: Engine, db_url: str) -> None:
     rows = csv_rows(raw_csv(db_url, "F-1"))
     approve = next(r for r in rows if r["action"] == "approve")
-    assert (approve["actor"], approve["comment_or_reason"]) == (FORMULA_PERSON, "+1 from me")
+    assert (approve["actor"], approve["comment_or_reason"]) == ("eve", "+1 from me")
+    assert (rows[-1]["actor"], rows[-1]["comment_or_reason"]) == (FORMULA_PERSON, "=1+1")
     events = [json.loads(line) for line in exported(typed, "jsonl", "F-1").splitlines()]
     assert [e["actor"] for e in events] == [e.actor for e in typed.history("F-1")]
 
@@ -218,7 +222,7 @@ def test_an_export_through_the_terminal_writer_prints_no_control_character(
     append_event(db_url, "P-1", "mallory" + ESCAPES, {"comment": "line\n" + ESCAPES, "role": "team"})
     exact = exported(engine, fmt, "P-1")
     shown = io.StringIO()
-    engine.export(TerminalSafeWriter(shown), fmt, project="P-1", actor="olga")  # type: ignore[arg-type]
+    engine.export(TerminalSafeWriter(shown), fmt, project="P-1", reader="olga")  # type: ignore[arg-type]
     assert not control_characters(shown.getvalue()), control_characters(shown.getvalue())
     assert shown.getvalue().count("\n") == exact.count("\n")  # rows (and a cell's lines) stay lines
     if fmt == "jsonl":

@@ -74,7 +74,7 @@ COMMANDS: dict[str, tuple[str, Callable[..., Any]]] = {
     "hold": ("staffed", lambda e, c, **kw: e.hold(c, actor="ana", reason="wait", **kw)),
     "resume": ("held", lambda e, c, **kw: e.resume(c, actor="ana", **kw)),
     "cancel": ("staffed", lambda e, c, **kw: e.cancel(c, actor="ana", reason="stop", **kw)),
-    "grant": ("none", lambda e, c, **kw: e.grant(f"aud-{c}", "auditor", actor="ana")),
+    "grant": ("none", lambda e, c, **kw: e.grant(f"aud-{c.lower()}", "auditor", actor="ana")),
     "publish": ("none", _publish),
 }
 

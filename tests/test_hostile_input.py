@@ -42,7 +42,7 @@ SLOTS: dict[str, tuple[Slot, str]] = {
     "code": (lambda v: ["project", "status", v], "code"),
     "role": (lambda v: ["task", "done", "{P}", v], "role"),
     "as": (lambda v: ["--as", v, "project", "status", "{P}"], "actor"),
-    "person": (lambda v: ["project", "assign", "{P}", "team", v], "text"),
+    "person": (lambda v: ["project", "assign", "{P}", "team", v], "name"),
     "note": (lambda v: ["--as", "tom", "task", "done", "{P}", "team", "--note", v], "text"),
     "comment": (lambda v: ["--as", "tom", "approve", "{P}", "team", "--comment", v], "text"),
     "reason": (lambda v: ["hold", "{P}", "--reason", v], "text"),
@@ -85,8 +85,8 @@ def new_project(url: str, code: str) -> None:
 
 def expected(kind: str, value: str) -> set[int]:
     if value == SQL:
-        return {"code": {2}, "role": {3}, "actor": {4}, "text": {0}, "path": {2}, "since": {2}, "key": {3},
-                "rid": {1}, "choice": {2}, "filter": {0, 2}}[kind]
+        return {"code": {2}, "role": {3}, "actor": {2}, "name": {2}, "text": {0}, "path": {2}, "since": {2},
+                "key": {3}, "rid": {1}, "choice": {2}, "filter": {0, 2}}[kind]
     return {"role": {3}, "key": {2, 3}, "rid": {2}, "filter": {0, 2}}.get(kind, {2})
 
 

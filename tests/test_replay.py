@@ -94,8 +94,8 @@ def test_status_at_before_creation_or_by_a_stranger_is_refused(engine: Engine) -
     with pytest.raises(NotFound, match="did not exist yet"):
         engine.status("P-1", at="2000-01-01")
     with pytest.raises(NotPermitted):
-        engine.status("P-1", at="2999-01-01", actor="mallory")
-    assert engine.status("P-1", at="2999-01-01", actor="olga").phase == "client_kickoff"
+        engine.status("P-1", at="2999-01-01", reader="mallory")
+    assert engine.status("P-1", at="2999-01-01", reader="olga").phase == "client_kickoff"
 
 
 # -- the property: replay reproduces the stored rows ------------------------------------------------

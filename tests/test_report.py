@@ -61,7 +61,7 @@ def with_rejection(engine: Engine, code: str) -> None:
 
 def test_the_report_has_one_visit_per_phase_round_with_work_waits_and_signers(engine: Engine) -> None:
     with_rejection(engine, "P-1")
-    rep = engine.report("P-1", actor="fay")
+    rep = engine.report("P-1", reader="fay")
     kickoff, production_1, production_2, third = rep.visits
     assert [(v.phase, v.round, v.ended_by) for v in rep.visits] == [
         ("client_kickoff", 1, "advance"),
@@ -123,7 +123,7 @@ def test_the_template_summary_gives_medians_per_phase_and_gate_role(engine: Engi
     start(engine, "P-2")
     finish_phase(engine, "P-2")
     finish_phase(engine, "P-2")
-    summary = engine.template_report("team-based", actor="olga")
+    summary = engine.template_report("team-based", reader="olga")
     assert summary.projects == 2
     by_phase = {p.phase: p for p in summary.phases}
     assert by_phase["client_kickoff"].visits == 2 and by_phase["client_kickoff"].median_seconds is not None
@@ -139,14 +139,14 @@ def test_the_template_summary_gives_medians_per_phase_and_gate_role(engine: Engi
 
 def test_reports_follow_the_read_permissions(engine: Engine) -> None:
     start(engine, "P-1")
-    assert engine.report("P-1", actor="fay").code == "P-1"
-    assert engine.report("P-1", actor="olga").code == "P-1"
+    assert engine.report("P-1", reader="fay").code == "P-1"
+    assert engine.report("P-1", reader="olga").code == "P-1"
     with pytest.raises(NotPermitted):
-        engine.report("P-1", actor="mallory")
+        engine.report("P-1", reader="mallory")
     with pytest.raises(NotPermitted):
-        engine.template_report("team-based", actor="fay")
+        engine.template_report("team-based", reader="fay")
     with pytest.raises(NotFound):
-        engine.template_report("no-such-model", actor="olga")
+        engine.template_report("no-such-model", reader="olga")
 
 
 def test_durations_read_like_people_write_them() -> None:

@@ -72,9 +72,9 @@ def step(engine: Engine, rng: random.Random, code: str) -> Event | None:
     if r < 0.20:
         who = rng.choice([ADMIN, lead, "outsider", *SPARE])
         if rng.random() < 0.5:
-            engine.status(code, actor=who)
+            engine.status(code, reader=who)
         else:
-            engine.history(code, actor=who, last=5)
+            engine.history(code, reader=who, last=5)
         return None
     moves: list[Any] = []
     for t in st.tasks:

@@ -2,6 +2,8 @@
 module per area (``admin``, ``templates``, ``projects``, ``work``, ``audit``)."""
 
 from workflow.cli import admin, audit, projects, templates, work  # noqa: F401  (they register the commands)
-from workflow.cli.app import cli, main, run
+from workflow.cli.app import accept_json_after_the_command, cli, main, run
+
+accept_json_after_the_command(cli)
 
 __all__ = ["cli", "main", "run"]

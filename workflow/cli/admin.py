@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from workflow.cli.app import Session, cli, emit, emit_json, pass_session
+from workflow.cli.app import Session, cli, emit, emit_json, emit_lines, pass_session
 from workflow.domain.vocabulary import PRIVILEGES
 
 
@@ -32,17 +32,24 @@ def demo(ctx: click.Context, keep: str | None) -> None:
     ctx.exit(run_demo(keep, emit))
 
 
-
-
 # -- grants -------------------------------------------------------------------------------------------
 
 
 @cli.command()
-@click.argument("person")
-@click.argument("privilege", type=click.Choice(PRIVILEGES))
+@click.argument("person", metavar="PERSON|list")
+@click.argument("privilege", type=click.Choice(PRIVILEGES), required=False)
 @pass_session
-def grant(s: Session, person: str, privilege: str) -> None:
-    """Give PERSON the admin or auditor grant (admins only)."""
+def grant(s: Session, person: str, privilege: str | None) -> None:
+    """Give PERSON the admin or auditor grant (admins only); `grant list`: who holds which."""
+    if privilege is None:
+        if person != "list":
+            raise click.UsageError("give the grant (admin or auditor), or run `phasegate grant list`")
+        held = s.engine.grants(reader=s.actor)
+        if s.json:
+            emit_json(held)
+        else:
+            emit_lines(f"{p}: {', '.join(people) or 'nobody'}" for p, people in held.items())
+        return
     event = s.engine.grant(person, privilege, actor=s.actor)
     s.done(event, lambda: f"{person} granted {privilege}")
 

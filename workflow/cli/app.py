@@ -52,8 +52,17 @@ def emit_json(value: Any) -> None:
     click.echo(json_text(value))
 
 
-def report_error(exc: PhasegateError) -> None:
-    """``Error: <message>`` on stderr; a template's problems and a refusal's blockers one per line."""
+def report_error(exc: PhasegateError, *, as_json: bool = False) -> None:
+    """``Error: <message>`` on stderr; a template's problems and a refusal's blockers one per line.
+
+    Under ``--json``, one JSON document on stderr instead: ``{"error": {"kind", "message", ...}}``
+    (the body the HTTP API answers with).
+    """
+    if as_json:
+        from workflow.cli.render import json_text
+
+        click.echo(json_text({"error": exc.to_dict()}), err=True)
+        return
     if isinstance(exc, DefinitionError):
         count = len(exc.problems)
         emit(f"Error: {count} problem{'s' if count != 1 else ''} in the template:", err=True)
@@ -115,15 +124,60 @@ class PhasegateGroup(click.Group):
         try:
             return super().invoke(ctx)
         except PhasegateError as exc:
-            report_error(exc)
+            session = ctx.find_object(Session)
+            report_error(exc, as_json=session is not None and session.json)
             ctx.exit(exc.exit_code)
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """click's own usage errors (a missing argument, a bad choice) as JSON too under ``--json``."""
+        argv = list(sys.argv[1:] if args is None else args)
+        if not standalone_mode:
+            return super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            if _wants_json(argv):
+                from workflow.cli.render import json_text
+
+                error = {"kind": "bad_input", "message": exc.format_message()}
+                click.echo(json_text({"error": error}), err=True)
+            else:
+                exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _wants_json(argv: list[str]) -> bool:
+    """``--json`` anywhere among the options (before a ``--``)."""
+    return "--json" in (argv[: argv.index("--")] if "--" in argv else argv)
+
+
+def accept_json_after_the_command(group: click.Group) -> None:
+    """Every command also takes ``--json`` after its name (``project status X --json``)."""
+
+    def turn_on(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        session = ctx.find_object(Session)
+        if value and session is not None:
+            session.json = True
+
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            accept_json_after_the_command(command)
+        elif not any(p.name == "as_json" for p in command.params):
+            command.params.append(click.Option(["--json", "as_json"], is_flag=True, expose_value=False,
+                                               callback=turn_on, help="Machine-readable output (as the "
+                                               "global --json)."))
 
 
 def login_name() -> str:
     import getpass
 
     try:
-        return getpass.getuser() or "unknown"
+        return (getpass.getuser() or "unknown").lower()  # login names are lowercase
     except Exception:  # no login name in this environment (containers, odd uids)
         return "unknown"
 

@@ -10,7 +10,7 @@ import click
 from workflow.cli.app import Session, cli, emit, emit_json, emit_lines, pass_session
 from workflow.cli.params import CODE, FilePath, complete_codes, complete_templates
 from workflow.domain.vocabulary import PROJECT_ACTIONS
-from workflow.errors import AuditBroken
+from workflow.errors import AuditBroken, NotPermitted
 
 # -- history and audit --------------------------------------------------------------------------------
 
@@ -21,14 +21,14 @@ from workflow.errors import AuditBroken
               help="Events at or after this time (e.g. 2026-11-28 or 2026-11-28T14:30Z).")
 @click.option("--until", metavar="ISO", help="Events at or before this time.")
 @click.option("--actor", "by", metavar="PERSON", help="Only this person's events.")
-@click.option("--action", metavar="ACTION", help=f"Only this action ({', '.join(PROJECT_ACTIONS)}).")
+@click.option("--action", type=click.Choice(PROJECT_ACTIONS), help="Only this action.")
 @click.option("--phase", metavar="PHASE", help="Only events in this phase (a phase key).")
 @click.option("--last", type=click.IntRange(min=1), metavar="N", help="Only the newest N events.")
 @pass_session
 def history(s: Session, code: str, since: str | None, until: str | None, by: str | None, action: str | None,
             phase: str | None, last: int | None) -> None:
     """The events of project CODE, oldest first (--json: JSON Lines)."""
-    events = s.engine.history(code, actor=s.actor, since=since, until=until, by=by, action=action,
+    events = s.engine.history(code, reader=s.actor, since=since, until=until, actor=by, action=action,
                               phase=phase, last=last)
     if s.json:
         for event in events:
@@ -70,7 +70,7 @@ def audit_verify(s: Session, code: str | None, checkpoint: str | None, jobs: int
     from pathlib import Path
 
     anchor = None if checkpoint is None else Path(checkpoint)
-    result = s.engine.verify_audit(code, actor=s.actor, checkpoint=anchor, jobs=jobs)
+    result = s.engine.verify_audit(code, reader=s.actor, checkpoint=anchor, jobs=jobs)
     if s.json:
         emit_json(result.to_dict())
     if not result.ok:
@@ -95,7 +95,7 @@ def audit_checkpoint(s: Session, output: str | None, jobs: int | None) -> None:
 
     Signed with HMAC-SHA256 when PHASEGATE_CHECKPOINT_KEY is set.
     """
-    cp = s.engine.checkpoint(actor=s.actor, jobs=jobs)
+    cp = s.engine.checkpoint(reader=s.actor, jobs=jobs)
     if output is None:
         click.echo(cp.to_json(), nl=False)
         return
@@ -132,12 +132,12 @@ def audit_export(s: Session, fmt: str, output: str | None, project: str | None, 
     if output is None:
         from workflow.cli.render import TerminalSafeWriter
 
-        s.engine.export(TerminalSafeWriter(sys.stdout), fmt, project=project, actor=s.actor, raw=raw)
+        s.engine.export(TerminalSafeWriter(sys.stdout), fmt, project=project, reader=s.actor, raw=raw)
         return
     partial = f"{output}.partial"
     try:
         with open(partial, "w", encoding="utf-8", newline="") as f:
-            count = s.engine.export(f, fmt, project=project, actor=s.actor, raw=raw)
+            count = s.engine.export(f, fmt, project=project, reader=s.actor, raw=raw)
         os.replace(partial, output)
     except OSError as exc:
         raise click.UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
@@ -169,20 +169,24 @@ def report_command(s: Session, code: str | None, html: str | None, template_key:
     if template_key is not None:
         if html is not None:
             raise click.UsageError("--html is for one project's report")
-        summary = s.engine.template_report(template_key, actor=s.actor)
+        summary = s.engine.template_report(template_key, reader=s.actor)
         if s.json:
             emit_json(summary.to_dict())
         else:
             emit_lines(template_report_lines(summary))
         return
     assert code is not None
-    rep = s.engine.report(code, actor=s.actor)
+    rep = s.engine.report(code, reader=s.actor)
     if html is not None:
         from workflow.reports.html import render_html
 
+        try:  # the page says whether the chain verifies, when the reader may verify it
+            verified: bool | None = s.engine.verify_audit(code, reader=s.actor).ok
+        except NotPermitted:
+            verified = None
         try:
             with open(html, "w", encoding="utf-8") as f:
-                f.write(render_html(rep))
+                f.write(render_html(rep, verified=verified))
         except OSError as exc:
             raise click.UsageError(f"cannot write {html}: {exc.strerror or exc}") from None
     if s.json:

@@ -69,7 +69,7 @@ def project_unassign(s: Session, code: str, role: str, person: str, request_id: 
 @pass_session
 def project_list(s: Session, status: str | None, template_key: str | None, phase: str | None) -> None:
     """The board: every project you may read, and what each is waiting on."""
-    projects = s.engine.list_projects(actor=s.actor, status=status, template=template_key, phase=phase)
+    projects = s.engine.list_projects(reader=s.actor, status=status, template=template_key, phase=phase)
     if s.json:
         emit_json([p.to_dict() for p in projects])
         return
@@ -85,7 +85,7 @@ def project_list(s: Session, status: str | None, template_key: str | None, phase
 @pass_session
 def project_status(s: Session, code: str, at: str | None) -> None:
     """Phase, tasks, gate, blockers and team of project CODE (now, or --at a past moment)."""
-    st = s.engine.status(code, actor=s.actor, at=at)
+    st = s.engine.status(code, reader=s.actor, at=at)
     if s.json:
         emit_json(st.to_dict())
         return

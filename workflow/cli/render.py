@@ -167,7 +167,9 @@ def definition_lines(info: Any, definition: Any) -> list[str]:
         gate = phase.gate
         if gate is not None:
             signers = ", ".join(definition.role_title(r) for r in gate.approvers)
-            back = "" if gate.on_reject == phase.key else f"; a rejection goes back to {gate.on_reject}"
+            back_to = definition.phase(gate.on_reject)
+            back = "" if gate.on_reject == phase.key else (
+                f"; a rejection goes back to {back_to.title if back_to else gate.on_reject}")
             rule = rule_of(gate.required, gate.approvers, gate.distinct_people)
             lines.append(f"     gate: {gate.title} — signed by {signers} ({rule}){back}")
     return lines
@@ -225,15 +227,23 @@ def status_lines(st: Any, role_titles: dict[str, str] | None = None) -> list[str
     ]
     if st.tasks:
         lines += columns(
-            [[title(t.role), t.task, TICK if t.done else OPEN, f"{t.by} {when(t.at)}" if t.done else ""]
+            [[title(t.role), t.task, TICK if t.done else OPEN,
+              (f"{t.by} {when(t.at)}" + (f" — {t.note}" if t.note else "")) if t.done else ""]
              for t in st.tasks],
             indent="  ",
         )
     else:
         lines.append("  (no tasks in this phase)")
     lines += gate_lines(st.gate, st.team, title)
-    lines += ["", "Blockers:"]
-    lines += [f"  - {b}" for b in st.blockers] or ["  none"]
+    if st.hold:
+        lines += ["", f"On hold since {when(st.hold['at'])} by {st.hold['by']}: {st.hold['reason']}"]
+    if st.last_rejection:
+        r = st.last_rejection
+        lines += ["", f"Last rejection: {when(r['at'])} by {r['by']} as {r['role_title']} in "
+                      f"{r['phase_title']} round {r['round']}: {r['reason']}"]
+    if st.status not in ("completed", "cancelled"):
+        lines += ["", "Blockers:"]
+        lines += [f"  - {b}" for b in st.blockers] or ["  none"]
     lines += ["", "Team:"]
     team = [[title(role) + (" (lead)" if role == st.lead else ""), ", ".join(people) or "nobody yet"]
             for role, people in st.team.items()]

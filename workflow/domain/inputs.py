@@ -54,16 +54,17 @@ def project_code(code: str) -> str:
     return code
 
 
+# A login name: what people sign in with and are assigned by (product.md, "Accounts").
+PERSON_RE = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
+PERSON_RULE = "1-64 lowercase letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
+
+
 def person(name: str, what: str = "a person's name") -> str:
+    """A login name, or UsageError with the rule (the same names accounts have)."""
     if not isinstance(name, str) or not name.strip():
         raise UsageError(f"{what} must not be empty")
-    if len(name) > PERSON_MAX:
-        raise UsageError(f"{what} is too long ({len(name)} characters; at most {PERSON_MAX})")
-    bad = _bad_char(name, allow_newlines=False)
-    if bad:
-        raise UsageError(f"{what} {shown(name)} contains {bad}")
-    if name != name.strip():
-        raise UsageError(f"{what} {shown(name)} must not start or end with spaces")
+    if not PERSON_RE.fullmatch(name):
+        raise UsageError(f"{what} {shown(name)} is not a login name: use {PERSON_RULE}")
     return name
 
 

@@ -6,12 +6,14 @@ Field names are the contract of ``project status --json`` and history events
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from workflow.domain.vocabulary import ACTIVE, CLOSED, ON_HOLD
 
 if TYPE_CHECKING:
+    from workflow.domain.events import Event
     from workflow.domain.state import ProjectState
     from workflow.domain.template import TemplateVersion
 
@@ -71,6 +73,10 @@ class ProjectStatus:
     seq: int
     updated_at: str
     as_of: str | None = None  # set when the status was rebuilt from history at a past moment
+    # Who can clear what now: [{"kind": "task" | "approval", "role", "people"}] (the blockers, as data).
+    waiting: list[dict[str, Any]] = field(default_factory=list)
+    hold: dict[str, Any] | None = None  # while on hold: {"by", "at", "reason"}
+    last_rejection: dict[str, Any] | None = None  # {"by", "at", "role", "reason", "phase", "round", ...}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -133,6 +139,13 @@ class AuditReport:
     # Not part of the answer: a split pass and one pass compare equal.
     processes: int = field(default=1, compare=False)
 
+    def raise_for_broken(self) -> None:
+        """Raise :class:`~workflow.errors.AuditBroken` naming the first broken event, if any."""
+        if not self.ok:
+            from workflow.errors import AuditBroken
+
+            raise AuditBroken(f"audit verification failed: {self.first_broken}")
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["first_broken"] = (
@@ -149,8 +162,18 @@ class AuditReport:
 # -- a project's state as it reads ---------------------------------------------------------------
 
 
-def project_status(state: ProjectState, tpl: TemplateVersion, as_of: str | None = None) -> ProjectStatus:
-    """What ``project status`` shows for ``state`` (rebuilt from history when ``as_of`` is set)."""
+def project_status(
+    state: ProjectState,
+    tpl: TemplateVersion,
+    as_of: str | None = None,
+    *,
+    recent: Mapping[str, Event] | None = None,
+) -> ProjectStatus:
+    """What ``project status`` shows for ``state`` (rebuilt from history when ``as_of`` is set).
+
+    ``recent``: the project's latest ``hold`` and ``reject`` events, if it has any (the
+    status then says why it is held and what its last rejection said).
+    """
     definition = tpl.definition
     phase = state.phase_of(definition)
     evaluation = state.evaluation(definition)
@@ -197,8 +220,43 @@ def project_status(state: ProjectState, tpl: TemplateVersion, as_of: str | None 
         team={r.key: list(state.team.get(r.key, ())) for r in definition.roles},
         seq=state.seq,
         updated_at=state.updated_at,
+        as_of=as_of,
+        waiting=_waiting(evaluation) if state.status == ACTIVE else [],
+        hold=_hold(recent or {}) if state.status == ON_HOLD else None,
+        last_rejection=_rejection((recent or {}).get("reject")),
     )
-    return status if as_of is None else replace(status, as_of=as_of)
+    return status
+
+
+def _waiting(evaluation: Any) -> list[dict[str, Any]]:
+    tasks = [{"kind": "task", "role": r, "people": list(p)} for r, p in evaluation.can_do.items()]
+    return tasks + [
+        {"kind": "approval", "role": r, "people": list(p)} for r, p in evaluation.can_sign.items()
+    ]
+
+
+def _hold(recent: Mapping[str, Event]) -> dict[str, Any] | None:
+    event = recent.get("hold")
+    return None if event is None else {"by": event.actor, "at": event.at, "reason": event.data.get("reason")}
+
+
+def _rejection(event: Event | None) -> dict[str, Any] | None:
+    if event is None:
+        return None
+    d = event.data
+    return {
+        "by": event.actor,
+        "at": event.at,
+        "role": d.get("role"),
+        "role_title": d.get("role_title"),
+        "reason": d.get("reason"),
+        "gate": d.get("gate"),
+        "phase": event.phase,
+        "phase_title": d.get("phase_title"),
+        "round": d.get("round"),
+        "to_phase": d.get("to_phase"),
+        "to_round": d.get("to_round"),
+    }
 
 
 def _task_status(role_title: str, role: str, task: str, done: Any) -> TaskStatus:

@@ -17,6 +17,7 @@ is who acts, or, on a read, who reads (None: the caller is trusted to read all).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -80,8 +81,9 @@ class Engine:
     def revoke(self, person: str, privilege: str, *, actor: str) -> Event:
         return grants.revoke(self.store, person, privilege, actor=actor)
 
-    def grants(self) -> dict[str, list[str]]:
-        return grants.grants(self.store)
+    def grants(self, *, reader: str | None = None, actor: str | None = None) -> dict[str, list[str]]:
+        """privilege -> people holding it; ``reader`` must be an admin or auditor."""
+        return grants.grants(self.store, reader=_reader(reader, actor))
 
     # -- projects ------------------------------------------------------------------------------------
 
@@ -156,41 +158,58 @@ class Engine:
     def cancel(self, code: str, *, actor: str, reason: str, request_id: str | None = None) -> Event:
         return work.lead_move(self.store, code, "cancel", actor=actor, reason=reason, request_id=request_id)
 
-    # -- reading -------------------------------------------------------------------------------------
+    # -- reading (``reader``: who reads; None: the caller, trusted like the database file) ----------
 
-    def status(self, code: str, *, actor: str | None = None, at: str | None = None) -> ProjectStatus:
+    def status(
+        self, code: str, *, reader: str | None = None, at: str | None = None, actor: str | None = None
+    ) -> ProjectStatus:
         """The project as it stands (or stood at ``at``): phase, round, tasks, gate, team, blockers."""
-        return reads.status(self.store, code, reader=actor, at=at)
+        return reads.status(self.store, code, reader=_reader(reader, actor), at=at)
 
-    def status_at(self, code: str, at: str, *, actor: str | None = None) -> ProjectStatus:
-        return reads.status_at(self.store, code, at, reader=actor)
+    def status_at(
+        self, code: str, at: str, *, reader: str | None = None, actor: str | None = None
+    ) -> ProjectStatus:
+        return reads.status_at(self.store, code, at, reader=_reader(reader, actor))
 
     def list_projects(
         self,
         *,
-        actor: str | None = None,
+        reader: str | None = None,
         status: str | None = None,
         template: str | None = None,
         phase: str | None = None,
+        actor: str | None = None,
     ) -> list[ProjectSummary]:
-        return reads.list_projects(self.store, reader=actor, status=status, template=template, phase=phase)
+        return reads.list_projects(
+            self.store, reader=_reader(reader, actor), status=status, template=template, phase=phase
+        )
 
     def history(
         self,
         code: str,
         *,
-        actor: str | None = None,
+        reader: str | None = None,
         since: str | None = None,
         until: str | None = None,
-        by: str | None = None,
+        actor: str | None = None,
         action: str | None = None,
         phase: str | None = None,
         last: int | None = None,
+        by: str | None = None,
     ) -> list[Event]:
-        """The project's events, oldest first (``by``: only this person's; ``last``: only the newest N)."""
+        """The project's events, oldest first; ``actor``: only this person's (as the CLI's ``--actor``);
+        ``last``: only the newest N. (``by=`` is the old name of ``actor=``.)"""
         return list(
             self.iter_history(
-                code, actor=actor, since=since, until=until, by=by, action=action, phase=phase, last=last
+                code,
+                reader=reader,
+                since=since,
+                until=until,
+                actor=actor,
+                action=action,
+                phase=phase,
+                last=last,
+                by=by,
             )
         )
 
@@ -198,21 +217,29 @@ class Engine:
         self,
         code: str,
         *,
-        actor: str | None = None,
+        reader: str | None = None,
         since: str | None = None,
         until: str | None = None,
-        by: str | None = None,
+        actor: str | None = None,
         action: str | None = None,
         phase: str | None = None,
         last: int | None = None,
+        by: str | None = None,
     ) -> Iterator[Event]:
+        if by is not None:
+            warnings.warn(
+                "history(by=...) is now history(actor=...); the reader is reader=...",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            actor = actor or by
         return reads.iter_history(
             self.store,
             code,
-            reader=actor,
+            reader=reader,
             since=since,
             until=until,
-            actor=by,
+            actor=actor,
             action=action,
             phase=phase,
             last=last,
@@ -224,14 +251,28 @@ class Engine:
         self,
         code: str | None = None,
         *,
-        actor: str | None = None,
+        reader: str | None = None,
         checkpoint: str | Path | None = None,
         jobs: int | None = None,
+        raise_on_broken: bool = False,
+        actor: str | None = None,
     ) -> AuditReport:
-        return audit.verify_audit(self.store, code, reader=actor, checkpoint=checkpoint, jobs=jobs)
+        """Recompute the hash chains (every one, or ``code``'s); a report of the first broken event.
 
-    def checkpoint(self, *, actor: str | None = None, jobs: int | None = None) -> Checkpoint:
-        return audit.checkpoint(self.store, reader=actor, jobs=jobs)
+        ``raise_on_broken``: raise :class:`~workflow.errors.AuditBroken` (naming the event)
+        instead of returning a report with ``ok=False``.
+        """
+        report = audit.verify_audit(
+            self.store, code, reader=_reader(reader, actor), checkpoint=checkpoint, jobs=jobs
+        )
+        if raise_on_broken:
+            report.raise_for_broken()
+        return report
+
+    def checkpoint(
+        self, *, reader: str | None = None, jobs: int | None = None, actor: str | None = None
+    ) -> Checkpoint:
+        return audit.checkpoint(self.store, reader=_reader(reader, actor), jobs=jobs)
 
     def export(
         self,
@@ -239,16 +280,19 @@ class Engine:
         fmt: str = "jsonl",
         *,
         project: str | None = None,
-        actor: str | None = None,
+        reader: str | None = None,
         raw: bool = False,
+        actor: str | None = None,
     ) -> int:
-        return audit.export(self.store, out, fmt, project=project, reader=actor, raw=raw)
+        return audit.export(self.store, out, fmt, project=project, reader=_reader(reader, actor), raw=raw)
 
-    def report(self, code: str, *, actor: str | None = None) -> ProjectReport:
-        return audit.report(self.store, code, reader=actor)
+    def report(self, code: str, *, reader: str | None = None, actor: str | None = None) -> ProjectReport:
+        return audit.report(self.store, code, reader=_reader(reader, actor))
 
-    def template_report(self, key: str, *, actor: str | None = None) -> TemplateReport:
-        return audit.template_report(self.store, key, reader=actor)
+    def template_report(
+        self, key: str, *, reader: str | None = None, actor: str | None = None
+    ) -> TemplateReport:
+        return audit.template_report(self.store, key, reader=_reader(reader, actor))
 
     # -- completion helpers for the CLI --------------------------------------------------------------
 
@@ -260,3 +304,11 @@ class Engine:
 
     def project_roles(self, code: str) -> list[str]:
         return reads.project_roles(self.store, code)
+
+
+def _reader(reader: str | None, actor: str | None) -> str | None:
+    """``reader``, or the deprecated ``actor=`` of a read (one name, one meaning: actor is who acts)."""
+    if actor is not None:
+        warnings.warn("on a read, actor=... is now reader=...", DeprecationWarning, stacklevel=3)
+        return reader if reader is not None else actor
+    return reader

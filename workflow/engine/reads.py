@@ -15,12 +15,13 @@ from workflow.domain import inputs, rules
 from workflow.domain.events import Event
 from workflow.domain.replay import replay
 from workflow.domain.results import ProjectStatus, ProjectSummary, project_status, project_summary
+from workflow.domain.vocabulary import PROJECT_ACTIONS, STATUSES
 from workflow.engine.visibility import missing_project
 from workflow.errors import NotFound, UsageError
 from workflow.storage import statements as sql
 from workflow.storage.dialect import read_round
 from workflow.storage.grants import privileges_of
-from workflow.storage.project_rows import read_project, state_of
+from workflow.storage.project_rows import read_project, recent_events, state_of
 from workflow.storage.statements import ProjectRow
 from workflow.storage.store import Store
 from workflow.storage.tables import assignments as t_assignments
@@ -45,7 +46,7 @@ def status(store: Store, code: str, *, reader: str | None = None, at: str | None
         state, privileges = loaded
         if who is not None:
             rules.require_reader(who, code, privileges, state.is_member(who))
-        return project_status(state, tx.template(state.template_id))
+        return project_status(state, tx.template(state.template_id), recent=recent_events(tx, state))
 
     return store.read(work)
 
@@ -65,7 +66,8 @@ def status_at(store: Store, code: str, at: str, *, reader: str | None = None) ->
         if past.seq == 0:
             raise NotFound(f"project {code} did not exist yet at {moment}")
         tpl = tx.template(template_row(tx, past.template["key"], past.template["version"]).id)
-        return project_status(past.state(tpl.id), tpl, as_of=moment)
+        state = past.state(tpl.id)
+        return project_status(state, tpl, as_of=moment, recent=recent_events(tx, state, until=moment))
 
     return store.snapshot(work)
 
@@ -82,6 +84,7 @@ def list_projects(
     who = _reader(reader)
 
     def work(tx: ReadTx) -> list[ProjectSummary]:
+        _check_filters(tx, status, template, phase)
         stmt = select(*(t_projects.c[name] for name in sql.PROJECT_COLUMNS)).order_by(t_projects.c.code)
         if status is not None:
             stmt = stmt.where(t_projects.c.status == status)
@@ -138,6 +141,7 @@ def iter_history(
 
     def work(tx: ReadTx) -> list[Event]:
         require_readable(tx, code, who)
+        _check_history_filters(tx, code, action, phase)
         rows = tx.execute(stmt, **values).fetchall()
         if last is not None:
             rows.reverse()
@@ -170,6 +174,33 @@ def project_roles(store: Store, code: str) -> list[str]:
         return [] if row is None else list(tx.template(row.template_id).definition.role_keys)
 
     return store.read(work)
+
+
+def _check_filters(tx: ReadTx, status: str | None, template: str | None, phase: str | None) -> None:
+    """A filter naming a status, template or phase that does not exist is bad input, not "no projects"."""
+    if status is not None and status not in STATUSES:
+        raise UsageError(f"unknown status {inputs.shown(status)}; use one of: {', '.join(STATUSES)}")
+    ids = select(t_templates.c.id, t_templates.c.key)
+    if template is not None:
+        ids = ids.where(t_templates.c.key == template)
+    versions = tx.core(ids).all()
+    if template is not None and not versions:
+        keys = sorted({r.key for r in tx.core(select(t_templates.c.key))})
+        raise UsageError(f"unknown template {inputs.shown(template)}; use one of: {', '.join(keys)}")
+    if phase is not None:
+        known = sorted({key for v in versions for key in tx.template(v.id).definition.phase_keys})
+        if phase not in known:
+            raise UsageError(f"unknown phase {inputs.shown(phase)}; use one of: {', '.join(known)}")
+
+
+def _check_history_filters(tx: ReadTx, code: str, action: str | None, phase: str | None) -> None:
+    if action is not None and action not in PROJECT_ACTIONS:
+        raise UsageError(f"unknown action {inputs.shown(action)}; use one of: {', '.join(PROJECT_ACTIONS)}")
+    if phase is not None:
+        template_id = tx.core(select(t_projects.c.template_id).where(t_projects.c.code == code)).scalar_one()
+        known = tx.template(template_id).definition.phase_keys
+        if phase not in known:
+            raise UsageError(f"{code} has no phase {inputs.shown(phase)}; its phases: {', '.join(known)}")
 
 
 def _reader(reader: str | None) -> str | None:

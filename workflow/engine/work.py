@@ -141,7 +141,9 @@ def reopen_task(
 
     def body(ctx: Context, tx: WriteTx) -> Event:
         rules.require_role(ctx, role)
-        authority = rules.require_holder_or_lead(ctx, role, f"reopen the {ctx.role_title(role)}'s task")
+        authority = rules.require_holder_or_lead(
+            ctx, role, f"reopen the {possessive(ctx.role_title(role))} task"
+        )
         rules.require_active(ctx, "reopen tasks")
         phase, state = ctx.phase, ctx.state
         task = phase.task_of(role)

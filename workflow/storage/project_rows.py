@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from workflow.domain.events import Event
+from workflow.domain.inputs import LATEST_TIME as LATEST
 from workflow.domain.state import ProjectState, Signature, TaskDone
+from workflow.domain.vocabulary import ON_HOLD
 from workflow.storage import statements as sql
 from workflow.storage.dialect import read_round
 from workflow.storage.statements import ProjectRow
@@ -30,6 +33,19 @@ def read_project(tx: ReadTx, code: str, reader: str) -> tuple[ProjectState, froz
         return None
     row = ProjectRow._make(found)
     return state_of(row, read_round(tx, row, reader))
+
+
+def recent_events(tx: ReadTx, state: ProjectState, until: str | None = None) -> dict[str, Event]:
+    """The project's latest rejection and, while it is on hold, the hold (at or before ``until``)."""
+    actions = ("reject", "hold") if state.status == ON_HOLD else ("reject",)
+    out = {}
+    for action in actions:
+        row = tx.execute(
+            sql.LATEST_OF_ACTION, chain=state.code, action=action, until=until or LATEST
+        ).fetchone()
+        if row is not None:
+            out[action] = Event(*row)
+    return out
 
 
 def state_of(row: ProjectRow, round_rows: Iterable[Any]) -> tuple[ProjectState, frozenset[str]]:

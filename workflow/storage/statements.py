@@ -132,7 +132,8 @@ DELETE_TASK = Statement(
 )
 DELETE_APPROVAL = Statement(
     "delete_approval",
-    "DELETE FROM approvals WHERE project_id = :project_id AND phase = :phase AND round = :round AND role = :role",
+    "DELETE FROM approvals"
+    " WHERE project_id = :project_id AND phase = :phase AND round = :round AND role = :role",
 )
 INSERT_EVENT = _insert("events", *EVENT_COLUMNS)
 # Moves the chain head and the project's state; ``seq = :prev_seq`` guards against a fork.
@@ -170,6 +171,13 @@ def history(filters: tuple[str, ...], newest_first: bool) -> Statement:
         "history", f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE {where} ORDER BY {order}"
     )
 
+
+# A project's latest event of one action at or before :until (the index on chain, action, seq).
+LATEST_OF_ACTION = Statement(
+    "latest_of_action",
+    f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
+    " WHERE chain = :chain AND action = :action AND at <= :until ORDER BY seq DESC LIMIT 1",
+)
 
 GET_REQUEST = Statement(
     "get_request", "SELECT actor, command, outcome FROM requests WHERE request_id = :request_id"

@@ -146,6 +146,7 @@ events = Table(
     Column("prev_hash", HASH, nullable=False),
     Column("hash", HASH, nullable=False),
     UniqueConstraint("chain", "prev_hash", name="uq_events_chain_prev_hash"),
+    Index("ix_events_chain_action", "chain", "action", "seq"),
 )
 
 # Idempotent retries: a command carrying a request id is applied once; a repeat gets the
