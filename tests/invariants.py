@@ -104,23 +104,34 @@ def assert_history_obeys_the_rules(engine: Engine, code: str) -> dict[str, int]:
         counts[e.action] = counts.get(e.action, 0) + 1
         d = e.data
         where = f"{code} event {e.seq} ({e.action} by {e.actor})"
-        if e.action in ("task.done", "approve", "reject", "advance", "hold", "resume", "cancel"):
+        if e.action in ("task.done", "approve", "withdraw", "reject", "advance", "hold", "resume", "cancel",
+                        "task.reopen"):
             role = d["role"]
             assert e.actor in team.get(role, ()), f"{where}: {e.actor} did not hold {role}"
             if e.action in ("advance", "hold", "resume", "cancel"):
                 assert role == lead, where
-        if e.action in ("task.done", "approve", "reject", "advance"):
+        if e.action in ("task.done", "approve", "withdraw", "task.reopen", "reject", "advance"):
             assert (e.phase, d["round"]) == (phase, round_), f"{where}: not in the current phase visit"
+        voided = d.get("voided") or {}
         if e.action == "assign":
             team.setdefault(d["role"], set()).add(d["person"])
         elif e.action == "unassign":
             team[d["role"]].discard(d["person"])
+            for v in voided.get("approvals", ()):
+                assert signed.pop(v["role"]) == v["person"], f"{where}: voided an approval it did not void"
+            assert signed.get(d["role"]) != d["person"], f"{where}: an approval outlived its signer's role"
         elif e.action == "task.done":
             assert d["role"] not in done, f"{where}: task done twice in one visit"
             done[d["role"]] = e.actor
+        elif e.action == "task.reopen":
+            for v in voided["tasks"]:
+                assert done.pop(v["role"]) == v["person"], f"{where}: reopened a task that was not done"
         elif e.action == "approve":
             assert d["role"] not in signed, f"{where}: approved twice for one role in one visit"
             signed[d["role"]] = e.actor
+        elif e.action == "withdraw":
+            (v,) = voided["approvals"]
+            assert signed.pop(v["role"]) == e.actor == v["person"], f"{where}: withdrew someone else's approval"
         elif e.action == "advance":
             current = definition.phase(phase)
             assert current is not None

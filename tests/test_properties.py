@@ -30,7 +30,7 @@ ADMIN, AUDITOR, OUTSIDER = "root", "aud", "zed"
 MEMBERS = ["ana", "ben", "cy", "dee"]
 # "next" is whatever would move the project on now (an open task, a missing approval, advance).
 KINDS = ["next"] * 12 + ["task"] * 3 + ["approve"] * 3 + ["advance"] * 3 + [
-    "reject", "hold", "resume", "cancel", "assign", "unassign", "repeat"]
+    "reject", "hold", "resume", "cancel", "assign", "unassign", "repeat"] + ["withdraw"] * 3 + ["reopen"] * 2
 # Who acts: a holder of the role (most of the time, so the project moves), the lead, the admin,
 # the auditor, a member without the role, an outsider.
 WHO = ["holder"] * 6 + ["lead", "admin", "auditor", "member", "outsider"]
@@ -64,7 +64,7 @@ def apply(engine: Engine, code: str, cmd: tuple[str, int, str, int], n: int) -> 
     status = engine.status(code)
     roles = list(status.team)
     role = roles[r % len(roles)]
-    if kind in ("approve", "reject") and status.gate is not None and r < 4:
+    if kind in ("approve", "reject", "withdraw") and status.gate is not None and r < 4:
         role = status.gate.approvers[r % len(status.gate.approvers)]
     if kind == "next":
         open_tasks = [t.role for t in status.tasks if not t.done]
@@ -79,6 +79,11 @@ def apply(engine: Engine, code: str, cmd: tuple[str, int, str, int], n: int) -> 
     if kind in ("advance", "hold", "resume", "cancel"):
         role = status.lead
     person = actor_for(engine, code, role, who, pick)
+    if kind == "withdraw" and who == "holder" and status.gate is not None:
+        signers = {a.role: a.person for a in status.gate.approvals}
+        if signers:  # the signer, mostly: a withdrawal by anyone else is only ever refused
+            role = role if role in signers else sorted(signers)[r % len(signers)]
+            person = signers[role]
     before = event_keys(engine)
     try:
         if kind == "assign":
@@ -89,6 +94,10 @@ def apply(engine: Engine, code: str, cmd: tuple[str, int, str, int], n: int) -> 
             engine.complete_task(code, role, actor=person, note=f"n{n}" if pick % 2 else None)
         elif kind == "approve":
             engine.approve(code, role, actor=person, comment="ok" if pick % 2 else None)
+        elif kind == "withdraw":
+            engine.withdraw(code, role, actor=person, reason="second thoughts" if pick % 2 else None)
+        elif kind == "reopen":
+            engine.reopen_task(code, role, actor=person, reason="redo")
         elif kind == "reject":
             engine.reject(code, role, actor=person, reason="not yet")
         elif kind == "advance":
@@ -117,6 +126,8 @@ def test_any_command_sequence_by_anyone_keeps_the_invariants(engine: Engine, db_
                st.integers(0, 3), min_size=1, max_size=4),
            commands=st.lists(command, min_size=5, max_size=50))
     @example(model="digital-agency", staff=[0, 1, 2, 3], commands=[("next", 0, "holder", 0)] * 40)
+    @example(model="team-based", staff=[0, 1], commands=[("next", 0, "holder", 0)] * 4
+             + [("withdraw", 0, "holder", 0), ("reopen", 0, "holder", 0)])
     def check(model: str, staff: list[int], commands: list[tuple[str, int, str, int]]) -> None:
         code = f"H-{next(counter)}"
         engine.create_project(code, template=model, actor=ADMIN)
@@ -129,4 +140,5 @@ def test_any_command_sequence_by_anyone_keeps_the_invariants(engine: Engine, db_
         assert_consistent(engine)
 
     check()
-    assert totals.get("advance", 0) > 0 and totals.get("approve", 0) > 0, totals
+    for action in ("advance", "approve", "withdraw", "task.reopen"):
+        assert totals.get(action, 0) > 0, f"the sequences never reached a {action}: {totals}"
