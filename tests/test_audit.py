@@ -113,6 +113,50 @@ def test_a_plain_client_cannot_update_or_delete_events_while_the_triggers_exist(
     assert engine.verify_audit().ok
 
 
+# Every way SQL has to overwrite a row while inserting one: each must be refused by the database.
+CONFLICT_CLAUSES = {
+    "sqlite": [
+        "INSERT OR REPLACE INTO events SELECT chain, seq, at, 'mallory', action, phase, data, prev_hash, hash "
+        "FROM events WHERE chain = 'P-1' AND seq = 10",
+        "REPLACE INTO events SELECT chain, seq, at, 'mallory', action, phase, data, prev_hash, hash "
+        "FROM events WHERE chain = 'P-1' AND seq = 10",
+        # A new seq on an existing predecessor: REPLACE would delete the event that holds it.
+        "INSERT OR REPLACE INTO events SELECT chain, 99, at, actor, action, phase, data, prev_hash, hash "
+        "FROM events WHERE chain = 'P-1' AND seq = 10",
+        "INSERT INTO events SELECT chain, seq, at, 'mallory', action, phase, data, prev_hash, hash "
+        "FROM events WHERE chain = 'P-1' AND seq = 10 ON CONFLICT (chain, seq) DO UPDATE SET actor = 'mallory'",
+        "INSERT INTO events SELECT chain, seq, at, 'mallory', action, phase, data, prev_hash, hash "
+        "FROM events WHERE chain = 'P-1' AND seq = 10 ON CONFLICT DO UPDATE SET actor = excluded.actor",
+    ],
+    "postgresql": [
+        "INSERT INTO events SELECT chain, seq, at, 'mallory', action, phase, data, prev_hash, hash "
+        "FROM events WHERE chain = 'P-1' AND seq = 10 ON CONFLICT (chain, seq) DO UPDATE SET actor = 'mallory'",
+        "INSERT INTO events SELECT chain, seq, at, 'mallory', action, phase, data, prev_hash, hash "
+        "FROM events WHERE chain = 'P-1' AND seq = 10 "
+        "ON CONFLICT ON CONSTRAINT uq_events_chain_prev_hash DO UPDATE SET actor = excluded.actor",
+    ],
+}
+
+
+def test_no_sql_conflict_clause_can_overwrite_an_event(engine: Engine, sql: sqlalchemy.Engine) -> None:
+    """The red-team rewrite: INSERT OR REPLACE of a whole chain with recomputed hashes passed verify."""
+    before = row(sql, "P-1", 10)
+    for statement in CONFLICT_CLAUSES[sql.dialect.name]:
+        with pytest.raises(DBAPIError, match="events are append-only"):
+            execute(sql, statement)
+    assert row(sql, "P-1", 10) == before
+    with sql.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM events WHERE chain = 'P-1'")).scalar() == 11
+    # The harmless clauses still do nothing at all.
+    ignore = ("INSERT OR IGNORE INTO" if sql.dialect.name == "sqlite" else "INSERT INTO") + (
+        " events SELECT chain, seq, at, 'mallory', action, phase, data, prev_hash, hash FROM events "
+        "WHERE chain = 'P-1' AND seq = 10" + ("" if sql.dialect.name == "sqlite" else " ON CONFLICT DO NOTHING"))
+    if sql.dialect.name == "postgresql":
+        execute(sql, ignore)
+        assert row(sql, "P-1", 10) == before
+    assert engine.verify_audit().ok
+
+
 def test_appending_still_works_with_the_triggers_in_place(engine: Engine) -> None:
     engine.hold("P-1", actor="ana", reason="client on holiday")
     assert engine.history("P-1")[-1].action == "hold"

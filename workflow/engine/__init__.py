@@ -38,14 +38,10 @@ class Engine:
     """phasegate's Python API. ``Engine(url)`` opens (and on first use creates) the database."""
 
     def __init__(self, url: str | None = None) -> None:
-        self.store = Store(url)  # the database, for tools and tests that look under the engine
-        self.url = self.store.url
-        if self.store.migrated:
-            try:
-                templates.publish_builtins(self.store)
-            except BaseException:
-                self.store.close()
-                raise
+        # The built-in templates are published in the migration's own transaction: a crash right
+        # after the schema is created cannot leave a database without them.
+        self.store = Store(url, on_create=templates.publish_missing_builtins)
+        self.url = self.store.url  # shown without its password
 
     def close(self) -> None:
         self.store.close()

@@ -112,20 +112,22 @@ def publish(tx: WriteTx, definition: Definition, text: str, actor: str) -> tuple
 
 def publish_builtins(store: Store, actor: str = SYSTEM_ACTOR) -> list[TemplateInfo]:
     """Publish each built-in template whose key has no version yet (idempotent)."""
+    return store.write(lambda tx: publish_missing_builtins(tx, actor))
+
+
+def publish_missing_builtins(tx: WriteTx, actor: str = SYSTEM_ACTOR) -> list[TemplateInfo]:
+    """In ``tx``: publish each built-in template whose key has no version yet."""
     from workflow.domain.loader import builtin_paths, load_definition
 
-    def work(tx: WriteTx) -> list[TemplateInfo]:
-        tx.dialect.lock_system(tx)
-        published = []
-        for key, path in sorted(builtin_paths().items()):
-            if tx.core(select(t_templates.c.id).where(t_templates.c.key == key).limit(1)).first():
-                continue
-            text = path.read_text(encoding="utf-8")
-            info, _ = publish(tx, load_definition(text, source=str(path)), text, actor)
-            published.append(info)
-        return published
-
-    return store.write(work)
+    tx.dialect.lock_system(tx)
+    published = []
+    for key, path in sorted(builtin_paths().items()):
+        if tx.core(select(t_templates.c.id).where(t_templates.c.key == key).limit(1)).first():
+            continue
+        text = path.read_text(encoding="utf-8")
+        info, _ = publish(tx, load_definition(text, source=str(path)), text, actor)
+        published.append(info)
+    return published
 
 
 def template_keys(store: Store) -> list[str]:

@@ -48,6 +48,7 @@ CHAIN_HEAD_CONSTRAINTS = frozenset({"pk_events", "uq_events_chain_prev_hash"})
 _SQLITE_CHAIN_HEAD_MESSAGES = (
     "UNIQUE constraint failed: events.chain, events.prev_hash",
     "UNIQUE constraint failed: events.chain, events.seq",
+    "the chain already holds this event or its predecessor",  # migration 0005's BEFORE INSERT trigger
 )
 _PG_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})  # serialization, deadlock, lock
 _SQLITE_BUSY = 5  # the primary result code; extended codes (BUSY_SNAPSHOT, ...) share the low byte

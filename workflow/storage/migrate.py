@@ -10,6 +10,7 @@ empty database at once migrate it exactly once.
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 # Keep in step with migrations/versions/ (a test checks): oldest first, head last.
-KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004")
+KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005")
 HEAD_REVISION: str = KNOWN_REVISIONS[-1]
 
 # pg_advisory_xact_lock key for "migrating phasegate's schema" ("phsg" as an int).
@@ -105,11 +106,13 @@ def _check_empty(engine: Engine, conn: Connection) -> None:
         )
 
 
-def ensure_schema(engine: Engine) -> bool:
+def ensure_schema(engine: Engine, then: Callable[[Connection], None] | None = None) -> bool:
     """Bring the schema to this phasegate's head; True when a migration ran.
 
     At head this is one query and alembic is not imported. A schema newer than this
     phasegate, or a database holding somebody else's tables, is refused untouched.
+    ``then`` runs in the migration's own transaction after it (the engine publishes the
+    built-in templates there), so a crash leaves either both or neither.
     """
     try:
         with engine.connect() as conn:
@@ -122,7 +125,7 @@ def ensure_schema(engine: Engine) -> bool:
             else:
                 _check_empty(engine, conn)
                 conn.rollback()
-        return _migrate(engine, "head", only_forward=True)
+        return _migrate(engine, "head", only_forward=True, then=then)
     except DBAPIError as exc:
         raise translate_error(exc, engine.url) from exc
 
@@ -133,7 +136,14 @@ def _lock(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
 
 
-def _migrate(engine: Engine, revision: str, *, only_forward: bool = False, down: bool = False) -> bool:
+def _migrate(
+    engine: Engine,
+    revision: str,
+    *,
+    only_forward: bool = False,
+    down: bool = False,
+    then: Callable[[Connection], None] | None = None,
+) -> bool:
     with write_transaction(engine) as conn:
         _lock(conn)
         revisions = _revisions_locked(conn)  # another process may have migrated meanwhile
@@ -144,6 +154,8 @@ def _migrate(engine: Engine, revision: str, *, only_forward: bool = False, down:
         if only_forward and revisions == [HEAD_REVISION]:
             return False
         _run_alembic(conn, revision, down=down)
+        if then is not None:
+            then(conn)
     return True
 
 

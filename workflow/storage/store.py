@@ -23,19 +23,25 @@ class Store:
     """The SQLAlchemy engine, its dialect, the held connection and the compiled templates.
 
     ``Store(url)`` opens the database and brings its schema to this phasegate's head;
-    ``migrated`` says whether that ran a migration. The command bodies get a
+    ``migrated`` says whether that ran a migration; ``on_create`` runs in the same
+    transaction as a migration (nothing is half set up after a crash). The command bodies get a
     :class:`WriteTx` or :class:`ReadTx` from :meth:`write`, :meth:`read` or :meth:`snapshot`.
     ``sqlalchemy`` and :meth:`connect` are for tools and tests that look under the engine.
     """
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, *, on_create: Callable[[WriteTx], None] | None = None) -> None:
         self.sqlalchemy: Engine = open_database(url)
         self.url = shown_url(self.sqlalchemy.url)
         self.dialect = Dialect.of(self.sqlalchemy)
         self.templates = TemplateCache()
         self.held = HeldConnection(self.sqlalchemy)
+
+        def created(conn: Connection) -> None:  # in the migration's transaction
+            if on_create is not None:
+                on_create(WriteTx(conn, self.dialect, self.templates))
+
         try:
-            self.migrated = ensure_schema(self.sqlalchemy)
+            self.migrated = ensure_schema(self.sqlalchemy, then=created)
         except BaseException:
             self.close()
             raise
