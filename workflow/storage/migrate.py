@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from workflow.errors import DatabaseProblem
 from workflow.storage.connections import write_transaction
-from workflow.storage.database import translate_error
+from workflow.storage.failures import translate_error
 
 if TYPE_CHECKING:
     from alembic.config import Config
