@@ -26,6 +26,7 @@ _NUMBER = re.compile(r"[+-]?[0-9]{1,9}")
 
 
 def kind_of(node: Node) -> str:
+    """What a refused value was, for the sentence: "a mapping", "a list", "the text 'x'", "nothing"."""
     if isinstance(node, MappingNode):
         return "a mapping"
     if isinstance(node, SequenceNode):
@@ -34,6 +35,7 @@ def kind_of(node: Node) -> str:
 
 
 def is_empty(node: Node) -> bool:
+    """A value left empty (nothing, or only blanks): absent when optional, reported at its key otherwise."""
     return isinstance(node, ScalarNode) and not node.value.strip()
 
 
