@@ -13,7 +13,7 @@ Driving 100k projects through the Engine command by command would take hours, so
    Rows go in with ``executemany``, one transaction per batch.
 
 The file is cached under the data directory, keyed by the sizes and by the source of
-the schema and the hash chain (``tables.py``, ``audit.py``, the migrations), and built
+the schema and the hash chain (``tables.py``, ``events.py``, the migrations), and built
 under a temporary name, so an interrupted build is never reused.
 """
 
@@ -44,7 +44,7 @@ BASE_TIME = datetime(2019, 1, 7, 9, 0, tzinfo=UTC)
 
 def _fingerprint() -> str:
     h = hashlib.sha256(GENERATOR_VERSION.encode())
-    for rel in ("workflow/storage/tables.py", "workflow/audit.py", "benchmarks/_dataset.py"):
+    for rel in ("workflow/storage/tables.py", "workflow/domain/events.py", "benchmarks/_dataset.py"):
         h.update((c.REPO / rel).read_bytes())
     versions = c.REPO / "workflow" / "migrations" / "versions"
     for p in sorted(versions.glob("*.py")):

@@ -23,7 +23,7 @@ from workflow import Engine
 from workflow.domain.checkpoint import KEY_ENV, load_checkpoint
 from workflow.domain.events import GENESIS, canonical_json, event_hash
 from workflow.errors import AuditBroken, NotPermitted
-from workflow.storage.verify import fast_hash
+from workflow.storage.verify_diagnosis import fast_hash
 
 TEAM = {"integrated_producer": "ana", "head_of_technology": "ben", "project_manager": "cy"}
 

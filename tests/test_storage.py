@@ -16,14 +16,8 @@ from sqlalchemy.engine import Engine
 from workflow.errors import DatabaseProblem
 from workflow.storage import tables
 from workflow.storage.connections import read_transaction, write_transaction
-from workflow.storage.database import (
-    default_url,
-    is_retryable,
-    open_database,
-    shown_url,
-    translate_error,
-    utcnow,
-)
+from workflow.storage.database import default_url, open_database, shown_url, utcnow
+from workflow.storage.failures import is_retryable, translate_error
 from workflow.storage.migrate import (
     HEAD_REVISION,
     KNOWN_REVISIONS,

@@ -10,8 +10,13 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workflow.errors import PhasegateError
+
+if TYPE_CHECKING:
+    from workflow.domain.definition import Definition
+    from workflow.engine import Engine
 
 CODE = "ACME-1"
 TEAM = {"integrated_producer": "ana", "head_of_technology": "ben", "project_manager": "cy"}
@@ -30,25 +35,50 @@ def run_demo(keep: str | None, out: Callable[[str], None]) -> int:
 def _run(path: Path, out: Callable[[str], None], *, kept: bool) -> int:
     from workflow.engine import Engine
 
-    def say(text: str = "") -> None:
-        out(text)
+    with Engine(f"sqlite:///{path}") as engine:
+        story = _Story(engine, out)
+        story.introduce(path, kept)
+        story.kick_off()
+        story.middle_phases()
+        story.qa_round_trip()
+        ok = story.record()
+        if kept:
+            story.say()
+            story.say(f"Kept the database: phasegate --db sqlite:///{path} --as ana project status {CODE}")
+        return 0 if ok else 6
 
-    def refused(what: str, action: Callable[[], object]) -> None:
+
+class _Story:
+    """The demo's narrated stages, one method each, in the order ``_run`` tells them."""
+
+    definition: Definition  # the large-agency template, read by introduce()
+
+    def __init__(self, engine: Engine, out: Callable[[str], None]) -> None:
+        self.engine = engine
+        self.out = out
+
+    def say(self, text: str = "") -> None:
+        self.out(text)
+
+    def refused(self, what: str, action: Callable[[], object]) -> None:
         try:
             action()
         except PhasegateError as exc:
-            say(f"  ✗ {what} refused (exit {exc.exit_code}): {str(exc).split(': waiting')[0]}")
+            self.say(f"  ✗ {what} refused (exit {exc.exit_code}): {str(exc).split(': waiting')[0]}")
             for blocker in getattr(exc, "blockers", [])[:6]:
-                say(f"      - {blocker}")
+                self.say(f"      - {blocker}")
         else:  # pragma: no cover - the demo's story depends on these refusals
             raise AssertionError(f"{what} should have been refused")
 
-    with Engine(f"sqlite:///{path}") as engine:
+    def introduce(self, path: Path, kept: bool) -> None:
+        """The database, the template and the staffed project the story runs on."""
+        engine, say = self.engine, self.say
         say("phasegate demo — a Large Agency project from kick-off to QA sign-off")
         say(f"database: {path}{'' if kept else ' (thrown away afterwards)'}")
         say()
         engine.init(admin="ana")
         info, definition, _ = engine.template("large-agency")
+        self.definition = definition
         say(
             f"Template {info.key} v{info.version}: {len(definition.roles)} roles, "
             f"{len(definition.phases)} phases, "
@@ -64,14 +94,17 @@ def _run(path: Path, out: Callable[[str], None], *, kept: bool) -> int:
         )
         say()
 
+    def kick_off(self) -> None:
+        """The first gate, with the two refusals a user meets: too early, and one person for two roles."""
+        engine, say = self.engine, self.say
         say("1. Client Kick-Off")
-        refused("ana's advance", lambda: engine.advance(CODE, actor="ana"))
+        self.refused("ana's advance", lambda: engine.advance(CODE, actor="ana"))
         for role, person in TEAM.items():
             engine.complete_task(CODE, role, actor=person)
         say("  ✓ ana, ben and cy mark their Client Kick-Off tasks done")
         engine.approve(CODE, "integrated_producer", actor="ana", comment="Scope agreed with the client")
         say("  ✓ ana approves the kick-off sign-off as Integrated Producer")
-        refused(
+        self.refused(
             "ana's approval as Project Manager too",
             lambda: engine.approve(CODE, "project_manager", actor="ana"),
         )
@@ -79,9 +112,11 @@ def _run(path: Path, out: Callable[[str], None], *, kept: bool) -> int:
         engine.approve(CODE, "head_of_technology", actor="ben")
         say("  ✓ cy and ben sign; the gate opens")
         event = engine.advance(CODE, actor="ana")
-        say(f"  → advanced to {_title(definition, event.data['to_phase'])} (event {event.seq})")
+        say(f"  → advanced to {_title(self.definition, event.data['to_phase'])} (event {event.seq})")
         say()
 
+    def middle_phases(self) -> None:
+        engine, say = self.engine, self.say
         say("2. Through the middle phases")
         while True:
             status = engine.status(CODE)
@@ -94,10 +129,13 @@ def _run(path: Path, out: Callable[[str], None], *, kept: bool) -> int:
             )
             say(
                 f"  → {status.phase_title}: {len(status.tasks)} tasks done{gate}; advanced to "
-                f"{_title(definition, event.data['to_phase'])}"
+                f"{_title(self.definition, event.data['to_phase'])}"
             )
         say()
 
+    def qa_round_trip(self) -> None:
+        """A rejected QA gate sends the project back a phase, in a new round, and it comes back."""
+        engine, say = self.engine, self.say
         say("3. Production Review QA")
         status = engine.status(CODE)
         for task in status.tasks:
@@ -108,7 +146,8 @@ def _run(path: Path, out: Callable[[str], None], *, kept: bool) -> int:
         )
         say('  ✗ ben rejects the QA sign-off: "Checkout fails on Safari; fix before launch"')
         say(
-            f"  → sent back to {_title(definition, event.data['to_phase'])}, round {event.data['to_round']}; "
+            f"  → sent back to {_title(self.definition, event.data['to_phase'])}, "
+            f"round {event.data['to_round']}; "
             f"{len(event.data['voided']['approvals'])} approval(s) and {len(event.data['voided']['tasks'])} "
             "task(s) of the rejected round no longer count"
         )
@@ -118,10 +157,13 @@ def _run(path: Path, out: Callable[[str], None], *, kept: bool) -> int:
         status = engine.status(CODE)
         say(f"  → Execution redone; back in {status.phase_title}, round {status.round}")
         _finish_phase(engine, status)
-        event = engine.advance(CODE, actor="ana")
+        engine.advance(CODE, actor="ana")
         say(f"  ✓ QA signed by ana, ben and cy; {CODE} is {engine.status(CODE).status}")
         say()
 
+    def record(self) -> bool:
+        """The history, the rejection and the completion in it, and whether the audit chains verify."""
+        engine, say = self.engine, self.say
         say("4. The record")
         history = engine.history(CODE)
         counts = Counter(e.action for e in history)
@@ -138,10 +180,7 @@ def _run(path: Path, out: Callable[[str], None], *, kept: bool) -> int:
             f"{report.chains_checked} hash chains recomputed"
         )
         say(f"  last hash: {history[-1].hash}")
-        if kept:
-            say()
-            say(f"Kept the database: phasegate --db sqlite:///{path} --as ana project status {CODE}")
-        return 0 if report.ok else 6
+        return report.ok
 
 
 def _finish_phase(engine: object, status: object) -> None:

@@ -152,89 +152,126 @@ def project_report(code: str, events: Sequence[Event], definition: Definition, n
     if not events or events[0].action != "create":
         raise AuditBroken(f"project {code}: its history does not start with its creation; "
                           f"run `phasegate audit verify {code}`")
-    visits: list[Visit] = []
-    current: dict[str, Any] | None = None
-    status = "active"
-    as_of = now
-    ended_at: str | None = None
-
-    def open_visit(phase: str, rnd: int, at: str) -> dict[str, Any]:
-        return {"phase": phase, "round": rnd, "start": at, "tasks": {}, "approved": {}, "signatures": [],
-                "held": 0.0, "hold_start": None, "holds": []}
-
-    def close(v: dict[str, Any], end: str | None, how: str | None) -> None:
-        phase = definition.phase(v["phase"])
-        assert phase is not None
-        needed = {role for role, _task in phase.tasks}
-        done_at: str | None = v["start"]
-        if needed:
-            done = [v["tasks"][r] for r in needed if r in v["tasks"]]
-            done_at = max(done) if len(done) == len(needed) else None
-        until = end or as_of
-        held = v["held"] + (_seconds(v["hold_start"], until) if v["hold_start"] else 0.0)
-        waits = []
-        if phase.gate is not None:
-            for role in phase.gate.approvers:
-                signed = v["approved"].get(role)
-                if done_at is None:
-                    wait = None
-                elif signed is not None:
-                    wait = _seconds(done_at, signed[1]) if signed[1] > done_at else 0.0
-                else:
-                    wait = _seconds(done_at, until)
-                waits.append(GateWait(role, definition.role_title(role), signed[0] if signed else None,
-                                      signed[1] if signed else None, wait))
-        visits.append(Visit(
-            phase=phase.key, phase_title=phase.title, round=v["round"], started_at=v["start"], ended_at=end,
-            ended_by=how, tasks_done_at=done_at, work_seconds=_seconds(v["start"], done_at or until),
-            held_seconds=held, waits=waits, signatures=v["signatures"], holds=v["holds"],
-        ))
-
+    timeline = _Timeline(definition, now)
     for e in events:
-        d = e.data
-        if e.action == "create":
-            current = open_visit(d["phase"], d["round"], e.at)
-            continue
-        if current is None:
-            continue
-        if e.action == "task.done":
-            current["tasks"].setdefault(d["role"], e.at)
-        elif e.action in ("approve", "reject"):
-            role = d["role"]
-            if e.action == "approve":
-                current["approved"].setdefault(role, (e.actor, e.at))
-            current["signatures"].append(Signature(
-                e.seq, e.at, e.actor, role, d.get("role_title", role), d.get("decision", e.action),
-                d.get("meaning", ""), d.get("comment") if e.action == "approve" else d.get("reason")))
-            if e.action == "reject":
-                close(current, e.at, "reject")
-                current = open_visit(d["to_phase"], d["to_round"], e.at)
-        elif e.action == "advance":
-            if d.get("status") == "completed":
-                close(current, e.at, "completed")
-                current, status, ended_at = None, "completed", e.at
-            else:
-                close(current, e.at, "advance")
-                current = open_visit(d["to_phase"], d["to_round"], e.at)
-        elif e.action == "hold":
-            current["hold_start"], status = e.at, "on_hold"
-            current["holds"].append(Hold(e.at, e.actor, d.get("reason"), None))
-        elif e.action == "resume":
-            if current["hold_start"]:
-                current["held"] += _seconds(current["hold_start"], e.at)
-            if current["holds"]:
-                current["holds"][-1].ended_at = e.at
-            current["hold_start"], status = None, "active"
-        elif e.action == "cancel":
-            close(current, e.at, "cancel")
-            current, status, ended_at = None, "cancelled", e.at
-    if current is not None:
-        close(current, None, None)
+        timeline.read(e)
+    if timeline.current is not None:
+        timeline.close(timeline.current, None, None)
     created = events[0].data
     ref: dict[str, Any] = created["template"]
-    return ProjectReport(code, ref["key"], ref["version"], status, events[0].at, as_of, visits,
-                         name=created.get("name"), client=created.get("client"), ended_at=ended_at,
-                         head_hash=events[-1].hash, head_seq=events[-1].seq)
+    return ProjectReport(code, ref["key"], ref["version"], timeline.status, events[0].at, now,
+                         timeline.visits, name=created.get("name"), client=created.get("client"),
+                         ended_at=timeline.ended_at, head_hash=events[-1].hash, head_seq=events[-1].seq)
+
+
+@dataclass
+class _OpenVisit:
+    """The visit being read: what has happened in it so far."""
+
+    phase: str
+    round: int
+    start: str
+    tasks: dict[str, str] = field(default_factory=dict)  # role -> when its task was first done
+    approved: dict[str, tuple[str, str]] = field(default_factory=dict)  # role -> (person, at), the first
+    signatures: list[Signature] = field(default_factory=list)
+    held: float = 0.0  # seconds on hold, holds already resumed
+    hold_start: str | None = None
+    holds: list[Hold] = field(default_factory=list)
+
+
+class _Timeline:
+    """Reads a project's events in order, one visit open at a time, and closes each into a :class:`Visit`."""
+
+    def __init__(self, definition: Definition, as_of: str) -> None:
+        self.definition = definition
+        self.as_of = as_of
+        self.visits: list[Visit] = []
+        self.current: _OpenVisit | None = None
+        self.status = "active"
+        self.ended_at: str | None = None
+
+    def read(self, e: Event) -> None:
+        d, v = e.data, self.current
+        if e.action == "create":
+            self.current = _OpenVisit(d["phase"], d["round"], e.at)
+        elif v is None:
+            return
+        elif e.action == "task.done":
+            v.tasks.setdefault(d["role"], e.at)
+        elif e.action in ("approve", "reject"):
+            self.signed(v, e)
+        elif e.action == "advance":
+            self.advanced(v, e)
+        elif e.action == "hold":
+            v.hold_start, self.status = e.at, "on_hold"
+            v.holds.append(Hold(e.at, e.actor, d.get("reason"), None))
+        elif e.action == "resume":
+            self.resumed(v, e)
+        elif e.action == "cancel":
+            self.close(v, e.at, "cancel")
+            self.current, self.status, self.ended_at = None, "cancelled", e.at
+
+    def signed(self, v: _OpenVisit, e: Event) -> None:
+        d = e.data
+        role = d["role"]
+        if e.action == "approve":
+            v.approved.setdefault(role, (e.actor, e.at))
+        v.signatures.append(Signature(
+            e.seq, e.at, e.actor, role, d.get("role_title", role), d.get("decision", e.action),
+            d.get("meaning", ""), d.get("comment") if e.action == "approve" else d.get("reason")))
+        if e.action == "reject":
+            self.close(v, e.at, "reject")
+            self.current = _OpenVisit(d["to_phase"], d["to_round"], e.at)
+
+    def advanced(self, v: _OpenVisit, e: Event) -> None:
+        d = e.data
+        if d.get("status") == "completed":
+            self.close(v, e.at, "completed")
+            self.current, self.status, self.ended_at = None, "completed", e.at
+        else:
+            self.close(v, e.at, "advance")
+            self.current = _OpenVisit(d["to_phase"], d["to_round"], e.at)
+
+    def resumed(self, v: _OpenVisit, e: Event) -> None:
+        if v.hold_start:
+            v.held += _seconds(v.hold_start, e.at)
+        if v.holds:
+            v.holds[-1].ended_at = e.at
+        v.hold_start, self.status = None, "active"
+
+    def close(self, v: _OpenVisit, end: str | None, how: str | None) -> None:
+        """The visit ended at ``end`` (None: it is the current one): time its work, holds and waits."""
+        phase = self.definition.phase(v.phase)
+        assert phase is not None
+        needed = {role for role, _task in phase.tasks}
+        done_at: str | None = v.start
+        if needed:
+            done = [v.tasks[r] for r in needed if r in v.tasks]
+            done_at = max(done) if len(done) == len(needed) else None
+        until = end or self.as_of
+        held = v.held + (_seconds(v.hold_start, until) if v.hold_start else 0.0)
+        waits = self.waits(v, phase.gate.approvers, done_at, until) if phase.gate is not None else []
+        self.visits.append(Visit(
+            phase=phase.key, phase_title=phase.title, round=v.round, started_at=v.start, ended_at=end,
+            ended_by=how, tasks_done_at=done_at, work_seconds=_seconds(v.start, done_at or until),
+            held_seconds=held, waits=waits, signatures=v.signatures, holds=v.holds,
+        ))
+
+    def waits(self, v: _OpenVisit, approvers: Iterable[str], done_at: str | None,
+              until: str) -> list[GateWait]:
+        """Each gate role's wait, from the last task done until its approval (or ``until``)."""
+        waits = []
+        for role in approvers:
+            signed = v.approved.get(role)
+            if done_at is None:
+                wait = None
+            elif signed is not None:
+                wait = _seconds(done_at, signed[1]) if signed[1] > done_at else 0.0
+            else:
+                wait = _seconds(done_at, until)
+            waits.append(GateWait(role, self.definition.role_title(role), signed[0] if signed else None,
+                                  signed[1] if signed else None, wait))
+        return waits
 
 
 def _median(values: Iterable[float | None]) -> float | None:

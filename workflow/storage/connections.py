@@ -13,7 +13,8 @@ from weakref import WeakSet
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from workflow.storage.database import BEGIN_WRITE, is_retryable, translate_error
+from workflow.storage.database import BEGIN_WRITE
+from workflow.storage.failures import is_retryable, translate_error
 
 # Connections a forked child inherited with an Engine: kept, never used or closed, so that
 # neither the garbage collector nor SQLAlchemy touches the parent's database handles.

@@ -9,8 +9,8 @@ empty database at once migrate it exactly once.
 
 from __future__ import annotations
 
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from workflow.errors import DatabaseProblem
 from workflow.storage.connections import write_transaction
-from workflow.storage.database import translate_error
+from workflow.storage.failures import translate_error
 
 if TYPE_CHECKING:
     from alembic.config import Config

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from workflow.storage.connections import read_transaction
-from workflow.storage.database import translate_error
+from workflow.storage.failures import translate_error
 
 
 @contextmanager

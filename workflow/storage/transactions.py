@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from workflow.domain.events import SYSTEM_CHAIN, Event
 from workflow.errors import Conflict, DatabaseProblem, PhasegateError
 from workflow.storage.connections import read_transaction, write_transaction
-from workflow.storage.database import is_retryable, translate_error
+from workflow.storage.failures import is_retryable, translate_error
 from workflow.storage.tables import events as t_events
 from workflow.storage.tx import ReadTx, WriteTx
 

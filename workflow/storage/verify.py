@@ -18,14 +18,16 @@ The happy path parses no JSON and reads two streams side by side: the events in
 chain order and the projects (whose rows record each chain's head) in the same
 order, a merge join, so memory does not grow with the number of events or of
 projects. Each row costs one sha256 and a few comparisons; everything that tells
-the problems apart (the look-ups above) runs only once a row fails them.
+the problems apart (the look-ups above, :mod:`workflow.storage.verify_diagnosis`)
+runs only once a row fails them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from hashlib import sha256
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.engine import Connection
@@ -34,6 +36,7 @@ from workflow.domain.events import GENESIS
 from workflow.domain.results import AuditReport, BrokenEvent
 from workflow.storage.tables import events as t_events
 from workflow.storage.tables import projects as t_projects
+from workflow.storage.verify_diagnosis import EVENT_COLUMNS, chain_end, check_row
 
 BATCH = 5000
 
@@ -42,35 +45,6 @@ Heads = dict[str, tuple[int, str]]
 # The chains ``lo <= name < hi`` in the database's order (None: that end is open).
 Span = tuple[str | None, str | None]
 EVERY_CHAIN: Span = (None, None)
-
-
-def fast_hash(prev_hash: str, chain: str, seq: int, at: str, actor: str, action: str, phase: str | None,
-              data: str) -> str:
-    """:func:`workflow.domain.events.event_hash`, inlined for the verifier's inner loop.
-
-    (A test pins the two equal.)
-    """
-    s = str(seq)
-    p = "~" if phase is None else f"{len(phase)}:{phase}"
-    payload = (f"{prev_hash}{len(chain)}:{chain}{len(s)}:{s}{len(at)}:{at}{len(actor)}:{actor}"
-               f"{len(action)}:{action}{p}{len(data)}:{data}")
-    return sha256(payload.encode("utf-8")).hexdigest()
-
-
-class _Row(NamedTuple):
-    chain: str
-    seq: int
-    at: str
-    actor: str
-    action: str
-    phase: str | None
-    data: str
-    prev_hash: str
-    hash: str
-
-
-_COLUMNS = (t_events.c.chain, t_events.c.seq, t_events.c.at, t_events.c.actor, t_events.c.action,
-            t_events.c.phase, t_events.c.data, t_events.c.prev_hash, t_events.c.hash)
 
 
 def _open(conn: Connection, stmt: Select[Any], name: str) -> Any:
@@ -113,7 +87,7 @@ def _in_range(stmt: Select[Any], column: Any, chain: str | None, span: Span) -> 
 
 
 def _events(conn: Connection, chain: str | None, span: Span) -> Select[Any]:
-    stmt = _in_range(select(*_COLUMNS), t_events.c.chain, chain, span)
+    stmt = _in_range(select(*EVENT_COLUMNS), t_events.c.chain, chain, span)
     return stmt.order_by(t_events.c.chain, t_events.c.seq)
 
 
@@ -184,66 +158,6 @@ class _ProjectHeads:
         ).scalar()
 
 
-# -- telling the problems apart (only once something is broken) -------------------------------------
-
-
-def _rehash(row: Any, seq: int) -> str | None:
-    """The hash ``row`` would have as event ``seq`` (None if a field is NULL or not text: it was edited)."""
-    try:
-        return fast_hash(row.prev_hash, row.chain, seq, row.at, row.actor, row.action, row.phase, row.data)
-    except TypeError:
-        return None
-
-
-def _gap(conn: Connection, chain: str, expected: int, prev_hash: str, found_seq: int) -> BrokenEvent:
-    """Event ``expected`` is not where it should be: deleted, or renumbered elsewhere in the chain?"""
-    moved = conn.execute(
-        select(*_COLUMNS).where(t_events.c.chain == chain, t_events.c.prev_hash == prev_hash,
-                                t_events.c.seq != expected)
-    ).first()
-    if moved is not None and _rehash(moved, expected) == moved.hash:
-        return BrokenEvent(chain, expected, "edited",
-                           f"its sequence number was changed from {expected} to {moved.seq}")
-    return BrokenEvent(chain, expected, "missing",
-                       f"event {expected} is missing (the next stored event is {found_seq})")
-
-
-def _misplaced(conn: Connection, row: Any) -> BrokenEvent:
-    """The stored fields do not produce the stored hash: edited, or an intact event at the wrong place?"""
-    row = _Row(*row)
-    chain, seq = row.chain, row.seq
-    candidates = [seq - 1, seq + 1]
-    successor = conn.execute(
-        select(t_events.c.seq).where(t_events.c.chain == chain, t_events.c.prev_hash == row.hash).limit(1)
-    ).first()
-    if successor is not None:
-        candidates.append(successor.seq - 1)
-    predecessor = conn.execute(
-        select(t_events.c.seq).where(t_events.c.chain == chain, t_events.c.hash == row.prev_hash).limit(1)
-    ).first()
-    if predecessor is not None:
-        candidates.append(predecessor.seq + 1)
-    if row.prev_hash == GENESIS:
-        candidates.append(1)
-    for other in dict.fromkeys(candidates):
-        if other > 0 and other != seq and _rehash(row, other) == row.hash:
-            return BrokenEvent(chain, seq, "reordered",
-                               f"it holds the event written as event {other}: events were swapped or moved")
-    return BrokenEvent(chain, seq, "edited", "its stored fields no longer produce its stored hash")
-
-
-def _unlinked(conn: Connection, row: Any) -> BrokenEvent:
-    """An intact event that does not follow the one stored before it: a fork, or a reordering."""
-    row = _Row(*row)
-    twin = conn.execute(
-        select(t_events.c.seq).where(t_events.c.chain == row.chain, t_events.c.prev_hash == row.prev_hash,
-                                     t_events.c.seq != row.seq).order_by(t_events.c.seq).limit(1)
-    ).first()
-    if twin is not None:
-        return BrokenEvent(row.chain, row.seq, "forked",
-                           f"it claims the same predecessor as event {twin.seq}: the chain was forked")
-    return BrokenEvent(row.chain, row.seq, "reordered", "it does not follow the event stored before it")
-
 
 # -- the pass ---------------------------------------------------------------------------------------
 
@@ -287,44 +201,55 @@ class _Prefixes:
                 self.text[v] = f"{len(v)}:{v}"
 
 
-def _check_row(conn: Connection, row: Sequence[Any], next_seq: int, prev_hash: str, cp_len: int,
-               cp_hash: str, checkpoint_label: str) -> BrokenEvent | None:
-    """Every check of one event, in order, naming what is wrong (None: the event is fine)."""
-    name, seq, at, actor, action, phase, data, stored_prev, stored_hash = row
-    if seq != next_seq:
-        return _gap(conn, name, next_seq, prev_hash, seq)
+class _Tally:
+    """How far one pass got (the events of the chains finished, the chains begun), and its report."""
+
+    def __init__(self, checkpoint_chains: int | None, collect: Heads | None, label: str) -> None:
+        self.checkpoint_chains = checkpoint_chains
+        self.collect = collect
+        self.label = label
+        self.done = 0  # events of the chains already finished
+        self.chains = 0
+
+    def report(self, broken: BrokenEvent | None, checked: int) -> AuditReport:
+        return AuditReport(ok=broken is None, events_checked=checked, chains_checked=self.chains,
+                           first_broken=broken, checkpoint_chains=self.checkpoint_chains)
+
+    def chain_ended(self, name: str, length: int, head: str, recorded: tuple[int, str] | None,
+                    cp_len: int) -> AuditReport | None:
+        """A chain's last event was read: check its end, and collect its head for a checkpoint.
+
+        Returns the failed pass's report, or None (the chain's events are counted done).
+        """
+        broken = chain_end(name, length, head, recorded, cp_len, self.label)
+        if broken is not None:
+            return self.report(broken, self.done + length)
+        if self.collect is not None:
+            self.collect[name] = (length, head)
+        self.done += length
+        return None
+
+    def unread(self, pending: Mapping[str, tuple[int, str]]) -> AuditReport:
+        """After the pass: a checkpoint's chain that no event was read for is missing whole."""
+        for name, (length, _) in sorted(pending.items()):
+            if length > 0:
+                missing = f"the whole chain is missing ({self.label} recorded {length} events)"
+                return self.report(BrokenEvent(name, 1, "missing", missing), self.done)
+        return self.report(None, self.done)
+
+
+@contextmanager
+def _streams(conn: Connection, chain: str | None, span: Span) -> Iterator[tuple[_ProjectHeads, Any]]:
+    """The project heads and the events, both in chain order, both closed however the pass ends."""
+    heads = _ProjectHeads(conn, chain, span)
+    cursor = None
     try:
-        intact = fast_hash(stored_prev, name, seq, at, actor, action, phase, data) == stored_hash
-    except TypeError:  # a NULL or a value of another type where phasegate stores text
-        intact = False
-    if not intact:
-        return _misplaced(conn, row)
-    if stored_prev != prev_hash:
-        return _unlinked(conn, row)
-    if seq == cp_len and stored_hash != cp_hash:
-        return BrokenEvent(name, seq, "edited",
-                           f"the chain up to this event differs from {checkpoint_label}: it "
-                           f"was rewritten (hashes recomputed) since")
-    return None
-
-
-def _chain_end(name: str, last_seq: int, last_hash: str, recorded: tuple[int, str] | None, cp_len: int,
-               checkpoint_label: str) -> BrokenEvent | None:
-    """The chain ``name`` ended: does it reach the head its project records, and the checkpoint's length?"""
-    if recorded is not None:
-        head_seq, head_hash = recorded
-        if last_seq < head_seq:
-            return BrokenEvent(name, last_seq + 1, "missing",
-                               f"the chain ends at event {last_seq} but the project records "
-                               f"{head_seq} events")
-        if last_seq > head_seq or last_hash != head_hash:
-            return BrokenEvent(name, last_seq, "edited",
-                               "the chain's last event does not match the head recorded on the project")
-    if last_seq < cp_len:
-        return BrokenEvent(name, last_seq + 1, "missing",
-                           f"{checkpoint_label} recorded {cp_len} events; "
-                           f"the chain now ends at event {last_seq}")
-    return None
+        cursor = _open(conn, _events(conn, chain, span), "phasegate_verify")
+        yield heads, cursor
+    finally:
+        if cursor is not None:
+            cursor.close()
+        heads.close()
 
 
 def verify_chains(conn: Connection, chain: str | None = None, *,
@@ -340,79 +265,67 @@ def verify_chains(conn: Connection, chain: str | None = None, *,
     and ``collect``, which the caller holds, do).
     """
     pending = {k: v for k, v in (checkpoint or {}).items() if chain is None or k == chain}
-    checkpoint_chains = len(pending) if checkpoint is not None else None
-    done = 0  # events of the chains already finished
-    chains = 0
-
-    def report(broken: BrokenEvent | None, checked: int) -> AuditReport:
-        return AuditReport(ok=broken is None, events_checked=checked, chains_checked=chains,
-                           first_broken=broken, checkpoint_chains=checkpoint_chains)
-
-    def ended(name: str, length: int, head: str, recorded: tuple[int, str] | None,
-              cp_len: int) -> BrokenEvent | None:
-        """A chain's last event was read: check its end, and collect its head for a checkpoint."""
-        broken = _chain_end(name, length, head, recorded, cp_len, checkpoint_label)
-        if broken is None and collect is not None:
-            collect[name] = (length, head)
-        return broken
-
-    heads = _ProjectHeads(conn, chain, span)
-    cursor = None
-    try:
-        cursor = _open(conn, _events(conn, chain, span), "phasegate_verify")
-        prefixes = _Prefixes()
-        seqs, lengths, texts = prefixes.seq, prefixes.length, prefixes.text
-        digest = sha256
-        length = len
-        # The state of the chain being read (the first row always starts a chain).
-        current: str | None = None
-        head = ""  # its length-prefixed name, the same in every event of the chain
-        recorded: tuple[int, str] | None = None
-        next_seq, prev_hash, cp_len, cp_hash = 1, GENESIS, 0, ""
-        label = checkpoint_label
-        for name, seq, at, actor, action, phase, data, stored_prev, stored_hash in cursor:
-            if name != current:
-                if current is not None:
-                    if broken := ended(current, next_seq - 1, prev_hash, recorded, cp_len):
-                        return report(broken, done + next_seq - 1)
-                    done += next_seq - 1
-                current = name
-                chains += 1
-                head = f"{length(name)}:{name}"
-                recorded = heads.take(name)
-                next_seq, prev_hash = 1, GENESIS
-                cp_len, cp_hash = pending.pop(name, (0, ""))
-            # The hot path: audit.event_hash inlined, its repeating pieces from the prefix caches
-            # (a test pins fast_hash, the slow path's hash, to audit.event_hash). Any doubt, a cache
-            # miss included, goes to _check_row, which runs every check in order.
-            try:
-                if (seq == next_seq and stored_prev == prev_hash and seq != cp_len
-                        and digest(f"{stored_prev}{head}{seqs[seq]}{lengths[length(at)]}{at}{texts[actor]}"
-                                   f"{texts[action]}{texts[phase]}{lengths[length(data)]}{data}".encode()
-                                   ).hexdigest() == stored_hash):
-                    prev_hash = stored_hash
-                    next_seq += 1
-                    continue
-            except (LookupError, TypeError):
-                pass
-            row = (name, seq, at, actor, action, phase, data, stored_prev, stored_hash)
-            if broken := _check_row(conn, row, next_seq, prev_hash, cp_len, cp_hash, label):
-                return report(broken, done + next_seq)
-            prefixes.learn(seq, at, actor, action, phase, data)
-            prev_hash = stored_hash
-            next_seq += 1
-        if current is not None:
-            if broken := ended(current, next_seq - 1, prev_hash, recorded, cp_len):
-                return report(broken, done + next_seq - 1)
-            done += next_seq - 1
+    tally = _Tally(len(pending) if checkpoint is not None else None, collect, checkpoint_label)
+    with _streams(conn, chain, span) as (heads, cursor):
+        failed = _walk(conn, cursor, heads, pending, tally)
+        if failed is not None:
+            return failed
         if (chainless := heads.chainless()) is not None:
-            return report(BrokenEvent(chainless, 1, "missing", "the project's whole chain is missing"), done)
-    finally:
-        if cursor is not None:
-            cursor.close()
-        heads.close()
-    for name, (length_, _) in sorted(pending.items()):
-        if length_ > 0:
-            return report(BrokenEvent(name, 1, "missing", f"the whole chain is missing ({checkpoint_label} "
-                                                          f"recorded {length_} events)"), done)
-    return report(None, done)
+            return tally.report(BrokenEvent(chainless, 1, "missing", "the project's whole chain is missing"),
+                                tally.done)
+    return tally.unread(pending)
+
+
+def _walk(conn: Connection, cursor: Any, heads: _ProjectHeads, pending: dict[str, tuple[int, str]],
+          tally: _Tally) -> AuditReport | None:
+    """Every event in chain order; the failed pass's report, or None when every chain read is intact.
+
+    The hot loop (benchmarks/bench_verify.py): kept in one frame, every name it touches
+    per row a local, because a call or an attribute look-up per row costs the verifier
+    a measurable share of its rate. ``pending`` loses the entries of the chains read.
+    """
+    prefixes = _Prefixes()
+    seqs, lengths, texts = prefixes.seq, prefixes.length, prefixes.text
+    digest = sha256
+    length = len
+    chain_ended = tally.chain_ended
+    # The state of the chain being read (the first row always starts a chain).
+    current: str | None = None
+    head = ""  # its length-prefixed name, the same in every event of the chain
+    recorded: tuple[int, str] | None = None
+    next_seq, prev_hash, cp_len, cp_hash = 1, GENESIS, 0, ""
+    label = tally.label
+    for name, seq, at, actor, action, phase, data, stored_prev, stored_hash in cursor:
+        if name != current:
+            if current is not None:
+                failed = chain_ended(current, next_seq - 1, prev_hash, recorded, cp_len)
+                if failed is not None:
+                    return failed
+            current = name
+            tally.chains += 1
+            head = f"{length(name)}:{name}"
+            recorded = heads.take(name)
+            next_seq, prev_hash = 1, GENESIS
+            cp_len, cp_hash = pending.pop(name, (0, ""))
+        # The hot path: audit.event_hash inlined, its repeating pieces from the prefix caches
+        # (a test pins fast_hash, the slow path's hash, to audit.event_hash). Any doubt, a cache
+        # miss included, goes to check_row, which runs every check in order.
+        try:
+            if (seq == next_seq and stored_prev == prev_hash and seq != cp_len
+                    and digest(f"{stored_prev}{head}{seqs[seq]}{lengths[length(at)]}{at}{texts[actor]}"
+                               f"{texts[action]}{texts[phase]}{lengths[length(data)]}{data}".encode()
+                               ).hexdigest() == stored_hash):
+                prev_hash = stored_hash
+                next_seq += 1
+                continue
+        except (LookupError, TypeError):
+            pass
+        row = (name, seq, at, actor, action, phase, data, stored_prev, stored_hash)
+        if broken := check_row(conn, row, next_seq, prev_hash, cp_len, cp_hash, label):
+            return tally.report(broken, tally.done + next_seq)
+        prefixes.learn(seq, at, actor, action, phase, data)
+        prev_hash = stored_hash
+        next_seq += 1
+    if current is not None:
+        return chain_ended(current, next_seq - 1, prev_hash, recorded, cp_len)
+    return None
