@@ -804,3 +804,15 @@ def test_a_compiled_definition_round_trips_through_its_stored_json(key: str) -> 
     definition = load_file(builtin_paths()[key])
     stored = json.dumps(definition_to_dict(definition))
     assert definition_from_dict(json.loads(stored)) == definition
+
+
+def test_an_empty_approvers_list_is_called_empty_not_a_list() -> None:
+    """Issue 12: "must be a non-empty list of declared role keys, not a list" contradicted itself."""
+    text = (
+        "key: t\ntitle: T\nroles:\n  a: {title: A}\nlead: a\nphases:\n  - key: p\n    title: P\n"
+        "    tasks: {a: do}\n    gate:\n      title: G\n      approvers: []\n"
+    )
+    with pytest.raises(DefinitionError) as caught:
+        load_definition(text, source="t.yaml")
+    (problem,) = caught.value.problems
+    assert problem.message.endswith("must be a non-empty list of declared role keys, not an empty list")

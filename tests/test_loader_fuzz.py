@@ -26,6 +26,8 @@ from workflow.domain.definition import Definition
 from workflow.domain.loader import builtin_paths, load_definition
 from workflow.errors import DefinitionError
 
+pytestmark = pytest.mark.slow  # hypothesis fuzz of the loader: ~10 s
+
 # CPU seconds per document: a bound against pathological blow-ups (a billion laughs takes minutes),
 # not a benchmark; CPU time, so a busy machine does not trip it (inputs take ~0.3 ms, the slowest ~50 ms).
 TIME_BOUND = 2.0

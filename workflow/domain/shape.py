@@ -28,9 +28,9 @@ _NUMBER = re.compile(r"[+-]?[0-9]{1,9}")
 def kind_of(node: Node) -> str:
     """What a refused value was, for the sentence: "a mapping", "a list", "the text 'x'", "nothing"."""
     if isinstance(node, MappingNode):
-        return "a mapping"
+        return "a mapping" if node.value else "an empty mapping"
     if isinstance(node, SequenceNode):
-        return "a list"
+        return "a list" if node.value else "an empty list"
     return f"the text {quote(node.value)}" if node.value else "nothing"
 
 

@@ -29,7 +29,9 @@ class Store:
     ``sqlalchemy`` and :meth:`connect` are for tools and tests that look under the engine.
     """
 
-    def __init__(self, url: str | None = None, *, on_create: Callable[[WriteTx], object] | None = None) -> None:
+    def __init__(
+        self, url: str | None = None, *, on_create: Callable[[WriteTx], object] | None = None
+    ) -> None:
         self.sqlalchemy: Engine = open_database(url)
         self.url = shown_url(self.sqlalchemy.url)
         self.dialect = Dialect.of(self.sqlalchemy)
