@@ -42,6 +42,7 @@ def stored_state(conn: Connection, code: str) -> dict[str, Any]:
               for r in conn.execute(select(approvals).where(approvals.c.project_id == p.id))}
     return {"phase": p.phase, "round": p.round, "status": p.status, "rounds": json.loads(p.rounds),
             "seq": p.seq, "head_hash": p.head_hash, "updated_at": p.updated_at, "name": p.name,
+            "hold_seq": p.hold_seq, "rejection_seq": p.rejection_seq,
             "client": p.client, "created_at": p.created_at, "team": team, "tasks": done, "approvals": signed}
 
 
@@ -49,6 +50,7 @@ def replayed_state(history: list[Event], code: str) -> dict[str, Any]:
     s = replay(code, history)
     return {"phase": s.phase, "round": s.round, "status": s.status, "rounds": s.rounds, "seq": s.seq,
             "head_hash": s.head_hash, "updated_at": s.updated_at, "name": s.name, "client": s.client,
+            "hold_seq": s.hold_seq, "rejection_seq": s.rejection_seq,
             "created_at": s.created_at, "team": s.team_lists(),
             "tasks": {k: (t.person, t.note, t.at, t.seq) for k, t in s.tasks.items()},
             "approvals": {k: (a.person, a.comment, a.at, a.seq) for k, a in s.approvals.items()}}

@@ -17,6 +17,7 @@ import time
 import unicodedata
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -19,7 +19,7 @@ from typing import Any
 
 from workflow.domain.events import Event, canonical_json
 from workflow.domain.state import ProjectState, Signature, TaskDone
-from workflow.domain.vocabulary import ACTIVE, TRIGGERS, Status
+from workflow.domain.vocabulary import ACTIVE, ON_HOLD, TRIGGERS, Status
 from workflow.errors import AuditBroken
 
 RoundKey = tuple[str, int, str]  # (phase, round, role)
@@ -41,6 +41,8 @@ class Replay:
         self.head_hash = ""
         self.created_at = ""
         self.updated_at = ""
+        self.hold_seq: int | None = None
+        self.rejection_seq: int | None = None
         self.team: dict[str, set[str]] = {}
         self.authority: dict[tuple[str, str], int] = {}
         self.tasks: dict[RoundKey, TaskDone] = {}  # every round's, as the tasks table holds them
@@ -101,6 +103,10 @@ class Replay:
             self.phase, self.round = d["to_phase"], d["to_round"]
             self.rounds[self.phase] = self.round
         self.status = d.get("status", self.status)
+        if e.action == "reject":
+            self.rejection_seq = e.seq
+        if self.status == ON_HOLD and e.action == "hold":
+            self.hold_seq = e.seq
 
     def team_lists(self) -> dict[str, list[str]]:
         return {role: sorted(people) for role, people in self.team.items() if people}
@@ -122,6 +128,8 @@ class Replay:
             head_hash=self.head_hash,
             created_at=self.created_at,
             updated_at=self.updated_at,
+            hold_seq=self.hold_seq,
+            rejection_seq=self.rejection_seq,
             team={role: tuple(people) for role, people in self.team_lists().items()},
             authority=dict(self.authority),
             tasks={role: t for (phase, rnd, role), t in self.tasks.items() if (phase, rnd) == current},

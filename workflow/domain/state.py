@@ -57,6 +57,8 @@ class ProjectState(NamedTuple):
     head_hash: str
     created_at: str
     updated_at: str
+    hold_seq: int | None  # the latest hold event, and the latest rejection (their seq)
+    rejection_seq: int | None
     team: Mapping[str, tuple[str, ...]]  # role -> people, sorted
     authority: Mapping[tuple[str, str], int]  # (role, person) -> the assign event that gave it
     tasks: Mapping[str, TaskDone]  # role -> its task done this round

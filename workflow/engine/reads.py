@@ -67,7 +67,7 @@ def status_at(store: Store, code: str, at: str, *, reader: str | None = None) ->
             raise NotFound(f"project {code} did not exist yet at {moment}")
         tpl = tx.template(template_row(tx, past.template["key"], past.template["version"]).id)
         state = past.state(tpl.id)
-        return project_status(state, tpl, as_of=moment, recent=recent_events(tx, state, until=moment))
+        return project_status(state, tpl, as_of=moment, recent=recent_events(tx, state))
 
     return store.snapshot(work)
 

@@ -9,7 +9,7 @@ from workflow.domain.definition import possessive
 from workflow.domain.events import Event
 from workflow.domain.machine import Binding, fire, position, settle
 from workflow.domain.rules import Context
-from workflow.domain.vocabulary import COMPLETED
+from workflow.domain.vocabulary import COMPLETED, ON_HOLD
 from workflow.engine.running import project_command, record
 from workflow.errors import RuleRefused
 from workflow.storage import statements as sql
@@ -197,7 +197,8 @@ def reject(
             "reject",
             data,
             authority=role,
-            moved={"phase": phase, "round": new_round, "rounds": rounds, "status": status},
+            moved={"phase": phase, "round": new_round, "rounds": rounds, "status": status,
+                   "rejection_seq": state.seq + 1},
         )
 
     return project_command(
@@ -262,7 +263,10 @@ def lead_move(
             ctx.tpl.machine, trigger, Binding(position(state.phase, state.status), held_phase=state.phase)
         )
         _phase, status = settle(dest, state.phase)
-        return record(ctx, tx, trigger, {**data, "status": status}, authority=lead, moved={"status": status})
+        moved: dict[str, Any] = {"status": status}
+        if status == ON_HOLD:  # the project points at the event that says why it waits
+            moved["hold_seq"] = state.seq + 1
+        return record(ctx, tx, trigger, {**data, "status": status}, authority=lead, moved=moved)
 
     return project_command(store, code, actor, request_id, {"command": trigger, **data}, body)
 

@@ -16,7 +16,8 @@ from workflow.storage.tx import WriteTx
 def append_project_event(tx: WriteTx, state: ProjectState, event: Event, moved: dict[str, Any]) -> Event:
     """Write ``event`` (the next of ``state``'s chain) and move the project's head with it.
 
-    ``moved`` holds the fields the event changes (phase, round, rounds, status). On
+    ``moved`` holds the fields the event changes (phase, round, rounds, status, and the
+    seq of a hold or rejection). On
     PostgreSQL both writes go out with the COMMIT (see dialect.py).
     """
     tx.write(sql.INSERT_EVENT, tx.record(event))
@@ -30,6 +31,8 @@ def append_project_event(tx: WriteTx, state: ProjectState, event: Event, moved: 
         "round": state.round,
         "rounds": state.rounds,
         "status": state.status,
+        "hold_seq": state.hold_seq,
+        "rejection_seq": state.rejection_seq,
     }
     tx.write(sql.UPDATE_PROJECT, {**head, **moved}, one_row=True)
     return event

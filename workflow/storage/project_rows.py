@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from workflow.domain.events import Event
-from workflow.domain.inputs import LATEST_TIME as LATEST
 from workflow.domain.state import ProjectState, Signature, TaskDone
 from workflow.domain.vocabulary import ON_HOLD
 from workflow.storage import statements as sql
@@ -35,16 +34,15 @@ def read_project(tx: ReadTx, code: str, reader: str) -> tuple[ProjectState, froz
     return state_of(row, read_round(tx, row, reader))
 
 
-def recent_events(tx: ReadTx, state: ProjectState, until: str | None = None) -> dict[str, Event]:
-    """The project's latest rejection and, while it is on hold, the hold (at or before ``until``)."""
-    actions = ("reject", "hold") if state.status == ON_HOLD else ("reject",)
+def recent_events(tx: ReadTx, state: ProjectState) -> dict[str, Event]:
+    """The project's latest rejection and, while it is on hold, the hold (the events its row points at)."""
+    wanted = {"reject": state.rejection_seq, "hold": state.hold_seq if state.status == ON_HOLD else None}
     out = {}
-    for action in actions:
-        row = tx.execute(
-            sql.LATEST_OF_ACTION, chain=state.code, action=action, until=until or LATEST
-        ).fetchone()
-        if row is not None:
-            out[action] = Event(*row)
+    for action, seq in wanted.items():
+        if seq is not None:
+            row = tx.execute(sql.EVENT, chain=state.code, seq=seq).fetchone()
+            if row is not None:
+                out[action] = Event(*row)
     return out
 
 

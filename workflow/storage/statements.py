@@ -41,6 +41,8 @@ class ProjectRow(NamedTuple):
     head_hash: str
     created_at: str
     updated_at: str
+    hold_seq: int | None
+    rejection_seq: int | None
 
 
 PROJECT_COLUMNS = ProjectRow._fields
@@ -141,7 +143,8 @@ UPDATE_PROJECT = Statement(
     "update_project",
     (
         "UPDATE projects SET seq = :seq, head_hash = :head_hash, updated_at = :updated_at, phase = :phase,"
-        " round = :round, rounds = :rounds, status = :status WHERE id = :id AND seq = :prev_seq"
+        " round = :round, rounds = :rounds, status = :status, hold_seq = :hold_seq, rejection_seq = :rejection_seq"
+        " WHERE id = :id AND seq = :prev_seq"
     ),
 )
 # Whether a project exists and whether the reader holds a role on it.
@@ -172,11 +175,9 @@ def history(filters: tuple[str, ...], newest_first: bool) -> Statement:
     )
 
 
-# A project's latest event of one action at or before :until (the index on chain, action, seq).
-LATEST_OF_ACTION = Statement(
-    "latest_of_action",
-    f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
-    " WHERE chain = :chain AND action = :action AND at <= :until ORDER BY seq DESC LIMIT 1",
+# One event, by its place in its chain.
+EVENT = Statement(
+    "event", f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE chain = :chain AND seq = :seq"
 )
 
 GET_REQUEST = Statement(

@@ -86,6 +86,9 @@ projects = Table(
     Column("head_hash", HASH, nullable=False),
     Column("created_at", TIME, nullable=False),
     Column("updated_at", TIME, nullable=False),
+    # The project's latest hold and rejection events (their seq), for its status to show.
+    Column("hold_seq", Integer),
+    Column("rejection_seq", Integer),
     CheckConstraint("status IN ('active', 'on_hold', 'cancelled', 'completed')", name="status"),
 )
 
@@ -146,7 +149,6 @@ events = Table(
     Column("prev_hash", HASH, nullable=False),
     Column("hash", HASH, nullable=False),
     UniqueConstraint("chain", "prev_hash", name="uq_events_chain_prev_hash"),
-    Index("ix_events_chain_action", "chain", "action", "seq"),
 )
 
 # Idempotent retries: a command carrying a request id is applied once; a repeat gets the
