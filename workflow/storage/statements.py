@@ -143,8 +143,8 @@ UPDATE_PROJECT = Statement(
     "update_project",
     (
         "UPDATE projects SET seq = :seq, head_hash = :head_hash, updated_at = :updated_at, phase = :phase,"
-        " round = :round, rounds = :rounds, status = :status, hold_seq = :hold_seq, rejection_seq = :rejection_seq"
-        " WHERE id = :id AND seq = :prev_seq"
+        " round = :round, rounds = :rounds, status = :status, hold_seq = :hold_seq,"
+        " rejection_seq = :rejection_seq WHERE id = :id AND seq = :prev_seq"
     ),
 )
 # Whether a project exists and whether the reader holds a role on it.
