@@ -454,6 +454,18 @@ def test_completion_never_fails_and_never_creates_a_database(tmp_path: Path) -> 
     assert _complete("phasegate --db not-a-url:// advance ", 4) == []
 
 
+def test_completion_on_an_empty_database_completes_nothing_and_creates_no_tables(tmp_path: Path) -> None:
+    """Completion used to migrate an empty file and publish the built-in templates into it."""
+    import sqlite3
+
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()  # an existing, empty SQLite file
+    before = empty.read_bytes()
+    assert _complete(f"phasegate --db sqlite:///{empty} project status ", 5) == []
+    assert _complete(f"phasegate --db sqlite:///{empty} project create X --template ", 7) == []
+    assert empty.read_bytes() == before, "not a byte written"
+
+
 # -- output safety -------------------------------------------------------------------------------------
 
 
@@ -483,14 +495,14 @@ def _python(code: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def test_importing_the_cli_loads_only_click_the_vocabulary_and_workflow_errors() -> None:
+def test_importing_the_cli_loads_only_click_the_vocabulary_the_input_rules_and_workflow_errors() -> None:
     code = (
         "import sys; before = set(sys.modules); import workflow.cli; "
         "new = {m for m in set(sys.modules) - before if m.split('.')[0] not in sys.stdlib_module_names}; "
         "print(sorted(m for m in new if not m.startswith(('click', 'workflow.cli'))))"
     )
-    assert _python(code) == str(sorted(["workflow", "workflow.domain", "workflow.domain.vocabulary",
-                                        "workflow.errors"]))
+    assert _python(code) == str(sorted(["workflow", "workflow.domain", "workflow.domain.inputs",
+                                        "workflow.domain.vocabulary", "workflow.errors"]))
 
 
 @pytest.mark.parametrize("argv", [["--help"],
@@ -560,3 +572,30 @@ def test_unknown_actions_phases_templates_and_statuses_are_bad_input_with_the_ch
     valid = {"--action": "task.done", "--phase": "client_kickoff", "--template": "team-based",
              "--status": "on_hold"}[args[-2]]
     assert valid in result.output, "the valid choices are listed"
+
+
+@pytest.mark.parametrize("args", [
+    ["history", "ACME-1", "--last", "99999999999999999999999"],
+    ["template", "show", "large-agency", "--version", "99999999999999999999999"],
+    ["audit", "verify", "--jobs", "99999999999999999999999"],
+])
+def test_numbers_beyond_what_the_store_holds_are_refused_by_the_option(
+    acme: Run, run: Run, args: list[str]
+) -> None:
+    """`--last 99999999999999999999999` used to reach the database: "datatype mismatch"."""
+    result = run(*args)
+    assert result.exit_code == 2
+    assert "is not in the range" in result.stderr and "datatype" not in result.stderr
+
+
+def test_the_api_bounds_counts_too(tmp_path: Path) -> None:
+    from workflow import Engine
+    from workflow.errors import UsageError
+
+    with Engine(f"sqlite:///{tmp_path}/n.db") as engine:
+        engine.init(admin="ana")
+        engine.create_project("N-1", template="team-based", actor="ana")
+        with pytest.raises(UsageError, match="from 1 to 1,000,000,000"):
+            engine.history("N-1", last=10**23)
+        with pytest.raises(UsageError, match="the template version"):
+            engine.template("team-based", 10**23)

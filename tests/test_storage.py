@@ -366,7 +366,7 @@ def test_sqlite_runs_with_wal_full_sync_foreign_keys_and_busy_timeout(sqlite_url
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000  # PHASEGATE_LOCK_WAIT
 
 
 def test_sqlite_write_transactions_take_the_write_lock_at_begin(sqlite_url: str) -> None:
@@ -555,3 +555,30 @@ def test_a_commands_writes_combine_into_one_statement_that_runs_them_all(pg_url:
         assert conn.exec_driver_sql("SELECT n FROM a").scalar() == 5
         assert conn.exec_driver_sql("SELECT n, s FROM b ORDER BY n").all() == [(1, "one"), (2, "two")]
     db_engine.dispose()
+
+
+def test_a_write_blocked_by_another_sqlite_writer_gives_up_in_seconds_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It used to wait ~5 minutes (10 retries of a 30 s busy timeout) and say "the data changed"."""
+    import sqlite3
+    import time
+
+    from workflow import Engine
+    from workflow.errors import Conflict
+
+    monkeypatch.setenv("PHASEGATE_LOCK_WAIT", "1")
+    url = f"sqlite:///{tmp_path}/locked.db"
+    with Engine(url) as engine:
+        engine.init(admin="ana")
+        blocker = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # another writer, holding the lock
+        try:
+            started = time.monotonic()
+            with pytest.raises(Conflict, match=r"the database is locked by another writer \(waited 1 s\)"):
+                engine.create_project("L-1", template="team-based", actor="ana")
+            assert time.monotonic() - started < 5
+        finally:
+            blocker.rollback()
+            blocker.close()
+        engine.create_project("L-1", template="team-based", actor="ana")  # and works once it is free

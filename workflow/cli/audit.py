@@ -9,6 +9,7 @@ import click
 
 from workflow.cli.app import Session, cli, emit, emit_json, emit_lines, pass_session
 from workflow.cli.params import CODE, FilePath, complete_codes, complete_templates
+from workflow.domain.inputs import COUNT_MAX, JOBS_MAX
 from workflow.domain.vocabulary import PROJECT_ACTIONS
 from workflow.errors import AuditBroken, NotPermitted
 
@@ -23,7 +24,7 @@ from workflow.errors import AuditBroken, NotPermitted
 @click.option("--actor", "by", metavar="PERSON", help="Only this person's events.")
 @click.option("--action", type=click.Choice(PROJECT_ACTIONS), help="Only this action.")
 @click.option("--phase", metavar="PHASE", help="Only events in this phase (a phase key).")
-@click.option("--last", type=click.IntRange(min=1), metavar="N", help="Only the newest N events.")
+@click.option("--last", type=click.IntRange(min=1, max=COUNT_MAX), metavar="N", help="Only the newest N events.")
 @pass_session
 def history(s: Session, code: str, since: str | None, until: str | None, by: str | None, action: str | None,
             phase: str | None, last: int | None) -> None:
@@ -41,7 +42,7 @@ def history(s: Session, code: str, since: str | None, until: str | None, by: str
 
 # audit verify and audit checkpoint; the engine refuses more than inputs.JOBS_MAX (exit 2).
 jobs_option = click.option(
-    "--jobs", "jobs", type=click.IntRange(min=1), metavar="N",
+    "--jobs", "jobs", type=click.IntRange(min=1, max=JOBS_MAX), metavar="N",
     help="Processes to verify a whole SQLite database with (default: one per core, up to 4, "
          "from 250k events on; 1: one pass).",
 )

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from workflow.domain.inputs import VERSION_MAX
+
 if TYPE_CHECKING:
     from workflow.engine import Engine
 
@@ -27,7 +29,7 @@ def _completion_engine(ctx: click.Context) -> Engine | None:
             return None
     from workflow.engine import Engine
 
-    return Engine(url)
+    return Engine(url, create=False)  # completion only reads: it never creates tables or publishes
 
 
 def _complete(fetch: Callable[[click.Context], Iterable[str]]) -> Callable[..., list[str]]:
@@ -90,7 +92,7 @@ ROLE = click.argument("role", shell_complete=complete_roles)
 VERSION = click.option(
     "--version",
     "version",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=VERSION_MAX),
     metavar="N",
     help="A published template version (default: the latest).",
 )

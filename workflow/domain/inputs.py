@@ -142,6 +142,19 @@ def normalize_time(value: str) -> str:
 
 
 JOBS_MAX = 64
+# The largest count a person may ask for (--last, --limit): far above any real history, and
+# inside every backend's integer types.
+COUNT_MAX = 1_000_000_000
+VERSION_MAX = 2**31 - 1
+
+
+def count(value: int | None, what: str, *, most: int = COUNT_MAX) -> int | None:
+    """A number of things (None: no bound), from 1 to ``most``; anything else is bad input."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        raise UsageError(f"{what} must be a whole number from 1 to {most:,}, not {shown(value)}")
+    return value
 
 
 def jobs(value: int | None) -> int | None:

@@ -37,10 +37,11 @@ if TYPE_CHECKING:
 class Engine:
     """phasegate's Python API. ``Engine(url)`` opens (and on first use creates) the database."""
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, *, create: bool = True) -> None:
+        """``create=False``: only open a database that is phasegate's at this version; write nothing."""
         # The built-in templates are published in the migration's own transaction: a crash right
         # after the schema is created cannot leave a database without them.
-        self.store = Store(url, on_create=templates.publish_missing_builtins)
+        self.store = Store(url, on_create=templates.publish_missing_builtins, create=create)
         self.url = self.store.url  # shown without its password
 
     def close(self) -> None:

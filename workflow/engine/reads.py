@@ -124,8 +124,7 @@ def iter_history(
     """The project's events, oldest first, filtered (``actor``: whose events; ``last``: the newest N)."""
     code = inputs.project_code(code)
     who = _reader(reader)
-    if last is not None and last < 0:
-        raise UsageError("--last must not be negative")
+    last = inputs.count(last, "the number of newest events (--last)")
     values: dict[str, Any] = {
         "chain": code,
         "since": _time(since),

@@ -40,7 +40,21 @@ from workflow.errors import DatabaseProblem
 ENV_DB = "PHASEGATE_DB"
 SQLITE_HEADER = b"SQLite format 3\x00"
 SQLITE_CACHE_KIB = 32 * 1024
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+ENV_LOCK_WAIT = "PHASEGATE_LOCK_WAIT"
+LOCK_WAIT_DEFAULT_S = 5.0
+
+
+def lock_wait_seconds() -> float:
+    """How long a write may wait for another writer's lock in all ($PHASEGATE_LOCK_WAIT, seconds).
+
+    SQLite has one writer at a time; a command waits this long for it (its busy timeout,
+    and the retry loop's budget), then says the database is locked rather than hanging.
+    """
+    try:
+        value = float(os.environ.get(ENV_LOCK_WAIT, "") or LOCK_WAIT_DEFAULT_S)
+    except ValueError:
+        return LOCK_WAIT_DEFAULT_S
+    return min(max(value, 0.05), 3600.0)
 PG_CONNECT_TIMEOUT_S = 5
 
 
@@ -58,7 +72,7 @@ def default_url() -> str:
     return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
 
 
-def open_database(url: str | None = None) -> Engine:
+def open_database(url: str | None = None, *, create: bool = True) -> Engine:
     """An Engine for ``url`` (else ``$PHASEGATE_DB``, else the default file), not yet connected.
 
     Everything that can be checked without connecting is checked here, so a bad URL or
@@ -77,7 +91,7 @@ def open_database(url: str | None = None) -> Engine:
     backend = parsed.get_backend_name()
     try:
         if backend == "sqlite":
-            engine = _sqlite_engine(parsed)
+            engine = _sqlite_engine(parsed, create=create)
         elif backend == "postgresql":
             engine = _postgresql_engine(parsed)
         else:
@@ -229,7 +243,7 @@ def _check_sqlite_file(path: Path) -> None:
 BEGIN_WRITE: ContextVar[bool] = ContextVar("phasegate_begin_write", default=False)
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _sqlite_engine(url: URL, *, create: bool = True) -> Engine:
     path = sqlite_file(url)
     if path is not None:
         _check_sqlite_file(path)
@@ -243,8 +257,9 @@ def _sqlite_engine(url: URL) -> Engine:
         cursor = dbapi_connection.cursor()
         try:
             # busy_timeout first: switching to WAL needs a lock another process may hold.
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            _switch_to_wal(cursor)
+            cursor.execute(f"PRAGMA busy_timeout={int(lock_wait_seconds() * 1000)}")
+            if create:  # WAL is written into the file's header: only when phasegate may write
+                _switch_to_wal(cursor)
             cursor.execute("PRAGMA synchronous=FULL")
             # A 32 MiB page cache (default 2 MiB) holds the B-tree interior pages of a database
             # with millions of events, so reading one project does not re-read them from the OS
@@ -281,7 +296,7 @@ def _switch_to_wal(cursor: Any) -> None:
     locked" at once instead of waiting (waiting would deadlock). That one lets go and
     tries again, until the busy timeout.
     """
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    deadline = time.monotonic() + lock_wait_seconds()
     while True:
         cursor.execute("PRAGMA journal_mode")
         if cursor.fetchone()[0].lower() == "wal" or not _sqlite_may_switch_to_wal(cursor):

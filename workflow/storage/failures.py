@@ -34,6 +34,13 @@ def _dbapi_error(exc: BaseException) -> BaseException:
     return orig if isinstance(orig, BaseException) else exc
 
 
+def is_busy(exc: BaseException) -> bool:
+    """SQLite: another writer held the database's lock (for as long as the busy timeout waited)."""
+    orig = _dbapi_error(exc)
+    code = getattr(orig, "sqlite_errorcode", None)
+    return (code is not None and code & 0xFF == _SQLITE_BUSY) or "database is locked" in str(orig)
+
+
 def is_retryable(exc: BaseException) -> bool:
     """True when the transaction lost a race and running it again may succeed."""
     orig = _dbapi_error(exc)
@@ -43,12 +50,9 @@ def is_retryable(exc: BaseException) -> bool:
     if sqlstate == "23505":  # unique_violation: retry only a lost race on a chain head
         diag = getattr(orig, "diag", None)
         return getattr(diag, "constraint_name", None) in CHAIN_HEAD_CONSTRAINTS
-    code = getattr(orig, "sqlite_errorcode", None)
+    if is_busy(exc):
+        return True
     message = str(orig)
-    if code is not None and code & 0xFF == _SQLITE_BUSY:
-        return True
-    if "database is locked" in message:
-        return True
     is_integrity = isinstance(exc, IntegrityError) or type(orig).__name__ == "IntegrityError"
     return is_integrity and any(m in message for m in _SQLITE_CHAIN_HEAD_MESSAGES)
 

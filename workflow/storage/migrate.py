@@ -106,13 +106,17 @@ def _check_empty(engine: Engine, conn: Connection) -> None:
         )
 
 
-def ensure_schema(engine: Engine, then: Callable[[Connection], None] | None = None) -> bool:
+def ensure_schema(
+    engine: Engine, then: Callable[[Connection], None] | None = None, *, create: bool = True
+) -> bool:
     """Bring the schema to this phasegate's head; True when a migration ran.
 
     At head this is one query and alembic is not imported. A schema newer than this
     phasegate, or a database holding somebody else's tables, is refused untouched.
     ``then`` runs in the migration's own transaction after it (the engine publishes the
-    built-in templates there), so a crash leaves either both or neither.
+    built-in templates there), so a crash leaves either both or neither. With ``create=False``
+    nothing is ever written: a database that is not at head is refused (shell completion
+    only reads).
     """
     try:
         with engine.connect() as conn:
@@ -120,6 +124,8 @@ def ensure_schema(engine: Engine, then: Callable[[Connection], None] | None = No
             conn.rollback()
             if revisions == [HEAD_REVISION]:
                 return False
+            if not create:
+                raise DatabaseProblem(f"{_describe(engine)} is not a phasegate database at this version yet")
             if revisions:
                 _check_known(engine, revisions)
             else:

@@ -30,9 +30,13 @@ class Store:
     """
 
     def __init__(
-        self, url: str | None = None, *, on_create: Callable[[WriteTx], object] | None = None
+        self,
+        url: str | None = None,
+        *,
+        on_create: Callable[[WriteTx], object] | None = None,
+        create: bool = True,
     ) -> None:
-        self.sqlalchemy: Engine = open_database(url)
+        self.sqlalchemy: Engine = open_database(url, create=create)
         self.url = shown_url(self.sqlalchemy.url)
         self.dialect = Dialect.of(self.sqlalchemy)
         self.templates = TemplateCache()
@@ -43,7 +47,7 @@ class Store:
                 on_create(WriteTx(conn, self.dialect, self.templates))
 
         try:
-            self.migrated = ensure_schema(self.sqlalchemy, then=created)
+            self.migrated = ensure_schema(self.sqlalchemy, then=created, create=create)
         except BaseException:
             self.close()
             raise

@@ -53,6 +53,7 @@ def _load(tx: ReadTx, template_id: int) -> TemplateVersion:
 
 def template_row(tx: ReadTx, key: str, version: int | None) -> Row[Any]:
     """The stored version ``version`` of template ``key`` (default: its latest), or NotFound."""
+    version = inputs.count(version, "the template version", most=inputs.VERSION_MAX)
     stmt = select(t_templates).where(t_templates.c.key == key)
     if version is not None:
         stmt = stmt.where(t_templates.c.version == version)

@@ -19,7 +19,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from workflow.domain.events import SYSTEM_CHAIN, Event
 from workflow.errors import Conflict, DatabaseProblem, PhasegateError
 from workflow.storage.connections import read_transaction, write_transaction
-from workflow.storage.failures import is_retryable, translate_error
+from workflow.storage.database import lock_wait_seconds
+from workflow.storage.failures import is_busy, is_retryable, translate_error
 from workflow.storage.tables import events as t_events
 from workflow.storage.tx import ReadTx, WriteTx
 
@@ -41,6 +42,7 @@ def run_write(store: Store, work: Callable[[WriteTx], R]) -> R:
     the command succeeded and its result is returned.
     """
     delay = 0.005
+    deadline = time.monotonic() + lock_wait_seconds()
     for attempt in range(1, MAX_ATTEMPTS + 1):
         committing = False
         tx: WriteTx | None = None
@@ -60,6 +62,11 @@ def run_write(store: Store, work: Callable[[WriteTx], R]) -> R:
             # A dropped connection before the COMMIT landed changed nothing: run it again.
             if not (is_retryable(exc) or isinstance(exc, IntegrityError) or exc.connection_invalidated):
                 raise translate_error(exc, store.sqlalchemy.url) from exc
+            if is_busy(exc) and (attempt == MAX_ATTEMPTS or time.monotonic() >= deadline):
+                raise Conflict(
+                    f"the database is locked by another writer (waited {lock_wait_seconds():g} s); nothing "
+                    f"was changed, try again"
+                ) from exc
             if attempt == MAX_ATTEMPTS:
                 if exc.connection_invalidated:
                     raise translate_error(exc, store.sqlalchemy.url) from exc
