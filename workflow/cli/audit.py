@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
 from workflow.cli.app import Session, cli, emit, emit_json, emit_lines, pass_session
+from workflow.cli.output import FORCE, output_file
 from workflow.cli.params import CODE, FilePath, complete_codes, complete_templates
 from workflow.domain.inputs import COUNT_MAX, JOBS_MAX
 from workflow.domain.vocabulary import PROJECT_ACTIONS
@@ -24,7 +24,8 @@ from workflow.errors import AuditBroken, NotPermitted
 @click.option("--actor", "by", metavar="PERSON", help="Only this person's events.")
 @click.option("--action", type=click.Choice(PROJECT_ACTIONS), help="Only this action.")
 @click.option("--phase", metavar="PHASE", help="Only events in this phase (a phase key).")
-@click.option("--last", type=click.IntRange(min=1, max=COUNT_MAX), metavar="N", help="Only the newest N events.")
+@click.option("--last", type=click.IntRange(min=1, max=COUNT_MAX), metavar="N",
+              help="Only the newest N events.")
 @pass_session
 def history(s: Session, code: str, since: str | None, until: str | None, by: str | None, action: str | None,
             phase: str | None, last: int | None) -> None:
@@ -88,10 +89,11 @@ def audit_verify(s: Session, code: str | None, checkpoint: str | None, jobs: int
 
 @audit.command("checkpoint")
 @click.option("--output", "output", type=FilePath(dir_okay=False), metavar="FILE",
-              help="Write the checkpoint to FILE (a new file) instead of stdout.")
+              help="Write the checkpoint to FILE instead of stdout.")
+@FORCE
 @jobs_option
 @pass_session
-def audit_checkpoint(s: Session, output: str | None, jobs: int | None) -> None:
+def audit_checkpoint(s: Session, output: str | None, force: bool, jobs: int | None) -> None:
     """Verify, then state every chain's length and head hash; keep the result outside the database.
 
     Signed with HMAC-SHA256 when PHASEGATE_CHECKPOINT_KEY is set.
@@ -100,13 +102,8 @@ def audit_checkpoint(s: Session, output: str | None, jobs: int | None) -> None:
     if output is None:
         click.echo(cp.to_json(), nl=False)
         return
-    try:
-        with open(output, "x", encoding="utf-8") as f:
-            f.write(cp.to_json())
-    except FileExistsError:
-        raise click.UsageError(f"{output} exists already; a checkpoint never overwrites one") from None
-    except OSError as exc:
-        raise click.UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    with output_file(output, force=force) as f:
+        f.write(cp.to_json())
     if s.json:
         emit_json({"output": output, "chains": len(cp.chains), "created_at": cp.created_at,
                    "digest": cp.digest, "signed": cp.signed, "signature": cp.signature_state})
@@ -123,8 +120,11 @@ def audit_checkpoint(s: Session, output: str | None, jobs: int | None) -> None:
 @click.option("--project", "project", metavar="CODE", shell_complete=complete_codes,
               help="Only this project.")
 @click.option("--raw", is_flag=True, help="CSV cells exactly as recorded (no formula neutralising).")
+@FORCE
 @pass_session
-def audit_export(s: Session, fmt: str, output: str | None, project: str | None, raw: bool) -> None:
+def audit_export(
+    s: Session, fmt: str, output: str | None, project: str | None, raw: bool, force: bool
+) -> None:
     """Every event (or one project's), streamed: JSON Lines, or CSV with one column per field.
 
     A CSV cell a spreadsheet would run as a formula (starting with = + - @, tab or CR) gets a
@@ -135,16 +135,8 @@ def audit_export(s: Session, fmt: str, output: str | None, project: str | None, 
 
         s.engine.export(TerminalSafeWriter(sys.stdout), fmt, project=project, reader=s.actor, raw=raw)
         return
-    partial = f"{output}.partial"
-    try:
-        with open(partial, "w", encoding="utf-8", newline="") as f:
-            count = s.engine.export(f, fmt, project=project, reader=s.actor, raw=raw)
-        os.replace(partial, output)
-    except OSError as exc:
-        raise click.UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
+    with output_file(output, force=force) as f:
+        count = s.engine.export(f, fmt, project=project, reader=s.actor, raw=raw)
     if s.json:
         emit_json({"output": output, "format": fmt, "events": count})
     else:
@@ -160,8 +152,10 @@ def audit_export(s: Session, fmt: str, output: str | None, project: str | None, 
               help="Also write one self-contained HTML page with a timeline to FILE.")
 @click.option("--template", "template_key", metavar="KEY", shell_complete=complete_templates,
               help="Summarise every project of this template instead: medians and the longest waits.")
+@FORCE
 @pass_session
-def report_command(s: Session, code: str | None, html: str | None, template_key: str | None) -> None:
+def report_command(s: Session, code: str | None, html: str | None, template_key: str | None,
+                   force: bool) -> None:
     """Each phase visit of CODE: start, end, time in work, time waiting on each gate role, who signed."""
     from workflow.reports.timeline import report_lines, template_report_lines
 
@@ -185,11 +179,8 @@ def report_command(s: Session, code: str | None, html: str | None, template_key:
             verified: bool | None = s.engine.verify_audit(code, reader=s.actor).ok
         except NotPermitted:
             verified = None
-        try:
-            with open(html, "w", encoding="utf-8") as f:
-                f.write(render_html(rep, verified=verified))
-        except OSError as exc:
-            raise click.UsageError(f"cannot write {html}: {exc.strerror or exc}") from None
+        with output_file(html, force=force) as f:
+            f.write(render_html(rep, verified=verified))
     if s.json:
         emit_json(rep.to_dict())
     else:
