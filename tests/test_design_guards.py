@@ -79,8 +79,11 @@ def test_the_reads_of_a_command_and_of_status_search_by_index(project_db: str) -
         "project": (sql.PROJECT, {"code": "G-1"}),
         "round": (sql.ROUND, {"project_id": 1, "actor": "ana", "phase": "client_kickoff", "round": 1}),
         "membership": (sql.MEMBERSHIP, {"reader": "ana", "code": "G-1"}),
-        "history": (sql.history((), newest_first=True), {"chain": "G-1", "last": 50}),
-        "history filtered": (sql.history(("actor",), newest_first=False), {"chain": "G-1", "actor": "ana"}),
+        "history": (sql.history((), newest_first=True), {"chain": "G-1", "after": 0, "size": 50}),
+        "history filtered": (
+            sql.history(("actor",), newest_first=False), {"chain": "G-1", "actor": "ana", "after": 0, "size": 1000}
+        ),
+        "history start": (sql.history_start(()), {"chain": "G-1", "skip": 5000}),
     }
     for name, (statement, values) in reads.items():
         plan = query_plan(path, statement.sqlite, statement.args(values))

@@ -45,6 +45,16 @@ def emit_lines(lines: Iterable[str]) -> None:
         emit(line)
 
 
+def emit_json_array(values: Iterable[Any]) -> None:
+    """One JSON array, written element by element as they come (a stream of any length)."""
+    from workflow.cli.render import json_text
+
+    click.echo("[", nl=False)
+    for i, value in enumerate(values):
+        click.echo(("," if i else "") + json_text(value), nl=False)
+    click.echo("]")
+
+
 def emit_json(value: Any) -> None:
     """Print one JSON document (one line, so a list of them is JSON Lines)."""
     from workflow.cli.render import json_text

@@ -26,12 +26,15 @@ from workflow.errors import AuditBroken, NotPermitted
 @click.option("--phase", metavar="PHASE", help="Only events in this phase (a phase key).")
 @click.option("--last", type=click.IntRange(min=1, max=COUNT_MAX), metavar="N",
               help="Only the newest N events.")
+@click.option("--limit", type=click.IntRange(min=1, max=COUNT_MAX), metavar="N", help="At most N events.")
+@click.option("--after", type=click.IntRange(min=0, max=COUNT_MAX), metavar="SEQ",
+              help="Only events after event SEQ (the last one of the previous page).")
 @pass_session
 def history(s: Session, code: str, since: str | None, until: str | None, by: str | None, action: str | None,
-            phase: str | None, last: int | None) -> None:
-    """The events of project CODE, oldest first (--json: JSON Lines)."""
-    events = s.engine.history(code, reader=s.actor, since=since, until=until, actor=by, action=action,
-                              phase=phase, last=last)
+            phase: str | None, last: int | None, limit: int | None, after: int | None) -> None:
+    """The events of project CODE, oldest first, streamed (--json: JSON Lines)."""
+    events = s.engine.iter_history(code, reader=s.actor, since=since, until=until, actor=by, action=action,
+                                   phase=phase, last=last, limit=limit, after=after)
     if s.json:
         for event in events:
             emit_json(event.to_dict())

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from workflow.cli.app import Session, cli, emit, emit_json, emit_lines, pass_session
+from workflow.cli.app import Session, cli, emit, emit_json, emit_json_array, emit_lines, pass_session
 from workflow.cli.params import CODE, REQUEST_ID, ROLE, VERSION, complete_templates
+from workflow.domain.inputs import COUNT_MAX
 from workflow.domain.vocabulary import STATUSES
 
 # -- projects -----------------------------------------------------------------------------------------
@@ -66,12 +67,16 @@ def project_unassign(s: Session, code: str, role: str, person: str, request_id: 
 @click.option("--status", type=click.Choice(STATUSES))
 @click.option("--template", "template_key", metavar="KEY", shell_complete=complete_templates)
 @click.option("--phase", metavar="PHASE", help="A phase key, e.g. client_kickoff.")
+@click.option("--limit", type=click.IntRange(min=1, max=COUNT_MAX), metavar="N", help="At most N projects.")
+@click.option("--after", metavar="CODE", help="Only projects after CODE (the last one of the previous page).")
 @pass_session
-def project_list(s: Session, status: str | None, template_key: str | None, phase: str | None) -> None:
-    """The board: every project you may read, and what each is waiting on."""
-    projects = s.engine.list_projects(reader=s.actor, status=status, template=template_key, phase=phase)
+def project_list(s: Session, status: str | None, template_key: str | None, phase: str | None,
+                 limit: int | None, after: str | None) -> None:
+    """The board: every project you may read, and what each is waiting on (streamed, in code order)."""
+    projects = s.engine.iter_projects(reader=s.actor, status=status, template=template_key, phase=phase,
+                                      limit=limit, after=after)
     if s.json:
-        emit_json([p.to_dict() for p in projects])
+        emit_json_array(p.to_dict() for p in projects)
         return
     from workflow.cli.render import board_lines
 

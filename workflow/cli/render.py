@@ -10,8 +10,9 @@ this on every command that prints, and start-up time matters.
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TextIO
 
 TICK = "✓"
@@ -107,6 +108,29 @@ def columns(rows: Sequence[Sequence[str]], header: Sequence[str] | None = None,
     return lines
 
 
+def streamed_columns(rows: Iterable[Sequence[str]], header: Sequence[str] | None = None,
+                     sample: int = 200) -> Iterator[str]:
+    """:func:`columns` for rows that stream: widths from the first ``sample`` rows (and the
+    header), so the first lines are out at once; a later, wider cell just pushes its row."""
+    it = iter(rows)
+    head = list(itertools.islice(it, sample))
+    if not head:
+        return
+    lines = columns(head, header=header)
+    yield from lines
+    widths = _widths(head, header)
+    for row in it:
+        cells = [cell.ljust(widths[i]) if i < len(row) - 1 and i < len(widths) else cell
+                 for i, cell in enumerate(row)]
+        yield "  ".join(cells).rstrip()
+
+
+def _widths(rows: Sequence[Sequence[str]], header: Sequence[str] | None) -> list[int]:
+    table = [list(header)] if header else []
+    table += [list(r) for r in rows]
+    return [max(len(r[i]) for r in table if i < len(r)) for i in range(max(len(r) for r in table))]
+
+
 def when(at: str | None) -> str:
     """A stored UTC time (``2026-11-28T14:30:00.123456Z``) shortened to the second."""
     if not at:
@@ -189,19 +213,25 @@ def summary(definition: Any) -> str:
 # -- projects -------------------------------------------------------------------------------------
 
 
-def board_lines(projects: Iterable[Any]) -> list[str]:
-    rows = []
-    for p in projects:
-        waiting = ""
-        if p.waiting_on:
-            waiting = shorten(p.waiting_on[0], 60)
-            if len(p.waiting_on) > 1:
-                waiting += f" (+{len(p.waiting_on) - 1} more)"
-        rows.append([p.code, f"{p.template} v{p.template_version}", f"{p.phase_title} (round {p.round})",
-                     p.status, waiting])
-    if not rows:
-        return ["no projects"]
-    return columns(rows, header=["CODE", "TEMPLATE", "PHASE", "STATUS", "WAITING ON"])
+def board_lines(projects: Iterable[Any]) -> Iterator[str]:
+    """The board, a line a project, streamed (the first lines before the last project is read)."""
+    empty = True
+    for line in streamed_columns((_board_row(p) for p in projects),
+                                 header=["CODE", "TEMPLATE", "PHASE", "STATUS", "WAITING ON"]):
+        empty = False
+        yield line
+    if empty:
+        yield "no projects"
+
+
+def _board_row(p: Any) -> list[str]:
+    waiting = ""
+    if p.waiting_on:
+        waiting = shorten(p.waiting_on[0], 60)
+        if len(p.waiting_on) > 1:
+            waiting += f" (+{len(p.waiting_on) - 1} more)"
+    return [p.code, f"{p.template} v{p.template_version}", f"{p.phase_title} (round {p.round})", p.status,
+            waiting]
 
 
 def status_lines(st: Any, role_titles: dict[str, str] | None = None) -> list[str]:
@@ -311,7 +341,13 @@ def event_summary(action: str, data: dict[str, Any]) -> str:
     return " ".join(text.split())  # one line, whatever the note held
 
 
-def history_lines(events: Iterable[Any]) -> list[str]:
-    rows = [[str(e.seq), when(e.at), e.actor, e.action, e.phase or "",
-             shorten(event_summary(e.action, e.data), 100)] for e in events]
-    return columns(rows) if rows else ["no events"]
+def history_lines(events: Iterable[Any]) -> Iterator[str]:
+    """The history, a line an event, streamed."""
+    rows = ([str(e.seq), when(e.at), e.actor, e.action, e.phase or "",
+             shorten(event_summary(e.action, e.data), 100)] for e in events)
+    empty = True
+    for line in streamed_columns(rows):
+        empty = False
+        yield line
+    if empty:
+        yield "no events"

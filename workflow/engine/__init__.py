@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workflow.engine import audit, grants, reads, staffing, templates, work
+from workflow.engine import audit, board, grants, reads, staffing, templates, work
 from workflow.storage.store import Store
 
 if TYPE_CHECKING:
@@ -175,10 +175,36 @@ class Engine:
         status: str | None = None,
         template: str | None = None,
         phase: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
         actor: str | None = None,
     ) -> list[ProjectSummary]:
-        return reads.list_projects(
-            self.store, reader=_reader(reader, actor), status=status, template=template, phase=phase
+        """The board as a list (:meth:`iter_projects` streams it)."""
+        return list(
+            self.iter_projects(
+                reader=_reader(reader, actor),
+                status=status,
+                template=template,
+                phase=phase,
+                after=after,
+                limit=limit,
+            )
+        )
+
+    def iter_projects(
+        self,
+        *,
+        reader: str | None = None,
+        status: str | None = None,
+        template: str | None = None,
+        phase: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[ProjectSummary]:
+        """Every project ``reader`` may read, in code order, streamed a page at a time; ``after`` a
+        code and ``limit`` page through it."""
+        return board.iter_projects(
+            self.store, reader=reader, status=status, template=template, phase=phase, after=after, limit=limit
         )
 
     def history(
@@ -192,10 +218,11 @@ class Engine:
         action: str | None = None,
         phase: str | None = None,
         last: int | None = None,
+        after: int | None = None,
+        limit: int | None = None,
         by: str | None = None,
     ) -> list[Event]:
-        """The project's events, oldest first; ``actor``: only this person's (as the CLI's ``--actor``);
-        ``last``: only the newest N. (``by=`` is the old name of ``actor=``.)"""
+        """The project's events, oldest first, as a list (:meth:`iter_history` streams them)."""
         return list(
             self.iter_history(
                 code,
@@ -206,6 +233,8 @@ class Engine:
                 action=action,
                 phase=phase,
                 last=last,
+                after=after,
+                limit=limit,
                 by=by,
             )
         )
@@ -221,8 +250,13 @@ class Engine:
         action: str | None = None,
         phase: str | None = None,
         last: int | None = None,
+        after: int | None = None,
+        limit: int | None = None,
         by: str | None = None,
     ) -> Iterator[Event]:
+        """The project's events, oldest first, streamed a page at a time. ``actor``: only this person's
+        (as the CLI's ``--actor``); ``last``: only the newest N; ``after`` (an event's seq) and
+        ``limit`` page through them. (``by=`` is the old name of ``actor=``.)"""
         if by is not None:
             warnings.warn(
                 "history(by=...) is now history(actor=...); the reader is reader=...",
@@ -240,6 +274,8 @@ class Engine:
             action=action,
             phase=phase,
             last=last,
+            after=after,
+            limit=limit,
         )
 
     # -- audit ---------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -167,9 +168,14 @@ def _exists(tx: ReadTx, code: str) -> bool:
     return tx.core(select(t_projects.c.id).where(t_projects.c.code == code)).first() is not None
 
 
-def _events(tx: ReadTx, code: str) -> list[Event]:
-    rows = tx.core(select(t_events).where(t_events.c.chain == code).order_by(t_events.c.seq))
-    return [Event.from_row(r) for r in rows]
+def _events(tx: ReadTx, code: str) -> Iterator[Event]:
+    """The chain's events, oldest first, streamed (a server-side cursor on PostgreSQL)."""
+    result = tx.conn.execution_options(stream_results=True, max_row_buffer=1000).execute(
+        select(t_events).where(t_events.c.chain == code).order_by(t_events.c.seq)
+    )
+    with result:
+        for row in result:
+            yield Event.from_row(row)
 
 
 def _verify(conn: Connection, chain: str | None, jobs: int | None, **options: Any) -> AuditReport:

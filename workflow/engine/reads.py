@@ -7,6 +7,7 @@ Every read of a project asks :func:`workflow.domain.rules.may_read`; ``reader=No
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -14,17 +15,14 @@ from sqlalchemy import select
 from workflow.domain import inputs, rules
 from workflow.domain.events import Event
 from workflow.domain.replay import replay
-from workflow.domain.results import ProjectStatus, ProjectSummary, project_status, project_summary
+from workflow.domain.results import ProjectStatus, project_status
 from workflow.domain.vocabulary import PROJECT_ACTIONS, STATUSES
 from workflow.engine.visibility import missing_project
 from workflow.errors import NotFound, UsageError
 from workflow.storage import statements as sql
-from workflow.storage.dialect import read_round
 from workflow.storage.grants import privileges_of
-from workflow.storage.project_rows import read_project, recent_events, state_of
-from workflow.storage.statements import ProjectRow
+from workflow.storage.project_rows import read_project, recent_events
 from workflow.storage.store import Store
-from workflow.storage.tables import assignments as t_assignments
 from workflow.storage.tables import events as t_events
 from workflow.storage.tables import projects as t_projects
 from workflow.storage.tables import templates as t_templates
@@ -72,41 +70,7 @@ def status_at(store: Store, code: str, at: str, *, reader: str | None = None) ->
     return store.snapshot(work)
 
 
-def list_projects(
-    store: Store,
-    *,
-    reader: str | None = None,
-    status: str | None = None,
-    template: str | None = None,
-    phase: str | None = None,
-) -> list[ProjectSummary]:
-    """The board: every project ``reader`` may read, with what each is waiting on."""
-    who = _reader(reader)
-
-    def work(tx: ReadTx) -> list[ProjectSummary]:
-        _check_filters(tx, status, template, phase)
-        stmt = select(*(t_projects.c[name] for name in sql.PROJECT_COLUMNS)).order_by(t_projects.c.code)
-        if status is not None:
-            stmt = stmt.where(t_projects.c.status == status)
-        if phase is not None:
-            stmt = stmt.where(t_projects.c.phase == phase)
-        if template is not None:
-            stmt = stmt.where(
-                t_projects.c.template_id.in_(select(t_templates.c.id).where(t_templates.c.key == template))
-            )
-        if who is not None and not rules.may_read(privileges_of(tx, who), member=False):
-            # Pre-filtered in SQL: the projects the reader holds a role on (rules.may_read's other half).
-            stmt = stmt.where(
-                t_projects.c.id.in_(select(t_assignments.c.project_id).where(t_assignments.c.person == who))
-            )
-        out = []
-        for found in tx.core(stmt).all():
-            row = ProjectRow._make(found)
-            state, _ = state_of(row, read_round(tx, row, ""))
-            out.append(project_summary(state, tx.template(state.template_id)))
-        return out
-
-    return store.read(work)
+HISTORY_PAGE = 1000
 
 
 def iter_history(
@@ -120,11 +84,17 @@ def iter_history(
     action: str | None = None,
     phase: str | None = None,
     last: int | None = None,
+    after: int | None = None,
+    limit: int | None = None,
 ) -> Iterator[Event]:
-    """The project's events, oldest first, filtered (``actor``: whose events; ``last``: the newest N)."""
+    """The project's events, oldest first, filtered (``actor``: whose events; ``last``: the newest N),
+    after seq ``after``, at most ``limit``: streamed a page at a time, each page its own short
+    read, so a history of any length holds one page in memory."""
     code = inputs.project_code(code)
     who = _reader(reader)
     last = inputs.count(last, "the number of newest events (--last)")
+    limit = inputs.count(limit, "the number of events (--limit)")
+    start = 0 if after is None else _seq(after)
     values: dict[str, Any] = {
         "chain": code,
         "since": _time(since),
@@ -132,21 +102,58 @@ def iter_history(
         "actor": actor,
         "action": action,
         "phase": phase,
-        "last": last,
     }
-    stmt = sql.history(
-        tuple(name for name in sql.HISTORY_FILTERS if values[name] is not None), last is not None
-    )
+    filters = tuple(name for name in sql.HISTORY_FILTERS if values[name] is not None)
+    wanted = min(x for x in (last, limit, inputs.COUNT_MAX) if x is not None)
+    one_page = last is not None and last <= HISTORY_PAGE
 
-    def work(tx: ReadTx) -> list[Event]:
+    def first(tx: ReadTx) -> list[Event]:
         require_readable(tx, code, who)
-        _check_history_filters(tx, code, action, phase)
-        rows = tx.execute(stmt, **values).fetchall()
-        if last is not None:
-            rows.reverse()
-        return [Event(*r) for r in rows]
+        check_history_filters(tx, code, action, phase)
+        if one_page:  # the usual "newest N": one page, one read
+            assert last is not None
+            rows = tx.execute(sql.history(filters, True), **values, after=start, size=last).fetchall()
+            return [Event(*r) for r in reversed(rows)][:wanted]
+        begin = start
+        if last is not None:  # where the newest N begin; then page forward from there
+            found = tx.execute(sql.history_start(filters), **values, skip=last - 1).fetchone()
+            begin = max(start, found[0] - 1) if found is not None else start
+        return _history_page(tx, filters=filters, values=values, after=begin, size=min(HISTORY_PAGE, wanted))
 
-    yield from store.read(work)
+    page = store.read(first)  # the reader and the filters are checked now, before anything is printed
+    return iter(page) if one_page else _history_pages(store, page, filters, values, wanted)
+
+
+def _history_pages(
+    store: Store, page: list[Event], filters: tuple[str, ...], values: dict[str, Any], wanted: int
+) -> Iterator[Event]:
+    sent = 0
+    while page:
+        yield from page[: wanted - sent]
+        sent += len(page)
+        if sent >= wanted or len(page) < HISTORY_PAGE:
+            return
+        read = partial(
+            _history_page,
+            filters=filters,
+            values=values,
+            after=page[-1].seq,
+            size=min(HISTORY_PAGE, wanted - sent),
+        )
+        page = store.read(read)
+
+
+def _history_page(
+    tx: ReadTx, *, filters: tuple[str, ...], values: dict[str, Any], after: int, size: int
+) -> list[Event]:
+    rows = tx.execute(sql.history(filters, False), **values, after=after, size=size).fetchall()
+    return [Event(*r) for r in rows]
+
+
+def _seq(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UsageError(f"an event number must be a whole number, 0 or more, not {inputs.shown(value)}")
+    return value
 
 
 def require_readable(tx: ReadTx, code: str, reader: str | None) -> None:
@@ -175,7 +182,7 @@ def project_roles(store: Store, code: str) -> list[str]:
     return store.read(work)
 
 
-def _check_filters(tx: ReadTx, status: str | None, template: str | None, phase: str | None) -> None:
+def check_filters(tx: ReadTx, status: str | None, template: str | None, phase: str | None) -> None:
     """A filter naming a status, template or phase that does not exist is bad input, not "no projects"."""
     if status is not None and status not in STATUSES:
         raise UsageError(f"unknown status {inputs.shown(status)}; use one of: {', '.join(STATUSES)}")
@@ -192,7 +199,7 @@ def _check_filters(tx: ReadTx, status: str | None, template: str | None, phase: 
             raise UsageError(f"unknown phase {inputs.shown(phase)}; use one of: {', '.join(known)}")
 
 
-def _check_history_filters(tx: ReadTx, code: str, action: str | None, phase: str | None) -> None:
+def check_history_filters(tx: ReadTx, code: str, action: str | None, phase: str | None) -> None:
     if action is not None and action not in PROJECT_ACTIONS:
         raise UsageError(f"unknown action {inputs.shown(action)}; use one of: {', '.join(PROJECT_ACTIONS)}")
     if phase is not None:

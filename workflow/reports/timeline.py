@@ -147,21 +147,26 @@ def _seconds(start: str, end: str) -> float:
     return max(0.0, (_time(end) - _time(start)).total_seconds())
 
 
-def project_report(code: str, events: Sequence[Event], definition: Definition, now: str) -> ProjectReport:
-    """Cut the project's history into visits and time them."""
-    if not events or events[0].action != "create":
+def project_report(code: str, events: Iterable[Event], definition: Definition, now: str) -> ProjectReport:
+    """Cut the project's history into visits and time them, reading the events once, as they come
+    (memory grows with the visits, not with the events)."""
+    stream = iter(events)
+    first = next(stream, None)
+    if first is None or first.action != "create":
         raise AuditBroken(f"project {code}: its history does not start with its creation; "
                           f"run `phasegate audit verify {code}`")
     timeline = _Timeline(definition, now)
-    for e in events:
-        timeline.read(e)
+    last = first
+    timeline.read(first)
+    for last in stream:
+        timeline.read(last)
     if timeline.current is not None:
         timeline.close(timeline.current, None, None)
-    created = events[0].data
+    created = first.data
     ref: dict[str, Any] = created["template"]
-    return ProjectReport(code, ref["key"], ref["version"], timeline.status, events[0].at, now,
+    return ProjectReport(code, ref["key"], ref["version"], timeline.status, first.at, now,
                          timeline.visits, name=created.get("name"), client=created.get("client"),
-                         ended_at=timeline.ended_at, head_hash=events[-1].hash, head_seq=events[-1].seq)
+                         ended_at=timeline.ended_at, head_hash=last.hash, head_seq=last.seq)
 
 
 @dataclass

@@ -167,11 +167,21 @@ HISTORY_FILTERS = {
 
 @lru_cache(maxsize=128)
 def history(filters: tuple[str, ...], newest_first: bool) -> Statement:
-    """The history statement for one combination of :data:`HISTORY_FILTERS` (made once per combination)."""
+    """A page of history for one combination of :data:`HISTORY_FILTERS` (made once per combination):
+    the ``:size`` events after seq ``:after``, oldest first; or (``newest_first``) the newest
+    ``:size`` after it, newest first."""
+    where = " AND ".join(["chain = :chain", "seq > :after", *(HISTORY_FILTERS[name] for name in filters)])
+    order = "seq DESC" if newest_first else "seq"
+    columns = ", ".join(EVENT_COLUMNS)
+    return Statement("history", f"SELECT {columns} FROM events WHERE {where} ORDER BY {order} LIMIT :size")
+
+
+@lru_cache(maxsize=128)
+def history_start(filters: tuple[str, ...]) -> Statement:
+    """The seq of the (``:skip`` + 1)-th newest event matching ``filters``: where "the newest N" begin."""
     where = " AND ".join(["chain = :chain", *(HISTORY_FILTERS[name] for name in filters)])
-    order = "seq DESC LIMIT :last" if newest_first else "seq"
     return Statement(
-        "history", f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE {where} ORDER BY {order}"
+        "history_start", f"SELECT seq FROM events WHERE {where} ORDER BY seq DESC LIMIT 1 OFFSET :skip"
     )
 
 

@@ -1,0 +1,141 @@
+"""The board: every project a person may read, with what each waits on — streamed, in pages.
+
+Projects come in code order, a page at a time, each page read in its own short
+transaction with one query for all its projects' teams and current rounds; so a
+board of any size holds one page in memory, its first line is out at once, and a
+reader who pauses holds no transaction open. ``after`` and ``limit`` page through it
+(the HTTP API's paging is the same).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from functools import partial
+from typing import Any
+
+from sqlalchemy import String, and_, cast, literal, null, select, union_all
+
+from workflow.domain import inputs, rules
+from workflow.domain.results import ProjectSummary, project_summary
+from workflow.storage import statements as sql
+from workflow.storage.grants import privileges_of
+from workflow.storage.project_rows import state_of
+from workflow.storage.statements import ProjectRow
+from workflow.storage.store import Store
+from workflow.storage.tables import approvals as t_approvals
+from workflow.storage.tables import assignments as t_assignments
+from workflow.storage.tables import projects as t_projects
+from workflow.storage.tables import tasks as t_tasks
+from workflow.storage.tables import templates as t_templates
+from workflow.storage.tx import ReadTx
+
+PAGE = 500
+
+
+def iter_projects(
+    store: Store,
+    *,
+    reader: str | None = None,
+    status: str | None = None,
+    template: str | None = None,
+    phase: str | None = None,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Iterator[ProjectSummary]:
+    """The projects ``reader`` may read (None: all), in code order, after ``after``, at most ``limit``.
+
+    The filters and the reader are checked now (a refusal is raised here, before anything is
+    printed); the projects come as the iterator is read.
+    """
+    from workflow.engine.reads import check_filters
+
+    who = None if reader is None else inputs.person(reader, "the acting person")
+    limit = inputs.count(limit, "the number of projects (--limit)")
+    cursor = None if after is None else inputs.project_code(after)
+
+    def prepare(tx: ReadTx) -> bool:
+        check_filters(tx, status, template, phase)
+        # Pre-filtered in SQL for someone without a grant: only their projects (rules.may_read).
+        return who is not None and not rules.may_read(privileges_of(tx, who), member=False)
+
+    members_only = store.read(prepare)
+    return _pages(
+        store,
+        partial(_page, status=status, template=template, phase=phase, member=who if members_only else None),
+        cursor,
+        limit,
+    )
+
+
+def _pages(store: Store, read_page: Any, cursor: str | None, limit: int | None) -> Iterator[ProjectSummary]:
+    left = limit
+    while left is None or left > 0:
+        size = PAGE if left is None else min(PAGE, left)
+        page = store.read(partial(read_page, after=cursor, size=size))
+        yield from page
+        if len(page) < size:
+            return
+        cursor = page[-1].code
+        left = None if left is None else left - len(page)
+
+
+def _page(
+    tx: ReadTx,
+    *,
+    status: str | None,
+    template: str | None,
+    phase: str | None,
+    member: str | None,
+    after: str | None,
+    size: int,
+) -> list[ProjectSummary]:
+    stmt = select(*(t_projects.c[name] for name in sql.PROJECT_COLUMNS))
+    if after is not None:
+        stmt = stmt.where(t_projects.c.code > after)
+    if status is not None:
+        stmt = stmt.where(t_projects.c.status == status)
+    if phase is not None:
+        stmt = stmt.where(t_projects.c.phase == phase)
+    if template is not None:
+        stmt = stmt.where(
+            t_projects.c.template_id.in_(select(t_templates.c.id).where(t_templates.c.key == template))
+        )
+    if member is not None:
+        stmt = stmt.where(
+            t_projects.c.id.in_(select(t_assignments.c.project_id).where(t_assignments.c.person == member))
+        )
+    rows = [ProjectRow._make(r) for r in tx.core(stmt.order_by(t_projects.c.code).limit(size))]
+    rounds = _rounds(tx, [row.id for row in rows])
+    out = []
+    for row in rows:
+        state, _ = state_of(row, rounds.get(row.id, ()))
+        out.append(project_summary(state, tx.template(state.template_id)))
+    return out
+
+
+def _rounds(tx: ReadTx, ids: Sequence[int]) -> dict[int, list[tuple[Any, ...]]]:
+    """project id -> its team and current round's tasks and approvals, for a page, in one query.
+
+    The rows have the shape ``statements.ROUND`` gives (kind, role, person, at, seq, text).
+    """
+    if not ids:
+        return {}
+    p = t_projects
+    a, t, g = t_assignments, t_tasks, t_approvals
+    current = and_(p.c.id == t.c.project_id, p.c.phase == t.c.phase, p.c.round == t.c.round)
+    signed = and_(p.c.id == g.c.project_id, p.c.phase == g.c.phase, p.c.round == g.c.round)
+    query = union_all(
+        select(
+            a.c.project_id, literal("a"), a.c.role, a.c.person, a.c.assigned_at, a.c.seq, cast(null(), String)
+        ).where(a.c.project_id.in_(ids)),
+        select(t.c.project_id, literal("t"), t.c.role, t.c.person, t.c.done_at, t.c.seq, t.c.note)
+        .join(p, current)
+        .where(t.c.project_id.in_(ids)),
+        select(g.c.project_id, literal("g"), g.c.role, g.c.person, g.c.approved_at, g.c.seq, g.c.comment)
+        .join(p, signed)
+        .where(g.c.project_id.in_(ids)),
+    )
+    out: dict[int, list[tuple[Any, ...]]] = {}
+    for project_id, *rest in tx.core(query):
+        out.setdefault(project_id, []).append(tuple(rest))
+    return out
