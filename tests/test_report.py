@@ -379,3 +379,22 @@ def test_html_escapes_what_people_typed_everywhere(engine: Engine) -> None:
     html = render_html(engine.report("P-1"))
     assert "<script" not in html.lower()
     assert _text_of(html).count(evil) >= 8  # name, client, phase, gate meaning, role, comment, hold, reason
+
+
+def test_a_withdrawn_approval_and_a_reopened_task_do_not_count_in_the_report(engine: Engine) -> None:
+    """The report times the work and the waits to the task and approval that stood."""
+    start(engine, "U-1")
+    engine.complete_task("U-1", "team", actor="fay")
+    engine.approve("U-1", "team", actor="fay", comment="first look")
+    engine.withdraw("U-1", "team", actor="fay", reason="changed my mind")
+    engine.reopen_task("U-1", "team", actor="fay", reason="missed a part")
+    done = engine.complete_task("U-1", "team", actor="fay")
+    engine.complete_task("U-1", "integrated_producer", actor="ana")
+    again = engine.approve("U-1", "team", actor="fay", comment="second look")
+    engine.approve("U-1", "integrated_producer", actor="ana")
+    engine.advance("U-1", actor="ana")
+    (kickoff, _current) = engine.report("U-1").visits
+    comments = {s.comment for s in kickoff.signatures}
+    assert comments == {"second look", None} and "first look" not in comments
+    assert [s.seq for s in kickoff.signatures if s.role == "team"] == [again.seq]
+    assert kickoff.tasks_done_at >= done.at

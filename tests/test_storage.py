@@ -582,3 +582,24 @@ def test_a_write_blocked_by_another_sqlite_writer_gives_up_in_seconds_and_says_w
             blocker.rollback()
             blocker.close()
         engine.create_project("L-1", template="team-based", actor="ana")  # and works once it is free
+
+
+def test_a_crash_while_publishing_the_built_ins_leaves_no_half_set_up_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The migration and the built-in templates are one transaction: a crash between them used to
+    leave a schema without templates until `init` ran again."""
+    from workflow import Engine
+    from workflow.engine import templates
+
+    url = f"sqlite:///{tmp_path}/first.db"
+
+    def crash(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt  # a process killed between migrating and publishing
+
+    monkeypatch.setattr(templates, "publish", crash)
+    with pytest.raises(KeyboardInterrupt):
+        Engine(url)
+    monkeypatch.undo()
+    with Engine(url) as engine:  # the next command finds an empty database and does both
+        assert {t.key for t in engine.templates()} == {"large-agency", "digital-agency", "team-based"}

@@ -205,6 +205,8 @@ class _Timeline:
             v.tasks.setdefault(d["role"], e.at)
         elif e.action in ("approve", "reject"):
             self.signed(v, e)
+        elif e.action in ("withdraw", "task.reopen", "unassign"):
+            self.voided(v, d.get("voided") or {})
         elif e.action == "advance":
             self.advanced(v, e)
         elif e.action == "hold":
@@ -227,6 +229,17 @@ class _Timeline:
         if e.action == "reject":
             self.close(v, e.at, "reject")
             self.current = _OpenVisit(d["to_phase"], d["to_round"], e.at)
+
+    def voided(self, v: _OpenVisit, voided: dict[str, Any]) -> None:
+        """An undo: a withdrawn approval no longer signs the visit, a reopened task is open again
+        (the work and the wait are timed to the ones that stood)."""
+        for t in voided.get("tasks", ()):
+            v.tasks.pop(t["role"], None)
+        gone = {a["seq"] for a in voided.get("approvals", ())}
+        if gone:
+            v.signatures = [s for s in v.signatures if s.seq not in gone]
+            for a in voided["approvals"]:
+                v.approved.pop(a["role"], None)
 
     def advanced(self, v: _OpenVisit, e: Event) -> None:
         d = e.data

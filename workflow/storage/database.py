@@ -40,6 +40,16 @@ from workflow.errors import DatabaseProblem
 ENV_DB = "PHASEGATE_DB"
 SQLITE_HEADER = b"SQLite format 3\x00"
 SQLITE_CACHE_KIB = 32 * 1024
+ENV_SQLITE_CACHE = "PHASEGATE_SQLITE_CACHE_MIB"  # a smaller page cache for a host short of memory
+
+
+def sqlite_cache_kib() -> int:
+    """SQLite's page cache per connection, KiB ($PHASEGATE_SQLITE_CACHE_MIB, default 32 MiB)."""
+    try:
+        mib = float(os.environ.get(ENV_SQLITE_CACHE, "") or SQLITE_CACHE_KIB / 1024)
+    except ValueError:
+        return SQLITE_CACHE_KIB
+    return max(256, int(mib * 1024))
 ENV_LOCK_WAIT = "PHASEGATE_LOCK_WAIT"
 LOCK_WAIT_DEFAULT_S = 5.0
 
@@ -264,7 +274,7 @@ def _sqlite_engine(url: URL, *, create: bool = True) -> Engine:
             # A 32 MiB page cache (default 2 MiB) holds the B-tree interior pages of a database
             # with millions of events, so reading one project does not re-read them from the OS
             # on every query (benchmarks/results.md, "Reading at scale").
-            cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+            cursor.execute(f"PRAGMA cache_size=-{sqlite_cache_kib()}")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
             cursor.close()
