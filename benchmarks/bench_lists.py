@@ -84,19 +84,29 @@ def long_history(data_dir: Path, events: int) -> Path:
     db = sqlite3.connect(tmp, isolation_level=None)
     db.execute("PRAGMA synchronous=OFF")
     seq, prev, rows = head.seq, head.hash, []
+    signed = 0
     for i in range((events - seq) // 2 * 2):  # pairs: it ends withdrawn, as its state says
-        action = "hold" if i % 2 == 0 else "resume"
-        data = {
+        # A signer who approves and withdraws, again and again: the history grows, the state does not.
+        action = "approve" if i % 2 == 0 else "withdraw"
+        data: dict[str, object] = {
             "template": tpl,
             "phase_title": "Client Kick-Off",
             "round": 1,
-            "status": "on_hold" if action == "hold" else "active",
+            "gate": "Client kick-off sign-off",
+            "meaning": "Client kick-off sign-off for Client Kick-Off, round 1",
             "role": "integrated_producer",
             "role_title": "Integrated Producer",
             "authority": {"role": "integrated_producer", "assignment_seq": 2},
         }
-        if action == "hold":
-            data["reason"] = f"pause {i}"
+        if action == "approve":
+            data.update(decision="approved", comment=f"take {i}")
+            signed = seq + 1
+        else:
+            data.update(
+                decision="withdrawn",
+                reason=None,
+                voided={"approvals": [{"role": "integrated_producer", "person": "lee", "seq": signed}]},
+            )
         at = f"2026-01-01T00:00:00.{i % 1000000:06d}Z" if i < 1000000 else head.at
         event = new_event(LONG_CODE, seq + 1, prev, max(at, head.at), "lee", action, "client_kickoff", data)
         rows.append(

@@ -27,6 +27,7 @@ SUITE = {
     "commands": "bench_commands",
     "scale": "bench_scale",
     "verify": "bench_verify",
+    "lists": "bench_lists",
     "concurrency": "bench_concurrency",
     "soak": "bench_soak",
     "startup": "bench_startup",

@@ -30,7 +30,17 @@ PROJECT_ACTIONS: Final[tuple[str, ...]] = (
 )  # fmt: skip
 # The moves the compiled machine knows (workflow.domain.machine); the lead makes all but reject.
 TRIGGERS: Final[tuple[str, ...]] = ("advance", "reject", "hold", "resume", "cancel")
-# What the system chain (templates and grants) records.
-SYSTEM_ACTIONS: Final[tuple[str, ...]] = ("template.publish", "grant", "revoke")
+# What the system chain (templates, grants, accounts and tokens) records.
+SYSTEM_ACTIONS: Final[tuple[str, ...]] = (
+    "template.publish", "grant", "revoke", "user.add", "user.disable", "user.enable", "user.password",
+    "token.create", "token.revoke",
+)  # fmt: skip
+
+# How the person acting was authenticated, recorded in every event (covered by its hash):
+# asserted (direct-database mode: --as or the OS login, trusted because the caller can write
+# the database), password (a web session), token (an API token), proxy (a trusted SSO header).
+Auth = Literal["asserted", "password", "token", "proxy"]
+AUTHS: Final[tuple[Auth, ...]] = get_args(Auth)
+ASSERTED: Final = "asserted"
 
 SYSTEM_ACTOR: Final = "phasegate"  # who publishes the built-in templates

@@ -11,6 +11,7 @@ compares the two (``alembic check``) so a change here without a migration fails.
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -37,6 +38,7 @@ PERSON = String(200)
 KEY = String(64)
 TIME = String(32)
 HASH = String(64)
+AUTH = String(16)
 
 # Published template versions; a row is never updated.
 templates = Table(
@@ -117,6 +119,7 @@ tasks = Table(
     Column("note", Text),
     Column("done_at", TIME, nullable=False),
     Column("seq", Integer, nullable=False),
+    Column("auth", AUTH),  # how the person was authenticated (None: before accounts, "asserted")
 )
 
 # A role's approval of the gate in one round of one phase (rejections end the round instead).
@@ -131,6 +134,7 @@ approvals = Table(
     Column("comment", Text),
     Column("approved_at", TIME, nullable=False),
     Column("seq", Integer, nullable=False),
+    Column("auth", AUTH),
 )
 
 # The audit trail: one hash chain per project (chain = the project's code) and one for
@@ -161,4 +165,57 @@ requests = Table(
     Column("command", Text, nullable=False),
     Column("outcome", Text, nullable=False),
     Column("at", TIME, nullable=False),
+)
+
+# Accounts: a person who may sign in. The login is the name used in assignments and events.
+people = Table(
+    "people",
+    metadata,
+    Column("login", PERSON, primary_key=True),
+    Column("display_name", String(200)),
+    Column("email", String(320)),
+    Column("active", Boolean, nullable=False),
+    Column("password_hash", Text),  # argon2id; None: no password (tokens or the SSO proxy only)
+    Column("created_at", TIME, nullable=False),
+    Column("updated_at", TIME, nullable=False),
+)
+
+# Personal API tokens: the secret is shown once and stored only as its sha256.
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("person", PERSON, ForeignKey("people.login", name="fk_tokens_person_people"), nullable=False),
+    Column("name", String(200)),
+    Column("secret_hash", HASH, nullable=False),
+    Column("created_at", TIME, nullable=False),
+    Column("expires_at", TIME),
+    Column("last_used_at", TIME),
+    Column("revoked_at", TIME),
+    UniqueConstraint("secret_hash", name="uq_tokens_secret_hash"),
+    Index("ix_tokens_person", "person"),
+)
+
+# Web sessions, server-side: the cookie holds a random id, this row its sha256 and the CSRF token.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", HASH, primary_key=True),
+    Column("person", PERSON, ForeignKey("people.login", name="fk_sessions_person_people"), nullable=False),
+    Column("csrf", HASH, nullable=False),
+    Column("auth", AUTH, nullable=False),
+    Column("created_at", TIME, nullable=False),
+    Column("expires_at", TIME, nullable=False),
+    Column("revoked_at", TIME),
+    Index("ix_sessions_person", "person"),
+)
+
+# Failed sign-ins per login name and per client address, to slow guessing down.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("first_at", TIME, nullable=False),
+    Column("last_at", TIME, nullable=False),
 )
