@@ -132,3 +132,31 @@ class DatabaseProblem(PhasegateError):
     exit_code = 2
     http_status = 503
     kind = "unavailable"
+
+
+class Unauthenticated(PhasegateError):
+    """No credential, or one that is not (or no longer) valid: who acts is not known."""
+
+    exit_code = 4
+    http_status = 401
+    kind = "unauthenticated"
+
+
+class Throttled(PhasegateError):
+    """Too many failed sign-ins for this name or address: wait before trying again."""
+
+    exit_code = 4
+    http_status = 429
+    kind = "throttled"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PreconditionFailed(Conflict):
+    """The project moved on since the caller read it (``If-Match``): nobody signs what they did not see."""
+
+    exit_code = 5
+    http_status = 412
+    kind = "precondition_failed"

@@ -76,11 +76,18 @@ class Event:
     def project(self) -> str | None:
         return None if self.chain == SYSTEM_CHAIN else self.chain
 
+    @property
+    def auth(self) -> str:
+        """How the actor was authenticated (events from before accounts existed: asserted)."""
+        value = self.data.get("auth")
+        return value if isinstance(value, str) else "asserted"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "seq": self.seq,
             "at": self.at,
             "actor": self.actor,
+            "auth": self.auth,
             "action": self.action,
             "project": self.project,
             "chain": self.chain,

@@ -166,3 +166,28 @@ def jobs(value: int | None) -> int | None:
             f"the number of jobs must be a whole number from 1 to {JOBS_MAX}, not {shown(value)}"
         )
     return value
+
+
+_DURATION_RE = re.compile(r"([1-9][0-9]{0,5})([smhdw])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def duration(value: str, what: str = "the duration") -> int:
+    """``90d``, ``12h``, ``30m``, ``2w``, ``45s`` as seconds (at most ten years)."""
+    found = _DURATION_RE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if found is None:
+        raise UsageError(
+            f"{what} {shown(value)} is not a duration: use a number and s, m, h, d or w (e.g. 90d)"
+        )
+    seconds = int(found.group(1)) * _UNIT_SECONDS[found.group(2)]
+    if seconds > 3650 * 86400:
+        raise UsageError(f"{what} {shown(value)} is longer than ten years")
+    return seconds
+
+
+def later(at: str, seconds: float) -> str:
+    """The stored time ``seconds`` after the stored time ``at``."""
+    from datetime import UTC, datetime, timedelta
+
+    moment = datetime.fromisoformat(at.replace("Z", "+00:00")) + timedelta(seconds=seconds)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"

@@ -27,6 +27,7 @@ class TaskStatus:
     by: str | None = None
     at: str | None = None
     note: str | None = None
+    auth: str | None = None  # how ``by`` was authenticated
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Approval:
     person: str
     at: str
     comment: str | None = None
+    auth: str = "asserted"
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,38 @@ class ProjectSummary:
     status: str
     waiting_on: list[str]
     updated_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Person:
+    """An account: who may sign in (``active``), and whether a password is set."""
+
+    login: str
+    display_name: str | None
+    email: str | None
+    active: bool
+    has_password: bool
+    created_at: str
+    updated_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """An API token as listed: never its secret (shown once, when it is created)."""
+
+    id: str
+    person: str
+    name: str | None
+    created_at: str
+    expires_at: str | None
+    last_used_at: str | None
+    revoked_at: str | None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -185,7 +219,7 @@ def project_status(
     if phase.gate is not None:
         g = phase.gate
         approvals = [
-            Approval(r, definition.role_title(r), a.person, a.at, a.comment)
+            Approval(r, definition.role_title(r), a.person, a.at, a.comment, a.auth)
             for r in g.approvers
             if (a := state.approvals.get(r)) is not None
         ]
@@ -262,7 +296,7 @@ def _rejection(event: Event | None) -> dict[str, Any] | None:
 def _task_status(role_title: str, role: str, task: str, done: Any) -> TaskStatus:
     if done is None:
         return TaskStatus(role, role_title, task, False)
-    return TaskStatus(role, role_title, task, True, done.person, done.at, done.note)
+    return TaskStatus(role, role_title, task, True, done.person, done.at, done.note, done.auth)
 
 
 def _blockers(state: ProjectState, definition: Any, blockers: list[str], ready: bool) -> list[str]:

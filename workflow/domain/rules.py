@@ -16,7 +16,7 @@ from workflow.domain import inputs
 from workflow.domain.definition import Definition, Gate, Phase
 from workflow.domain.state import ProjectState, Signature
 from workflow.domain.template import TemplateVersion
-from workflow.domain.vocabulary import ACTIVE, CLOSED, ON_HOLD, READ_EVERYTHING
+from workflow.domain.vocabulary import ACTIVE, ASSERTED, CLOSED, DISABLED, ON_HOLD, READ_EVERYTHING, Auth
 from workflow.errors import NotFound, NotPermitted, RuleRefused
 
 
@@ -28,6 +28,7 @@ class Context(NamedTuple):
     actor: str
     privileges: frozenset[str]
     now: str
+    auth: Auth = ASSERTED  # how the actor was authenticated, recorded in the event
 
     @property
     def definition(self) -> Definition:
@@ -70,7 +71,10 @@ def require_reader(reader: str, code: str, privileges: Set[str], member: bool) -
 
 
 def require_party(ctx: Context) -> None:
-    """A command on a project is only for its team, admins and auditors (the others learn nothing)."""
+    """A command on a project is only for its team, admins and auditors (the others learn nothing),
+    and never for a disabled account."""
+    if DISABLED in ctx.privileges:
+        raise NotPermitted(f"{ctx.actor}'s account is disabled")
     require_reader(ctx.actor, ctx.code, ctx.privileges, ctx.state.is_member(ctx.actor))
 
 

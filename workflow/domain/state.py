@@ -20,7 +20,7 @@ from typing import NamedTuple
 from workflow.domain.definition import Definition, Phase
 from workflow.domain.events import canonical_json
 from workflow.domain.gates import PhaseEvaluation, evaluate
-from workflow.domain.vocabulary import Status
+from workflow.domain.vocabulary import ASSERTED, Status
 
 
 class TaskDone(NamedTuple):
@@ -30,6 +30,7 @@ class TaskDone(NamedTuple):
     note: str | None
     at: str
     seq: int  # the event that recorded it
+    auth: str = ASSERTED  # how the person was authenticated
 
 
 class Signature(NamedTuple):
@@ -39,6 +40,7 @@ class Signature(NamedTuple):
     comment: str | None
     at: str
     seq: int
+    auth: str = ASSERTED
 
 
 class ProjectState(NamedTuple):

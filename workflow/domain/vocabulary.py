@@ -42,5 +42,7 @@ SYSTEM_ACTIONS: Final[tuple[str, ...]] = (
 Auth = Literal["asserted", "password", "token", "proxy"]
 AUTHS: Final[tuple[Auth, ...]] = get_args(Auth)
 ASSERTED: Final = "asserted"
+# Among a person's grants as a command reads them: their account is disabled (every command refused).
+DISABLED: Final = "disabled"
 
 SYSTEM_ACTOR: Final = "phasegate"  # who publishes the built-in templates

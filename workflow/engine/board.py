@@ -116,7 +116,7 @@ def _page(
 def _rounds(tx: ReadTx, ids: Sequence[int]) -> dict[int, list[tuple[Any, ...]]]:
     """project id -> its team and current round's tasks and approvals, for a page, in one query.
 
-    The rows have the shape ``statements.ROUND`` gives (kind, role, person, at, seq, text).
+    The rows have the shape ``statements.ROUND`` gives (kind, role, person, at, seq, text, auth).
     """
     if not ids:
         return {}
@@ -126,12 +126,28 @@ def _rounds(tx: ReadTx, ids: Sequence[int]) -> dict[int, list[tuple[Any, ...]]]:
     signed = and_(p.c.id == g.c.project_id, p.c.phase == g.c.phase, p.c.round == g.c.round)
     query = union_all(
         select(
-            a.c.project_id, literal("a"), a.c.role, a.c.person, a.c.assigned_at, a.c.seq, cast(null(), String)
+            a.c.project_id,
+            literal("a"),
+            a.c.role,
+            a.c.person,
+            a.c.assigned_at,
+            a.c.seq,
+            cast(null(), String),
+            cast(null(), String),
         ).where(a.c.project_id.in_(ids)),
-        select(t.c.project_id, literal("t"), t.c.role, t.c.person, t.c.done_at, t.c.seq, t.c.note)
+        select(t.c.project_id, literal("t"), t.c.role, t.c.person, t.c.done_at, t.c.seq, t.c.note, t.c.auth)
         .join(p, current)
         .where(t.c.project_id.in_(ids)),
-        select(g.c.project_id, literal("g"), g.c.role, g.c.person, g.c.approved_at, g.c.seq, g.c.comment)
+        select(
+            g.c.project_id,
+            literal("g"),
+            g.c.role,
+            g.c.person,
+            g.c.approved_at,
+            g.c.seq,
+            g.c.comment,
+            g.c.auth,
+        )
         .join(p, signed)
         .where(g.c.project_id.in_(ids)),
     )

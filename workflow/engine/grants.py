@@ -6,6 +6,7 @@ from typing import Any
 
 from workflow.domain import inputs, rules
 from workflow.domain.events import Event
+from workflow.domain.identity import Identity, acting
 from workflow.domain.vocabulary import PRIVILEGES
 from workflow.engine.templates import publish_builtins
 from workflow.errors import NotFound, NotPermitted, RuleRefused, UsageError
@@ -40,12 +41,12 @@ def init(store: Store, admin: str) -> dict[str, Any]:
     return store.write(work)
 
 
-def grant(store: Store, person: str, privilege: str, *, actor: str) -> Event:
+def grant(store: Store, person: str, privilege: str, *, actor: str | Identity) -> Event:
     person, actor = _people(person, actor, privilege)
 
     def work(tx: WriteTx) -> Event:
         tx.dialect.lock_system(tx)
-        rules.require_privilege(actor, privileges_of(tx, actor), "admin", "grant privileges")
+        rules.require_privilege(actor.person, privileges_of(tx, actor.person), "admin", "grant privileges")
         if person in holders(tx, privilege):
             raise RuleRefused(f"{person} already has the {privilege} grant")
         return _grant(tx, person, privilege, actor)
@@ -53,12 +54,12 @@ def grant(store: Store, person: str, privilege: str, *, actor: str) -> Event:
     return store.write(work)
 
 
-def revoke(store: Store, person: str, privilege: str, *, actor: str) -> Event:
+def revoke(store: Store, person: str, privilege: str, *, actor: str | Identity) -> Event:
     person, actor = _people(person, actor, privilege)
 
     def work(tx: WriteTx) -> Event:
         tx.dialect.lock_system(tx)
-        rules.require_privilege(actor, privileges_of(tx, actor), "admin", "revoke privileges")
+        rules.require_privilege(actor.person, privileges_of(tx, actor.person), "admin", "revoke privileges")
         current = holders(tx, privilege)
         if person not in current:
             raise NotFound(f"{person} does not have the {privilege} grant")
@@ -85,12 +86,12 @@ def grants(store: Store, *, reader: str | None = None) -> dict[str, list[str]]:
     return store.read(work)
 
 
-def _people(person: str, actor: str, privilege: str) -> tuple[str, str]:
+def _people(person: str, actor: str | Identity, privilege: str) -> tuple[str, Identity]:
     if privilege not in PRIVILEGES:
         raise UsageError(f"unknown grant {inputs.shown(privilege)}: use admin or auditor")
-    return inputs.person(person), inputs.person(actor, "the acting person")
+    return inputs.person(person), acting(actor)
 
 
-def _grant(tx: WriteTx, person: str, privilege: str, actor: str) -> Event:
-    add_grant(tx, person, privilege, actor)
+def _grant(tx: WriteTx, person: str, privilege: str, actor: str | Identity) -> Event:
+    add_grant(tx, person, privilege, acting(actor).person)
     return append_system_event(tx, actor, "grant", {"person": person, "privilege": privilege})

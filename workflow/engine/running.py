@@ -8,8 +8,10 @@ from typing import Any
 
 from workflow.domain import inputs, rules
 from workflow.domain.events import Event, canonical_json, new_event
+from workflow.domain.identity import Identity, acting
 from workflow.domain.rules import Context
 from workflow.engine.visibility import missing_project
+from workflow.errors import PreconditionFailed
 from workflow.storage.chains import append_project_event
 from workflow.storage.database import utcnow
 from workflow.storage.project_rows import locked_project
@@ -21,24 +23,39 @@ Body = Callable[[Context, WriteTx], Event]
 
 
 def project_command(
-    store: Store, code: str, actor: str, request_id: str | None, command: dict[str, Any], body: Body
+    store: Store,
+    code: str,
+    actor: str | Identity,
+    request_id: str | None,
+    command: dict[str, Any],
+    body: Body,
+    expected_seq: int | None = None,
 ) -> Event:
-    """Run ``body`` on project ``code`` locked for ``actor``; ``command`` names it for request ids."""
+    """Run ``body`` on project ``code`` locked for ``actor``; ``command`` names it for request ids.
+
+    ``expected_seq``: the project's last event as the caller saw it (HTTP ``If-Match``);
+    checked under the lock, so nobody signs a state they did not see.
+    """
     code = inputs.project_code(code)
-    actor = inputs.person(actor, "the acting person")
+    who = acting(actor)
 
     def work(tx: WriteTx) -> Event:
-        loaded = locked_project(tx, code, actor)
+        loaded = locked_project(tx, code, who.person)
         if loaded is None:
-            raise missing_project(tx, code, actor)
+            raise missing_project(tx, code, who.person)
         state, privileges = loaded
         # Never earlier than the project's last event, whatever the clocks of several hosts say.
         now = max(utcnow(), state.updated_at)
-        ctx = Context(state, tx.template(state.template_id), actor, privileges, now)
+        ctx = Context(state, tx.template(state.template_id), who.person, privileges, now, who.auth)
         rules.require_party(ctx)
+        if expected_seq is not None and expected_seq != state.seq:
+            raise PreconditionFailed(
+                f"project {code} has moved on since it was read (it is at event {state.seq}, the request "
+                f"was made at event {expected_seq}); read it again before acting"
+            )
         return body(ctx, tx)
 
-    return write_once(store, request_id, actor, {"code": code, **command}, work)
+    return write_once(store, request_id, who.person, {"code": code, **command}, work)
 
 
 def write_once(
@@ -78,6 +95,7 @@ def record(
         "round": state.round,
         **data,
     }
+    full["auth"] = ctx.auth
     if authority is not None:
         full["role"] = authority
         full["role_title"] = ctx.role_title(authority)

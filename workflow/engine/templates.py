@@ -7,9 +7,10 @@ from pathlib import Path
 
 from sqlalchemy import and_, func, insert, select
 
-from workflow.domain import inputs, rules
+from workflow.domain import rules
 from workflow.domain.definition import Definition, definition_to_dict
 from workflow.domain.events import canonical_json
+from workflow.domain.identity import Identity, acting
 from workflow.domain.results import TemplateInfo
 from workflow.domain.vocabulary import SYSTEM_ACTOR
 from workflow.storage.chains import append_system_event
@@ -51,12 +52,12 @@ def template(store: Store, key: str, version: int | None = None) -> tuple[Templa
 
 
 def publish_template(
-    store: Store, source: str | bytes | Path, *, actor: str, name: str | None = None
+    store: Store, source: str | bytes | Path, *, actor: str | Identity, name: str | None = None
 ) -> tuple[TemplateInfo, bool]:
     """Publish a new version when the text differs from the latest; returns (info, published)."""
     from workflow.domain.loader import load_definition, load_file
 
-    actor = inputs.person(actor, "the acting person")
+    who = acting(actor)
     if isinstance(source, Path):
         load_file(source)  # validates with the byte limit applied before reading it all
         data = source.read_bytes()
@@ -67,14 +68,16 @@ def publish_template(
     text = data.decode("utf-8")
 
     def work(tx: WriteTx) -> tuple[TemplateInfo, bool]:
-        rules.require_privilege(actor, privileges_of(tx, actor), "admin", "publish templates")
+        rules.require_privilege(who.person, privileges_of(tx, who.person), "admin", "publish templates")
         tx.dialect.lock_system(tx)
-        return publish(tx, definition, text, actor)
+        return publish(tx, definition, text, who)
 
     return store.write(work)
 
 
-def publish(tx: WriteTx, definition: Definition, text: str, actor: str) -> tuple[TemplateInfo, bool]:
+def publish(
+    tx: WriteTx, definition: Definition, text: str, actor: str | Identity
+) -> tuple[TemplateInfo, bool]:
     """Store ``text`` as the next version of its template unless it equals the latest."""
     latest = tx.core(
         select(t_templates)
@@ -95,7 +98,7 @@ def publish(tx: WriteTx, definition: Definition, text: str, actor: str) -> tuple
             compiled=canonical_json(definition_to_dict(definition)),
             sha256=digest,
             published_at=utcnow(),
-            published_by=actor,
+            published_by=acting(actor).person,
         )
     )
     append_system_event(

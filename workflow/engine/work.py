@@ -52,6 +52,7 @@ def complete_task(
                 "note": note,
                 "done_at": ctx.now,
                 "seq": ctx.state.seq + 1,
+                "auth": ctx.auth,
             },
         )
         return record(ctx, tx, "task.done", {"task": task, "note": note}, authority=role)
@@ -86,6 +87,7 @@ def approve(
                 "comment": comment,
                 "approved_at": ctx.now,
                 "seq": ctx.state.seq + 1,
+                "auth": ctx.auth,
             },
         )
         data = {

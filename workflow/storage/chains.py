@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from workflow.domain.events import GENESIS, SYSTEM_CHAIN, Event, new_event
+from workflow.domain.identity import Identity
 from workflow.domain.state import ProjectState
 from workflow.storage import statements as sql
 from workflow.storage.database import utcnow
@@ -44,8 +45,9 @@ def start_project_chain(tx: WriteTx, event: Event) -> Event:
     return event
 
 
-def append_system_event(tx: WriteTx, actor: str, action: str, data: dict[str, Any]) -> Event:
-    """Append to the templates-and-grants chain (the caller holds ``dialect.lock_system``).
+def append_system_event(tx: WriteTx, actor: str | Identity, action: str, data: dict[str, Any]) -> Event:
+    """Append to the system chain of templates, grants and accounts (the caller holds
+    ``dialect.lock_system``); the event records how ``actor`` was authenticated.
 
     Written at once, not with the COMMIT: a transaction that appends several (publishing
     the built-ins) reads the head it has just moved.
@@ -58,6 +60,8 @@ def append_system_event(tx: WriteTx, actor: str, action: str, data: dict[str, An
         .limit(1)
     ).first()
     seq, prev, last_at = (0, GENESIS, "") if head is None else (head.seq, head.hash, head.at)
-    event = new_event(SYSTEM_CHAIN, seq + 1, prev, max(utcnow(), last_at), actor, action, None, data)
+    who = actor if isinstance(actor, Identity) else Identity(actor)
+    data = {**data, "auth": who.auth}
+    event = new_event(SYSTEM_CHAIN, seq + 1, prev, max(utcnow(), last_at), who.person, action, None, data)
     tx.run(sql.INSERT_EVENT, tx.record(event))
     return event

@@ -49,7 +49,7 @@ class TextSink(Protocol):
     def write(self, text: str, /) -> Any: ...
 
 CSV_COLUMNS = (
-    "chain", "project", "seq", "at", "actor", "action", "phase", "round", "role", "template_key",
+    "chain", "project", "seq", "at", "actor", "auth", "action", "phase", "round", "role", "template_key",
     "template_version", "template_sha256", "decision", "comment_or_reason", "data", "prev_hash", "hash",
 )
 
@@ -77,12 +77,19 @@ def _data(text: str) -> Any:
 
 
 def _jsonl(row: Any) -> str:
-    chain, seq, at, actor, action, phase, data, prev_hash, digest = row
+    chain, seq, at, actor, action, phase, data_text, prev_hash, digest = row
+    data = _data(data_text)
     return json.dumps({
-        "seq": seq, "at": at, "actor": actor, "action": action,
+        "seq": seq, "at": at, "actor": actor, "auth": _auth(data), "action": action,
         "project": None if chain == SYSTEM_CHAIN else chain, "chain": chain, "phase": phase,
-        "data": _data(data), "prev_hash": prev_hash, "hash": digest,
+        "data": data, "prev_hash": prev_hash, "hash": digest,
     }) + "\n"
+
+
+def _auth(data: Any) -> str:
+    """How the actor was authenticated (events from before accounts existed: asserted)."""
+    value = data.get("auth") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else "asserted"
 
 
 def _csv_row(row: Any, raw: bool = False) -> list[Any]:
@@ -92,7 +99,7 @@ def _csv_row(row: Any, raw: bool = False) -> list[Any]:
     template: dict[str, Any] = d["template"] if isinstance(d.get("template"), dict) else {}
     comment = d.get("comment") if d.get("comment") is not None else d.get("reason")
     cells = [
-        chain, "" if chain == SYSTEM_CHAIN else chain, seq, at, actor, action, phase or "",
+        chain, "" if chain == SYSTEM_CHAIN else chain, seq, at, actor, _auth(d), action, phase or "",
         _cell(d.get("round")), _cell(d.get("role")), _cell(template.get("key")),
         _cell(template.get("version")), _cell(template.get("sha256")), _cell(d.get("decision")),
         _cell(comment), data_text, prev_hash, digest,

@@ -12,7 +12,7 @@ from typing import Any
 
 from workflow.domain.events import Event
 from workflow.domain.state import ProjectState, Signature, TaskDone
-from workflow.domain.vocabulary import ON_HOLD
+from workflow.domain.vocabulary import ASSERTED, ON_HOLD
 from workflow.storage import statements as sql
 from workflow.storage.dialect import read_round
 from workflow.storage.statements import ProjectRow
@@ -53,14 +53,14 @@ def state_of(row: ProjectRow, round_rows: Iterable[Any]) -> tuple[ProjectState, 
     tasks: dict[str, TaskDone] = {}
     approvals: dict[str, Signature] = {}
     privileges: set[str] = set()
-    for kind, role, person, at, seq, text in round_rows:
+    for kind, role, person, at, seq, text, auth in round_rows:
         if kind == "a":
             team.setdefault(role, []).append(person)
             authority[(role, person)] = seq
         elif kind == "t":
-            tasks[role] = TaskDone(person, text, at, seq)
+            tasks[role] = TaskDone(person, text, at, seq, auth or ASSERTED)
         elif kind == "g":
-            approvals[role] = Signature(person, text, at, seq)
+            approvals[role] = Signature(person, text, at, seq, auth or ASSERTED)
         else:
             privileges.add(role)
     for people in team.values():

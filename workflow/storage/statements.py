@@ -86,16 +86,21 @@ _PROJECT = f"SELECT {', '.join(PROJECT_COLUMNS)} FROM projects WHERE code = :cod
 PROJECT = Statement("project", _PROJECT)
 PROJECT_FOR_UPDATE = Statement("project_for_update", _PROJECT + " FOR UPDATE")  # PostgreSQL's row lock
 
-# The team, the actor's grants, and the current round's tasks and approvals: one round trip.
-# Each row: kind ('a' assignment, 'p' privilege, 't' task, 'g' approval), role, person, at, seq, text.
+# The team, the actor's grants (and "disabled" for a disabled account), and the current round's
+# tasks and approvals: one round trip. Each row: kind ('a' assignment, 'p' privilege, 't' task,
+# 'g' approval), role, person, at, seq, text (a task's note, an approval's comment), auth.
 ROUND = Statement(
     "round",
     (
-        "SELECT 'a', role, person, assigned_at, seq, NULL FROM assignments WHERE project_id = :project_id"
-        " UNION ALL SELECT 'p', privilege, person, granted_at, 0, NULL FROM grants WHERE person = :actor"
-        " UNION ALL SELECT 't', role, person, done_at, seq, note FROM tasks"
+        "SELECT 'a', role, person, assigned_at, seq, NULL, NULL FROM assignments"
+        " WHERE project_id = :project_id"
+        " UNION ALL SELECT 'p', privilege, person, granted_at, 0, NULL, NULL FROM grants"
+        " WHERE person = :actor"
+        " UNION ALL SELECT 'p', 'disabled', login, updated_at, 0, NULL, NULL FROM people"
+        " WHERE login = :actor AND NOT active"
+        " UNION ALL SELECT 't', role, person, done_at, seq, note, auth FROM tasks"
         " WHERE project_id = :project_id AND phase = :phase AND round = :round"
-        " UNION ALL SELECT 'g', role, person, approved_at, seq, comment FROM approvals"
+        " UNION ALL SELECT 'g', role, person, approved_at, seq, comment, auth FROM approvals"
         " WHERE project_id = :project_id AND phase = :phase AND round = :round"
     ),
 )
@@ -103,21 +108,26 @@ ROUND = Statement(
 ROUND_BY_CODE = Statement(
     "round_by_code",
     (
-        "SELECT 'a', a.role, a.person, a.assigned_at, a.seq, NULL FROM assignments a"
+        "SELECT 'a', a.role, a.person, a.assigned_at, a.seq, NULL, NULL FROM assignments a"
         " JOIN projects p ON p.id = a.project_id WHERE p.code = :code"
-        " UNION ALL SELECT 'p', privilege, person, granted_at, 0, NULL FROM grants WHERE person = :actor"
-        " UNION ALL SELECT 't', t.role, t.person, t.done_at, t.seq, t.note FROM tasks t"
+        " UNION ALL SELECT 'p', privilege, person, granted_at, 0, NULL, NULL FROM grants"
+        " WHERE person = :actor"
+        " UNION ALL SELECT 'p', 'disabled', login, updated_at, 0, NULL, NULL FROM people"
+        " WHERE login = :actor AND NOT active"
+        " UNION ALL SELECT 't', t.role, t.person, t.done_at, t.seq, t.note, t.auth FROM tasks t"
         " JOIN projects p ON p.id = t.project_id AND p.phase = t.phase AND p.round = t.round"
         " WHERE p.code = :code"
-        " UNION ALL SELECT 'g', g.role, g.person, g.approved_at, g.seq, g.comment FROM approvals g"
+        " UNION ALL SELECT 'g', g.role, g.person, g.approved_at, g.seq, g.comment, g.auth FROM approvals g"
         " JOIN projects p ON p.id = g.project_id AND p.phase = g.phase AND p.round = g.round"
         " WHERE p.code = :code"
     ),
 )
 
-INSERT_TASK = _insert("tasks", "project_id", "phase", "round", "role", "person", "note", "done_at", "seq")
+INSERT_TASK = _insert(
+    "tasks", "project_id", "phase", "round", "role", "person", "note", "done_at", "seq", "auth"
+)
 INSERT_APPROVAL = _insert(
-    "approvals", "project_id", "phase", "round", "role", "person", "comment", "approved_at", "seq"
+    "approvals", "project_id", "phase", "round", "role", "person", "comment", "approved_at", "seq", "auth"
 )
 INSERT_ASSIGNMENT = _insert(
     "assignments", "project_id", "role", "person", "assigned_at", "assigned_by", "seq"

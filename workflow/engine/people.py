@@ -1,0 +1,183 @@
+"""Accounts and API tokens: who may sign in, and the credentials they prove it with.
+
+Changes are admin commands (a person may set their own password and manage their own
+tokens) and each is an event on the system chain; no secret and no hash is ever in
+an event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflow.domain import credentials, inputs, rules
+from workflow.domain.events import Event
+from workflow.domain.identity import Identity, acting
+from workflow.domain.results import Person, TokenInfo
+from workflow.errors import Conflict, NotFound, NotPermitted, RuleRefused
+from workflow.storage import people as rows
+from workflow.storage.chains import append_system_event
+from workflow.storage.database import utcnow
+from workflow.storage.grants import holders, privileges_of
+from workflow.storage.store import Store
+from workflow.storage.tx import ReadTx, WriteTx
+
+EMAIL_MAX = 320
+
+
+def add_user(
+    store: Store, person: str, *, actor: str | Identity, name: str | None = None, email: str | None = None
+) -> Event:
+    who, person = acting(actor), inputs.person(person)
+    name = inputs.text(name, "the display name", max_len=inputs.LINE_MAX, multiline=False)
+    email = _email(email)
+
+    def work(tx: WriteTx) -> Event:
+        tx.dialect.lock_system(tx)
+        _require_admin(tx, who, "add accounts")
+        if rows.person_row(tx, person) is not None:
+            raise Conflict(f"{person} has an account already")
+        rows.add_person(tx, person, name, email, utcnow())
+        return append_system_event(tx, who, "user.add", {"person": person, "name": name, "email": email})
+
+    return store.write(work)
+
+
+def users(store: Store, *, reader: str | Identity | None = None) -> list[Person]:
+    def work(tx: ReadTx) -> list[Person]:
+        if reader is not None:
+            _require_admin(tx, acting(reader), "list the accounts")
+        return [person_of(r) for r in rows.every_person(tx)]
+
+    return store.read(work)
+
+
+def set_active(store: Store, person: str, active: bool, *, actor: str | Identity) -> Event:
+    """Enable or disable an account; a disabled person's sessions end and their tokens stop working."""
+    who, person = acting(actor), inputs.person(person)
+
+    def work(tx: WriteTx) -> Event:
+        tx.dialect.lock_system(tx)
+        _require_admin(tx, who, "enable or disable accounts")
+        row = _account(tx, person)
+        if bool(row.active) == active:
+            raise RuleRefused(f"{person}'s account is {'enabled' if active else 'disabled'} already")
+        if not active and person in holders(tx, "admin") and _active_admins(tx) == [person]:
+            raise RuleRefused(
+                f"{person} is the last admin with an active account; enable another admin first"
+            )
+        now = utcnow()
+        rows.change_person(tx, person, now, active=active)
+        if not active:
+            rows.end_sessions(tx, now, person=person)
+        return append_system_event(tx, who, "user.enable" if active else "user.disable", {"person": person})
+
+    return store.write(work)
+
+
+def set_password(store: Store, person: str, password: str, *, actor: str | Identity) -> Event:
+    """A new password for ``person`` (an admin, or the person themself); their other sessions end."""
+    who, person = acting(actor), inputs.person(person)
+    digest = credentials.hash_password(credentials.check_new_password(password))  # slow: outside the lock
+
+    def work(tx: WriteTx) -> Event:
+        tx.dialect.lock_system(tx)
+        if who.person != person:
+            _require_admin(tx, who, f"set {person}'s password")
+        _account(tx, person)
+        now = utcnow()
+        rows.change_person(tx, person, now, password_hash=digest)
+        rows.end_sessions(tx, now, person=person)
+        return append_system_event(tx, who, "user.password", {"person": person})
+
+    return store.write(work)
+
+
+def create_token(
+    store: Store, *, actor: str | Identity, name: str | None = None, expires_in: str | None = None
+) -> tuple[TokenInfo, str]:
+    """A new API token for the acting person; the secret is returned once and kept only as a hash."""
+    who = acting(actor)
+    name = inputs.text(name, "the token's name", max_len=inputs.LINE_MAX, multiline=False)
+    seconds = None if expires_in is None else inputs.duration(expires_in, "--expires-in")
+    secret = credentials.new_secret()
+
+    def work(tx: WriteTx) -> TokenInfo:
+        tx.dialect.lock_system(tx)
+        account = _account(tx, who.person)
+        if not account.active:
+            raise NotPermitted(f"{who.person}'s account is disabled")
+        now = utcnow()
+        token_id = credentials.new_id("tok_")
+        expires = None if seconds is None else inputs.later(now, seconds)
+        rows.add_token(tx, id=token_id, person=who.person, name=name,
+                       secret_hash=credentials.secret_hash(secret), created_at=now, expires_at=expires,
+                       last_used_at=None, revoked_at=None)
+        append_system_event(tx, who, "token.create",
+                            {"token": token_id, "person": who.person, "name": name, "expires_at": expires})
+        return token_of(rows.token_row(tx, token_id))
+
+    return store.write(work), secret
+
+
+def tokens(store: Store, *, reader: str | Identity) -> list[TokenInfo]:
+    """The acting person's tokens (never their secrets)."""
+    who = acting(reader)
+    return store.read(lambda tx: [token_of(r) for r in rows.tokens_of(tx, who.person)])
+
+
+def revoke_token(store: Store, token_id: str, *, actor: str | Identity) -> Event:
+    who = acting(actor)
+    token_id = inputs.text(token_id, "the token id", required=True, max_len=32, multiline=False) or ""
+
+    def work(tx: WriteTx) -> Event:
+        tx.dialect.lock_system(tx)
+        row = rows.token_row(tx, token_id)
+        if row is None or (row.person != who.person and "admin" not in privileges_of(tx, who.person)):
+            raise NotFound(f"{who.person} has no token {inputs.shown(token_id)}")
+        if row.revoked_at is not None:
+            raise RuleRefused(f"token {token_id} was revoked already, at {row.revoked_at}")
+        rows.change_token(tx, token_id, revoked_at=utcnow())
+        return append_system_event(tx, who, "token.revoke", {"token": token_id, "person": row.person})
+
+    return store.write(work)
+
+
+# -- rows as values ---------------------------------------------------------------------------------
+
+
+def person_of(row: Any) -> Person:
+    return Person(row.login, row.display_name, row.email, bool(row.active), row.password_hash is not None,
+                  row.created_at, row.updated_at)
+
+
+def token_of(row: Any) -> TokenInfo:
+    return TokenInfo(row.id, row.person, row.name, row.created_at, row.expires_at, row.last_used_at,
+                     row.revoked_at)
+
+
+def _account(tx: ReadTx, person: str) -> Any:
+    row = rows.person_row(tx, person)
+    if row is None:
+        raise NotFound(f"{person} has no account; an admin adds one with `phasegate user add {person}`")
+    return row
+
+
+def _require_admin(tx: ReadTx, who: Identity, doing: str) -> None:
+    rules.require_privilege(who.person, privileges_of(tx, who.person), "admin", doing)
+
+
+def _active_admins(tx: ReadTx) -> list[str]:
+    out = []
+    for person in holders(tx, "admin"):
+        row = rows.person_row(tx, person)
+        if row is None or row.active:  # an admin without an account acts in direct-database mode
+            out.append(person)
+    return out
+
+
+def _email(value: str | None) -> str | None:
+    email = inputs.text(value, "the e-mail address", max_len=EMAIL_MAX, multiline=False)
+    local, _, domain = (email or "").partition("@")
+    if email is not None and (not local or not domain or "@" in domain or " " in email):
+        raise inputs.UsageError(f"{inputs.shown(email)} is not an e-mail address")
+    return email

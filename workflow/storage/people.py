@@ -1,0 +1,112 @@
+"""Accounts, API tokens, web sessions and failed sign-ins, as rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+
+from workflow.storage.tables import people as t_people
+from workflow.storage.tables import sessions as t_sessions
+from workflow.storage.tables import sign_in_failures as t_failures
+from workflow.storage.tables import tokens as t_tokens
+from workflow.storage.tx import ReadTx, WriteTx
+
+
+def person_row(tx: ReadTx, login: str) -> Any:
+    return tx.core(select(t_people).where(t_people.c.login == login)).first()
+
+
+def every_person(tx: ReadTx) -> list[Any]:
+    return list(tx.core(select(t_people).order_by(t_people.c.login)))
+
+
+def add_person(tx: WriteTx, login: str, name: str | None, email: str | None, now: str) -> None:
+    tx.core(
+        insert(t_people).values(
+            login=login,
+            display_name=name,
+            email=email,
+            active=True,
+            password_hash=None,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def change_person(tx: WriteTx, login: str, now: str, **values: Any) -> None:
+    tx.core(update(t_people).where(t_people.c.login == login).values(updated_at=now, **values))
+
+
+def add_token(tx: WriteTx, **values: Any) -> None:
+    tx.core(insert(t_tokens).values(**values))
+
+
+def token_row(tx: ReadTx, token_id: str) -> Any:
+    return tx.core(select(t_tokens).where(t_tokens.c.id == token_id)).first()
+
+
+def token_by_secret(tx: ReadTx, digest: str) -> Any:
+    """The token whose secret hashes to ``digest``, with its person's account (one index probe)."""
+    return tx.core(
+        select(t_tokens, t_people.c.active)
+        .join(t_people, t_people.c.login == t_tokens.c.person)
+        .where(t_tokens.c.secret_hash == digest)
+    ).first()
+
+
+def tokens_of(tx: ReadTx, person: str | None) -> list[Any]:
+    stmt = select(t_tokens).order_by(t_tokens.c.person, t_tokens.c.created_at)
+    if person is not None:
+        stmt = stmt.where(t_tokens.c.person == person)
+    return list(tx.core(stmt))
+
+
+def change_token(tx: WriteTx, token_id: str, **values: Any) -> None:
+    tx.core(update(t_tokens).where(t_tokens.c.id == token_id).values(**values))
+
+
+def add_session(tx: WriteTx, **values: Any) -> None:
+    tx.core(insert(t_sessions).values(**values))
+
+
+def session_by_id(tx: ReadTx, digest: str) -> Any:
+    return tx.core(
+        select(t_sessions, t_people.c.active)
+        .join(t_people, t_people.c.login == t_sessions.c.person)
+        .where(t_sessions.c.id_hash == digest)
+    ).first()
+
+
+def end_sessions(tx: WriteTx, now: str, *, digest: str | None = None, person: str | None = None) -> None:
+    stmt = update(t_sessions).where(t_sessions.c.revoked_at.is_(None)).values(revoked_at=now)
+    if digest is not None:
+        stmt = stmt.where(t_sessions.c.id_hash == digest)
+    if person is not None:
+        stmt = stmt.where(t_sessions.c.person == person)
+    tx.core(stmt)
+
+
+def failures(tx: ReadTx, key: str) -> Any:
+    return tx.core(select(t_failures).where(t_failures.c.key == key)).first()
+
+
+def count_failure(tx: WriteTx, key: str, now: str, *, restart: bool) -> None:
+    row = failures(tx, key)
+    if row is None:
+        tx.core(insert(t_failures).values(key=key, failures=1, first_at=now, last_at=now))
+    elif restart:
+        tx.core(
+            update(t_failures).where(t_failures.c.key == key).values(failures=1, first_at=now, last_at=now)
+        )
+    else:
+        tx.core(
+            update(t_failures)
+            .where(t_failures.c.key == key)
+            .values(failures=t_failures.c.failures + 1, last_at=now)
+        )
+
+
+def forget_failures(tx: WriteTx, key: str) -> None:
+    tx.core(delete(t_failures).where(t_failures.c.key == key))
