@@ -1,37 +1,64 @@
-"""The Engine: phasegate's Python API, a facade over one module per kind of work.
+"""The Engine: phasegate's Python API, a facade over one module per kind of _work.
 
 ========================  ==================================================
-``engine/staffing.py``    creating projects, assigning and unassigning roles
-``engine/work.py``        tasks, gate sign-offs, the lead's moves
-``engine/templates.py``   publishing and reading templates
-``engine/grants.py``      the first admin, admin and auditor grants
-``engine/reads.py``       status (now or then), the board, history
-``engine/audit.py``       verify, checkpoints, export, reports
+``engine/_staffing.py``    creating projects, assigning and unassigning roles
+``engine/_work.py``        tasks, gate sign-offs, undo, the lead's moves
+``engine/_templates.py``   publishing and reading templates
+``engine/_grants.py``      the first admin, admin and auditor grants
+``engine/_people.py``      accounts, passwords and API tokens
+``engine/_reads.py``       status (now or then), history
+``engine/_board.py``       the board, streamed in pages
+``engine/_audit.py``       verify, checkpoints, export, reports
 ``engine/running.py``     how every project command runs (lock, rules, event)
 ========================  ==================================================
 
-Each method checks nothing itself: it hands its arguments to the function that does
-the work, over the :class:`~workflow.storage.store.Store`. In these methods ``actor``
-is who acts, or, on a read, who reads (None: the caller is trusted to read all).
+Each method is the module function of the same name with the Engine's
+:class:`~workflow.storage.store.Store` bound as its first argument (:func:`_bound`
+keeps its signature, its types and its docstring). ``actor`` is who acts: a login name
+(asserted, direct-database mode) or an :class:`~workflow.domain.identity.Identity` the
+server verified; ``reader`` is who reads (None: the caller, trusted like the database
+file). Project writes take ``expected_seq``: the project's last event as the caller saw
+it (HTTP ``If-Match``), refused when it moved on.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
-from collections.abc import Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from workflow.engine import audit, board, grants, reads, staffing, templates, work
+from workflow.domain.identity import Identity
+from workflow.engine import audit as _audit
+from workflow.engine import board as _board
+from workflow.engine import grants as _grants
+from workflow.engine import people as _people
+from workflow.engine import reads as _reads
+from workflow.engine import staffing as _staffing
+from workflow.engine import templates as _templates
+from workflow.engine import work as _work
 from workflow.storage.store import Store
 
 if TYPE_CHECKING:
     from workflow.domain.checkpoint import Checkpoint
-    from workflow.domain.definition import Definition
     from workflow.domain.events import Event
-    from workflow.domain.results import AuditReport, ProjectStatus, ProjectSummary, TemplateInfo
+    from workflow.domain.results import AuditReport, ProjectStatus, ProjectSummary
     from workflow.reports.timeline import ProjectReport, TemplateReport
     from workflow.storage.export import TextSink
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Actor = str | Identity  # who acts: a login name (asserted), or an Identity the server verified
+
+
+def _bound(fn: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Engine, P], R]:
+    """``fn(store, ...)`` as a method of the Engine, ``self.store`` given."""
+
+    @functools.wraps(fn)
+    def method(self: Engine, *args: P.args, **kwargs: P.kwargs) -> R:
+        return fn(self.store, *args, **kwargs)
+
+    return method
 
 
 class Engine:
@@ -41,7 +68,7 @@ class Engine:
         """``create=False``: only open a database that is phasegate's at this version; write nothing."""
         # The built-in templates are published in the migration's own transaction: a crash right
         # after the schema is created cannot leave a database without them.
-        self.store = Store(url, on_create=templates.publish_missing_builtins, create=create)
+        self.store = Store(url, on_create=_templates.publish_missing_builtins, create=create)
         self.url = self.store.url  # shown without its password
 
     def close(self) -> None:
@@ -53,259 +80,100 @@ class Engine:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- templates and grants ------------------------------------------------------------------------
+    # -- templates, grants, people -------------------------------------------------------------------
+    init = _bound(_grants.init)
+    grant = _bound(_grants.grant)
+    revoke = _bound(_grants.revoke)
+    grants = _bound(_grants.grants)
+    templates = _bound(_templates.templates)
+    template = _bound(_templates.template)
+    publish_template = _bound(_templates.publish_template)
+    publish_builtins = _bound(_templates.publish_builtins)
+    template_keys = _bound(_templates.template_keys)
+    add_user = _bound(_people.add_user)
+    users = _bound(_people.users)
+    disable_user = _bound(_people.disable_user)
+    enable_user = _bound(_people.enable_user)
+    set_password = _bound(_people.set_password)
+    create_token = _bound(_people.create_token)
+    tokens = _bound(_people.tokens)
+    revoke_token = _bound(_people.revoke_token)
 
-    def init(self, admin: str) -> dict[str, Any]:
-        return grants.init(self.store, admin)
+    # -- projects -------------------------------------------------------------------------------------
+    create_project = _bound(_staffing.create_project)
+    assign = _bound(_staffing.assign)
+    unassign = _bound(_staffing.unassign)
+    complete_task = _bound(_work.complete_task)
+    reopen_task = _bound(_work.reopen_task)
+    approve = _bound(_work.approve)
+    withdraw = _bound(_work.withdraw)
+    reject = _bound(_work.reject)
+    advance = _bound(_work.advance)
+    hold = _bound(_work.hold)
+    resume = _bound(_work.resume)
+    cancel = _bound(_work.cancel)
 
-    def templates(self) -> list[TemplateInfo]:
-        return templates.templates(self.store)
-
-    def template(self, key: str, version: int | None = None) -> tuple[TemplateInfo, Definition, str]:
-        return templates.template(self.store, key, version)
-
-    def publish_template(
-        self, source: str | bytes | Path, *, actor: str, name: str | None = None
-    ) -> tuple[TemplateInfo, bool]:
-        return templates.publish_template(self.store, source, actor=actor, name=name)
-
-    def publish_builtins(self) -> list[TemplateInfo]:
-        return templates.publish_builtins(self.store)
-
-    def grant(self, person: str, privilege: str, *, actor: str) -> Event:
-        return grants.grant(self.store, person, privilege, actor=actor)
-
-    def revoke(self, person: str, privilege: str, *, actor: str) -> Event:
-        return grants.revoke(self.store, person, privilege, actor=actor)
-
-    def grants(self, *, reader: str | None = None, actor: str | None = None) -> dict[str, list[str]]:
-        """privilege -> people holding it; ``reader`` must be an admin or auditor."""
-        return grants.grants(self.store, reader=_reader(reader, actor))
-
-    # -- projects ------------------------------------------------------------------------------------
-
-    def create_project(
-        self,
-        code: str,
-        *,
-        template: str,
-        actor: str,
-        name: str | None = None,
-        client: str | None = None,
-        version: int | None = None,
-        request_id: str | None = None,
-    ) -> Event:
-        return staffing.create_project(
-            self.store,
-            code,
-            template=template,
-            actor=actor,
-            name=name,
-            client=client,
-            version=version,
-            request_id=request_id,
-        )
-
-    def assign(
-        self, code: str, role: str, person: str, *, actor: str, request_id: str | None = None
-    ) -> Event:
-        return staffing.assign(self.store, code, role, person, actor=actor, request_id=request_id)
-
-    def unassign(
-        self, code: str, role: str, person: str, *, actor: str, request_id: str | None = None
-    ) -> Event:
-        return staffing.unassign(self.store, code, role, person, actor=actor, request_id=request_id)
-
-    def complete_task(
-        self, code: str, role: str, *, actor: str, note: str | None = None, request_id: str | None = None
-    ) -> Event:
-        return work.complete_task(self.store, code, role, actor=actor, note=note, request_id=request_id)
-
-    def approve(
-        self, code: str, role: str, *, actor: str, comment: str | None = None, request_id: str | None = None
-    ) -> Event:
-        return work.approve(self.store, code, role, actor=actor, comment=comment, request_id=request_id)
-
-    def withdraw(
-        self, code: str, role: str, *, actor: str, reason: str | None = None, request_id: str | None = None
-    ) -> Event:
-        """Take back ``actor``'s approval of the current round's gate as ``role``."""
-        return work.withdraw(self.store, code, role, actor=actor, reason=reason, request_id=request_id)
-
-    def reopen_task(
-        self, code: str, role: str, *, actor: str, reason: str, request_id: str | None = None
-    ) -> Event:
-        """Mark ``role``'s task of the current round not done again (a holder of ``role`` or the lead)."""
-        return work.reopen_task(self.store, code, role, actor=actor, reason=reason, request_id=request_id)
-
-    def reject(
-        self, code: str, role: str, *, actor: str, reason: str, request_id: str | None = None
-    ) -> Event:
-        return work.reject(self.store, code, role, actor=actor, reason=reason, request_id=request_id)
-
-    def advance(self, code: str, *, actor: str, request_id: str | None = None) -> Event:
-        return work.advance(self.store, code, actor=actor, request_id=request_id)
-
-    def hold(self, code: str, *, actor: str, reason: str, request_id: str | None = None) -> Event:
-        return work.lead_move(self.store, code, "hold", actor=actor, reason=reason, request_id=request_id)
-
-    def resume(self, code: str, *, actor: str, request_id: str | None = None) -> Event:
-        return work.lead_move(self.store, code, "resume", actor=actor, request_id=request_id)
-
-    def cancel(self, code: str, *, actor: str, reason: str, request_id: str | None = None) -> Event:
-        return work.lead_move(self.store, code, "cancel", actor=actor, reason=reason, request_id=request_id)
-
-    # -- reading (``reader``: who reads; None: the caller, trusted like the database file) ----------
+    # -- reading --------------------------------------------------------------------------------------
+    iter_projects = _bound(_board.iter_projects)
+    project_codes = _bound(_reads.project_codes)
+    project_roles = _bound(_reads.project_roles)
 
     def status(
-        self, code: str, *, reader: str | None = None, at: str | None = None, actor: str | None = None
+        self, code: str, *, reader: Actor | None = None, at: str | None = None, actor: str | None = None
     ) -> ProjectStatus:
         """The project as it stands (or stood at ``at``): phase, round, tasks, gate, team, blockers."""
-        return reads.status(self.store, code, reader=_reader(reader, actor), at=at)
+        return _reads.status(self.store, code, reader=_reader(reader, actor), at=at)
 
     def status_at(
-        self, code: str, at: str, *, reader: str | None = None, actor: str | None = None
+        self, code: str, at: str, *, reader: Actor | None = None, actor: str | None = None
     ) -> ProjectStatus:
-        return reads.status_at(self.store, code, at, reader=_reader(reader, actor))
+        return _reads.status_at(self.store, code, at, reader=_reader(reader, actor))
 
-    def list_projects(
-        self,
-        *,
-        reader: str | None = None,
-        status: str | None = None,
-        template: str | None = None,
-        phase: str | None = None,
-        after: str | None = None,
-        limit: int | None = None,
-        actor: str | None = None,
-    ) -> list[ProjectSummary]:
-        """The board as a list (:meth:`iter_projects` streams it)."""
-        return list(
-            self.iter_projects(
-                reader=_reader(reader, actor),
-                status=status,
-                template=template,
-                phase=phase,
-                after=after,
-                limit=limit,
-            )
-        )
+    def list_projects(self, *, actor: str | None = None, **filters: Any) -> list[ProjectSummary]:
+        """The board as a list (:meth:`iter_projects` streams it; it takes the same keywords)."""
+        if actor is not None:
+            filters["reader"] = _reader(filters.get("reader"), actor)
+        return list(self.iter_projects(**filters))
 
-    def iter_projects(
-        self,
-        *,
-        reader: str | None = None,
-        status: str | None = None,
-        template: str | None = None,
-        phase: str | None = None,
-        after: str | None = None,
-        limit: int | None = None,
-    ) -> Iterator[ProjectSummary]:
-        """Every project ``reader`` may read, in code order, streamed a page at a time; ``after`` a
-        code and ``limit`` page through it."""
-        return board.iter_projects(
-            self.store, reader=reader, status=status, template=template, phase=phase, after=after, limit=limit
-        )
-
-    def history(
-        self,
-        code: str,
-        *,
-        reader: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        actor: str | None = None,
-        action: str | None = None,
-        phase: str | None = None,
-        last: int | None = None,
-        after: int | None = None,
-        limit: int | None = None,
-        by: str | None = None,
-    ) -> list[Event]:
+    def history(self, code: str, **filters: Any) -> list[Event]:
         """The project's events, oldest first, as a list (:meth:`iter_history` streams them)."""
-        return list(
-            self.iter_history(
-                code,
-                reader=reader,
-                since=since,
-                until=until,
-                actor=actor,
-                action=action,
-                phase=phase,
-                last=last,
-                after=after,
-                limit=limit,
-                by=by,
-            )
-        )
+        return list(self.iter_history(code, **filters))
 
-    def iter_history(
-        self,
-        code: str,
-        *,
-        reader: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        actor: str | None = None,
-        action: str | None = None,
-        phase: str | None = None,
-        last: int | None = None,
-        after: int | None = None,
-        limit: int | None = None,
-        by: str | None = None,
-    ) -> Iterator[Event]:
-        """The project's events, oldest first, streamed a page at a time. ``actor``: only this person's
-        (as the CLI's ``--actor``); ``last``: only the newest N; ``after`` (an event's seq) and
-        ``limit`` page through them. (``by=`` is the old name of ``actor=``.)"""
+    def iter_history(self, code: str, *, by: str | None = None, **filters: Any) -> Iterator[Event]:
+        """:func:`workflow.engine.reads.iter_history`: ``actor`` keeps one person's events (the
+        CLI's ``--actor``); ``last`` the newest N; ``after`` and ``limit`` page. (``by=`` is the
+        old name of ``actor=``.)"""
         if by is not None:
             warnings.warn(
                 "history(by=...) is now history(actor=...); the reader is reader=...",
                 DeprecationWarning,
                 stacklevel=3,
             )
-            actor = actor or by
-        return reads.iter_history(
-            self.store,
-            code,
-            reader=reader,
-            since=since,
-            until=until,
-            actor=actor,
-            action=action,
-            phase=phase,
-            last=last,
-            after=after,
-            limit=limit,
-        )
+            filters.setdefault("actor", by)
+        return _reads.iter_history(self.store, code, **filters)
 
-    # -- audit ---------------------------------------------------------------------------------------
+    # -- audit ----------------------------------------------------------------------------------------
 
     def verify_audit(
         self,
         code: str | None = None,
         *,
-        reader: str | None = None,
-        checkpoint: str | Path | None = None,
-        jobs: int | None = None,
         raise_on_broken: bool = False,
         actor: str | None = None,
+        **options: Any,
     ) -> AuditReport:
-        """Recompute the hash chains (every one, or ``code``'s); a report of the first broken event.
-
-        ``raise_on_broken``: raise :class:`~workflow.errors.AuditBroken` (naming the event)
-        instead of returning a report with ``ok=False``.
-        """
-        report = audit.verify_audit(
-            self.store, code, reader=_reader(reader, actor), checkpoint=checkpoint, jobs=jobs
-        )
+        """:func:`workflow.engine.audit.verify_audit`; ``raise_on_broken``: raise
+        :class:`~workflow.errors.AuditBroken` instead of returning a report with ``ok=False``."""
+        options["reader"] = _reader(options.get("reader"), actor)
+        report = _audit.verify_audit(self.store, code, **options)
         if raise_on_broken:
             report.raise_for_broken()
         return report
 
     def checkpoint(
-        self, *, reader: str | None = None, jobs: int | None = None, actor: str | None = None
+        self, *, reader: Actor | None = None, jobs: int | None = None, actor: str | None = None
     ) -> Checkpoint:
-        return audit.checkpoint(self.store, reader=_reader(reader, actor), jobs=jobs)
+        return _audit.checkpoint(self.store, reader=_reader(reader, actor), jobs=jobs)
 
     def export(
         self,
@@ -313,33 +181,22 @@ class Engine:
         fmt: str = "jsonl",
         *,
         project: str | None = None,
-        reader: str | None = None,
+        reader: Actor | None = None,
         raw: bool = False,
         actor: str | None = None,
     ) -> int:
-        return audit.export(self.store, out, fmt, project=project, reader=_reader(reader, actor), raw=raw)
+        return _audit.export(self.store, out, fmt, project=project, reader=_reader(reader, actor), raw=raw)
 
-    def report(self, code: str, *, reader: str | None = None, actor: str | None = None) -> ProjectReport:
-        return audit.report(self.store, code, reader=_reader(reader, actor))
+    def report(self, code: str, *, reader: Actor | None = None, actor: str | None = None) -> ProjectReport:
+        return _audit.report(self.store, code, reader=_reader(reader, actor))
 
     def template_report(
-        self, key: str, *, reader: str | None = None, actor: str | None = None
+        self, key: str, *, reader: Actor | None = None, actor: str | None = None
     ) -> TemplateReport:
-        return audit.template_report(self.store, key, reader=_reader(reader, actor))
-
-    # -- completion helpers for the CLI --------------------------------------------------------------
-
-    def project_codes(self, prefix: str = "") -> list[str]:
-        return reads.project_codes(self.store, prefix)
-
-    def template_keys(self) -> list[str]:
-        return templates.template_keys(self.store)
-
-    def project_roles(self, code: str) -> list[str]:
-        return reads.project_roles(self.store, code)
+        return _audit.template_report(self.store, key, reader=_reader(reader, actor))
 
 
-def _reader(reader: str | None, actor: str | None) -> str | None:
+def _reader(reader: Actor | None, actor: str | None) -> Actor | None:
     """``reader``, or the deprecated ``actor=`` of a read (one name, one meaning: actor is who acts)."""
     if actor is not None:
         warnings.warn("on a read, actor=... is now reader=...", DeprecationWarning, stacklevel=3)

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from workflow.domain import inputs, rules
 from workflow.domain.events import Event
+from workflow.domain.identity import Identity, acting
 from workflow.domain.results import AuditReport
 from workflow.engine.reads import require_readable
 from workflow.errors import AuditBroken, NotFound
@@ -34,7 +35,7 @@ def verify_audit(
     store: Store,
     code: str | None = None,
     *,
-    reader: str | None = None,
+    reader: str | Identity | None = None,
     checkpoint: str | Path | None = None,
     jobs: int | None = None,
 ) -> AuditReport:
@@ -74,7 +75,7 @@ def verify_audit(
     return store.snapshot(work)
 
 
-def checkpoint(store: Store, *, reader: str | None = None, jobs: int | None = None) -> Checkpoint:
+def checkpoint(store: Store, *, reader: str | Identity | None = None, jobs: int | None = None) -> Checkpoint:
     """Verify every chain and state its length and head (signed with $PHASEGATE_CHECKPOINT_KEY if set)."""
     from workflow.domain.checkpoint import checkpoint_key, make_checkpoint
 
@@ -100,7 +101,7 @@ def export(
     fmt: str = "jsonl",
     *,
     project: str | None = None,
-    reader: str | None = None,
+    reader: str | Identity | None = None,
     raw: bool = False,
 ) -> int:
     """Stream every event (or one project's) to ``out`` as JSON Lines or CSV; returns the count.
@@ -121,21 +122,21 @@ def export(
     return store.snapshot(work)
 
 
-def report(store: Store, code: str, *, reader: str | None = None) -> ProjectReport:
+def report(store: Store, code: str, *, reader: str | Identity | None = None) -> ProjectReport:
     """Each phase visit: start, end, time in work, time waiting on each gate role, who signed."""
     from workflow.reports.timeline import project_report
 
     code = inputs.project_code(code)
 
     def work(tx: ReadTx) -> ProjectReport:
-        require_readable(tx, code, None if reader is None else inputs.person(reader, "the acting person"))
+        require_readable(tx, code, None if reader is None else acting(reader).person)
         template_id = tx.core(select(t_projects.c.template_id).where(t_projects.c.code == code)).scalar_one()
         return project_report(code, _events(tx, code), tx.template(template_id).definition, utcnow())
 
     return store.snapshot(work)
 
 
-def template_report(store: Store, key: str, *, reader: str | None = None) -> TemplateReport:
+def template_report(store: Store, key: str, *, reader: str | Identity | None = None) -> TemplateReport:
     """Every project of a template (all versions): median time per phase and gate role, longest waits."""
     from workflow.reports.timeline import project_report, summarize
 
@@ -158,9 +159,9 @@ def template_report(store: Store, key: str, *, reader: str | None = None) -> Tem
     return store.snapshot(work)
 
 
-def _require_auditor(tx: ReadTx, reader: str | None, doing: str) -> None:
+def _require_auditor(tx: ReadTx, reader: str | Identity | None, doing: str) -> None:
     if reader is not None:
-        who = inputs.person(reader, "the acting person")
+        who = acting(reader).person
         rules.require_audit_reader(who, privileges_of(tx, who), doing)
 
 

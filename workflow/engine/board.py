@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import String, and_, cast, literal, null, select, union_all
 
 from workflow.domain import inputs, rules
+from workflow.domain.identity import Identity, acting
 from workflow.domain.results import ProjectSummary, project_summary
 from workflow.storage import statements as sql
 from workflow.storage.grants import privileges_of
@@ -35,7 +36,7 @@ PAGE = 500
 def iter_projects(
     store: Store,
     *,
-    reader: str | None = None,
+    reader: str | Identity | None = None,
     status: str | None = None,
     template: str | None = None,
     phase: str | None = None,
@@ -49,7 +50,7 @@ def iter_projects(
     """
     from workflow.engine.reads import check_filters
 
-    who = None if reader is None else inputs.person(reader, "the acting person")
+    who = None if reader is None else acting(reader).person
     limit = inputs.count(limit, "the number of projects (--limit)")
     cursor = None if after is None else inputs.project_code(after)
 

@@ -71,12 +71,12 @@ def revoke(store: Store, person: str, privilege: str, *, actor: str | Identity) 
     return store.write(work)
 
 
-def grants(store: Store, *, reader: str | None = None) -> dict[str, list[str]]:
+def grants(store: Store, *, reader: str | Identity | None = None) -> dict[str, list[str]]:
     """privilege -> people holding it (for admins and auditors)."""
 
     def work(tx: ReadTx) -> dict[str, list[str]]:
         if reader is not None:
-            who = inputs.person(reader, "the acting person")
+            who = acting(reader).person
             rules.require_audit_reader(who, privileges_of(tx, who), "list the grants")
         out: dict[str, list[str]] = {p: [] for p in PRIVILEGES}
         for privilege, person in every_grant(tx):

@@ -74,6 +74,15 @@ def set_active(store: Store, person: str, active: bool, *, actor: str | Identity
     return store.write(work)
 
 
+def disable_user(store: Store, person: str, *, actor: str | Identity) -> Event:
+    """Disable an account: its sessions end, its tokens and its --as stop working."""
+    return set_active(store, person, False, actor=actor)
+
+
+def enable_user(store: Store, person: str, *, actor: str | Identity) -> Event:
+    return set_active(store, person, True, actor=actor)
+
+
 def set_password(store: Store, person: str, password: str, *, actor: str | Identity) -> Event:
     """A new password for ``person`` (an admin, or the person themself); their other sessions end."""
     who, person = acting(actor), inputs.person(person)
@@ -109,11 +118,23 @@ def create_token(
         now = utcnow()
         token_id = credentials.new_id("tok_")
         expires = None if seconds is None else inputs.later(now, seconds)
-        rows.add_token(tx, id=token_id, person=who.person, name=name,
-                       secret_hash=credentials.secret_hash(secret), created_at=now, expires_at=expires,
-                       last_used_at=None, revoked_at=None)
-        append_system_event(tx, who, "token.create",
-                            {"token": token_id, "person": who.person, "name": name, "expires_at": expires})
+        rows.add_token(
+            tx,
+            id=token_id,
+            person=who.person,
+            name=name,
+            secret_hash=credentials.secret_hash(secret),
+            created_at=now,
+            expires_at=expires,
+            last_used_at=None,
+            revoked_at=None,
+        )
+        append_system_event(
+            tx,
+            who,
+            "token.create",
+            {"token": token_id, "person": who.person, "name": name, "expires_at": expires},
+        )
         return token_of(rows.token_row(tx, token_id))
 
     return store.write(work), secret
@@ -146,13 +167,21 @@ def revoke_token(store: Store, token_id: str, *, actor: str | Identity) -> Event
 
 
 def person_of(row: Any) -> Person:
-    return Person(row.login, row.display_name, row.email, bool(row.active), row.password_hash is not None,
-                  row.created_at, row.updated_at)
+    return Person(
+        row.login,
+        row.display_name,
+        row.email,
+        bool(row.active),
+        row.password_hash is not None,
+        row.created_at,
+        row.updated_at,
+    )
 
 
 def token_of(row: Any) -> TokenInfo:
-    return TokenInfo(row.id, row.person, row.name, row.created_at, row.expires_at, row.last_used_at,
-                     row.revoked_at)
+    return TokenInfo(
+        row.id, row.person, row.name, row.created_at, row.expires_at, row.last_used_at, row.revoked_at
+    )
 
 
 def _account(tx: ReadTx, person: str) -> Any:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from workflow.domain import inputs, rules
 from workflow.domain.events import Event
+from workflow.domain.identity import Identity, acting
 from workflow.domain.replay import replay
 from workflow.domain.results import ProjectStatus, project_status
 from workflow.domain.vocabulary import PROJECT_ACTIONS, STATUSES
@@ -30,7 +31,9 @@ from workflow.storage.templates import template_row
 from workflow.storage.tx import ReadTx
 
 
-def status(store: Store, code: str, *, reader: str | None = None, at: str | None = None) -> ProjectStatus:
+def status(
+    store: Store, code: str, *, reader: str | Identity | None = None, at: str | None = None
+) -> ProjectStatus:
     """The project as it stands (or stood at ``at``): phase, round, tasks, gate, team, blockers."""
     if at is not None:
         return status_at(store, code, at, reader=reader)
@@ -49,7 +52,7 @@ def status(store: Store, code: str, *, reader: str | None = None, at: str | None
     return store.read(work)
 
 
-def status_at(store: Store, code: str, at: str, *, reader: str | None = None) -> ProjectStatus:
+def status_at(store: Store, code: str, at: str, *, reader: str | Identity | None = None) -> ProjectStatus:
     """The project as it stood at ``at`` (ISO 8601), rebuilt from its events up to and including then."""
     code = inputs.project_code(code)
     moment = inputs.normalize_time(at)
@@ -77,7 +80,7 @@ def iter_history(
     store: Store,
     code: str,
     *,
-    reader: str | None = None,
+    reader: str | Identity | None = None,
     since: str | None = None,
     until: str | None = None,
     actor: str | None = None,
@@ -209,8 +212,9 @@ def check_history_filters(tx: ReadTx, code: str, action: str | None, phase: str 
             raise UsageError(f"{code} has no phase {inputs.shown(phase)}; its phases: {', '.join(known)}")
 
 
-def _reader(reader: str | None) -> str | None:
-    return None if reader is None else inputs.person(reader, "the acting person")
+def _reader(reader: str | Identity | None) -> str | None:
+    """Who reads, by name (how they were authenticated does not change what they may read)."""
+    return None if reader is None else acting(reader).person
 
 
 def _time(value: str | None) -> str | None:

@@ -6,6 +6,7 @@ from sqlalchemy import insert, select
 
 from workflow.domain import inputs, rules
 from workflow.domain.events import GENESIS, Event, canonical_json, new_event
+from workflow.domain.identity import Identity, acting
 from workflow.domain.rules import Context
 from workflow.domain.vocabulary import ACTIVE
 from workflow.engine.running import project_command, record, write_once
@@ -25,19 +26,19 @@ def create_project(
     code: str,
     *,
     template: str,
-    actor: str,
+    actor: str | Identity,
     name: str | None = None,
     client: str | None = None,
     version: int | None = None,
     request_id: str | None = None,
 ) -> Event:
     code = inputs.project_code(code)
-    actor = inputs.person(actor, "the acting person")
+    who = acting(actor)
     name = inputs.text(name, "the project name", max_len=inputs.LINE_MAX, multiline=False)
     client = inputs.text(client, "the client", max_len=inputs.LINE_MAX, multiline=False)
 
     def work(tx: WriteTx) -> Event:
-        rules.require_privilege(actor, privileges_of(tx, actor), "admin", "create projects")
+        rules.require_privilege(who.person, privileges_of(tx, who.person), "admin", "create projects")
         if tx.core(select(t_projects.c.id).where(t_projects.c.code == code)).first():
             raise Conflict(f"project {code} exists already")
         tpl = tx.template(template_row(tx, template, version).id)
@@ -50,8 +51,9 @@ def create_project(
             "phase": first.key,
             "phase_title": first.title,
             "round": 1,
+            "auth": who.auth,
         }
-        event = new_event(code, 1, GENESIS, now, actor, "create", first.key, data)
+        event = new_event(code, 1, GENESIS, now, who.person, "create", first.key, data)
         tx.core(
             insert(t_projects).values(
                 code=code,
@@ -78,11 +80,18 @@ def create_project(
         "name": name,
         "client": client,
     }
-    return write_once(store, request_id, actor, command, work)
+    return write_once(store, request_id, who.person, command, work)
 
 
 def assign(
-    store: Store, code: str, role: str, person: str, *, actor: str, request_id: str | None = None
+    store: Store,
+    code: str,
+    role: str,
+    person: str,
+    *,
+    actor: str | Identity,
+    request_id: str | None = None,
+    expected_seq: int | None = None,
 ) -> Event:
     person = inputs.person(person)
 
@@ -111,11 +120,18 @@ def assign(
         )
 
     command = {"command": "assign", "role": role, "person": person}
-    return project_command(store, code, actor, request_id, command, body)
+    return project_command(store, code, actor, request_id, command, body, expected_seq=expected_seq)
 
 
 def unassign(
-    store: Store, code: str, role: str, person: str, *, actor: str, request_id: str | None = None
+    store: Store,
+    code: str,
+    role: str,
+    person: str,
+    *,
+    actor: str | Identity,
+    request_id: str | None = None,
+    expected_seq: int | None = None,
 ) -> Event:
     person = inputs.person(person)
 
@@ -131,8 +147,10 @@ def unassign(
         signed = state.approvals.get(role)
         voided = []
         if signed is not None and signed.person == person:
-            tx.write(sql.DELETE_APPROVAL, {"project_id": state.id, "phase": state.phase, "round": state.round,
-                                           "role": role})
+            tx.write(
+                sql.DELETE_APPROVAL,
+                {"project_id": state.id, "phase": state.phase, "round": state.round, "role": role},
+            )
             voided.append({"role": role, "person": person, "seq": signed.seq})
         data = {
             "role": role,
@@ -144,4 +162,4 @@ def unassign(
         return record(ctx, tx, "unassign", data, authority=None)
 
     command = {"command": "unassign", "role": role, "person": person}
-    return project_command(store, code, actor, request_id, command, body)
+    return project_command(store, code, actor, request_id, command, body, expected_seq=expected_seq)

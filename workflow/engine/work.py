@@ -7,6 +7,7 @@ from typing import Any
 from workflow.domain import inputs, rules
 from workflow.domain.definition import possessive
 from workflow.domain.events import Event
+from workflow.domain.identity import Identity
 from workflow.domain.machine import Binding, fire, position, settle
 from workflow.domain.rules import Context
 from workflow.domain.vocabulary import COMPLETED, ON_HOLD
@@ -23,7 +24,14 @@ def meaning(gate_title: str, phase_title: str, round_no: int) -> str:
 
 
 def complete_task(
-    store: Store, code: str, role: str, *, actor: str, note: str | None = None, request_id: str | None = None
+    store: Store,
+    code: str,
+    role: str,
+    *,
+    actor: str | Identity,
+    note: str | None = None,
+    request_id: str | None = None,
+    expected_seq: int | None = None,
 ) -> Event:
     note = inputs.text(note, "the note")
 
@@ -58,7 +66,13 @@ def complete_task(
         return record(ctx, tx, "task.done", {"task": task, "note": note}, authority=role)
 
     return project_command(
-        store, code, actor, request_id, {"command": "task.done", "role": role, "note": note}, body
+        store,
+        code,
+        actor,
+        request_id,
+        {"command": "task.done", "role": role, "note": note},
+        body,
+        expected_seq=expected_seq,
     )
 
 
@@ -67,9 +81,10 @@ def approve(
     code: str,
     role: str,
     *,
-    actor: str,
+    actor: str | Identity,
     comment: str | None = None,
     request_id: str | None = None,
+    expected_seq: int | None = None,
 ) -> Event:
     comment = inputs.text(comment, "the comment")
 
@@ -99,7 +114,13 @@ def approve(
         return record(ctx, tx, "approve", data, authority=role)
 
     return project_command(
-        store, code, actor, request_id, {"command": "approve", "role": role, "comment": comment}, body
+        store,
+        code,
+        actor,
+        request_id,
+        {"command": "approve", "role": role, "comment": comment},
+        body,
+        expected_seq=expected_seq,
     )
 
 
@@ -108,9 +129,10 @@ def withdraw(
     code: str,
     role: str,
     *,
-    actor: str,
+    actor: str | Identity,
     reason: str | None = None,
     request_id: str | None = None,
+    expected_seq: int | None = None,
 ) -> Event:
     """The signer takes back their approval of the current round's gate (the gate not yet passed)."""
     reason_text = inputs.text(reason, "the reason")
@@ -132,11 +154,18 @@ def withdraw(
         return record(ctx, tx, "withdraw", data, authority=role)
 
     command = {"command": "withdraw", "role": role, "reason": reason_text}
-    return project_command(store, code, actor, request_id, command, body)
+    return project_command(store, code, actor, request_id, command, body, expected_seq=expected_seq)
 
 
 def reopen_task(
-    store: Store, code: str, role: str, *, actor: str, reason: str, request_id: str | None = None
+    store: Store,
+    code: str,
+    role: str,
+    *,
+    actor: str | Identity,
+    reason: str,
+    request_id: str | None = None,
+    expected_seq: int | None = None,
 ) -> Event:
     """A holder of ``role`` (or the lead) marks the role's task of the current round not done again."""
     reason_text = inputs.text(reason, "the reason", required=True)
@@ -169,11 +198,18 @@ def reopen_task(
         return record(ctx, tx, "task.reopen", data, authority=authority)
 
     command = {"command": "task.reopen", "role": role, "reason": reason_text}
-    return project_command(store, code, actor, request_id, command, body)
+    return project_command(store, code, actor, request_id, command, body, expected_seq=expected_seq)
 
 
 def reject(
-    store: Store, code: str, role: str, *, actor: str, reason: str, request_id: str | None = None
+    store: Store,
+    code: str,
+    role: str,
+    *,
+    actor: str | Identity,
+    reason: str,
+    request_id: str | None = None,
+    expected_seq: int | None = None,
 ) -> Event:
     reason_text = inputs.text(reason, "the reason", required=True)
 
@@ -199,16 +235,34 @@ def reject(
             "reject",
             data,
             authority=role,
-            moved={"phase": phase, "round": new_round, "rounds": rounds, "status": status,
-                   "rejection_seq": state.seq + 1},
+            moved={
+                "phase": phase,
+                "round": new_round,
+                "rounds": rounds,
+                "status": status,
+                "rejection_seq": state.seq + 1,
+            },
         )
 
     return project_command(
-        store, code, actor, request_id, {"command": "reject", "role": role, "reason": reason_text}, body
+        store,
+        code,
+        actor,
+        request_id,
+        {"command": "reject", "role": role, "reason": reason_text},
+        body,
+        expected_seq=expected_seq,
     )
 
 
-def advance(store: Store, code: str, *, actor: str, request_id: str | None = None) -> Event:
+def advance(
+    store: Store,
+    code: str,
+    *,
+    actor: str | Identity,
+    request_id: str | None = None,
+    expected_seq: int | None = None,
+) -> Event:
     def body(ctx: Context, tx: WriteTx) -> Event:
         lead = rules.require_lead(ctx, "advance")
         state = ctx.state
@@ -241,7 +295,9 @@ def advance(store: Store, code: str, *, actor: str, request_id: str | None = Non
             moved={"phase": phase, "round": new_round, "rounds": rounds, "status": status},
         )
 
-    return project_command(store, code, actor, request_id, {"command": "advance"}, body)
+    return project_command(
+        store, code, actor, request_id, {"command": "advance"}, body, expected_seq=expected_seq
+    )
 
 
 def lead_move(
@@ -249,9 +305,10 @@ def lead_move(
     code: str,
     trigger: str,
     *,
-    actor: str,
+    actor: str | Identity,
     reason: str | None = None,
     request_id: str | None = None,
+    expected_seq: int | None = None,
 ) -> Event:
     """hold, resume or cancel: the lead fires ``trigger``; the machine says where the project lands."""
     data: dict[str, Any] = (
@@ -270,7 +327,51 @@ def lead_move(
             moved["hold_seq"] = state.seq + 1
         return record(ctx, tx, trigger, {**data, "status": status}, authority=lead, moved=moved)
 
-    return project_command(store, code, actor, request_id, {"command": trigger, **data}, body)
+    return project_command(
+        store, code, actor, request_id, {"command": trigger, **data}, body, expected_seq=expected_seq
+    )
+
+
+def hold(
+    store: Store,
+    code: str,
+    *,
+    actor: str | Identity,
+    reason: str,
+    request_id: str | None = None,
+    expected_seq: int | None = None,
+) -> Event:
+    """Put the project on hold (the lead); the reason is recorded and shown while it waits."""
+    return lead_move(
+        store, code, "hold", actor=actor, reason=reason, request_id=request_id, expected_seq=expected_seq
+    )
+
+
+def resume(
+    store: Store,
+    code: str,
+    *,
+    actor: str | Identity,
+    request_id: str | None = None,
+    expected_seq: int | None = None,
+) -> Event:
+    """Resume a held project in the phase it was held in (the lead)."""
+    return lead_move(store, code, "resume", actor=actor, request_id=request_id, expected_seq=expected_seq)
+
+
+def cancel(
+    store: Store,
+    code: str,
+    *,
+    actor: str | Identity,
+    reason: str,
+    request_id: str | None = None,
+    expected_seq: int | None = None,
+) -> Event:
+    """Cancel the project for good (the lead)."""
+    return lead_move(
+        store, code, "cancel", actor=actor, reason=reason, request_id=request_id, expected_seq=expected_seq
+    )
 
 
 def _current_round(ctx: Context) -> dict[str, list[dict[str, Any]]]:
