@@ -1,0 +1,137 @@
+"""``phasegate user …`` and ``phasegate token …``: accounts and personal API tokens."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from workflow.cli.app import Session, cli, emit, emit_json, emit_lines, pass_session
+
+
+@cli.group()
+def user() -> None:
+    """Accounts: who may sign in to the server (admins; a person may set their own password)."""
+
+
+@user.command("add")
+@click.argument("person")
+@click.option("--name", metavar="TEXT", help="The display name.")
+@click.option("--email", metavar="ADDRESS")
+@pass_session
+def user_add(s: Session, person: str, name: str | None, email: str | None) -> None:
+    """Give PERSON an account (no password yet: set one with `user password`)."""
+    event = s.engine.add_user(person, actor=s.actor, name=name, email=email)
+    s.done(
+        event, lambda: f"{person} has an account now; set a password with `phasegate user password {person}`"
+    )
+
+
+@user.command("list")
+@pass_session
+def user_list(s: Session) -> None:
+    """Every account, enabled or not."""
+    people = s.engine.users(reader=s.actor)
+    if s.json:
+        emit_json([p.to_dict() for p in people])
+        return
+    from workflow.cli.render import columns
+
+    rows = [
+        [
+            p.login,
+            p.display_name or "",
+            p.email or "",
+            "active" if p.active else "disabled",
+            "password" if p.has_password else "no password",
+        ]
+        for p in people
+    ]
+    emit_lines(columns(rows, header=["LOGIN", "NAME", "E-MAIL", "STATE", "PASSWORD"]) or ["no accounts"])
+
+
+@user.command("disable")
+@click.argument("person")
+@pass_session
+def user_disable(s: Session, person: str) -> None:
+    """Disable PERSON's account: their sessions end and their tokens stop working at once."""
+    event = s.engine.disable_user(person, actor=s.actor)
+    s.done(event, lambda: f"{person}'s account is disabled")
+
+
+@user.command("enable")
+@click.argument("person")
+@pass_session
+def user_enable(s: Session, person: str) -> None:
+    """Enable PERSON's account again."""
+    event = s.engine.enable_user(person, actor=s.actor)
+    s.done(event, lambda: f"{person}'s account is enabled")
+
+
+@user.command("password")
+@click.argument("person")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@pass_session
+def user_password(s: Session, person: str, password_stdin: bool) -> None:
+    """Set PERSON's password (asked twice, not echoed; admins, or the person themself)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt(f"New password for {person}", hide_input=True, confirmation_prompt=True)
+    event = s.engine.set_password(person, password, actor=s.actor)
+    s.done(event, lambda: f"{person}'s password is set; their other sessions have ended")
+
+
+@cli.group()
+def token() -> None:
+    """Your personal API tokens (for `phasegate --server` and scripts)."""
+
+
+@token.command("create")
+@click.option("--name", metavar="TEXT", help="What the token is for (shown in `token list`).")
+@click.option("--expires-in", metavar="DURATION", help="e.g. 90d, 12h, 2w (default: never).")
+@pass_session
+def token_create(s: Session, name: str | None, expires_in: str | None) -> None:
+    """Create a token for yourself; it is printed this once and kept only as a hash."""
+    info, secret = s.engine.create_token(actor=s.actor, name=name, expires_in=expires_in)
+    if s.json:
+        emit_json({**info.to_dict(), "token": secret})
+        return
+    emit(f"token {info.id} for {info.person}" + (f", expires {info.expires_at}" if info.expires_at else ""))
+    emit(secret)
+    emit("Keep it now: it is not shown again. Use it as PHASEGATE_TOKEN or Authorization: Bearer.")
+
+
+@token.command("list")
+@pass_session
+def token_list(s: Session) -> None:
+    """Your tokens: id, name, created, expires, last used, revoked (never the secret)."""
+    found = s.engine.tokens(reader=s.actor)
+    if s.json:
+        emit_json([t.to_dict() for t in found])
+        return
+    from workflow.cli.render import columns, when
+
+    rows = [
+        [
+            t.id,
+            t.name or "",
+            when(t.created_at),
+            when(t.expires_at) or "never",
+            when(t.last_used_at) or "never",
+            "revoked " + when(t.revoked_at) if t.revoked_at else "active",
+        ]
+        for t in found
+    ]
+    emit_lines(
+        columns(rows, header=["ID", "NAME", "CREATED", "EXPIRES", "LAST USED", "STATE"]) or ["no tokens"]
+    )
+
+
+@token.command("revoke")
+@click.argument("token_id", metavar="ID")
+@pass_session
+def token_revoke(s: Session, token_id: str) -> None:
+    """Revoke one of your tokens (admins: anyone's); it stops working at once."""
+    event = s.engine.revoke_token(token_id, actor=s.actor)
+    s.done(event, lambda: f"token {token_id} revoked")
