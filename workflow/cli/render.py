@@ -148,36 +148,6 @@ def rule_of(required: str | int, approvers: Sequence[str], distinct_people: bool
     return rule + (", four-eyes" if distinct_people and n > 1 else "")
 
 
-def definition_dict(info: Any, definition: Any) -> dict[str, Any]:
-    """The ``template show --json`` document."""
-    phases = []
-    for phase in definition.phases:
-        gate = phase.gate
-        phases.append({
-            "key": phase.key,
-            "title": phase.title,
-            "tasks": [{"role": role, "task": task} for role, task in phase.tasks],
-            "gate": None if gate is None else {
-                "title": gate.title,
-                "approvers": list(gate.approvers),
-                "required": gate.required,
-                "distinct_people": gate.distinct_people,
-                "on_reject": gate.on_reject,
-            },
-        })
-    return {
-        "key": info.key,
-        "version": info.version,
-        "title": info.title,
-        "sha256": info.sha256,
-        "published_at": info.published_at,
-        "published_by": info.published_by,
-        "roles": [{"key": r.key, "title": r.title} for r in definition.roles],
-        "lead": definition.lead,
-        "phases": phases,
-    }
-
-
 def definition_lines(info: Any, definition: Any) -> list[str]:
     lines = [f"{info.key} v{info.version}: {info.title}", f"sha256 {info.sha256}",
              f"published {when(info.published_at)} by {info.published_by}", "", "Roles:"]

@@ -36,11 +36,12 @@ def template_list(s: Session) -> None:
 @pass_session
 def template_show(s: Session, key: str, version: int | None) -> None:
     """Roles, phases, tasks and gates of a published template."""
-    from workflow.cli.render import definition_dict, definition_lines
+    from workflow.cli.render import definition_lines
+    from workflow.domain.results import template_document
 
     info, definition, _source = s.engine.template(key, version)
     if s.json:
-        emit_json(definition_dict(info, definition))
+        emit_json(template_document(info, definition))
     else:
         emit_lines(definition_lines(info, definition))
 

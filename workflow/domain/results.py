@@ -97,6 +97,14 @@ class ProjectSummary:
     status: str
     waiting_on: list[str]
     updated_at: str
+    # The same as data: [{"kind": "task" | "approval", "role", "people"}] (who can clear what now).
+    waiting: list[dict[str, Any]] = field(default_factory=list)
+    can_advance: bool = False
+    lead: str = ""
+    lead_people: list[str] = field(default_factory=list)  # who may advance, hold, resume, cancel
+    seq: int = 0
+    phase_number: int = 0
+    phase_count: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -326,4 +334,45 @@ def project_summary(state: ProjectState, tpl: TemplateVersion) -> ProjectSummary
         status=state.status,
         waiting_on=status.blockers,
         updated_at=state.updated_at,
+        waiting=status.waiting,
+        can_advance=status.can_advance,
+        lead=status.lead,
+        lead_people=list(status.team.get(status.lead, [])),
+        seq=state.seq,
+        phase_number=status.phase_number,
+        phase_count=status.phase_count,
     )
+
+
+def template_document(info: TemplateInfo, definition: Any) -> dict[str, Any]:
+    """The ``template show --json`` document."""
+    phases = []
+    for phase in definition.phases:
+        gate = phase.gate
+        phases.append(
+            {
+                "key": phase.key,
+                "title": phase.title,
+                "tasks": [{"role": role, "task": task} for role, task in phase.tasks],
+                "gate": None
+                if gate is None
+                else {
+                    "title": gate.title,
+                    "approvers": list(gate.approvers),
+                    "required": gate.required,
+                    "distinct_people": gate.distinct_people,
+                    "on_reject": gate.on_reject,
+                },
+            }
+        )
+    return {
+        "key": info.key,
+        "version": info.version,
+        "title": info.title,
+        "sha256": info.sha256,
+        "published_at": info.published_at,
+        "published_by": info.published_by,
+        "roles": [{"key": r.key, "title": r.title} for r in definition.roles],
+        "lead": definition.lead,
+        "phases": phases,
+    }

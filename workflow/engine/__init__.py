@@ -85,6 +85,7 @@ class Engine:
     grant = _bound(_grants.grant)
     revoke = _bound(_grants.revoke)
     grants = _bound(_grants.grants)
+    grants_of = _bound(_grants.grants_of)
     templates = _bound(_templates.templates)
     template = _bound(_templates.template)
     publish_template = _bound(_templates.publish_template)
@@ -115,8 +116,10 @@ class Engine:
 
     # -- reading --------------------------------------------------------------------------------------
     iter_projects = _bound(_board.iter_projects)
+    work_of = _bound(_board.work_of)
     project_codes = _bound(_reads.project_codes)
     project_roles = _bound(_reads.project_roles)
+    memberships = _bound(_reads.memberships)
 
     def status(
         self, code: str, *, reader: Actor | None = None, at: str | None = None, actor: str | None = None

@@ -156,3 +156,48 @@ def _rounds(tx: ReadTx, ids: Sequence[int]) -> dict[int, list[tuple[Any, ...]]]:
     for project_id, *rest in tx.core(query):
         out.setdefault(project_id, []).append(tuple(rest))
     return out
+
+
+def work_of(store: Store, person: str | Identity) -> dict[str, list[dict[str, Any]]]:
+    """What waits on ``person`` across their projects: tasks to mark done, gates to sign, projects
+    they lead that can advance, and what blocks the others they lead (with who can clear it).
+    Oldest first (by the project's last change), as they have waited longest."""
+    who = acting(person).person
+    tasks: list[dict[str, Any]] = []
+    sign: list[dict[str, Any]] = []
+    advance: list[dict[str, Any]] = []
+    blocked: list[dict[str, Any]] = []
+    for p in iter_projects(store, reader=who, status="active"):
+        for w in p.waiting:
+            if who in w["people"]:
+                item = {
+                    "project": p.code,
+                    "name": p.name,
+                    "phase": p.phase,
+                    "phase_title": p.phase_title,
+                    "round": p.round,
+                    "role": w["role"],
+                    "seq": p.seq,
+                    "since": p.updated_at,
+                }
+                (tasks if w["kind"] == "task" else sign).append(item)
+        if who in p.lead_people:
+            entry = {
+                "project": p.code,
+                "name": p.name,
+                "phase_title": p.phase_title,
+                "round": p.round,
+                "seq": p.seq,
+                "since": p.updated_at,
+                "blockers": p.waiting_on,
+            }
+            (advance if p.can_advance else blocked).append(entry)
+    def oldest(item: dict[str, Any]) -> str:
+        return str(item["since"])
+
+    return {
+        "tasks": sorted(tasks, key=oldest),
+        "sign": sorted(sign, key=oldest),
+        "advance": sorted(advance, key=oldest),
+        "blocked": sorted(blocked, key=oldest),
+    }

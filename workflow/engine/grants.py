@@ -95,3 +95,8 @@ def _people(person: str, actor: str | Identity, privilege: str) -> tuple[str, Id
 def _grant(tx: WriteTx, person: str, privilege: str, actor: str | Identity) -> Event:
     add_grant(tx, person, privilege, acting(actor).person)
     return append_system_event(tx, actor, "grant", {"person": person, "privilege": privilege})
+
+
+def grants_of(store: Store, person: str) -> frozenset[str]:
+    """The grants ``person`` holds (for the server: who may see /metrics, who am I)."""
+    return store.read(lambda tx: privileges_of(tx, inputs.person(person)))

@@ -219,3 +219,20 @@ def _reader(reader: str | Identity | None) -> str | None:
 
 def _time(value: str | None) -> str | None:
     return None if value is None else inputs.normalize_time(value)
+
+
+def memberships(store: Store, person: str | Identity) -> dict[str, list[str]]:
+    """project code -> the roles ``person`` holds on it."""
+    from workflow.storage.tables import assignments as t_assignments
+
+    who = acting(person).person
+    stmt = (
+        select(t_projects.c.code, t_assignments.c.role)
+        .join(t_projects, t_projects.c.id == t_assignments.c.project_id)
+        .where(t_assignments.c.person == who)
+        .order_by(t_projects.c.code, t_assignments.c.role)
+    )
+    out: dict[str, list[str]] = {}
+    for row in store.read(lambda tx: tx.core(stmt).all()):
+        out.setdefault(row.code, []).append(row.role)
+    return out

@@ -1,0 +1,83 @@
+"""``/people`` and ``/grants``: accounts and the admin and auditor grants (admins)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from workflow.domain.results import Person
+from workflow.errors import UsageError
+from workflow.server.api.common import EventOut, command, event_out
+from workflow.server.auth import CurrentIdentity, EngineDep
+
+router = APIRouter(tags=["people"])
+
+
+class PersonIn(BaseModel):
+    login: str = Field(max_length=64)
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+
+
+class PersonChange(BaseModel):
+    active: bool | None = None
+    password: str | None = Field(default=None, max_length=1024)
+
+
+class GrantIn(BaseModel):
+    person: str = Field(max_length=64)
+    privilege: Literal["admin", "auditor"]
+
+
+@router.get("/people", response_model=list[Person])
+def people(who: CurrentIdentity, engine: EngineDep) -> list[Person]:
+    return engine.users(reader=who)
+
+
+@router.post("/people", status_code=201, response_model=EventOut)
+def add_person(body: PersonIn, request: Request, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
+    command(request, "user.add")
+    return event_out(engine.add_user(body.login, actor=who, name=body.name, email=body.email))
+
+
+@router.patch("/people/{person}", response_model=list[EventOut])
+def change_person(
+    person: str, body: PersonChange, request: Request, who: CurrentIdentity, engine: EngineDep
+) -> list[dict[str, Any]]:
+    """Enable or disable the account, or set its password (a person may set their own)."""
+    if body.active is None and body.password is None:
+        raise UsageError("give active, or password, or both")
+    command(request, "user.change")
+    events = []
+    if body.password is not None:
+        events.append(engine.set_password(person, body.password, actor=who))
+    if body.active is not None:
+        change = engine.enable_user if body.active else engine.disable_user
+        events.append(change(person, actor=who))
+    return [event_out(e) for e in events]
+
+
+@router.post("/grants", status_code=201, response_model=EventOut)
+def grant(body: GrantIn, request: Request, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
+    command(request, "grant")
+    return event_out(engine.grant(body.person, body.privilege, actor=who))
+
+
+@router.get("/grants")
+def grants(who: CurrentIdentity, engine: EngineDep) -> dict[str, list[str]]:
+    """privilege -> the people holding it (admins and auditors)."""
+    return engine.grants(reader=who)
+
+
+@router.delete("/grants/{person}/{privilege}", response_model=EventOut)
+def revoke(
+    person: str,
+    privilege: Literal["admin", "auditor"],
+    request: Request,
+    who: CurrentIdentity,
+    engine: EngineDep,
+) -> dict[str, Any]:
+    command(request, "revoke")
+    return event_out(engine.revoke(person, privilege, actor=who))

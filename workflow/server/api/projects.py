@@ -1,0 +1,390 @@
+"""``/projects``: the board, a project's status (with its ETag), its team, work, moves, history, report."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from workflow.domain.results import ProjectStatus, ProjectSummary
+from workflow.server.api.common import (
+    EventOut,
+    IdempotencyKey,
+    IfMatch,
+    command,
+    etag,
+    event_out,
+    expected_seq,
+)
+from workflow.server.auth import CurrentIdentity, EngineDep
+
+router = APIRouter(tags=["projects"])
+TEXT = 4000
+Code = Annotated[str, Field(max_length=64)]
+
+
+class ProjectIn(BaseModel):
+    code: Code
+    template: str = Field(max_length=64)
+    name: str | None = Field(default=None, max_length=200)
+    client: str | None = Field(default=None, max_length=200)
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+class Note(BaseModel):
+    note: str | None = Field(default=None, max_length=TEXT)
+
+
+class Signing(BaseModel):
+    role: str = Field(max_length=64)
+    comment: str | None = Field(default=None, max_length=TEXT)
+
+
+class Rejection(BaseModel):
+    role: str = Field(max_length=64)
+    reason: str = Field(max_length=TEXT)
+
+
+class Reason(BaseModel):
+    reason: str = Field(max_length=TEXT)
+
+
+class MaybeReason(BaseModel):
+    reason: str | None = Field(default=None, max_length=TEXT)
+
+
+class Board(BaseModel):
+    projects: list[ProjectSummary]
+    next: str | None = Field(description="pass as after= for the next page; null after the last")
+
+
+class History(BaseModel):
+    events: list[EventOut]
+    next: int | None = Field(description="pass as after_seq= for the next page; null after the last")
+
+
+@router.get("/projects", response_model=Board)
+def board(
+    who: CurrentIdentity,
+    engine: EngineDep,
+    status: str | None = None,
+    template: str | None = None,
+    phase: str | None = None,
+    after: str | None = Query(default=None, max_length=64),
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> dict[str, Any]:
+    """Every project I may read, in code order, a page at a time."""
+    projects = list(
+        engine.iter_projects(
+            reader=who, status=status, template=template, phase=phase, after=after, limit=limit + 1
+        )
+    )
+    more = len(projects) > limit
+    return {"projects": projects[:limit], "next": projects[limit - 1].code if more else None}
+
+
+@router.post("/projects", status_code=201, response_model=EventOut)
+def create(
+    body: ProjectIn,
+    request: Request,
+    who: CurrentIdentity,
+    engine: EngineDep,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    command(request, "create")
+    return event_out(
+        engine.create_project(
+            body.code,
+            template=body.template,
+            actor=who,
+            name=body.name,
+            client=body.client,
+            version=body.version,
+            request_id=idempotency_key,
+        )
+    )
+
+
+@router.get("/projects/{code}", response_model=ProjectStatus)
+def status(
+    code: str,
+    response: Response,
+    who: CurrentIdentity,
+    engine: EngineDep,
+    at: str | None = Query(default=None, max_length=40),
+) -> ProjectStatus:
+    """The project as it stands (or stood ``at``); the ETag is its last event's number."""
+    found = engine.status(code, reader=who, at=at)
+    response.headers["ETag"] = etag(found.seq)
+    return found
+
+
+@router.put("/projects/{code}/team/{role}/{person}", response_model=EventOut)
+def assign(
+    code: str,
+    role: str,
+    person: str,
+    request: Request,
+    who: CurrentIdentity,
+    engine: EngineDep,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    command(request, "assign")
+    return event_out(
+        engine.assign(
+            code, role, person, actor=who, request_id=idempotency_key, expected_seq=expected_seq(if_match)
+        )
+    )
+
+
+@router.delete("/projects/{code}/team/{role}/{person}", response_model=EventOut)
+def unassign(
+    code: str,
+    role: str,
+    person: str,
+    request: Request,
+    who: CurrentIdentity,
+    engine: EngineDep,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    command(request, "unassign")
+    return event_out(
+        engine.unassign(
+            code, role, person, actor=who, request_id=idempotency_key, expected_seq=expected_seq(if_match)
+        )
+    )
+
+
+@router.post("/projects/{code}/tasks/{role}/done", response_model=EventOut)
+def task_done(
+    code: str,
+    role: str,
+    request: Request,
+    who: CurrentIdentity,
+    engine: EngineDep,
+    body: Note | None = None,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    command(request, "task.done")
+    return event_out(
+        engine.complete_task(
+            code,
+            role,
+            actor=who,
+            note=None if body is None else body.note,
+            request_id=idempotency_key,
+            expected_seq=expected_seq(if_match),
+        )
+    )
+
+
+@router.post("/projects/{code}/tasks/{role}/reopen", response_model=EventOut)
+def task_reopen(
+    code: str,
+    role: str,
+    body: Reason,
+    request: Request,
+    who: CurrentIdentity,
+    engine: EngineDep,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    command(request, "task.reopen")
+    return event_out(
+        engine.reopen_task(
+            code,
+            role,
+            actor=who,
+            reason=body.reason,
+            request_id=idempotency_key,
+            expected_seq=expected_seq(if_match),
+        )
+    )
+
+
+@router.post("/projects/{code}/approvals", response_model=EventOut)
+def approve(
+    code: str,
+    body: Signing,
+    request: Request,
+    who: CurrentIdentity,
+    engine: EngineDep,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    command(request, "approve")
+    return event_out(
+        engine.approve(
+            code,
+            body.role,
+            actor=who,
+            comment=body.comment,
+            request_id=idempotency_key,
+            expected_seq=expected_seq(if_match),
+        )
+    )
+
+
+@router.delete("/projects/{code}/approvals/{role}", response_model=EventOut)
+def withdraw(
+    code: str,
+    role: str,
+    request: Request,
+    who: CurrentIdentity,
+    engine: EngineDep,
+    body: Annotated[MaybeReason | None, Body()] = None,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    command(request, "withdraw")
+    return event_out(
+        engine.withdraw(
+            code,
+            role,
+            actor=who,
+            reason=None if body is None else body.reason,
+            request_id=idempotency_key,
+            expected_seq=expected_seq(if_match),
+        )
+    )
+
+
+@router.post("/projects/{code}/rejections", response_model=EventOut)
+def reject(
+    code: str,
+    body: Rejection,
+    request: Request,
+    who: CurrentIdentity,
+    engine: EngineDep,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    command(request, "reject")
+    return event_out(
+        engine.reject(
+            code,
+            body.role,
+            actor=who,
+            reason=body.reason,
+            request_id=idempotency_key,
+            expected_seq=expected_seq(if_match),
+        )
+    )
+
+
+@router.post("/projects/{code}/advance", response_model=EventOut)
+def advance(
+    code: str,
+    request: Request,
+    who: CurrentIdentity,
+    engine: EngineDep,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    command(request, "advance")
+    return event_out(
+        engine.advance(code, actor=who, request_id=idempotency_key, expected_seq=expected_seq(if_match))
+    )
+
+
+@router.post("/projects/{code}/hold", response_model=EventOut)
+def hold(
+    code: str,
+    body: Reason,
+    request: Request,
+    who: CurrentIdentity,
+    engine: EngineDep,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    command(request, "hold")
+    return event_out(
+        engine.hold(
+            code,
+            actor=who,
+            reason=body.reason,
+            request_id=idempotency_key,
+            expected_seq=expected_seq(if_match),
+        )
+    )
+
+
+@router.post("/projects/{code}/resume", response_model=EventOut)
+def resume(
+    code: str,
+    request: Request,
+    who: CurrentIdentity,
+    engine: EngineDep,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    command(request, "resume")
+    return event_out(
+        engine.resume(code, actor=who, request_id=idempotency_key, expected_seq=expected_seq(if_match))
+    )
+
+
+@router.post("/projects/{code}/cancel", response_model=EventOut)
+def cancel(
+    code: str,
+    body: Reason,
+    request: Request,
+    who: CurrentIdentity,
+    engine: EngineDep,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    command(request, "cancel")
+    return event_out(
+        engine.cancel(
+            code,
+            actor=who,
+            reason=body.reason,
+            request_id=idempotency_key,
+            expected_seq=expected_seq(if_match),
+        )
+    )
+
+
+@router.get("/projects/{code}/history", response_model=History)
+def history(
+    code: str,
+    who: CurrentIdentity,
+    engine: EngineDep,
+    since: str | None = Query(default=None, max_length=40),
+    until: str | None = Query(default=None, max_length=40),
+    actor: str | None = Query(default=None, max_length=64),
+    action: str | None = Query(default=None, max_length=32),
+    phase: str | None = Query(default=None, max_length=64),
+    after_seq: int = Query(default=0, ge=0, le=10**9),
+    limit: int = Query(default=100, ge=1, le=1000),
+    last: int | None = Query(default=None, ge=1, le=1000),
+) -> dict[str, Any]:
+    """The events, oldest first, a page at a time (``next`` is the ``after_seq`` of the next page)."""
+    events = list(
+        engine.iter_history(
+            code,
+            reader=who,
+            since=since,
+            until=until,
+            actor=actor,
+            action=action,
+            phase=phase,
+            after=after_seq,
+            limit=limit + 1,
+            last=last,
+        )
+    )
+    more = len(events) > limit
+    page = events[:limit]
+    return {"events": [e.to_dict() for e in page], "next": page[-1].seq if more else None}
+
+
+@router.get("/projects/{code}/report")
+def report(code: str, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
+    """Each phase visit: start, end, time in work, time waiting on each gate role, who signed."""
+    return engine.report(code, reader=who).to_dict()

@@ -1,0 +1,100 @@
+"""``/templates``: published process templates, validating and publishing YAML, diagrams, reports."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import PlainTextResponse
+
+from workflow.domain.results import TemplateInfo, template_document
+from workflow.errors import DefinitionError
+from workflow.server.api.common import command
+from workflow.server.auth import CurrentIdentity, EngineDep
+
+router = APIRouter(tags=["templates"])
+YAML_BODY = {
+    "requestBody": {"required": True, "content": {"application/x-yaml": {"schema": {"type": "string"}}}}
+}
+MAX_BYTES = 1_048_576 + 1
+
+
+async def _yaml(request: Request) -> bytes:
+    data = b""
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_BYTES:
+            break  # the loader refuses it with its own sentence
+    return data
+
+
+@router.get("/templates", response_model=list[TemplateInfo])
+def templates(_who: CurrentIdentity, engine: EngineDep) -> list[TemplateInfo]:
+    """The latest version of every published template."""
+    return engine.templates()
+
+
+@router.get("/templates/{key}")
+def template(
+    key: str,
+    _who: CurrentIdentity,
+    engine: EngineDep,
+    version: int | None = Query(default=None, ge=1, le=2**31 - 1),
+) -> dict[str, Any]:
+    """One version (default: the latest), with its exact YAML text."""
+    info, definition, source = engine.template(key, version)
+    return {**template_document(info, definition), "source": source}
+
+
+@router.post("/templates/validate", openapi_extra=YAML_BODY)
+async def validate(request: Request, _who: CurrentIdentity) -> dict[str, Any]:
+    """Check a template's YAML and report every problem with its line (publishes nothing)."""
+    from workflow.domain.loader import load_definition
+
+    data = await _yaml(request)
+    try:
+        definition = await run_in_threadpool(load_definition, data, "the template")
+    except DefinitionError as exc:
+        return {"valid": False, "problems": exc.to_dict()["problems"]}
+    return {
+        "valid": True,
+        "key": definition.key,
+        "title": definition.title,
+        "roles": len(definition.roles),
+        "phases": len(definition.phases),
+    }
+
+
+@router.post("/templates", status_code=201, openapi_extra=YAML_BODY)
+async def publish(request: Request, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
+    """Publish the YAML as a new version of its template (identical text publishes nothing)."""
+    command(request, "template.publish")
+    data = await _yaml(request)
+    info, published = await run_in_threadpool(
+        lambda: engine.publish_template(data, actor=who, name="the template")
+    )
+    return {**info.to_dict(), "published": published}
+
+
+@router.get("/templates/{key}/diagram", response_class=PlainTextResponse)
+def diagram(
+    key: str,
+    _who: CurrentIdentity,
+    engine: EngineDep,
+    format: Literal["mermaid", "dot"] = "mermaid",
+    version: int | None = Query(default=None, ge=1),
+    lead_moves: bool = True,
+) -> PlainTextResponse:
+    """The compiled state machine as Mermaid or Graphviz DOT."""
+    from workflow.domain.diagram import render
+    from workflow.domain.machine import compile_machine
+
+    _info, definition, _source = engine.template(key, version)
+    return PlainTextResponse(render(definition, compile_machine(definition), format, lead_moves=lead_moves))
+
+
+@router.get("/templates/{key}/report")
+def template_report(key: str, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
+    """Medians across the template's projects: per phase and gate role, the longest waits."""
+    return engine.template_report(key, reader=who).to_dict()

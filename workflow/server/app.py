@@ -1,0 +1,67 @@
+"""The FastAPI app: one Engine per process, the middleware, the routers.
+
+Every worker is stateless: the database is the only shared state, so any number of
+workers and hosts can serve one PostgreSQL database behind a load balancer (SQLite: one
+worker on one host).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+
+from workflow.engine import Engine
+from workflow.server import errors, observe
+from workflow.server.api import router as api_router
+from workflow.server.settings import Settings
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """The app for ``settings`` (default: from the environment ``phasegate serve`` set up)."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = engine or Engine(settings.db)
+        try:
+            yield
+        finally:
+            if engine is None:
+                app.state.engine.close()
+
+    app = FastAPI(
+        title="phasegate",
+        version="1",
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    observe.install(app)
+    app.include_router(api_router)
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app

@@ -1,0 +1,86 @@
+"""Who is asking: the one place the server decides identity, from a verified credential only.
+
+In order: an ``Authorization: Bearer`` API token; the single-sign-on proxy's header, only
+when the request comes from a ``--trusted-proxy`` address (from anywhere else the header
+is ignored); the web session's cookie, with its CSRF token required on every unsafe
+method. A login name in a body, a query or any other header is never read. Every check
+goes to the database, so a revoked token or a disabled account fails on its next request.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from workflow.domain import credentials
+from workflow.domain.identity import Identity
+from workflow.engine import Engine, signin
+from workflow.errors import NotPermitted, Unauthenticated
+from workflow.server.settings import Settings
+
+SESSION_COOKIE = "phasegate_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def engine_of(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client is not None else ""
+
+
+def identify(request: Request, *, csrf_from: str | None = None) -> Identity | None:
+    """The identity the request's credential proves, or None when it carries none.
+
+    ``csrf_from``: the CSRF token a web form sent (the API takes it from the header).
+    """
+    cached: Identity | None = getattr(request.state, "identity", None)
+    if cached is not None:
+        return cached
+    engine, settings = engine_of(request), settings_of(request)
+    identity: Identity | None = None
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("the Authorization header must be: Bearer TOKEN")
+        identity = signin.identify_token(engine.store, token.strip())
+    elif (
+        settings.proxy_header
+        and settings.trusts(client_address(request), settings.networks)
+        and (login := request.headers.get(settings.proxy_header))
+    ):
+        identity = signin.identify_proxy(engine.store, login)
+    elif session_id := request.cookies.get(SESSION_COOKIE):
+        identity, csrf = signin.identify_session(engine.store, session_id)
+        if request.method not in SAFE_METHODS:
+            sent = csrf_from if csrf_from is not None else request.headers.get(CSRF_HEADER, "")
+            if not sent or not credentials.same(sent, csrf):
+                raise NotPermitted(
+                    f"the CSRF token is missing or wrong (send the session's token in {CSRF_HEADER})"
+                )
+        request.state.csrf = csrf
+    request.state.identity = identity
+    return identity
+
+
+def current_identity(request: Request) -> Identity:
+    identity = identify(request)
+    if identity is None:
+        raise Unauthenticated(
+            "sign in first: send Authorization: Bearer TOKEN (see `phasegate token create`)"
+        )
+    return identity
+
+
+CurrentIdentity = Annotated[Identity, Depends(current_identity)]
+EngineDep = Annotated[Engine, Depends(engine_of)]

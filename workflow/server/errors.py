@@ -1,0 +1,75 @@
+"""The engine's refusals as HTTP: one status and one JSON body, ``{"error": {"kind", "message", ...}}``.
+
+The table "exception -> exit code -> HTTP status -> kind" lives on the exception classes
+(``workflow/errors.py``); here it is only applied. A request the framework itself refuses
+(a body that is not JSON, a field of the wrong type) gets the same body shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from workflow.errors import PhasegateError, Throttled
+
+
+def error_body(kind: str, message: str, **more: Any) -> dict[str, Any]:
+    return {"error": {"kind": kind, "message": message, **more}}
+
+
+def phasegate_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PhasegateError)
+    headers = {}
+    if isinstance(exc, Throttled):
+        headers["Retry-After"] = str(exc.retry_after)
+    if exc.http_status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="phasegate"'
+    return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status, headers=headers)
+
+
+def validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    not_json = any(e.get("type") == "json_invalid" for e in errors)
+    problems = [
+        {"where": ".".join(str(p) for p in e.get("loc", ())), "message": str(e.get("msg", ""))}
+        for e in errors
+    ]
+    message = (
+        "the body is not JSON" if not_json else "; ".join(f"{p['where']}: {p['message']}" for p in problems)
+    )
+    return JSONResponse(
+        error_body("bad_input", message, problems=problems), status_code=400 if not_json else 422
+    )
+
+
+_KINDS = {
+    400: "bad_input",
+    401: "unauthenticated",
+    403: "not_permitted",
+    404: "not_found",
+    405: "bad_input",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "bad_input",
+    415: "bad_input",
+    422: "bad_input",
+}
+
+
+def http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    kind = _KINDS.get(exc.status_code, "bad_input" if exc.status_code < 500 else "unavailable")
+    return JSONResponse(
+        error_body(kind, str(exc.detail)), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(PhasegateError, phasegate_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)

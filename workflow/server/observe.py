@@ -1,0 +1,105 @@
+"""Watching the server: /healthz, /readyz, /metrics, and one JSON access-log line per request.
+
+The access log (stderr) names the method, the route's path template (never the values in
+the path or the query), the status, the duration and the person; nothing secret. The
+metrics count commands by action and outcome and time requests per route.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+from workflow.errors import NotPermitted
+from workflow.server.auth import client_address, engine_of, identify, settings_of
+
+router = APIRouter(include_in_schema=False)
+
+
+class Metrics:
+    """One registry per app (several apps in one test process must not share counters)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Histogram(
+            "phasegate_request_seconds",
+            "Request latency",
+            ["method", "route", "status"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
+        self.commands = Counter(
+            "phasegate_commands_total",
+            "Commands by action and outcome",
+            ["action", "outcome"],
+            registry=self.registry,
+        )
+
+
+def route_of(request: Request) -> str:
+    route = request.scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
+
+
+def install(app: FastAPI) -> None:
+    app.state.metrics = Metrics()
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        elapsed = time.perf_counter() - started
+        route, metrics = route_of(request), app.state.metrics
+        metrics.requests.labels(request.method, route, str(response.status_code)).observe(elapsed)
+        action = getattr(request.state, "action", None)
+        if action is not None:
+            outcome = (
+                "ok" if response.status_code < 400 else "refused" if response.status_code < 500 else "error"
+            )
+            metrics.commands.labels(action, outcome).inc()
+        if settings_of(request).access_log:
+            identity = getattr(request.state, "identity", None)
+            line = {
+                "method": request.method,
+                "path": route,
+                "status": response.status_code,
+                "ms": round(elapsed * 1000, 2),
+                "person": None if identity is None else identity.person,
+            }
+            print(json.dumps(line), file=sys.stderr, flush=True)
+        return response
+
+    app.include_router(router)
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> Response:
+    """The database answers and its schema is this phasegate's."""
+    try:
+        engine_of(request).template_keys()
+    except Exception as exc:  # any failure is "not ready", said as a sentence
+        body = json.dumps({"status": "unavailable", "message": str(exc)[:300]})
+        return Response(body, status_code=503, media_type="application/json")
+    return Response('{"status":"ready"}', media_type="application/json")
+
+
+@router.get("/metrics")
+def metrics(request: Request) -> Response:
+    """Prometheus text: for admins, or from a configured address (a scraper)."""
+    settings = settings_of(request)
+    if not settings.trusts(client_address(request), settings.metric_networks):
+        identity = identify(request)
+        if identity is None or "admin" not in engine_of(request).grants_of(identity.person):
+            raise NotPermitted("the metrics are for admins, or for a scraper at a configured address")
+    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

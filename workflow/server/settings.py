@@ -1,0 +1,73 @@
+"""The server's settings: given to ``phasegate serve`` and handed to each worker through the environment."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from dataclasses import dataclass, field
+
+ENV = "PHASEGATE_SERVER_SETTINGS"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: str | None = None  # None: $PHASEGATE_DB or the default SQLite file
+    proxy_header: str | None = None  # e.g. X-Forwarded-User, trusted only from trusted_proxies
+    trusted_proxies: tuple[str, ...] = ()  # CIDRs
+    metrics_from: tuple[str, ...] = ("127.0.0.1/32", "::1/128")  # /metrics without signing in
+    secure_cookies: bool = False  # set behind HTTPS
+    access_log: bool = True
+    pool_size: int = 8
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default=(), compare=False)
+    metric_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
+        default=(), compare=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "networks", tuple(ipaddress.ip_network(c, strict=False) for c in self.trusted_proxies)
+        )
+        object.__setattr__(
+            self, "metric_networks", tuple(ipaddress.ip_network(c, strict=False) for c in self.metrics_from)
+        )
+
+    def to_env(self) -> str:
+        return json.dumps(
+            {
+                "db": self.db,
+                "proxy_header": self.proxy_header,
+                "trusted_proxies": list(self.trusted_proxies),
+                "metrics_from": list(self.metrics_from),
+                "secure_cookies": self.secure_cookies,
+                "access_log": self.access_log,
+                "pool_size": self.pool_size,
+            }
+        )
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        raw = os.environ.get(ENV)
+        if not raw:
+            return cls()
+        d = json.loads(raw)
+        return cls(
+            db=d["db"],
+            proxy_header=d["proxy_header"],
+            trusted_proxies=tuple(d["trusted_proxies"]),
+            metrics_from=tuple(d["metrics_from"]),
+            secure_cookies=d["secure_cookies"],
+            access_log=d["access_log"],
+            pool_size=d["pool_size"],
+        )
+
+    def trusts(
+        self, address: str | None, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    ) -> bool:
+        if not address:
+            return False
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in networks)
