@@ -42,8 +42,16 @@ class Metrics:
 
 
 def route_of(request: Request) -> str:
+    """The path template that matched (``/api/v1/projects/{code}``): never the values in the path."""
     route = request.scope.get("route")
-    return getattr(route, "path", None) or "unmatched"
+    template = getattr(route, "path", None)
+    if not template:
+        return "unmatched"
+    # An included router's route knows its own part of the path; the prefix comes from the request.
+    inner = template.strip("/").split("/")
+    outer = request.scope["path"].strip("/").split("/")
+    prefix = outer[: max(0, len(outer) - len(inner))]
+    return "/" + "/".join([*prefix, *inner])
 
 
 def install(app: FastAPI) -> None:

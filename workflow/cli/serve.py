@@ -1,0 +1,34 @@
+"""``phasegate serve``: the HTTP API and the web app (imports the server only when it runs)."""
+
+from __future__ import annotations
+
+import click
+
+from workflow.cli.app import Session, cli, pass_session
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes (PostgreSQL; SQLite is served by one).")
+@click.option("--proxy-header", metavar="NAME",
+              help="Trust this header as the login name (single sign-on), from --trusted-proxy only.")
+@click.option("--trusted-proxy", "trusted_proxies", multiple=True, metavar="CIDR",
+              help="An address or network of the SSO proxy (repeatable).")
+@click.option("--metrics-from", "metrics_from", multiple=True, metavar="CIDR",
+              help="Who may read /metrics without signing in (default: this host).")
+@click.option("--secure-cookies", is_flag=True, help="Mark the session cookie Secure (serving behind HTTPS).")
+@pass_session
+def serve(s: Session, host: str, port: int, workers: int, proxy_header: str | None,
+          trusted_proxies: tuple[str, ...], metrics_from: tuple[str, ...], secure_cookies: bool) -> None:
+    """Serve the HTTP API (/api/v1) and the web app (/) on one port, over the --db database."""
+    from workflow.server.serve import serve as run
+    from workflow.server.settings import Settings
+
+    if proxy_header and not trusted_proxies:
+        raise click.UsageError("--proxy-header needs at least one --trusted-proxy address")
+    settings = Settings(db=s.db, proxy_header=proxy_header, trusted_proxies=trusted_proxies,
+                        metrics_from=metrics_from or ("127.0.0.1/32", "::1/128"),
+                        secure_cookies=secure_cookies)
+    run(settings, host=host, port=port, workers=workers)

@@ -1,0 +1,35 @@
+"""Running the server: uvicorn, one process or several workers, and a graceful stop.
+
+On SIGTERM (or Ctrl-C) uvicorn stops accepting connections, lets the requests in
+flight finish (up to ``GRACE_SECONDS``) and exits: a client whose request was answered
+finds it in the history. Each worker builds its own app from the settings passed in the
+environment; SQLite allows one writer, so it is served by one worker.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from workflow.errors import UsageError
+from workflow.server.settings import ENV, Settings
+
+GRACE_SECONDS = 30
+
+
+def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
+    import uvicorn
+    from sqlalchemy.engine import make_url
+
+    from workflow.storage.database import ENV_DB, default_url
+
+    url = settings.db or os.environ.get(ENV_DB) or default_url()
+    if make_url(url).get_backend_name() == "sqlite" and workers > 1:
+        raise UsageError("a SQLite database is served by one worker; use PostgreSQL for --workers above 1")
+    os.environ[ENV] = settings.to_env()
+    shown = f"[{host}]" if ":" in host else host
+    print(f"phasegate serving http://{shown}:{port} (web app at /, API at /api/v1, {workers} worker"
+          f"{'s' if workers != 1 else ''})", file=sys.stderr, flush=True)
+    uvicorn.run("workflow.server.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False, proxy_headers=False, server_header=False,
+                timeout_graceful_shutdown=GRACE_SECONDS)
