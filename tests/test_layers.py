@@ -38,6 +38,7 @@ FORBIDDEN = {
     ),
     "storage": ("click", "workflow.engine", "workflow.cli", "workflow.server"),
     "engine": ("click", "workflow.cli", "workflow.server"),
+    "server": ("click", "workflow.cli"),
 }
 
 

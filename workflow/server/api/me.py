@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from workflow.domain.results import TokenInfo
+from workflow.engine import signin
 from workflow.server.api.common import EventOut, command, event_out
-from workflow.server.auth import CurrentIdentity, EngineDep
+from workflow.server.auth import SESSION_COOKIE, CurrentIdentity, EngineDep, client_address, settings_of
 
 router = APIRouter(tags=["me"])
 
@@ -26,6 +27,55 @@ class NewToken(BaseModel):
     created_at: str
     expires_at: str | None
     token: str = Field(description="the secret, shown this once")
+
+
+class SignIn(BaseModel):
+    login: str = Field(max_length=200)
+    password: str = Field(max_length=1024)
+
+
+class Session(BaseModel):
+    person: str
+    auth: str
+    csrf: str = Field(description="send it as X-CSRF-Token with every unsafe request of this session")
+
+
+@router.post("/me/session", response_model=Session)
+def sign_in(body: SignIn, request: Request, response: Response, engine: EngineDep) -> dict[str, Any]:
+    """Sign in with a password: a new server-side session (its id in an HttpOnly cookie).
+
+    Every sign-in makes a new session id, whatever cookie came with the request, so a
+    session id planted before signing in is worthless after (no session fixation).
+    """
+    command(request, "sign-in")
+    identity = signin.sign_in(engine.store, body.login, body.password, address=client_address(request))
+    session_id, csrf = signin.open_session(engine.store, identity)
+    set_session_cookie(response, session_id, secure=settings_of(request).secure_cookies)
+    request.state.identity = identity
+    return {"person": identity.person, "auth": identity.auth, "csrf": csrf}
+
+
+@router.delete("/me/session", status_code=204)
+def sign_out(request: Request, response: Response, who: CurrentIdentity, engine: EngineDep) -> Response:
+    """Sign out: the session ends on the server, and its cookie is cleared."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        signin.close_session(engine.store, session_id)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def set_session_cookie(response: Response, session_id: str, *, secure: bool) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_id,
+        max_age=signin.SESSION_SECONDS,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )
 
 
 @router.get("/me")
