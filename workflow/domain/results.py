@@ -6,6 +6,7 @@ Field names are the contract of ``project status --json`` and history events
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -78,6 +79,7 @@ class ProjectStatus:
     # Who can clear what now: [{"kind": "task" | "approval", "role", "people"}] (the blockers, as data).
     waiting: list[dict[str, Any]] = field(default_factory=list)
     hold: dict[str, Any] | None = None  # while on hold: {"by", "at", "reason"}
+    rounds: dict[str, int] = field(default_factory=dict)  # phase -> rounds entered so far
     last_rejection: dict[str, Any] | None = None  # {"by", "at", "role", "reason", "phase", "round", ...}
 
     def to_dict(self) -> dict[str, Any]:
@@ -265,6 +267,7 @@ def project_status(
         as_of=as_of,
         waiting=_waiting(evaluation) if state.status == ACTIVE else [],
         hold=_hold(recent or {}) if state.status == ON_HOLD else None,
+        rounds=json.loads(state.rounds),
         last_rejection=_rejection((recent or {}).get("reject")),
     )
     return status

@@ -91,6 +91,7 @@ class Engine:
     publish_template = _bound(_templates.publish_template)
     publish_builtins = _bound(_templates.publish_builtins)
     template_keys = _bound(_templates.template_keys)
+    versions = _bound(_templates.versions)
     add_user = _bound(_people.add_user)
     users = _bound(_people.users)
     disable_user = _bound(_people.disable_user)
@@ -192,6 +193,8 @@ class Engine:
 
     def report(self, code: str, *, reader: Actor | None = None, actor: str | None = None) -> ProjectReport:
         return _audit.report(self.store, code, reader=_reader(reader, actor))
+
+    search_events = _bound(_audit.search_events)
 
     def template_report(
         self, key: str, *, reader: Actor | None = None, actor: str | None = None

@@ -191,3 +191,41 @@ def _verify(conn: Connection, chain: str | None, jobs: int | None, **options: An
         if path is not None and len(ranges) > 1:
             return verify_parallel.verify_split(conn, path, ranges, **options)
     return verify_chains(conn, chain, **options)
+
+
+def search_events(
+    store: Store,
+    *,
+    reader: str | Identity | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: int = 100,
+) -> list[Event]:
+    """Events across every chain (admins and auditors), newest first, by actor, action and time.
+
+    An auditor's search: it reads the events table in time order with the filters applied
+    and stops at ``limit`` (at most 1,000), so a search is bounded however large the record.
+    """
+    limit = inputs.count(limit, "the number of events", most=1000) or 100
+    begin = None if since is None else inputs.normalize_time(since)
+    end = None if until is None else inputs.normalize_time(until)
+
+    def work(tx: ReadTx) -> list[Event]:
+        _require_auditor(tx, reader, "search the history across projects")
+        stmt = select(t_events)
+        if actor is not None:
+            stmt = stmt.where(t_events.c.actor == inputs.person(actor))
+        if action is not None:
+            stmt = stmt.where(t_events.c.action == action)
+        if begin is not None:
+            stmt = stmt.where(t_events.c.at >= begin)
+        if end is not None:
+            stmt = stmt.where(t_events.c.at <= end)
+        rows = tx.core(
+            stmt.order_by(t_events.c.at.desc(), t_events.c.chain, t_events.c.seq.desc()).limit(limit)
+        )
+        return [Event.from_row(r) for r in rows]
+
+    return store.read(work)

@@ -138,3 +138,16 @@ def template_keys(store: Store) -> list[str]:
     return store.read(
         lambda tx: [r.key for r in tx.core(select(t_templates.c.key).distinct().order_by(t_templates.c.key))]
     )
+
+
+def versions(store: Store, key: str) -> list[TemplateInfo]:
+    """Every published version of template ``key``, newest first."""
+
+    def work(tx: ReadTx) -> list[TemplateInfo]:
+        template_row(tx, key, None)  # NotFound for an unknown key
+        rows = tx.core(
+            select(t_templates).where(t_templates.c.key == key).order_by(t_templates.c.version.desc())
+        )
+        return [template_info(r) for r in rows]
+
+    return store.read(work)

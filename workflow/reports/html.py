@@ -94,7 +94,7 @@ def render_html(rep: ProjectReport, *, head_hash: str | None = None, verified: b
         title=escape(f"{rep.code} — timeline"),
         heading=escape(f"{rep.code} — {rep.name}" if rep.name else rep.code),
         facts=_facts(rep, head_hash if head_hash is not None else rep.head_hash, verified),
-        svg=_svg(rep),
+        svg=timeline_svg(rep),
         axis_end="its end" if rep.ended_at else "the moment of this report",
         terms=_terms(),
         visits=_visits_table(rep),
@@ -194,7 +194,7 @@ def _hold_end(hold: Hold, v: Visit, end: str) -> str:
     return hold.ended_at or v.ended_at or end
 
 
-def _svg(rep: ProjectReport) -> str:
+def timeline_svg(rep: ProjectReport) -> str:
     lanes: list[str] = []
     for v in rep.visits:
         if v.phase not in lanes:
