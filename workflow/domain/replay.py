@@ -10,19 +10,58 @@ Replay follows what each event recorded (``to_phase``, ``to_round``, ``status``)
 not what the rules would decide today: it reconstructs what happened, under the
 template version the project was pinned to. It is not a second transition table:
 a move (any machine trigger) lands where its event says it did.
+
+The system chain (templates and grants) has its replay here too, :class:`SystemReplay`:
+which template versions were published and who holds which grant. ``audit verify``
+compares both replays with the stored rows (``workflow/storage/verify_state.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
-from workflow.domain.events import Event, canonical_json
+from workflow.domain.events import SYSTEM_CHAIN, Event, canonical_json
 from workflow.domain.state import ProjectState, Signature, TaskDone
 from workflow.domain.vocabulary import ACTIVE, ON_HOLD, TRIGGERS, Status
 from workflow.errors import AuditBroken
 
 RoundKey = tuple[str, int, str]  # (phase, round, role)
+
+
+class Unreplayable(AuditBroken):
+    """An event this replay cannot apply: out of sequence, an unknown action, or data it lacks.
+
+    Carries the chain, the event and the reason apart, so ``audit verify`` can name them
+    the way it names a broken hash.
+    """
+
+    def __init__(self, chain: str, seq: int, reason: str) -> None:
+        where = "templates and grants" if chain == SYSTEM_CHAIN else f"project {chain}"
+        super().__init__(f"{where}, event {seq}: {reason}")
+        self.chain, self.seq, self.reason = chain, seq, reason
+
+
+class Assignment(NamedTuple):
+    """Who assigned a person to a role, when, and the event that did it (an ``assignments`` row)."""
+
+    at: str
+    by: str
+    seq: int
+
+
+def _step_or_refuse(chain: str, expected: int, e: Event, known: bool) -> None:
+    if e.seq != expected:
+        raise Unreplayable(chain, expected, f"missing (replay found event {e.seq} next); "
+                           f"run `phasegate audit verify{'' if chain == SYSTEM_CHAIN else ' ' + chain}`")
+    if not known:
+        raise Unreplayable(chain, e.seq, f"unknown action {e.action!r}; this phasegate cannot replay it")
+
+
+def _unreadable(chain: str, e: Event, exc: Exception) -> Unreplayable:
+    """Data that lacks what its action records (appended with valid hashes, but not by phasegate)."""
+    what = f"no {exc.args[0]!r}" if isinstance(exc, KeyError) else "a value of the wrong type"
+    return Unreplayable(chain, e.seq, f"its data has {what} for a {e.action!r} event")
 
 
 class Replay:
@@ -45,23 +84,18 @@ class Replay:
         self.rejection_seq: int | None = None
         self.team: dict[str, set[str]] = {}
         self.authority: dict[tuple[str, str], int] = {}
+        self.assignments: dict[tuple[str, str], Assignment] = {}  # as the assignments table holds them
         self.tasks: dict[RoundKey, TaskDone] = {}  # every round's, as the tasks table holds them
         self.approvals: dict[RoundKey, Signature] = {}
 
     def apply(self, e: Event) -> None:
-        """Apply one event (the next of the chain)."""
-        if e.seq != self.seq + 1:
-            raise AuditBroken(
-                f"project {self.code}, event {self.seq + 1}: missing (replay found event "
-                f"{e.seq} next); run `phasegate audit verify {self.code}`"
-            )
+        """Apply one event (the next of the chain); :class:`Unreplayable` if it cannot be."""
         step = _STEPS.get(e.action)
-        if step is None and e.action not in TRIGGERS:
-            raise AuditBroken(
-                f"project {self.code}, event {e.seq}: unknown action {e.action!r}; "
-                f"this phasegate cannot replay it"
-            )
-        (step or Replay._move)(self, e, e.data)
+        _step_or_refuse(self.code, self.seq + 1, e, step is not None or e.action in TRIGGERS)
+        try:
+            (step or Replay._move)(self, e, e.data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise _unreadable(self.code, e, exc) from None
         self.seq, self.head_hash, self.updated_at = e.seq, e.hash, e.at
 
     def _create(self, e: Event, d: dict[str, Any]) -> None:
@@ -73,10 +107,12 @@ class Replay:
     def _assign(self, e: Event, d: dict[str, Any]) -> None:
         self.team.setdefault(d["role"], set()).add(d["person"])
         self.authority[(d["role"], d["person"])] = e.seq
+        self.assignments[(d["role"], d["person"])] = Assignment(e.at, e.actor, e.seq)
 
     def _unassign(self, e: Event, d: dict[str, Any]) -> None:
         self.team.get(d["role"], set()).discard(d["person"])
         self.authority.pop((d["role"], d["person"]), None)
+        self.assignments.pop((d["role"], d["person"]), None)
         self._void(e, d)
 
     def _void(self, e: Event, d: dict[str, Any]) -> None:
@@ -155,3 +191,53 @@ def replay(code: str, events: Iterable[Event]) -> Replay:
     for event in events:
         state.apply(event)
     return state
+
+
+# -- the system chain ------------------------------------------------------------------------------
+
+
+class Published(NamedTuple):
+    """A template version as its ``template.publish`` event recorded it (a ``templates`` row)."""
+
+    sha256: str
+    title: str | None
+    by: str
+    seq: int
+
+
+class Granted(NamedTuple):
+    """A grant as its ``grant`` event recorded it (a ``grants`` row)."""
+
+    by: str
+    seq: int
+
+
+class SystemReplay:
+    """The templates-and-grants chain applied event by event: every version published, every grant held.
+
+    What the ``templates`` and ``grants`` tables must hold; a grant row no event granted
+    is someone making themselves admin with SQL.
+    """
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.head_hash = ""
+        self.templates: dict[tuple[str, int], Published] = {}  # (key, version) ->
+        self.grants: dict[tuple[str, str], Granted] = {}  # (person, privilege) ->
+
+    def apply(self, e: Event) -> None:
+        """Apply one event (the next of the chain); :class:`Unreplayable` if it cannot be."""
+        _step_or_refuse(SYSTEM_CHAIN, self.seq + 1, e, e.action in ("template.publish", "grant", "revoke"))
+        d = e.data
+        try:
+            if e.action == "template.publish":
+                ref = d["template"]
+                self.templates[(ref["key"], ref["version"])] = Published(ref["sha256"], d.get("title"),
+                                                                         e.actor, e.seq)
+            elif e.action == "grant":
+                self.grants[(d["person"], d["privilege"])] = Granted(e.actor, e.seq)
+            else:
+                self.grants.pop((d["person"], d["privilege"]), None)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise _unreadable(SYSTEM_CHAIN, e, exc) from None
+        self.seq, self.head_hash = e.seq, e.hash

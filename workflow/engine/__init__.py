@@ -252,14 +252,17 @@ class Engine:
         jobs: int | None = None,
         raise_on_broken: bool = False,
         actor: str | None = None,
+        replay: bool = True,
     ) -> AuditReport:
         """Recompute the hash chains (every one, or ``code``'s); a report of the first broken event.
 
+        ``replay`` (default): with every chain intact, also replay them and compare the
+        state tables with the result (``report.state_checked``); False checks the hashes only.
         ``raise_on_broken``: raise :class:`~workflow.errors.AuditBroken` (naming the event)
         instead of returning a report with ``ok=False``.
         """
         report = audit.verify_audit(
-            self.store, code, reader=_reader(reader, actor), checkpoint=checkpoint, jobs=jobs
+            self.store, code, reader=_reader(reader, actor), checkpoint=checkpoint, jobs=jobs, replay=replay
         )
         if raise_on_broken:
             report.raise_for_broken()
