@@ -365,7 +365,8 @@ def _many_projects(url: str, n: int) -> None:
 
 
 def test_verify_memory_does_not_grow_with_the_number_of_projects(tmp_path: Path) -> None:
-    """The heads are streamed beside the events (a merge join), not held: 10x the projects, the same peak."""
+    """The heads (and, replaying, the state rows) are streamed beside the events (merge joins), not
+    held: 10x the projects, the same peak, with the state check and without it."""
     import tracemalloc
 
     peaks = {}
@@ -373,15 +374,17 @@ def test_verify_memory_does_not_grow_with_the_number_of_projects(tmp_path: Path)
         url = f"sqlite:///{tmp_path}/many-{n}.db"
         _many_projects(url, n)
         with Engine(url) as engine:
-            assert engine.verify_audit().ok  # imports and statement caches, outside the measurement
-            tracemalloc.start()
-            try:
-                report = engine.verify_audit()
-                peaks[n] = tracemalloc.get_traced_memory()[1]
-            finally:
-                tracemalloc.stop()
-        assert report.ok and report.chains_checked == n + 1
-    assert peaks[20_000] <= 1.2 * peaks[2_000] + 64 * 1024, peaks
+            for replay in (False, True):
+                assert engine.verify_audit(replay=replay).ok  # imports and caches, outside the measurement
+                tracemalloc.start()
+                try:
+                    report = engine.verify_audit(replay=replay)
+                    peaks[n, replay] = tracemalloc.get_traced_memory()[1]
+                finally:
+                    tracemalloc.stop()
+                assert report.ok and report.chains_checked == n + 1 and report.state_checked == replay
+    for replay in (False, True):
+        assert peaks[20_000, replay] <= 1.2 * peaks[2_000, replay] + 64 * 1024, peaks
 
 
 # -- checkpoints ----------------------------------------------------------------------------------

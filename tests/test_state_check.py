@@ -320,19 +320,28 @@ def test_a_broken_chain_is_named_before_any_state_difference(engine: Engine, sql
     assert report.first_broken is not None and report.first_broken.problem == "edited"
 
 
-def test_an_appended_event_phasegate_cannot_replay_is_named(engine: Engine, sql: sqlalchemy.Engine) -> None:
+@pytest.mark.parametrize(
+    ("action", "data", "detail"),
+    [
+        ("teleport", {"round": 2}, "unknown action 'teleport'; this phasegate cannot replay it"),
+        ("assign", {"round": 2, "person": "mallory"}, "its data has no 'role' (action 'assign')"),
+    ],
+    ids=["unknown action", "data lacking a field"],
+)
+def test_an_appended_event_phasegate_cannot_replay_is_named(
+    engine: Engine, sql: sqlalchemy.Engine, action: str, data: dict[str, Any], detail: str
+) -> None:
     """Valid hashes, head moved along: the chain is intact, but no phasegate wrote this event."""
     drop_triggers(sql)
     with sql.connect() as conn:
         head = conn.execute(text("SELECT * FROM events WHERE chain = 'P-1' AND seq = 11")).one()
-    data = canonical_json({"round": 2})
-    forged = event_hash(head.hash, "P-1", 12, head.at, "mallory", "teleport", head.phase, data)
-    execute(sql, "INSERT INTO events VALUES ('P-1', 12, :at, 'mallory', 'teleport', :phase, :data, :prev, :h)",
-            at=head.at, phase=head.phase, data=data, prev=head.hash, h=forged)
+    body = canonical_json(data)
+    forged = event_hash(head.hash, "P-1", 12, head.at, "mallory", action, head.phase, body)
+    execute(sql, "INSERT INTO events VALUES ('P-1', 12, :at, 'mallory', :action, :phase, :data, :prev, :h)",
+            at=head.at, action=action, phase=head.phase, data=body, prev=head.hash, h=forged)
     execute(sql, "UPDATE projects SET seq = 12, head_hash = :h", h=forged)
     assert engine.verify_audit(replay=False).ok
-    assert difference(engine) == ("P-1", 12, "unreplayable", "unknown action 'teleport'; this phasegate cannot "
-                                                             "replay it")
+    assert difference(engine) == ("P-1", 12, "unreplayable", detail)
 
 
 # -- every compared column, edited -------------------------------------------------------------------

@@ -19,14 +19,34 @@ compares both replays with the stored rows (``workflow/storage/verify_state.py``
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
-from workflow.domain.events import SYSTEM_CHAIN, Event, canonical_json
+from workflow.domain.events import SYSTEM_CHAIN, canonical_json
 from workflow.domain.state import ProjectState, Signature, TaskDone
 from workflow.domain.vocabulary import ACTIVE, ON_HOLD, TRIGGERS, Status
 from workflow.errors import AuditBroken
 
 RoundKey = tuple[str, int, str]  # (phase, round, role)
+
+
+class Recorded(Protocol):
+    """What replay reads of an event: an :class:`~workflow.domain.events.Event`, or a
+    :class:`~workflow.domain.events.ParsedEvent` (``audit verify`` replays millions)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def at(self) -> str: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def phase(self) -> str | None: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+    @property
+    def hash(self) -> str: ...
 
 
 class Unreplayable(AuditBroken):
@@ -50,7 +70,7 @@ class Assignment(NamedTuple):
     seq: int
 
 
-def _step_or_refuse(chain: str, expected: int, e: Event, known: bool) -> None:
+def _step_or_refuse(chain: str, expected: int, e: Recorded, known: bool) -> None:
     if e.seq != expected:
         raise Unreplayable(chain, expected, f"missing (replay found event {e.seq} next); "
                            f"run `phasegate audit verify{'' if chain == SYSTEM_CHAIN else ' ' + chain}`")
@@ -58,10 +78,10 @@ def _step_or_refuse(chain: str, expected: int, e: Event, known: bool) -> None:
         raise Unreplayable(chain, e.seq, f"unknown action {e.action!r}; this phasegate cannot replay it")
 
 
-def _unreadable(chain: str, e: Event, exc: Exception) -> Unreplayable:
+def _unreadable(chain: str, e: Recorded, exc: Exception) -> Unreplayable:
     """Data that lacks what its action records (appended with valid hashes, but not by phasegate)."""
     what = f"no {exc.args[0]!r}" if isinstance(exc, KeyError) else "a value of the wrong type"
-    return Unreplayable(chain, e.seq, f"its data has {what} for a {e.action!r} event")
+    return Unreplayable(chain, e.seq, f"its data has {what} (action {e.action!r})")
 
 
 class Replay:
@@ -88,7 +108,7 @@ class Replay:
         self.tasks: dict[RoundKey, TaskDone] = {}  # every round's, as the tasks table holds them
         self.approvals: dict[RoundKey, Signature] = {}
 
-    def apply(self, e: Event) -> None:
+    def apply(self, e: Recorded) -> None:
         """Apply one event (the next of the chain); :class:`Unreplayable` if it cannot be."""
         step = _STEPS.get(e.action)
         _step_or_refuse(self.code, self.seq + 1, e, step is not None or e.action in TRIGGERS)
@@ -98,24 +118,24 @@ class Replay:
             raise _unreadable(self.code, e, exc) from None
         self.seq, self.head_hash, self.updated_at = e.seq, e.hash, e.at
 
-    def _create(self, e: Event, d: dict[str, Any]) -> None:
+    def _create(self, e: Recorded, d: dict[str, Any]) -> None:
         self.name, self.client, self.template = d.get("name"), d.get("client"), dict(d["template"])
         self.phase, self.round, self.status = d["phase"], d["round"], ACTIVE
         self.rounds = {d["phase"]: d["round"]}
         self.created_at = e.at
 
-    def _assign(self, e: Event, d: dict[str, Any]) -> None:
+    def _assign(self, e: Recorded, d: dict[str, Any]) -> None:
         self.team.setdefault(d["role"], set()).add(d["person"])
         self.authority[(d["role"], d["person"])] = e.seq
         self.assignments[(d["role"], d["person"])] = Assignment(e.at, e.actor, e.seq)
 
-    def _unassign(self, e: Event, d: dict[str, Any]) -> None:
+    def _unassign(self, e: Recorded, d: dict[str, Any]) -> None:
         self.team.get(d["role"], set()).discard(d["person"])
         self.authority.pop((d["role"], d["person"]), None)
         self.assignments.pop((d["role"], d["person"]), None)
         self._void(e, d)
 
-    def _void(self, e: Event, d: dict[str, Any]) -> None:
+    def _void(self, e: Recorded, d: dict[str, Any]) -> None:
         """Remove the current round's tasks and approvals the event says it voids."""
         voided = d.get("voided") or {}
         where = (e.phase or self.phase, d["round"])
@@ -124,16 +144,16 @@ class Replay:
         for a in voided.get("approvals", ()):
             self.approvals.pop((*where, a["role"]), None)
 
-    def _task_done(self, e: Event, d: dict[str, Any]) -> None:
+    def _task_done(self, e: Recorded, d: dict[str, Any]) -> None:
         self.tasks[(e.phase or self.phase, d["round"], d["role"])] = TaskDone(
             e.actor, d.get("note"), e.at, e.seq
         )
 
-    def _approve(self, e: Event, d: dict[str, Any]) -> None:
+    def _approve(self, e: Recorded, d: dict[str, Any]) -> None:
         key = (e.phase or self.phase, d["round"], d["role"])
         self.approvals[key] = Signature(e.actor, d.get("comment"), e.at, e.seq)
 
-    def _move(self, e: Event, d: dict[str, Any]) -> None:
+    def _move(self, e: Recorded, d: dict[str, Any]) -> None:
         """A machine move: to the phase and round it recorded, in the status it recorded."""
         if d.get("to_phase") is not None:
             self.phase, self.round = d["to_phase"], d["to_round"]
@@ -175,7 +195,7 @@ class Replay:
         )
 
 
-_STEPS: dict[str, Callable[[Replay, Event, dict[str, Any]], None]] = {
+_STEPS: dict[str, Callable[[Replay, Recorded, dict[str, Any]], None]] = {
     "create": Replay._create,
     "assign": Replay._assign,
     "unassign": Replay._unassign,
@@ -186,7 +206,7 @@ _STEPS: dict[str, Callable[[Replay, Event, dict[str, Any]], None]] = {
 }
 
 
-def replay(code: str, events: Iterable[Event]) -> Replay:
+def replay(code: str, events: Iterable[Recorded]) -> Replay:
     state = Replay(code)
     for event in events:
         state.apply(event)
@@ -225,7 +245,7 @@ class SystemReplay:
         self.templates: dict[tuple[str, int], Published] = {}  # (key, version) ->
         self.grants: dict[tuple[str, str], Granted] = {}  # (person, privilege) ->
 
-    def apply(self, e: Event) -> None:
+    def apply(self, e: Recorded) -> None:
         """Apply one event (the next of the chain); :class:`Unreplayable` if it cannot be."""
         _step_or_refuse(SYSTEM_CHAIN, self.seq + 1, e, e.action in ("template.publish", "grant", "revoke"))
         d = e.data

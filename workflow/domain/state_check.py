@@ -129,16 +129,19 @@ def project_difference(replayed: Replay, row: StoredProject) -> str | None:
         if got != want:
             return f"projects.{field} is {_value(got)} but the history says {_value(want)}"
     ref = replayed.template
-    history = (f"{_plain(ref.get('key'))} v{_plain(ref.get('version'))} "
-               f"(sha256 {_plain(str(ref.get('sha256'))[:12])}…)")
+    pinned = (row.template_key, row.template_version, row.template_sha256)
+    if pinned == (ref.get("key"), ref.get("version"), ref.get("sha256")):
+        return None
+    history = _version(ref.get("key"), ref.get("version"), ref.get("sha256"))
     if row.template_key is None:
         return (f"projects.template_id is {row.template_id}, which no templates row has; "
                 f"the history says {history}")
-    pinned = (row.template_key, row.template_version, row.template_sha256)
-    if pinned != (ref.get("key"), ref.get("version"), ref.get("sha256")):
-        return (f"the project is pinned to template {_plain(row.template_key)} v{row.template_version} "
-                f"(sha256 {_plain(str(row.template_sha256)[:12])}…) but its create event says {history}")
-    return None
+    return (f"the project is pinned to template {_version(*pinned)} "
+            f"but its create event says {history}")
+
+
+def _version(key: Any, version: Any, digest: Any) -> str:
+    return f"{_plain(key)} v{_plain(version)} (sha256 {_plain(str(digest)[:12])}…)"
 
 
 def missing_row(length: int) -> str:

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.engine import Connection
 
-from workflow.domain.events import SYSTEM_CHAIN, Event
+from workflow.domain.events import SYSTEM_CHAIN, ParsedEvent, parse_data
 from workflow.domain.replay import Replay, SystemReplay, Unreplayable
 from workflow.domain.results import STATE_DIFFERS, UNREPLAYABLE, BrokenEvent
 from workflow.domain.state_check import (
@@ -103,8 +103,17 @@ class _Runs:
 
 
 def _sorted(rows: ChildRows) -> ChildRows:
-    """A chain's rows in key order, whatever order the database gave them (for a stable first difference)."""
-    return sorted(rows, key=lambda r: tuple(str(part) for part in r[0]))
+    """A chain's rows in key order, whatever order the database gave them (for a stable first difference).
+
+    SQLite gives them in key order already (timsort then only checks); the keys are unique,
+    so the compared fields are never compared. A key of mixed types (a value of another type
+    stored with SQL) sorts by its text instead.
+    """
+    try:
+        rows.sort()
+    except TypeError:
+        rows.sort(key=lambda r: tuple(str(part) for part in r[0]))
+    return rows
 
 
 class _StoredState:
@@ -204,18 +213,19 @@ def _walk(conn: Connection, cursor: Any, stored: _StoredState, whole: bool) -> B
     """
     current: str | None = None
     state: Replay | SystemReplay | None = None
-    apply: Callable[[Event], None] = Replay("").apply  # replaced at the first row (current is None)
+    apply: Callable[[ParsedEvent], None] = Replay("").apply  # replaced at the first row (current is None)
+    parse = parse_data
     system_read = False
     try:
-        for row in cursor:
-            if row[0] != current:
+        for name, seq, at, actor, action, phase, data, prev_hash, digest in cursor:
+            if name != current:
                 if state is not None and (broken := _ended(conn, state, stored)):
                     return broken
-                current = row[0]
-                system_read = system_read or current == SYSTEM_CHAIN
-                state = SystemReplay() if current == SYSTEM_CHAIN else Replay(row[0])
+                current = name
+                system_read = system_read or name == SYSTEM_CHAIN
+                state = SystemReplay() if name == SYSTEM_CHAIN else Replay(name)
                 apply = state.apply
-            apply(Event(*row))
+            apply(ParsedEvent(name, seq, at, actor, action, phase, parse(data), prev_hash, digest))
     except Unreplayable as exc:
         return BrokenEvent(exc.chain, exc.seq, UNREPLAYABLE, exc.reason)
     if state is not None and (broken := _ended(conn, state, stored)):
