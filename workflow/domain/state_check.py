@@ -149,6 +149,11 @@ def missing_row(length: int) -> str:
     return f"the project's row is missing: its chain has {length} events"
 
 
+def uncreated_row(code: str) -> str:
+    """A project row whose chain has no events at all (every project starts with its create event)."""
+    return f"projects has a row {_plain(code)} that no event created: its chain has no events"
+
+
 def chain_difference(replayed: Replay, row: StoredProject | None, team: Rows, tasks: Rows,
                      approvals: Rows) -> str | None:
     """The first difference between a project's replay and its rows (the row, team, tasks, approvals)."""
@@ -172,3 +177,9 @@ def templates_difference(replayed: SystemReplay, templates: Rows) -> str | None:
     the template.publish events."""
     expected = {k: ((p.sha256, p.title, p.by, p.sha256), p.seq) for k, p in replayed.templates.items()}
     return row_difference(TEMPLATES, templates, expected)
+
+
+def compiled_differs(key: str, version: int) -> str:
+    """A template version whose compiled definition (what commands read) is not what its text loads to."""
+    return (f"templates row {TEMPLATES.label((key, version))}: compiled does not describe its source "
+            f"(the text the history recorded the sha256 of)")

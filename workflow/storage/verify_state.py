@@ -37,8 +37,10 @@ from workflow.domain.state_check import (
     Key,
     StoredProject,
     chain_difference,
+    compiled_differs,
     grants_difference,
     templates_difference,
+    uncreated_row,
 )
 from workflow.storage.tables import approvals as t_approvals
 from workflow.storage.tables import assignments as t_assignments
@@ -125,7 +127,7 @@ class _StoredState:
     project behind the stream; its rows are then read directly.
     """
 
-    def __init__(self, conn: Connection, chain: str | None, cursors: list[Any]) -> None:
+    def __init__(self, conn: Connection, cursors: list[Any]) -> None:
         self._conn = conn
         self._rows = iter(cursors[0])
         self._next: Any = next(self._rows, None)
@@ -186,7 +188,7 @@ def _streams(conn: Connection, chain: str | None) -> Iterator[tuple[_StoredState
         for table, keys, fields in CHILDREN:
             stmt = children_in_order(table, keys, fields, chain)
             cursors.append(open_cursor(conn, stmt, f"phasegate_state_{table.name}"))
-        stored = _StoredState(conn, chain, cursors)
+        stored = _StoredState(conn, cursors)
         cursors.append(open_cursor(conn, events_in_order(chain), "phasegate_state_events"))
         yield stored, cursors[-1]
     finally:
@@ -195,14 +197,16 @@ def _streams(conn: Connection, chain: str | None) -> Iterator[tuple[_StoredState
 
 
 def verify_state(conn: Connection, chain: str | None = None) -> BrokenEvent | None:
-    """Replay every chain (or ``chain``) and name the first state row that is not what it says."""
+    """Replay every chain (or ``chain``) and name the first state row that is not what the history says.
+
+    Every chain must be intact (the hash pass ran first): this pass trusts the events.
+    """
     with _streams(conn, chain) as (stored, cursor):
         broken = _walk(conn, cursor, stored, chain is None)
         if broken is not None or chain is not None:
             return broken
         if (code := stored.chainless()) is not None:
-            return BrokenEvent(code, 1, STATE_DIFFERS,
-                               f"projects has a row {code} that no event created: its chain has no events")
+            return BrokenEvent(code, 1, STATE_DIFFERS, uncreated_row(code))
     return None
 
 
@@ -267,8 +271,7 @@ def _compiled(conn: Connection) -> str | None:
     rows = conn.execute(select(_t.key, _t.version, _t.source, _t.compiled).order_by(_t.key, _t.version))
     for key, version, source, compiled in rows:
         if compiled is not None and not _describes(source, compiled):
-            return (f"templates row {key} v{version}: compiled does not describe its source "
-                    f"(the text the history recorded the sha256 of)")
+            return compiled_differs(key, version)
     return None
 
 
