@@ -30,6 +30,26 @@ def walk_first_phase(engine: Engine, code: str) -> None:
     engine.advance(code, actor="ana")  # 11
 
 
+def two_rounds_on_hold(engine: Engine) -> None:
+    """P-1 through a rejection into round 2, then on hold: both rounds' rows, 11 events.
+
+    1 create, 2-4 assign, 5-6 task.done (round 1), 7 approve, 8 reject (to round 2),
+    9 task.done, 10 approve (round 2), 11 hold. The system chain: 3 templates, 2 grants.
+    """
+    engine.init(admin="ana")
+    engine.grant("olga", "auditor", actor="ana")
+    engine.create_project("P-1", template="large-agency", actor="ana", name="Spring launch", client="Acme")
+    for role, person in TEAM.items():
+        engine.assign("P-1", role, person, actor="ana")
+    engine.complete_task("P-1", "integrated_producer", actor="ana", note="brief in the wiki")
+    engine.complete_task("P-1", "head_of_technology", actor="ben")
+    engine.approve("P-1", "integrated_producer", actor="ana", comment="fine")
+    engine.reject("P-1", "project_manager", actor="cy", reason="budget missing")
+    engine.complete_task("P-1", "integrated_producer", actor="ana")
+    engine.approve("P-1", "head_of_technology", actor="ben", comment="ok")
+    engine.hold("P-1", actor="ana", reason="client away")
+
+
 def drop_triggers(sql: sqlalchemy.Engine) -> None:
     """Drop the append-only triggers on ``events`` (someone allowed to drop triggers gets past them)."""
     with sql.begin() as conn:
