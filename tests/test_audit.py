@@ -18,26 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from tampering import drop_triggers, execute, walk_first_phase
 
 from workflow import Engine
 from workflow.domain.checkpoint import KEY_ENV, load_checkpoint
 from workflow.domain.events import GENESIS, canonical_json, event_hash
 from workflow.errors import AuditBroken, NotPermitted
 from workflow.storage.verify_diagnosis import fast_hash
-
-TEAM = {"integrated_producer": "ana", "head_of_technology": "ben", "project_manager": "cy"}
-
-
-def walk_first_phase(engine: Engine, code: str) -> None:
-    """Create ``code`` on large-agency and take it through its first phase: 11 events."""
-    engine.create_project(code, template="large-agency", actor="ana")  # 1
-    for role, person in TEAM.items():  # 2-4
-        engine.assign(code, role, person, actor="ana")
-    for role, person in TEAM.items():  # 5-7
-        engine.complete_task(code, role, actor=person)
-    for role, person in TEAM.items():  # 8-10
-        engine.approve(code, role, actor=person, comment=f"ok from {person}")
-    engine.advance(code, actor="ana")  # 11
 
 
 @pytest.fixture
@@ -55,25 +42,6 @@ def sql(db_url: str) -> Iterator[sqlalchemy.Engine]:
     client = sqlalchemy.create_engine(db_url)
     yield client
     client.dispose()
-
-
-def drop_triggers(sql: sqlalchemy.Engine) -> None:
-    with sql.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = conn.execute(
-                text("SELECT tgname FROM pg_trigger WHERE tgrelid = 'events'::regclass AND NOT tgisinternal")
-            ).scalars()
-            for name in list(names):
-                conn.execute(text(f'DROP TRIGGER "{name}" ON events'))
-        else:
-            names = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars()
-            for name in list(names):
-                conn.execute(text(f'DROP TRIGGER "{name}"'))
-
-
-def execute(sql: sqlalchemy.Engine, statement: str, **params: Any) -> None:
-    with sql.begin() as conn:
-        conn.execute(text(statement), params)
 
 
 def row(sql: sqlalchemy.Engine, chain: str, seq: int) -> Any:
@@ -350,15 +318,20 @@ def test_the_heads_after_a_project_without_events_are_still_checked(
     assert broken(engine)[:3] == ("P-3", 11, "edited")
 
 
-def test_the_events_of_a_deleted_project_row_verify_and_later_heads_are_still_checked(
+def test_a_deleted_project_row_is_named_with_or_without_replay_after_any_broken_chain(
     engine: Engine, sql: sqlalchemy.Engine
 ) -> None:
+    """The red-team find: a project vanished from every list while `audit verify` said ok."""
     walk_first_phase(engine, "P-2")
     walk_first_phase(engine, "P-3")
     drop_triggers(sql)
     delete_project_row(sql, "P-2")
-    report = engine.verify_audit()
-    assert report.ok and report.chains_checked == 4 and report.events_checked == 5 + 3 * 11
+    for replay in (True, False):
+        chain, seq, problem, detail = broken(engine, replay=replay)
+        assert (chain, seq, problem) == ("P-2", 11, "state differs")
+        assert detail == "the project's row is missing: its chain has 11 events"
+    assert broken(engine, code="P-2")[:3] == ("P-2", 11, "state differs")
+    # A broken chain is named first, and the heads after the missing row are still checked.
     execute(sql, "DELETE FROM events WHERE chain = 'P-3' AND seq = 11")
     assert broken(engine)[:3] == ("P-3", 11, "missing")
 
@@ -392,7 +365,8 @@ def _many_projects(url: str, n: int) -> None:
 
 
 def test_verify_memory_does_not_grow_with_the_number_of_projects(tmp_path: Path) -> None:
-    """The heads are streamed beside the events (a merge join), not held: 10x the projects, the same peak."""
+    """The heads (and, replaying, the state rows) are streamed beside the events (merge joins), not
+    held: 10x the projects, the same peak, with the state check and without it."""
     import tracemalloc
 
     peaks = {}
@@ -400,15 +374,17 @@ def test_verify_memory_does_not_grow_with_the_number_of_projects(tmp_path: Path)
         url = f"sqlite:///{tmp_path}/many-{n}.db"
         _many_projects(url, n)
         with Engine(url) as engine:
-            assert engine.verify_audit().ok  # imports and statement caches, outside the measurement
-            tracemalloc.start()
-            try:
-                report = engine.verify_audit()
-                peaks[n] = tracemalloc.get_traced_memory()[1]
-            finally:
-                tracemalloc.stop()
-        assert report.ok and report.chains_checked == n + 1
-    assert peaks[20_000] <= 1.2 * peaks[2_000] + 64 * 1024, peaks
+            for replay in (False, True):
+                assert engine.verify_audit(replay=replay).ok  # imports and caches, outside the measurement
+                tracemalloc.start()
+                try:
+                    report = engine.verify_audit(replay=replay)
+                    peaks[n, replay] = tracemalloc.get_traced_memory()[1]
+                finally:
+                    tracemalloc.stop()
+                assert report.ok and report.chains_checked == n + 1 and report.state_checked == replay
+    for replay in (False, True):
+        assert peaks[20_000, replay] <= 1.2 * peaks[2_000, replay] + 64 * 1024, peaks
 
 
 # -- checkpoints ----------------------------------------------------------------------------------
@@ -468,7 +444,7 @@ def test_verify_against_a_checkpoint_passes_and_newer_events_and_chains_are_fine
     assert report.ok and report.checkpoint_chains == 2 and report.checkpoint_signed is False
 
 
-def test_a_deleted_tail_passes_plain_verify_but_fails_against_the_checkpoint(
+def test_a_deleted_tail_passes_the_hash_chains_but_fails_against_the_checkpoint(
     engine: Engine, sql: sqlalchemy.Engine, tmp_path: Path
 ) -> None:
     cp = write_checkpoint(engine, tmp_path / "cp.json")
@@ -476,13 +452,17 @@ def test_a_deleted_tail_passes_plain_verify_but_fails_against_the_checkpoint(
     execute(sql, "DELETE FROM events WHERE chain = 'P-1' AND seq >= 10")
     head = row(sql, "P-1", 9).hash
     execute(sql, "UPDATE projects SET seq = 9, head_hash = :h WHERE code = 'P-1'", h=head)
-    assert engine.verify_audit().ok
-    chain, seq, problem, detail = broken(engine, checkpoint=cp)
+    assert engine.verify_audit(replay=False).ok
+    # The state check sees the project's row ahead of its history (unless that was fixed up too).
+    assert broken(engine) == (
+        "P-1", 9, "state differs", "projects.phase is 'production_kickoff' but the history says 'client_kickoff'"
+    )
+    chain, seq, problem, detail = broken(engine, checkpoint=cp, replay=False)
     assert (chain, seq, problem) == ("P-1", 10, "missing")
     assert "recorded 11 events" in detail
 
 
-def test_a_full_rewrite_with_recomputed_hashes_passes_plain_verify_but_fails_against_the_checkpoint(
+def test_a_full_rewrite_with_recomputed_hashes_passes_the_hash_chains_but_fails_against_the_checkpoint(
     engine: Engine, sql: sqlalchemy.Engine, tmp_path: Path
 ) -> None:
     cp = write_checkpoint(engine, tmp_path / "cp.json")
@@ -493,6 +473,13 @@ def test_a_full_rewrite_with_recomputed_hashes_passes_plain_verify_but_fails_aga
             r["actor"] = "mallory"
 
     rewrite_chain(sql, "P-1", mallory_approved)
+    assert engine.verify_audit(replay=False).ok
+    # The approvals row still says who signed; a rewrite of the row too would pass (see checkpoints).
+    assert broken(engine)[2:] == (
+        "state differs",
+        "approvals row client_kickoff/1/head_of_technology: person is 'ben' but the history says 'mallory'",
+    )
+    execute(sql, "UPDATE approvals SET person = 'mallory' WHERE role = 'head_of_technology'")
     assert engine.verify_audit().ok
     assert engine.history("P-1")[8].actor == "mallory"
     assert broken(engine, checkpoint=cp)[:3] == ("P-1", 11, "edited")

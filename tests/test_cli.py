@@ -404,9 +404,9 @@ def test_a_stranger_may_not_read_a_project(acme: Run, run: Run) -> None:
 
 def test_audit_verify_exits_0_and_counts_events(acme: Run) -> None:
     out = acme("audit", "verify").output.strip()
-    assert out.startswith("verified ") and out.endswith(" chains")
+    assert out.startswith("verified ") and out.endswith(" chains; the state tables match their replay")
     report = json.loads(acme("audit", "verify", "ACME-1", as_json=True).stdout)
-    assert report["ok"] is True and report["events_checked"] == 4
+    assert report["ok"] is True and report["events_checked"] == 4 and report["state_checked"] is True
 
 
 def test_audit_verify_names_the_first_broken_event_and_exits_6(acme: Run, run: Run, tmp_path: Path) -> None:

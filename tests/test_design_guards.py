@@ -101,3 +101,23 @@ def test_verify_reads_every_chain_in_index_order_without_sorting(project_db: str
     assert not any("TEMP B-TREE" in step for step in everything), everything
     one = query_plan(path, "SELECT chain, seq, hash FROM events WHERE chain = ? ORDER BY seq", ("G-1",))
     assert all(step.startswith("SEARCH") for step in one), one
+
+
+def test_the_state_check_reads_each_table_in_chain_order_without_sorting(project_db: str) -> None:
+    """The replay pass is merge joins: every stream in projects.code order off an index, no sort, no scan
+    of a table other than the walk along the code index (and the events' primary key)."""
+    from sqlalchemy.dialects import sqlite
+
+    from workflow.storage import verify_state
+    from workflow.storage.verify import events_in_order
+
+    path = project_db.removeprefix("sqlite:///")
+    streams = {"events": events_in_order(None), "projects": verify_state.projects_in_order(None)}
+    for table, keys, fields in verify_state.CHILDREN:
+        streams[table.name] = verify_state.children_in_order(table, keys, fields, None)
+    for name, stmt in streams.items():
+        plan = query_plan(path, str(stmt.compile(dialect=sqlite.dialect())), ())
+        assert not any("TEMP B-TREE" in step for step in plan), f"{name} sorts: {plan}"
+        scans = [step for step in plan if step.startswith("SCAN")]
+        assert len(scans) == 1 and "INDEX" in scans[0], f"{name} scans a table: {plan}"
+        assert all("USING" in step for step in plan), f"{name} reads a table without an index: {plan}"

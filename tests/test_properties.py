@@ -8,7 +8,7 @@ holders of the role, team members without it, outsiders. After each sequence:
   the history's own assign/unassign events (tests/invariants.py walks it);
 - at most one advance per phase visit, and only with every task done and the gate satisfied;
 - a refused command left nothing behind; the stored state equals the replay of history;
-- every chain verifies.
+- every chain verifies, with the state check (`audit verify` replaying every chain) too.
 """
 
 from __future__ import annotations

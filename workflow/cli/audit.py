@@ -69,13 +69,17 @@ def audit() -> None:
 @click.option("--checkpoint", "checkpoint", type=FilePath(dir_okay=False), metavar="FILE",
               help="Also require everything this checkpoint (from `audit checkpoint`) recorded to be intact.")
 @jobs_option
+@click.option("--no-replay", "no_replay", is_flag=True,
+              help="Check the hash chains only, not the state tables against the replay of the chains.")
 @pass_session
-def audit_verify(s: Session, code: str | None, checkpoint: str | None, jobs: int | None) -> None:
-    """Recompute the hash chains (all, or CODE's) and name the first broken event (exit 6)."""
+def audit_verify(s: Session, code: str | None, checkpoint: str | None, jobs: int | None,
+                 no_replay: bool) -> None:
+    """Recompute the hash chains (all, or CODE's), replay them against the state tables, and name the
+    first broken event or difference (exit 6)."""
     from pathlib import Path
 
     anchor = None if checkpoint is None else Path(checkpoint)
-    result = s.engine.verify_audit(code, reader=s.actor, checkpoint=anchor, jobs=jobs)
+    result = s.engine.verify_audit(code, reader=s.actor, checkpoint=anchor, jobs=jobs, replay=not no_replay)
     if s.json:
         emit_json(result.to_dict())
     if not result.ok:
@@ -83,6 +87,8 @@ def audit_verify(s: Session, code: str | None, checkpoint: str | None, jobs: int
     if not s.json:
         chains = result.chains_checked
         line = f"verified {result.events_checked} events in {chains} chain{'s' if chains != 1 else ''}"
+        line += ("; the state tables match their replay" if result.state_checked
+                 else "; the state tables were not checked (--no-replay)")
         if result.checkpoint_chains is not None:
             signed = SIGNATURE_WORDS[result.checkpoint_signature or "none"]
             line += (f"; all {result.checkpoint_chains} chains of the checkpoint of "

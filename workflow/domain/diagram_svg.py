@@ -85,6 +85,6 @@ def _reject(source: str, dest: str, y: dict[str, int], x: float) -> list[str]:
     start, end = y[source] + BOX_H / 2 - 8, y[dest] + BOX_H / 2 + 8
     edge = LEFT + BOX_W
     path = f"M{edge},{start} H{x} V{end} H{edge + 2}"
-    return [f'<g class="reject"><title>reject: back to the start of a new round</title>',
+    return ['<g class="reject"><title>reject: back to the start of a new round</title>',
             f'<path d="{path}" fill="none" marker-end="url(#arrow)"/>',
             f'<text class="label" x="{x + 6}" y="{(start + end) / 2 + 4}">reject</text></g>']

@@ -10,11 +10,11 @@ verifying a chain needs no JSON parsing.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from hashlib import sha256
-from typing import Any
+from typing import Any, NamedTuple
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = "@system"  # project codes start with a letter or digit, so this never collides
@@ -70,7 +70,7 @@ class Event:
     @cached_property
     def data(self) -> dict[str, Any]:
         # Lazily: listing 50 events for a screen should not pay for 50 JSON parses it may not show.
-        return _parse_data(self.data_json)
+        return parse_data(self.data_json)
 
     @property
     def project(self) -> str | None:
@@ -104,13 +104,38 @@ class Event:
         )
 
 
-def _parse_data(text: str) -> dict[str, Any]:
+# The C scanner behind json.loads, called directly: replaying 2M events for `audit verify` parses
+# every event's data, and the whitespace checks around it cost a fifth of the parse.
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def parse_data(text: str) -> dict[str, Any]:
     """An event's data; text that is no longer a JSON object (tampering) is shown, not crashed on."""
     try:
-        data = json.loads(text)
-    except ValueError:
-        return {"unreadable_data": text}
+        data, end = _SCAN(text, 0)
+        if end != len(text):
+            raise ValueError("not canonical JSON")
+    except (StopIteration, ValueError, TypeError):  # whitespace around it, or not JSON at all
+        try:
+            data = json.loads(text)
+        except (ValueError, TypeError):
+            return {"unreadable_data": text}
     return data if isinstance(data, dict) else {"unreadable_data": text}
+
+
+class ParsedEvent(NamedTuple):
+    """A stored event with its data parsed, for replaying many: a tuple is several times cheaper to
+    build than an :class:`Event` and its cached ``data``; replay reads both alike."""
+
+    chain: str
+    seq: int
+    at: str
+    actor: str
+    action: str
+    phase: str | None
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
 
 
 def new_event(

@@ -10,19 +10,78 @@ Replay follows what each event recorded (``to_phase``, ``to_round``, ``status``)
 not what the rules would decide today: it reconstructs what happened, under the
 template version the project was pinned to. It is not a second transition table:
 a move (any machine trigger) lands where its event says it did.
+
+The system chain (templates and grants) has its replay here too, :class:`SystemReplay`:
+which template versions were published and who holds which grant. ``audit verify``
+compares both replays with the stored rows (``workflow/storage/verify_state.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar, NamedTuple, Protocol
 
-from workflow.domain.events import Event, canonical_json
+from workflow.domain.events import SYSTEM_CHAIN, canonical_json
 from workflow.domain.state import ProjectState, Signature, TaskDone
-from workflow.domain.vocabulary import ACTIVE, ON_HOLD, TRIGGERS, Status
+from workflow.domain.vocabulary import ACTIVE, ASSERTED, ON_HOLD, TRIGGERS, Status
 from workflow.errors import AuditBroken
 
 RoundKey = tuple[str, int, str]  # (phase, round, role)
+
+
+class Recorded(Protocol):
+    """What replay reads of an event: an :class:`~workflow.domain.events.Event`, or a
+    :class:`~workflow.domain.events.ParsedEvent` (``audit verify`` replays millions)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def at(self) -> str: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def phase(self) -> str | None: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+    @property
+    def hash(self) -> str: ...
+
+
+class Unreplayable(AuditBroken):
+    """An event this replay cannot apply: out of sequence, an unknown action, or data it lacks.
+
+    Carries the chain, the event and the reason apart, so ``audit verify`` can name them
+    the way it names a broken hash.
+    """
+
+    def __init__(self, chain: str, seq: int, reason: str) -> None:
+        where = "templates and grants" if chain == SYSTEM_CHAIN else f"project {chain}"
+        super().__init__(f"{where}, event {seq}: {reason}")
+        self.chain, self.seq, self.reason = chain, seq, reason
+
+
+class Assignment(NamedTuple):
+    """Who assigned a person to a role, when, and the event that did it (an ``assignments`` row)."""
+
+    at: str
+    by: str
+    seq: int
+
+
+def _step_or_refuse(chain: str, expected: int, e: Recorded, known: bool) -> None:
+    if e.seq != expected:
+        raise Unreplayable(chain, expected, f"missing (replay found event {e.seq} next); "
+                           f"run `phasegate audit verify{'' if chain == SYSTEM_CHAIN else ' ' + chain}`")
+    if not known:
+        raise Unreplayable(chain, e.seq, f"unknown action {e.action!r}; this phasegate cannot replay it")
+
+
+def _unreadable(chain: str, e: Recorded, exc: Exception) -> Unreplayable:
+    """Data that lacks what its action records (appended with valid hashes, but not by phasegate)."""
+    what = f"no {exc.args[0]!r}" if isinstance(exc, KeyError) else "a value of the wrong type"
+    return Unreplayable(chain, e.seq, f"its data has {what} (action {e.action!r})")
 
 
 class Replay:
@@ -45,41 +104,38 @@ class Replay:
         self.rejection_seq: int | None = None
         self.team: dict[str, set[str]] = {}
         self.authority: dict[tuple[str, str], int] = {}
+        self.assignments: dict[tuple[str, str], Assignment] = {}  # as the assignments table holds them
         self.tasks: dict[RoundKey, TaskDone] = {}  # every round's, as the tasks table holds them
         self.approvals: dict[RoundKey, Signature] = {}
 
-    def apply(self, e: Event) -> None:
-        """Apply one event (the next of the chain)."""
-        if e.seq != self.seq + 1:
-            raise AuditBroken(
-                f"project {self.code}, event {self.seq + 1}: missing (replay found event "
-                f"{e.seq} next); run `phasegate audit verify {self.code}`"
-            )
+    def apply(self, e: Recorded) -> None:
+        """Apply one event (the next of the chain); :class:`Unreplayable` if it cannot be."""
         step = _STEPS.get(e.action)
-        if step is None and e.action not in TRIGGERS:
-            raise AuditBroken(
-                f"project {self.code}, event {e.seq}: unknown action {e.action!r}; "
-                f"this phasegate cannot replay it"
-            )
-        (step or Replay._move)(self, e, e.data)
+        _step_or_refuse(self.code, self.seq + 1, e, step is not None or e.action in TRIGGERS)
+        try:
+            (step or Replay._move)(self, e, e.data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise _unreadable(self.code, e, exc) from None
         self.seq, self.head_hash, self.updated_at = e.seq, e.hash, e.at
 
-    def _create(self, e: Event, d: dict[str, Any]) -> None:
+    def _create(self, e: Recorded, d: dict[str, Any]) -> None:
         self.name, self.client, self.template = d.get("name"), d.get("client"), dict(d["template"])
         self.phase, self.round, self.status = d["phase"], d["round"], ACTIVE
         self.rounds = {d["phase"]: d["round"]}
         self.created_at = e.at
 
-    def _assign(self, e: Event, d: dict[str, Any]) -> None:
+    def _assign(self, e: Recorded, d: dict[str, Any]) -> None:
         self.team.setdefault(d["role"], set()).add(d["person"])
         self.authority[(d["role"], d["person"])] = e.seq
+        self.assignments[(d["role"], d["person"])] = Assignment(e.at, e.actor, e.seq)
 
-    def _unassign(self, e: Event, d: dict[str, Any]) -> None:
+    def _unassign(self, e: Recorded, d: dict[str, Any]) -> None:
         self.team.get(d["role"], set()).discard(d["person"])
         self.authority.pop((d["role"], d["person"]), None)
+        self.assignments.pop((d["role"], d["person"]), None)
         self._void(e, d)
 
-    def _void(self, e: Event, d: dict[str, Any]) -> None:
+    def _void(self, e: Recorded, d: dict[str, Any]) -> None:
         """Remove the current round's tasks and approvals the event says it voids."""
         voided = d.get("voided") or {}
         where = (e.phase or self.phase, d["round"])
@@ -88,16 +144,16 @@ class Replay:
         for a in voided.get("approvals", ()):
             self.approvals.pop((*where, a["role"]), None)
 
-    def _task_done(self, e: Event, d: dict[str, Any]) -> None:
+    def _task_done(self, e: Recorded, d: dict[str, Any]) -> None:
         self.tasks[(e.phase or self.phase, d["round"], d["role"])] = TaskDone(
-            e.actor, d.get("note"), e.at, e.seq
+            e.actor, d.get("note"), e.at, e.seq, d.get("auth", ASSERTED)
         )
 
-    def _approve(self, e: Event, d: dict[str, Any]) -> None:
+    def _approve(self, e: Recorded, d: dict[str, Any]) -> None:
         key = (e.phase or self.phase, d["round"], d["role"])
-        self.approvals[key] = Signature(e.actor, d.get("comment"), e.at, e.seq)
+        self.approvals[key] = Signature(e.actor, d.get("comment"), e.at, e.seq, d.get("auth", ASSERTED))
 
-    def _move(self, e: Event, d: dict[str, Any]) -> None:
+    def _move(self, e: Recorded, d: dict[str, Any]) -> None:
         """A machine move: to the phase and round it recorded, in the status it recorded."""
         if d.get("to_phase") is not None:
             self.phase, self.round = d["to_phase"], d["to_round"]
@@ -139,7 +195,7 @@ class Replay:
         )
 
 
-_STEPS: dict[str, Callable[[Replay, Event, dict[str, Any]], None]] = {
+_STEPS: dict[str, Callable[[Replay, Recorded, dict[str, Any]], None]] = {
     "create": Replay._create,
     "assign": Replay._assign,
     "unassign": Replay._unassign,
@@ -150,8 +206,116 @@ _STEPS: dict[str, Callable[[Replay, Event, dict[str, Any]], None]] = {
 }
 
 
-def replay(code: str, events: Iterable[Event]) -> Replay:
+def replay(code: str, events: Iterable[Recorded]) -> Replay:
     state = Replay(code)
     for event in events:
         state.apply(event)
     return state
+
+
+# -- the system chain ------------------------------------------------------------------------------
+
+
+class Published(NamedTuple):
+    """A template version as its ``template.publish`` event recorded it (a ``templates`` row)."""
+
+    sha256: str
+    title: str | None
+    by: str
+    seq: int
+
+
+class Granted(NamedTuple):
+    """A grant as its ``grant`` event recorded it (a ``grants`` row)."""
+
+    by: str
+    seq: int
+
+
+class Account(NamedTuple):
+    """An account as the ``user.*`` events left it (a ``people`` row)."""
+
+    name: str | None
+    email: str | None
+    active: bool
+    has_password: bool
+    seq: int  # the event that last changed it
+
+
+class Token(NamedTuple):
+    """An API token as ``token.create`` and ``token.revoke`` left it (a ``tokens`` row)."""
+
+    person: str
+    name: str | None
+    expires_at: str | None
+    revoked: bool
+    seq: int
+
+
+class SystemReplay:
+    """The system chain applied event by event: every template version published, every grant
+    held, every account and API token as its events left it.
+
+    What the ``templates``, ``grants``, ``people`` and ``tokens`` tables must hold: a grant
+    row no event granted is someone making themselves admin with SQL; a token row no event
+    created, someone giving themselves a way in.
+    """
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.head_hash = ""
+        self.templates: dict[tuple[str, int], Published] = {}  # (key, version) ->
+        self.grants: dict[tuple[str, str], Granted] = {}  # (person, privilege) ->
+        self.people: dict[tuple[str], Account] = {}  # (login,) ->
+        self.tokens: dict[tuple[str], Token] = {}  # (id,) ->
+
+    def apply(self, e: Recorded) -> None:
+        """Apply one event (the next of the chain); :class:`Unreplayable` if it cannot be."""
+        step = SystemReplay.STEPS.get(e.action)
+        _step_or_refuse(SYSTEM_CHAIN, self.seq + 1, e, step is not None)
+        try:
+            step(self, e, e.data)  # type: ignore[misc]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise _unreadable(SYSTEM_CHAIN, e, exc) from None
+        self.seq, self.head_hash = e.seq, e.hash
+
+    def _publish(self, e: Recorded, d: dict[str, Any]) -> None:
+        ref = d["template"]
+        published = Published(ref["sha256"], d.get("title"), e.actor, e.seq)
+        self.templates[(ref["key"], ref["version"])] = published
+
+    def _grant(self, e: Recorded, d: dict[str, Any]) -> None:
+        self.grants[(d["person"], d["privilege"])] = Granted(e.actor, e.seq)
+
+    def _revoke(self, e: Recorded, d: dict[str, Any]) -> None:
+        self.grants.pop((d["person"], d["privilege"]), None)
+
+    def _user_add(self, e: Recorded, d: dict[str, Any]) -> None:
+        self.people[(d["person"],)] = Account(d.get("name"), d.get("email"), True, False, e.seq)
+
+    def _user_change(self, e: Recorded, d: dict[str, Any]) -> None:
+        key = (d["person"],)
+        account = self.people[key]
+        if e.action == "user.password":
+            self.people[key] = account._replace(has_password=True, seq=e.seq)
+        else:
+            self.people[key] = account._replace(active=e.action == "user.enable", seq=e.seq)
+
+    def _token_create(self, e: Recorded, d: dict[str, Any]) -> None:
+        self.tokens[(d["token"],)] = Token(d["person"], d.get("name"), d.get("expires_at"), False, e.seq)
+
+    def _token_revoke(self, e: Recorded, d: dict[str, Any]) -> None:
+        key = (d["token"],)
+        self.tokens[key] = self.tokens[key]._replace(revoked=True, seq=e.seq)
+
+    STEPS: ClassVar[dict[str, Callable[[SystemReplay, Recorded, dict[str, Any]], None]]] = {
+        "template.publish": _publish,
+        "grant": _grant,
+        "revoke": _revoke,
+        "user.add": _user_add,
+        "user.enable": _user_change,
+        "user.disable": _user_change,
+        "user.password": _user_change,
+        "token.create": _token_create,
+        "token.revoke": _token_revoke,
+    }

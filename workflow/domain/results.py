@@ -157,11 +157,17 @@ class TemplateInfo:
         return asdict(self)
 
 
+# The problems of the state check: a table that is not what its chain's replay says, and an
+# intact event that cannot be replayed (appended with valid hashes, but not by phasegate).
+STATE_DIFFERS = "state differs"
+UNREPLAYABLE = "unreplayable"
+
+
 @dataclass(frozen=True)
 class BrokenEvent:
     chain: str
-    seq: int
-    problem: str  # edited | missing | reordered | forked | ...
+    seq: int  # the event; for ``state differs``, the chain's last (the state after it)
+    problem: str  # edited | missing | reordered | forked | state differs | unreplayable
     detail: str
 
     def __str__(self) -> str:
@@ -182,6 +188,9 @@ class AuditReport:
     # How many processes did the verifying (a large SQLite file is split; see storage/verify_parallel.py).
     # Not part of the answer: a split pass and one pass compare equal.
     processes: int = field(default=1, compare=False)
+    # Whether the state tables were compared with the replay of the chains (``replay=True`` and
+    # every chain intact; see storage/verify_state.py).
+    state_checked: bool = False
 
     def raise_for_broken(self) -> None:
         """Raise :class:`~workflow.errors.AuditBroken` naming the first broken event, if any."""

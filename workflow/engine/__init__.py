@@ -164,12 +164,15 @@ class Engine:
         *,
         raise_on_broken: bool = False,
         actor: str | None = None,
+        replay: bool = True,
         **options: Any,
     ) -> AuditReport:
-        """:func:`workflow.engine.audit.verify_audit`; ``raise_on_broken``: raise
+        """:func:`workflow.engine.audit.verify_audit`: the hash chains (every one, or ``code``'s),
+        then (``replay``, the default, with every chain intact) the state tables compared with the
+        chains' replay (``report.state_checked``). ``raise_on_broken``: raise
         :class:`~workflow.errors.AuditBroken` instead of returning a report with ``ok=False``."""
         options["reader"] = _reader(options.get("reader"), actor)
-        report = _audit.verify_audit(self.store, code, **options)
+        report = _audit.verify_audit(self.store, code, replay=replay, **options)
         if raise_on_broken:
             report.raise_for_broken()
         return report

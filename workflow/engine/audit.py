@@ -38,6 +38,7 @@ def verify_audit(
     reader: str | Identity | None = None,
     checkpoint: str | Path | None = None,
     jobs: int | None = None,
+    replay: bool = True,
 ) -> AuditReport:
     """Recompute every hash chain (or one project's), streaming; report the first broken event.
 
@@ -45,6 +46,9 @@ def verify_audit(
     reach its recorded length and head; a checkpoint file that was altered raises AuditBroken.
     ``jobs``: processes to verify a whole SQLite database with (default: one per core,
     up to 4, from 250k events on; see workflow/storage/verify_parallel.py); 1 verifies in one pass.
+    ``replay``: once every chain is intact, also replay them and compare the state tables
+    with the result (storage/verify_state.py; in this process and snapshot), since the
+    hashes cover only the events.
     """
     from workflow.domain.checkpoint import checkpoint_key, load_checkpoint, read_checkpoint
 
@@ -58,25 +62,38 @@ def verify_audit(
         chain = None
         if code is not None:
             chain = inputs.project_code(code)
-            if not _exists(tx, chain) and (cp is None or chain not in cp.chains):
+            recorded = cp is not None and chain in cp.chains
+            if not recorded and not _exists(tx, chain) and not _has_events(tx, chain):
                 raise NotFound(f"there is no project {chain}")
         if cp is None:
-            return _verify(tx.conn, chain, jobs)
-        report = _verify(
-            tx.conn, chain, jobs, checkpoint=cp.chains, checkpoint_label=f"the checkpoint of {cp.created_at}"
-        )
-        return replace(
-            report,
-            checkpoint_created_at=cp.created_at,
-            checkpoint_signed=cp.signed,
-            checkpoint_signature=cp.signature_state,
-        )
+            report = _verify(tx.conn, chain, jobs)
+        else:
+            report = replace(
+                _verify(tx.conn, chain, jobs, checkpoint=cp.chains,
+                        checkpoint_label=f"the checkpoint of {cp.created_at}"),
+                checkpoint_created_at=cp.created_at,
+                checkpoint_signed=cp.signed,
+                checkpoint_signature=cp.signature_state,
+            )
+        return _check_state(tx.conn, chain, report) if replay and report.ok else report
 
     return store.snapshot(work)
 
 
+def _check_state(conn: Connection, chain: str | None, report: AuditReport) -> AuditReport:
+    """``report`` (every chain intact) with the state tables compared with the chains' replay."""
+    from workflow.storage.verify_state import verify_state
+
+    broken = verify_state(conn, chain)
+    return replace(report, ok=broken is None, first_broken=broken, state_checked=True)
+
+
 def checkpoint(store: Store, *, reader: str | Identity | None = None, jobs: int | None = None) -> Checkpoint:
-    """Verify every chain and state its length and head (signed with $PHASEGATE_CHECKPOINT_KEY if set)."""
+    """Verify every chain and state its length and head (signed with $PHASEGATE_CHECKPOINT_KEY if set).
+
+    The chains only (no replay of the state tables: a checkpoint records heads, and
+    ``audit verify`` checks the state); a project row that is gone still fails it.
+    """
     from workflow.domain.checkpoint import checkpoint_key, make_checkpoint
 
     key = checkpoint_key()
@@ -167,6 +184,11 @@ def _require_auditor(tx: ReadTx, reader: str | Identity | None, doing: str) -> N
 
 def _exists(tx: ReadTx, code: str) -> bool:
     return tx.core(select(t_projects.c.id).where(t_projects.c.code == code)).first() is not None
+
+
+def _has_events(tx: ReadTx, code: str) -> bool:
+    """Whether ``code`` has a chain (a project whose row is gone still has one to verify)."""
+    return tx.core(select(t_events.c.seq).where(t_events.c.chain == code).limit(1)).first() is not None
 
 
 def _events(tx: ReadTx, code: str) -> Iterator[Event]:

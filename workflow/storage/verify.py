@@ -12,7 +12,11 @@ with what is wrong:
   recorded on its project (or in the checkpoint), or a whole chain is gone;
 - ``reordered``: the event is intact but sits at another position than the one it
   was written at (two events swapped);
-- ``forked``: two events claim the same predecessor.
+- ``forked``: two events claim the same predecessor;
+- ``state differs``: a project's chain has events but the project's row is gone
+  (phasegate never deletes a project). Named only when no chain is broken, as the
+  rest of the state check (:mod:`workflow.storage.verify_state`) is, which compares
+  every row with the replay of its chain.
 
 The happy path parses no JSON and reads two streams side by side: the events in
 chain order and the projects (whose rows record each chain's head) in the same
@@ -32,8 +36,9 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.engine import Connection
 
-from workflow.domain.events import GENESIS
-from workflow.domain.results import AuditReport, BrokenEvent
+from workflow.domain.events import GENESIS, SYSTEM_CHAIN
+from workflow.domain.results import STATE_DIFFERS, AuditReport, BrokenEvent
+from workflow.domain.state_check import missing_row
 from workflow.storage.tables import events as t_events
 from workflow.storage.tables import projects as t_projects
 from workflow.storage.verify_diagnosis import EVENT_COLUMNS, chain_end, check_row
@@ -47,7 +52,7 @@ Span = tuple[str | None, str | None]
 EVERY_CHAIN: Span = (None, None)
 
 
-def _open(conn: Connection, stmt: Select[Any], name: str) -> Any:
+def open_cursor(conn: Connection, stmt: Select[Any], name: str) -> Any:
     """A plain DBAPI cursor executing ``stmt`` inside the caller's transaction, to iterate.
 
     The one place phasegate goes under SQLAlchemy's rows: building a Row per event
@@ -74,7 +79,7 @@ def _open(conn: Connection, stmt: Select[Any], name: str) -> Any:
     return cursor
 
 
-def _in_range(stmt: Select[Any], column: Any, chain: str | None, span: Span) -> Select[Any]:
+def in_range(stmt: Select[Any], column: Any, chain: str | None, span: Span) -> Select[Any]:
     """``stmt`` limited to one chain, or to the chains ``lo <= name < hi`` (either end open)."""
     if chain is not None:
         return stmt.where(column == chain)
@@ -86,8 +91,8 @@ def _in_range(stmt: Select[Any], column: Any, chain: str | None, span: Span) -> 
     return stmt
 
 
-def _events(conn: Connection, chain: str | None, span: Span) -> Select[Any]:
-    stmt = _in_range(select(*EVENT_COLUMNS), t_events.c.chain, chain, span)
+def events_in_order(chain: str | None, span: Span = EVERY_CHAIN) -> Select[Any]:
+    stmt = in_range(select(*EVENT_COLUMNS), t_events.c.chain, chain, span)
     return stmt.order_by(t_events.c.chain, t_events.c.seq)
 
 
@@ -107,9 +112,9 @@ class _ProjectHeads:
     def __init__(self, conn: Connection, chain: str | None, span: Span = EVERY_CHAIN) -> None:
         self._conn = conn
         self._span = span
-        stmt = _in_range(select(t_projects.c.code, t_projects.c.seq, t_projects.c.head_hash),
+        stmt = in_range(select(t_projects.c.code, t_projects.c.seq, t_projects.c.head_hash),
                          t_projects.c.code, chain, span)
-        self._cursor = _open(conn, stmt.order_by(t_projects.c.code), "phasegate_verify_heads")
+        self._cursor = open_cursor(conn, stmt.order_by(t_projects.c.code), "phasegate_verify_heads")
         self._rows = iter(self._cursor)
         self._next: Any = next(self._rows, None)
         self._chainless: str | None = None  # the first project passed over: its chain has no events
@@ -152,7 +157,7 @@ class _ProjectHeads:
             return code
         # Only if the two columns were given different collations: ask the database instead.
         has_events = select(t_events.c.seq).where(t_events.c.chain == t_projects.c.code).exists()
-        stmt = _in_range(select(t_projects.c.code), t_projects.c.code, None, self._span)
+        stmt = in_range(select(t_projects.c.code), t_projects.c.code, None, self._span)
         return self._conn.execute(
             stmt.where(t_projects.c.seq > 0, ~has_events).order_by(t_projects.c.code).limit(1)
         ).scalar()
@@ -210,6 +215,7 @@ class _Tally:
         self.label = label
         self.done = 0  # events of the chains already finished
         self.chains = 0
+        self.rowless: tuple[str, int] | None = None  # the first project chain without a row, its length
 
     def report(self, broken: BrokenEvent | None, checked: int) -> AuditReport:
         return AuditReport(ok=broken is None, events_checked=checked, chains_checked=self.chains,
@@ -224,17 +230,23 @@ class _Tally:
         broken = chain_end(name, length, head, recorded, cp_len, self.label)
         if broken is not None:
             return self.report(broken, self.done + length)
+        if recorded is None and name != SYSTEM_CHAIN and self.rowless is None:
+            self.rowless = (name, length)
         if self.collect is not None:
             self.collect[name] = (length, head)
         self.done += length
         return None
 
     def unread(self, pending: Mapping[str, tuple[int, str]]) -> AuditReport:
-        """After the pass: a checkpoint's chain that no event was read for is missing whole."""
+        """After the pass: a checkpoint's chain that no event was read for is missing whole; then,
+        the chains intact, the first project chain whose row is gone."""
         for name, (length, _) in sorted(pending.items()):
             if length > 0:
                 missing = f"the whole chain is missing ({self.label} recorded {length} events)"
                 return self.report(BrokenEvent(name, 1, "missing", missing), self.done)
+        if self.rowless is not None:
+            name, length = self.rowless
+            return self.report(BrokenEvent(name, length, STATE_DIFFERS, missing_row(length)), self.done)
         return self.report(None, self.done)
 
 
@@ -244,7 +256,7 @@ def _streams(conn: Connection, chain: str | None, span: Span) -> Iterator[tuple[
     heads = _ProjectHeads(conn, chain, span)
     cursor = None
     try:
-        cursor = _open(conn, _events(conn, chain, span), "phasegate_verify")
+        cursor = open_cursor(conn, events_in_order(chain, span), "phasegate_verify")
         yield heads, cursor
     finally:
         if cursor is not None:

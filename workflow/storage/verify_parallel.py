@@ -30,7 +30,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from workflow.domain.results import AuditReport, BrokenEvent
+from workflow.domain.results import STATE_DIFFERS, AuditReport, BrokenEvent
 from workflow.storage.tables import projects as t_projects
 from workflow.storage.verify import EVERY_CHAIN, Heads, Span, verify_chains
 
@@ -255,16 +255,21 @@ def verify_split(
 def _merge(
     results: list[tuple[AuditReport, Heads | None]], collect: Heads | None, checkpoint_chains: int | None
 ) -> AuditReport:
-    """One report for the ranges in chain order: the first broken event is the first range's that broke."""
+    """One report for the ranges in chain order: the first broken event is the first range's that broke.
+
+    A broken chain in any range comes before a missing project row in an earlier one, as in
+    one pass (which names a missing row only once every chain is read intact).
+    """
     checked = chains = 0
-    broken = None
+    found = []
     for report, heads in results:
         checked += report.events_checked
         chains += report.chains_checked
         if collect is not None and heads is not None:
             collect.update(heads)
-        if broken is None and report.first_broken is not None:
-            broken = report.first_broken
+        if report.first_broken is not None:
+            found.append(report.first_broken)
+    broken = next((b for b in found if b.problem != STATE_DIFFERS), found[0] if found else None)
     return AuditReport(
         ok=broken is None,
         events_checked=checked,
