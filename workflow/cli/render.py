@@ -5,7 +5,8 @@ Everything the CLI prints passes through :func:`safe` (human text),
 export to stdout), so no terminal escape sequence, bidi override or other
 invisible character a person typed can reach a terminal, however it got into the
 database. Files the CLI writes stay exact. Standard library only: the CLI imports
-this on every command that prints, and start-up time matters.
+this on every command that prints, and start-up time matters (the event wording
+it shares with the web, workflow/domain/wording.py, is standard library too).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import itertools
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TextIO
+
+from workflow.domain.wording import describe
 
 TICK = "✓"
 OPEN = "·"
@@ -274,47 +277,10 @@ def gate_lines(gate: Any, team: dict[str, list[str]], title: Any) -> list[str]:
 # -- events ---------------------------------------------------------------------------------------
 
 
-def event_summary(action: str, data: dict[str, Any]) -> str:
-    """A short sentence-fragment of an event's data for one history line."""
-    role = data.get("role_title") or data.get("role") or ""
-    text = ""
-    if action == "create":
-        tpl = data.get("template") or {}
-        text = f"on {tpl.get('key')} v{tpl.get('version')}"
-        if data.get("name"):
-            text += f": {data['name']}"
-    elif action in ("assign", "unassign"):
-        text = f"{data.get('person')} {'as' if action == 'assign' else 'no longer'} {role}"
-    elif action in ("withdraw", "task.reopen"):
-        voided = data.get("voided") or {}
-        rows = voided.get("approvals") or voided.get("tasks") or []
-        what = [f"{v.get('role')} by {v.get('person')}" for v in rows]
-        text = f"voids {', '.join(what)}" + (f" — {data['reason']}" if data.get("reason") else "")
-    elif action == "task.done":
-        text = f"{role}: '{data.get('task')}'"
-        if data.get("note"):
-            text += f" — {data['note']}"
-    elif action == "approve":
-        text = f"'{data.get('gate')}' as {role}"
-        if data.get("comment"):
-            text += f" — {data['comment']}"
-    elif action == "reject":
-        text = f"'{data.get('gate')}' as {role} → {data.get('to_phase')} round {data.get('to_round')}: " \
-               f"{data.get('reason')}"
-    elif action == "advance":
-        text = "→ completed" if data.get("to_phase") is None else \
-            f"→ {data.get('to_phase')} round {data.get('to_round')}"
-    elif action in ("hold", "cancel"):
-        text = str(data.get("reason") or "")
-    elif action in ("grant", "revoke"):
-        text = f"{data.get('person')} {data.get('privilege')}"
-    return " ".join(text.split())  # one line, whatever the note held
-
-
 def history_lines(events: Iterable[Any]) -> Iterator[str]:
     """The history, a line an event, streamed."""
     rows = ([str(e.seq), when(e.at), e.actor, e.action, e.phase or "",
-             shorten(event_summary(e.action, e.data), 100)] for e in events)
+             shorten(describe(e.action, e.data), 100)] for e in events)
     empty = True
     for line in streamed_columns(rows):
         empty = False

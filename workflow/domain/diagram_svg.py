@@ -77,7 +77,8 @@ def _advance(definition: Definition, source: str, dest: str, y: dict[str, int]) 
         f"{phase.gate.title}: {gate_rule(definition, phase.gate)}")
     return [f'<g class="advance"><title>{escape(label)}</title>',
             f'<line x1="{x}" y1="{y0}" x2="{x}" y2="{y1 - 2}" marker-end="url(#arrow)"/>',
-            f'<text class="label" x="{x + 10}" y="{(y0 + y1) / 2 + 4}">{escape(_short(label, 60))}</text></g>']
+            f'<text class="label" x="{x + 10}" y="{(y0 + y1) / 2 + 4}">'
+            f'{escape(_short(label, 60))}</text></g>']
 
 
 def _reject(source: str, dest: str, y: dict[str, int], x: float) -> list[str]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from workflow.domain.vocabulary import ACTIVE, CLOSED, ON_HOLD
 
 if TYPE_CHECKING:
+    from workflow.domain.definition import Definition
     from workflow.domain.events import Event
     from workflow.domain.state import ProjectState
     from workflow.domain.template import TemplateVersion
@@ -274,7 +275,7 @@ def project_status(
         seq=state.seq,
         updated_at=state.updated_at,
         as_of=as_of,
-        waiting=_waiting(evaluation) if state.status == ACTIVE else [],
+        waiting=_waiting(evaluation, definition) if state.status == ACTIVE else [],
         hold=_hold(recent or {}) if state.status == ON_HOLD else None,
         rounds=json.loads(state.rounds),
         last_rejection=_rejection((recent or {}).get("reject")),
@@ -282,10 +283,12 @@ def project_status(
     return status
 
 
-def _waiting(evaluation: Any) -> list[dict[str, Any]]:
-    tasks = [{"kind": "task", "role": r, "people": list(p)} for r, p in evaluation.can_do.items()]
-    return tasks + [
-        {"kind": "approval", "role": r, "people": list(p)} for r, p in evaluation.can_sign.items()
+def _waiting(evaluation: Any, definition: Definition) -> list[dict[str, Any]]:
+    def entry(kind: str, role: str, people: tuple[str, ...]) -> dict[str, Any]:
+        return {"kind": kind, "role": role, "role_title": definition.role_title(role), "people": list(people)}
+
+    return [entry("task", r, p) for r, p in evaluation.can_do.items()] + [
+        entry("approval", r, p) for r, p in evaluation.can_sign.items()
     ]
 
 

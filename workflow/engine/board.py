@@ -177,6 +177,7 @@ def work_of(store: Store, person: str | Identity) -> dict[str, list[dict[str, An
                     "phase_title": p.phase_title,
                     "round": p.round,
                     "role": w["role"],
+                    "role_title": w["role_title"],
                     "seq": p.seq,
                     "since": p.updated_at,
                 }

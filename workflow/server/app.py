@@ -11,11 +11,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.staticfiles import StaticFiles
 
 from workflow.engine import Engine
 from workflow.server import errors, observe
 from workflow.server.api import router as api_router
 from workflow.server.settings import Settings
+from workflow.server.web import STATIC
+from workflow.server.web import router as web_router
+from workflow.server.web.session import SignInFirst, to_sign_in
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -53,6 +58,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app)
     observe.install(app)
     app.include_router(api_router)
+    app.include_router(web_router)
+    app.add_exception_handler(SignInFirst, to_sign_in)
+    # Only the static files are compressed: a compressed page that holds a CSRF token next to
+    # text the request chose would leak the token to a length-measuring attacker (BREACH).
+    app.mount("/static", GZipMiddleware(StaticFiles(directory=STATIC), minimum_size=512), name="static")
 
     @app.middleware("http")
     async def security_headers(
@@ -61,7 +71,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
-        response.headers.setdefault("Cache-Control", "no-store")
+        static = request.url.path.startswith("/static/")
+        response.headers.setdefault("Cache-Control", "public, max-age=86400" if static else "no-store")
         return response
 
     return app

@@ -60,17 +60,36 @@ def identify(request: Request, *, csrf_from: str | None = None) -> Identity | No
         and (login := request.headers.get(settings.proxy_header))
     ):
         identity = signin.identify_proxy(engine.store, login)
+        if request.method not in SAFE_METHODS:
+            refuse_cross_site(request)  # the proxy's own cookie would ride along on a forged form
     elif session_id := request.cookies.get(SESSION_COOKIE):
         identity, csrf = signin.identify_session(engine.store, session_id)
         if request.method not in SAFE_METHODS:
+            refuse_cross_site(request)
             sent = csrf_from if csrf_from is not None else request.headers.get(CSRF_HEADER, "")
             if not sent or not credentials.same(sent, csrf):
                 raise NotPermitted(
-                    f"the CSRF token is missing or wrong (send the session's token in {CSRF_HEADER})"
+                    "this form is from an earlier session or another site; reload the page and try again"
+                    if csrf_from is not None
+                    else f"the CSRF token is missing or wrong (send the session's token in {CSRF_HEADER})"
                 )
         request.state.csrf = csrf
     request.state.identity = identity
     return identity
+
+
+def refuse_cross_site(request: Request) -> None:
+    """A browser's unsafe request from another site is refused (defence in depth beside the CSRF
+    token; the only defence for a proxy's sign-in, which has no session token). Browsers say
+    where a request comes from in ``Sec-Fetch-Site`` and ``Origin``; a client that is not a
+    browser sends neither and cannot be made to forge a request."""
+    site = request.headers.get("sec-fetch-site")
+    origin = request.headers.get("origin")
+    host = request.headers.get("host", "")
+    if (site is not None and site not in ("same-origin", "none")) or (
+        origin is not None and origin.split("://", 1)[-1] != host
+    ):
+        raise NotPermitted("a form from another site cannot act here; use phasegate's own pages")
 
 
 def current_identity(request: Request) -> Identity:

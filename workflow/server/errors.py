@@ -7,9 +7,10 @@ The table "exception -> exit code -> HTTP status -> kind" lives on the exception
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
@@ -21,8 +22,24 @@ def error_body(kind: str, message: str, **more: Any) -> dict[str, Any]:
     return {"error": {"kind": kind, "message": message, **more}}
 
 
-def phasegate_error(_request: Request, exc: Exception) -> JSONResponse:
+API_PATHS = ("/api/", "/healthz", "/readyz", "/metrics")
+
+
+def for_a_person(request: Request) -> bool:
+    """A page's request (a browser asking for HTML off the API): answered with a page, not JSON."""
+    return not request.url.path.startswith(API_PATHS) and "text/html" in request.headers.get("accept", "")
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    from workflow.server.web.render import page
+
+    return page(request, "error.html", status=status, error=message, title=HTTPStatus(status).phrase)
+
+
+def phasegate_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PhasegateError)
+    if for_a_person(request):
+        return error_page(request, exc.http_status, str(exc))
     headers = {}
     if isinstance(exc, Throttled):
         headers["Retry-After"] = str(exc.retry_after)
@@ -31,7 +48,7 @@ def phasegate_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status, headers=headers)
 
 
-def validation_error(_request: Request, exc: Exception) -> JSONResponse:
+def validation_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     not_json = any(e.get("type") == "json_invalid" for e in errors)
@@ -42,6 +59,8 @@ def validation_error(_request: Request, exc: Exception) -> JSONResponse:
     message = (
         "the body is not JSON" if not_json else "; ".join(f"{p['where']}: {p['message']}" for p in problems)
     )
+    if for_a_person(_request):
+        return error_page(_request, 422, message)
     return JSONResponse(
         error_body("bad_input", message, problems=problems), status_code=400 if not_json else 422
     )
@@ -61,8 +80,11 @@ _KINDS = {
 }
 
 
-def http_error(_request: Request, exc: Exception) -> JSONResponse:
+def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if for_a_person(request):
+        return error_page(request, exc.status_code, "there is no such page" if exc.status_code == 404
+                          else str(exc.detail))
     kind = _KINDS.get(exc.status_code, "bad_input" if exc.status_code < 500 else "unavailable")
     return JSONResponse(
         error_body(kind, str(exc.detail)), status_code=exc.status_code, headers=getattr(exc, "headers", None)

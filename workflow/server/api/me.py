@@ -10,7 +10,14 @@ from pydantic import BaseModel, Field
 from workflow.domain.results import TokenInfo
 from workflow.engine import signin
 from workflow.server.api.common import EventOut, command, event_out
-from workflow.server.auth import SESSION_COOKIE, CurrentIdentity, EngineDep, client_address, settings_of
+from workflow.server.auth import (
+    SESSION_COOKIE,
+    CurrentIdentity,
+    EngineDep,
+    client_address,
+    refuse_cross_site,
+    settings_of,
+)
 
 router = APIRouter(tags=["me"])
 
@@ -48,6 +55,7 @@ def sign_in(body: SignIn, request: Request, response: Response, engine: EngineDe
     session id planted before signing in is worthless after (no session fixation).
     """
     command(request, "sign-in")
+    refuse_cross_site(request)
     identity = signin.sign_in(engine.store, body.login, body.password, address=client_address(request))
     session_id, csrf = signin.open_session(engine.store, identity)
     set_session_cookie(response, session_id, secure=settings_of(request).secure_cookies)

@@ -1,0 +1,45 @@
+"""An event in words: the short line that history shows for it (the CLI's columns, the web's table).
+
+Plain text, one line whatever a note held; the caller escapes it for its medium.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def describe(action: str, data: dict[str, Any]) -> str:
+    """A short sentence-fragment of an event's data for one history line."""
+    role = data.get("role_title") or data.get("role") or ""
+    text = ""
+    if action == "create":
+        tpl = data.get("template") or {}
+        text = f"on {tpl.get('key')} v{tpl.get('version')}"
+        if data.get("name"):
+            text += f": {data['name']}"
+    elif action in ("assign", "unassign"):
+        text = f"{data.get('person')} {'as' if action == 'assign' else 'no longer'} {role}"
+    elif action in ("withdraw", "task.reopen"):
+        voided = data.get("voided") or {}
+        rows = voided.get("approvals") or voided.get("tasks") or []
+        what = [f"{v.get('role')} by {v.get('person')}" for v in rows]
+        text = f"voids {', '.join(what)}" + (f" — {data['reason']}" if data.get("reason") else "")
+    elif action == "task.done":
+        text = f"{role}: '{data.get('task')}'"
+        if data.get("note"):
+            text += f" — {data['note']}"
+    elif action == "approve":
+        text = f"'{data.get('gate')}' as {role}"
+        if data.get("comment"):
+            text += f" — {data['comment']}"
+    elif action == "reject":
+        text = f"'{data.get('gate')}' as {role} → {data.get('to_phase')} round {data.get('to_round')}: " \
+               f"{data.get('reason')}"
+    elif action == "advance":
+        text = "→ completed" if data.get("to_phase") is None else \
+            f"→ {data.get('to_phase')} round {data.get('to_round')}"
+    elif action in ("hold", "cancel"):
+        text = str(data.get("reason") or "")
+    elif action in ("grant", "revoke"):
+        text = f"{data.get('person')} {data.get('privilege')}"
+    return " ".join(text.split())  # one line, whatever the note held

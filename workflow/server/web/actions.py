@@ -1,0 +1,333 @@
+"""What the pages' forms do: each POST is one Engine call, then a redirect to a page (POST, redirect, GET).
+
+A refused form answers with the page it came from, drawn fresh, the Engine's sentence in
+an alert and the error's HTTP status: nothing is half-done, and the person sees the state
+that refused them. Every form carries the session's CSRF token; a project form also the
+``seq`` of the state it was drawn from (the engine refuses it, under its lock, when the
+project has moved on: nobody signs a state they did not see) and a request id, so a
+double-click is one command.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
+
+from workflow.domain.identity import Identity
+from workflow.engine import Engine, signin
+from workflow.errors import PhasegateError, Throttled, UsageError
+from workflow.server.api.me import set_session_cookie
+from workflow.server.auth import SESSION_COOKIE, client_address, engine_of, refuse_cross_site, settings_of
+from workflow.server.web import pages
+from workflow.server.web.render import page
+from workflow.server.web.session import safe_next, viewer
+
+router = APIRouter()
+TEXT = 4000
+YAML_MAX = 1_048_576
+
+
+async def form_of(request: Request) -> dict[str, Any]:
+    """The form's fields (an uploaded file's bytes under its field name)."""
+    form = await request.form()
+    fields: dict[str, Any] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            data = await value.read(YAML_MAX + 1)
+            if data:
+                fields[name] = data
+        else:
+            fields.setdefault(name, value)
+    return fields
+
+
+Form = Annotated[dict[str, Any], Depends(form_of)]
+
+
+def text(form: dict[str, Any], name: str, *, required: str | None = None) -> str | None:
+    """A typed field, stripped; ``required``: the sentence naming it when it is empty."""
+    value = str(form.get(name) or "").strip()
+    if len(value) > TEXT:
+        raise UsageError(f"the {name} is longer than {TEXT} characters")
+    if not value and required:
+        raise UsageError(f"give {required}")
+    return value or None
+
+
+def see(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+def project_path(code: str) -> str:
+    return f"/projects/{quote(code, safe='')}"
+
+
+# -- signing in and out --------------------------------------------------------------------------
+
+
+@router.post("/signin", response_class=HTMLResponse)
+def sign_in(request: Request, form: Form) -> Response:
+    engine, back = engine_of(request), safe_next(form.get("next"))
+    login = str(form.get("login") or "").strip()
+    try:
+        refuse_cross_site(request)  # no signing someone in to the forger's account
+        identity = signin.sign_in(engine.store, login, str(form.get("password") or ""),
+                                  address=client_address(request))
+    except PhasegateError as exc:
+        refused = page(request, "signin.html", status=exc.http_status, error=exc, next=back, login=login)
+        if isinstance(exc, Throttled):
+            refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
+    session_id, _csrf = signin.open_session(engine.store, identity)
+    response = see(back)
+    set_session_cookie(response, session_id, secure=settings_of(request).secure_cookies)
+    return response
+
+
+@router.post("/signout")
+def sign_out(request: Request, form: Form) -> Response:
+    viewer(request, csrf=form.get("csrf"))
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        signin.close_session(engine_of(request).store, session_id)
+    response = see("/signin")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# -- projects ------------------------------------------------------------------------------------
+
+
+def _seq(form: dict[str, Any]) -> int:
+    value = str(form.get("seq") or "")
+    if not value.isdigit():
+        raise UsageError("this form does not say which state of the project it was drawn from; "
+                         "reload the page")
+    return int(value)
+
+
+def needed(form: dict[str, Any], name: str, what: str) -> str:
+    """A field that must not be empty (``what`` names it in the refusal)."""
+    return text(form, name, required=what) or ""
+
+
+Move = Callable[[Engine, str, dict[str, Any], dict[str, Any]], Any]
+
+
+def _reason(f: dict[str, Any]) -> str:
+    return needed(f, "reason", "a reason")
+
+
+def _role(f: dict[str, Any]) -> str:
+    return needed(f, "role", "the role")
+
+
+def _person(f: dict[str, Any]) -> str:
+    return needed(f, "person", "the person's login name")
+
+
+# action -> the Engine call (the engine, the code, the form, the keywords every command takes)
+MOVES: dict[str, Move] = {
+    "done": lambda e, c, f, kw: e.complete_task(c, _role(f), note=text(f, "note"), **kw),
+    "reopen": lambda e, c, f, kw: e.reopen_task(c, _role(f), reason=_reason(f), **kw),
+    "approve": lambda e, c, f, kw: e.approve(c, _role(f), comment=text(f, "comment"), **kw),
+    "withdraw": lambda e, c, f, kw: e.withdraw(c, _role(f), reason=text(f, "reason"), **kw),
+    "reject": lambda e, c, f, kw: e.reject(c, _role(f), reason=_reason(f), **kw),
+    "advance": lambda e, c, f, kw: e.advance(c, **kw),
+    "hold": lambda e, c, f, kw: e.hold(c, reason=_reason(f), **kw),
+    "resume": lambda e, c, f, kw: e.resume(c, **kw),
+    "cancel": lambda e, c, f, kw: e.cancel(c, reason=_reason(f), **kw),
+    "assign": lambda e, c, f, kw: e.assign(c, _role(f), _person(f), **kw),
+    "unassign": lambda e, c, f, kw: e.unassign(c, _role(f), _person(f), **kw),
+}
+
+
+@router.post("/projects/{code}/do", response_class=HTMLResponse)
+def act(request: Request, code: str, form: Form) -> Response:
+    me = viewer(request, csrf=form.get("csrf"))
+    engine = engine_of(request)
+    try:
+        move = MOVES.get(str(form.get("action")))
+        if move is None:
+            raise UsageError(f"there is no action {str(form.get('action'))[:40]!r} on a project page")
+        request.state.action = str(form.get("action"))
+        move(engine, code, form, {"actor": me, "expected_seq": _seq(form),
+                                  "request_id": text(form, "request_id")})
+    except PhasegateError as exc:
+        return pages.project_page(request, code, error=exc)
+    return see(project_path(code))
+
+
+@router.post("/projects", response_class=HTMLResponse)
+def create(request: Request, form: Form) -> Response:
+    me = viewer(request, csrf=form.get("csrf"))
+    request.state.action = "create"
+    try:
+        code = needed(form, "code", "the project's code")
+        engine_of(request).create_project(code, template=needed(form, "template", "a template"),
+                                          actor=me, name=text(form, "name"), client=text(form, "client"),
+                                          request_id=text(form, "request_id"))
+    except PhasegateError as exc:
+        return pages.board_page(request, error=exc, draft=form)
+    return see(project_path(code))
+
+
+# -- templates -----------------------------------------------------------------------------------
+
+
+def _yaml(form: dict[str, Any]) -> bytes:
+    data = form.get("file") or str(form.get("yaml") or "").replace("\r\n", "\n").encode()
+    if not data.strip():
+        raise UsageError("paste the template's YAML or choose a file")
+    return bytes(data)
+
+
+@router.post("/templates/check", response_class=HTMLResponse)
+def check_template(request: Request, form: Form) -> Response:
+    from workflow.domain.loader import load_definition
+
+    me = viewer(request, csrf=form.get("csrf"))
+    try:
+        data = _yaml(form)
+        definition = load_definition(data, "the template")
+    except PhasegateError as exc:
+        return pages.templates_page(request, me, error=exc, draft=form)
+    return pages.templates_page(request, me, draft=form, checked=definition)
+
+
+@router.post("/templates/publish", response_class=HTMLResponse)
+def publish_template(request: Request, form: Form) -> Response:
+    me = viewer(request, csrf=form.get("csrf"))
+    request.state.action = "template.publish"
+    try:
+        info, _published = engine_of(request).publish_template(_yaml(form), actor=me, name="the template")
+    except PhasegateError as exc:
+        return pages.templates_page(request, me, error=exc, draft=form)
+    return see(f"/templates/{quote(info.key, safe='')}?version={info.version}")
+
+
+# -- audit ---------------------------------------------------------------------------------------
+
+
+@router.post("/audit/verify", response_class=HTMLResponse)
+def verify(request: Request, form: Form) -> Response:
+    """Verify every chain (or one project's), against an uploaded checkpoint when one is given."""
+    me = viewer(request, csrf=form.get("csrf"))
+    project = text(form, "project")
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            anchor = None
+            if form.get("checkpoint"):
+                anchor = Path(folder) / "checkpoint.json"
+                anchor.write_bytes(form["checkpoint"])
+            report = engine_of(request).verify_audit(project, reader=me, checkpoint=anchor)
+    except PhasegateError as exc:
+        return pages.audit_page(request, me, error=exc, project=project)
+    return pages.audit_page(request, me, report=report, project=project)
+
+
+@router.post("/audit/checkpoint")
+def checkpoint(request: Request, form: Form) -> Response:
+    """The checkpoint as a file to keep outside the database (signed when the server has the key)."""
+    me = viewer(request, csrf=form.get("csrf"))
+    try:
+        cp = engine_of(request).checkpoint(reader=me)
+    except PhasegateError as exc:
+        return pages.audit_page(request, me, error=exc)
+    stamp = cp.created_at.replace(":", "").replace("-", "")[:15]
+    return Response(cp.to_json(), media_type="application/json", headers={
+        "Content-Disposition": f'attachment; filename="phasegate-checkpoint-{stamp}.json"'})
+
+
+# -- people, grants, tokens ----------------------------------------------------------------------
+
+
+def _people_form(request: Request, form: Form, call: Callable[[Engine, Identity], Any]) -> Response:
+    me = viewer(request, csrf=form.get("csrf"))
+    try:
+        call(engine_of(request), me)
+    except PhasegateError as exc:
+        return pages.people_page(request, me, error=exc)
+    return see("/people")
+
+
+@router.post("/people", response_class=HTMLResponse)
+def add_person(request: Request, form: Form) -> Response:
+    def call(e: Engine, me: Identity) -> None:
+        login = needed(form, "login", "the login name")
+        e.add_user(login, actor=me, name=text(form, "name"), email=text(form, "email"))
+
+    return _people_form(request, form, call)
+
+
+@router.post("/people/{login}/active", response_class=HTMLResponse)
+def set_active(request: Request, login: str, form: Form) -> Response:
+    def call(e: Engine, me: Identity) -> None:
+        (e.enable_user if form.get("active") == "yes" else e.disable_user)(login, actor=me)
+
+    return _people_form(request, form, call)
+
+
+@router.post("/people/{login}/password", response_class=HTMLResponse)
+def set_password(request: Request, login: str, form: Form) -> Response:
+    """An admin sets anyone's password (``/people/-/password`` with the person in the form); a
+    person changes their own from their tokens page, with their current password."""
+    person = str(form.get("person") or login)
+
+    def call(e: Engine, me: Identity) -> None:
+        password = str(form.get("password") or "")
+        if password != str(form.get("again") or ""):
+            raise UsageError("the two passwords differ; type the same one twice")
+        if form.get("from") == "tokens":
+            current = str(form.get("current") or "")
+            signin.sign_in(e.store, me.person, current, address=client_address(request))
+        e.set_password(person, password, actor=me)
+
+    if form.get("from") != "tokens":
+        return _people_form(request, form, call)
+    me = viewer(request, csrf=form.get("csrf"))
+    try:
+        call(engine_of(request), me)
+    except PhasegateError as exc:
+        return pages.tokens_page(request, me, error=exc)
+    return pages.tokens_page(request, me, notice="Your password is changed.")
+
+
+@router.post("/grants", response_class=HTMLResponse)
+def grant(request: Request, form: Form) -> Response:
+    def call(e: Engine, me: Identity) -> None:
+        privilege = needed(form, "privilege", "the privilege")
+        (e.revoke if form.get("revoke") == "yes" else e.grant)(_person(form), privilege, actor=me)
+
+    return _people_form(request, form, call)
+
+
+@router.post("/me/tokens", response_class=HTMLResponse)
+def create_token(request: Request, form: Form) -> Response:
+    """The new token is on this one answer (never stored, never shown again; the page is not cached)."""
+    me = viewer(request, csrf=form.get("csrf"))
+    request.state.action = "token.create"
+    try:
+        info, secret = engine_of(request).create_token(
+            actor=me, name=text(form, "name"), expires_in=text(form, "expires_in"))
+    except PhasegateError as exc:
+        return pages.tokens_page(request, me, error=exc)
+    return pages.tokens_page(request, me, new=(info, secret), status=201)
+
+
+@router.post("/me/tokens/{token_id}/revoke", response_class=HTMLResponse)
+def revoke_token(request: Request, token_id: str, form: Form) -> Response:
+    me = viewer(request, csrf=form.get("csrf"))
+    try:
+        engine_of(request).revoke_token(token_id, actor=me)
+    except PhasegateError as exc:
+        return pages.tokens_page(request, me, error=exc)
+    return see("/me/tokens")
+

@@ -1,0 +1,220 @@
+"""The pages people read: my work, the board, a project, templates, audit, people, my tokens.
+
+Each handler is one or two Engine calls for the signed-in person and a template. A page
+function (``project_page``, ``board_page`` …) also answers a refused form: the same page,
+drawn fresh, with the Engine's sentence in an alert and the error's HTTP status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+
+from workflow.domain.identity import Identity
+from workflow.errors import PhasegateError
+from workflow.server.auth import engine_of
+from workflow.server.web.render import page
+from workflow.server.web.session import safe_next, viewer
+from workflow.server.web.views import offer, steps
+
+router = APIRouter()
+BOARD_PAGE = 50
+HISTORY_PAGE = 25
+PRIVILEGES = ("admin", "auditor", "producer")
+
+
+def _status(error: PhasegateError | None, ok: int = 200) -> int:
+    return error.http_status if error is not None else ok
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def sign_in_page(request: Request, next: str | None = None) -> HTMLResponse:
+    return page(request, "signin.html", next=safe_next(next))
+
+
+@router.get("/", response_class=HTMLResponse)
+def my_work(request: Request) -> HTMLResponse:
+    me = viewer(request)
+    return page(request, "work.html", work=engine_of(request).work_of(me))
+
+
+# -- the board -----------------------------------------------------------------------------------
+
+
+@router.get("/projects", response_class=HTMLResponse)
+def board(request: Request, status: str | None = None, template: str | None = None, phase: str | None = None,
+          after: str | None = Query(default=None, max_length=64)) -> HTMLResponse:
+    viewer(request)
+    return board_page(request, filters={"status": status or None, "template": template or None,
+                                        "phase": phase or None}, after=after or None)
+
+
+def board_page(request: Request, *, filters: dict[str, str | None] | None = None, after: str | None = None,
+               error: PhasegateError | None = None, draft: dict[str, Any] | None = None) -> HTMLResponse:
+    me, engine = viewer(request), engine_of(request)
+    filters = filters or {"status": None, "template": None, "phase": None}
+    rows: list[Any] = []
+    try:
+        rows = list(engine.iter_projects(reader=me, after=after, limit=BOARD_PAGE + 1, **filters))
+    except PhasegateError as exc:
+        error = error or exc
+    more = len(rows) > BOARD_PAGE
+    return page(request, "board.html", status=_status(error), error=error, projects=rows[:BOARD_PAGE],
+                next=rows[BOARD_PAGE - 1].code if more else None, filters=filters, after=after,
+                templates=engine.templates(), draft=draft or {})
+
+
+# -- a project -----------------------------------------------------------------------------------
+
+
+@router.get("/projects/{code}", response_class=HTMLResponse)
+def project(request: Request, code: str, at: str | None = Query(default=None, max_length=40),
+            action: str | None = Query(default=None, max_length=40),
+            actor: str | None = Query(default=None, max_length=64), after: int = Query(default=0, ge=0)
+            ) -> HTMLResponse:
+    viewer(request)
+    return project_page(request, code, at=at or None, action=action or None, actor=actor or None, after=after)
+
+
+@router.get("/projects/{code}/live")
+def live(request: Request, code: str, seq: int = Query(ge=0)) -> Response:
+    """For the page's poll: nothing (204) while the project is still at ``seq``, else the fresh page."""
+    me = viewer(request)
+    try:
+        if engine_of(request).status(code, reader=me).seq == seq:
+            return Response(status_code=204)
+    except PhasegateError:
+        pass  # the page answers with the sentence
+    return project_page(request, code)
+
+
+def project_page(request: Request, code: str, *, at: str | None = None, action: str | None = None,
+                 actor: str | None = None, after: int = 0, error: PhasegateError | None = None
+                 ) -> HTMLResponse:
+    """The project page as it stands (or stood ``at``); also what a refused form answers with."""
+    me, engine = viewer(request), engine_of(request)
+    try:
+        current = engine.status(code, reader=me, at=at)
+        events = list(engine.iter_history(code, reader=me, action=action, actor=actor, after=after,
+                                          limit=HISTORY_PAGE + 1))
+    except PhasegateError as exc:
+        if at is None and action is None and actor is None:
+            return page(request, "error.html", status=exc.http_status, error=exc, title=code)
+        error, current, events = exc, engine.status(code, reader=me), []  # a bad filter: the page, and why
+    _info, definition, _src = engine.template(current.template, current.template_version)
+    titles = {r.key: r.title for r in definition.roles}
+    return page(request, "project.html", status=_status(error), error=error, st=current,
+                offer=offer(current, me.person, engine.grants_of(me.person), titles), titles=titles,
+                steps=steps(current, [(p.key, p.title) for p in definition.phases]),
+                phase_titles={p.key: p.title for p in definition.phases},
+                events=events[:HISTORY_PAGE],
+                history_next=events[HISTORY_PAGE - 1].seq if len(events) > HISTORY_PAGE else None,
+                history_filter={"action": action or "", "actor": actor or ""}, after=after,
+                timeline=_timeline(engine, code, me), at=at or "")
+
+
+def _timeline(engine: Any, code: str, me: Identity) -> Markup:
+    from workflow.reports.html import timeline_svg
+
+    try:
+        return Markup(timeline_svg(engine.report(code, reader=me)))
+    except PhasegateError:
+        return Markup("")
+
+
+# -- templates -----------------------------------------------------------------------------------
+
+
+@router.get("/templates", response_class=HTMLResponse)
+def templates(request: Request) -> HTMLResponse:
+    return templates_page(request, viewer(request))
+
+
+def templates_page(request: Request, me: Identity, *, error: PhasegateError | None = None,
+                   draft: dict[str, Any] | None = None, checked: Any = None) -> HTMLResponse:
+    engine = engine_of(request)
+    yaml_text = (draft or {}).get("yaml") or ""
+    return page(request, "templates.html", status=_status(error), error=error, templates=engine.templates(),
+                admin="admin" in engine.grants_of(me.person), yaml_text=yaml_text, checked=checked)
+
+
+@router.get("/templates/{key}", response_class=HTMLResponse)
+def template(request: Request, key: str, version: int | None = Query(default=None, ge=1, le=2**31 - 1)
+             ) -> HTMLResponse:
+    from workflow.domain.diagram_svg import render_svg
+    from workflow.domain.machine import compile_machine
+
+    viewer(request)
+    engine = engine_of(request)
+    try:
+        info, definition, source = engine.template(key, version)
+    except PhasegateError as exc:
+        return page(request, "error.html", status=exc.http_status, error=exc, title=key)
+    diagram = Markup(render_svg(definition, compile_machine(definition)))
+    return page(request, "template.html", info=info, definition=definition, source=source, diagram=diagram,
+                versions=engine.versions(key))
+
+
+# -- audit ---------------------------------------------------------------------------------------
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit(request: Request, actor: str | None = Query(default=None, max_length=64),
+          action: str | None = Query(default=None, max_length=40),
+          since: str | None = Query(default=None, max_length=40),
+          until: str | None = Query(default=None, max_length=40)) -> HTMLResponse:
+    if until and len(until) == 10:  # a day from the date field: up to its end
+        until += "T23:59:59.999999"
+    search = {"actor": actor or "", "action": action or "", "since": since or "", "until": until or ""}
+    return audit_page(request, viewer(request), search=search)
+
+
+def audit_page(request: Request, me: Identity, *, search: dict[str, str] | None = None, report: Any = None,
+               project: str | None = None, error: PhasegateError | None = None) -> HTMLResponse:
+    search = search or {"actor": "", "action": "", "since": "", "until": ""}
+    events: list[Any] = []
+    if any(search.values()):
+        try:
+            events = engine_of(request).search_events(
+                reader=me, actor=search["actor"] or None, action=search["action"] or None,
+                since=search["since"] or None, until=search["until"] or None)
+        except PhasegateError as exc:
+            error = error or exc
+    return page(request, "audit.html", status=_status(error), error=error, search=search, events=events,
+                report=report, project=project or "", searched=any(search.values()))
+
+
+# -- people and tokens ---------------------------------------------------------------------------
+
+
+@router.get("/people", response_class=HTMLResponse)
+def people(request: Request) -> HTMLResponse:
+    return people_page(request, viewer(request))
+
+
+def people_page(request: Request, me: Identity, *, error: PhasegateError | None = None) -> HTMLResponse:
+    engine = engine_of(request)
+    accounts: list[Any] = []
+    grants: dict[str, list[str]] = {}
+    try:
+        accounts, grants = engine.users(reader=me), engine.grants(reader=me)
+        refused = None
+    except PhasegateError as exc:
+        refused = exc  # not an admin or auditor: the page says so
+    return page(request, "people.html", status=_status(error or refused), error=error or refused,
+                accounts=accounts, grants=grants, privileges=PRIVILEGES,
+                admin="admin" in engine.grants_of(me.person), can_read=refused is None)
+
+
+@router.get("/me/tokens", response_class=HTMLResponse)
+def tokens(request: Request) -> HTMLResponse:
+    return tokens_page(request, viewer(request))
+
+
+def tokens_page(request: Request, me: Identity, *, error: PhasegateError | None = None, new: Any = None,
+                notice: str | None = None, status: int = 200) -> HTMLResponse:
+    return page(request, "tokens.html", status=_status(error, status), error=error, new=new, notice=notice,
+                tokens=engine_of(request).tokens(reader=me))
