@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 NAMING = {
@@ -91,7 +92,20 @@ projects = Table(
     # The project's latest hold and rejection events (their seq), for its status to show.
     Column("hold_seq", Integer),
     Column("rejection_seq", Integer),
+    # The schedule (workflow/domain/schedule.py): the working calendar (a country or
+    # subdivision of the ``holidays`` package; None: Monday to Friday), the start date, the
+    # current round's due date, when its gate opened (every task done), the due dates set
+    # ahead for phases not yet entered (JSON {phase: date}), and the next moment
+    # ``phasegate tick`` has something to look at (None: nothing, or on hold).
+    Column("calendar", String(32)),
+    Column("starts_on", String(10)),
+    Column("due_on", String(10)),
+    Column("gate_opened_at", TIME),
+    Column("planned_due", Text),
+    Column("next_tick_at", TIME),
     CheckConstraint("status IN ('active', 'on_hold', 'cancelled', 'completed')", name="status"),
+    Index("ix_projects_next_tick_at", "next_tick_at", sqlite_where=text("next_tick_at IS NOT NULL"),
+          postgresql_where=text("next_tick_at IS NOT NULL")),
 )
 
 # Who holds which role on which project; ``seq`` is the assign event that gave the authority.
@@ -218,4 +232,65 @@ sign_in_failures = Table(
     Column("failures", Integer, nullable=False),
     Column("first_at", TIME, nullable=False),
     Column("last_at", TIME, nullable=False),
+)
+
+# A reminder, escalation or overdue notice given: once per project, phase, round, kind and
+# person, whatever the number of ``tick`` processes (the primary key, not a lock, decides).
+timers = Table(
+    "timers",
+    metadata,
+    Column("project_id", Integer, ForeignKey("projects.id"), primary_key=True),
+    Column("phase", KEY, primary_key=True),
+    Column("round", Integer, primary_key=True),
+    Column("kind", String(16), primary_key=True),  # remind | escalate | overdue
+    Column("person", PERSON, primary_key=True),
+    Column("seq", Integer, nullable=False),  # the event that gave it
+)
+
+# The transactional outbox: a notification is written in the transaction of the event that
+# asks somebody to act, and delivered at least once by ``phasegate notify run``.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("chain", KEY, nullable=False),  # the event it is about
+    Column("seq", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),  # task | sign | ready | rejected | remind | escalate | overdue
+    Column("people", Text, nullable=False),  # JSON list: who is asked to act (an e-mail: its one recipient)
+    Column("channel", String(16), nullable=False),  # email | webhook
+    Column("target", String(320), nullable=False),  # the e-mail address, or the webhook's id
+    Column("status", String(16), nullable=False),  # pending | delivered | dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", TIME, nullable=False),
+    Column("lease_until", TIME),  # a worker is sending it until then (a killed worker's lease lapses)
+    Column("last_error", Text),
+    Column("created_at", TIME, nullable=False),
+    Column("delivered_at", TIME),
+    CheckConstraint("status IN ('pending', 'delivered', 'dead')", name="status"),
+    Index("ix_outbox_status", "status", "next_attempt_at"),
+)
+
+# Where notifications go besides e-mail: admins' webhooks, signed with their own secret.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("kinds", Text, nullable=False),  # JSON list of notification kinds, or ["*"]
+    Column("secret", String(200), nullable=False),  # the HMAC key (the sender needs it in the clear)
+    Column("format", String(16), nullable=False),  # json | slack
+    Column("active", Boolean, nullable=False),
+    Column("created_at", TIME, nullable=False),
+    Column("created_by", PERSON, nullable=False),
+)
+
+# Which notification e-mails a person wants (None: every kind), and their calendar feed's key.
+notify_settings = Table(
+    "notify_settings",
+    metadata,
+    Column("person", PERSON, primary_key=True),
+    Column("email_kinds", Text),  # JSON list; None: all
+    Column("calendar_key_hash", HASH),  # sha256 of the feed's secret; None: no feed
+    Column("updated_at", TIME, nullable=False),
+    UniqueConstraint("calendar_key_hash", name="uq_notify_settings_calendar_key_hash"),
 )
