@@ -255,7 +255,8 @@ outbox = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("chain", KEY, nullable=False),  # the event it is about
     Column("seq", Integer, nullable=False),
-    Column("kind", String(16), nullable=False),  # task | sign | ready | rejected | remind | escalate | overdue
+    # task | sign | ready | rejected | remind | escalate | overdue (workflow/domain/asks.py)
+    Column("kind", String(16), nullable=False),
     Column("people", Text, nullable=False),  # JSON list: who is asked to act (an e-mail: its one recipient)
     Column("channel", String(16), nullable=False),  # email | webhook
     Column("target", String(320), nullable=False),  # the e-mail address, or the webhook's id

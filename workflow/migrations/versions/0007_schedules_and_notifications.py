@@ -42,8 +42,8 @@ def upgrade() -> None:
                     postgresql_where=sa.text("next_tick_at IS NOT NULL"))
     op.create_table(
         "timers",
-        sa.Column("project_id", sa.Integer(), sa.ForeignKey("projects.id", name="fk_timers_project_id_projects"),
-                  primary_key=True),
+        sa.Column("project_id", sa.Integer(),
+                  sa.ForeignKey("projects.id", name="fk_timers_project_id_projects"), primary_key=True),
         sa.Column("phase", KEY, primary_key=True),
         sa.Column("round", sa.Integer(), primary_key=True),
         sa.Column("kind", sa.String(16), primary_key=True),
