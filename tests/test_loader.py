@@ -686,7 +686,11 @@ SAMPLES = {
     "required": "1",
     "boolean": "false",
     "phase_ref": "build",
+    "span": "2d",
+    "escalate_to": "lead",
 }
+# A key that only means something beside another (whom to escalate to needs when).
+COMPANIONS = {"escalate_to": {"escalate_after": "4d"}}
 
 
 def minimal_document() -> dict:
@@ -734,6 +738,7 @@ def test_the_minimal_document_of_the_schema_loads() -> None:
 def test_every_key_the_schema_allows_is_accepted_by_the_loader(level: str, name: str) -> None:
     document = minimal_document()
     level_of(document, level)[name] = SAMPLES[schema.LEVELS[level][name].kind]
+    level_of(document, level).update(COMPANIONS.get(name, {}))
     load_definition(dump(document))
 
 

@@ -32,6 +32,11 @@ class Gate:
     distinct_people: bool = True
     on_reject: str = ""  # filled with the owning phase's key by the loader when absent
     description: str | None = None
+    # When a signer waited on this long is reminded, and the gate escalated (spans: "2d" working
+    # days, "4h" hours; workflow/domain/schedule.py), and to whom: "lead", "admin" or a role key.
+    remind_after: str | None = None
+    escalate_after: str | None = None
+    escalate_to: str | None = None
 
     @property
     def needed(self) -> int:
@@ -50,6 +55,7 @@ class Phase:
     tasks: tuple[tuple[str, str], ...]  # (role key, task text), in the template's role order
     gate: Gate | None = None
     description: str | None = None
+    duration: str | None = None  # the time a round of the phase is planned to take ("5d": working days)
 
     @property
     def task_roles(self) -> tuple[str, ...]:
@@ -124,7 +130,11 @@ def definition_to_dict(definition: Definition) -> dict[str, Any]:
                     "distinct_people": p.gate.distinct_people,
                     "on_reject": p.gate.on_reject,
                     "description": p.gate.description,
+                    "remind_after": p.gate.remind_after,
+                    "escalate_after": p.gate.escalate_after,
+                    "escalate_to": p.gate.escalate_to,
                 },
+                "duration": p.duration,
             }
             for p in definition.phases
         ],
@@ -146,11 +156,13 @@ def definition_from_dict(data: dict[str, Any]) -> Definition:
                 g["distinct_people"],
                 g["on_reject"],
                 g["description"],
+                g.get("remind_after"),  # compiled before schedules existed: none
+                g.get("escalate_after"),
+                g.get("escalate_to"),
             )
         )
-        phases.append(
-            Phase(p["key"], p["title"], tuple((r, t) for r, t in p["tasks"]), gate, p["description"])
-        )
+        tasks = tuple((r, t) for r, t in p["tasks"])
+        phases.append(Phase(p["key"], p["title"], tasks, gate, p["description"], p.get("duration")))
     return Definition(
         key=data["key"],
         title=data["title"],

@@ -88,6 +88,8 @@ class _Builder(ShapeChecker):
             "gate": self.gate,
             "role_refs": self.role_refs_list,
             "phase_ref": self.phase_ref,
+            "span": self.span,
+            "escalate_to": self.escalate_to,
         })
         # Set while converting one phase: its label, position and key.
         self.phase_label = ""
@@ -109,6 +111,21 @@ class _Builder(ShapeChecker):
             return INVALID
         self.phase_refs.append((node.value, node, what, self.phase_index, self.phase_label))
         return node.value
+
+    def span(self, key: Node, node: Node, what: str) -> Any:
+        if isinstance(node, ScalarNode) and schema.SPAN.fullmatch(node.value):
+            return node.value
+        given = quote(node.value) if isinstance(node, ScalarNode) else kind_of(node)
+        self.add(node if not is_empty(node) else key, f"{what} must be {schema.KINDS['span']}, not {given}")
+        return INVALID
+
+    def escalate_to(self, key: Node, node: Node, what: str) -> Any:
+        if isinstance(node, ScalarNode) and node.value in ("lead", "admin"):
+            return node.value
+        if not isinstance(node, ScalarNode) or not node.value:
+            self.add(node if not is_empty(node) else key, f"{what} must be {schema.KINDS['escalate_to']}")
+            return INVALID
+        return self.role_ref(key, node, what)
 
     # -- converters of structures
 
@@ -181,7 +198,8 @@ class _Builder(ShapeChecker):
             tasks = {}
         if tasks == {} and gate is None:
             self.add(node, f"{label} has neither tasks nor a gate; give it at least one of them")
-        if INVALID in (values["key"], values["title"], values["description"], tasks, gate):
+        if INVALID in (values["key"], values["title"], values["description"], tasks, gate,
+                       values["duration"]):
             return INVALID
         return {
             "key": values["key"],
@@ -189,6 +207,7 @@ class _Builder(ShapeChecker):
             "description": values["description"],
             "tasks": tasks,
             "gate": gate,
+            "duration": values["duration"],
         }
 
     def tasks(self, key: Node, node: Node, what: str) -> Any:
@@ -262,6 +281,7 @@ class _Builder(ShapeChecker):
                     f"{len(approvers)} approver{'s' if len(approvers) != 1 else ''}",
                 )
                 required = INVALID
+        self._check_timers(node, values)
         if INVALID in values.values() or required is INVALID:
             return INVALID
         return Gate(
@@ -271,7 +291,24 @@ class _Builder(ShapeChecker):
             distinct_people=values["distinct_people"],
             on_reject=values["on_reject"] or self.phase_key,
             description=values["description"],
+            remind_after=values["remind_after"],
+            escalate_after=values["escalate_after"],
+            escalate_to=values["escalate_to"] or ("lead" if values["escalate_after"] else None),
         )
+
+    def _check_timers(self, node: Node, values: dict[str, Any]) -> None:
+        """An escalation comes after the reminder, and names whom only when there is one."""
+        def node_of(name: str) -> Node:
+            return next(v for k, v in node.value if isinstance(k, ScalarNode) and k.value == name)
+
+        remind, escalate = values["remind_after"], values["escalate_after"]
+        label = f"{self.phase_label} gate"
+        if values["escalate_to"] not in (None, INVALID) and escalate is None:
+            self.add(node_of("escalate_to"), f"{label} escalate_to needs escalate_after (when to escalate)")
+        if (isinstance(remind, str) and isinstance(escalate, str) and remind[-1] == escalate[-1]
+                and int(escalate[:-1]) <= int(remind[:-1])):
+            self.add(node_of("escalate_after"),
+                     f"{label} escalate_after {escalate} must come after remind_after {remind}")
 
     # -- the whole document
 
@@ -294,6 +331,7 @@ class _Builder(ShapeChecker):
                 tasks=tuple(sorted(p["tasks"].items(), key=lambda item: order[item[0]])),
                 gate=p["gate"],
                 description=p["description"],
+                duration=p["duration"],
             )
             for p in values["phases"]
         )

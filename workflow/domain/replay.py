@@ -102,6 +102,10 @@ class Replay:
         self.updated_at = ""
         self.hold_seq: int | None = None
         self.rejection_seq: int | None = None
+        self.calendar: str | None = None  # the schedule as the record has it (workflow/domain/timers.py)
+        self.starts_on: str | None = None
+        self.due_on: str | None = None
+        self.planned_due: dict[str, str] = {}
         self.team: dict[str, set[str]] = {}
         self.authority: dict[tuple[str, str], int] = {}
         self.assignments: dict[tuple[str, str], Assignment] = {}  # as the assignments table holds them
@@ -123,6 +127,13 @@ class Replay:
         self.phase, self.round, self.status = d["phase"], d["round"], ACTIVE
         self.rounds = {d["phase"]: d["round"]}
         self.created_at = e.at
+        self.calendar, self.starts_on, self.due_on = d.get("calendar"), d.get("starts_on"), d.get("due_on")
+
+    def _due(self, e: Recorded, d: dict[str, Any]) -> None:
+        if d["phase"] == self.phase:
+            self.due_on = d["due_on"]
+        else:
+            self.planned_due[d["phase"]] = d["due_on"]
 
     def _assign(self, e: Recorded, d: dict[str, Any]) -> None:
         self.team.setdefault(d["role"], set()).add(d["person"])
@@ -158,6 +169,10 @@ class Replay:
         if d.get("to_phase") is not None:
             self.phase, self.round = d["to_phase"], d["to_round"]
             self.rounds[self.phase] = self.round
+            planned = self.planned_due.pop(self.phase, None) if self.round == 1 else None
+            self.due_on = d.get("due_on", planned)
+        elif "due_on" in d:  # a resume moves the due date by the hold
+            self.due_on = d["due_on"]
         self.status = d.get("status", self.status)
         if e.action == "reject":
             self.rejection_seq = e.seq
@@ -186,6 +201,12 @@ class Replay:
             updated_at=self.updated_at,
             hold_seq=self.hold_seq,
             rejection_seq=self.rejection_seq,
+            calendar=self.calendar,
+            starts_on=self.starts_on,
+            due_on=self.due_on,
+            gate_opened_at=None,  # kept by the engine for tick, not by the record
+            planned_due=canonical_json(self.planned_due) if self.planned_due else None,
+            next_tick_at=None,
             team={role: tuple(people) for role, people in self.team_lists().items()},
             authority=dict(self.authority),
             tasks={role: t for (phase, rnd, role), t in self.tasks.items() if (phase, rnd) == current},
@@ -203,6 +224,11 @@ _STEPS: dict[str, Callable[[Replay, Recorded, dict[str, Any]], None]] = {
     "approve": Replay._approve,
     "withdraw": Replay._void,
     "task.reopen": Replay._void,
+    "due": Replay._due,
+    # tick's notices: on the record, and they change nothing the state tables hold
+    "remind": lambda self, e, d: None,
+    "escalate": lambda self, e, d: None,
+    "overdue": lambda self, e, d: None,
 }
 
 

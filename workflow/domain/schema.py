@@ -28,6 +28,7 @@ MAX_DESCRIPTION_LENGTH = 2000
 TEMPLATE_KEY = re.compile(r"[a-z0-9-]+")
 ROLE_KEY = re.compile(r"[a-z0-9_]+")
 PHASE_KEY = re.compile(r"[a-z0-9_]+")
+SPAN = re.compile(r"[1-9][0-9]{0,2}[dh]")  # working days or hours, as workflow/domain/schedule.py reads it
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ KINDS: dict[str, str] = {
     "required": "all, any or a whole number of approver roles",
     "boolean": "true or false",
     "phase_ref": "the key of this phase or an earlier one",
+    "span": "a number of working days or hours, such as 5d or 4h (1 to 999)",
+    "escalate_to": "lead, admin or the key of a declared role",
 }
 
 #: Allowed keys per level, in the order a template usually writes them.
@@ -83,6 +86,7 @@ LEVELS: dict[str, dict[str, Field]] = {
         "description": Field("description"),
         "tasks": Field("tasks"),
         "gate": Field("gate"),
+        "duration": Field("span"),
     },
     "gate": {
         "title": Field("title", required=True),
@@ -91,6 +95,9 @@ LEVELS: dict[str, dict[str, Field]] = {
         "distinct_people": Field("boolean", default=True),
         "on_reject": Field("phase_ref"),  # absent: the gate's own phase (filled by the loader)
         "description": Field("description"),
+        "remind_after": Field("span"),
+        "escalate_after": Field("span"),
+        "escalate_to": Field("escalate_to"),  # absent with escalate_after: the lead
     },
 }
 

@@ -20,6 +20,7 @@ from typing import NamedTuple
 from workflow.domain.definition import Definition, Phase
 from workflow.domain.events import canonical_json
 from workflow.domain.gates import PhaseEvaluation, evaluate
+from workflow.domain.timers import Clock
 from workflow.domain.vocabulary import ASSERTED, Status
 
 
@@ -61,10 +62,23 @@ class ProjectState(NamedTuple):
     updated_at: str
     hold_seq: int | None  # the latest hold event, and the latest rejection (their seq)
     rejection_seq: int | None
+    # The schedule (workflow/domain/timers.py Clock): calendar, start date, the round's due date,
+    # when its gate opened, due dates set ahead (JSON), the next moment tick looks at it.
+    calendar: str | None
+    starts_on: str | None
+    due_on: str | None
+    gate_opened_at: str | None
+    planned_due: str | None
+    next_tick_at: str | None
     team: Mapping[str, tuple[str, ...]]  # role -> people, sorted
     authority: Mapping[tuple[str, str], int]  # (role, person) -> the assign event that gave it
     tasks: Mapping[str, TaskDone]  # role -> its task done this round
     approvals: Mapping[str, Signature]  # role -> its approval this round
+
+    @property
+    def clock(self) -> Clock:
+        return Clock(self.calendar, self.starts_on, self.due_on, self.gate_opened_at, self.planned_due,
+                     self.next_tick_at)
 
     def holds(self, role: str, person: str) -> bool:
         return person in self.team.get(role, ())

@@ -6,17 +6,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import select
+
 from workflow.domain import inputs, rules
+from workflow.domain.asks import asks_of
 from workflow.domain.events import Event, canonical_json, new_event
 from workflow.domain.identity import Identity, acting
 from workflow.domain.rules import Context
+from workflow.domain.state import ProjectState
+from workflow.domain.timers import moves, timed
 from workflow.engine.visibility import missing_project
 from workflow.errors import PreconditionFailed
 from workflow.storage.chains import append_project_event
 from workflow.storage.database import utcnow
+from workflow.storage.outbox import queue
 from workflow.storage.project_rows import locked_project
 from workflow.storage.requests import apply_once
 from workflow.storage.store import Store
+from workflow.storage.tables import events as t_events
 from workflow.storage.tx import WriteTx
 
 Body = Callable[[Context, WriteTx], Event]
@@ -87,8 +94,19 @@ def record(
 
     Every event says under which template version it happened, in which phase and round,
     and, where a role gave the actor the right to act, which role and which assignment.
+    With it go the schedule's moves (a new round's due date is on the record) and the
+    notifications the event owes, in the same transaction.
     """
     state = ctx.state
+    moved = dict(moved or {})
+    definition = ctx.tpl.definition
+    if state.due_on or state.gate_opened_at or state.planned_due or timed(definition):
+        held_at = _held_at(tx, state) if action == "resume" else None
+        changes = moves(definition, ctx.phase, state.status, state.tasks, state.clock, action, data, moved,
+                        ctx.now, held_at)
+        moved.update(changes)
+        if "due_on" in changes and (changes["due_on"] or state.due_on) and action != "due":
+            data = {**data, "due_on": changes["due_on"]}
     full: dict[str, Any] = {
         "template": ctx.tpl.ref,
         "phase_title": ctx.phase.title,
@@ -103,4 +121,18 @@ def record(
     event = new_event(
         state.code, state.seq + 1, state.head_hash, ctx.now, ctx.actor, action, state.phase, full
     )
-    return append_project_event(tx, state, event, moved or {})
+    event = append_project_event(tx, state, event, moved)
+    asks = asks_of(definition, ctx.phase, state.status, state.team,
+                   {r: t.person for r, t in state.tasks.items()},
+                   {r: a.person for r, a in state.approvals.items()}, action, data, moved, ctx.actor)
+    if asks:
+        queue(tx, event, asks, ctx.now)
+    return event
+
+
+def _held_at(tx: WriteTx, state: ProjectState) -> str | None:
+    """When the hold a resume ends began (its event's time)."""
+    if state.hold_seq is None:
+        return None
+    row = tx.core(select(t_events.c.at).where(t_events.c.chain == state.code, t_events.c.seq == state.hold_seq))
+    return row.scalar()

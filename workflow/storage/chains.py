@@ -34,6 +34,10 @@ def append_project_event(tx: WriteTx, state: ProjectState, event: Event, moved: 
         "status": state.status,
         "hold_seq": state.hold_seq,
         "rejection_seq": state.rejection_seq,
+        "due_on": state.due_on,
+        "gate_opened_at": state.gate_opened_at,
+        "planned_due": state.planned_due,
+        "next_tick_at": state.next_tick_at,
     }
     tx.write(sql.UPDATE_PROJECT, {**head, **moved}, one_row=True)
     return event

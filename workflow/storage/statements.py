@@ -43,6 +43,12 @@ class ProjectRow(NamedTuple):
     updated_at: str
     hold_seq: int | None
     rejection_seq: int | None
+    calendar: str | None
+    starts_on: str | None
+    due_on: str | None
+    gate_opened_at: str | None
+    planned_due: str | None
+    next_tick_at: str | None
 
 
 PROJECT_COLUMNS = ProjectRow._fields
@@ -154,7 +160,8 @@ UPDATE_PROJECT = Statement(
     (
         "UPDATE projects SET seq = :seq, head_hash = :head_hash, updated_at = :updated_at, phase = :phase,"
         " round = :round, rounds = :rounds, status = :status, hold_seq = :hold_seq,"
-        " rejection_seq = :rejection_seq WHERE id = :id AND seq = :prev_seq"
+        " rejection_seq = :rejection_seq, due_on = :due_on, gate_opened_at = :gate_opened_at,"
+        " planned_due = :planned_due, next_tick_at = :next_tick_at WHERE id = :id AND seq = :prev_seq"
     ),
 )
 # Whether a project exists and whether the reader holds a role on it.

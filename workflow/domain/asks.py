@@ -1,0 +1,89 @@
+"""Whom an event asks to act: the notifications it owes (written to the outbox with it).
+
+An event asks somebody to act when a task becomes theirs (an assignment to a role with an
+open task, a phase entered, a task reopened), when a gate waits for their signature (the
+phase's last task done, or an assignment to an approver role once the tasks are done), when
+the lead can advance (the last task or signature given), when a rejection sends the
+project back to them, and when ``tick`` reminds, escalates or finds a due date passed. The
+person who acted is not told about their own act.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+from workflow.domain.definition import Definition, Phase
+from workflow.domain.gates import evaluate
+from workflow.domain.vocabulary import ACTIVE
+
+KINDS = ("task", "sign", "ready", "rejected", "remind", "escalate", "overdue")
+
+
+class Ask(NamedTuple):
+    kind: str  # one of KINDS
+    people: tuple[str, ...]
+    role: str | None = None
+
+
+def asks_of(definition: Definition, phase: Phase, status: str, team: Mapping[str, Sequence[str]],
+            tasks_done: Mapping[str, str], approvals: Mapping[str, str], action: str,
+            data: Mapping[str, Any], moved: Mapping[str, Any], actor: str) -> list[Ask]:
+    """The asks of one project event, from the state before it (``moved``: what it changes)."""
+    status = moved.get("status", status)
+    if status != ACTIVE:
+        return []
+    found: list[Ask] = []
+    role = data.get("role")
+    if "phase" in moved and moved.get("round") is not None:  # a phase (re-)entered: a fresh round
+        entered = definition.phase(moved["phase"])
+        assert entered is not None
+        found = _opening(definition, entered, team, "rejected" if action == "reject" else "task")
+    elif action == "assign":
+        found = _assigned(definition, phase, team, tasks_done, approvals, data["role"], data["person"])
+    elif action == "task.done":
+        done = {**tasks_done, role: actor}
+        if all(r in done for r in phase.task_roles):
+            found = _gate_waits(definition, phase, team, done, approvals) or _ready(definition, team)
+    elif action == "task.reopen" and role:
+        found = [Ask("task", tuple(team.get(role, ())), role)]
+    elif action == "approve" and role:
+        signed = {**approvals, role: actor}
+        after = evaluate(definition, phase, tasks_done, signed, team)
+        if after.ready:
+            found = _ready(definition, team)
+    return [a._replace(people=people) for a in found if (people := tuple(p for p in a.people if p != actor))]
+
+
+def _opening(definition: Definition, phase: Phase, team: Mapping[str, Sequence[str]], kind: str) -> list[Ask]:
+    if phase.tasks:
+        return [Ask(kind, tuple(team.get(role, ())), role) for role in phase.task_roles]
+    return _gate_waits(definition, phase, team, {}, {}, kind="rejected" if kind == "rejected" else "sign")
+
+
+def _gate_waits(definition: Definition, phase: Phase, team: Mapping[str, Sequence[str]],
+                tasks_done: Mapping[str, str], approvals: Mapping[str, str], kind: str = "sign") -> list[Ask]:
+    if phase.gate is None:
+        return []
+    evaluation = evaluate(definition, phase, tasks_done, approvals, team)
+    return [Ask(kind, people, role) for role, people in evaluation.can_sign.items()]
+
+
+def _ready(definition: Definition, team: Mapping[str, Sequence[str]]) -> list[Ask]:
+    return [Ask("ready", tuple(team.get(definition.lead, ())), definition.lead)]
+
+
+def _assigned(definition: Definition, phase: Phase, team: Mapping[str, Sequence[str]],
+              tasks_done: Mapping[str, str], approvals: Mapping[str, str], role: str, person: str) -> list[Ask]:
+    if role in phase.task_roles and role not in tasks_done:
+        return [Ask("task", (person,), role)]
+    if all(r in tasks_done for r in phase.task_roles):
+        joined = {**team, role: (*team.get(role, ()), person)}
+        return [a._replace(people=(person,)) for a in _gate_waits(definition, phase, joined, tasks_done, approvals)
+                if a.role == role and person in a.people]
+    return []
+
+
+def tick_asks(kind: str, people: Sequence[str]) -> list[Ask]:
+    """A reminder, escalation or overdue notice from ``tick``."""
+    return [Ask(kind, tuple(people))]

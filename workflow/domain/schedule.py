@@ -1,0 +1,160 @@
+"""Working time: a project's calendar, a phase's due date, and when a waiting signer is reminded.
+
+The rules (README, "Schedules and notifications"):
+
+- A **calendar** is Monday to Friday, less the public holidays of a country or subdivision
+  the ``holidays`` package knows (``GB-ENG``, ``US-NY``, ``FR``); none: Monday to Friday.
+- A **span** is ``Nd`` (N working days) or ``Nh`` (N hours of the clock).
+- A round of a phase **starts** when it is entered (or on the project's start date, if that
+  is later); its **due date** is the Nth working day after the day it starts (the start
+  day itself does not count), due at the end of that day, UTC. A rejection starts a new
+  round with a new due date; a due date set ahead with ``project due`` is the first round's.
+- A phase's **gate opens** when its last task is done (at once for a phase without tasks);
+  a signer is **reminded** ``remind_after`` later, and the gate **escalated**
+  ``escalate_after`` later: N working days later at the same time of day, or N hours later.
+- **On hold the clock stops**: on resume, the due date moves later by the working days the
+  hold covered, and the gate's clock by the hold's length.
+
+Pure functions on ISO texts (``YYYY-MM-DD`` dates, stored UTC times); ``holidays`` is imported
+only for a project that names a calendar.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+
+from workflow.errors import UsageError
+
+SPAN = re.compile(r"([1-9][0-9]{0,2})([dh])")
+CALENDAR = re.compile(r"([A-Za-z]{2,3})(?:-([A-Za-z0-9]{1,6}))?")
+MAX_DAYS = 400 * 366  # a walk through working days ends well before this, whatever the calendar
+
+
+def parse_span(span: str) -> tuple[int, str]:
+    found = SPAN.fullmatch(span)
+    if found is None:
+        raise UsageError(f"{span!r} is not a span: give working days or hours, such as 5d or 4h")
+    return int(found.group(1)), found.group(2)
+
+
+@lru_cache(maxsize=64)
+def working_day(code: str | None) -> Callable[[date], bool]:
+    """Whether a day is a working day in calendar ``code`` (None: Monday to Friday)."""
+    if code is None:
+        return lambda day: day.weekday() < 5
+    country, subdivision = _calendar_parts(code)
+    import holidays
+
+    days_off = holidays.country_holidays(country, subdiv=subdivision)
+    return lambda day: day.weekday() < 5 and day not in days_off
+
+
+def calendar_code(value: str) -> str:
+    """``value`` as a calendar the ``holidays`` package knows (``gb-eng`` -> ``GB-ENG``), else a sentence."""
+    found = CALENDAR.fullmatch(value.strip())
+    if found is None:
+        raise UsageError(f"{value!r} is not a calendar: give a country code, or country-subdivision "
+                         "(e.g. GB-ENG, US-NY, FR)")
+    code = found.group(1).upper() + (f"-{found.group(2).upper()}" if found.group(2) else "")
+    _calendar_parts(code)
+    return code
+
+
+def _calendar_parts(code: str) -> tuple[str, str | None]:
+    import holidays
+
+    country, _, subdivision = code.partition("-")
+    supported = holidays.list_supported_countries()
+    if country not in supported:
+        raise UsageError(f"there is no holiday calendar for the country {country!r} "
+                         "(an ISO 3166 code the holidays package knows, e.g. GB, US, DE, FR)")
+    if subdivision and subdivision not in supported[country]:
+        listing = ", ".join(supported[country][:40]) or "none"
+        raise UsageError(f"{country} has no subdivision {subdivision!r} (it has: {listing})")
+    return country, subdivision or None
+
+
+def parse_day(value: str) -> date:
+    try:
+        return date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        raise UsageError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _instant(at: str) -> datetime:
+    return datetime.fromisoformat(at.replace("Z", "+00:00"))
+
+
+def stored(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def add_working_days(start: date, days: int, calendar: str | None) -> date:
+    """The ``days``-th working day after ``start`` (``start`` itself not counted)."""
+    is_working = working_day(calendar)
+    day, left = start, days
+    for _ in range(MAX_DAYS):
+        if left <= 0:
+            return day
+        day += timedelta(days=1)
+        if is_working(day):
+            left -= 1
+    raise UsageError(f"calendar {calendar} has no working days")  # pragma: no cover (no such calendar)
+
+
+def working_days_in(first: date, end: date, calendar: str | None) -> int:
+    """How many working days lie in ``first`` .. ``end - 1``."""
+    is_working = working_day(calendar)
+    return sum(1 for n in range(max((end - first).days, 0)) if is_working(first + timedelta(days=n)))
+
+
+def due_on(started_at: str, span: str, calendar: str | None) -> str:
+    """The due date of a round that started at ``started_at`` and may take ``span``."""
+    count, unit = parse_span(span)
+    start = _instant(started_at)
+    if unit == "h":
+        return (start + timedelta(hours=count)).date().isoformat()
+    return add_working_days(start.date(), count, calendar).isoformat()
+
+
+def end_of(day: str) -> str:
+    """The stored time at which a due date has passed."""
+    return f"{day}T23:59:59.999999Z"
+
+
+def after(at: str, span: str, calendar: str | None) -> str:
+    """The moment ``span`` after ``at``: N hours later, or N working days later at the same time."""
+    count, unit = parse_span(span)
+    start = _instant(at)
+    if unit == "h":
+        return stored(start + timedelta(hours=count))
+    day = add_working_days(start.date(), count, calendar)
+    return stored(datetime.combine(day, start.timetz()))
+
+
+def round_starts(entered_at: str, starts_on: str | None) -> str:
+    """When a round's clock starts: when it was entered, or the project's start date if later."""
+    if starts_on is not None and entered_at < starts_on:
+        return f"{starts_on}T00:00:00.000000Z"
+    return entered_at
+
+
+def shift_for_hold(due: str | None, opened: str | None, held_at: str, resumed_at: str,
+                   calendar: str | None) -> tuple[str | None, str | None]:
+    """The due date and gate-opened moment after a hold from ``held_at`` to ``resumed_at``."""
+    lost = working_days_in(_instant(held_at).date(), _instant(resumed_at).date(), calendar)
+    new_due = None if due is None else add_working_days(date.fromisoformat(due), lost, calendar).isoformat()
+    new_opened = None if opened is None else stored(
+        _instant(opened) + (_instant(resumed_at) - _instant(held_at)))
+    return new_due, new_opened
+
+
+def days_left(due: str, today: date, calendar: str | None) -> int:
+    """Working days from ``today`` to the due date (0: due today; negative: overdue by that many)."""
+    end = date.fromisoformat(due)
+    if end >= today:
+        return working_days_in(today + timedelta(days=1), end + timedelta(days=1), calendar)
+    return -working_days_in(end + timedelta(days=1), today + timedelta(days=1), calendar)
