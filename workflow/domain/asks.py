@@ -42,7 +42,7 @@ def asks_of(definition: Definition, phase: Phase, status: str, team: Mapping[str
     elif action == "assign":
         found = _assigned(definition, phase, team, tasks_done, approvals, data["role"], data["person"])
     elif action == "task.done":
-        done = {**tasks_done, role: actor}
+        done: dict[str, str] = {**tasks_done, str(role): actor}
         if all(r in done for r in phase.task_roles):
             found = _gate_waits(definition, phase, team, done, approvals) or _ready(definition, team)
     elif action == "task.reopen" and role:
@@ -55,14 +55,16 @@ def asks_of(definition: Definition, phase: Phase, status: str, team: Mapping[str
     return [a._replace(people=people) for a in found if (people := tuple(p for p in a.people if p != actor))]
 
 
-def _opening(definition: Definition, phase: Phase, team: Mapping[str, Sequence[str]], kind: str) -> list[Ask]:
+def _opening(definition: Definition, phase: Phase, team: Mapping[str, Sequence[str]], kind: str
+             ) -> list[Ask]:
     if phase.tasks:
         return [Ask(kind, tuple(team.get(role, ())), role) for role in phase.task_roles]
     return _gate_waits(definition, phase, team, {}, {}, kind="rejected" if kind == "rejected" else "sign")
 
 
 def _gate_waits(definition: Definition, phase: Phase, team: Mapping[str, Sequence[str]],
-                tasks_done: Mapping[str, str], approvals: Mapping[str, str], kind: str = "sign") -> list[Ask]:
+                tasks_done: Mapping[str, str], approvals: Mapping[str, str], kind: str = "sign"
+                ) -> list[Ask]:
     if phase.gate is None:
         return []
     evaluation = evaluate(definition, phase, tasks_done, approvals, team)
@@ -74,13 +76,14 @@ def _ready(definition: Definition, team: Mapping[str, Sequence[str]]) -> list[As
 
 
 def _assigned(definition: Definition, phase: Phase, team: Mapping[str, Sequence[str]],
-              tasks_done: Mapping[str, str], approvals: Mapping[str, str], role: str, person: str) -> list[Ask]:
+              tasks_done: Mapping[str, str], approvals: Mapping[str, str], role: str, person: str
+              ) -> list[Ask]:
     if role in phase.task_roles and role not in tasks_done:
         return [Ask("task", (person,), role)]
     if all(r in tasks_done for r in phase.task_roles):
         joined = {**team, role: (*team.get(role, ()), person)}
-        return [a._replace(people=(person,)) for a in _gate_waits(definition, phase, joined, tasks_done, approvals)
-                if a.role == role and person in a.people]
+        waits = _gate_waits(definition, phase, joined, tasks_done, approvals)
+        return [a._replace(people=(person,)) for a in waits if a.role == role and person in a.people]
     return []
 
 

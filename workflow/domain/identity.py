@@ -19,6 +19,7 @@ class Identity(NamedTuple):
     person: str
     auth: Auth = ASSERTED
     token_id: str | None = None  # the token used, for a token identity
+    session: str | None = None  # the session's id hash, for a web session (a password change keeps it)
 
 
 def acting(actor: str | Identity, what: str = "the acting person") -> Identity:

@@ -76,7 +76,8 @@ def moves(definition: Definition, phase: Phase, status: str, tasks_done: Iterabl
             ahead = planned(clock) | {data["phase"]: data["due_on"]}
             out = {"planned_due": json.dumps(ahead, sort_keys=True)}
     elif action == "resume" and held_at is not None:
-        due, opened = schedule.shift_for_hold(clock.due_on, clock.gate_opened_at, held_at, now, clock.calendar)
+        due, opened = schedule.shift_for_hold(clock.due_on, clock.gate_opened_at, held_at, now,
+                                              clock.calendar)
         out = {"due_on": due, "gate_opened_at": opened}
     now_in = definition.phase(moved.get("phase") or phase.key) or phase
     out["next_tick_at"] = next_tick(now_in, clock._replace(**out)) if status == ACTIVE else None
@@ -111,9 +112,9 @@ class Due(NamedTuple):
     waiting_on: tuple[str, ...] = ()  # the signers an escalation is about
 
 
-def due_now(definition: Definition, phase: Phase, clock: Clock, now: str, team: Mapping[str, Sequence[str]],
-            tasks_done: Mapping[str, str], approvals: Mapping[str, str], admins: Sequence[str],
-            given: set[tuple[str, str]]) -> list[Due]:
+def due_now(definition: Definition, phase: Phase, clock: Clock, now: str,
+            team: Mapping[str, Sequence[str]], tasks_done: Mapping[str, str], approvals: Mapping[str, str],
+            admins: Sequence[str], given: set[tuple[str, str]]) -> list[Due]:
     """What is owed at ``now`` and not yet ``given`` ((kind, person) pairs of this round)."""
     out: list[Due] = []
     when = moments(phase, clock)
@@ -135,7 +136,8 @@ def due_now(definition: Definition, phase: Phase, clock: Clock, now: str, team: 
         out.append(Due("remind", people))
     if "escalate" in when and now >= when["escalate"]:
         target = gate.escalate_to or "lead"
-        told = lead if target == "lead" else tuple(admins) if target == "admin" else tuple(team.get(target, ()))
+        told = (lead if target == "lead" else tuple(admins) if target == "admin"
+                else tuple(team.get(target, ())))
         if people := fresh("escalate", told):
             out.append(Due("escalate", people, signers))
     return out

@@ -95,7 +95,8 @@ def set_password(store: Store, person: str, password: str, *, actor: str | Ident
         _account(tx, person)
         now = utcnow()
         rows.change_person(tx, person, now, password_hash=digest)
-        rows.end_sessions(tx, now, person=person)
+        # Every other session ends; the person's own session that changed it goes on.
+        rows.end_sessions(tx, now, person=person, keep=who.session if who.person == person else None)
         return append_system_event(tx, who, "user.password", {"person": person})
 
     return store.write(work)

@@ -134,5 +134,6 @@ def _held_at(tx: WriteTx, state: ProjectState) -> str | None:
     """When the hold a resume ends began (its event's time)."""
     if state.hold_seq is None:
         return None
-    row = tx.core(select(t_events.c.at).where(t_events.c.chain == state.code, t_events.c.seq == state.hold_seq))
-    return row.scalar()
+    hold = select(t_events.c.at).where(t_events.c.chain == state.code, t_events.c.seq == state.hold_seq)
+    at: str | None = tx.core(hold).scalar()
+    return at

@@ -117,7 +117,7 @@ def identify_session(store: Store, session_id: str) -> tuple[Identity, str]:
     row = store.read(lambda tx: rows.session_by_id(tx, credentials.secret_hash(session_id)))
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.active:
         raise Unauthenticated("not signed in, or the session has ended: sign in again")
-    return Identity(row.person, row.auth), row.csrf
+    return Identity(row.person, row.auth, session=row.id_hash), row.csrf
 
 
 def close_session(store: Store, session_id: str) -> None:

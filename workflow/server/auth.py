@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from workflow.domain import credentials
 from workflow.domain.identity import Identity
@@ -92,7 +93,26 @@ def refuse_cross_site(request: Request) -> None:
         raise NotPermitted("a form from another site cannot act here; use phasegate's own pages")
 
 
-def current_identity(request: Request) -> Identity:
+# The two credentials as the OpenAPI document names them, so a client (and the schema tests) know
+# how to authenticate. They only describe: identify() reads the request itself.
+BEARER = HTTPBearer(
+    scheme_name="token",
+    auto_error=False,
+    description="an API token (`phasegate token create`, POST /me/tokens)",
+)
+SESSION = APIKeyCookie(
+    name=SESSION_COOKIE,
+    scheme_name="session",
+    auto_error=False,
+    description=f"the web session (POST /me/session); unsafe methods also need {CSRF_HEADER}",
+)
+
+
+def current_identity(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
+    _session: Annotated[str | None, Security(SESSION)] = None,
+) -> Identity:
     identity = identify(request)
     if identity is None:
         raise Unauthenticated(

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from workflow.errors import PhasegateError, Throttled
 
@@ -86,9 +87,24 @@ def http_error(request: Request, exc: Exception) -> Response:
         return error_page(request, exc.status_code, "there is no such page" if exc.status_code == 404
                           else str(exc.detail))
     kind = _KINDS.get(exc.status_code, "bad_input" if exc.status_code < 500 else "unavailable")
-    return JSONResponse(
-        error_body(kind, str(exc.detail)), status_code=exc.status_code, headers=getattr(exc, "headers", None)
-    )
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
+    return JSONResponse(error_body(kind, str(exc.detail)), status_code=exc.status_code, headers=headers)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the path takes (RFC 9110: a 405 lists them all in ``Allow``).
+
+    Starlette names only the methods of the first route whose path matched, and a path such
+    as ``/me/session`` has a route per method.
+    """
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _child = route.matches(request.scope)
+        if match != Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
 
 
 def install(app: FastAPI) -> None:

@@ -28,8 +28,21 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         raise UsageError("a SQLite database is served by one worker; use PostgreSQL for --workers above 1")
     os.environ[ENV] = settings.to_env()
     shown = f"[{host}]" if ":" in host else host
-    print(f"phasegate serving http://{shown}:{port} (web app at /, API at /api/v1, {workers} worker"
-          f"{'s' if workers != 1 else ''})", file=sys.stderr, flush=True)
-    uvicorn.run("workflow.server.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False, proxy_headers=False, server_header=False,
-                timeout_graceful_shutdown=GRACE_SECONDS)
+    print(
+        f"phasegate serving http://{shown}:{port} (web app at /, API at /api/v1, {workers} worker"
+        f"{'s' if workers != 1 else ''})",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(
+        "workflow.server.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=GRACE_SECONDS,
+    )

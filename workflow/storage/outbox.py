@@ -40,17 +40,19 @@ def queue(tx: WriteTx, event: Event, asks: Sequence[Ask], now: str) -> int:
         for kind, asked in kinds.items():
             if login in asked and (chosen is None or kind in chosen):
                 rows.append(_row(event, kind, [login], "email", email, now))
-    for webhook_id, subscribed in tx.core(select(t_webhooks.c.id, t_webhooks.c.kinds).where(t_webhooks.c.active)):
+    hooks = select(t_webhooks.c.id, t_webhooks.c.kinds).where(t_webhooks.c.active)
+    for webhook_id, subscribed in tx.core(hooks):
         chosen = set(json.loads(subscribed))
         for kind, asked in kinds.items():
             if "*" in chosen or kind in chosen:
                 rows.append(_row(event, kind, sorted(asked), "webhook", webhook_id, now))
     if rows:
-        tx.core(insert(t_outbox), rows)
+        tx.conn.execute(insert(t_outbox), rows)
     return len(rows)
 
 
-def _row(event: Event, kind: str, people: list[str], channel: str, target: str, now: str) -> dict[str, object]:
+def _row(event: Event, kind: str, people: list[str], channel: str, target: str, now: str
+         ) -> dict[str, object]:
     return {"chain": event.chain, "seq": event.seq, "kind": kind, "people": json.dumps(people),
             "channel": channel, "target": target, "status": "pending", "attempts": 0,
             "next_attempt_at": now, "lease_until": None, "last_error": None, "created_at": now,

@@ -79,8 +79,13 @@ def session_by_id(tx: ReadTx, digest: str) -> Any:
     ).first()
 
 
-def end_sessions(tx: WriteTx, now: str, *, digest: str | None = None, person: str | None = None) -> None:
+def end_sessions(
+    tx: WriteTx, now: str, *, digest: str | None = None, person: str | None = None, keep: str | None = None
+) -> None:
+    """End the live sessions with id hash ``digest``, or of ``person`` (but the one hashed ``keep``)."""
     stmt = update(t_sessions).where(t_sessions.c.revoked_at.is_(None)).values(revoked_at=now)
+    if keep is not None:
+        stmt = stmt.where(t_sessions.c.id_hash != keep)
     if digest is not None:
         stmt = stmt.where(t_sessions.c.id_hash == digest)
     if person is not None:

@@ -34,7 +34,17 @@ def checkpoint(who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
     return engine.checkpoint(reader=who).to_dict()
 
 
-@router.get("/audit/export")
+EXPORT_TYPES = {
+    "application/x-ndjson": {"schema": {"type": "string"}},
+    "text/csv": {"schema": {"type": "string"}},
+}
+
+
+@router.get(
+    "/audit/export",
+    response_class=StreamingResponse,
+    responses={200: {"description": "JSON Lines or CSV, streamed", "content": EXPORT_TYPES}},
+)
 def export(
     who: CurrentIdentity,
     engine: EngineDep,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Header, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from workflow.domain.events import Event
 from workflow.errors import PreconditionFailed, UsageError
@@ -25,6 +25,70 @@ class EventOut(BaseModel):
     data: dict[str, Any]
     prev_hash: str
     hash: str
+
+
+class ErrorDetail(BaseModel):
+    """One refusal: ``kind`` for programs, ``message`` (the CLI's sentence) for people."""
+
+    kind: Literal[
+        "refused",
+        "bad_input",
+        "not_found",
+        "not_permitted",
+        "unauthenticated",
+        "conflict",
+        "precondition_failed",
+        "audit_broken",
+        "throttled",
+        "unavailable",
+    ]
+    message: str
+    blockers: list[str] | None = Field(default=None, description="what stops a refused move")
+    problems: list[dict[str, Any]] | None = Field(default=None, description="each problem of the input")
+
+
+class ErrorOut(BaseModel):
+    """Every error's body (product.md's ``{"error": {"kind", "message", ...}}``)."""
+
+    error: ErrorDetail
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorOut, "description": _MEANING[status]} for status in statuses}
+
+
+_MEANING = {
+    400: "the body is not JSON",
+    401: "no valid credential (unauthenticated)",
+    403: "the person may not do this (not_permitted), or a session's CSRF token is missing",
+    404: "no such project, template, role, person or token (not_found)",
+    409: "refused by a rule, or a conflict",
+    412: "If-Match: the project moved on since it was read (precondition_failed)",
+    422: "bad input (bad_input)",
+    429: "too many failed sign-ins: wait Retry-After seconds (throttled)",
+    503: "the database cannot be used (unavailable)",
+}
+# Documented on every operation of /api/v1, so a client (and the schema tests) know every answer.
+ERRORS = _errors(400, 401, 403, 404, 409, 422, 503)
+# Only the project writes read If-Match; only the sign-in is throttled.
+MOVED_ON = _errors(412)
+THROTTLED = _errors(429)
+
+
+Link = tuple[str, str, dict[str, Any]] | tuple[str, str, dict[str, Any], dict[str, Any]]
+
+
+def links(status: int, /, **targets: Link) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI links from one answer to the operations it makes possible (name -> (method, path,
+    parameters[, body])): a client, and the stateful schema test, follow them from a list or a
+    create to what can be done next."""
+    out = {}
+    for name, (method, path, parameters, *body) in targets.items():
+        pointer = ("/api/v1" + path).replace("~", "~0").replace("/", "~1")
+        out[name] = {"operationRef": f"#/paths/{pointer}/{method}", "parameters": parameters}
+        if body:
+            out[name]["requestBody"] = body[0]
+    return {status: {"links": out}}
 
 
 def event_out(event: Event) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from workflow.domain.results import TokenInfo
 from workflow.engine import signin
-from workflow.server.api.common import EventOut, command, event_out
+from workflow.server.api.common import THROTTLED, EventOut, command, event_out
 from workflow.server.auth import (
     SESSION_COOKIE,
     CurrentIdentity,
@@ -47,7 +47,7 @@ class Session(BaseModel):
     csrf: str = Field(description="send it as X-CSRF-Token with every unsafe request of this session")
 
 
-@router.post("/me/session", response_model=Session)
+@router.post("/me/session", response_model=Session, responses=THROTTLED)
 def sign_in(body: SignIn, request: Request, response: Response, engine: EngineDep) -> dict[str, Any]:
     """Sign in with a password: a new server-side session (its id in an HttpOnly cookie).
 

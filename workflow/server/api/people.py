@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from workflow.domain.results import Person
 from workflow.errors import UsageError
-from workflow.server.api.common import EventOut, command, event_out
+from workflow.server.api.common import EventOut, command, event_out, links
 from workflow.server.auth import CurrentIdentity, EngineDep
 
 router = APIRouter(tags=["people"])
@@ -36,7 +36,12 @@ def people(who: CurrentIdentity, engine: EngineDep) -> list[Person]:
     return engine.users(reader=who)
 
 
-@router.post("/people", status_code=201, response_model=EventOut)
+@router.post(
+    "/people",
+    status_code=201,
+    response_model=EventOut,
+    responses=links(201, change=("patch", "/people/{person}", {"person": "$response.body#/data/person"})),
+)
 def add_person(body: PersonIn, request: Request, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
     command(request, "user.add")
     return event_out(engine.add_user(body.login, actor=who, name=body.name, email=body.email))
@@ -59,7 +64,19 @@ def change_person(
     return [event_out(e) for e in events]
 
 
-@router.post("/grants", status_code=201, response_model=EventOut)
+@router.post(
+    "/grants",
+    status_code=201,
+    response_model=EventOut,
+    responses=links(
+        201,
+        revoke=(
+            "delete",
+            "/grants/{person}/{privilege}",
+            {"person": "$request.body#/person", "privilege": "$request.body#/privilege"},
+        ),
+    ),
+)
 def grant(body: GrantIn, request: Request, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
     command(request, "grant")
     return event_out(engine.grant(body.person, body.privilege, actor=who))

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from workflow.domain.results import ProjectStatus, ProjectSummary
 from workflow.server.api.common import (
+    MOVED_ON,
     EventOut,
     IdempotencyKey,
     IfMatch,
@@ -16,6 +17,7 @@ from workflow.server.api.common import (
     etag,
     event_out,
     expected_seq,
+    links,
 )
 from workflow.server.auth import CurrentIdentity, EngineDep
 
@@ -64,7 +66,11 @@ class History(BaseModel):
     next: int | None = Field(description="pass as after_seq= for the next page; null after the last")
 
 
-@router.get("/projects", response_model=Board)
+@router.get(
+    "/projects",
+    response_model=Board,
+    responses=links(200, status=("get", "/projects/{code}", {"code": "$response.body#/projects/0/code"})),
+)
 def board(
     who: CurrentIdentity,
     engine: EngineDep,
@@ -84,7 +90,23 @@ def board(
     return {"projects": projects[:limit], "next": projects[limit - 1].code if more else None}
 
 
-@router.post("/projects", status_code=201, response_model=EventOut)
+CREATED = "$response.body#/project"
+
+
+@router.post(
+    "/projects",
+    status_code=201,
+    response_model=EventOut,
+    responses=links(
+        201,
+        status=("get", "/projects/{code}", {"code": CREATED}),
+        history=("get", "/projects/{code}/history", {"code": CREATED}),
+        report=("get", "/projects/{code}/report", {"code": CREATED}),
+        assign=("put", "/projects/{code}/team/{role}/{person}", {"code": CREATED}),
+        hold=("post", "/projects/{code}/hold", {"code": CREATED}),
+        cancel=("post", "/projects/{code}/cancel", {"code": CREATED}),
+    ),
+)
 def create(
     body: ProjectIn,
     request: Request,
@@ -120,7 +142,30 @@ def status(
     return found
 
 
-@router.put("/projects/{code}/team/{role}/{person}", response_model=EventOut)
+@router.put(
+    "/projects/{code}/team/{role}/{person}",
+    response_model=EventOut,
+    responses={
+        **MOVED_ON,
+        **links(
+            200,
+            unassign=(
+                "delete",
+                "/projects/{code}/team/{role}/{person}",
+                {
+                    "code": "$request.path.code",
+                    "role": "$request.path.role",
+                    "person": "$request.path.person",
+                },
+            ),
+            task_done=(
+                "post",
+                "/projects/{code}/tasks/{role}/done",
+                {"code": "$request.path.code", "role": "$request.path.role"},
+            ),
+        ),
+    },
+)
 def assign(
     code: str,
     role: str,
@@ -139,7 +184,7 @@ def assign(
     )
 
 
-@router.delete("/projects/{code}/team/{role}/{person}", response_model=EventOut)
+@router.delete("/projects/{code}/team/{role}/{person}", response_model=EventOut, responses=MOVED_ON)
 def unassign(
     code: str,
     role: str,
@@ -158,7 +203,7 @@ def unassign(
     )
 
 
-@router.post("/projects/{code}/tasks/{role}/done", response_model=EventOut)
+@router.post("/projects/{code}/tasks/{role}/done", response_model=EventOut, responses=MOVED_ON)
 def task_done(
     code: str,
     role: str,
@@ -182,7 +227,7 @@ def task_done(
     )
 
 
-@router.post("/projects/{code}/tasks/{role}/reopen", response_model=EventOut)
+@router.post("/projects/{code}/tasks/{role}/reopen", response_model=EventOut, responses=MOVED_ON)
 def task_reopen(
     code: str,
     role: str,
@@ -206,7 +251,7 @@ def task_reopen(
     )
 
 
-@router.post("/projects/{code}/approvals", response_model=EventOut)
+@router.post("/projects/{code}/approvals", response_model=EventOut, responses=MOVED_ON)
 def approve(
     code: str,
     body: Signing,
@@ -229,7 +274,7 @@ def approve(
     )
 
 
-@router.delete("/projects/{code}/approvals/{role}", response_model=EventOut)
+@router.delete("/projects/{code}/approvals/{role}", response_model=EventOut, responses=MOVED_ON)
 def withdraw(
     code: str,
     role: str,
@@ -253,7 +298,7 @@ def withdraw(
     )
 
 
-@router.post("/projects/{code}/rejections", response_model=EventOut)
+@router.post("/projects/{code}/rejections", response_model=EventOut, responses=MOVED_ON)
 def reject(
     code: str,
     body: Rejection,
@@ -276,7 +321,7 @@ def reject(
     )
 
 
-@router.post("/projects/{code}/advance", response_model=EventOut)
+@router.post("/projects/{code}/advance", response_model=EventOut, responses=MOVED_ON)
 def advance(
     code: str,
     request: Request,
@@ -291,7 +336,7 @@ def advance(
     )
 
 
-@router.post("/projects/{code}/hold", response_model=EventOut)
+@router.post("/projects/{code}/hold", response_model=EventOut, responses=MOVED_ON)
 def hold(
     code: str,
     body: Reason,
@@ -313,7 +358,7 @@ def hold(
     )
 
 
-@router.post("/projects/{code}/resume", response_model=EventOut)
+@router.post("/projects/{code}/resume", response_model=EventOut, responses=MOVED_ON)
 def resume(
     code: str,
     request: Request,
@@ -328,7 +373,7 @@ def resume(
     )
 
 
-@router.post("/projects/{code}/cancel", response_model=EventOut)
+@router.post("/projects/{code}/cancel", response_model=EventOut, responses=MOVED_ON)
 def cancel(
     code: str,
     body: Reason,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
 from workflow.domain.results import TemplateInfo, template_document
 from workflow.errors import DefinitionError
-from workflow.server.api.common import command
+from workflow.server.api.common import command, links
 from workflow.server.auth import CurrentIdentity, EngineDep
 
 router = APIRouter(tags=["templates"])
@@ -29,7 +29,16 @@ async def _yaml(request: Request) -> bytes:
     return data
 
 
-@router.get("/templates", response_model=list[TemplateInfo])
+@router.get(
+    "/templates",
+    response_model=list[TemplateInfo],
+    responses=links(
+        200,
+        show=("get", "/templates/{key}", {"key": "$response.body#/0/key"}),
+        diagram=("get", "/templates/{key}/diagram", {"key": "$response.body#/0/key"}),
+        create_project=("post", "/projects", {}, {"template": "$response.body#/0/key"}),
+    ),
+)
 def templates(_who: CurrentIdentity, engine: EngineDep) -> list[TemplateInfo]:
     """The latest version of every published template."""
     return engine.templates()
@@ -77,7 +86,14 @@ async def publish(request: Request, who: CurrentIdentity, engine: EngineDep) -> 
     return {**info.to_dict(), "published": published}
 
 
-@router.get("/templates/{key}/diagram", response_class=PlainTextResponse)
+@router.get(
+    "/templates/{key}/diagram",
+    # A class without a media type, so the errors are documented as what they are: JSON.
+    response_class=Response,
+    responses={
+        200: {"description": "Mermaid or DOT text", "content": {"text/plain": {"schema": {"type": "string"}}}}
+    },
+)
 def diagram(
     key: str,
     _who: CurrentIdentity,
