@@ -51,6 +51,7 @@ MATRIX: dict[str, tuple[list[str], set[str]]] = {
     "resume": (["resume", "R"], {"lead"}),
     "cancel": (["cancel", "H", "--reason", "r"], {"lead"}),
     "history": (["history", "T"], READERS),
+    "project due": (["project", "due", "T", "client_kickoff", "2027-01-15", "--reason", "r"], {"lead"}),
     "template publish": (["template", "publish", "{template}"], {"admin"}),
     "grant": (["grant", "newbie", "auditor"], {"admin"}),
     "revoke": (["revoke", "aud", "auditor"], {"admin"}),

@@ -216,7 +216,7 @@ def test_project_status_for_people_shows_tasks_gate_blockers_team(acme: Run) -> 
 def test_project_list_is_a_board_with_filters(acme: Run) -> None:
     acme("project", "create", "ZED-2", "--template", "team-based")
     board = acme("project", "list").output.splitlines()
-    assert board[0].split() == ["CODE", "TEMPLATE", "PHASE", "STATUS", "WAITING", "ON"]
+    assert board[0].split() == ["CODE", "TEMPLATE", "PHASE", "STATUS", "DUE", "WAITING", "ON"]
     assert board[1].startswith("ACME-1")
     assert "Client Kick-Off (round 1)" in board[1] and "waiting for" in board[1]
     only = json.loads(acme("project", "list", "--template", "team-based", as_json=True).stdout)

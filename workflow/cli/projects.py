@@ -23,14 +23,20 @@ def project() -> None:
               help="The process template the project follows.")
 @click.option("--name", metavar="TEXT")
 @click.option("--client", metavar="TEXT")
+@click.option("--calendar", metavar="CODE",
+              help="Working days: Monday-Friday less a country's or subdivision's holidays (e.g. GB-ENG).")
+@click.option("--start", "starts_on", metavar="DATE",
+              help="The date the project's clock starts (default: now).")
 @VERSION
 @REQUEST_ID
 @pass_session
 def project_create(s: Session, code: str, template_key: str, name: str | None, client: str | None,
-                   version: int | None, request_id: str | None) -> None:
+                   calendar: str | None, starts_on: str | None, version: int | None,
+                   request_id: str | None) -> None:
     """Create project CODE in the first phase of a template (admins only)."""
     event = s.engine.create_project(code, template=template_key, actor=s.actor, name=name, client=client,
-                                    version=version, request_id=request_id)
+                                    version=version, request_id=request_id, calendar=calendar,
+                                    starts_on=starts_on)
 
     def line() -> str:
         tpl = event.data["template"]
@@ -69,12 +75,15 @@ def project_unassign(s: Session, code: str, role: str, person: str, request_id: 
 @click.option("--phase", metavar="PHASE", help="A phase key, e.g. client_kickoff.")
 @click.option("--limit", type=click.IntRange(min=1, max=COUNT_MAX), metavar="N", help="At most N projects.")
 @click.option("--after", metavar="CODE", help="Only projects after CODE (the last one of the previous page).")
+@click.option("--overdue", is_flag=True, help="Only projects whose current phase is past its due date.")
+@click.option("--sort", type=click.Choice(["code", "due"]), default="code", show_default=True,
+              help="due: the earliest due date first (projects without one last).")
 @pass_session
 def project_list(s: Session, status: str | None, template_key: str | None, phase: str | None,
-                 limit: int | None, after: str | None) -> None:
+                 limit: int | None, after: str | None, overdue: bool, sort: str) -> None:
     """The board: every project you may read, and what each is waiting on (streamed, in code order)."""
     projects = s.engine.iter_projects(reader=s.actor, status=status, template=template_key, phase=phase,
-                                      limit=limit, after=after)
+                                      limit=limit, after=after, overdue=overdue or None, sort=sort)
     if s.json:
         emit_json_array(p.to_dict() for p in projects)
         return

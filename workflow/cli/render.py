@@ -190,7 +190,7 @@ def board_lines(projects: Iterable[Any]) -> Iterator[str]:
     """The board, a line a project, streamed (the first lines before the last project is read)."""
     empty = True
     for line in streamed_columns((_board_row(p) for p in projects),
-                                 header=["CODE", "TEMPLATE", "PHASE", "STATUS", "WAITING ON"]):
+                                 header=["CODE", "TEMPLATE", "PHASE", "STATUS", "DUE", "WAITING ON"]):
         empty = False
         yield line
     if empty:
@@ -204,7 +204,19 @@ def _board_row(p: Any) -> list[str]:
         if len(p.waiting_on) > 1:
             waiting += f" (+{len(p.waiting_on) - 1} more)"
     return [p.code, f"{p.template} v{p.template_version}", f"{p.phase_title} (round {p.round})", p.status,
-            waiting]
+            due_text(p.due, p.overdue, p.due_in_days, short=True), waiting]
+
+
+def due_text(due: str | None, overdue: bool, days: int | None, *, short: bool = False) -> str:
+    """``2026-12-24 (3 working days left)``, ``2026-12-04 (overdue by 2 working days)``, or ``""``."""
+    if due is None:
+        return ""
+    if days is None:
+        return due
+    if overdue:
+        return f"{due} overdue" if short else f"{due} (overdue by {max(-days, 0)} working days)"
+    left = "due today" if days == 0 else f"{days} working day{'s' if days != 1 else ''} left"
+    return f"{due}" if short else f"{due} ({left})"
 
 
 def status_lines(st: Any, role_titles: dict[str, str] | None = None) -> list[str]:
@@ -247,6 +259,11 @@ def status_lines(st: Any, role_titles: dict[str, str] | None = None) -> list[str
     if st.status not in ("completed", "cancelled"):
         lines += ["", "Blockers:"]
         lines += [f"  - {b}" for b in st.blockers] or ["  none"]
+    if st.due is not None or any(row["due"] for row in st.schedule):
+        lines += ["", "Schedule" + (f" (calendar {st.calendar})" if st.calendar else "") + ":"]
+        lines += columns([[row["title"], row["state"], row["duration"] or "",
+                           due_text(st.due, st.overdue, st.due_in_days) if row["state"] == "current"
+                           else row["due"] or ""] for row in st.schedule], indent="  ")
     lines += ["", "Team:"]
     team = [[title(role) + (" (lead)" if role == st.lead else ""), ", ".join(people) or "nobody yet"]
             for role, people in st.team.items()]

@@ -45,8 +45,9 @@ def asks_of(definition: Definition, phase: Phase, status: str, team: Mapping[str
         done: dict[str, str] = {**tasks_done, str(role): actor}
         if all(r in done for r in phase.task_roles):
             found = _gate_waits(definition, phase, team, done, approvals) or _ready(definition, team)
-    elif action == "task.reopen" and role:
-        found = [Ask("task", tuple(team.get(role, ())), role)]
+    elif action == "task.reopen":
+        for voided in data["voided"]["tasks"]:
+            found.append(Ask("task", tuple(team.get(voided["role"], ())), voided["role"]))
     elif action == "approve" and role:
         signed = {**approvals, role: actor}
         after = evaluate(definition, phase, tasks_done, signed, team)

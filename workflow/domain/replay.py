@@ -130,10 +130,10 @@ class Replay:
         self.calendar, self.starts_on, self.due_on = d.get("calendar"), d.get("starts_on"), d.get("due_on")
 
     def _due(self, e: Recorded, d: dict[str, Any]) -> None:
-        if d["phase"] == self.phase:
+        if d["for_phase"] == self.phase:
             self.due_on = d["due_on"]
         else:
-            self.planned_due[d["phase"]] = d["due_on"]
+            self.planned_due[d["for_phase"]] = d["due_on"]
 
     def _assign(self, e: Recorded, d: dict[str, Any]) -> None:
         self.team.setdefault(d["role"], set()).add(d["person"])
@@ -344,4 +344,5 @@ class SystemReplay:
         "user.password": _user_change,
         "token.create": _token_create,
         "token.revoke": _token_revoke,
+        "calendar.key": lambda self, e, d: None,  # a feed's secret: only its hash is stored
     }

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from workflow.domain.timers import due_view
 from workflow.domain.vocabulary import ACTIVE, CLOSED, ON_HOLD
 
 if TYPE_CHECKING:
@@ -82,6 +83,15 @@ class ProjectStatus:
     hold: dict[str, Any] | None = None  # while on hold: {"by", "at", "reason"}
     rounds: dict[str, int] = field(default_factory=dict)  # phase -> rounds entered so far
     last_rejection: dict[str, Any] | None = None  # {"by", "at", "role", "reason", "phase", "round", ...}
+    # The schedule (workflow/domain/timers.py due_view): the round's due date, whether it has
+    # passed, working days left (negative: overdue by), the calendar, the start date, and
+    # every phase's due date [{"phase", "title", "duration", "due", "state"}].
+    due: str | None = None
+    overdue: bool = False
+    due_in_days: int | None = None
+    calendar: str | None = None
+    starts_on: str | None = None
+    schedule: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,6 +118,9 @@ class ProjectSummary:
     seq: int = 0
     phase_number: int = 0
     phase_count: int = 0
+    due: str | None = None
+    overdue: bool = False
+    due_in_days: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -222,6 +235,7 @@ def project_status(
     as_of: str | None = None,
     *,
     recent: Mapping[str, Event] | None = None,
+    now: str | None = None,
 ) -> ProjectStatus:
     """What ``project status`` shows for ``state`` (rebuilt from history when ``as_of`` is set).
 
@@ -279,6 +293,7 @@ def project_status(
         hold=_hold(recent or {}) if state.status == ON_HOLD else None,
         rounds=json.loads(state.rounds),
         last_rejection=_rejection((recent or {}).get("reject")),
+        **due_view(definition, state.clock, state.phase, state.status, as_of or now),
     )
     return status
 
@@ -334,9 +349,9 @@ def _blockers(state: ProjectState, definition: Any, blockers: list[str], ready: 
     return [] if ready else blockers
 
 
-def project_summary(state: ProjectState, tpl: TemplateVersion) -> ProjectSummary:
+def project_summary(state: ProjectState, tpl: TemplateVersion, now: str | None = None) -> ProjectSummary:
     """One line of the board: where the project is and what it waits on."""
-    status = project_status(state, tpl)
+    status = project_status(state, tpl, now=now)
     return ProjectSummary(
         code=state.code,
         name=state.name,
@@ -356,6 +371,9 @@ def project_summary(state: ProjectState, tpl: TemplateVersion) -> ProjectSummary
         seq=state.seq,
         phase_number=status.phase_number,
         phase_count=status.phase_count,
+        due=status.due,
+        overdue=status.overdue,
+        due_in_days=status.due_in_days,
     )
 
 

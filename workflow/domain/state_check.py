@@ -44,6 +44,10 @@ class StoredProject(NamedTuple):
     updated_at: str
     hold_seq: int | None
     rejection_seq: int | None
+    calendar: str | None
+    starts_on: str | None
+    due_on: str | None
+    planned_due: str | None
     template_id: int
     template_key: str | None
     template_version: int | None
@@ -52,7 +56,7 @@ class StoredProject(NamedTuple):
 
 # The fields of a project row that replay rebuilds, in the order they are compared.
 PROJECT_FIELDS = ("name", "client", "phase", "round", "status", "rounds", "seq", "head_hash", "created_at",
-                  "updated_at", "hold_seq", "rejection_seq")
+                  "updated_at", "hold_seq", "rejection_seq", "calendar", "starts_on", "due_on", "planned_due")
 
 
 def _value(value: Any) -> str:
@@ -124,6 +128,10 @@ def project_difference(replayed: Replay, row: StoredProject) -> str | None:
     """The first field of the project row that is not what the history says (its template version last)."""
     for field in PROJECT_FIELDS:
         got, want = getattr(row, field), getattr(replayed, field)
+        if field == "planned_due":
+            if (_rounds(got) if got else {}) == want:
+                continue
+            want = canonical_json(want) if want else None
         if field == "rounds":
             if _rounds(got) == want:
                 continue

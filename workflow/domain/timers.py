@@ -67,13 +67,13 @@ def moves(definition: Definition, phase: Phase, status: str, tasks_done: Iterabl
         done = {*tasks_done, data["role"]}
         if all(role in done for role in phase.task_roles):
             out = {"gate_opened_at": now}
-    elif action == "task.reopen":
+    elif action == "task.reopen":  # a task open again: the gate waits for it first
         out = {"gate_opened_at": None}
     elif action == "due":
-        if data["phase"] == phase.key:
+        if data["for_phase"] == phase.key:
             out = {"due_on": data["due_on"]}
         else:
-            ahead = planned(clock) | {data["phase"]: data["due_on"]}
+            ahead = planned(clock) | {data["for_phase"]: data["due_on"]}
             out = {"planned_due": json.dumps(ahead, sort_keys=True)}
     elif action == "resume" and held_at is not None:
         due, opened = schedule.shift_for_hold(clock.due_on, clock.gate_opened_at, held_at, now,
@@ -141,3 +141,35 @@ def due_now(definition: Definition, phase: Phase, clock: Clock, now: str,
         if people := fresh("escalate", told):
             out.append(Due("escalate", people, signers))
     return out
+
+
+def due_view(definition: Definition, clock: Clock, phase_key: str, status: str, now: str | None
+             ) -> dict[str, Any]:
+    """The schedule as ``project status`` shows it: the round's due date, whether it has passed,
+    the working days left (negative: overdue by), and every phase's due date (done, current,
+    or projected from the current one by the durations, a date set ahead winning)."""
+    due = clock.due_on if status in (ACTIVE, "on_hold") else None
+    overdue = due is not None and now is not None and now > schedule.end_of(due)
+    left = None
+    if due is not None and now is not None:
+        left = schedule.days_left(due, schedule.parse_day(now), clock.calendar)
+    here = definition.phase_position(phase_key)
+    ahead = planned(clock)
+    cursor = due
+    rows = []
+    for i, p in enumerate(definition.phases):
+        if status == "completed" or i < here:
+            rows.append({"phase": p.key, "title": p.title, "duration": p.duration, "due": None,
+                         "state": "done"})
+            continue
+        if i == here:
+            when, state = due, "current" if status in (ACTIVE, "on_hold") else status
+        else:
+            when = ahead.get(p.key)
+            if when is None and cursor is not None and p.duration:
+                when = schedule.due_on(schedule.end_of(cursor), p.duration, clock.calendar)
+            state = "planned" if status in (ACTIVE, "on_hold") else status
+        cursor = when or cursor
+        rows.append({"phase": p.key, "title": p.title, "duration": p.duration, "due": when, "state": state})
+    return {"due": due, "overdue": overdue, "due_in_days": left, "calendar": clock.calendar,
+            "starts_on": clock.starts_on, "schedule": rows}

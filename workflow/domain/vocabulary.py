@@ -33,16 +33,18 @@ TRIGGERS: Final[tuple[str, ...]] = ("advance", "reject", "hold", "resume", "canc
 # What the system chain (templates, grants, accounts and tokens) records.
 SYSTEM_ACTIONS: Final[tuple[str, ...]] = (
     "template.publish", "grant", "revoke", "user.add", "user.disable", "user.enable", "user.password",
-    "token.create", "token.revoke",
+    "token.create", "token.revoke", "calendar.key",
 )  # fmt: skip
 
 # How the person acting was authenticated, recorded in every event (covered by its hash):
 # asserted (direct-database mode: --as or the OS login, trusted because the caller can write
-# the database), password (a web session), token (an API token), proxy (a trusted SSO header).
-Auth = Literal["asserted", "password", "token", "proxy"]
+# the database), password (a web session), token (an API token), proxy (a trusted SSO header);
+# system: phasegate's own clock (``tick``'s reminders, escalations and overdue notices).
+Auth = Literal["asserted", "password", "token", "proxy", "system"]
 AUTHS: Final[tuple[Auth, ...]] = get_args(Auth)
 ASSERTED: Final = "asserted"
 # Among a person's grants as a command reads them: their account is disabled (every command refused).
 DISABLED: Final = "disabled"
 
-SYSTEM_ACTOR: Final = "phasegate"  # who publishes the built-in templates
+SYSTEM_ACTOR: Final = "phasegate"  # who publishes the built-in templates and records tick's notices
+SYSTEM: Final = "system"

@@ -40,6 +40,18 @@ def describe(action: str, data: dict[str, Any]) -> str:
             f"→ {data.get('to_phase')} round {data.get('to_round')}"
     elif action in ("hold", "cancel"):
         text = str(data.get("reason") or "")
+    elif action == "due":
+        text = f"{data.get('for_phase_title')} due {data.get('due_on')}"
+        if data.get("previous"):
+            text += f" (was {data['previous']})"
+        text += f": {data.get('reason')}"
+    elif action == "remind":
+        text = f"reminded {', '.join(data.get('people') or [])} to sign '{data.get('gate')}'"
+    elif action == "escalate":
+        text = (f"'{data.get('gate')}' escalated to {', '.join(data.get('people') or [])}; waiting on "
+                f"{', '.join(data.get('waiting_on') or []) or 'nobody who can sign'}")
+    elif action == "overdue":
+        text = f"due {data.get('due_on')} passed; told {', '.join(data.get('people') or [])}"
     elif action in ("grant", "revoke"):
         text = f"{data.get('person')} {data.get('privilege')}"
     return " ".join(text.split())  # one line, whatever the note held

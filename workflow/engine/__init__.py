@@ -31,11 +31,14 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from workflow.domain.identity import Identity
 from workflow.engine import audit as _audit
 from workflow.engine import board as _board
+from workflow.engine import calendar as _calendar
 from workflow.engine import grants as _grants
 from workflow.engine import people as _people
 from workflow.engine import reads as _reads
+from workflow.engine import schedules as _schedules
 from workflow.engine import staffing as _staffing
 from workflow.engine import templates as _templates
+from workflow.engine import ticking as _ticking
 from workflow.engine import work as _work
 from workflow.storage.store import Store
 
@@ -114,6 +117,12 @@ class Engine:
     hold = _bound(_work.hold)
     resume = _bound(_work.resume)
     cancel = _bound(_work.cancel)
+    set_due = _bound(_schedules.set_due)
+    tick = _bound(_ticking.tick)
+    calendar = _bound(_calendar.calendar)
+    calendar_entries = _bound(_calendar.entries)
+    new_calendar_key = _bound(_calendar.new_calendar_key)
+    calendar_owner = _bound(_calendar.calendar_owner)
 
     # -- reading --------------------------------------------------------------------------------------
     iter_projects = _bound(_board.iter_projects)

@@ -13,12 +13,14 @@ from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import Any
 
-from sqlalchemy import String, and_, cast, literal, null, select, union_all
+from sqlalchemy import String, and_, cast, func, literal, null, select, tuple_, union_all
 
 from workflow.domain import inputs, rules
 from workflow.domain.identity import Identity, acting
 from workflow.domain.results import ProjectSummary, project_summary
+from workflow.errors import UsageError
 from workflow.storage import statements as sql
+from workflow.storage.database import utcnow
 from workflow.storage.grants import privileges_of
 from workflow.storage.project_rows import state_of
 from workflow.storage.statements import ProjectRow
@@ -31,6 +33,7 @@ from workflow.storage.tables import templates as t_templates
 from workflow.storage.tx import ReadTx
 
 PAGE = 500
+NO_DUE = "9999-12-31"  # sorts a project without a due date after every dated one
 
 
 def iter_projects(
@@ -42,8 +45,13 @@ def iter_projects(
     phase: str | None = None,
     after: str | None = None,
     limit: int | None = None,
+    overdue: bool | None = None,
+    sort: str = "code",
 ) -> Iterator[ProjectSummary]:
     """The projects ``reader`` may read (None: all), in code order, after ``after``, at most ``limit``.
+
+    ``overdue``: only those whose current phase is past its due date; ``sort="due"``: the
+    earliest due date first (projects without one last, then by code), paged the same way.
 
     The filters and the reader are checked now (a refusal is raised here, before anything is
     printed); the projects come as the iterator is read.
@@ -51,6 +59,8 @@ def iter_projects(
     from workflow.engine.reads import check_filters
 
     who = None if reader is None else acting(reader).person
+    if sort not in ("code", "due"):
+        raise UsageError(f"the board sorts by code or due, not {inputs.shown(sort)}")
     limit = inputs.count(limit, "the number of projects (--limit)")
     cursor = None if after is None else inputs.project_code(after)
 
@@ -62,7 +72,8 @@ def iter_projects(
     members_only = store.read(prepare)
     return _pages(
         store,
-        partial(_page, status=status, template=template, phase=phase, member=who if members_only else None),
+        partial(_page, status=status, template=template, phase=phase, member=who if members_only else None,
+                overdue=bool(overdue), by_due=sort == "due"),
         cursor,
         limit,
     )
@@ -89,10 +100,19 @@ def _page(
     member: str | None,
     after: str | None,
     size: int,
+    overdue: bool = False,
+    by_due: bool = False,
 ) -> list[ProjectSummary]:
-    stmt = select(*(t_projects.c[name] for name in sql.PROJECT_COLUMNS))
-    if after is not None:
-        stmt = stmt.where(t_projects.c.code > after)
+    p = t_projects.c
+    stmt = select(*(p[name] for name in sql.PROJECT_COLUMNS))
+    due_key = func.coalesce(p.due_on, NO_DUE)
+    if after is not None and by_due:
+        key = tx.core(select(due_key).where(p.code == after)).scalar() or NO_DUE
+        stmt = stmt.where(tuple_(due_key, p.code) > tuple_(literal(key), literal(after)))
+    elif after is not None:
+        stmt = stmt.where(p.code > after)
+    if overdue:
+        stmt = stmt.where(p.status == "active", p.due_on < utcnow()[:10])
     if status is not None:
         stmt = stmt.where(t_projects.c.status == status)
     if phase is not None:
@@ -105,12 +125,14 @@ def _page(
         stmt = stmt.where(
             t_projects.c.id.in_(select(t_assignments.c.project_id).where(t_assignments.c.person == member))
         )
-    rows = [ProjectRow._make(r) for r in tx.core(stmt.order_by(t_projects.c.code).limit(size))]
+    order = (due_key, p.code) if by_due else (p.code,)
+    rows = [ProjectRow._make(r) for r in tx.core(stmt.order_by(*order).limit(size))]
     rounds = _rounds(tx, [row.id for row in rows])
     out = []
+    now = utcnow()
     for row in rows:
         state, _ = state_of(row, rounds.get(row.id, ()))
-        out.append(project_summary(state, tx.template(state.template_id)))
+        out.append(project_summary(state, tx.template(state.template_id), now))
     return out
 
 

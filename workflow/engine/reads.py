@@ -21,6 +21,7 @@ from workflow.domain.vocabulary import PROJECT_ACTIONS, STATUSES
 from workflow.engine.visibility import missing_project
 from workflow.errors import NotFound, UsageError
 from workflow.storage import statements as sql
+from workflow.storage.database import utcnow
 from workflow.storage.grants import privileges_of
 from workflow.storage.project_rows import read_project, recent_events
 from workflow.storage.store import Store
@@ -47,7 +48,8 @@ def status(
         state, privileges = loaded
         if who is not None:
             rules.require_reader(who, code, privileges, state.is_member(who))
-        return project_status(state, tx.template(state.template_id), recent=recent_events(tx, state))
+        return project_status(state, tx.template(state.template_id), recent=recent_events(tx, state),
+                              now=utcnow())
 
     return store.read(work)
 

@@ -100,13 +100,6 @@ def record(
     state = ctx.state
     moved = dict(moved or {})
     definition = ctx.tpl.definition
-    if state.due_on or state.gate_opened_at or state.planned_due or timed(definition):
-        held_at = _held_at(tx, state) if action == "resume" else None
-        changes = moves(definition, ctx.phase, state.status, state.tasks, state.clock, action, data, moved,
-                        ctx.now, held_at)
-        moved.update(changes)
-        if "due_on" in changes and (changes["due_on"] or state.due_on) and action != "due":
-            data = {**data, "due_on": changes["due_on"]}
     full: dict[str, Any] = {
         "template": ctx.tpl.ref,
         "phase_title": ctx.phase.title,
@@ -118,13 +111,20 @@ def record(
         full["role"] = authority
         full["role_title"] = ctx.role_title(authority)
         full["authority"] = {"role": authority, "assignment_seq": state.authority.get((authority, ctx.actor))}
+    if state.due_on or state.gate_opened_at or state.planned_due or timed(definition):
+        held_at = _held_at(tx, state) if action == "resume" else None
+        changes = moves(definition, ctx.phase, state.status, state.tasks, state.clock, action, full, moved,
+                        ctx.now, held_at)
+        moved.update(changes)
+        if "due_on" in changes and (changes["due_on"] or state.due_on) and action != "due":
+            full["due_on"] = changes["due_on"]  # a new round's due date is on the record
     event = new_event(
         state.code, state.seq + 1, state.head_hash, ctx.now, ctx.actor, action, state.phase, full
     )
     event = append_project_event(tx, state, event, moved)
     asks = asks_of(definition, ctx.phase, state.status, state.team,
                    {r: t.person for r, t in state.tasks.items()},
-                   {r: a.person for r, a in state.approvals.items()}, action, data, moved, ctx.actor)
+                   {r: a.person for r, a in state.approvals.items()}, action, full, moved, ctx.actor)
     if asks:
         queue(tx, event, asks, ctx.now)
     return event

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import insert, select
 
-from workflow.domain import inputs, rules
+from workflow.domain import inputs, rules, schedule
 from workflow.domain.events import GENESIS, Event, canonical_json, new_event
 from workflow.domain.identity import Identity, acting
 from workflow.domain.rules import Context
+from workflow.domain.timers import Clock, entering, next_tick
 from workflow.domain.vocabulary import ACTIVE
 from workflow.engine.running import project_command, record, write_once
 from workflow.errors import Conflict, NotFound, RuleRefused
@@ -31,11 +34,20 @@ def create_project(
     client: str | None = None,
     version: int | None = None,
     request_id: str | None = None,
+    calendar: str | None = None,
+    starts_on: str | None = None,
 ) -> Event:
+    """A new project on ``template`` (its latest version, or ``version``), in its first phase.
+
+    ``calendar``: the working calendar its due dates count in (a country or subdivision,
+    ``GB-ENG``; None: Monday to Friday); ``starts_on``: the date its clock starts (None: now).
+    """
     code = inputs.project_code(code)
     who = acting(actor)
     name = inputs.text(name, "the project name", max_len=inputs.LINE_MAX, multiline=False)
     client = inputs.text(client, "the client", max_len=inputs.LINE_MAX, multiline=False)
+    calendar = None if calendar is None else schedule.calendar_code(calendar)
+    starts_on = None if starts_on is None else schedule.parse_day(starts_on).isoformat()
 
     def work(tx: WriteTx) -> Event:
         rules.require_privilege(who.person, privileges_of(tx, who.person), "admin", "create projects")
@@ -44,7 +56,10 @@ def create_project(
         tpl = tx.template(template_row(tx, template, version).id)
         first = tpl.definition.phases[0]
         now = utcnow()
-        data = {
+        clock = Clock(calendar, starts_on, None, None, None, None)
+        clock = clock._replace(**entering(first, 1, clock, now))
+        clock = clock._replace(next_tick_at=next_tick(first, clock))
+        data: dict[str, Any] = {
             "template": tpl.ref,
             "name": name,
             "client": client,
@@ -53,6 +68,8 @@ def create_project(
             "round": 1,
             "auth": who.auth,
         }
+        data |= {k: v for k, v in (("calendar", calendar), ("starts_on", starts_on), ("due_on", clock.due_on))
+                 if v is not None}
         event = new_event(code, 1, GENESIS, now, who.person, "create", first.key, data)
         tx.core(
             insert(t_projects).values(
@@ -68,6 +85,7 @@ def create_project(
                 head_hash=event.hash,
                 created_at=now,
                 updated_at=now,
+                **clock._asdict(),
             )
         )
         return start_project_chain(tx, event)
@@ -80,6 +98,7 @@ def create_project(
         "name": name,
         "client": client,
     }
+    command |= {k: v for k, v in (("calendar", calendar), ("starts_on", starts_on)) if v is not None}
     return write_once(store, request_id, who.person, command, work)
 
 

@@ -19,6 +19,7 @@ class Settings:
     secure_cookies: bool = False  # set behind HTTPS
     access_log: bool = True
     pool_size: int = 8
+    tick_seconds: float = 60.0  # how often the server's own tick runs (0: never; cron runs `phasegate tick`)
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default=(), compare=False)
     metric_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default=(), compare=False
@@ -42,6 +43,7 @@ class Settings:
                 "secure_cookies": self.secure_cookies,
                 "access_log": self.access_log,
                 "pool_size": self.pool_size,
+                "tick_seconds": self.tick_seconds,
             }
         )
 
@@ -59,6 +61,7 @@ class Settings:
             secure_cookies=d["secure_cookies"],
             access_log=d["access_log"],
             pool_size=d["pool_size"],
+            tick_seconds=d.get("tick_seconds", 60.0),
         )
 
     def trusts(

@@ -26,6 +26,7 @@ import random
 import re
 import sqlite3
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,10 +69,24 @@ def lock_wait_seconds() -> float:
 PG_CONNECT_TIMEOUT_S = 5
 
 
+_clock: Callable[[], datetime] | None = None
+
+
+def set_clock(clock: Callable[[], datetime] | None) -> None:
+    """Make every time phasegate takes come from ``clock`` (None: the system clock again).
+
+    For tests and simulations of a schedule (a clock the test moves, never a sleep); one
+    process-wide clock, like the system's.
+    """
+    global _clock
+    _clock = clock
+
+
 def utcnow() -> str:
     """The current UTC time as stored: fixed-width text that sorts like the instant it names."""
+    now = datetime.now(UTC) if _clock is None else _clock().astimezone(UTC)
     # isoformat is ~2x faster than strftime; with timespec it always has the microseconds.
-    return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    return now.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def default_url() -> str:

@@ -56,6 +56,10 @@ class Dialect:
     def finish(self, tx: WriteTx) -> None:
         """Before the COMMIT: nothing is left to send."""
 
+    def flush(self, tx: WriteTx) -> None:
+        """Send the writes held for the COMMIT now (a transaction that appends a second event to
+        the same chain needs the first one's head move done); SQLite has sent them already."""
+
     def lock_system(self, tx: WriteTx) -> None:
         """Serialize writers of the templates-and-grants chain (BEGIN IMMEDIATE already does)."""
 
@@ -95,6 +99,11 @@ class PostgreSQL(Dialect):
     def finish(self, tx: WriteTx) -> None:
         if tx.uow.deferred:
             dbapi.pipeline(tx.conn, [sql.combined(tx.uow.deferred)], commit=True)
+
+    def flush(self, tx: WriteTx) -> None:
+        if tx.uow.deferred:
+            dbapi.pipeline(tx.conn, [sql.combined(tx.uow.deferred)])
+            tx.uow.deferred.clear()
 
     def lock_system(self, tx: WriteTx) -> None:
         tx.conn.execute(select(func.pg_advisory_xact_lock(SYSTEM_LOCK_KEY)))

@@ -80,6 +80,10 @@ class WriteTx(ReadTx):
         """
         self.dialect.write(self, stmt, values, one_row=one_row)
 
+    def flush(self) -> None:
+        """The writes so far sent to the database now (PostgreSQL holds them for the COMMIT)."""
+        self.dialect.flush(self)
+
     def record(self, event: Event) -> dict[str, Any]:
         """Note ``event`` as written by this attempt; returns the values of its row."""
         self.uow.written.append(event)

@@ -57,7 +57,8 @@ from workflow.storage.verify import EVERY_CHAIN, events_in_order, in_range, open
 _p, _t = t_projects.c, t_templates.c
 # A project row as StoredProject holds it, after its code and id.
 PROJECT_COLUMNS = (_p.code, _p.id, _p.name, _p.client, _p.phase, _p.round, _p.status, _p.rounds, _p.seq,
-                   _p.head_hash, _p.created_at, _p.updated_at, _p.hold_seq, _p.rejection_seq, _p.template_id,
+                   _p.head_hash, _p.created_at, _p.updated_at, _p.hold_seq, _p.rejection_seq, _p.calendar,
+                   _p.starts_on, _p.due_on, _p.planned_due, _p.template_id,
                    _t.key, _t.version, _t.sha256)
 # Each table of a project's rows: the table, its key columns after project_id, the compared columns
 # (in state_check's ASSIGNMENTS, TASKS and APPROVALS order).

@@ -58,7 +58,9 @@ def board_page(request: Request, *, filters: dict[str, str | None] | None = None
     filters = filters or {"status": None, "template": None, "phase": None}
     rows: list[Any] = []
     try:
-        rows = list(engine.iter_projects(reader=me, after=after, limit=BOARD_PAGE + 1, **filters))
+        rows = list(engine.iter_projects(reader=me, after=after, limit=BOARD_PAGE + 1,
+                                         status=filters["status"], template=filters["template"],
+                                         phase=filters["phase"]))
     except PhasegateError as exc:
         error = error or exc
     more = len(rows) > BOARD_PAGE

@@ -1,0 +1,63 @@
+"""``phasegate project due``, ``tick`` and ``calendar``: due dates, the clock's turn, a calendar feed."""
+
+from __future__ import annotations
+
+import click
+
+from workflow.cli.app import Session, cli, emit, emit_json, pass_session
+from workflow.cli.output import FORCE, output_file
+from workflow.cli.params import CODE, REQUEST_ID, FilePath
+from workflow.cli.projects import project
+
+
+@project.command("due")
+@CODE
+@click.argument("phase")
+@click.argument("day", metavar="DATE")
+@click.option("--reason", required=True, metavar="TEXT", help="Why the date is set or moved (on the record).")
+@REQUEST_ID
+@pass_session
+def project_due(s: Session, code: str, phase: str, day: str, reason: str, request_id: str | None) -> None:
+    """Set or move the due date of PHASE of project CODE to DATE (YYYY-MM-DD; the lead)."""
+    event = s.engine.set_due(code, phase, day, actor=s.actor, reason=reason, request_id=request_id)
+    d = event.data
+    was = f" (was {d['previous']})" if d.get("previous") else ""
+    s.done(event, lambda: f"{code}: {d['for_phase_title']} due {d['due_on']}{was}")
+
+
+@cli.command("tick")
+@click.option("--now", "now", metavar="ISO-TIME",
+              help="Act as if it were this moment (for trying a schedule).")
+@pass_session
+def tick(s: Session, now: str | None) -> None:
+    """Give every project what its clock owes now: overdue notices, reminders, escalations.
+
+    Safe to run from cron every minute, on any number of hosts at once: each notice is
+    given once per project, phase, round and person.
+    """
+    report = s.engine.tick(now=now)
+    if s.json:
+        emit_json(report.to_dict())
+        return
+    counts = report.counts()
+    emit(f"tick at {report.at}: {report.projects} project{'s' if report.projects != 1 else ''} due; "
+         f"{counts['remind']} reminded, {counts['escalate']} escalated, {counts['overdue']} overdue")
+    for e in report.events:
+        emit(f"  {e.chain} #{e.seq} {e.action}: {', '.join(e.data.get('people', []))}")
+
+
+@cli.command("calendar")
+@click.option("--person", metavar="PERSON", help="Whose due dates (default: the acting person).")
+@click.option("--output", "output", type=FilePath(dir_okay=False), metavar="FILE",
+              help="Write the iCalendar file to FILE instead of stdout.")
+@FORCE
+@pass_session
+def calendar(s: Session, person: str | None, output: str | None, force: bool) -> None:
+    """The due dates of the phases where PERSON has a task or a signature to give, as iCalendar."""
+    text = s.engine.calendar(person or s.actor, reader=s.actor)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    with output_file(output, force=force) as f:
+        f.write(text)
+    emit(f"calendar written to {output}")

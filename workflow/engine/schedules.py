@@ -1,0 +1,54 @@
+"""A project's due dates: the lead sets or moves one, on the record."""
+
+from __future__ import annotations
+
+from workflow.domain import inputs, rules, schedule
+from workflow.domain.events import Event
+from workflow.domain.identity import Identity
+from workflow.domain.rules import Context
+from workflow.domain.timers import planned
+from workflow.domain.vocabulary import CLOSED
+from workflow.engine.running import project_command, record
+from workflow.errors import RuleRefused, UsageError
+from workflow.storage.store import Store
+from workflow.storage.tx import WriteTx
+
+
+def set_due(
+    store: Store,
+    code: str,
+    phase: str,
+    day: str,
+    *,
+    actor: str | Identity,
+    reason: str,
+    request_id: str | None = None,
+    expected_seq: int | None = None,
+) -> Event:
+    """Set or move the due date of ``phase`` (the current one, or one to come) to ``day`` (the lead).
+
+    A phase to come keeps it for its first round; a rejection's new round gets its own.
+    """
+    due = schedule.parse_day(day).isoformat()
+    why = inputs.text(reason, "the reason", required=True)
+
+    def body(ctx: Context, tx: WriteTx) -> Event:
+        lead = rules.require_lead(ctx, "set the due dates of")
+        if ctx.state.status in CLOSED:
+            raise RuleRefused(f"project {ctx.code} is {ctx.state.status}; its due dates are history")
+        target = ctx.definition.phase(phase)
+        if target is None:
+            raise UsageError(f"{ctx.code}'s template has no phase {inputs.shown(phase)} "
+                             f"(phases: {', '.join(ctx.definition.phase_keys)})")
+        here = ctx.definition.phase_position(ctx.state.phase)
+        if ctx.definition.phase_position(target.key) < here:
+            raise RuleRefused(f"{target.title} is behind {ctx.code} (it is in {ctx.phase.title}); "
+                              "set the due date of the current phase or of one to come")
+        current = target.key == ctx.state.phase
+        previous = ctx.state.due_on if current else planned(ctx.state.clock).get(target.key)
+        data = {"for_phase": target.key, "for_phase_title": target.title, "due_on": due,
+                "previous": previous, "reason": why}
+        return record(ctx, tx, "due", data, authority=lead)
+
+    command = {"command": "due", "phase": phase, "due_on": due, "reason": why}
+    return project_command(store, code, actor, request_id, command, body, expected_seq=expected_seq)

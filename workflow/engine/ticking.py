@@ -1,0 +1,126 @@
+"""``phasegate tick``: the clock's turn. Every project whose next moment has come gets, in one
+transaction under its lock, the overdue notices, reminders and escalations it is owed, each an
+event on its chain with its notifications in the outbox.
+
+Safe from cron every minute and on any number of hosts at once: each notice is given once per
+project, phase, round, kind and person, because the ``timers`` table's primary key says so
+(the project lock only saves a second host the work). The projects due are found through the
+partial index on ``projects.next_tick_at``, a page at a time, so a tick reads only what is due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from sqlalchemy import insert, select, tuple_, update
+
+from workflow.domain.asks import tick_asks
+from workflow.domain.events import Event
+from workflow.domain.rules import Context
+from workflow.domain.state import ProjectState
+from workflow.domain.timers import Due, due_now, next_tick
+from workflow.domain.vocabulary import ACTIVE, SYSTEM, SYSTEM_ACTOR
+from workflow.engine.running import record
+from workflow.storage.database import utcnow
+from workflow.storage.grants import holders
+from workflow.storage.outbox import queue
+from workflow.storage.project_rows import locked_project
+from workflow.storage.store import Store
+from workflow.storage.tables import projects as t_projects
+from workflow.storage.tables import timers as t_timers
+from workflow.storage.tx import ReadTx, WriteTx
+
+PAGE = 500
+
+
+@dataclass
+class TickReport:
+    """What one tick did: how many projects it looked at, and the events it recorded."""
+
+    at: str
+    projects: int = 0
+    events: list[Event] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {"remind": 0, "escalate": 0, "overdue": 0}
+        for e in self.events:
+            out[e.action] += 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"at": self.at, "projects": self.projects, **self.counts(),
+                "events": [{"project": e.chain, "seq": e.seq, "action": e.action,
+                            "people": e.data.get("people", [])} for e in self.events]}
+
+
+def tick(store: Store, *, now: str | None = None, on_event: Callable[[Event], None] | None = None
+         ) -> TickReport:
+    """Give every project what its clock owes at ``now`` (default: the current time)."""
+    at = now or utcnow()
+    report = TickReport(at)
+    cursor: tuple[str, str] | None = None
+    while True:
+        page = store.read(partial(_due_projects, now=at, cursor=cursor))
+        for moment, code in page:
+            report.projects += 1
+            for event in store.write(partial(_tick_project, code=code, now=at)):
+                report.events.append(event)
+                if on_event is not None:
+                    on_event(event)
+            cursor = (moment, code)
+        if len(page) < PAGE:
+            return report
+
+
+def _due_projects(tx: ReadTx, *, now: str, cursor: tuple[str, str] | None) -> list[tuple[str, str]]:
+    p = t_projects.c
+    stmt = select(p.next_tick_at, p.code).where(p.next_tick_at.is_not(None), p.next_tick_at <= now)
+    if cursor is not None:
+        stmt = stmt.where(tuple_(p.next_tick_at, p.code) > tuple_(*cursor))
+    return [(r[0], r[1]) for r in tx.core(stmt.order_by(p.next_tick_at, p.code).limit(PAGE))]
+
+
+def _tick_project(tx: WriteTx, *, code: str, now: str) -> list[Event]:
+    loaded = locked_project(tx, code, SYSTEM_ACTOR)
+    if loaded is None:
+        return []
+    state, _privileges = loaded
+    if state.status != ACTIVE or state.next_tick_at is None or state.next_tick_at > now:
+        return []  # another tick got here first, or a command moved the clock
+    tpl = tx.template(state.template_id)
+    definition = tpl.definition
+    phase = state.phase_of(definition)
+    t = t_timers.c
+    given = {(r.kind, r.person) for r in tx.core(select(t.kind, t.person).where(
+        t.project_id == state.id, t.phase == state.phase, t.round == state.round))}
+    gate = phase.gate
+    admins = holders(tx, "admin") if gate is not None and gate.escalate_to == "admin" else []
+    owed = due_now(definition, phase, state.clock, now, state.team,
+                   {r: d.person for r, d in state.tasks.items()},
+                   {r: a.person for r, a in state.approvals.items()}, admins, given)
+    events = []
+    for due in owed:
+        ctx = Context(state, tpl, SYSTEM_ACTOR, frozenset(), max(now, state.updated_at), SYSTEM)
+        event = record(ctx, tx, due.kind, _data(due, state, phase.gate), authority=None)
+        tx.conn.execute(insert(t_timers), [
+            {"project_id": state.id, "phase": state.phase, "round": state.round, "kind": due.kind,
+             "person": person, "seq": event.seq} for person in due.people])
+        queue(tx, event, tick_asks(due.kind, due.people), ctx.now)
+        tx.flush()  # the next event of this chain, and the clock's update below, follow this head move
+        state = state._replace(seq=event.seq, head_hash=event.hash, updated_at=event.at)
+        events.append(event)
+    tx.core(update(t_projects).where(t_projects.c.id == state.id).values(
+        next_tick_at=next_tick(phase, state.clock, after=now)))
+    return events
+
+
+def _data(due: Due, state: ProjectState, gate: Any) -> dict[str, Any]:
+    if due.kind == "overdue":
+        return {"due_on": state.due_on, "people": list(due.people)}
+    data = {"gate": gate.title, "people": list(due.people), "gate_opened_at": state.gate_opened_at}
+    if due.kind == "remind":
+        return {**data, "after": gate.remind_after}
+    return {**data, "after": gate.escalate_after, "to": gate.escalate_to, "waiting_on": list(due.waiting_on)}

@@ -1,0 +1,76 @@
+"""Due dates, the clock and the calendar feed: ``PUT /projects/{code}/due/{phase}``, ``POST /tick``,
+``/me/calendar.ics``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from workflow.errors import NotPermitted, Unauthenticated
+from workflow.server.api.common import (
+    MOVED_ON,
+    EventOut,
+    IdempotencyKey,
+    IfMatch,
+    command,
+    event_out,
+    expected_seq,
+)
+from workflow.server.auth import CurrentIdentity, EngineDep, identify
+
+router = APIRouter(tags=["schedule"])
+ICS = "text/calendar; charset=utf-8"
+
+
+class DueIn(BaseModel):
+    date: str = Field(max_length=10, description="YYYY-MM-DD")
+    reason: str = Field(max_length=4000)
+
+
+class CalendarKey(BaseModel):
+    url: str = Field(description="the feed's address with its secret, shown this once")
+
+
+@router.put("/projects/{code}/due/{phase}", response_model=EventOut, responses=MOVED_ON)
+def set_due(code: str, phase: str, body: DueIn, request: Request, who: CurrentIdentity, engine: EngineDep,
+            idempotency_key: IdempotencyKey = None, if_match: IfMatch = None) -> dict[str, Any]:
+    """Set or move a phase's due date (the lead): ``project due CODE PHASE DATE --reason``."""
+    command(request, "due")
+    return event_out(engine.set_due(code, phase, body.date, actor=who, reason=body.reason,
+                                    request_id=idempotency_key, expected_seq=expected_seq(if_match)))
+
+
+@router.post("/tick")
+def tick(request: Request, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
+    """Run the clock now (admins; the server also runs it every --tick-every seconds)."""
+    command(request, "tick")
+    if "admin" not in engine.grants_of(who.person):
+        raise NotPermitted(f"only admins may run the clock ({who.person} is not an admin)")
+    return engine.tick().to_dict()
+
+
+@router.post("/me/calendar-key", response_model=CalendarKey, status_code=201)
+def calendar_key(request: Request, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
+    """A new secret address for my calendar feed (the old one stops working)."""
+    command(request, "calendar.key")
+    secret = engine.new_calendar_key(actor=who)
+    return {"url": str(request.url_for("my_calendar").include_query_params(key=secret))}
+
+
+@router.get("/me/calendar.ics", name="my_calendar", response_class=Response,
+            responses={200: {"content": {"text/calendar": {"schema": {"type": "string"}}}}})
+def my_calendar(request: Request, engine: EngineDep,
+                key: str | None = Query(default=None, max_length=200)) -> Response:
+    """My due dates as iCalendar: with the feed's secret ``key`` (calendar programs cannot sign
+    in), or signed in."""
+    person = engine.calendar_owner(key) if key else None
+    if person is None:
+        identity = identify(request) if not key else None
+        if identity is None:
+            raise Unauthenticated("give the calendar feed's key (POST /me/calendar-key), or sign in")
+        person = identity.person
+    base = str(request.base_url).rstrip("/")
+    return Response(engine.calendar(person, reader=person, base_url=base), media_type=ICS)
