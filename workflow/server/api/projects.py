@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from workflow.domain.inputs import COUNT_MAX
 from workflow.domain.results import ProjectStatus, ProjectSummary
 from workflow.server.api.common import (
     EventOut,
@@ -362,7 +363,7 @@ def history(
     phase: str | None = Query(default=None, max_length=64),
     after_seq: int = Query(default=0, ge=0, le=10**9),
     limit: int = Query(default=100, ge=1, le=1000),
-    last: int | None = Query(default=None, ge=1, le=1000),
+    last: int | None = Query(default=None, ge=1, le=COUNT_MAX),
 ) -> dict[str, Any]:
     """The events, oldest first, a page at a time (``next`` is the ``after_seq`` of the next page)."""
     events = list(
