@@ -1,25 +1,120 @@
-"""Running `phasegate` in-process through click's CliRunner, shared by the CLI test files."""
+"""Running `phasegate` in-process through click's CliRunner, shared by the CLI test files.
+
+Over two transports, so one test checks both (product.md, "The CLI as a client": same
+arguments, same output, same exit codes):
+
+* ``direct``: ``phasegate --db URL --as ACTOR …``, the Engine on the database;
+* ``server``: ``phasegate --server URL …`` with ACTOR's API token in $PHASEGATE_TOKEN, the
+  commands going through :class:`~workflow.client.RemoteEngine` to an in-process app on
+  the same database (Starlette's TestClient is the RemoteEngine's httpx client). Each
+  actor gets an account and a token through the Engine the first time they act (an
+  admin of the database adds the account); grants come from the test's own commands,
+  as in direct mode. ``init`` sets a database up, so it runs direct, as it would where
+  a server is deployed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from click.testing import CliRunner, Result
 
 from workflow.cli import cli
 
 Run = Callable[..., Result]
+TRANSPORTS = ("direct", "server")
+IN_PROCESS = "http://testserver"
+# The environment a test sees is the one it sets: none of these leak in from the shell.
+CLEAN_ENV = {"PHASEGATE_SERVER": None, "PHASEGATE_TOKEN": None, "PHASEGATE_USER": None, "PHASEGATE_DB": None}
 
 
 def cli_runner(url: str) -> Run:
     """`phasegate --db URL --as <actor> [--json] ARGS…`; ``actor`` defaults to ana."""
     runner = CliRunner()
 
-    def invoke(*args: str, actor: str = "ana", as_json: bool = False) -> Result:
+    def invoke(*args: str, actor: str = "ana", as_json: bool = False, **extra: Any) -> Result:
         head = ["--db", url, "--as", actor] + (["--json"] if as_json else [])
-        return runner.invoke(cli, [*head, *args], prog_name="phasegate")
+        env = {**CLEAN_ENV, **extra.pop("env", {})}
+        return runner.invoke(cli, [*head, *args], prog_name="phasegate", env=env, **extra)
 
     return invoke
+
+
+@contextlib.contextmanager
+def cli_session(url: str, transport: str) -> Iterator[Run]:
+    """A runner like :func:`cli_runner`'s over ``transport`` ("direct" or "server")."""
+    if transport == "direct":
+        yield cli_runner(url)
+        return
+    assert transport == "server", transport
+    with InProcessServer(url) as server:
+        yield server.run
+
+
+class InProcessServer:
+    """The app of ``phasegate serve`` on ``url``, in this process, and the tokens of its people."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.direct = cli_runner(url)
+        self.tokens: dict[str, str] = {}
+        self._stack = contextlib.ExitStack()
+        self._client: Any = None
+        self._engine: Any = None
+
+    def __enter__(self) -> InProcessServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def run(self, *args: str, actor: str = "ana", as_json: bool = False, **extra: Any) -> Result:
+        """`phasegate --server URL [--json] ARGS…` with ``actor``'s token (``init``: direct)."""
+        command = next((a for a in args if not a.startswith("-")), None)
+        if command == "init":
+            return self.direct(*args, actor=actor, as_json=as_json, **extra)
+        env = {**CLEAN_ENV, "PHASEGATE_TOKEN": self.token(actor), **extra.pop("env", {})}
+        head = ["--server", IN_PROCESS] + (["--json"] if as_json else [])
+        return CliRunner().invoke(cli, [*head, *args], prog_name="phasegate", env=env, obj=self.connect,
+                                  **extra)
+
+    def connect(self, _url: str, token: str) -> Any:
+        """What `--server` mode uses instead of a connection of its own: the in-process app."""
+        from workflow.client import RemoteEngine
+
+        return RemoteEngine(self.client(), token=token)
+
+    def client(self) -> Any:
+        if self._client is None:
+            from fastapi.testclient import TestClient
+
+            from workflow.server.app import create_app
+            from workflow.server.settings import Settings
+
+            app = create_app(Settings(db=self.url, access_log=False, pool_size=2))
+            self._client = self._stack.enter_context(TestClient(app, base_url=IN_PROCESS))
+        return self._client
+
+    def engine(self) -> Any:
+        if self._engine is None:
+            from workflow import Engine
+
+            self._engine = self._stack.enter_context(Engine(self.url))
+        return self._engine
+
+    def token(self, person: str) -> str | None:
+        """``person``'s token, with an account made first if they have none (None before any admin)."""
+        if person not in self.tokens:
+            engine = self.engine()
+            if person not in {p.login for p in engine.users()}:
+                admins = engine.grants()["admin"]
+                if not admins:  # before `init` nobody can add an account: the command runs without a token
+                    return None
+                engine.add_user(person, actor=admins[0])
+            _info, self.tokens[person] = engine.create_token(actor=person, name="tests")
+        return self.tokens[person]
 
 
 def must_succeed(run: Run) -> Run:

@@ -165,3 +165,9 @@ def db_engine(db_url: str) -> Iterator[Engine]:
     engine = open_database(db_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(params=["direct", "server"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """How a CLI test reaches the data: the database itself, or a server on it (tests/cli_runs.py)."""
+    return str(request.param)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy
-from cli_runs import Run, cli_runner, must_succeed
+from cli_runs import Run, cli_session, must_succeed
 from sqlalchemy import text
 
 TEAM = {"integrated_producer": "ana", "head_of_technology": "ben", "project_manager": "cy"}
@@ -19,8 +19,10 @@ TEAM = {"integrated_producer": "ana", "head_of_technology": "ben", "project_mana
 
 
 @pytest.fixture
-def run(db_url: str) -> Run:
-    return cli_runner(db_url)
+def run(db_url: str, transport: str) -> Iterator[Run]:
+    """On the database, and through a server on it (tests/cli_runs.py)."""
+    with cli_session(db_url, transport) as invoke:
+        yield invoke
 
 
 @pytest.fixture

@@ -7,10 +7,11 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_runs import Run, cli_runner, must_succeed
+from cli_runs import Run, cli_session, must_succeed
 from click.testing import CliRunner
 
 from workflow.cli import cli
@@ -25,9 +26,11 @@ LARGE_TEAM = {"integrated_producer": "ana", "head_of_technology": "ben", "projec
 
 
 @pytest.fixture
-def run(tmp_path: Path) -> Run:
-    """Run `phasegate --db <fresh sqlite> --as <actor> [--json] ARGS…` through click's CliRunner."""
-    return cli_runner(f"sqlite:///{tmp_path}/cli.db")
+def run(tmp_path: Path, transport: str) -> Iterator[Run]:
+    """Run `phasegate --db <fresh sqlite> --as <actor> [--json] ARGS…` through click's CliRunner, or the
+    same through `--server` with the actor's token (every test that uses it runs over both)."""
+    with cli_session(f"sqlite:///{tmp_path}/cli.db", transport) as invoke:
+        yield invoke
 
 
 @pytest.fixture
@@ -64,6 +67,7 @@ def _finish_phase(ok: Run, code: str, team: dict[str, str], phase) -> None:  # t
 # -- set-up and templates ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("transport", ["direct"])  # a database command
 def test_init_makes_the_first_admin_and_is_idempotent(ok: Run, run: Run) -> None:
     first = ok("init", "--admin", "ana")
     assert "admin: ana (new)" in first.output
@@ -438,6 +442,7 @@ def _complete(words: str, cword: int) -> list[str]:
     return [line.split(",", 1)[1] for line in result.stdout.splitlines() if line]
 
 
+@pytest.mark.parametrize("transport", ["direct"])  # completion reads a database only
 def test_completion_offers_project_codes_template_keys_and_roles(acme: Run, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/cli.db"
     assert _complete(f"phasegate --db {db} project status AC", 5) == ["ACME-1"]
@@ -521,6 +526,7 @@ def test_commands_without_a_database_never_import_sqlalchemy(argv: list[str]) ->
 # -- the demo and the installed command --------------------------------------------------------------
 
 
+@pytest.mark.parametrize("transport", ["direct"])  # the demo makes its own database
 def test_demo_runs_on_its_own_throw_away_database(run: Run, tmp_path: Path) -> None:
     pytest.importorskip("workflow.cli.demo")
     kept = tmp_path / "demo.db"

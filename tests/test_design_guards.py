@@ -32,9 +32,10 @@ print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 """
 
 
-def modules_imported_by(*args: str) -> set[str]:
+def modules_imported_by(*args: str, env: dict[str, str] | None = None) -> set[str]:
     done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
-                          env={"PYTHONPATH": PYTHONPATH, "PATH": "/usr/bin:/bin", "HOME": "/nonexistent"},
+                          env={"PYTHONPATH": PYTHONPATH, "PATH": "/usr/bin:/bin", "HOME": "/nonexistent",
+                               **(env or {})},
                           check=False)
     return set(json.loads(done.stderr.strip().splitlines()[-1]))
 
@@ -63,11 +64,29 @@ def test_project_status_imports_neither_alembic_nor_yaml_nor_the_orm(project_db:
 
 
 @pytest.mark.parametrize("args", [["--help"], ["template", "validate", "DEFINITIONS/large-agency.yaml"]])
-def test_help_and_validate_do_not_import_sqlalchemy(args: list[str]) -> None:
+def test_help_and_validate_do_not_import_sqlalchemy_or_httpx(args: list[str]) -> None:
     definitions = Path(workflow.__file__).resolve().parent / "definitions"
     loaded = modules_imported_by(*[a.replace("DEFINITIONS", str(definitions)) for a in args])
     assert "click" in loaded
     assert not any(m == "sqlalchemy" or m.startswith("sqlalchemy.") for m in loaded)
+    assert "httpx" not in loaded and "workflow.client" not in loaded, "httpx is for --server mode only"
+
+
+def test_server_mode_imports_httpx_and_none_of_the_database_or_server_libraries(
+    project_db: str, tmp_path: Path
+) -> None:
+    """`phasegate --server URL project status` is a small HTTP client: no SQLAlchemy, no FastAPI."""
+    from servers import live_server, people
+
+    with Engine(project_db) as engine:
+        tokens = people(engine, {"ana": ()}, admin="ana")
+    with live_server(project_db, tmp_path / "server.log") as server:
+        loaded = modules_imported_by("--server", server.url, "project", "status", "G-1",
+                                     env={"PHASEGATE_TOKEN": tokens["ana"]})
+    assert {"httpx", "workflow.client", "workflow.domain.loader"} <= loaded  # it got the status and its template
+    for unneeded in ("sqlalchemy", "alembic", "psycopg", "fastapi", "starlette", "uvicorn", "pydantic",
+                     "argon2", "workflow.engine", "workflow.storage", "workflow.server"):
+        assert unneeded not in loaded, f"--server mode imported {unneeded}"
 
 
 def query_plan(path: str, sql: str, params: tuple[object, ...]) -> list[str]:

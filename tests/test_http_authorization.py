@@ -58,6 +58,7 @@ class Row:
     ok: int = 200
     json: Any = None
     yaml: bool = False  # the body is the revised team-based template
+    checkpoint: bool = False  # the body is a checkpoint of the prepared database
     refused: int = 403
     public: bool = False  # needs no credential (signing in)
     note: str = ""
@@ -126,6 +127,7 @@ ROWS = [
     row("GET", "/projects/T/report", READERS),
     row("GET", "/audit/verify", AUDITORS, cli="audit verify"),
     row("GET", "/audit/verify", AUDITORS, params={"project": "T"}, note="one project", cli="audit verify one"),
+    row("POST", "/audit/verify", AUDITORS, checkpoint=True, note="against a checkpoint"),
     row("POST", "/audit/checkpoint", AUDITORS),
     row("GET", "/audit/export", AUDITORS, cli="audit export"),
 ]
@@ -146,6 +148,7 @@ class Base:
     headers: dict[str, dict[str, str]]  # caller -> the headers that carry their credential
     spare: str  # the holder's second token's id
     yaml: str
+    checkpoint: str = ""  # a checkpoint file's text
 
 
 def prepare(url: str) -> Base:
@@ -175,6 +178,7 @@ def prepare(url: str) -> Base:
             engine.approve(code, "project_manager", actor="mem")
         engine.approve("V", "head_of_technology", actor="hol")
         engine.hold("R", actor="lee", reason="client away")
+        checkpoint = engine.checkpoint().to_json()
     headers = {caller: bearer(tokens_of[person]) for caller, person in PEOPLE.items()}
     headers |= {
         "nobody": {},
@@ -186,7 +190,7 @@ def prepare(url: str) -> Base:
     yaml = builtin_paths()["team-based"].read_text(encoding="utf-8")
     yaml = yaml.replace("title: Integrated Project Management - Team Based", REVISED)
     assert REVISED in yaml
-    return Base(url, headers, spare.id, yaml)
+    return Base(url, headers, spare.id, yaml, checkpoint)
 
 
 @pytest.fixture(scope="module")
@@ -240,6 +244,9 @@ def send(client: Any, base: Base, r: Row, caller: str) -> Any:
     if r.yaml:
         kwargs["content"] = base.yaml.encode()
         kwargs["headers"]["Content-Type"] = "application/x-yaml"
+    elif r.checkpoint:
+        kwargs["content"] = base.checkpoint.encode()
+        kwargs["headers"]["Content-Type"] = "application/json"
     elif r.json is not None:
         kwargs["json"] = r.json
     return client.request(r.method, "/api/v1" + r.path.replace("{spare}", base.spare), **kwargs)

@@ -1,4 +1,5 @@
-"""The layers import one way: domain <- storage <- engine <- cli (and the reports read the domain).
+"""The layers import one way: domain <- storage <- engine <- cli (and the reports read the domain;
+the client, --server mode's, reads the domain and the reports only).
 
 A static check over every module's imports, the lazy ones inside functions included: a new
 import that crosses a layer backwards fails here, before it becomes a habit.
@@ -27,6 +28,7 @@ FORBIDDEN = {
         "workflow.cli",
         "workflow.reports",
         "workflow.server",
+        "workflow.client",
     ),
     "reports": (
         "sqlalchemy",
@@ -36,9 +38,22 @@ FORBIDDEN = {
         "workflow.cli",
         "workflow.server",
     ),
-    "storage": ("click", "workflow.engine", "workflow.cli", "workflow.server"),
-    "engine": ("click", "workflow.cli", "workflow.server"),
-    "server": ("click", "workflow.cli"),
+    "storage": ("click", "workflow.engine", "workflow.cli", "workflow.server", "workflow.client"),
+    "engine": ("click", "workflow.cli", "workflow.server", "workflow.client"),
+    "server": ("click", "workflow.cli", "workflow.client"),
+    # --server mode's client: the domain's types over HTTP, nothing of a database or of the server
+    "client": (
+        "sqlalchemy",
+        "click",
+        "alembic",
+        "psycopg",
+        "fastapi",
+        "starlette",
+        "workflow.storage",
+        "workflow.engine",
+        "workflow.cli",
+        "workflow.server",
+    ),
 }
 
 

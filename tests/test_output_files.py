@@ -7,21 +7,23 @@ command creates no file; an existing file is replaced only with --force.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_runs import Run, cli_runner, must_succeed
+from cli_runs import Run, cli_session, must_succeed
 
 
 @pytest.fixture
-def run(tmp_path: Path) -> Run:
-    run = cli_runner(f"sqlite:///{tmp_path}/out.db")
-    ok = must_succeed(run)
-    ok("init", "--admin", "ana")
-    ok("grant", "olga", "auditor")
-    ok("project", "create", "P-1", "--template", "team-based")
-    ok("project", "assign", "P-1", "integrated_producer", "ana")
-    return run
+def run(tmp_path: Path, transport: str) -> Iterator[Run]:
+    """On the database, and through a server on it: the file is written here either way."""
+    with cli_session(f"sqlite:///{tmp_path}/out.db", transport) as run:
+        ok = must_succeed(run)
+        ok("init", "--admin", "ana")
+        ok("grant", "olga", "auditor")
+        ok("project", "create", "P-1", "--template", "team-based")
+        ok("project", "assign", "P-1", "integrated_producer", "ana")
+        yield run
 
 
 COMMANDS = {

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_runs import Run, cli_runner, must_succeed
+from cli_runs import Run, cli_session, must_succeed
 
 from workflow import Engine
 from workflow.errors import AuditBroken, UsageError
 
 
 @pytest.fixture
-def run(tmp_path: Path) -> Run:
-    return cli_runner(f"sqlite:///{tmp_path}/edges.db")
+def run(tmp_path: Path, transport: str) -> Iterator[Run]:
+    """On the database, and through a server on it (tests/cli_runs.py)."""
+    with cli_session(f"sqlite:///{tmp_path}/edges.db", transport) as invoke:
+        yield invoke
 
 
 @pytest.fixture

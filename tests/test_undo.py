@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from cli_runs import cli_runner, must_succeed
+from cli_runs import Run, cli_session, must_succeed
 from invariants import assert_consistent
 
 from workflow import Engine
@@ -31,13 +31,18 @@ def ivy_and_jo(engine: Engine, code: str = "T-1") -> None:
     engine.assign(code, "team", "jo", actor="ana")
 
 
-def test_the_stuck_gate_of_the_issue_is_finished_through_the_cli(db_url: str) -> None:
+def test_the_stuck_gate_of_the_issue_is_finished_through_the_cli(db_url: str, transport: str) -> None:
     """ivy signs as Team; the blocker names nobody who would be refused; ivy withdraws, and the
-    project runs to completed with only the new commands and assignments."""
+    project runs to completed with only the new commands and assignments (on the database, and
+    through a server with ivy's and jo's tokens)."""
     with Engine(db_url) as e:
         e.init(admin="ana")
         ivy_and_jo(e)
-    run = cli_runner(db_url)
+    with cli_session(db_url, transport) as run:
+        walk_the_stuck_gate(run)
+
+
+def walk_the_stuck_gate(run: Run) -> None:
     ok = must_succeed(run)
     ok("task", "done", "T-1", "integrated_producer", actor="ivy")
     ok("task", "done", "T-1", "team", actor="jo")

@@ -8,7 +8,9 @@ using the Python API can catch :class:`PhasegateError` alone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class PhasegateError(Exception):
@@ -134,6 +136,11 @@ class DatabaseProblem(PhasegateError):
     kind = "unavailable"
 
 
+class ServerUnavailable(DatabaseProblem):
+    """``phasegate --server``: the server cannot be reached, or answered with something that is not
+    phasegate's API (a proxy's error page, another program on that port)."""
+
+
 class Unauthenticated(PhasegateError):
     """No credential, or one that is not (or no longer) valid: who acts is not known."""
 
@@ -160,3 +167,38 @@ class PreconditionFailed(Conflict):
     exit_code = 5
     http_status = 412
     kind = "precondition_failed"
+
+
+# -- the way back: an error body (HTTP, or the CLI's --json on stderr) as the exception it describes ----
+
+# kind -> the class that reports it. Each class names its own kind; where several share one,
+# the table holds the one a body can be rebuilt into (a DefinitionError is told apart by its
+# problems, a ServerUnavailable is only ever raised by the client itself).
+KINDS: dict[str, type[PhasegateError]] = {
+    cls.kind: cls
+    for cls in (RuleRefused, UsageError, NotFound, NotPermitted, Conflict, PreconditionFailed, AuditBroken,
+                DatabaseProblem, Unauthenticated, Throttled)
+}
+_PROBLEM_KEYS = frozenset({"source", "line", "column", "message"})
+
+
+def error_from_dict(body: Mapping[str, Any], *, retry_after: int = 0) -> PhasegateError:
+    """The inverse of :meth:`PhasegateError.to_dict`: the same class, message, blockers and problems.
+
+    ``retry_after``: for a ``throttled`` body, the seconds its response's Retry-After header said.
+    A kind this version does not know is a plain :class:`PhasegateError` with the message.
+    """
+    kind, message = body.get("kind"), str(body.get("message") or "the server refused the request")
+    problems = body.get("problems")
+    if kind == UsageError.kind and isinstance(problems, list) and problems and all(
+        isinstance(p, dict) and p.keys() >= _PROBLEM_KEYS for p in problems
+    ):
+        return DefinitionError([Problem(str(p["source"]), p["line"], p["column"], str(p["message"]))
+                                for p in problems])
+    cls = KINDS.get(kind) if isinstance(kind, str) else None
+    if cls is RuleRefused:
+        blockers = body.get("blockers")
+        return RuleRefused(message, [str(b) for b in blockers] if isinstance(blockers, list) else None)
+    if cls is Throttled:
+        return Throttled(message, retry_after)
+    return (cls or PhasegateError)(message)

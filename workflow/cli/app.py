@@ -5,7 +5,9 @@ no rule lives here. Three things are done in exactly one place each:
 
 * the Engine is built lazily, once, by :class:`Session` (so ``--help``,
   ``template validate`` and ``demo`` never import SQLAlchemy: importing this
-  module costs click and :mod:`workflow.errors` only);
+  module costs click and :mod:`workflow.errors` only). With ``--server URL`` it is a
+  :class:`~workflow.client.RemoteEngine` instead, with the same methods over the HTTP
+  API, so no command knows which one it talks to (only httpx is imported then);
 * every :class:`~workflow.errors.PhasegateError` becomes ``Error: …`` on stderr
   and its ``exit_code`` (:meth:`PhasegateGroup.invoke`), never a traceback;
 * everything printed passes through :func:`workflow.cli.render.safe` /
@@ -18,11 +20,12 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
+from click.core import ParameterSource
 
-from workflow.errors import DefinitionError, PhasegateError, RuleRefused
+from workflow.errors import DefinitionError, PhasegateError, RuleRefused, Unauthenticated, UsageError
 
 if TYPE_CHECKING:
     from workflow.domain.events import Event
@@ -94,22 +97,51 @@ def report_error(exc: PhasegateError, *, as_json: bool = False) -> None:
 # -- the session: who acts, on which database, how the answer is printed ------------------------------
 
 
-class Session:
-    """Global options plus the Engine, opened on first use and closed with the command."""
+TOKEN_ENV = "PHASEGATE_TOKEN"
+Connect = Callable[[str, str], Any]  # (server URL, token) -> an object with the Engine's methods
 
-    def __init__(self, db: str | None, actor: str, as_json: bool) -> None:
+
+def connect(url: str, token: str) -> Any:
+    """The Engine of ``--server`` mode: the HTTP API's client, one keep-alive connection."""
+    from workflow.client import RemoteEngine
+
+    return RemoteEngine(url=url, token=token)
+
+
+class Session:
+    """Global options plus the Engine, opened on first use and closed with the command.
+
+    ``server``: run through ``phasegate serve`` at that URL, as the person whose token is in
+    $PHASEGATE_TOKEN. ``connect`` makes that mode's engine (tests hand in one on an
+    in-process app through ``cli.main(obj=...)``).
+    """
+
+    def __init__(self, db: str | None, actor: str, as_json: bool, *, server: str | None = None,
+                 connect: Connect = connect) -> None:
         self.db = db
         self.actor = actor
         self.json = as_json
+        self.server = server
+        self._connect = connect
         self._engine: Engine | None = None
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            from workflow.engine import Engine
+            if self.server is not None:
+                self._engine = cast("Engine", self._connect(self.server, self._token()))
+            else:
+                from workflow.engine import Engine
 
-            self._engine = Engine(self.db)
+                self._engine = Engine(self.db)
         return self._engine
+
+    def _token(self) -> str:
+        token = os.environ.get(TOKEN_ENV, "").strip()
+        if not token:
+            raise Unauthenticated(f"--server needs your API token in {TOKEN_ENV} (`phasegate token create` "
+                                  "makes one; an admin can give you an account)")
+        return token
 
     def close(self) -> None:
         if self._engine is not None:
@@ -225,6 +257,14 @@ def show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> No
     help="Who is acting [env PHASEGATE_USER].",
 )
 @click.option(
+    "--server",
+    envvar="PHASEGATE_SERVER",
+    metavar="URL",
+    help="Run the command through `phasegate serve` at URL instead of a database [env PHASEGATE_SERVER], "
+         "as the person whose API token is in the environment variable PHASEGATE_TOKEN (never an option: "
+         "a command line shows in `ps`). Not with --db or --as.",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
@@ -239,11 +279,29 @@ def show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> No
     help="Show the version and exit.",
 )
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, actor: str, as_json: bool) -> None:
+def cli(ctx: click.Context, db: str | None, actor: str, as_json: bool, server: str | None) -> None:
     """phasegate: agency project phases, gated by the people who hold the roles."""
-    session = Session(db, actor, as_json)
+    how = ctx.obj if callable(ctx.obj) else connect
+    session = Session(db, actor, as_json, server=server or None, connect=how)
     ctx.obj = session
     ctx.call_on_close(session.close)
+    if session.server is not None:
+        refuse_with_server(ctx)
+
+
+def refuse_with_server(ctx: click.Context) -> None:
+    """``--server``: who acts is the token's, and the data is the server's (not --as, not --db)."""
+
+    def given(name: str, option: str, env: str) -> str | None:
+        """Where the option's value came from, when someone gave one."""
+        return {ParameterSource.COMMANDLINE: option, ParameterSource.ENVIRONMENT: env}.get(
+            ctx.get_parameter_source(name))  # type: ignore[arg-type]
+
+    if where := given("actor", "--as", "PHASEGATE_USER"):
+        raise UsageError(f"{where} is not used with --server: the server knows you by your token "
+                         f"({TOKEN_ENV}), and nobody can act as someone else there")
+    if where := given("db", "--db", "PHASEGATE_DB"):
+        raise UsageError(f"{where} and --server are two ways to reach the data: give one of them")
 
 
 def main(argv: list[str] | None = None) -> None:

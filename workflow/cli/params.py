@@ -16,8 +16,15 @@ if TYPE_CHECKING:
 
 
 def _completion_engine(ctx: click.Context) -> Engine | None:
-    """An Engine on the database named on the command line, or None when there is none yet."""
-    url = ctx.find_root().params.get("db") or os.environ.get("PHASEGATE_DB") or None
+    """An Engine on the database named on the command line, or None when there is none yet.
+
+    With ``--server`` (or $PHASEGATE_SERVER) there is no database here: completion offers
+    only what needs none (the built-in roles) and sends nothing over the network.
+    """
+    root = ctx.find_root().params
+    if root.get("server") or os.environ.get("PHASEGATE_SERVER"):
+        return None
+    url = root.get("db") or os.environ.get("PHASEGATE_DB") or None
     from workflow.storage.database import default_url
 
     target = url or default_url()

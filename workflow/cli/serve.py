@@ -30,6 +30,8 @@ def serve(s: Session, host: str, port: int, workers: int, proxy_header: str | No
     from workflow.server.serve import serve as run
     from workflow.server.settings import Settings
 
+    if s.server is not None:
+        raise click.UsageError("serve runs a server on a database (--db); --server is for using one")
     if proxy_header and not trusted_proxies:
         raise click.UsageError("--proxy-header needs at least one --trusted-proxy address")
     settings = Settings(db=s.db, proxy_header=proxy_header, trusted_proxies=trusted_proxies,

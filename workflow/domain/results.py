@@ -226,6 +226,26 @@ class AuditReport:
         return d
 
 
+@dataclass
+class TickReport:
+    """What one tick did: how many projects it looked at, and the events it recorded."""
+
+    at: str
+    projects: int = 0
+    events: list[Event] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {"remind": 0, "escalate": 0, "overdue": 0}
+        for e in self.events:
+            out[e.action] += 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"at": self.at, "projects": self.projects, **self.counts(),
+                "events": [e.to_dict() for e in self.events]}
+
+
+
 # -- a project's state as it reads ---------------------------------------------------------------
 
 

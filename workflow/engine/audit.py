@@ -36,7 +36,7 @@ def verify_audit(
     code: str | None = None,
     *,
     reader: str | Identity | None = None,
-    checkpoint: str | Path | None = None,
+    checkpoint: str | Path | Checkpoint | None = None,
     jobs: int | None = None,
     replay: bool = True,
 ) -> AuditReport:
@@ -44,17 +44,21 @@ def verify_audit(
 
     ``checkpoint`` (a checkpoint file) also requires every chain it recorded to still
     reach its recorded length and head; a checkpoint file that was altered raises AuditBroken.
+    A :class:`Checkpoint` the caller loaded already (the server reads one from a request's
+    body) is taken as it is, with the signature state it was loaded with.
     ``jobs``: processes to verify a whole SQLite database with (default: one per core,
     up to 4, from 250k events on; see workflow/storage/verify_parallel.py); 1 verifies in one pass.
     ``replay``: once every chain is intact, also replay them and compare the state tables
     with the result (storage/verify_state.py; in this process and snapshot), since the
     hashes cover only the events.
     """
-    from workflow.domain.checkpoint import checkpoint_key, load_checkpoint, read_checkpoint
+    from workflow.domain.checkpoint import Checkpoint, checkpoint_key, load_checkpoint, read_checkpoint
 
     jobs = inputs.jobs(jobs)
     cp = None
-    if checkpoint is not None:
+    if isinstance(checkpoint, Checkpoint):
+        cp = checkpoint
+    elif checkpoint is not None:
         cp = load_checkpoint(read_checkpoint(checkpoint), checkpoint_key(), source=f"checkpoint {checkpoint}")
 
     def work(tx: ReadTx) -> AuditReport:

@@ -11,7 +11,6 @@ partial index on ``projects.next_tick_at``, a page at a time, so a tick reads on
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -19,6 +18,7 @@ from sqlalchemy import insert, select, tuple_, update
 
 from workflow.domain.asks import tick_asks
 from workflow.domain.events import Event
+from workflow.domain.results import TickReport
 from workflow.domain.rules import Context
 from workflow.domain.state import ProjectState
 from workflow.domain.timers import Due, due_now, next_tick
@@ -34,26 +34,6 @@ from workflow.storage.tables import timers as t_timers
 from workflow.storage.tx import ReadTx, WriteTx
 
 PAGE = 500
-
-
-@dataclass
-class TickReport:
-    """What one tick did: how many projects it looked at, and the events it recorded."""
-
-    at: str
-    projects: int = 0
-    events: list[Event] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {"remind": 0, "escalate": 0, "overdue": 0}
-        for e in self.events:
-            out[e.action] += 1
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"at": self.at, "projects": self.projects, **self.counts(),
-                "events": [{"project": e.chain, "seq": e.seq, "action": e.action,
-                            "people": e.data.get("people", [])} for e in self.events]}
 
 
 def tick(store: Store, *, now: str | None = None, on_event: Callable[[Event], None] | None = None

@@ -33,6 +33,8 @@ class NewToken(BaseModel):
     name: str | None
     created_at: str
     expires_at: str | None
+    last_used_at: str | None = None
+    revoked_at: str | None = None
     token: str = Field(description="the secret, shown this once")
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from workflow.domain.inputs import COUNT_MAX
 from workflow.domain.results import ProjectStatus, ProjectSummary
 from workflow.server.api.common import (
     MOVED_ON,
@@ -32,6 +33,8 @@ class ProjectIn(BaseModel):
     name: str | None = Field(default=None, max_length=200)
     client: str | None = Field(default=None, max_length=200)
     version: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    calendar: str | None = Field(default=None, max_length=32, description="e.g. GB-ENG: whose holidays")
+    starts_on: str | None = Field(default=None, max_length=10, description="YYYY-MM-DD: the clock's start")
 
 
 class Note(BaseModel):
@@ -79,11 +82,14 @@ def board(
     phase: str | None = None,
     after: str | None = Query(default=None, max_length=64),
     limit: int = Query(default=100, ge=1, le=1000),
+    overdue: bool = False,
+    sort: Literal["code", "due"] = "code",
 ) -> dict[str, Any]:
-    """Every project I may read, in code order, a page at a time."""
+    """Every project I may read, in code order (or by due date), a page at a time."""
     projects = list(
         engine.iter_projects(
-            reader=who, status=status, template=template, phase=phase, after=after, limit=limit + 1
+            reader=who, status=status, template=template, phase=phase, after=after, limit=limit + 1,
+            overdue=overdue or None, sort=sort,
         )
     )
     more = len(projects) > limit
@@ -124,6 +130,8 @@ def create(
             client=body.client,
             version=body.version,
             request_id=idempotency_key,
+            calendar=body.calendar,
+            starts_on=body.starts_on,
         )
     )
 
@@ -407,7 +415,7 @@ def history(
     phase: str | None = Query(default=None, max_length=64),
     after_seq: int = Query(default=0, ge=0, le=10**9),
     limit: int = Query(default=100, ge=1, le=1000),
-    last: int | None = Query(default=None, ge=1, le=1000),
+    last: int | None = Query(default=None, ge=1, le=COUNT_MAX),
 ) -> dict[str, Any]:
     """The events, oldest first, a page at a time (``next`` is the ``after_seq`` of the next page)."""
     events = list(

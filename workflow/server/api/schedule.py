@@ -63,14 +63,18 @@ def calendar_key(request: Request, who: CurrentIdentity, engine: EngineDep) -> d
 @router.get("/me/calendar.ics", name="my_calendar", response_class=Response,
             responses={200: {"content": {"text/calendar": {"schema": {"type": "string"}}}}})
 def my_calendar(request: Request, engine: EngineDep,
-                key: str | None = Query(default=None, max_length=200)) -> Response:
+                key: str | None = Query(default=None, max_length=200),
+                person: str | None = Query(default=None, max_length=200)) -> Response:
     """My due dates as iCalendar: with the feed's secret ``key`` (calendar programs cannot sign
-    in), or signed in."""
-    person = engine.calendar_owner(key) if key else None
-    if person is None:
-        identity = identify(request) if not key else None
-        if identity is None:
-            raise Unauthenticated("give the calendar feed's key (POST /me/calendar-key), or sign in")
-        person = identity.person
+    in), or signed in (an admin may name another ``person``)."""
     base = str(request.base_url).rstrip("/")
-    return Response(engine.calendar(person, reader=person, base_url=base), media_type=ICS)
+    if key:
+        owner = engine.calendar_owner(key)
+        if owner is None:
+            raise Unauthenticated("this calendar feed's key is not valid (any more): make a new one")
+        return Response(engine.calendar(owner, reader=owner, base_url=base), media_type=ICS)
+    identity = identify(request)
+    if identity is None:
+        raise Unauthenticated("give the calendar feed's key (POST /me/calendar-key), or sign in")
+    text = engine.calendar(person or identity.person, reader=identity, base_url=base)
+    return Response(text, media_type=ICS)

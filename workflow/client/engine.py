@@ -1,0 +1,292 @@
+""":class:`RemoteEngine`: the Engine's methods that the CLI calls, each one request of the HTTP API.
+
+The same arguments, the same result types (rebuilt from their ``to_dict()`` shape, see
+:mod:`workflow.client.shapes`) and the same exceptions (rebuilt from the error body), so
+every click command runs unchanged over either (style.md, "One interface, two
+transports"). What is checked here is only what shapes the request: a project code, a
+login name or a time that goes into a URL is checked with the Engine's own
+:mod:`workflow.domain.inputs` rules first, so a bad one gets the Engine's sentence.
+The audit trail's methods are in :mod:`workflow.client.audit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from workflow.client import pages
+from workflow.client.audit import RemoteAudit
+from workflow.client.shapes import from_dict, many, one
+from workflow.client.transport import Transport, ascii_header, path
+from workflow.domain import inputs
+from workflow.domain.events import Event, event_from_dict
+from workflow.domain.results import Person, ProjectStatus, ProjectSummary, TemplateInfo, TickReport, TokenInfo
+from workflow.errors import UsageError
+
+if TYPE_CHECKING:
+    from workflow.domain.definition import Definition
+
+YAML = "application/x-yaml"
+Unused = object  # actor= / reader=: accepted for the Engine's signatures, never sent (see RemoteEngine)
+
+
+class RemoteEngine(RemoteAudit):
+    """phasegate's Engine on a server: ``RemoteEngine(url=..., token=...)`` or ``RemoteEngine(client)``.
+
+    On the server identity comes only from authentication (product.md): the token is who
+    acts and who reads. ``actor=`` and ``reader=`` are accepted so that code written for
+    :class:`~workflow.engine.Engine` runs unchanged, and are never sent: nothing a client
+    says makes the server take it for someone else.
+    """
+
+    def __init__(
+        self, client: httpx.Client | None = None, *, url: str | None = None, token: str | None = None
+    ) -> None:
+        self.http = Transport(client, url=url, token=token)
+        self.url = self.http.where
+        self._templates: dict[tuple[str, int], tuple[TemplateInfo, Definition, str]] = {}
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> RemoteEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _event(self, method: str, url: str, *, body: Any = None, request_id: str | None = None,
+               expected_seq: int | None = None) -> Event:
+        """A write: its event. ``request_id`` is the Idempotency-Key, ``expected_seq`` the If-Match."""
+        headers = {}
+        if request_id is not None:
+            headers["Idempotency-Key"] = ascii_header(request_id, "the request id")
+        if expected_seq is not None:
+            headers["If-Match"] = f'"{int(expected_seq)}"'
+        return self.http.call(method, url, json=body, headers=headers, read=event_from_dict)
+
+    # -- set-up, grants, templates --------------------------------------------------------------------
+
+    def init(self, admin: str) -> dict[str, Any]:
+        raise UsageError("init sets up a database: run `phasegate --db URL init --admin PERSON` where the "
+                         "database is, not through --server")
+
+    def grant(self, person: str, privilege: str, *, actor: Unused = None) -> Event:
+        return self._event("POST", path("grants"), body={"person": person, "privilege": privilege})
+
+    def revoke(self, person: str, privilege: str, *, actor: Unused = None) -> Event:
+        return self._event("DELETE", path("grants", inputs.person(person), privilege))
+
+    def grants(self, *, reader: Unused = None) -> dict[str, list[str]]:
+        return self.http.call("GET", path("grants"), read=_grants)
+
+    def templates(self) -> list[TemplateInfo]:
+        return self.http.call("GET", path("templates"), read=many(TemplateInfo))
+
+    def template(self, key: str, version: int | None = None) -> tuple[TemplateInfo, Definition, str]:
+        """(info, definition, exact source): the definition is loaded from the source the server keeps."""
+        version = inputs.count(version, "the template version", most=inputs.VERSION_MAX)
+        if version is not None and (key, version) in self._templates:
+            return self._templates[key, version]
+        from workflow.domain.loader import load_definition
+
+        info, source = self.http.call("GET", path("templates", key), params={"version": version},
+                                      read=lambda doc: (from_dict(TemplateInfo, doc), str(doc["source"])))
+        found = (info, load_definition(source, source=f"template {info.key} v{info.version}"), source)
+        self._templates[info.key, info.version] = found
+        return found
+
+    def publish_template(self, source: str | bytes | Path, *, actor: Unused = None,
+                         name: str | None = None) -> tuple[TemplateInfo, bool]:
+        """Checked here first, so that every problem names the file as the Engine's do; then sent."""
+        from workflow.domain.loader import load_definition, load_file
+
+        if isinstance(source, Path):
+            load_file(source)
+            data = source.read_bytes()
+        else:
+            data = source if isinstance(source, bytes) else source.encode("utf-8")
+            load_definition(data, source=name or "<template>")
+        return self.http.call("POST", path("templates"), content=data, headers={"Content-Type": YAML},
+                              read=lambda doc: (from_dict(TemplateInfo, doc), bool(doc["published"])))
+
+    # -- accounts and tokens ----------------------------------------------------------------------------
+
+    def add_user(self, person: str, *, actor: Unused = None, name: str | None = None,
+                 email: str | None = None) -> Event:
+        return self._event("POST", path("people"), body={"login": person, "name": name, "email": email})
+
+    def users(self, *, reader: Unused = None) -> list[Person]:
+        return self.http.call("GET", path("people"), read=many(Person))
+
+    def _change_person(self, person: str, change: dict[str, Any]) -> Event:
+        url = path("people", inputs.person(person))
+        return self.http.call("PATCH", url, json=change, read=lambda events: event_from_dict(events[0]))
+
+    def disable_user(self, person: str, *, actor: Unused = None) -> Event:
+        return self._change_person(person, {"active": False})
+
+    def enable_user(self, person: str, *, actor: Unused = None) -> Event:
+        return self._change_person(person, {"active": True})
+
+    def set_password(self, person: str, password: str, *, actor: Unused = None) -> Event:
+        return self._change_person(person, {"password": password})
+
+    def create_token(self, *, actor: Unused = None, name: str | None = None,
+                     expires_in: str | None = None) -> tuple[TokenInfo, str]:
+        return self.http.call("POST", path("me", "tokens"), json={"name": name, "expires_in": expires_in},
+                              read=lambda doc: (from_dict(TokenInfo, doc), str(doc["token"])))
+
+    def tokens(self, *, reader: Unused = None) -> list[TokenInfo]:
+        return self.http.call("GET", path("me", "tokens"), read=many(TokenInfo))
+
+    def revoke_token(self, token_id: str, *, actor: Unused = None) -> Event:
+        return self._event("DELETE", path("me", "tokens", token_id))
+
+    # -- projects: staffing, work, the lead's moves -----------------------------------------------------
+
+    def _project(self, code: str, *rest: str) -> str:
+        return path("projects", inputs.project_code(code), *rest)
+
+    def create_project(self, code: str, *, template: str, actor: Unused = None, name: str | None = None,
+                       client: str | None = None, version: int | None = None,
+                       request_id: str | None = None, calendar: str | None = None,
+                       starts_on: str | None = None) -> Event:
+        body = {"code": code, "template": template, "name": name, "client": client, "version": version,
+                "calendar": calendar, "starts_on": starts_on}
+        return self._event("POST", path("projects"), body=body, request_id=request_id)
+
+    def assign(self, code: str, role: str, person: str, *, actor: Unused = None,
+               request_id: str | None = None, expected_seq: int | None = None) -> Event:
+        url = self._project(code, "team", role, inputs.person(person))
+        return self._event("PUT", url, request_id=request_id, expected_seq=expected_seq)
+
+    def unassign(self, code: str, role: str, person: str, *, actor: Unused = None,
+                 request_id: str | None = None, expected_seq: int | None = None) -> Event:
+        url = self._project(code, "team", role, inputs.person(person))
+        return self._event("DELETE", url, request_id=request_id, expected_seq=expected_seq)
+
+    def complete_task(self, code: str, role: str, *, actor: Unused = None, note: str | None = None,
+                      request_id: str | None = None, expected_seq: int | None = None) -> Event:
+        return self._event("POST", self._project(code, "tasks", role, "done"), body={"note": note},
+                           request_id=request_id, expected_seq=expected_seq)
+
+    def reopen_task(self, code: str, role: str, *, actor: Unused = None, reason: str,
+                    request_id: str | None = None, expected_seq: int | None = None) -> Event:
+        return self._event("POST", self._project(code, "tasks", role, "reopen"), body={"reason": reason},
+                           request_id=request_id, expected_seq=expected_seq)
+
+    def approve(self, code: str, role: str, *, actor: Unused = None, comment: str | None = None,
+                request_id: str | None = None, expected_seq: int | None = None) -> Event:
+        return self._event("POST", self._project(code, "approvals"), body={"role": role, "comment": comment},
+                           request_id=request_id, expected_seq=expected_seq)
+
+    def withdraw(self, code: str, role: str, *, actor: Unused = None, reason: str | None = None,
+                 request_id: str | None = None, expected_seq: int | None = None) -> Event:
+        return self._event("DELETE", self._project(code, "approvals", role), body={"reason": reason},
+                           request_id=request_id, expected_seq=expected_seq)
+
+    def reject(self, code: str, role: str, *, actor: Unused = None, reason: str,
+               request_id: str | None = None, expected_seq: int | None = None) -> Event:
+        return self._event("POST", self._project(code, "rejections"), body={"role": role, "reason": reason},
+                           request_id=request_id, expected_seq=expected_seq)
+
+    def advance(self, code: str, *, actor: Unused = None, request_id: str | None = None,
+                expected_seq: int | None = None) -> Event:
+        return self._event("POST", self._project(code, "advance"), request_id=request_id,
+                           expected_seq=expected_seq)
+
+    def hold(self, code: str, *, actor: Unused = None, reason: str, request_id: str | None = None,
+             expected_seq: int | None = None) -> Event:
+        return self._event("POST", self._project(code, "hold"), body={"reason": reason},
+                           request_id=request_id, expected_seq=expected_seq)
+
+    def resume(self, code: str, *, actor: Unused = None, request_id: str | None = None,
+               expected_seq: int | None = None) -> Event:
+        return self._event("POST", self._project(code, "resume"), request_id=request_id,
+                           expected_seq=expected_seq)
+
+    def cancel(self, code: str, *, actor: Unused = None, reason: str, request_id: str | None = None,
+               expected_seq: int | None = None) -> Event:
+        return self._event("POST", self._project(code, "cancel"), body={"reason": reason},
+                           request_id=request_id, expected_seq=expected_seq)
+
+    def set_due(self, code: str, phase: str, day: str, *, actor: Unused = None, reason: str,
+                request_id: str | None = None, expected_seq: int | None = None) -> Event:
+        return self._event("PUT", self._project(code, "due", phase), body={"date": day, "reason": reason},
+                           request_id=request_id, expected_seq=expected_seq)
+
+    def tick(self, *, now: str | None = None) -> TickReport:
+        if now is not None:
+            raise UsageError("--now tries a schedule on a database; a server's clock is its own")
+        doc = self.http.call("POST", path("tick"), read=lambda d: d)
+        return TickReport(doc["at"], doc["projects"], [event_from_dict(e) for e in doc["events"]])
+
+    def calendar(self, person: str, *, reader: Unused = None, base_url: str = "") -> str:
+        params = {"person": inputs.person(person)}
+        with self.http.stream("GET", path("me", "calendar.ics"), params=params) as r:
+            r.read()
+            return r.text
+
+    # -- reading ----------------------------------------------------------------------------------------
+
+    def status(self, code: str, *, reader: Unused = None, at: str | None = None,
+               actor: Unused = None) -> ProjectStatus:
+        """The project now, or (``at``) as it stood then; the time is read as the Engine reads it."""
+        moment = None if at is None else inputs.normalize_time(at)
+        return self.http.call("GET", self._project(code), params={"at": moment}, read=one(ProjectStatus))
+
+    def iter_projects(self, *, reader: Unused = None, status: str | None = None, template: str | None = None,
+                      phase: str | None = None, after: str | None = None,
+                      limit: int | None = None, overdue: bool | None = None,
+                      sort: str = "code") -> Iterator[ProjectSummary]:
+        """The board, a page a request; the first one now, so a refusal comes before anything prints."""
+        wanted = inputs.count(limit, "the number of projects (--limit)")
+        filters = {"status": status, "template": template, "phase": phase,
+                   "overdue": "true" if overdue else None, "sort": sort}
+
+        def page(cursor: str | None, size: int, _first: bool) -> tuple[list[ProjectSummary], str | None]:
+            params = {**filters, "after": cursor, "limit": size}
+            return self.http.call("GET", path("projects"), params=params,
+                                  read=lambda doc: (many(ProjectSummary)(doc["projects"]), doc["next"]))
+
+        return pages.follow(page, None if after is None else inputs.project_code(after), wanted)
+
+    def list_projects(self, **filters: Any) -> list[ProjectSummary]:
+        return list(self.iter_projects(**filters))
+
+    def iter_history(self, code: str, *, reader: Unused = None, since: str | None = None,
+                     until: str | None = None, actor: str | None = None, action: str | None = None,
+                     phase: str | None = None, last: int | None = None, after: int | None = None,
+                     limit: int | None = None) -> Iterator[Event]:
+        """The events, oldest first, a page a request (``actor``: only that person's events)."""
+        url = self._project(code, "history")
+        last = inputs.count(last, "the number of newest events (--last)")
+        wanted = inputs.count(limit, "the number of events (--limit)")
+        if last is not None:
+            wanted = last if wanted is None else min(wanted, last)
+        filters = {"since": _time(since), "until": _time(until), "actor": actor, "action": action,
+                   "phase": phase}
+
+        def page(cursor: int | None, size: int, first: bool) -> tuple[list[Event], int | None]:
+            # ``last`` places the first page; the later ones run forward from it, as the Engine's do
+            params = {**filters, "after_seq": cursor, "limit": size, "last": last if first else None}
+            return self.http.call("GET", url, params=params,
+                                  read=lambda doc: ([event_from_dict(e) for e in doc["events"]], doc["next"]))
+
+        return pages.follow(page, after, wanted)
+
+    def history(self, code: str, **filters: Any) -> list[Event]:
+        return list(self.iter_history(code, **filters))
+
+
+def _grants(held: dict[str, Any]) -> dict[str, list[str]]:
+    return {str(privilege): [str(p) for p in people] for privilege, people in held.items()}
+
+
+def _time(value: str | None) -> str | None:
+    return None if value is None else inputs.normalize_time(value)
+
