@@ -30,6 +30,8 @@ class Offer:
     cancel: bool = False
     staff: bool = False
     roles: dict[str, str] = field(default_factory=dict)  # role -> title, for the forms
+    # approver role this person holds but may not sign (four eyes) -> the role they signed as
+    four_eyes: dict[str, str] = field(default_factory=dict)
 
     @property
     def anything(self) -> bool:
@@ -45,6 +47,9 @@ def offer(status: ProjectStatus, person: str, grants: frozenset[str], titles: di
     waiting = {(w["kind"], w["role"]): w["people"] for w in status.waiting}
     gate = status.gate
     signed = {a.role: a.person for a in gate.approvals} if gate is not None else {}
+    mine = [r for r, p in signed.items() if p == person]
+    four_eyes = {r: mine[0] for r in (gate.approvers if gate else []) if active and gate and gate.distinct_people
+                 and mine and r in holds and r not in signed}
     return Offer(
         mark_done=frozenset(t.role for t in status.tasks if person in waiting.get(("task", t.role), ())),
         reopen=frozenset(t.role for t in status.tasks if active and t.done and (t.role in holds or lead)),
@@ -58,6 +63,7 @@ def offer(status: ProjectStatus, person: str, grants: frozenset[str], titles: di
         cancel=lead and status.status not in CLOSED,
         staff=("admin" in grants or lead) and status.status not in CLOSED,
         roles=titles,
+        four_eyes=four_eyes,
     )
 
 
