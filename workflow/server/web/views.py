@@ -48,8 +48,9 @@ def offer(status: ProjectStatus, person: str, grants: frozenset[str], titles: di
     gate = status.gate
     signed = {a.role: a.person for a in gate.approvals} if gate is not None else {}
     mine = [r for r, p in signed.items() if p == person]
-    four_eyes = {r: mine[0] for r in (gate.approvers if gate else []) if active and gate and gate.distinct_people
-                 and mine and r in holds and r not in signed}
+    four_eyes = {}
+    if gate is not None and gate.distinct_people and mine and active:
+        four_eyes = {r: mine[0] for r in gate.approvers if r in holds and r not in signed}
     return Offer(
         mark_done=frozenset(t.role for t in status.tasks if person in waiting.get(("task", t.role), ())),
         reopen=frozenset(t.role for t in status.tasks if active and t.done and (t.role in holds or lead)),
