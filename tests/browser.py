@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,8 +102,9 @@ class Site:
     def open(self, login: str | None = None, *, javascript: bool = True, viewport: dict[str, int] = DESKTOP,
              **options: Any) -> Page:
         """A new browser context (its own cookies) with one page, signed in as ``login`` when given."""
-        context = self.browser.new_context(base_url=self.url, java_script_enabled=javascript,
-                                           viewport=viewport, accept_downloads=True, **options)
+        options.setdefault("base_url", self.url)
+        context = self.browser.new_context(java_script_enabled=javascript, viewport=viewport,
+                                           accept_downloads=True, **options)
         context.set_default_timeout(10_000)
         self.contexts.append(context)
         page = context.new_page()
@@ -198,14 +200,24 @@ def screenshots_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 PEOPLE = {"ana": (), "ben": (), "cy": (), "dee": ("auditor",)}
 
 
+@pytest.fixture(scope="session")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database file with the people of :data:`PEOPLE`, made once: each password costs an argon2
+    hash (~0.4 s), so every test starts from a copy instead."""
+    path = tmp_path_factory.mktemp("seeded") / "web.db"
+    with Engine(f"sqlite:///{path}") as engine:
+        people_with_passwords(engine, PEOPLE)
+    return path
+
+
 @pytest.fixture
-def site(browser: Browser, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(browser: Browser, seeded: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[Site]:
     """A server on a new SQLite database with root (admin), ana, ben, cy and dee (auditor), each with
     the test password; the test fails at its end if any page it opened saw a dialog, a script error,
     a CSP violation or an answer without the security headers."""
+    shutil.copyfile(seeded, tmp_path / "web.db")
     db_url = f"sqlite:///{tmp_path}/web.db"
-    with Engine(db_url) as engine:
-        people_with_passwords(engine, PEOPLE)
     with live_server(db_url, tmp_path / "server.log") as server:
         site = Site(server, db_url, browser, screenshots_folder(tmp_path_factory))
         try:

@@ -169,7 +169,7 @@ def db_engine(db_url: str) -> Iterator[Engine]:
 
 # --- the browser tests (tests/browser.py) ---------------------------------------------------------
 
-from browser import browser, site  # noqa: E402, F401  (fixtures of tests/test_web_*.py)
+from browser import browser, seeded, site  # noqa: E402, F401  (fixtures of tests/test_web_*.py)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
