@@ -91,6 +91,7 @@ class Site:
     shots: Path
     problems: list[str] = field(default_factory=list)
     contexts: list[BrowserContext] = field(default_factory=list)
+    signed_in: dict[str | None, Page] = field(default_factory=dict)  # pages kept for a module's tests
 
     @property
     def url(self) -> str:
@@ -100,7 +101,7 @@ class Site:
         return Engine(self.db_url)
 
     def open(self, login: str | None = None, *, javascript: bool = True, viewport: dict[str, int] = DESKTOP,
-             **options: Any) -> Page:
+             password: str = PASSWORD, **options: Any) -> Page:
         """A new browser context (its own cookies) with one page, signed in as ``login`` when given."""
         options.setdefault("base_url", self.url)
         context = self.browser.new_context(java_script_enabled=javascript, viewport=viewport,
@@ -110,7 +111,7 @@ class Site:
         page = context.new_page()
         self.watch(page)
         if login is not None:
-            sign_in(page, login)
+            sign_in(page, login, password)
         return page
 
     def watch(self, page: Page) -> None:
@@ -210,22 +211,29 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def site(browser: Browser, seeded: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[Site]:
-    """A server on a new SQLite database with root (admin), ana, ben, cy and dee (auditor), each with
-    the test password; the test fails at its end if any page it opened saw a dialog, a script error,
-    a CSP violation or an answer without the security headers."""
-    shutil.copyfile(seeded, tmp_path / "web.db")
-    db_url = f"sqlite:///{tmp_path}/web.db"
-    with live_server(db_url, tmp_path / "server.log") as server:
-        site = Site(server, db_url, browser, screenshots_folder(tmp_path_factory))
+@contextlib.contextmanager
+def running_site(browser: Browser, seeded: Path, folder: Path, shots: Path) -> Iterator[Site]:
+    """A server on a copy of the seeded database in ``folder``; fails at the end on any problem seen."""
+    shutil.copyfile(seeded, folder / "web.db")
+    db_url = f"sqlite:///{folder}/web.db"
+    with live_server(db_url, folder / "server.log") as server:
+        site = Site(server, db_url, browser, shots)
         try:
             yield site
         finally:
             for context in site.contexts:
                 context.close()
     assert not site.problems, "\n".join(site.problems)
+
+
+@pytest.fixture
+def site(browser: Browser, seeded: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[Site]:
+    """A server on a new SQLite database with root (admin), ana, ben, cy and dee (auditor), each with
+    the test password; the test fails at its end if any page it opened saw a dialog, a script error,
+    a CSP violation or an answer without the security headers."""
+    with running_site(browser, seeded, tmp_path, screenshots_folder(tmp_path_factory)) as site:
+        yield site
 
 
 def axe_script() -> Path | None:
