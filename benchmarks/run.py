@@ -30,6 +30,7 @@ SUITE = {
     "lists": "bench_lists",
     "concurrency": "bench_concurrency",
     "soak": "bench_soak",
+    "web": "bench_web",
     "startup": "bench_startup",
 }
 RESULTS = Path(__file__).resolve().parent / "results.md"

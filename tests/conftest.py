@@ -171,3 +171,18 @@ def db_engine(db_url: str) -> Iterator[Engine]:
 def transport(request: pytest.FixtureRequest) -> str:
     """How a CLI test reaches the data: the database itself, or a server on it (tests/cli_runs.py)."""
     return str(request.param)
+
+
+# --- the browser tests (tests/browser.py) ---------------------------------------------------------
+
+from browser import browser, seeded, site  # noqa: E402, F401  (fixtures of tests/test_web_*.py)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say where the browser tests' screenshots are, so a person can look at them."""
+    from browser import shots_taken
+
+    if shots_taken:
+        terminalreporter.write_line(
+            f"browser tests: {len(shots_taken)} screenshots in {shots_taken[0].parent} "
+            f"(set PHASEGATE_SCREENSHOTS to choose the folder)")

@@ -206,8 +206,12 @@ def people_page(request: Request, me: Identity, *, error: PhasegateError | None 
         refused = None
     except PhasegateError as exc:
         refused = exc  # not an admin or auditor: the page says so
+    held: dict[str, list[str]] = {}  # person -> the privileges they hold
+    for privilege, holders in grants.items():
+        for person in holders:
+            held.setdefault(person, []).append(privilege)
     return page(request, "people.html", status=_status(error or refused), error=error or refused,
-                accounts=accounts, grants=grants, privileges=PRIVILEGES,
+                accounts=accounts, held=dict(sorted(held.items())), privileges=PRIVILEGES,
                 admin="admin" in engine.grants_of(me.person), can_read=refused is None)
 
 

@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from workflow.domain.identity import Identity
 from workflow.domain.wording import describe
+from workflow.server.web.views import strip, waiting_on
 
 FOLDER = Path(__file__).parent
 
@@ -24,6 +25,8 @@ def environment() -> Environment:
                       auto_reload=False)
     env.filters["when"] = when
     env.globals["describe"] = describe
+    env.globals["waiting_on"] = waiting_on
+    env.globals["strip"] = strip
     env.globals["fresh_id"] = lambda: "web-" + secrets.token_urlsafe(12)
     return env
 

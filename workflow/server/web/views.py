@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from workflow.domain.results import ProjectStatus
 
 CLOSED = ("completed", "cancelled")
@@ -30,6 +32,8 @@ class Offer:
     cancel: bool = False
     staff: bool = False
     roles: dict[str, str] = field(default_factory=dict)  # role -> title, for the forms
+    # approver role this person holds but may not sign (four eyes) -> the role they signed as
+    four_eyes: dict[str, str] = field(default_factory=dict)
 
     @property
     def anything(self) -> bool:
@@ -45,6 +49,10 @@ def offer(status: ProjectStatus, person: str, grants: frozenset[str], titles: di
     waiting = {(w["kind"], w["role"]): w["people"] for w in status.waiting}
     gate = status.gate
     signed = {a.role: a.person for a in gate.approvals} if gate is not None else {}
+    mine = [r for r, p in signed.items() if p == person]
+    four_eyes = {}
+    if gate is not None and gate.distinct_people and mine and active:
+        four_eyes = {r: mine[0] for r in gate.approvers if r in holds and r not in signed}
     return Offer(
         mark_done=frozenset(t.role for t in status.tasks if person in waiting.get(("task", t.role), ())),
         reopen=frozenset(t.role for t in status.tasks if active and t.done and (t.role in holds or lead)),
@@ -58,6 +66,7 @@ def offer(status: ProjectStatus, person: str, grants: frozenset[str], titles: di
         cancel=lead and status.status not in CLOSED,
         staff=("admin" in grants or lead) and status.status not in CLOSED,
         roles=titles,
+        four_eyes=four_eyes,
     )
 
 
@@ -70,3 +79,29 @@ def steps(status: ProjectStatus, phases: list[tuple[str, str]]) -> list[dict[str
         state = "done" if finished or i < position else "current" if i == position else "todo"
         out.append({"key": key, "title": title, "state": state, "rounds": status.rounds.get(key, 0)})
     return out
+
+
+def waiting_on(waiting: list[dict[str, Any]]) -> list[str]:
+    """A board row's "waiting on": one line per person (or unfilled role), what they owe and as what.
+
+    The status lists each open task and missing sign-off with its people; a row reads better
+    (and renders in a fraction of the markup) as who holds it up: "ben: Head of Technology task
+    and sign-off"."""
+    owed: dict[str, dict[str, list[str]]] = {}  # person -> role title -> kinds
+    for w in waiting:
+        kind = "task" if w["kind"] == "task" else "sign-off"
+        for person in w["people"] or [f"nobody ({w['role_title']} unassigned)"]:
+            owed.setdefault(person, {}).setdefault(w["role_title"], []).append(kind)
+    return [person + ": " + "; ".join(f"{title} {' and '.join(kinds)}" for title, kinds in roles.items())
+            for person, roles in owed.items()]
+
+
+def strip(number: int, count: int, label: str) -> Markup:
+    """A project's phase progress at a glance: one small bar per phase (done, now, to come).
+
+    Built here rather than as a template macro: the board draws one per row, and a macro's
+    per-call and per-escape cost was a third of the board's rendering."""
+    bars = "".join('<span class="done"></span>' if i < number else '<span class="now"></span>' if i == number
+                   else '<span class="todo"></span>' for i in range(1, count + 1))
+    return Markup(f'<span class="strip" role="img" aria-label="{escape(label)}: phase {int(number)} of '
+                  f'{int(count)}">{bars}</span>')
