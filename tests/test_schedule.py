@@ -193,3 +193,20 @@ def _through_kickoff(e: Engine) -> None:
     e.approve("P-1", "producer", actor="ana")
     e.approve("P-1", "qa", actor="qa")
     e.advance("P-1", actor="ana")
+
+
+def test_the_report_compares_each_visit_with_its_plan(db_url: str) -> None:
+    with moved_clock() as clock, Engine(db_url) as e:
+        timed_project(e)
+        clock.move(days=1)
+        _through_kickoff(e)  # Kick-Off ends Tuesday 8th, due Thursday 10th: on time
+        clock.move(days=10)  # Build (due Tuesday 15th) still open on Friday 18th: overdue
+        report = e.report("P-1")
+        kickoff, build = report.visits
+        assert (kickoff.planned, kickoff.due_on, kickoff.late) == ("3d", "2026-12-10", False)
+        assert (build.planned, build.due_on, build.late) == ("5d", "2026-12-15", True)
+        from workflow.reports.timeline import report_lines
+
+        lines = report_lines(report)
+        assert "  schedule: planned 3d, due 2026-12-10: on time" in lines
+        assert "  schedule: planned 5d, due 2026-12-15: overdue" in lines

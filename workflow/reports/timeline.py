@@ -71,6 +71,11 @@ class Visit:
     waits: list[GateWait] = field(default_factory=list)
     signatures: list[Signature] = field(default_factory=list)
     holds: list[Hold] = field(default_factory=list)
+    # Planned against actual: the phase's duration in the template, the round's due date as the
+    # record has it (moved by ``project due`` and holds), and whether it ended (or stands) past it.
+    planned: str | None = None
+    due_on: str | None = None
+    late: bool | None = None  # None: no due date
 
     @property
     def duration_seconds(self) -> float | None:
@@ -182,6 +187,7 @@ class _OpenVisit:
     held: float = 0.0  # seconds on hold, holds already resumed
     hold_start: str | None = None
     holds: list[Hold] = field(default_factory=list)
+    due: str | None = None  # the round's due date, as the events set it
 
 
 class _Timeline:
@@ -198,9 +204,12 @@ class _Timeline:
     def read(self, e: Event) -> None:
         d, v = e.data, self.current
         if e.action == "create":
-            self.current = _OpenVisit(d["phase"], d["round"], e.at)
+            self.current = _OpenVisit(d["phase"], d["round"], e.at, due=d.get("due_on"))
         elif v is None:
             return
+        elif e.action == "due":
+            if d.get("for_phase") == v.phase:
+                v.due = d.get("due_on")
         elif e.action == "task.done":
             v.tasks.setdefault(d["role"], e.at)
         elif e.action in ("approve", "reject"):
@@ -228,7 +237,7 @@ class _Timeline:
             d.get("meaning", ""), d.get("comment") if e.action == "approve" else d.get("reason")))
         if e.action == "reject":
             self.close(v, e.at, "reject")
-            self.current = _OpenVisit(d["to_phase"], d["to_round"], e.at)
+            self.current = _OpenVisit(d["to_phase"], d["to_round"], e.at, due=d.get("due_on"))
 
     def voided(self, v: _OpenVisit, voided: dict[str, Any]) -> None:
         """An undo: a withdrawn approval no longer signs the visit, a reopened task is open again
@@ -248,7 +257,7 @@ class _Timeline:
             self.current, self.status, self.ended_at = None, "completed", e.at
         else:
             self.close(v, e.at, "advance")
-            self.current = _OpenVisit(d["to_phase"], d["to_round"], e.at)
+            self.current = _OpenVisit(d["to_phase"], d["to_round"], e.at, due=d.get("due_on"))
 
     def resumed(self, v: _OpenVisit, e: Event) -> None:
         if v.hold_start:
@@ -256,6 +265,8 @@ class _Timeline:
         if v.holds:
             v.holds[-1].ended_at = e.at
         v.hold_start, self.status = None, "active"
+        if "due_on" in e.data:  # the hold moved the due date
+            v.due = e.data["due_on"]
 
     def close(self, v: _OpenVisit, end: str | None, how: str | None) -> None:
         """The visit ended at ``end`` (None: it is the current one): time its work, holds and waits."""
@@ -273,6 +284,7 @@ class _Timeline:
             phase=phase.key, phase_title=phase.title, round=v.round, started_at=v.start, ended_at=end,
             ended_by=how, tasks_done_at=done_at, work_seconds=_seconds(v.start, done_at or until),
             held_seconds=held, waits=waits, signatures=v.signatures, holds=v.holds,
+            planned=phase.duration, due_on=v.due, late=None if v.due is None else until[:10] > v.due,
         ))
 
     def waits(self, v: _OpenVisit, approvers: Iterable[str], done_at: str | None,
@@ -368,6 +380,11 @@ def report_lines(rep: ProjectReport) -> list[str]:
         lines.append(f"{v.phase_title}, round {v.round}: {v.started_at} -> {end}{how}")
         tail = "" if v.tasks_done_at else " (tasks not all done)"
         lines.append(f"  in work: {duration(v.work_seconds)}{tail}")
+        if v.due_on is not None:
+            planned = f"planned {v.planned}, " if v.planned else ""
+            verdict = (("late" if v.ended_at else "overdue") if v.late
+                       else ("on time" if v.ended_at else "on track"))
+            lines.append(f"  schedule: {planned}due {v.due_on}: {verdict}")
         if v.held_seconds:
             lines.append(f"  on hold: {duration(v.held_seconds)}")
         for w in v.waits:

@@ -46,21 +46,25 @@ def my_work(request: Request) -> HTMLResponse:
 
 @router.get("/projects", response_class=HTMLResponse)
 def board(request: Request, status: str | None = None, template: str | None = None, phase: str | None = None,
-          after: str | None = Query(default=None, max_length=64)) -> HTMLResponse:
+          after: str | None = Query(default=None, max_length=64), overdue: str | None = None,
+          sort: str | None = None) -> HTMLResponse:
     viewer(request)
     return board_page(request, filters={"status": status or None, "template": template or None,
-                                        "phase": phase or None}, after=after or None)
+                                        "phase": phase or None, "overdue": "1" if overdue else None,
+                                        "sort": "due" if sort == "due" else None}, after=after or None)
 
 
 def board_page(request: Request, *, filters: dict[str, str | None] | None = None, after: str | None = None,
                error: PhasegateError | None = None, draft: dict[str, Any] | None = None) -> HTMLResponse:
     me, engine = viewer(request), engine_of(request)
-    filters = filters or {"status": None, "template": None, "phase": None}
+    empty: dict[str, str | None] = dict.fromkeys(("status", "template", "phase", "overdue", "sort"))
+    filters = empty | (filters or {})
     rows: list[Any] = []
     try:
         rows = list(engine.iter_projects(reader=me, after=after, limit=BOARD_PAGE + 1,
                                          status=filters["status"], template=filters["template"],
-                                         phase=filters["phase"]))
+                                         phase=filters["phase"], overdue=bool(filters["overdue"]) or None,
+                                         sort=filters["sort"] or "code"))
     except PhasegateError as exc:
         error = error or exc
     more = len(rows) > BOARD_PAGE

@@ -74,10 +74,12 @@ def steps(status: ProjectStatus, phases: list[tuple[str, str]]) -> list[dict[str
     """The phases as steps: done, current or to come, with the rounds each was entered."""
     position = next((i for i, (key, _t) in enumerate(phases) if key == status.phase), 0)
     finished = status.status == "completed"
+    due = {row["phase"]: row["due"] for row in status.schedule}
     out = []
     for i, (key, title) in enumerate(phases):
         state = "done" if finished or i < position else "current" if i == position else "todo"
-        out.append({"key": key, "title": title, "state": state, "rounds": status.rounds.get(key, 0)})
+        out.append({"key": key, "title": title, "state": state, "rounds": status.rounds.get(key, 0),
+                    "due": due.get(key)})
     return out
 
 
