@@ -10,16 +10,35 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-
-from sqlalchemy import insert, select
+from functools import lru_cache
 
 from workflow.domain.asks import Ask
 from workflow.domain.events import Event
-from workflow.storage.tables import notify_settings as t_settings
-from workflow.storage.tables import outbox as t_outbox
-from workflow.storage.tables import people as t_people
-from workflow.storage.tables import webhooks as t_webhooks
+from workflow.storage.statements import Statement
 from workflow.storage.tx import WriteTx
+
+COLUMNS = ("chain", "seq", "kind", "people", "channel", "target", "status", "attempts", "next_attempt_at",
+           "lease_until", "last_error", "created_at", "delivered_at")
+
+
+@lru_cache(maxsize=64)
+def _insert(count: int) -> Statement:
+    """``count`` rows in one statement, so their ids follow their order (PostgreSQL sends a
+    command's writes with its COMMIT, in an order of its own between statements)."""
+    values = ", ".join("(" + ", ".join(f":{c}_{i}" for c in COLUMNS) + ")" for i in range(count))
+    return Statement(f"insert_outbox_{count}", f"INSERT INTO outbox ({', '.join(COLUMNS)}) VALUES {values}")
+
+
+@lru_cache(maxsize=64)
+def _recipients(count: int) -> Statement:
+    """The e-mail recipients among ``count`` people, and the active webhooks: one round trip."""
+    names = ", ".join(f":p{i}" for i in range(count))
+    return Statement(f"outbox_recipients_{count}", (
+        "SELECT 'email', p.login, p.email, s.email_kinds FROM people p"
+        " LEFT JOIN notify_settings s ON s.person = p.login"
+        f" WHERE p.login IN ({names}) AND p.active AND p.email IS NOT NULL"
+        " UNION ALL SELECT 'webhook', id, NULL, kinds FROM webhooks WHERE active ORDER BY 1, 2"
+    ))
 
 
 def queue(tx: WriteTx, event: Event, asks: Sequence[Ask], now: str) -> int:
@@ -31,23 +50,17 @@ def queue(tx: WriteTx, event: Event, asks: Sequence[Ask], now: str) -> int:
         return 0
     people = sorted(set().union(*kinds.values()))
     rows = []
-    for login, email, wanted in tx.core(
-        select(t_people.c.login, t_people.c.email, t_settings.c.email_kinds)
-        .outerjoin(t_settings, t_settings.c.person == t_people.c.login)
-        .where(t_people.c.login.in_(people), t_people.c.active, t_people.c.email.is_not(None))
-    ):
+    found = tx.run(_recipients(len(people)), {f"p{i}": login for i, login in enumerate(people)}).fetchall()
+    for channel, target, email, wanted in found:
         chosen = None if wanted is None else set(json.loads(wanted))
         for kind, asked in kinds.items():
-            if login in asked and (chosen is None or kind in chosen):
-                rows.append(_row(event, kind, [login], "email", email, now))
-    hooks = select(t_webhooks.c.id, t_webhooks.c.kinds).where(t_webhooks.c.active)
-    for webhook_id, subscribed in tx.core(hooks):
-        chosen = set(json.loads(subscribed))
-        for kind, asked in kinds.items():
-            if "*" in chosen or kind in chosen:
-                rows.append(_row(event, kind, sorted(asked), "webhook", webhook_id, now))
+            if channel == "email":
+                if target in asked and (chosen is None or kind in chosen):
+                    rows.append(_row(event, kind, [target], "email", email, now))
+            elif chosen is not None and ("*" in chosen or kind in chosen):
+                rows.append(_row(event, kind, sorted(asked), "webhook", target, now))
     if rows:
-        tx.conn.execute(insert(t_outbox), rows)
+        tx.write(_insert(len(rows)), {f"{c}_{i}": row[c] for i, row in enumerate(rows) for c in COLUMNS})
     return len(rows)
 
 
