@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = engine or Engine(settings.db)
+        app.state.engine = engine or Engine(settings.db, pool_size=settings.pool_size)
         ticker = Ticker(app.state.engine, settings.tick_seconds).start()
         try:
             yield

@@ -79,7 +79,10 @@ def install(app: FastAPI) -> None:
                 "ms": round(elapsed * 1000, 2),
                 "person": None if identity is None else identity.person,
             }
-            print(json.dumps(line), file=sys.stderr, flush=True)
+            # One write a line: print() writes the text and its newline apart, so the lines of
+            # several workers sharing one stderr could run into each other.
+            sys.stderr.write(json.dumps(line) + "\n")
+            sys.stderr.flush()
         return response
 
     app.include_router(router)
