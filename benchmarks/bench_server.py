@@ -68,11 +68,30 @@ def http_walk(codes: list[str]) -> Iterator[tuple[str, str, str, dict[str, Any]]
 
 
 def engine_walk(engine: Any, codes: list[str]) -> Iterator[tuple[str, Callable[[], object]]]:
-    per = [c.phase_commands(engine, code) for code in codes]
+    """The same walk through the in-process Engine, each command with its request id (as the
+    HTTP client sends an Idempotency-Key): the same command, applied once per id."""
+    lead, dev, qa = c.PEOPLE["lead"], c.PEOPLE["dev"], c.PEOPLE["qa"]
+    n = 0
+
+    def rid() -> str:
+        nonlocal n
+        n += 1
+        return f"e-{os.getpid()}-{n}"
+
+    steps: list[tuple[str, Callable[[str], object]]] = [
+        ("task done", lambda code: engine.complete_task(code, "lead", actor=lead, note="planned",
+                                                        request_id=rid())),
+        ("task done", lambda code: engine.complete_task(code, "dev", actor=dev, request_id=rid())),
+        ("task done", lambda code: engine.complete_task(code, "qa", actor=qa, note="tests green",
+                                                        request_id=rid())),
+        ("approve", lambda code: engine.approve(code, "lead", actor=lead, comment="ok", request_id=rid())),
+        ("approve", lambda code: engine.approve(code, "qa", actor=qa, request_id=rid())),
+        ("advance", lambda code: engine.advance(code, actor=lead, request_id=rid())),
+    ]
     while True:
-        for i in range(6):
-            for cmds in per:
-                yield cmds[i]  # type: ignore[misc]
+        for kind, step in steps:
+            for code in codes:
+                yield kind, (lambda step=step, code=code: step(code))  # type: ignore[misc]
 
 
 # -- the client process -------------------------------------------------------------------------------
@@ -401,7 +420,8 @@ NOTES = [
     "Writes over HTTP: `phasegate serve` (one worker for (a), (b), (d); its JSON access log to a file), "
     "a keep-alive httpx client per person in another process, `Authorization: Bearer`, an Idempotency-Key "
     "on every write; the in-process figure is `Engine.complete_task`/`approve`/`advance` in this process "
-    "on other projects of the same database, in rounds interleaved with the HTTP ones.",
+    "on other projects of the same database, each with a request id (the same command: an Idempotency-Key "
+    "is its request id), in rounds interleaved with the HTTP ones.",
     "Floor: a bare Starlette endpoint (`async def`, no middleware) on uvicorn, one worker, its own process, "
     "called by the same client process right after each phasegate write: SQLite `BEGIN IMMEDIATE; UPDATE; "
     "INSERT; COMMIT` (WAL, `synchronous=FULL`); PostgreSQL one autocommit round trip "

@@ -31,6 +31,7 @@ SUITE = {
     "concurrency": "bench_concurrency",
     "soak": "bench_soak",
     "web": "bench_web",
+    "server": "bench_server",
     "startup": "bench_startup",
 }
 RESULTS = Path(__file__).resolve().parent / "results.md"
