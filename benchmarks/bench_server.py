@@ -149,6 +149,7 @@ def load_main(spec: dict[str, Any]) -> None:
                    for role, token in spec["tokens"].items()}
         walk = http_walk([code])
         n = 0
+        ready.wait()
         while time.time() < spec["start_at"]:
             time.sleep(0.001)
         while time.time() < spec["end_at"]:
@@ -164,14 +165,20 @@ def load_main(spec: dict[str, Any]) -> None:
             cl.close()
 
     threads = []
+    ready = threading.Barrier(len(spec["codes"]) + 1)  # every client made before the clock starts
     for code in spec["codes"]:
         latencies.append([])
         threads.append(threading.Thread(target=walker, args=(code, latencies[-1])))
     for t in threads:
         t.start()
+    ready.wait()
+    while time.time() < spec["start_at"]:
+        time.sleep(0.001)
+    cpu0 = sum(os.times()[:2])
     for t in threads:
         t.join()
-    print(json.dumps({"ms": [v for vs in latencies for v in vs], "errors": errors}), flush=True)
+    cpu = sum(os.times()[:2]) - cpu0
+    print(json.dumps({"ms": [v for vs in latencies for v in vs], "errors": errors, "cpu": cpu}), flush=True)
 
 
 # -- the floor server ---------------------------------------------------------------------------------
@@ -377,7 +384,45 @@ def latency_rows(backend: str, url: str, floor_target: str, scratch: Path, args:
 # -- (c) ----------------------------------------------------------------------------------------------
 
 
-def throughput_rows(url: str, scratch: Path, args: Any) -> list[c.Row]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    out = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return out
+    for child in map(int, children):
+        out += process_tree(child)
+    return out
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, all) CPU seconds of the whole machine since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    total = sum(values)
+    idle = values[3] + values[4]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (total - idle) / tick, total / tick
+
+
+def pg_backends(conninfo: str) -> list[int]:
+    import psycopg
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND pid <> pg_backend_pid()").fetchall()
+    return [r[0] for r in rows]
+
+
+def throughput_rows(url: str, conninfo: str, scratch: Path, args: Any) -> tuple[list[c.Row], list[str]]:
     from servers import live_server
 
     _rounds, _per_round, seconds = sizes(args.quick)
@@ -386,9 +431,10 @@ def throughput_rows(url: str, scratch: Path, args: Any) -> list[c.Row]:
     phases = phases_for(int(seconds * 600), 1)
     codes, tokens = prepare(url, {"L": clients}, phases)
     with live_server(url, scratch / "serve-load.log", "--workers", "2", "--tick-every", "0") as server:
-        # warm both workers (their first requests import and compile): a short burst first
-        start = time.time() + 1.0
-        results = []
+        results: list[dict[str, Any]] = []
+        cpu: dict[str, float] = {}
+        # a short burst first warms both workers (their first requests import and compile, and
+        # fill their connection pools); then the measured run
         for warm, length in ((True, 1.0), (False, seconds)):
             start = time.time() + 1.5
             procs = []
@@ -397,23 +443,55 @@ def throughput_rows(url: str, scratch: Path, args: Any) -> list[c.Row]:
                         "codes": codes["L"][p * LOAD_THREADS:(p + 1) * LOAD_THREADS]}
                 procs.append(subprocess.Popen([sys.executable, str(HERE), "--load", json.dumps(spec)],
                                               stdout=subprocess.PIPE, text=True))
+            if not warm:
+                while time.time() < start:
+                    time.sleep(0.001)
+                served = process_tree(server.process.pid)
+                backends = pg_backends(conninfo)
+                before = ({p: cpu_seconds(p) for p in served}, {p: cpu_seconds(p) for p in backends},
+                          machine_busy())
             outs = [json.loads(p.communicate(timeout=seconds + 60)[0]) for p in procs]
             if not warm:
+                served_after = sum(cpu_seconds(p) for p in before[0])
+                # backends opened during the run count from 0; one that closed keeps its last reading
+                backends_now = pg_backends(conninfo)
+                backends_after = sum(max(cpu_seconds(p), before[1].get(p, 0.0))
+                                     for p in set(backends) | set(backends_now))
+                busy, total = machine_busy()
+                cpu = {"server": served_after - sum(before[0].values()),
+                       "postgresql": backends_after - sum(before[1].values()),
+                       "clients": sum(o["cpu"] for o in outs),
+                       "machine": busy - before[2][0], "wall": total - before[2][1]}
                 results = outs
     errors = [e for o in results for e in o["errors"]]
     if errors:
         raise RuntimeError("the load got refusals: " + "; ".join(errors[:3]))
     latencies = sorted(v for o in results for v in o["ms"])
-    rate = len(latencies) / seconds
-    p50 = latencies[len(latencies) // 2]
-    p99 = latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))]
-    return [
+    n = len(latencies)
+    rate = n / seconds
+    p50 = latencies[n // 2]
+    p99 = latencies[min(n - 1, round(0.99 * (n - 1)))]
+    ours = cpu["server"] + cpu["postgresql"] + cpu["clients"]
+    per = {k: cpu[k] / n * 1000 for k in ("server", "postgresql", "clients")}
+    cores = os.cpu_count() or 1
+    note = (f"Where the time goes under the load ({n} commands in {seconds:g} s): CPU per command "
+            f"{per['server']:.2f} ms in the 2 server workers, {per['postgresql']:.2f} ms in PostgreSQL, "
+            f"{per['clients']:.2f} ms in the client processes, {sum(per.values()):.2f} ms in all, so "
+            f"{cores} cores could serve at most ~{cores * 1000 / sum(per.values()):,.0f} commands/s "
+            f"were they all ours; the machine was busy {cpu['machine']:.1f} of "
+            f"{cores * seconds:.0f} core-seconds, "
+            f"{max(0.0, cpu['machine'] - ours):.1f} of them in other processes (other sessions' tests).")
+    rows = [
         c.Row(f"PostgreSQL, `--workers 2`, {clients} clients ({LOAD_PROCESSES} processes x {LOAD_THREADS} "
               f"threads), {seconds:g} s: commands/s", f"{rate:,.0f} commands/s", "—", "—",
               f">= {RATE_TARGET:g}/s", c.yes_no(rate >= RATE_TARGET)),
         c.Row("the same: latency p50 / p99", f"{p50:.1f} / {p99:.1f} ms", "—", "—",
               f"p99 <= {P99_TARGET:g} ms", c.yes_no(p99 <= P99_TARGET)),
+        c.Row("the same: CPU per command, server workers / PostgreSQL / clients",
+              f"{per['server']:.2f} / {per['postgresql']:.2f} / {per['clients']:.2f} ms", "—", "—",
+              "reported", "—"),
     ]
+    return rows, [note]
 
 
 NOTES = [
@@ -446,14 +524,18 @@ def run_backend(backend: str, args: Any) -> list[c.Row]:
     with c.scratch_dir(args.data_dir, "server-") as scratch:
         with c.pg_scratch_database(args.pg, "pgbench_server") as (url, conninfo):
             rows = latency_rows("pg", url, conninfo, scratch, args)
-        with c.pg_scratch_database(args.pg, "pgbench_load") as (url, _conninfo):
-            rows += throughput_rows(url, scratch, args)
-    return rows
+        with c.pg_scratch_database(args.pg, "pgbench_load") as (url, conninfo):
+            load_rows, notes = throughput_rows(url, conninfo, scratch, args)
+    LOAD_NOTES[:] = notes
+    return rows + load_rows
+
+
+LOAD_NOTES: list[str] = []
 
 
 def run(args: Any) -> str:
     rows = run_backend("sqlite", args) + run_backend("pg", args)
-    return c.table("The server: commands over HTTP", rows, NOTES)
+    return c.table("The server: commands over HTTP", rows, NOTES + LOAD_NOTES)
 
 
 def main() -> None:
@@ -473,7 +555,8 @@ def main() -> None:
     if args.backend == "both":
         print(run(args))
     else:
-        print(c.table("The server: commands over HTTP", run_backend(args.backend, args), NOTES))
+        rows = run_backend(args.backend, args)
+        print(c.table("The server: commands over HTTP", rows, NOTES + LOAD_NOTES))
 
 
 if __name__ == "__main__":
