@@ -32,6 +32,7 @@ SUITE = {
     "soak": "bench_soak",
     "web": "bench_web",
     "schedule": "bench_schedule",
+    "server": "bench_server",
     "startup": "bench_startup",
 }
 RESULTS = Path(__file__).resolve().parent / "results.md"

@@ -48,8 +48,8 @@ class Server:
 
 @contextlib.contextmanager
 def live_server(db_url: str, log: Path, *args: str, env: Mapping[str, str] | None = None,
-                ready_seconds: float = 30) -> Iterator[Server]:
-    port = free_port()
+                ready_seconds: float = 30, port: int | None = None) -> Iterator[Server]:
+    port = port or free_port()
     command = [sys.executable, "-m", "workflow.cli", "--db", db_url, "serve", "--port", str(port), *args]
     full_env = {**os.environ, "PYTHONPATH": PYTHONPATH, **(env or {})}
     with log.open("wb") as err:

@@ -7,12 +7,14 @@ worker on one host).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workflow.engine import Engine
 from workflow.server import errors, observe
@@ -40,7 +42,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = engine or Engine(settings.db)
+        app.state.engine = engine or Engine(settings.db, pool_size=settings.pool_size)
         ticker = Ticker(app.state.engine, settings.tick_seconds).start()
         try:
             yield
@@ -67,15 +69,29 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # text the request chose would leak the token to a length-measuring attacker (BREACH).
     app.mount("/static", GZipMiddleware(StaticFiles(directory=STATIC), minimum_size=512), name="static")
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        static = request.url.path.startswith("/static/")
-        response.headers.setdefault("Cache-Control", "public, max-age=86400" if static else "no-store")
-        return response
-
+    app.add_middleware(SecurityHeaders)
     return app
+
+
+class SecurityHeaders:
+    """``SECURITY_HEADERS`` and a ``Cache-Control`` on every answer that does not set its own
+    (plain ASGI middleware: see :class:`workflow.server.observe.Observe`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith("/static/")
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                headers.setdefault("Cache-Control", "public, max-age=86400" if static else "no-store")
+            await send(message)
+
+        await self.app(scope, receive, sending)

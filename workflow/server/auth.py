@@ -121,5 +121,12 @@ def current_identity(
     return identity
 
 
+async def engine_dependency(request: Request) -> Engine:
+    """The app's Engine, for ``EngineDep``: ``async`` because FastAPI runs a plain ``def``
+    dependency in its thread pool, a hand-off to another thread on every request for what is
+    an attribute read."""
+    return engine_of(request)
+
+
 CurrentIdentity = Annotated[Identity, Depends(current_identity)]
-EngineDep = Annotated[Engine, Depends(engine_of)]
+EngineDep = Annotated[Engine, Depends(engine_dependency)]

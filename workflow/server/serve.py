@@ -2,14 +2,19 @@
 
 On SIGTERM (or Ctrl-C) uvicorn stops accepting connections, lets the requests in
 flight finish (up to ``GRACE_SECONDS``) and exits: a client whose request was answered
-finds it in the history. Each worker builds its own app from the settings passed in the
-environment; SQLite allows one writer, so it is served by one worker.
+finds it in the history. A stop on SIGTERM is the normal end of a server, so it exits 0
+(uvicorn re-raises the signal after its graceful stop, which would kill the process with
+it: -15 to a supervisor such as systemd or Kubernetes, a failure). Each worker builds its
+own app from the settings passed in the environment; SQLite allows one writer, so it is
+served by one worker.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from typing import Any
 
 from workflow.errors import UsageError
 from workflow.server.settings import ENV, Settings
@@ -34,6 +39,20 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         file=sys.stderr,
         flush=True,
     )
+    # uvicorn handles the signal itself (the graceful stop) and then raises it again to the handler
+    # it found: let that handler be one that returns, so the command ends as a finished one.
+    previous = signal.signal(signal.SIGTERM, _stopped)
+    try:
+        _run(uvicorn, host, port, workers)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stopped(_signum: int, _frame: object) -> None:
+    """SIGTERM after uvicorn's graceful stop: nothing left to do."""
+
+
+def _run(uvicorn: Any, host: str, port: int, workers: int) -> None:
     uvicorn.run(
         "workflow.server.app:create_app",
         factory=True,

@@ -97,8 +97,13 @@ def default_url() -> str:
     return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
 
 
-def open_database(url: str | None = None, *, create: bool = True) -> Engine:
+def open_database(url: str | None = None, *, create: bool = True, pool_size: int | None = None) -> Engine:
     """An Engine for ``url`` (else ``$PHASEGATE_DB``, else the default file), not yet connected.
+
+    ``pool_size``: connections kept open for threads other than the one that opened the Engine
+    (the server's request threads; default 2, for a CLI run or a script). As many again may be
+    opened for a burst, but each of those is closed after its one use, so a pool smaller than
+    the threads that use it opens a connection per request.
 
     Everything that can be checked without connecting is checked here, so a bad URL or
     a file that is not a database is refused before anything touches it. No sentence
@@ -116,9 +121,9 @@ def open_database(url: str | None = None, *, create: bool = True) -> Engine:
     backend = parsed.get_backend_name()
     try:
         if backend == "sqlite":
-            engine = _sqlite_engine(parsed, create=create)
+            engine = _sqlite_engine(parsed, create=create, pool_size=pool_size)
         elif backend == "postgresql":
-            engine = _postgresql_engine(parsed)
+            engine = _postgresql_engine(parsed, pool_size=pool_size)
         else:
             engine = create_engine(parsed, pool_size=2, max_overflow=3)
     except NoSuchModuleError as exc:
@@ -268,11 +273,16 @@ def _check_sqlite_file(path: Path) -> None:
 BEGIN_WRITE: ContextVar[bool] = ContextVar("phasegate_begin_write", default=False)
 
 
-def _sqlite_engine(url: URL, *, create: bool = True) -> Engine:
+def _pool(pool_size: int | None) -> dict[str, int]:
+    return {"pool_size": 2, "max_overflow": 3} if pool_size is None else {"pool_size": pool_size,
+                                                                           "max_overflow": pool_size}
+
+
+def _sqlite_engine(url: URL, *, create: bool = True, pool_size: int | None = None) -> Engine:
     path = sqlite_file(url)
     if path is not None:
         _check_sqlite_file(path)
-        engine = create_engine(url, pool_size=2, max_overflow=3)
+        engine = create_engine(url, **_pool(pool_size))
     else:
         engine = create_engine(url)
 
@@ -348,7 +358,7 @@ def _sqlite_may_switch_to_wal(cursor: Any) -> bool:
     return bool(cursor.fetchone()[0])
 
 
-def _postgresql_engine(url: URL) -> Engine:
+def _postgresql_engine(url: URL, *, pool_size: int | None = None) -> Engine:
     connect_args: dict[str, Any] = {}
     if "connect_timeout" not in url.query:
         connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
@@ -358,7 +368,6 @@ def _postgresql_engine(url: URL) -> Engine:
         # READ COMMITTED lets the waiter see the winner's commit once it gets the lock.
         isolation_level="READ COMMITTED",
         pool_pre_ping=False,
-        pool_size=2,
-        max_overflow=3,
+        **_pool(pool_size),
         connect_args=connect_args,
     )

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 SYSTEM_LOCK_KEY = 0x70676174  # pg_advisory_xact_lock key serializing the templates-and-grants chain
 REQUEST_LOCK_CLASS = 0x72716964  # pg_advisory_xact_lock(class, hashtext(request id)): one id at a time
+LOCK_REQUEST = "SELECT pg_advisory_xact_lock(%s, hashtext(%s))"
 
 
 class Dialect:
@@ -63,8 +64,10 @@ class Dialect:
     def lock_system(self, tx: WriteTx) -> None:
         """Serialize writers of the templates-and-grants chain (BEGIN IMMEDIATE already does)."""
 
-    def lock_request(self, tx: WriteTx, request_id: str) -> None:
-        """Serialize two senders of one request id (BEGIN IMMEDIATE already does)."""
+    def prior_request(self, tx: WriteTx, request_id: str) -> Any:
+        """The stored (actor, command, outcome) of ``request_id``, or None; two senders of one id
+        are serialized (BEGIN IMMEDIATE already does)."""
+        return tx.execute(sql.GET_REQUEST, request_id=request_id).fetchone()
 
     def lock_chain(self, tx: WriteTx, chain: str, system: bool) -> None:
         """Wait for a COMMIT still in flight on ``chain`` before reading it (BEGIN IMMEDIATE waits)."""
@@ -108,12 +111,20 @@ class PostgreSQL(Dialect):
     def lock_system(self, tx: WriteTx) -> None:
         tx.conn.execute(select(func.pg_advisory_xact_lock(SYSTEM_LOCK_KEY)))
 
-    def lock_request(self, tx: WriteTx, request_id: str) -> None:
-        # Two senders of one id at the same instant: without this both find no prior request, one
-        # wins the project's row lock and the other, once it gets the lock, runs the command a
+    def prior_request(self, tx: WriteTx, request_id: str) -> Any:
+        # Two senders of one id at the same instant: without the lock both find no prior request,
+        # one wins the project's row lock and the other, once it gets the lock, runs the command a
         # second time ("already done") instead of answering with the first outcome. Serialize on
-        # the id; READ COMMITTED then shows the winner's row.
-        tx.conn.execute(select(func.pg_advisory_xact_lock(REQUEST_LOCK_CLASS, func.hashtext(request_id))))
+        # the id; the SELECT, pipelined behind the lock in the same round trip (and with the
+        # transaction's BEGIN), runs once the lock is granted, so READ COMMITTED shows the winner's row.
+        _locked, prior = dbapi.pipeline(
+            tx.conn,
+            [
+                (LOCK_REQUEST, (REQUEST_LOCK_CLASS, request_id)),
+                (sql.GET_REQUEST.postgresql, sql.GET_REQUEST.args({"request_id": request_id})),
+            ],
+        )
+        return prior.fetchone()
 
     def lock_chain(self, tx: WriteTx, chain: str, system: bool) -> None:
         if system:

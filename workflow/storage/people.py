@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, insert, select, update
 
+from workflow.storage import dbapi
+from workflow.storage.statements import Statement
 from workflow.storage.tables import people as t_people
 from workflow.storage.tables import sessions as t_sessions
 from workflow.storage.tables import sign_in_failures as t_failures
@@ -47,13 +49,41 @@ def token_row(tx: ReadTx, token_id: str) -> Any:
     return tx.core(select(t_tokens).where(t_tokens.c.id == token_id)).first()
 
 
-def token_by_secret(tx: ReadTx, digest: str) -> Any:
-    """The token whose secret hashes to ``digest``, with its person's account (one index probe)."""
-    return tx.core(
-        select(t_tokens, t_people.c.active)
-        .join(t_people, t_people.c.login == t_tokens.c.person)
-        .where(t_tokens.c.secret_hash == digest)
-    ).first()
+class TokenRow(NamedTuple):
+    id: str
+    person: str
+    name: str | None
+    secret_hash: str
+    created_at: str
+    expires_at: str | None
+    last_used_at: str | None
+    revoked_at: str | None
+    active: bool
+
+
+# Every request with a bearer token runs this, so it is a prepared text statement on the DBAPI
+# cursor (like the write path's) rather than a Core select compiled per call.
+TOKEN_BY_SECRET = Statement(
+    "token_by_secret",
+    "SELECT t.id, t.person, t.name, t.secret_hash, t.created_at, t.expires_at, t.last_used_at, "
+    "t.revoked_at, p.active FROM tokens t JOIN people p ON p.login = t.person WHERE t.secret_hash = :digest",
+)
+
+
+def token_by_secret(tx: ReadTx, digest: str) -> TokenRow | None:
+    """The token whose secret hashes to ``digest``, with its person's account (one index probe).
+
+    PostgreSQL: the transaction's BEGIN, the SELECT and its end go in one round trip (psycopg
+    pipeline mode) instead of three; the read transaction's own end then has nothing to do.
+    """
+    if tx.dialect.postgresql:
+        (cursor,) = dbapi.pipeline(tx.conn, [(TOKEN_BY_SECRET.postgresql, (digest,))], commit=True)
+    else:
+        cursor = tx.execute(TOKEN_BY_SECRET, digest=digest)
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return TokenRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], bool(row[8]))
 
 
 def tokens_of(tx: ReadTx, person: str | None) -> list[Any]:

@@ -24,8 +24,7 @@ def apply_once(
     ``fingerprint`` identifies the command (canonical JSON of its arguments): one id used for
     two different commands is a conflict, not a repeat.
     """
-    tx.dialect.lock_request(tx, request_id)
-    prior = tx.execute(sql.GET_REQUEST, request_id=request_id).fetchone()
+    prior = tx.dialect.prior_request(tx, request_id)
     if prior is not None:
         prior_actor, prior_command, prior_outcome = prior
         if prior_actor != actor or prior_command != fingerprint:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import Header, Request
+from fastapi import Header, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from workflow.domain.events import Event
@@ -93,6 +94,17 @@ def links(status: int, /, **targets: Link) -> dict[int | str, dict[str, Any]]:
 
 def event_out(event: Event) -> dict[str, Any]:
     return event.to_dict()
+
+
+def event_response(event: Event, status_code: int = 200) -> Response:
+    """A write's answer, its event already as JSON.
+
+    FastAPI validates what a plain ``def`` endpoint returns against its response model in its
+    thread pool: one more hand-off to another thread per request (~0.3 ms of CPU on the 2-core
+    benchmark machine, on the hot path of every project write). A Response is sent as it is;
+    the schema tests (tests/test_http_schema.py) hold the body to ``EventOut``.
+    """
+    return JSONResponse(event.to_dict(), status_code=status_code)
 
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]

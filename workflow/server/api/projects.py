@@ -16,7 +16,7 @@ from workflow.server.api.common import (
     IfMatch,
     command,
     etag,
-    event_out,
+    event_response,
     expected_seq,
     links,
 )
@@ -119,9 +119,9 @@ def create(
     who: CurrentIdentity,
     engine: EngineDep,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> Response:
     command(request, "create")
-    return event_out(
+    return event_response(
         engine.create_project(
             body.code,
             template=body.template,
@@ -132,7 +132,8 @@ def create(
             request_id=idempotency_key,
             calendar=body.calendar,
             starts_on=body.starts_on,
-        )
+        ),
+        status_code=201,
     )
 
 
@@ -183,9 +184,9 @@ def assign(
     engine: EngineDep,
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+) -> Response:
     command(request, "assign")
-    return event_out(
+    return event_response(
         engine.assign(
             code, role, person, actor=who, request_id=idempotency_key, expected_seq=expected_seq(if_match)
         )
@@ -202,9 +203,9 @@ def unassign(
     engine: EngineDep,
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+) -> Response:
     command(request, "unassign")
-    return event_out(
+    return event_response(
         engine.unassign(
             code, role, person, actor=who, request_id=idempotency_key, expected_seq=expected_seq(if_match)
         )
@@ -221,9 +222,9 @@ def task_done(
     body: Note | None = None,
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+) -> Response:
     command(request, "task.done")
-    return event_out(
+    return event_response(
         engine.complete_task(
             code,
             role,
@@ -245,9 +246,9 @@ def task_reopen(
     engine: EngineDep,
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+) -> Response:
     command(request, "task.reopen")
-    return event_out(
+    return event_response(
         engine.reopen_task(
             code,
             role,
@@ -268,9 +269,9 @@ def approve(
     engine: EngineDep,
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+) -> Response:
     command(request, "approve")
-    return event_out(
+    return event_response(
         engine.approve(
             code,
             body.role,
@@ -292,9 +293,9 @@ def withdraw(
     body: Annotated[MaybeReason | None, Body()] = None,
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+) -> Response:
     command(request, "withdraw")
-    return event_out(
+    return event_response(
         engine.withdraw(
             code,
             role,
@@ -315,9 +316,9 @@ def reject(
     engine: EngineDep,
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+) -> Response:
     command(request, "reject")
-    return event_out(
+    return event_response(
         engine.reject(
             code,
             body.role,
@@ -337,9 +338,9 @@ def advance(
     engine: EngineDep,
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+) -> Response:
     command(request, "advance")
-    return event_out(
+    return event_response(
         engine.advance(code, actor=who, request_id=idempotency_key, expected_seq=expected_seq(if_match))
     )
 
@@ -353,9 +354,9 @@ def hold(
     engine: EngineDep,
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+) -> Response:
     command(request, "hold")
-    return event_out(
+    return event_response(
         engine.hold(
             code,
             actor=who,
@@ -374,9 +375,9 @@ def resume(
     engine: EngineDep,
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+) -> Response:
     command(request, "resume")
-    return event_out(
+    return event_response(
         engine.resume(code, actor=who, request_id=idempotency_key, expected_seq=expected_seq(if_match))
     )
 
@@ -390,9 +391,9 @@ def cancel(
     engine: EngineDep,
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+) -> Response:
     command(request, "cancel")
-    return event_out(
+    return event_response(
         engine.cancel(
             code,
             actor=who,
