@@ -32,6 +32,7 @@ SUITE = {
     "soak": "bench_soak",
     "web": "bench_web",
     "startup": "bench_startup",
+    "notify": "bench_notify",
 }
 RESULTS = Path(__file__).resolve().parent / "results.md"
 

@@ -79,37 +79,57 @@ class Worker:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _claim(self) -> list[Claimed]:
+        return leases.claim(self.store, utcnow(), limit=self.batch, channels=self.channels,
+                            lease_seconds=self.lease_seconds)
+
+    def _settle(self, outcomes: list[Outcome], report: DeliveryReport) -> None:
+        report.add(leases.settle(self.store, outcomes, utcnow(), max_attempts=self.max_attempts,
+                                 delay=self.delay))
+
     def deliver_batch(self, report: DeliveryReport | None = None) -> DeliveryReport:
         """Claim one batch of what is due now, send it, settle it."""
         report = report or DeliveryReport()
-        rows = leases.claim(self.store, utcnow(), limit=self.batch, channels=self.channels,
-                            lease_seconds=self.lease_seconds)
+        rows = self._claim()
         report.claimed += len(rows)
         if rows:
-            report.add(leases.settle(self.store, self.send(rows), utcnow(), max_attempts=self.max_attempts,
-                                     delay=self.delay))
+            self._settle(self.send(rows), report)
         return report
+
+    def _submit(self, rows: list[Claimed]) -> list[Future[list[Outcome]]]:
+        """Start sending ``rows``: the webhooks one a task on the pool, the e-mails over one connection."""
+        mails = [r for r in rows if r.channel == "email"]
+        started = [self.pool.submit(self._one, r) for r in rows if r.channel == "webhook"]
+        if mails and self.mail is not None:
+            started.append(self.pool.submit(self.mail.send_all, mails))
+        return started
+
+    def _one(self, row: Claimed) -> list[Outcome]:
+        return [self.webhooks.send(row)]
 
     def send(self, rows: list[Claimed]) -> list[Outcome]:
         """Every row's send, the webhooks side by side on the pool, the e-mails over one connection."""
-        mails = [r for r in rows if r.channel == "email"]
-        hooks = [r for r in rows if r.channel == "webhook"]
-        mailed: Future[list[Outcome]] | None = None
-        if mails and self.mail is not None:
-            mailed = self.pool.submit(self.mail.send_all, mails)
-        outcomes = list(self.pool.map(self.webhooks.send, hooks))
-        if mailed is not None:
-            outcomes += mailed.result()
-        return outcomes
+        return [out for f in self._submit(rows) for out in f.result()]
+
+    def pump(self, report: DeliveryReport, stopping: threading.Event | None = None) -> None:
+        """Batches back to back until none is due (or ``stopping`` is set), the database's work overlapping
+        the network's: the next batch is claimed while one is sent, and a batch is settled while the next
+        is sent."""
+        rows = self._claim()
+        report.claimed += len(rows)
+        sending = self._submit(rows)
+        while rows:
+            following = [] if stopping is not None and stopping.is_set() else self._claim()
+            report.claimed += len(following)
+            outcomes = [out for f in sending for out in f.result()]
+            sending = self._submit(following)
+            self._settle(outcomes, report)
+            rows = following
 
     def drain(self) -> DeliveryReport:
         """Send batches until nothing is due now (rows waiting for a retry stay for later)."""
         report = DeliveryReport()
-        while True:
-            before = report.claimed
-            self.deliver_batch(report)
-            if report.claimed == before:
-                break
+        self.pump(report)
         self._note_mail(report)
         return report
 
@@ -117,11 +137,11 @@ class Worker:
             on_report: Callable[[DeliveryReport], None] | None = None) -> None:
         """Deliver until ``stopping`` is set; a round that sent something is reported to ``on_report``."""
         while not stopping.is_set():
-            report = self.deliver_batch()
+            report = DeliveryReport()
+            self.pump(report, stopping)
             if report.claimed and on_report is not None:
                 on_report(report)
-            if report.claimed < self.batch:
-                stopping.wait(idle)
+            stopping.wait(idle)
 
     def _note_mail(self, report: DeliveryReport) -> None:
         if self.mail is None:
