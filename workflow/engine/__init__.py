@@ -1,17 +1,17 @@
 """The Engine: phasegate's Python API, a facade over one module per kind of _work.
 
-========================  ==================================================
-``engine/_staffing.py``    creating projects, assigning and unassigning roles
-``engine/_work.py``        tasks, gate sign-offs, undo, the lead's moves
-``engine/_templates.py``   publishing and reading templates
-``engine/_grants.py``      the first admin, admin and auditor grants
-``engine/_people.py``      accounts, passwords and API tokens
-``engine/notifications.py`` webhooks, e-mail choices, the outbox's list and retry
-``engine/_reads.py``       status (now or then), history
-``engine/_board.py``       the board, streamed in pages
-``engine/_audit.py``       verify, checkpoints, export, reports
-``engine/running.py``     how every project command runs (lock, rules, event)
-========================  ==================================================
+============================  ==================================================
+``engine/_staffing.py``       creating projects, assigning and unassigning roles
+``engine/_work.py``           tasks, gate sign-offs, undo, the lead's moves
+``engine/_templates.py``      publishing and reading templates
+``engine/_grants.py``         the first admin, admin and auditor grants
+``engine/_people.py``         accounts, passwords and API tokens
+``engine/notifications.py``   webhooks, e-mail choices, the outbox's list and retry
+``engine/_reads.py``          status (now or then), history
+``engine/_board.py``          the board, streamed in pages
+``engine/_audit.py``          verify, checkpoints, export, reports
+``engine/running.py``         how every project command runs (lock, rules, event)
+============================  ==================================================
 
 Each method is the module function of the same name with the Engine's
 :class:`~workflow.storage.store.Store` bound as its first argument (:func:`_bound`
