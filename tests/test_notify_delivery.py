@@ -24,6 +24,7 @@ from workflow.delivery.leases import claim
 from workflow.delivery.mail import MailConfig
 from workflow.delivery.worker import Worker
 from workflow.errors import NotFound, NotPermitted, RuleRefused, UsageError
+from workflow.storage.tables import notify_settings
 from workflow.storage.tables import outbox as t_outbox
 from workflow.storage.tables import webhooks as t_webhooks
 
@@ -295,3 +296,24 @@ def test_the_state_check_catches_an_edited_webhooks_row(engine: Engine, column: 
     assert not report.ok
     assert report.first_broken is not None and report.first_broken.problem == "state differs"
     assert f"webhooks row {info.id}" in report.first_broken.detail
+
+
+def test_the_state_check_catches_an_edited_email_choice(engine: Engine) -> None:
+    engine.set_notifications("dev", "none", actor="dev")
+    with engine.store.connect() as c:
+        c.execute(update(notify_settings).where(notify_settings.c.person == "dev").values(email_kinds=None))
+        c.commit()
+    report = engine.verify_audit()
+    assert report.first_broken is not None
+    assert "notify_settings row dev: email_kinds" in report.first_broken.detail
+
+
+def test_smtp_settings_are_read_from_the_url() -> None:
+    c = MailConfig.from_url("smtps://me%40x.com:p%3Ass@mail.example.com:2465?starttls=0", "pg@x.com")
+    assert (c.host, c.port, c.tls, c.starttls, c.user, c.password) == ("mail.example.com", 2465, True, False,
+                                                                         "me@x.com", "p:ss")
+    assert MailConfig.from_url("smtp://h?starttls=1", "pg@x.com").starttls
+    assert "p:ss" not in repr(c)
+    with pytest.raises(UsageError):
+        MailConfig.from_url("http://h", "pg@x.com")
+    assert MailConfig.from_env({"PHASEGATE_SMTP_URL": "smtp://h"}) is None
