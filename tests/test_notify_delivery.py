@@ -176,8 +176,9 @@ def test_a_receiver_that_never_answers_ends_dead_with_its_error_after_n_tries(
     assert rows(engine)[0]["status"] == "pending" and rows(engine)[0]["attempts"] == 0
     with pytest.raises(NotPermitted):
         engine.retry_notification(int(row["id"]), actor="dev")
-    with pytest.raises(NotFound):
-        engine.retry_notification(999, actor="ana")
+    for made_up in (999, 2**63):
+        with pytest.raises(NotFound):
+            engine.retry_notification(made_up, actor="ana")
     assert engine.verify_audit().ok
 
 

@@ -40,6 +40,7 @@ FORMATS = ("json", "slack")
 SECRET_MIN = 16  # a secret given by hand: long enough that its fingerprint on the record reveals nothing
 SECRET_MAX = 200
 LIST_MAX = 1000
+ID_MAX = 2**31 - 1  # an outbox id is an INTEGER column (PostgreSQL's is 32 bits): larger ones name nothing
 
 
 def fingerprint(secret: str) -> str:
@@ -201,7 +202,8 @@ def retry_notification(store: Store, entry_id: int, *, actor: str | Identity) ->
     def work(tx: WriteTx) -> Event:
         tx.dialect.lock_system(tx)
         _require_admin(tx, who, "send notifications again")
-        row = tx.core(select(o.status, o.attempts).where(o.id == entry_id)).first()
+        row = None if entry_id > ID_MAX else tx.core(
+            select(o.status, o.attempts).where(o.id == entry_id)).first()
         if row is None:
             raise NotFound(f"there is no notification {entry_id}; `phasegate notify list` shows them")
         if row.status == "delivered":

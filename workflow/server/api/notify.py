@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from workflow.domain.results import NotifySettings, OutboxEntry, WebhookInfo
@@ -83,7 +83,8 @@ def outbox(who: CurrentIdentity, engine: EngineDep, failed: bool = False,
 
 
 @router.post("/notifications/{entry_id}/retry", response_model=EventOut)
-def retry(entry_id: int, request: Request, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
+def retry(entry_id: Annotated[int, Path(ge=1, le=2**31 - 1)], request: Request, who: CurrentIdentity,
+          engine: EngineDep) -> dict[str, Any]:
     """Send a dead or waiting notification again now (admins)."""
     command(request, "notify.retry")
     return event_out(engine.retry_notification(entry_id, actor=who))
