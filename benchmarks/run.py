@@ -34,6 +34,7 @@ SUITE = {
     "schedule": "bench_schedule",
     "server": "bench_server",
     "startup": "bench_startup",
+    "notify": "bench_notify",
 }
 RESULTS = Path(__file__).resolve().parent / "results.md"
 

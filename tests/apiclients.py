@@ -29,7 +29,9 @@ PROXIED = {"proxy_header": PROXY_HEADER, "trusted_proxies": ("127.0.0.1/32",)}
 
 
 def app_for(url: str, **settings: Any) -> FastAPI:
-    return create_app(Settings(db=url, access_log=False, **{**PROXIED, **settings}))
+    """The app over ``url``; its delivery worker is off unless a test turns it on (``deliver=True``):
+    a dump taken around a request must not see a notification's delivery land meanwhile."""
+    return create_app(Settings(db=url, access_log=False, **{**PROXIED, "deliver": False, **settings}))
 
 
 @contextlib.contextmanager

@@ -93,7 +93,7 @@ class InProcessServer:
             from workflow.server.app import create_app
             from workflow.server.settings import Settings
 
-            app = create_app(Settings(db=self.url, access_log=False, pool_size=2))
+            app = create_app(Settings(db=self.url, access_log=False, pool_size=2, deliver=False))
             self._client = self._stack.enter_context(TestClient(app, base_url=IN_PROCESS))
         return self._client
 

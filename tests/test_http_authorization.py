@@ -123,6 +123,13 @@ ROWS = [
     row("POST", "/tick", {"admin"}),
     row("POST", "/me/calendar-key", EVERYONE, ok=201),
     row("GET", "/me/calendar.ics", EVERYONE, note="signed in (a feed's key is the other way in)"),
+    row("GET", "/webhooks", {"admin"}),
+    row("POST", "/webhooks", {"admin"}, ok=201, json={"url": "https://hooks.example.com/new", "events": "sign"}),
+    row("DELETE", "/webhooks/{webhook}", {"admin"}),
+    row("GET", "/me/notifications", EVERYONE),
+    row("PUT", "/me/notifications", EVERYONE, json={"email": "sign,task"}),
+    row("GET", "/notifications", AUDITORS),
+    row("POST", "/notifications/1/retry", {"admin"}, note="a pending notification"),
     row("GET", "/projects/T/history", READERS, cli="history"),
     row("GET", "/projects/T/report", READERS),
     row("GET", "/audit/verify", AUDITORS, cli="audit verify"),
@@ -149,6 +156,7 @@ class Base:
     spare: str  # the holder's second token's id
     yaml: str
     checkpoint: str = ""  # a checkpoint file's text
+    webhook: str = ""  # the webhook every project's notifications go to
 
 
 def prepare(url: str) -> Base:
@@ -167,6 +175,7 @@ def prepare(url: str) -> Base:
             conn.execute(update(tokens).where(tokens.c.id == expired.id).values(expires_at=tokens.c.created_at))
             conn.commit()
         engine.disable_user("dis", actor="root")
+        hook, _secret = engine.add_webhook("http://127.0.0.1:9/hook", actor="root")  # outbox rows to list
         for code in ("T", "A", "V", "H", "R"):
             engine.create_project(code, template="large-agency", actor="root")
             for role, person in TEAM.items():
@@ -190,7 +199,7 @@ def prepare(url: str) -> Base:
     yaml = builtin_paths()["team-based"].read_text(encoding="utf-8")
     yaml = yaml.replace("title: Integrated Project Management - Team Based", REVISED)
     assert REVISED in yaml
-    return Base(url, headers, spare.id, yaml, checkpoint)
+    return Base(url, headers, spare.id, yaml, checkpoint, hook.id)
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +258,8 @@ def send(client: Any, base: Base, r: Row, caller: str) -> Any:
         kwargs["headers"]["Content-Type"] = "application/json"
     elif r.json is not None:
         kwargs["json"] = r.json
-    return client.request(r.method, "/api/v1" + r.path.replace("{spare}", base.spare), **kwargs)
+    where = r.path.replace("{spare}", base.spare).replace("{webhook}", base.webhook)
+    return client.request(r.method, "/api/v1" + where, **kwargs)
 
 
 def check_cell(app: FastAPI, url: str, base: Base, r: Row, caller: str) -> None:

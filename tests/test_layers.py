@@ -39,7 +39,9 @@ FORBIDDEN = {
         "workflow.server",
     ),
     "storage": ("click", "workflow.engine", "workflow.cli", "workflow.server", "workflow.client"),
-    "engine": ("click", "workflow.cli", "workflow.server", "workflow.client"),
+    "engine": ("click", "workflow.cli", "workflow.server", "workflow.client", "workflow.delivery"),
+    # the outbox's sender: beside the engine, over the storage (the CLI and the server run it)
+    "delivery": ("click", "workflow.engine", "workflow.cli", "workflow.server", "workflow.client"),
     "server": ("click", "workflow.cli", "workflow.client"),
     # --server mode's client: the domain's types over HTTP, nothing of a database or of the server
     "client": (

@@ -1,7 +1,18 @@
 """The ``phasegate`` command line (click): the group in :mod:`workflow.cli.app`, the commands in one
-module per area (``admin``, ``templates``, ``projects``, ``work``, ``audit``, ``people``)."""
+module per area (``admin``, ``templates``, ``projects``, ``work``, ``audit``, ``people``,
+``notify``)."""
 
-from workflow.cli import admin, audit, people, projects, schedule, serve, templates, work  # noqa: F401  (they register them)
+from workflow.cli import (  # noqa: F401  (they register them)
+    admin,
+    audit,
+    notify,
+    people,
+    projects,
+    schedule,
+    serve,
+    templates,
+    work,
+)
 from workflow.cli.app import accept_json_after_the_command, cli, main, run
 
 accept_json_after_the_command(cli)

@@ -22,10 +22,12 @@ from workflow.cli.app import Session, cli, pass_session
 @click.option("--tick-every", "tick_seconds", default=60.0, show_default=True,
               type=click.FloatRange(0, 86400), metavar="SECONDS",
               help="Run `phasegate tick` this often inside the server (0: never).")
+@click.option("--no-deliver", "no_deliver", is_flag=True,
+              help="Do not deliver notifications in the server (run `phasegate notify run` instead).")
 @pass_session
 def serve(s: Session, host: str, port: int, workers: int, proxy_header: str | None,
           trusted_proxies: tuple[str, ...], metrics_from: tuple[str, ...], secure_cookies: bool,
-          tick_seconds: float) -> None:
+          tick_seconds: float, no_deliver: bool) -> None:
     """Serve the HTTP API (/api/v1) and the web app (/) on one port, over the --db database."""
     from workflow.server.serve import serve as run
     from workflow.server.settings import Settings
@@ -36,5 +38,5 @@ def serve(s: Session, host: str, port: int, workers: int, proxy_header: str | No
         raise click.UsageError("--proxy-header needs at least one --trusted-proxy address")
     settings = Settings(db=s.db, proxy_header=proxy_header, trusted_proxies=trusted_proxies,
                         metrics_from=metrics_from or ("127.0.0.1/32", "::1/128"),
-                        secure_cookies=secure_cookies, tick_seconds=tick_seconds)
+                        secure_cookies=secure_cookies, tick_seconds=tick_seconds, deliver=not no_deliver)
     run(settings, host=host, port=port, workers=workers)

@@ -23,7 +23,17 @@ from workflow.client.shapes import from_dict, many, one
 from workflow.client.transport import Transport, ascii_header, path
 from workflow.domain import inputs
 from workflow.domain.events import Event, event_from_dict
-from workflow.domain.results import Person, ProjectStatus, ProjectSummary, TemplateInfo, TickReport, TokenInfo
+from workflow.domain.results import (
+    NotifySettings,
+    OutboxEntry,
+    Person,
+    ProjectStatus,
+    ProjectSummary,
+    TemplateInfo,
+    TickReport,
+    TokenInfo,
+    WebhookInfo,
+)
 from workflow.errors import UsageError
 
 if TYPE_CHECKING:
@@ -145,6 +155,38 @@ class RemoteEngine(RemoteAudit):
 
     def revoke_token(self, token_id: str, *, actor: Unused = None) -> Event:
         return self._event("DELETE", path("me", "tokens", token_id))
+
+    # -- notifications ----------------------------------------------------------------------------------
+
+    def add_webhook(self, url: str, *, actor: Unused = None, events: str | list[str] = "all",
+                    format: str = "json", secret: str | None = None) -> tuple[WebhookInfo, str | None]:
+        body = {"url": url, "events": events, "format": format, "secret": secret}
+        return self.http.call("POST", path("webhooks"), json=body,
+                              read=lambda doc: (from_dict(WebhookInfo, doc), doc.get("secret")))
+
+    def webhooks(self, *, reader: Unused = None) -> list[WebhookInfo]:
+        return self.http.call("GET", path("webhooks"), read=many(WebhookInfo))
+
+    def remove_webhook(self, webhook_id: str, *, actor: Unused = None) -> Event:
+        return self._event("DELETE", path("webhooks", webhook_id))
+
+    def notifications(self, person: str | None = None, *, reader: Unused = None) -> NotifySettings:
+        found = self.http.call("GET", path("me", "notifications"), read=one(NotifySettings))
+        if person is not None and person != found.person:
+            raise UsageError("over --server a person reads and chooses their own notification e-mails "
+                             f"(you are {found.person}); an admin chooses for another person with --db")
+        return found
+
+    def set_notifications(self, person: str, email: str | list[str], *, actor: Unused = None) -> Event:
+        self.notifications(inputs.person(person))  # refused here if PERSON is not the token's
+        return self._event("PUT", path("me", "notifications"), body={"email": email})
+
+    def outbox(self, *, reader: Unused = None, failed: bool = False, limit: int = 50) -> list[OutboxEntry]:
+        return self.http.call("GET", path("notifications"), params={"failed": failed, "limit": limit},
+                              read=many(OutboxEntry))
+
+    def retry_notification(self, entry_id: int, *, actor: Unused = None) -> Event:
+        return self._event("POST", path("notifications", int(entry_id), "retry"))
 
     # -- projects: staffing, work, the lead's moves -----------------------------------------------------
 

@@ -278,13 +278,35 @@ class Token(NamedTuple):
     seq: int
 
 
+class Webhook(NamedTuple):
+    """A webhook as ``webhook.add`` and ``webhook.remove`` left it (a ``webhooks`` row)."""
+
+    url: str
+    kinds: tuple[str, ...]
+    format: str
+    active: bool
+    by: str
+    secret_sha256: str  # the fingerprint the event recorded (never the secret)
+    seq: int
+
+
+class EmailChoice(NamedTuple):
+    """A person's notification e-mails as ``notify.email`` left them (a ``notify_settings`` row;
+    ``calendar.key`` makes the row too, choosing nothing: every kind)."""
+
+    kinds: tuple[str, ...] | None
+    seq: int
+
+
 class SystemReplay:
     """The system chain applied event by event: every template version published, every grant
-    held, every account and API token as its events left it.
+    held, every account, API token, webhook and e-mail choice as its events left it.
 
-    What the ``templates``, ``grants``, ``people`` and ``tokens`` tables must hold: a grant
+    What the ``templates``, ``grants``, ``people``, ``tokens``, ``webhooks`` and
+    ``notify_settings`` tables must hold: a grant
     row no event granted is someone making themselves admin with SQL; a token row no event
-    created, someone giving themselves a way in.
+    created, someone giving themselves a way in; a webhook row whose URL no event recorded,
+    someone sending everybody's notifications elsewhere.
     """
 
     def __init__(self) -> None:
@@ -294,6 +316,8 @@ class SystemReplay:
         self.grants: dict[tuple[str, str], Granted] = {}  # (person, privilege) ->
         self.people: dict[tuple[str], Account] = {}  # (login,) ->
         self.tokens: dict[tuple[str], Token] = {}  # (id,) ->
+        self.webhooks: dict[tuple[str], Webhook] = {}  # (id,) ->
+        self.email_choices: dict[tuple[str], EmailChoice] = {}  # (person,) ->
 
     def apply(self, e: Recorded) -> None:
         """Apply one event (the next of the chain); :class:`Unreplayable` if it cannot be."""
@@ -334,6 +358,21 @@ class SystemReplay:
         key = (d["token"],)
         self.tokens[key] = self.tokens[key]._replace(revoked=True, seq=e.seq)
 
+    def _webhook_add(self, e: Recorded, d: dict[str, Any]) -> None:
+        self.webhooks[(d["webhook"],)] = Webhook(d["url"], tuple(d["kinds"]), d["format"], True, e.actor,
+                                                 d["secret_sha256"], e.seq)
+
+    def _webhook_remove(self, e: Recorded, d: dict[str, Any]) -> None:
+        key = (d["webhook"],)
+        self.webhooks[key] = self.webhooks[key]._replace(active=False, seq=e.seq)
+
+    def _notify_email(self, e: Recorded, d: dict[str, Any]) -> None:
+        kinds = d["email_kinds"]
+        self.email_choices[(d["person"],)] = EmailChoice(None if kinds is None else tuple(kinds), e.seq)
+
+    def _calendar_key(self, e: Recorded, d: dict[str, Any]) -> None:
+        self.email_choices.setdefault((d["person"],), EmailChoice(None, e.seq))
+
     STEPS: ClassVar[dict[str, Callable[[SystemReplay, Recorded, dict[str, Any]], None]]] = {
         "template.publish": _publish,
         "grant": _grant,
@@ -344,5 +383,9 @@ class SystemReplay:
         "user.password": _user_change,
         "token.create": _token_create,
         "token.revoke": _token_revoke,
-        "calendar.key": lambda self, e, d: None,  # a feed's secret: only its hash is stored
+        "calendar.key": _calendar_key,  # a feed's secret: only its hash is stored (not compared)
+        "webhook.add": _webhook_add,
+        "webhook.remove": _webhook_remove,
+        "notify.email": _notify_email,
+        "notify.retry": lambda self, e, d: None,  # the outbox is delivery's, not a cache of the record
     }

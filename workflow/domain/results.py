@@ -159,6 +159,56 @@ class TokenInfo:
 
 
 @dataclass(frozen=True)
+class WebhookInfo:
+    """A webhook as listed: never its secret, only a fingerprint of it (the first 12 hex of its sha256)."""
+
+    id: str
+    url: str
+    kinds: list[str]  # notification kinds, or ["*"]: every kind
+    format: str  # json | slack
+    active: bool
+    created_at: str
+    created_by: str
+    fingerprint: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One notification of the outbox: what it is about, where it goes, how its delivery stands."""
+
+    id: int
+    chain: str
+    seq: int
+    kind: str
+    people: list[str]
+    channel: str  # email | webhook
+    target: str  # the e-mail address, or the webhook's id
+    status: str  # pending | delivered | dead
+    attempts: int
+    next_attempt_at: str
+    last_error: str | None
+    created_at: str
+    delivered_at: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Which notification e-mails a person gets (``email_kinds`` None: every kind; []: none)."""
+
+    person: str
+    email_kinds: list[str] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class TemplateInfo:
     key: str
     version: int

@@ -89,6 +89,8 @@ APPROVALS = Table("approvals", ("person", "comment", "approved_at", "seq", "auth
 GRANTS = Table("grants", ("granted_by",), "granted")
 PEOPLE = Table("people", ("display_name", "email", "active", "has a password"), "added")
 TOKENS = Table("tokens", ("person", "name", "expires_at", "revoked"), "created")
+WEBHOOKS = Table("webhooks", ("url", "kinds", "format", "active", "created_by", "sha256 of secret"), "added")
+NOTIFY_SETTINGS = Table("notify_settings", ("email_kinds",), "chose")
 TEMPLATES = Table("templates", ("sha256", "title", "published_by", "sha256 of source"), "published",
                   lambda key: f"{_plain(key[0])} v{_plain(key[1])}")
 
@@ -187,6 +189,17 @@ def accounts_difference(replayed: SystemReplay, people: Rows, tokens: Rows) -> s
     ((id,), (person, name, expires_at, revoked)) against the ``user.*`` and ``token.*`` events."""
     return (row_difference(PEOPLE, people, {k: (a[:4], a.seq) for k, a in replayed.people.items()})
             or row_difference(TOKENS, tokens, {k: (t[:4], t.seq) for k, t in replayed.tokens.items()}))
+
+
+def notifications_difference(replayed: SystemReplay, webhooks: Rows, settings: Rows) -> str | None:
+    """``webhooks`` rows ((id,), (url, kinds, format, active, created_by, sha256 of secret[:12])) and
+    ``notify_settings`` rows ((person,), (email_kinds,)) against the ``webhook.*``, ``notify.email`` and
+    ``calendar.key`` events (kinds as tuples, parsed from the stored JSON)."""
+    hooks = {k: ((w.url, w.kinds, w.format, w.active, w.by, w.secret_sha256), w.seq)
+             for k, w in replayed.webhooks.items()}
+    chosen = {k: ((c.kinds,), c.seq) for k, c in replayed.email_choices.items()}
+    return (row_difference(WEBHOOKS, webhooks, hooks)
+            or row_difference(NOTIFY_SETTINGS, settings, chosen))
 
 
 def templates_difference(replayed: SystemReplay, templates: Rows) -> str | None:

@@ -1,16 +1,17 @@
 """The Engine: phasegate's Python API, a facade over one module per kind of _work.
 
-========================  ==================================================
-``engine/_staffing.py``    creating projects, assigning and unassigning roles
-``engine/_work.py``        tasks, gate sign-offs, undo, the lead's moves
-``engine/_templates.py``   publishing and reading templates
-``engine/_grants.py``      the first admin, admin and auditor grants
-``engine/_people.py``      accounts, passwords and API tokens
-``engine/_reads.py``       status (now or then), history
-``engine/_board.py``       the board, streamed in pages
-``engine/_audit.py``       verify, checkpoints, export, reports
-``engine/running.py``     how every project command runs (lock, rules, event)
-========================  ==================================================
+============================  ==================================================
+``engine/_staffing.py``       creating projects, assigning and unassigning roles
+``engine/_work.py``           tasks, gate sign-offs, undo, the lead's moves
+``engine/_templates.py``      publishing and reading templates
+``engine/_grants.py``         the first admin, admin and auditor grants
+``engine/_people.py``         accounts, passwords and API tokens
+``engine/notifications.py``   webhooks, e-mail choices, the outbox's list and retry
+``engine/_reads.py``          status (now or then), history
+``engine/_board.py``          the board, streamed in pages
+``engine/_audit.py``          verify, checkpoints, export, reports
+``engine/running.py``         how every project command runs (lock, rules, event)
+============================  ==================================================
 
 Each method is the module function of the same name with the Engine's
 :class:`~workflow.storage.store.Store` bound as its first argument (:func:`_bound`
@@ -33,6 +34,7 @@ from workflow.engine import audit as _audit
 from workflow.engine import board as _board
 from workflow.engine import calendar as _calendar
 from workflow.engine import grants as _grants
+from workflow.engine import notifications as _notifications
 from workflow.engine import people as _people
 from workflow.engine import reads as _reads
 from workflow.engine import schedules as _schedules
@@ -126,6 +128,15 @@ class Engine:
     calendar_entries = _bound(_calendar.entries)
     new_calendar_key = _bound(_calendar.new_calendar_key)
     calendar_owner = _bound(_calendar.calendar_owner)
+
+    # -- notifications (delivering them: workflow/delivery) -------------------------------------------
+    add_webhook = _bound(_notifications.add_webhook)
+    webhooks = _bound(_notifications.webhooks)
+    remove_webhook = _bound(_notifications.remove_webhook)
+    notifications = _bound(_notifications.notifications)
+    set_notifications = _bound(_notifications.set_notifications)
+    outbox = _bound(_notifications.outbox)
+    retry_notification = _bound(_notifications.retry_notification)
 
     # -- reading --------------------------------------------------------------------------------------
     iter_projects = _bound(_board.iter_projects)

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from workflow.engine import Engine
 from workflow.server import errors, observe
 from workflow.server.api import router as api_router
-from workflow.server.background import Ticker
+from workflow.server.background import Deliverer, Ticker
 from workflow.server.settings import Settings
 from workflow.server.web import STATIC
 from workflow.server.web import router as web_router
@@ -44,9 +44,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = engine or Engine(settings.db, pool_size=settings.pool_size)
         ticker = Ticker(app.state.engine, settings.tick_seconds).start()
+        deliverer = Deliverer(app.state.engine, settings.deliver).start()
         try:
             yield
         finally:
+            deliverer.stop()
             ticker.stop()
             if engine is None:
                 app.state.engine.close()

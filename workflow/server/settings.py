@@ -20,6 +20,7 @@ class Settings:
     access_log: bool = True
     pool_size: int = 8
     tick_seconds: float = 60.0  # how often the server's own tick runs (0: never; cron runs `phasegate tick`)
+    deliver: bool = True  # the outbox's worker runs in the server (False: `phasegate notify run` elsewhere)
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default=(), compare=False)
     metric_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default=(), compare=False
@@ -44,6 +45,7 @@ class Settings:
                 "access_log": self.access_log,
                 "pool_size": self.pool_size,
                 "tick_seconds": self.tick_seconds,
+                "deliver": self.deliver,
             }
         )
 
@@ -62,6 +64,7 @@ class Settings:
             access_log=d["access_log"],
             pool_size=d["pool_size"],
             tick_seconds=d.get("tick_seconds", 60.0),
+            deliver=d.get("deliver", True),
         )
 
     def trusts(

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.engine import Connection
 
+from workflow.domain.credentials import secret_hash
 from workflow.domain.events import SYSTEM_CHAIN, ParsedEvent, parse_data
 from workflow.domain.replay import Replay, SystemReplay, Unreplayable
 from workflow.domain.results import STATE_DIFFERS, UNREPLAYABLE, BrokenEvent
@@ -40,6 +41,7 @@ from workflow.domain.state_check import (
     chain_difference,
     compiled_differs,
     grants_difference,
+    notifications_difference,
     templates_difference,
     uncreated_row,
 )
@@ -47,11 +49,13 @@ from workflow.storage.tables import approvals as t_approvals
 from workflow.storage.tables import assignments as t_assignments
 from workflow.storage.tables import events as t_events
 from workflow.storage.tables import grants as t_grants
+from workflow.storage.tables import notify_settings as t_settings
 from workflow.storage.tables import people as t_people
 from workflow.storage.tables import projects as t_projects
 from workflow.storage.tables import tasks as t_tasks
 from workflow.storage.tables import templates as t_templates
 from workflow.storage.tables import tokens as t_tokens
+from workflow.storage.tables import webhooks as t_webhooks
 from workflow.storage.verify import EVERY_CHAIN, events_in_order, in_range, open_cursor
 
 _p, _t = t_projects.c, t_templates.c
@@ -251,8 +255,8 @@ def _ended(conn: Connection, state: Replay | SystemReplay, stored: _StoredState)
 
 
 def _system(conn: Connection, replayed: SystemReplay) -> BrokenEvent | None:
-    """The grants, templates, people and tokens rows against the system chain's replay (streamed in
-    key order)."""
+    """The grants, templates, people, tokens, webhooks and notify_settings rows against the system
+    chain's replay (streamed in key order)."""
     g = t_grants.c
     grants = ((tuple(r[:2]), tuple(r[2:])) for r in conn.execute(
         select(g.person, g.privilege, g.granted_by).order_by(g.person, g.privilege)))
@@ -264,9 +268,27 @@ def _system(conn: Connection, replayed: SystemReplay) -> BrokenEvent | None:
         select(p.login, p.display_name, p.email, p.active, p.password_hash).order_by(p.login)))
     tokens = (((r[0],), (r[1], r[2], r[3], r[4] is not None)) for r in conn.execute(
         select(k.id, k.person, k.name, k.expires_at, k.revoked_at).order_by(k.id)))
+    w, n = t_webhooks.c, t_settings.c
+    hooks = (((r[0],), (r[1], _kinds(r[2]), r[3], bool(r[4]), r[5], secret_hash(r[6])[:12]))
+             for r in conn.execute(select(w.id, w.url, w.kinds, w.format, w.active, w.created_by, w.secret)
+                                   .order_by(w.id)))
+    settings = (((r[0],), (_kinds(r[1]),)) for r in conn.execute(
+        select(n.person, n.email_kinds).order_by(n.person)))
     detail = (grants_difference(replayed, grants) or templates_difference(replayed, templates)
-              or _compiled(conn) or accounts_difference(replayed, people, tokens))
+              or _compiled(conn) or accounts_difference(replayed, people, tokens)
+              or notifications_difference(replayed, hooks, settings))
     return None if detail is None else BrokenEvent(SYSTEM_CHAIN, replayed.seq, STATE_DIFFERS, detail)
+
+
+def _kinds(stored: Any) -> Any:
+    """A stored JSON list of kinds as the tuple replay holds (None stays None; unreadable text as is)."""
+    if stored is None:
+        return None
+    try:
+        kinds = json.loads(stored)
+    except (TypeError, ValueError):
+        return stored
+    return tuple(kinds) if isinstance(kinds, list) else stored
 
 
 def _digest(source: Any) -> str | None:

@@ -1,0 +1,16 @@
+"""Delivering the outbox: the notifications each event wrote in its own transaction, sent at least once.
+
+======================  ==========================================================
+``delivery/leases.py``   claiming due rows under a lease, settling what was sent
+``delivery/backoff.py``  how long a failed notification waits before its next try
+``delivery/messages.py`` a notification's webhook body, Slack text and e-mail
+``delivery/webhooks.py`` the webhook channel: one keep-alive httpx client, signed bodies
+``delivery/mail.py``     the e-mail channel: ``PHASEGATE_SMTP_URL`` and smtplib
+``delivery/worker.py``   the loop: claim a batch, send it concurrently, settle it
+======================  ==========================================================
+
+A command only inserts outbox rows (``workflow/storage/outbox.py``); this package is the
+other half, run by ``phasegate notify run`` and by a thread of ``phasegate serve``. It reads
+and writes the store below the engine (no project state is touched: delivery is not on the
+record, only a retry an admin asks for is).
+"""
