@@ -1,15 +1,19 @@
-"""The Engine: phasegate's Python API, a facade over one module per kind of _work.
+"""The Engine: phasegate's Python API, a facade over one module per kind of work.
 
 ============================  ==================================================
-``engine/_staffing.py``       creating projects, assigning and unassigning roles
-``engine/_work.py``           tasks, gate sign-offs, undo, the lead's moves
-``engine/_templates.py``      publishing and reading templates
-``engine/_grants.py``         the first admin, admin and auditor grants
-``engine/_people.py``         accounts, passwords and API tokens
+``engine/staffing.py``        creating projects, assigning and unassigning roles
+``engine/work.py``            tasks, gate sign-offs, undo, the lead's moves
+``engine/templates.py``       publishing and reading templates
+``engine/grants.py``          the first admin, admin and auditor grants
+``engine/people.py``          accounts, passwords and API tokens
+``engine/signin.py``          credentials to an identity (the server's only way in)
+``engine/schedules.py``       due dates set or moved by the lead
+``engine/ticking.py``         ``tick``: overdue notices, reminders, escalations
+``engine/calendar.py``        the iCalendar feed and its key
 ``engine/notifications.py``   webhooks, e-mail choices, the outbox's list and retry
-``engine/_reads.py``          status (now or then), history
-``engine/_board.py``          the board, streamed in pages
-``engine/_audit.py``          verify, checkpoints, export, reports
+``engine/reads.py``           status (now or then), history
+``engine/board.py``           the board, streamed in pages
+``engine/audit.py``           verify, checkpoints, export, reports
 ``engine/running.py``         how every project command runs (lock, rules, event)
 ============================  ==================================================
 

@@ -88,7 +88,7 @@ def _tick_project(tx: WriteTx, *, code: str, now: str) -> list[Event]:
         tx.conn.execute(insert(t_timers), [
             {"project_id": state.id, "phase": state.phase, "round": state.round, "kind": due.kind,
              "person": person, "seq": event.seq} for person in due.people])
-        queue(tx, event, tick_asks(due.kind, due.people), ctx.now)
+        queue(tx, event, tick_asks(due.kind, due.people), utcnow())  # sent now, even for a --now tick
         tx.flush()  # the next event of this chain, and the clock's update below, follow this head move
         state = state._replace(seq=event.seq, head_hash=event.hash, updated_at=event.at)
         events.append(event)

@@ -1,0 +1,163 @@
+"""The whole story of issue 15, with every part real: a large-agency project on a working
+calendar runs through ``phasegate --server`` against a ``phasegate serve`` process, its gate
+waits too long, the clock (``phasegate tick``, as cron runs it) reminds the signer, then
+escalates to the lead; the server's delivery worker sends each by e-mail (to aiosmtpd) and
+webhook (to a local HTTP receiver); each happens once, each is in the history, and every
+webhook's signature verifies at the receiver.
+
+The server's clock is the real one; the tick is told the moment it acts at (``--now``),
+computed from the gate's opening with the engine's own calendar arithmetic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from receivers import Received, http_receiver, smtp_receiver
+from servers import live_server
+
+import workflow
+from workflow.cli import cli
+from workflow.domain import schedule
+
+SECRET = "the-receivers-shared-secret-0123456789"
+CALENDAR = "GB-ENG"
+PEOPLE = {"integrated_producer": "ana", "head_of_technology": "hal", "project_manager": "pia"}
+pytestmark = pytest.mark.slow
+
+
+def timed_large_agency() -> str:
+    """The built-in large-agency model, each phase five working days long, each gate reminding
+    its signers after two and escalating to the lead after four."""
+    lines = []
+    for line in (Path(workflow.__file__).parent / "definitions" / "large-agency.yaml").read_text().splitlines():
+        if line.startswith("key: "):
+            line = "key: large-agency-timed"
+        lines.append(line)
+        if line.startswith("    title: "):  # a phase's title
+            lines.append("    duration: 5d")
+        if line.startswith("      distinct_people: "):  # the end of a gate
+            lines += ["      remind_after: 2d", "      escalate_after: 4d", "      escalate_to: lead"]
+    return "\n".join(lines) + "\n"
+
+
+def verified(body: bytes, header: str) -> bool:
+    """The receiver's check, as the README shows it."""
+    expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header)
+
+
+def test_an_overdue_gate_reminds_by_email_and_webhook_then_escalates_each_once(db_url: str, tmp_path: Path
+                                                                              ) -> None:
+    db = db_url
+    runner = CliRunner()
+
+    def direct(*args: str, actor: str = "ana", stdin: str | None = None) -> Result:
+        result = runner.invoke(cli, ["--db", db, "--as", actor, *args], input=stdin, prog_name="phasegate",
+                               env={"PHASEGATE_SERVER": None, "PHASEGATE_TOKEN": None})
+        assert result.exit_code == 0, (args, result.output)
+        return result
+
+    # From nothing to three people with tokens, as the README's fresh install does it.
+    direct("init", "--admin", "ana")
+    tokens = {}
+    for person in PEOPLE.values():
+        direct("user", "add", person, "--email", f"{person}@agency.example")
+        made = direct("token", "create", "--name", "laptop", actor=person).output
+        tokens[person] = next(word for word in made.split() if word.startswith("pgt_"))
+    (tmp_path / "timed.yaml").write_text(timed_large_agency())
+
+    with http_receiver() as hooks, smtp_receiver() as mailbox, live_server(
+        db, tmp_path / "server.log", "--tick-every", "0",
+        env={"PHASEGATE_SMTP_URL": f"smtp://127.0.0.1:{mailbox.port}", "PHASEGATE_MAIL_FROM": "phasegate@agency.example",
+             "PHASEGATE_BASE_URL": "https://phasegate.agency.example"},
+    ) as server:
+
+        def remote(*args: str, actor: str = "ana", stdin: str | None = None) -> Result:
+            result = runner.invoke(cli, ["--server", server.url, *args], input=stdin, prog_name="phasegate",
+                                   env={"PHASEGATE_SERVER": None, "PHASEGATE_TOKEN": tokens[actor],
+                                        "PHASEGATE_DB": None})
+            assert result.exit_code == 0, (args, result.output, server.log_text()[-3000:])
+            return result
+
+        remote("template", "publish", str(tmp_path / "timed.yaml"))
+        remote("webhook", "add", f"{hooks.url}/phasegate", "--events", "all", "--secret-stdin", stdin=SECRET)
+        remote("project", "create", "BIG-1", "--template", "large-agency-timed", "--calendar", CALENDAR)
+        for role, person in PEOPLE.items():
+            remote("project", "assign", "BIG-1", role, person)
+        for role, person in PEOPLE.items():
+            remote("task", "done", "BIG-1", role, actor=person)
+        remote("approve", "BIG-1", "integrated_producer", actor="ana")
+        remote("approve", "BIG-1", "head_of_technology", actor="hal")
+        # pia does not sign: the gate waits on her.
+        opened = json.loads(remote("--json", "history", "BIG-1", "--action", "task.done").output.splitlines()[-1])["at"]
+        status = json.loads(remote("--json", "project", "status", "BIG-1").output)
+        assert status["due"] and status["overdue"] is False
+
+        remind_at = schedule.after(opened, "2d", CALENDAR)
+        escalate_at = schedule.after(opened, "4d", CALENDAR)
+        reminded = direct("tick", "--now", remind_at)  # cron's tick, on the database
+        assert "1 reminded, 0 escalated" in reminded.output, reminded.output
+        direct("tick", "--now", remind_at)  # a second host's tick at the same minute: nothing more
+        escalated = direct("tick", "--now", escalate_at)
+        assert "0 reminded, 1 escalated" in escalated.output, escalated.output
+        direct("tick", "--now", escalate_at)
+
+        history = [json.loads(line) for line in remote("--json", "history", "BIG-1").output.splitlines()]
+        clock_events = [(e["action"], e["data"]["people"]) for e in history if e["action"] in ("remind", "escalate")]
+        assert clock_events == [("remind", ["pia"]), ("escalate", ["ana"])]  # the signer, then the lead told
+        escalation = next(e["data"] for e in history if e["action"] == "escalate")
+        assert (escalation["to"], escalation["waiting_on"]) == ("lead", ["pia"])
+
+        # The worker inside the server delivers what the ticks queued (it polls every second).
+        def kinds(got: list[Received]) -> Counter[str]:
+            return Counter(json.loads(r.body)["kind"] for r in got)
+
+        def subjects() -> Counter[str]:
+            return Counter(m["Subject"] for _from, _to, m in mailbox.messages)
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (
+            kinds(hooks.got)["escalate"] and subjects()["[phasegate] BIG-1: escalated"]
+        ):
+            time.sleep(0.05)
+        got = hooks.got
+        assert all(verified(r.body, r.headers["x-phasegate-signature"]) for r in got), "every signature verifies"
+        assert kinds(got)["remind"] == 1 and kinds(got)["escalate"] == 1
+        remind = next(json.loads(r.body) for r in got if json.loads(r.body)["kind"] == "remind")
+        assert remind["people"] == ["pia"] and remind["link"] == "https://phasegate.agency.example/projects/BIG-1"
+        deliveries = [r.headers["x-phasegate-delivery"] for r in got]
+        assert len(deliveries) == len(set(deliveries)), "each notification once (nothing was retried)"
+
+        mails = [(to, m["Subject"]) for _from, to, m in mailbox.messages if "BIG-1" in m["Subject"]]
+        assert (["pia@agency.example"], "[phasegate] BIG-1: reminder") in mails
+        assert (["ana@agency.example"], "[phasegate] BIG-1: escalated") in mails
+        assert Counter(subject for _to, subject in mails)["[phasegate] BIG-1: reminder"] == 1
+        assert Counter(subject for _to, subject in mails)["[phasegate] BIG-1: escalated"] == 1
+
+        # pia signs at last, and the project runs to the end through the server.
+        remote("approve", "BIG-1", "project_manager", actor="pia")
+        remote("advance", "BIG-1")
+        while True:
+            status = json.loads(remote("--json", "project", "status", "BIG-1").output)
+            if status["status"] == "completed":
+                break
+            for task in status["tasks"]:
+                if not task.get("done"):
+                    remote("task", "done", "BIG-1", task["role"], actor=PEOPLE[task["role"]])
+            for role in (status["gate"] or {}).get("missing", []):
+                remote("approve", "BIG-1", role, actor=PEOPLE[role])
+            remote("advance", "BIG-1")
+
+        history = [json.loads(line) for line in remote("--json", "history", "BIG-1").output.splitlines()]
+        by_people = [e for e in history if e["actor"] in PEOPLE.values()]
+        assert by_people and {e["auth"] for e in by_people} == {"token"}
+        assert {e["auth"] for e in history if e["actor"] == "phasegate"} == {"system"}
+        remote("audit", "verify")
