@@ -9,6 +9,7 @@ from transitions import Machine
 
 from workflow.domain.definition import Definition
 from workflow.domain.machine import compile_machine
+from workflow.domain.timers import timed
 
 
 @dataclass(frozen=True)
@@ -19,11 +20,12 @@ class TemplateVersion:
     sha256: str
     definition: Definition
     machine: Machine
+    timed: bool  # any duration, reminder or escalation (domain/timers.py): the clock has work
 
     @classmethod
     def of(cls, id: int, key: str, version: int, sha256: str, definition: Definition) -> TemplateVersion:
         """The version with its machine (compiled once per definition and process)."""
-        return cls(id, key, version, sha256, definition, compile_machine(definition))
+        return cls(id, key, version, sha256, definition, compile_machine(definition), timed(definition))
 
     @property
     def ref(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from workflow.domain.events import Event, canonical_json, new_event
 from workflow.domain.identity import Identity, acting
 from workflow.domain.rules import Context
 from workflow.domain.state import ProjectState
-from workflow.domain.timers import moves, timed
+from workflow.domain.timers import moves
 from workflow.engine.visibility import missing_project
 from workflow.errors import PreconditionFailed
 from workflow.storage.chains import append_project_event
@@ -111,7 +111,7 @@ def record(
         full["role"] = authority
         full["role_title"] = ctx.role_title(authority)
         full["authority"] = {"role": authority, "assignment_seq": state.authority.get((authority, ctx.actor))}
-    if state.due_on or state.gate_opened_at or state.planned_due or timed(definition):
+    if state.due_on or state.gate_opened_at or state.planned_due or ctx.tpl.timed:
         held_at = _held_at(tx, state) if action == "resume" else None
         changes = moves(definition, ctx.phase, state.status, state.tasks, state.clock, action, full, moved,
                         ctx.now, held_at)

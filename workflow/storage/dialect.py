@@ -44,7 +44,8 @@ class Dialect:
         if found is None:
             return None, []
         row = ProjectRow._make(found)
-        return row, read_round(tx, row, actor)
+        values = {"project_id": row.id, "actor": actor, "phase": row.phase, "round": row.round}
+        return row, tx.run(sql.ROUND_FOR_WRITE, values).fetchall()
 
     def write(
         self, tx: WriteTx, stmt: Statement, values: Mapping[str, Any], *, one_row: bool = False

@@ -15,6 +15,7 @@ from workflow.domain.state import ProjectState, Signature, TaskDone
 from workflow.domain.vocabulary import ASSERTED, ON_HOLD
 from workflow.storage import statements as sql
 from workflow.storage.dialect import read_round
+from workflow.storage.outbox import Recipients
 from workflow.storage.statements import ProjectRow
 from workflow.storage.tx import ReadTx, WriteTx
 
@@ -22,7 +23,11 @@ from workflow.storage.tx import ReadTx, WriteTx
 def locked_project(tx: WriteTx, code: str, actor: str) -> tuple[ProjectState, frozenset[str]] | None:
     """The project (its row locked until the transaction ends) and ``actor``'s grants; None if none."""
     row, round_rows = tx.dialect.locked_project(tx, code, actor)
-    return None if row is None else state_of(row, round_rows)
+    if row is None:
+        return None
+    state, privileges = state_of(row, round_rows)
+    tx.recipients = recipients_of(state, round_rows)
+    return state, privileges
 
 
 def read_project(tx: ReadTx, code: str, reader: str) -> tuple[ProjectState, frozenset[str]] | None:
@@ -61,7 +66,7 @@ def state_of(row: ProjectRow, round_rows: Iterable[Any]) -> tuple[ProjectState, 
             tasks[role] = TaskDone(person, text, at, seq, auth or ASSERTED)
         elif kind == "g":
             approvals[role] = Signature(person, text, at, seq, auth or ASSERTED)
-        else:
+        elif kind == "p":
             privileges.add(role)
     for people in team.values():
         people.sort()
@@ -70,6 +75,14 @@ def state_of(row: ProjectRow, round_rows: Iterable[Any]) -> tuple[ProjectState, 
         (*row, {role: tuple(people) for role, people in team.items()}, authority, tasks, approvals)
     )
     return state, frozenset(privileges)
+
+
+def recipients_of(state: ProjectState, round_rows: Iterable[Any]) -> Recipients:
+    """The outbox's recipients among the write path's round rows ('e' and 'w')."""
+    emails = {person: (text, auth) for kind, _r, person, _a, _s, text, auth in round_rows if kind == "e"}
+    hooks = tuple((role, text) for kind, role, _p, _a, _s, text, _au in round_rows if kind == "w")
+    team = frozenset(person for people in state.team.values() for person in people)
+    return Recipients(team, emails, hooks)
 
 
 assert ProjectState._fields[: len(ProjectRow._fields)] == ProjectRow._fields

@@ -95,22 +95,30 @@ PROJECT_FOR_UPDATE = Statement("project_for_update", _PROJECT + " FOR UPDATE")  
 # The team, the actor's grants (and "disabled" for a disabled account), and the current round's
 # tasks and approvals: one round trip. Each row: kind ('a' assignment, 'p' privilege, 't' task,
 # 'g' approval), role, person, at, seq, text (a task's note, an approval's comment), auth.
-ROUND = Statement(
-    "round",
-    (
-        "SELECT 'a', role, person, assigned_at, seq, NULL, NULL FROM assignments"
-        " WHERE project_id = :project_id"
-        " UNION ALL SELECT 'p', privilege, person, granted_at, 0, NULL, NULL FROM grants"
-        " WHERE person = :actor"
-        " UNION ALL SELECT 'p', 'disabled', login, updated_at, 0, NULL, NULL FROM people"
-        " WHERE login = :actor AND NOT active"
-        " UNION ALL SELECT 't', role, person, done_at, seq, note, auth FROM tasks"
-        " WHERE project_id = :project_id AND phase = :phase AND round = :round"
-        " UNION ALL SELECT 'g', role, person, approved_at, seq, comment, auth FROM approvals"
-        " WHERE project_id = :project_id AND phase = :phase AND round = :round"
-    ),
+_ROUND = (
+    "SELECT 'a', role, person, assigned_at, seq, NULL, NULL FROM assignments"
+    " WHERE project_id = :project_id"
+    " UNION ALL SELECT 'p', privilege, person, granted_at, 0, NULL, NULL FROM grants"
+    " WHERE person = :actor"
+    " UNION ALL SELECT 'p', 'disabled', login, updated_at, 0, NULL, NULL FROM people"
+    " WHERE login = :actor AND NOT active"
+    " UNION ALL SELECT 't', role, person, done_at, seq, note, auth FROM tasks"
+    " WHERE project_id = :project_id AND phase = :phase AND round = :round"
+    " UNION ALL SELECT 'g', role, person, approved_at, seq, comment, auth FROM approvals"
+    " WHERE project_id = :project_id AND phase = :phase AND round = :round"
 )
-# The same, found by the project's code (PostgreSQL sends it pipelined right after the row lock).
+# On the write path, what the outbox needs (storage/outbox.py) comes in the same query: the
+# team's e-mail recipients ('e': login, address, chosen kinds) and the active webhooks ('w': id,
+# kinds), so an event's notifications cost no round trip of their own.
+_WEBHOOKS = " UNION ALL SELECT 'w', id, NULL, NULL, 0, kinds, NULL FROM webhooks WHERE active"
+_RECIPIENTS = (
+    " UNION ALL SELECT 'e', NULL, m.login, NULL, 0, m.email, s.email_kinds FROM assignments a"
+    " JOIN people m ON m.login = a.person LEFT JOIN notify_settings s ON s.person = m.login"
+    " WHERE a.project_id = :project_id AND m.active AND m.email IS NOT NULL"
+) + _WEBHOOKS
+ROUND = Statement("round", _ROUND)
+ROUND_FOR_WRITE = Statement("round_for_write", _ROUND + _RECIPIENTS)
+# ROUND_FOR_WRITE found by the project's code (PostgreSQL sends it pipelined right after the row lock).
 ROUND_BY_CODE = Statement(
     "round_by_code",
     (
@@ -126,7 +134,11 @@ ROUND_BY_CODE = Statement(
         " UNION ALL SELECT 'g', g.role, g.person, g.approved_at, g.seq, g.comment, g.auth FROM approvals g"
         " JOIN projects p ON p.id = g.project_id AND p.phase = g.phase AND p.round = g.round"
         " WHERE p.code = :code"
-    ),
+        " UNION ALL SELECT 'e', NULL, m.login, NULL, 0, m.email, s.email_kinds FROM assignments a"
+        " JOIN projects p ON p.id = a.project_id JOIN people m ON m.login = a.person"
+        " LEFT JOIN notify_settings s ON s.person = m.login"
+        " WHERE p.code = :code AND m.active AND m.email IS NOT NULL"
+    ) + _WEBHOOKS,
 )
 
 INSERT_TASK = _insert(

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from workflow.domain.template import TemplateVersion
     from workflow.storage.dialect import Dialect
+    from workflow.storage.outbox import Recipients
     from workflow.storage.templates import TemplateCache
 
 
@@ -67,11 +68,12 @@ class UnitOfWork:
 class WriteTx(ReadTx):
     """A write transaction: reads, plus the command's writes and the events it appends."""
 
-    __slots__ = ("uow",)
+    __slots__ = ("recipients", "uow")
 
     def __init__(self, conn: Connection, dialect: Dialect, templates: TemplateCache) -> None:
         super().__init__(conn, dialect, templates)
         self.uow = UnitOfWork()
+        self.recipients: Recipients | None = None  # read with the locked project (storage/outbox.py)
 
     def write(self, stmt: Statement, values: Mapping[str, Any], *, one_row: bool = False) -> None:
         """One of the command's own rows: written now (SQLite) or with the COMMIT (PostgreSQL).
