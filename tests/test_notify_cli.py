@@ -10,6 +10,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -85,7 +86,7 @@ def test_the_server_delivers_by_itself_and_not_with_no_deliver(sqlite_url: str) 
         e.add_user("dev", actor="ana")
         e.assign("X-1", "team", "dev", actor="ana")
         with serving(app_for(sqlite_url, deliver=False)):
-            time.sleep(0.3)
+            assert "phasegate-deliver" not in {t.name for t in threading.enumerate()}
         assert receiver.got == []
         with serving(app_for(sqlite_url, deliver=True)):
             got = receiver.wait_for(1)
@@ -114,7 +115,7 @@ def test_kill_9_of_the_worker_while_commands_run_loses_no_notification(
         log = tmp_path / "worker.log"
         proc = _worker(url, log)
         kills, project = 0, 0
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 45  # bounded; a loaded machine starts each worker slower
         try:
             while kills < 8 and time.monotonic() < deadline:
                 project += 1
@@ -151,4 +152,5 @@ def test_kill_9_of_the_worker_while_commands_run_loses_no_notification(
     assert len(ids) >= 3 * kills
     assert sorted(int(i) for i in bodies) == sorted(ids), "every notification arrived, none unknown"
     assert all(len(b) == 1 for b in bodies.values()), "a duplicate is the same body under the same id"
-    assert len(receiver.got) > len(ids), "some kills landed mid-send (the at-least-once case)"
+    # Most runs also show the at-least-once case (a kill after sending, before settling): more
+    # requests than notifications. Not asserted: where a kill lands is up to the scheduler.

@@ -317,4 +317,7 @@ def test_smtp_settings_are_read_from_the_url() -> None:
     assert "p:ss" not in repr(c)
     with pytest.raises(UsageError):
         MailConfig.from_url("http://h", "pg@x.com")
+    with pytest.raises(UsageError, match="in clear"):  # AUTH only over TLS
+        MailConfig.from_url("smtp://me:secret@mail.example.com:587", "pg@x.com")
+    assert MailConfig.from_url("smtp://me:secret@mail.example.com:587?starttls=1", "pg@x.com").user == "me"
     assert MailConfig.from_env({"PHASEGATE_SMTP_URL": "smtp://h"}) is None

@@ -107,3 +107,20 @@ def test_reminders_escalations_and_overdue_notices_are_notifications_too(engine:
     kinds = [(k, ch, p) for _s, k, ch, p, _t in outbox(engine, since=seq) if ch == "email"]
     assert kinds == [("overdue", "email", ["ana"]), ("remind", "email", ["ana"]), ("remind", "email", ["qa"]),
                      ("escalate", "email", ["ana"])]
+
+
+def test_a_phase_that_asks_a_large_team_writes_every_row(engine: Engine) -> None:
+    """More rows than one statement may carry parameters for (SQLite's oldest limit: 999)."""
+    timed_project(engine)
+    for n in range(90):
+        engine.add_user(f"dev{n:02d}", actor="ana", email=f"dev{n:02d}@example.com")
+        engine.assign("P-1", "dev", f"dev{n:02d}", actor="ana")
+    engine.complete_task("P-1", "producer", actor="ana")
+    seq = engine.complete_task("P-1", "dev", actor="dev").seq
+    engine.approve("P-1", "producer", actor="ana")
+    engine.approve("P-1", "qa", actor="qa")
+    seq = engine.advance("P-1", actor="ana").seq  # Build: the 91 developers' task
+    rows = outbox(engine, since=seq - 1)
+    emails = [r for r in rows if r[2] == "email"]
+    assert len(emails) == 91 and len(rows) == 91 + 1  # and the webhook taking every kind
+    assert sorted(r[3][0] for r in emails) == sorted(["dev", *(f"dev{n:02d}" for n in range(90))])

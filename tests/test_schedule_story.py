@@ -145,7 +145,7 @@ def test_an_overdue_gate_reminds_by_email_and_webhook_then_escalates_each_once(d
         # pia signs at last, and the project runs to the end through the server.
         remote("approve", "BIG-1", "project_manager", actor="pia")
         remote("advance", "BIG-1")
-        while True:
+        for _phase in range(status["phase_count"]):
             status = json.loads(remote("--json", "project", "status", "BIG-1").output)
             if status["status"] == "completed":
                 break
@@ -156,6 +156,7 @@ def test_an_overdue_gate_reminds_by_email_and_webhook_then_escalates_each_once(d
                 remote("approve", "BIG-1", role, actor=PEOPLE[role])
             remote("advance", "BIG-1")
 
+        assert json.loads(remote("--json", "project", "status", "BIG-1").output)["status"] == "completed"
         history = [json.loads(line) for line in remote("--json", "history", "BIG-1").output.splitlines()]
         by_people = [e for e in history if e["actor"] in PEOPLE.values()]
         assert by_people and {e["auth"] for e in by_people} == {"token"}

@@ -21,8 +21,10 @@ from workflow.errors import UsageError
 SMTP_URL_ENV = "PHASEGATE_SMTP_URL"
 MAIL_FROM_ENV = "PHASEGATE_MAIL_FROM"
 TIMEOUT_SECONDS = 20.0
-# A refusal of one message (its recipient, its sender, its data): that row fails, the connection goes on.
-REFUSED = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused)
+# A refusal of one message (its recipient, its sender, its data, an address the server cannot take
+# without SMTPUTF8): that row fails, the connection goes on.
+REFUSED = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused,
+           smtplib.SMTPNotSupportedError)
 NOT_SET_UP = (f"e-mail is not set up: set {SMTP_URL_ENV} (smtp://host:port, smtps://…, ?starttls=1, "
               f"user:password@ for AUTH) and {MAIL_FROM_ENV}; the e-mails wait until then")
 
@@ -50,6 +52,9 @@ class MailConfig:
         starttls = query.get("starttls", ["0"])[-1].lower() in ("1", "true", "yes")
         if "@" not in sender:
             raise UsageError(f"{MAIL_FROM_ENV} must be an e-mail address")
+        if parts.username and parts.scheme != "smtps" and not starttls:
+            raise UsageError(f"{SMTP_URL_ENV} names a user but no TLS: the password would cross the network "
+                             "in clear; use smtps:// or add ?starttls=1")
         return cls(parts.hostname, port, sender, parts.scheme == "smtps", starttls,
                    unquote(parts.username) if parts.username else None,
                    unquote(parts.password) if parts.password is not None else None)

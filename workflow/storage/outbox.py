@@ -22,7 +22,10 @@ COLUMNS = ("chain", "seq", "kind", "people", "channel", "target", "status", "att
            "lease_until", "last_error", "created_at", "delivered_at")
 
 
-@lru_cache(maxsize=64)
+CHUNK = 999 // len(COLUMNS)  # rows a statement: within SQLite's oldest limit of 999 parameters
+
+
+@lru_cache(maxsize=CHUNK + 1)
 def _insert(count: int) -> Statement:
     """``count`` rows in one statement, so their ids follow their order (PostgreSQL sends a
     command's writes with its COMMIT, in an order of its own between statements)."""
@@ -75,8 +78,9 @@ def queue(tx: WriteTx, event: Event, asks: Sequence[Ask], now: str) -> int:
                     rows.append(_row(event, kind, [target], "email", email, now))
             elif chosen is not None and ("*" in chosen or kind in chosen):
                 rows.append(_row(event, kind, sorted(asked), "webhook", target, now))
-    if rows:
-        tx.write(_insert(len(rows)), {f"{c}_{i}": row[c] for i, row in enumerate(rows) for c in COLUMNS})
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        tx.write(_insert(len(chunk)), {f"{c}_{i}": row[c] for i, row in enumerate(chunk) for c in COLUMNS})
     return len(rows)
 
 
