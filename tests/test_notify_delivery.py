@@ -123,6 +123,19 @@ def test_an_email_has_its_recipient_subject_sender_both_parts_and_the_link(engin
     assert f'<a href="{BASE}/projects/P-1">' in page
 
 
+def test_an_email_to_an_account_disabled_since_it_was_queued_is_not_sent(engine: Engine) -> None:
+    with smtp_receiver() as box:
+        mail = MailConfig.from_url(f"smtp://127.0.0.1:{box.port}", "phasegate@agency.example")
+        timed_project(engine)  # dev's task: one e-mail queued
+        engine.disable_user("dev", actor="ana")
+        with Worker(engine.store, mail=mail, base_url=BASE) as worker:
+            report = worker.drain()
+        assert box.messages == []
+    assert (report.delivered, report.dead) == (0, 1)
+    (row,) = rows(engine)
+    assert (row["status"], row["last_error"]) == ("dead", "dev's account is disabled")
+
+
 def test_without_smtp_the_emails_wait_and_the_worker_says_why(engine: Engine) -> None:
     timed_project(engine)
     with Worker.from_env(engine.store, env={}) as worker:

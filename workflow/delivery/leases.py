@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, select, update
@@ -33,6 +33,7 @@ from workflow.domain.inputs import later
 from workflow.storage.store import Store
 from workflow.storage.tables import events as t_events
 from workflow.storage.tables import outbox as t_outbox
+from workflow.storage.tables import people as t_people
 from workflow.storage.tables import webhooks as t_webhooks
 from workflow.storage.tx import WriteTx
 
@@ -66,6 +67,7 @@ class Claimed:
     lease: str  # this claim's lease_until: the token a failure is settled with
     event: Event
     hook: Hook | None
+    disabled: bool = False  # an e-mail whose recipient's account was disabled since it was queued
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,14 @@ def claim(store: Store, now: str, *, limit: int, channels: Sequence[str],
                    _e.chain, _e.seq, _e.at, _e.actor, _e.action, _e.phase, _e.data, _e.prev_hash, _e.hash,
                    _w.id.label("hook_id"), _w.url, _w.secret, _w.format, _w.active)
             .select_from(joined).where(_o.id.in_(ids)).order_by(_o.id))
-        return [_claimed(r, until) for r in rows]
+        claimed = [_claimed(r, until) for r in rows]
+        mailed = {row.people[0] for row in claimed if row.channel == "email" and row.people}
+        if not mailed:
+            return claimed
+        off = {login for (login,) in tx.core(select(t_people.c.login).where(
+            t_people.c.login.in_(sorted(mailed)), t_people.c.active.is_(False)))}
+        return [replace(row, disabled=True) if row.channel == "email" and set(row.people) & off else row
+                for row in claimed]
 
     return store.write(work)
 

@@ -88,11 +88,15 @@ class MailSender:
 
     def send_all(self, rows: Sequence[Claimed]) -> list[Outcome]:
         """Every row over one connection; a refused recipient fails its row, a lost connection the rest."""
-        out: list[Outcome] = []
+        out = [Outcome(r, f"{r.people[0]}'s account is disabled", permanent=True) for r in rows if r.disabled]
+        rows = [r for r in rows if not r.disabled]
+        if not rows:
+            return out
         try:
             smtp = self._connect()
         except (OSError, smtplib.SMTPException) as exc:
-            return [Outcome(r, f"SMTP {self.config.host}:{self.config.port}: {_said(exc)}") for r in rows]
+            where = f"SMTP {self.config.host}:{self.config.port}"
+            return out + [Outcome(r, f"{where}: {_said(exc)}") for r in rows]
         try:
             for i, row in enumerate(rows):
                 try:
