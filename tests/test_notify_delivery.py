@@ -334,3 +334,13 @@ def test_smtp_settings_are_read_from_the_url() -> None:
         MailConfig.from_url("smtp://me:secret@mail.example.com:587", "pg@x.com")
     assert MailConfig.from_url("smtp://me:secret@mail.example.com:587?starttls=1", "pg@x.com").user == "me"
     assert MailConfig.from_env({"PHASEGATE_SMTP_URL": "smtp://h"}) is None
+
+
+def test_the_default_lease_outlasts_two_batches_sent_into_their_timeouts(engine: Engine) -> None:
+    """The next batch is claimed while one is sent; a dead receiver must not let its lease lapse."""
+    with Worker(engine.store) as worker:  # 200 a batch, 16 at once: 13 rounds of 5 s connect + 10 s read
+        assert worker.lease_seconds == 2 * 13 * 15
+    with Worker(engine.store, batch=8) as small:
+        assert small.lease_seconds == 60  # never shorter than a minute
+    with Worker(engine.store, lease_seconds=0.5) as chosen:
+        assert chosen.lease_seconds == 0.5

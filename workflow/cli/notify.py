@@ -23,15 +23,17 @@ def notify() -> None:
               help="Notifications claimed at a time.")
 @click.option("--concurrency", default=16, show_default=True, type=click.IntRange(1, 256),
               help="Webhook requests in flight at once.")
-@click.option("--lease", "lease_seconds", default=60.0, show_default=True, type=click.FloatRange(0.1, 86400),
+@click.option("--lease", "lease_seconds", default=None, type=click.FloatRange(0.1, 86400),
               metavar="SECONDS", help="How long a claimed notification is this worker's before another may "
-              "take it (a worker that died is taken over after this).")
+              "take it (a worker that died is taken over after this); default: long enough to send two "
+              "batches at the timeouts, at least 60.")
 @click.option("--max-attempts", default=8, show_default=True, type=click.IntRange(1, 100),
               help="Tries before a notification is dead.")
 @click.option("--idle", default=1.0, show_default=True, type=click.FloatRange(0.01, 3600), metavar="SECONDS",
               help="How long to wait when nothing is due.")
 @pass_session
-def notify_run(s: Session, once: bool, batch: int, concurrency: int, lease_seconds: float, max_attempts: int,
+def notify_run(s: Session, once: bool, batch: int, concurrency: int, lease_seconds: float | None,
+               max_attempts: int,
                idle: float) -> None:
     """Deliver the outbox (webhooks; e-mail when PHASEGATE_SMTP_URL and PHASEGATE_MAIL_FROM are set)
     until interrupted. Any number may run at once, on any hosts: each notification is sent at least once,

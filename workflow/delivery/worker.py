@@ -50,11 +50,16 @@ class DeliveryReport:
 
 class Worker:
     def __init__(self, store: Store, *, mail: MailConfig | None = None, base_url: str | None = None,
-                 batch: int = 200, concurrency: int = 16, lease_seconds: float = leases.LEASE_SECONDS,
+                 batch: int = 200, concurrency: int = 16, lease_seconds: float | None = None,
                  max_attempts: int = backoff.MAX_ATTEMPTS, timeout: float = 10.0,
                  delay: Callable[[int], float] = backoff.retry_delay) -> None:
         self.store = store
         self.base_url = base_url or DEFAULT_BASE_URL
+        if lease_seconds is None:
+            # The next batch is claimed while one is sent: its lease must outlast both sends even when
+            # every request runs into its timeouts (connect + read), or another worker sends it too.
+            rounds = -(-batch // concurrency)
+            lease_seconds = max(leases.LEASE_SECONDS, 2 * rounds * (min(timeout, 5.0) + timeout))
         self.batch, self.lease_seconds = batch, lease_seconds
         self.max_attempts, self.delay = max_attempts, delay
         self.webhooks = WebhookSender(self.base_url, concurrency=concurrency, timeout=timeout)
