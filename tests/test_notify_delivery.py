@@ -263,6 +263,16 @@ def test_a_row_whose_lease_lapsed_is_claimed_again_but_not_before(engine: Engine
     assert [r.id for r in again] == [first[0].id] and again[0].lease != first[0].lease
 
 
+def test_a_notification_being_sent_is_not_retried_until_its_lease_lapses(engine: Engine, clock: MovableClock
+                                                                         ) -> None:
+    timed_project(engine)
+    (held,) = claim(engine.store, clock.text(), limit=10, channels=("email",), lease_seconds=60)
+    with pytest.raises(RuleRefused, match="being sent right now"):
+        engine.retry_notification(held.id, actor="ana")
+    clock.move(seconds=61)  # the worker died: its lease lapsed
+    assert engine.retry_notification(held.id, actor="ana").action == "notify.retry"
+
+
 def test_a_removed_webhook_gets_nothing_more_and_its_waiting_rows_go_dead(engine: Engine) -> None:
     with http_receiver() as receiver:
         hook = hooked(engine, receiver)

@@ -203,11 +203,14 @@ def retry_notification(store: Store, entry_id: int, *, actor: str | Identity) ->
         tx.dialect.lock_system(tx)
         _require_admin(tx, who, "send notifications again")
         row = None if entry_id > ID_MAX else tx.core(
-            select(o.status, o.attempts).where(o.id == entry_id)).first()
+            select(o.status, o.attempts, o.lease_until).where(o.id == entry_id)).first()
         if row is None:
             raise NotFound(f"there is no notification {entry_id}; `phasegate notify list` shows them")
         if row.status == "delivered":
             raise RuleRefused(f"notification {entry_id} was delivered already")
+        if row.status == "pending" and row.lease_until is not None and row.lease_until > utcnow():
+            raise RuleRefused(f"notification {entry_id} is being sent right now (a worker holds it until "
+                              f"{row.lease_until}); retrying it now would send it twice")
         tx.core(update(t_outbox).where(o.id == entry_id)
                 .values(status="pending", attempts=0, next_attempt_at=utcnow(), lease_until=None))
         return append_system_event(tx, who, "notify.retry", {"notification": entry_id, "was": row.status,
