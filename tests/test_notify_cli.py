@@ -16,7 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from apiclients import app_for, serving
+from apiclients import api, app_for, bearer, serving
 from cli_runs import TRANSPORTS, cli_session
 from receivers import http_receiver
 from sqlalchemy import select
@@ -154,3 +154,19 @@ def test_kill_9_of_the_worker_while_commands_run_loses_no_notification(
     assert all(len(b) == 1 for b in bodies.values()), "a duplicate is the same body under the same id"
     # Most runs also show the at-least-once case (a kill after sending, before settling): more
     # requests than notifications. Not asserted: where a kill lands is up to the scheduler.
+
+
+def test_the_http_api_bounds_the_kinds_it_is_given(sqlite_url: str) -> None:
+    with Engine(sqlite_url) as e:
+        e.init(admin="ana")
+        e.add_user("ana", actor="ana")
+        token = e.create_token(actor="ana", name="tests")[1]
+    hook = "http://127.0.0.1:9/hook"
+    with api(sqlite_url) as client:
+        too_long = client.post("/api/v1/webhooks", json={"url": hook, "events": ["x" * 40]}, headers=bearer(token))
+        assert too_long.status_code == 422
+        too_many = client.put("/api/v1/me/notifications", json={"email": ["task"] * 17}, headers=bearer(token))
+        assert too_many.status_code == 422
+        every = "task,sign,ready,rejected,remind,escalate,overdue"
+        assert client.post("/api/v1/webhooks", json={"url": hook, "events": every},
+                           headers=bearer(token)).status_code == 201

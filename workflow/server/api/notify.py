@@ -13,11 +13,14 @@ from workflow.server.api.common import EventOut, command, event_out, links
 from workflow.server.auth import CurrentIdentity, EngineDep
 
 router = APIRouter(tags=["notifications"])
+# Kinds as a list or one text ("all", "none", "task,sign"); the engine says which are known.
+Kinds = Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=16)] | Annotated[
+    str, Field(max_length=200)]
 
 
 class WebhookIn(BaseModel):
     url: str = Field(max_length=2000)
-    events: list[str] | str = Field(default="all", description='kinds of notification, or "all"')
+    events: Kinds = Field(default="all", description='kinds of notification, or "all"')
     format: Literal["json", "slack"] = "json"
     secret: str | None = Field(default=None, max_length=200,
                                description="the signing secret (default: a new one, answered this once)")
@@ -36,7 +39,7 @@ class NewWebhookOut(BaseModel):
 
 
 class EmailChoiceIn(BaseModel):
-    email: list[str] | str = Field(description='kinds of notification, "all" or "none"')
+    email: Kinds = Field(description='kinds of notification, "all" or "none"')
 
 
 @router.get("/webhooks", response_model=list[WebhookInfo])
