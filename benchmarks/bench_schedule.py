@@ -44,7 +44,10 @@ NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
 
 def stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """A moment as the store keeps it."""
+    from workflow.domain.schedule import stored
+
+    return stored(moment)
 
 
 # -- 1. the outbox's cost ----------------------------------------------------------------------------

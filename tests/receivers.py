@@ -3,6 +3,8 @@ an SMTP server (aiosmtpd) recording every message, each on a free loopback port 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,6 +14,12 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+
+def verified(secret: str, body: bytes, header: str) -> bool:
+    """The receiver's side of a webhook's signature, as the README shows it."""
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header)
 
 
 @dataclass

@@ -7,14 +7,13 @@ e-mail's parts. Time is the clock the tests move (``moved_clock``): a backoff is
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
-from receivers import Receiver, http_receiver, smtp_receiver
+from receivers import Receiver, http_receiver, smtp_receiver, verified
 from schedules import MovableClock, moved_clock, timed_project
 from sqlalchemy import select, update
 
@@ -50,12 +49,6 @@ def engine(db_url: str, clock: MovableClock) -> Iterator[Engine]:
 def rows(e: Engine) -> list[dict[str, object]]:
     with e.store.connect() as c:
         return [dict(r._mapping) for r in c.execute(select(t_outbox).order_by(t_outbox.c.id))]
-
-
-def verified(secret: str, body: bytes, header: str) -> bool:
-    """The receiver's side, as the README shows it."""
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header)
 
 
 def hooked(engine: Engine, receiver: Receiver, path: str = "/hook", **options: str) -> str:

@@ -11,8 +11,6 @@ computed from the gate's opening with the engine's own calendar arithmetic.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from collections import Counter
@@ -20,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from receivers import Received, http_receiver, smtp_receiver
+from receivers import Received, http_receiver, smtp_receiver, verified
 from servers import live_server
 
 import workflow
@@ -46,12 +44,6 @@ def timed_large_agency() -> str:
         if line.startswith("      distinct_people: "):  # the end of a gate
             lines += ["      remind_after: 2d", "      escalate_after: 4d", "      escalate_to: lead"]
     return "\n".join(lines) + "\n"
-
-
-def verified(body: bytes, header: str) -> bool:
-    """The receiver's check, as the README shows it."""
-    expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header)
 
 
 def test_an_overdue_gate_reminds_by_email_and_webhook_then_escalates_each_once(db_url: str, tmp_path: Path
@@ -129,7 +121,7 @@ def test_an_overdue_gate_reminds_by_email_and_webhook_then_escalates_each_once(d
         ):
             time.sleep(0.05)
         got = hooks.got
-        assert all(verified(r.body, r.headers["x-phasegate-signature"]) for r in got), "every signature verifies"
+        assert all(verified(SECRET, r.body, r.headers["x-phasegate-signature"]) for r in got), "every signature verifies"
         assert kinds(got)["remind"] == 1 and kinds(got)["escalate"] == 1
         remind = next(json.loads(r.body) for r in got if json.loads(r.body)["kind"] == "remind")
         assert remind["people"] == ["pia"] and remind["link"] == "https://phasegate.agency.example/projects/BIG-1"

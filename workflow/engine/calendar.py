@@ -17,7 +17,7 @@ from workflow.domain import credentials, inputs, rules
 from workflow.domain.identity import Identity, acting
 from workflow.domain.results import ProjectStatus
 from workflow.engine import reads, templates
-from workflow.errors import NotFound
+from workflow.engine.people import account
 from workflow.storage.chains import append_system_event
 from workflow.storage.database import utcnow
 from workflow.storage.grants import privileges_of
@@ -108,9 +108,7 @@ def new_calendar_key(store: Store, *, actor: str | Identity) -> str:
 
     def work(tx: WriteTx) -> str:
         tx.dialect.lock_system(tx)
-        if tx.core(select(t_people.c.login).where(t_people.c.login == who.person)).first() is None:
-            raise NotFound(f"{who.person} has no account; an admin adds one with "
-                           f"`phasegate user add {who.person}`")
+        account(tx, who.person)
         now = utcnow()
         values = {"calendar_key_hash": credentials.secret_hash(secret), "updated_at": now}
         changed = tx.core(update(t_settings).where(t_settings.c.person == who.person).values(**values))

@@ -25,6 +25,7 @@ from workflow.domain.asks import KINDS
 from workflow.domain.events import Event
 from workflow.domain.identity import Identity, acting
 from workflow.domain.results import NotifySettings, OutboxEntry, WebhookInfo
+from workflow.engine.people import account, require_admin
 from workflow.errors import NotFound, RuleRefused, UsageError
 from workflow.storage.chains import append_system_event
 from workflow.storage.database import utcnow
@@ -32,7 +33,6 @@ from workflow.storage.grants import privileges_of
 from workflow.storage.store import Store
 from workflow.storage.tables import notify_settings as t_settings
 from workflow.storage.tables import outbox as t_outbox
-from workflow.storage.tables import people as t_people
 from workflow.storage.tables import webhooks as t_webhooks
 from workflow.storage.tx import ReadTx, WriteTx
 
@@ -95,7 +95,7 @@ def add_webhook(store: Store, url: str, *, actor: str | Identity, events: str | 
 
     def work(tx: WriteTx) -> WebhookInfo:
         tx.dialect.lock_system(tx)
-        _require_admin(tx, who, "add webhooks")
+        require_admin(tx, who, "add webhooks")
         hook_id, now = credentials.new_id("wh_"), utcnow()
         row = {"id": hook_id, "url": url, "kinds": _json_list(kinds), "secret": secret, "format": format,
                "active": True, "created_at": now, "created_by": who.person}
@@ -112,7 +112,7 @@ def webhooks(store: Store, *, reader: str | Identity) -> list[WebhookInfo]:
     who = acting(reader)
 
     def work(tx: ReadTx) -> list[WebhookInfo]:
-        _require_admin(tx, who, "list the webhooks")
+        require_admin(tx, who, "list the webhooks")
         rows = tx.core(select(t_webhooks).order_by(t_webhooks.c.created_at, t_webhooks.c.id))
         return [_info(r._mapping) for r in rows]
 
@@ -126,7 +126,7 @@ def remove_webhook(store: Store, webhook_id: str, *, actor: str | Identity) -> E
 
     def work(tx: WriteTx) -> Event:
         tx.dialect.lock_system(tx)
-        _require_admin(tx, who, "remove webhooks")
+        require_admin(tx, who, "remove webhooks")
         row = tx.core(select(t_webhooks.c.active).where(t_webhooks.c.id == webhook_id)).first()
         if row is None:
             raise NotFound(f"there is no webhook {inputs.shown(webhook_id)}; `phasegate webhook list` "
@@ -146,8 +146,8 @@ def notifications(store: Store, person: str | None = None, *, reader: str | Iden
 
     def work(tx: ReadTx) -> NotifySettings:
         if who.person != person:
-            _require_admin(tx, who, f"read {person}'s notification settings")
-        _account(tx, person)
+            require_admin(tx, who, f"read {person}'s notification settings")
+        account(tx, person)
         kinds = tx.core(select(t_settings.c.email_kinds).where(t_settings.c.person == person)).scalar()
         return NotifySettings(person, None if kinds is None else json.loads(kinds))
 
@@ -163,8 +163,8 @@ def set_notifications(store: Store, person: str, email: str | Sequence[str], *,
     def work(tx: WriteTx) -> Event:
         tx.dialect.lock_system(tx)
         if who.person != person:
-            _require_admin(tx, who, f"choose {person}'s notification e-mails")
-        _account(tx, person)
+            require_admin(tx, who, f"choose {person}'s notification e-mails")
+        account(tx, person)
         stored = None if kinds is None else _json_list(kinds)
         values = {"email_kinds": stored, "updated_at": utcnow()}
         changed = tx.core(update(t_settings).where(t_settings.c.person == person).values(**values))
@@ -201,7 +201,7 @@ def retry_notification(store: Store, entry_id: int, *, actor: str | Identity) ->
 
     def work(tx: WriteTx) -> Event:
         tx.dialect.lock_system(tx)
-        _require_admin(tx, who, "send notifications again")
+        require_admin(tx, who, "send notifications again")
         row = None if entry_id > ID_MAX else tx.core(
             select(o.status, o.attempts, o.lease_until).where(o.id == entry_id)).first()
         if row is None:
@@ -234,12 +234,3 @@ def _entry(r: Any) -> OutboxEntry:
 
 def _json_list(kinds: list[str]) -> str:
     return json.dumps(kinds, separators=(",", ":"))
-
-
-def _require_admin(tx: ReadTx, who: Identity, doing: str) -> None:
-    rules.require_privilege(who.person, privileges_of(tx, who.person), "admin", doing)
-
-
-def _account(tx: ReadTx, person: str) -> None:
-    if tx.core(select(t_people.c.login).where(t_people.c.login == person)).first() is None:
-        raise NotFound(f"{person} has no account; an admin adds one with `phasegate user add {person}`")

@@ -33,7 +33,7 @@ def add_user(
 
     def work(tx: WriteTx) -> Event:
         tx.dialect.lock_system(tx)
-        _require_admin(tx, who, "add accounts")
+        require_admin(tx, who, "add accounts")
         if rows.person_row(tx, person) is not None:
             raise Conflict(f"{person} has an account already")
         rows.add_person(tx, person, name, email, utcnow())
@@ -45,7 +45,7 @@ def add_user(
 def users(store: Store, *, reader: str | Identity | None = None) -> list[Person]:
     def work(tx: ReadTx) -> list[Person]:
         if reader is not None:
-            _require_admin(tx, acting(reader), "list the accounts")
+            require_admin(tx, acting(reader), "list the accounts")
         return [person_of(r) for r in rows.every_person(tx)]
 
     return store.read(work)
@@ -57,8 +57,8 @@ def set_active(store: Store, person: str, active: bool, *, actor: str | Identity
 
     def work(tx: WriteTx) -> Event:
         tx.dialect.lock_system(tx)
-        _require_admin(tx, who, "enable or disable accounts")
-        row = _account(tx, person)
+        require_admin(tx, who, "enable or disable accounts")
+        row = account(tx, person)
         if bool(row.active) == active:
             raise RuleRefused(f"{person}'s account is {'enabled' if active else 'disabled'} already")
         if not active and person in holders(tx, "admin") and _active_admins(tx) == [person]:
@@ -91,8 +91,8 @@ def set_password(store: Store, person: str, password: str, *, actor: str | Ident
     def work(tx: WriteTx) -> Event:
         tx.dialect.lock_system(tx)
         if who.person != person:
-            _require_admin(tx, who, f"set {person}'s password")
-        _account(tx, person)
+            require_admin(tx, who, f"set {person}'s password")
+        account(tx, person)
         now = utcnow()
         rows.change_person(tx, person, now, password_hash=digest)
         # Every other session ends; the person's own session that changed it goes on.
@@ -113,8 +113,8 @@ def create_token(
 
     def work(tx: WriteTx) -> TokenInfo:
         tx.dialect.lock_system(tx)
-        account = _account(tx, who.person)
-        if not account.active:
+        row = account(tx, who.person)
+        if not row.active:
             raise NotPermitted(f"{who.person}'s account is disabled")
         now = utcnow()
         token_id = credentials.new_id("tok_")
@@ -185,14 +185,16 @@ def token_of(row: Any) -> TokenInfo:
     )
 
 
-def _account(tx: ReadTx, person: str) -> Any:
+def account(tx: ReadTx, person: str) -> Any:
+    """``person``'s account row; a sentence naming the command that adds one if there is none."""
     row = rows.person_row(tx, person)
     if row is None:
         raise NotFound(f"{person} has no account; an admin adds one with `phasegate user add {person}`")
     return row
 
 
-def _require_admin(tx: ReadTx, who: Identity, doing: str) -> None:
+def require_admin(tx: ReadTx, who: Identity, doing: str) -> None:
+    """Refused with a sentence unless ``who`` holds the admin grant."""
     rules.require_privilege(who.person, privileges_of(tx, who.person), "admin", doing)
 
 

@@ -15,44 +15,22 @@ import threading
 from workflow.engine import Engine
 
 
-class Ticker:
-    def __init__(self, engine: Engine, seconds: float) -> None:
-        self.engine, self.seconds = engine, seconds
+def log(**fields: object) -> None:
+    """One JSON line on stderr, as the access log writes them."""
+    print(json.dumps(fields), file=sys.stderr, flush=True)
+
+
+class Background:
+    """A daemon thread started with the app and stopped with it (joined for up to 30 s)."""
+
+    name = "phasegate-background"
+
+    def __init__(self, engine: Engine, enabled: bool) -> None:
+        self.engine, self.enabled = engine, enabled
         self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="phasegate-tick", daemon=True)
+        self.thread = threading.Thread(target=self._run, name=self.name, daemon=True)
 
-    def start(self) -> Ticker:
-        if self.seconds > 0:
-            self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.stopping.set()
-        if self.thread.is_alive():
-            self.thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self.stopping.wait(self.seconds):
-            try:
-                report = self.engine.tick()
-            except Exception as exc:  # a database hiccup: logged, tried again next turn
-                print(json.dumps({"tick": "failed", "error": str(exc)[:500]}), file=sys.stderr, flush=True)
-                continue
-            if report.events:
-                print(json.dumps({"tick": report.at, **report.counts()}), file=sys.stderr, flush=True)
-
-
-class Deliverer:
-    """The outbox's worker in a thread: every worker process of every host may run one (the leases
-    keep them from sending a notification twice at once). Set up by the environment as
-    ``notify run`` is (PHASEGATE_SMTP_URL, PHASEGATE_MAIL_FROM, PHASEGATE_BASE_URL)."""
-
-    def __init__(self, engine: Engine, enabled: bool, idle: float = 1.0) -> None:
-        self.engine, self.enabled, self.idle = engine, enabled, idle
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="phasegate-deliver", daemon=True)
-
-    def start(self) -> Deliverer:
+    def start(self) -> Background:
         if self.enabled:
             self.thread.start()
         return self
@@ -63,13 +41,45 @@ class Deliverer:
             self.thread.join(timeout=30)
 
     def _run(self) -> None:
+        raise NotImplementedError
+
+
+class Ticker(Background):
+    name = "phasegate-tick"
+
+    def __init__(self, engine: Engine, seconds: float) -> None:
+        super().__init__(engine, seconds > 0)
+        self.seconds = seconds
+
+    def _run(self) -> None:
+        while not self.stopping.wait(self.seconds):
+            try:
+                report = self.engine.tick()
+            except Exception as exc:  # a database hiccup: logged, tried again next turn
+                log(tick="failed", error=str(exc)[:500])
+                continue
+            if report.events:
+                log(tick=report.at, **report.counts())
+
+
+class Deliverer(Background):
+    """The outbox's worker in a thread: every worker process of every host may run one (the leases
+    keep them from sending a notification twice at once). Set up by the environment as
+    ``notify run`` is (PHASEGATE_SMTP_URL, PHASEGATE_MAIL_FROM, PHASEGATE_BASE_URL)."""
+
+    name = "phasegate-deliver"
+
+    def __init__(self, engine: Engine, enabled: bool, idle: float = 1.0) -> None:
+        super().__init__(engine, enabled)
+        self.idle = idle
+
+    def _run(self) -> None:
         from workflow.delivery.worker import Worker
 
         try:
             worker = Worker.from_env(self.engine.store)
         except Exception as exc:  # a malformed PHASEGATE_SMTP_URL: said once, the server goes on
-            print(json.dumps({"deliver": "not started", "error": str(exc)[:500]}), file=sys.stderr,
-                  flush=True)
+            log(deliver="not started", error=str(exc)[:500])
             return
         with worker:
             noted = False
@@ -78,9 +88,8 @@ class Deliverer:
                     if not noted:  # the first round drains, and says why e-mails wait if they do
                         noted = True
                         for note in worker.drain().notes:
-                            print(json.dumps({"deliver": "note", "note": note}), file=sys.stderr, flush=True)
+                            log(deliver="note", note=note)
                     worker.run(self.stopping, idle=self.idle)
                 except Exception as exc:  # a database hiccup: logged, tried again after a pause
-                    print(json.dumps({"deliver": "failed", "error": str(exc)[:500]}), file=sys.stderr,
-                          flush=True)
+                    log(deliver="failed", error=str(exc)[:500])
                     self.stopping.wait(5)
