@@ -161,6 +161,28 @@ class Throttled(PhasegateError):
         self.retry_after = retry_after
 
 
+class TooLarge(UsageError):
+    """What was sent is bigger than phasegate accepts (a request body, an upload): refused before
+    it costs more than the limit's worth of memory or time."""
+
+    exit_code = 2
+    http_status = 413
+    kind = "too_large"
+
+
+class Busy(PhasegateError):
+    """The server is at a bound it keeps to stay up (password checks or database connections in
+    use): nothing was done; try again after ``retry_after`` seconds."""
+
+    exit_code = 5
+    http_status = 503
+    kind = "busy"
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class PreconditionFailed(Conflict):
     """The project moved on since the caller read it (``If-Match``): nobody signs what they did not see."""
 
@@ -177,7 +199,7 @@ class PreconditionFailed(Conflict):
 KINDS: dict[str, type[PhasegateError]] = {
     cls.kind: cls
     for cls in (RuleRefused, UsageError, NotFound, NotPermitted, Conflict, PreconditionFailed, AuditBroken,
-                DatabaseProblem, Unauthenticated, Throttled)
+                DatabaseProblem, Unauthenticated, Throttled, TooLarge, Busy)
 }
 _PROBLEM_KEYS = frozenset({"source", "line", "column", "message"})
 
@@ -201,4 +223,6 @@ def error_from_dict(body: Mapping[str, Any], *, retry_after: int = 0) -> Phasega
         return RuleRefused(message, [str(b) for b in blockers] if isinstance(blockers, list) else None)
     if cls is Throttled:
         return Throttled(message, retry_after)
+    if cls is Busy:
+        return Busy(message, retry_after or 1)
     return (cls or PhasegateError)(message)

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from workflow.errors import PhasegateError, Throttled
+from workflow.errors import Busy, PhasegateError, Throttled
 
 
 def error_body(kind: str, message: str, **more: Any) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def phasegate_error(request: Request, exc: Exception) -> Response:
     if for_a_person(request):
         return error_page(request, exc.http_status, str(exc))
     headers = {}
-    if isinstance(exc, Throttled):
+    if isinstance(exc, Throttled | Busy):
         headers["Retry-After"] = str(exc.retry_after)
     if exc.http_status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="phasegate"'
@@ -75,7 +75,7 @@ _KINDS = {
     405: "bad_input",
     409: "conflict",
     412: "precondition_failed",
-    413: "bad_input",
+    413: "too_large",
     415: "bad_input",
     422: "bad_input",
 }
