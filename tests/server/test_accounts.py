@@ -3,6 +3,7 @@ privileges offered, and a disabled account's credentials stay dead when it is en
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -154,3 +155,13 @@ def test_enabling_an_account_again_does_not_revive_its_tokens_or_sessions(client
     with Engine(url) as engine:
         _info, fresh = engine.create_token(actor="ana")
     assert client.get("/api/v1/me", headers=bearer(fresh)).status_code == 200, "a new token works"
+
+
+def test_disabling_through_a_server_answers_the_disable_not_a_revocation(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/t.db"
+    with InProcessServer(url) as server:
+        assert server.run("init", "--admin", "root").exit_code == 0
+        server.token("ben")  # ben's account, and a token to revoke
+        disabled = server.run("--json", "user", "disable", "ben", actor="root")
+        assert disabled.exit_code == 0, disabled.output
+        assert json.loads(disabled.stdout)["action"] == "user.disable"

@@ -189,3 +189,26 @@ def test_failures_with_a_made_up_name_from_many_addresses_do_not_slow_a_real_acc
     for n in range(BUDGET * 2):
         sign_in(proxied, "anna", "a guess", forwarded=f"203.0.113.{n}")
     assert sign_in(proxied, "ana", forwarded="198.51.100.1").status_code == 200
+
+
+def test_the_web_sign_in_form_gives_and_honours_the_device_cookie(proxied: TestClient, url: str) -> None:
+    with api(url, client=PROXY, trusted_proxies=("10.0.0.1/32",)) as browser:
+        form = {"login": "ana", "password": PASSWORD, "next": "/"}
+        first = browser.post("/signin", data=form, headers={"X-Forwarded-For": "198.51.100.1"})
+        assert first.status_code == 303 and any(c.name.startswith(signin.DEVICE_COOKIE) for c in browser.cookies.jar)
+        for n in range(BUDGET + 2):
+            sign_in(proxied, "ana", "a guess", forwarded=f"203.0.113.{n}")
+        again = browser.post("/signin", data=form, headers={"X-Forwarded-For": "198.51.100.1"})
+        assert again.status_code == 303, "ana's browser signs her in while her account is guessed at"
+        browser.cookies.clear()
+        refused = browser.post("/signin", data=form, headers={"X-Forwarded-For": "198.51.100.1"})
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+
+
+def test_posts_without_a_login_or_a_password_are_no_guesses_and_count_for_nothing(proxied: TestClient) -> None:
+    """A stray POST to the sign-in form (a misconfigured webhook, a crawler) slows nobody down."""
+    for n in range(BUDGET * 2):
+        proxied.post("/signin", data={}, headers={"X-Forwarded-For": "203.0.113.9"})
+        proxied.post("/signin", json={"anything": n}, headers={"X-Forwarded-For": "203.0.113.9"})
+        assert sign_in(proxied, "ana", "", forwarded="203.0.113.9").status_code == 401
+    assert sign_in(proxied, "ana", forwarded="203.0.113.9").status_code == 200

@@ -134,7 +134,8 @@ class RemoteEngine(RemoteAudit):
 
     def _change_person(self, person: str, change: dict[str, Any]) -> Event:
         url = path("people", inputs.person(person))
-        return self.http.call("PATCH", url, json=change, read=lambda events: event_from_dict(events[0]))
+        # The last event is the one asked for (a disable's comes after its tokens' revocations).
+        return self.http.call("PATCH", url, json=change, read=lambda events: event_from_dict(events[-1]))
 
     def disable_user(self, person: str, *, actor: Unused = None) -> Event:
         return self._change_person(person, {"active": False})

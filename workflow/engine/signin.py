@@ -100,6 +100,8 @@ def sign_in(
     against a dummy hash and answered exactly like a wrong password for one that does.
     """
     person = (login or "").strip().lower()[:200]
+    if not person or not password:  # no guess at anything (a stray POST): nothing to count or check
+        raise Unauthenticated(REFUSED)
     real = inputs.PERSON_RE.fullmatch(person) is not None
     cookie = (devices_sent or {}).get(devices.cookie_name(person)) if real else None
     nonce = _device_nonce(store, cookie, person)
