@@ -212,3 +212,11 @@ def test_posts_without_a_login_or_a_password_are_no_guesses_and_count_for_nothin
         proxied.post("/signin", json={"anything": n}, headers={"X-Forwarded-For": "203.0.113.9"})
         assert sign_in(proxied, "ana", "", forwarded="203.0.113.9").status_code == 401
     assert sign_in(proxied, "ana", forwarded="203.0.113.9").status_code == 200
+
+
+@pytest.mark.parametrize("login", ["ana\x00", "\x00", "Not A Login Name!", "ä" * 200],
+                         ids=["nul-after", "nul", "spaces", "long"])
+def test_a_name_that_cannot_be_one_is_refused_and_counted_like_any_other(proxied: TestClient, login: str) -> None:
+    """(PostgreSQL refuses a NUL in text: the count is kept under a digest of such a name.)"""
+    answers = [sign_in(proxied, login, "a guess", forwarded=f"203.0.113.{n}").status_code for n in range(BUDGET + 1)]
+    assert answers == [401] * BUDGET + [429]

@@ -24,7 +24,7 @@ import ipaddress
 import secrets
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from workflow.domain import credentials, devices, inputs, limits
@@ -105,7 +105,9 @@ def sign_in(
     real = inputs.PERSON_RE.fullmatch(person) is not None
     cookie = (devices_sent or {}).get(devices.cookie_name(person)) if real else None
     nonce = _device_nonce(store, cookie, person)
-    keys = [f"device:{nonce}"] if nonce else [f"login:{person}", f"address:{address_key(address)}"]
+    account = f"login:{person}" if real else f"login#{credentials.secret_hash(person)}"  # any text: stored safely
+    keys = [f"device:{nonce}"] if nonce else [account, f"address:{address_key(address)}"]
+    store.read(lambda tx: _not_waiting(tx, keys, utcnow()))
     with passwords.slot():
         row = store.write(lambda tx: _claim(tx, keys, utcnow(), person if real else None))
         ok, rehash = credentials.verify_password(None if row is None else row.password_hash, password or "")
@@ -133,6 +135,7 @@ def confirm_password(store: Store, person: str, password: str | None) -> None:
     wrong (and slowed, as sign-ins are, under a key of its own: a stolen session or token cannot
     guess the password behind it at argon2's speed)."""
     key = f"current:{person}"
+    store.read(lambda tx: _not_waiting(tx, [key], utcnow()))
     with passwords.slot():
         row = store.write(lambda tx: _claim(tx, [key], utcnow(), person))
         ok, _rehash = credentials.verify_password(None if row is None else row.password_hash, password or "")
@@ -227,21 +230,30 @@ def _claim(tx: WriteTx, keys: list[str], now: str, person: str | None) -> Any:
         stale = max(window, float(limits.SIGN_IN_MAX_WAIT.default))
         rows.forget_stale_failures(tx, inputs.later(now, -stale))
     found = {key: rows.failures_locked(tx, key) for key in sorted(set(keys))}
-    for row in found.values():
-        if row is None or inputs.later(row.first_at, window) <= now:
-            continue
-        free = int(limits.SIGN_IN_FREE_FAILURES.default)
-        if row.failures <= free:
+    _refuse_if_waiting(found.values(), now)
+    for key, row in found.items():
+        restart = row is not None and inputs.later(row.first_at, window) <= now
+        rows.count_failure(tx, key, now, restart=restart)
+    return None if person is None else rows.person_row(tx, person)
+
+
+def _not_waiting(tx: ReadTx, keys: list[str], now: str) -> None:
+    """Throttled when a key must wait: read before a password-check slot is taken, so guesses that
+    are refused anyway cost no slot (:func:`_claim` decides again, under its locks)."""
+    _refuse_if_waiting([rows.failures(tx, key) for key in keys], now)
+
+
+def _refuse_if_waiting(found: Iterable[Any], now: str) -> None:
+    window = float(limits.SIGN_IN_WINDOW.default)
+    free = int(limits.SIGN_IN_FREE_FAILURES.default)
+    for row in found:
+        if row is None or inputs.later(row.first_at, window) <= now or row.failures <= free:
             continue
         wait = min(float(limits.SIGN_IN_MAX_WAIT.default), 2.0 ** (row.failures - free))
         until = inputs.later(row.last_at, wait)
         if until > now:
             seconds = _seconds_until(now, until)
             raise Throttled(f"too many failed sign-ins; try again in {seconds} s", retry_after=seconds)
-    for key, row in found.items():
-        restart = row is not None and inputs.later(row.first_at, window) <= now
-        rows.count_failure(tx, key, now, restart=restart)
-    return None if person is None else rows.person_row(tx, person)
 
 
 def _seconds_until(now: str, then: str) -> int:
