@@ -88,3 +88,14 @@ def test_24_simultaneous_guesses_at_one_account_are_not_all_checked(server: Serv
     statuses = Counter(r.status_code for r in answers)
     assert set(statuses) <= {401, 429, 503}, statuses
     assert statuses[401] <= signin.FREE_FAILURES + 1, statuses
+
+
+def test_the_bound_on_password_checks_reaches_every_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``serve --password-checks N`` travels to each worker in its settings; 0 means one per core."""
+    from workflow.engine import passwords
+    from workflow.server.settings import ENV, Settings
+
+    monkeypatch.setenv(ENV, Settings(password_checks=3).to_env())
+    assert Settings.from_env().password_checks == 3
+    monkeypatch.setattr(passwords, "_slots", None)  # put back after the test
+    assert passwords.bound(0) == passwords.cores() and passwords.bound(5) == 5

@@ -77,7 +77,8 @@ def user_enable(s: Session, person: str) -> None:
 @click.argument("person")
 @click.option("--password-stdin", is_flag=True,
               help="Read the password from the first line of stdin (your own through a server: your "
-                   "current password from the first line, the new one from the second).")
+                   "current password from the first line, empty if you have none, the new one from the "
+                   "second).")
 @pass_session
 def user_password(s: Session, person: str, password_stdin: bool) -> None:
     """Set PERSON's password (asked twice, not echoed; admins, or the person themself).
@@ -89,9 +90,10 @@ def user_password(s: Session, person: str, password_stdin: bool) -> None:
     current = None
     if s.server is not None and inputs.person(person) == cast("RemoteEngine", s.engine).whoami():
         if password_stdin:
-            current = sys.stdin.readline().rstrip("\r\n")
+            current = sys.stdin.readline().rstrip("\r\n") or None
         else:
-            current = click.prompt("Current password", hide_input=True)
+            current = click.prompt("Current password (empty if you have none)", hide_input=True, default="",
+                                   show_default=False) or None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:

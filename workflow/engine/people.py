@@ -123,8 +123,8 @@ def change_account(
     needs_current = store.read(allowed)  # before any argon2 work: a refusal costs nothing
     if needs_current:
         if not current:
-            raise UsageError("give your current password to change it (the field current_password; "
-                             "`phasegate user password` asks for it)")
+            raise UsageError("to change your own password, give your current password too (a session "
+                             "or a token alone is not enough)")
         signin.confirm_password(store, person, current)
     digest = None
     if password is not None:

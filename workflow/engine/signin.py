@@ -105,7 +105,8 @@ def sign_in(
     real = inputs.PERSON_RE.fullmatch(person) is not None
     cookie = (devices_sent or {}).get(devices.cookie_name(person)) if real else None
     nonce = _device_nonce(store, cookie, person)
-    account = f"login:{person}" if real else f"login#{credentials.secret_hash(person)}"  # any text: stored safely
+    # A name that cannot be a login may hold anything (a NUL): it is counted under its digest.
+    account = f"login:{person}" if real else f"login#{credentials.secret_hash(person)}"
     keys = [f"device:{nonce}"] if nonce else [account, f"address:{address_key(address)}"]
     store.read(lambda tx: _not_waiting(tx, keys, utcnow()))
     with passwords.slot():
