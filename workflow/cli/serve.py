@@ -20,7 +20,8 @@ from workflow.cli.app import Session, cli, pass_session
                    "signed in.")
 @click.option("--metrics-from", "metrics_from", multiple=True, metavar="CIDR",
               help="Who may read /metrics without signing in (default: this host).")
-@click.option("--secure-cookies", is_flag=True, help="Mark the session and device cookies Secure (serving behind HTTPS).")
+@click.option("--secure-cookies", is_flag=True,
+              help="Mark the session and device cookies Secure (serving behind HTTPS).")
 @click.option("--tick-every", "tick_seconds", default=60.0, show_default=True,
               type=click.FloatRange(0, 86400), metavar="SECONDS",
               help="Run `phasegate tick` this often inside the server (0: never).")
