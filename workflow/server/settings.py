@@ -21,6 +21,7 @@ class Settings:
     pool_size: int = 8
     tick_seconds: float = 60.0  # how often the server's own tick runs (0: never; cron runs `phasegate tick`)
     deliver: bool = True  # the outbox's worker runs in the server (False: `phasegate notify run` elsewhere)
+    password_checks: int = 0  # argon2 checks at once per process (0: one per core; limits.PASSWORD_CHECKS)
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default=(), compare=False)
     metric_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default=(), compare=False
@@ -46,6 +47,7 @@ class Settings:
                 "pool_size": self.pool_size,
                 "tick_seconds": self.tick_seconds,
                 "deliver": self.deliver,
+                "password_checks": self.password_checks,
             }
         )
 
@@ -65,6 +67,7 @@ class Settings:
             pool_size=d["pool_size"],
             tick_seconds=d.get("tick_seconds", 60.0),
             deliver=d.get("deliver", True),
+            password_checks=d.get("password_checks", 0),
         )
 
     def trusts(
