@@ -53,3 +53,12 @@ TEMPLATE_BYTES = declare(
     "bytes",
     "refused before it is decoded or parsed; the built-in templates are under 10 KiB",
 )
+DATE_YEARS = declare(
+    "DATE_YEARS",
+    "a date a person gives (a phase's due date, a project's start)",
+    20,
+    "years before or after today",
+    "a schedule plans months or years ahead, not centuries; a date stored beyond it (by an older "
+    "phasegate, or with SQL) is still shown, and working days are counted over at most twice this span "
+    "(beyond it, 'working days left' is not shown)",
+)
