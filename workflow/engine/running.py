@@ -18,7 +18,7 @@ from workflow.domain.timers import moves
 from workflow.engine.visibility import missing_project
 from workflow.errors import PreconditionFailed
 from workflow.storage.chains import append_project_event
-from workflow.storage.database import utcnow
+from workflow.storage.database import event_time
 from workflow.storage.outbox import queue
 from workflow.storage.project_rows import locked_project
 from workflow.storage.requests import apply_once
@@ -51,8 +51,9 @@ def project_command(
         if loaded is None:
             raise missing_project(tx, code, who.person)
         state, privileges = loaded
-        # Never earlier than the project's last event, whatever the clocks of several hosts say.
-        now = max(utcnow(), state.updated_at)
+        # The real time of this transaction (held to the project's last event only within the hosts'
+        # clock skew: database.event_time).
+        now = event_time(state.updated_at)
         ctx = Context(state, tx.template(state.template_id), who.person, privileges, now, who.auth)
         rules.require_party(ctx)
         if expected_seq is not None and expected_seq != state.seq:
