@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from click.testing import CliRunner, Result
 from receivers import Received, http_receiver, smtp_receiver, verified
 from schedules import moved_clock
@@ -55,6 +56,25 @@ def mail_env(port: int) -> dict[str, str]:
     """Where the server's worker and cron's ``notify run`` send e-mail, and the links they carry."""
     return {"PHASEGATE_SMTP_URL": f"smtp://127.0.0.1:{port}", "PHASEGATE_MAIL_FROM": "phasegate@agency.example",
             "PHASEGATE_BASE_URL": "https://phasegate.agency.example"}
+
+
+def drained(url: str, seconds: float = 30) -> None:
+    """Wait until no notification that was due by the real clock is waiting or being sent."""
+    now = datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    client = sqlalchemy.create_engine(url)
+    try:
+        deadline = time.monotonic() + seconds
+        while True:
+            with client.connect() as conn:
+                waiting = conn.execute(sqlalchemy.text(
+                    "SELECT count(*) FROM outbox WHERE status = 'pending' AND next_attempt_at <= :now"),
+                    {"now": now}).scalar_one()
+            if waiting == 0:
+                return
+            assert time.monotonic() < deadline, f"{waiting} notifications still waiting for the server's worker"
+            time.sleep(0.05)
+    finally:
+        client.dispose()
 
 
 def _instant(stored: str) -> datetime:
@@ -112,6 +132,9 @@ def test_an_overdue_gate_reminds_by_email_and_webhook_then_escalates_each_once(d
         escalate_at = schedule.after(opened, "4d", CALENDAR)
         tried = direct("tick", "--now", escalate_at)  # a try-out: it says, and writes nothing
         assert "would give: 1 reminded, 1 escalated" in tried.output, tried.output
+        # Cron's delivery below runs on the moved clock, to which every lease of the server's worker
+        # has lapsed: it starts once the server has sent all that was due by the real clock.
+        drained(db)
         with moved_clock(_instant(remind_at)) as clock:
             reminded = direct("tick")  # cron's tick, on the database
             assert "1 reminded, 0 escalated" in reminded.output, reminded.output

@@ -127,10 +127,10 @@ def future_notice(url: str, code: str, at: str) -> None:
     client = sqlalchemy.create_engine(url)
     try:
         with client.begin() as conn:
-            row = conn.execute(text("SELECT id, seq, head_hash, phase, round FROM projects WHERE code = :code"),
-                               {"code": code}).one()
+            row = conn.execute(text("SELECT id, seq, head_hash, phase, round, gate_opened_at FROM projects "
+                                    "WHERE code = :code"), {"code": code}).one()
             data = {"round": row.round, "gate": "Kick-off sign-off", "people": ["ana", "qa"], "after": "2d",
-                    "auth": "system", "gate_opened_at": None}
+                    "auth": "system", "gate_opened_at": row.gate_opened_at}
             event = new_event(code, row.seq + 1, row.head_hash, at, "phasegate", "remind", row.phase, data)
             conn.execute(text("INSERT INTO events (chain, seq, at, actor, action, phase, data, prev_hash, hash) "
                               "VALUES (:chain, :seq, :at, :actor, :action, :phase, :data, :prev_hash, :hash)"),

@@ -117,7 +117,8 @@ def new_calendar_key(store: Store, *, actor: str | Identity) -> str:
         changed = tx.core(update(t_settings).where(t_settings.c.person == who.person).values(**values))
         if changed.rowcount == 0:
             tx.core(insert(t_settings).values(person=who.person, email_kinds=None, **values))
-        append_system_event(tx, who, "calendar.key", {"person": who.person})
+        append_system_event(tx, who, "calendar.key", {"person": who.person,
+                                                      "key_sha256": values["calendar_key_hash"]})
         return secret
 
     return store.write(work)

@@ -112,13 +112,15 @@ def record(
         full["role"] = authority
         full["role_title"] = ctx.role_title(authority)
         full["authority"] = {"role": authority, "assignment_seq": state.authority.get((authority, ctx.actor))}
-    if state.due_on or state.gate_opened_at or state.planned_due or ctx.tpl.timed:
+    if state.due_on or state.gate_opened_at or state.planned_due or ctx.tpl.timed or action == "due":
         held_at = _held_at(tx, state) if action == "resume" else None
         changes = moves(definition, ctx.phase, state.status, state.tasks, state.clock, action, full, moved,
                         ctx.now, held_at)
         moved.update(changes)
         if "due_on" in changes and (changes["due_on"] or state.due_on) and action != "due":
             full["due_on"] = changes["due_on"]  # a new round's due date is on the record
+        if "gate_opened_at" in changes and changes["gate_opened_at"] != state.gate_opened_at:
+            full["gate_opened_at"] = changes["gate_opened_at"]  # so is the gate's opening (for reminders)
     event = new_event(
         state.code, state.seq + 1, state.head_hash, ctx.now, ctx.actor, action, state.phase, full
     )

@@ -20,6 +20,7 @@ from workflow.domain import credentials, inputs
 from workflow.domain.identity import Identity
 from workflow.errors import Throttled, Unauthenticated, UsageError
 from workflow.storage import people as rows
+from workflow.storage.chains import append_system_event
 from workflow.storage.database import utcnow
 from workflow.storage.store import Store
 from workflow.storage.tx import ReadTx, WriteTx
@@ -82,13 +83,20 @@ def sign_in(store: Store, login: str, password: str, *, address: str) -> Identit
     digest = credentials.hash_password(password) if rehash else None
 
     def succeeded(tx: WriteTx) -> None:
+        if digest is not None:
+            tx.dialect.lock_system(tx)  # first, as every write to the system chain takes it
         for key in keys[:1]:  # the address keeps its count: one good password does not clear a guesser's
             rows.forget_failures(tx, key)
         if digest is not None:  # argon2's parameters changed since this hash was made
             rows.change_person(tx, person, now, password_hash=digest)
+            # On the record, as every password hash is (audit verify compares its fingerprint).
+            fingerprint = credentials.password_fingerprint(digest)
+            append_system_event(tx, identity, "user.password",
+                                {"person": person, "password_sha256": fingerprint, "rehashed": True})
 
+    identity = Identity(person, "password")
     store.write(succeeded)
-    return Identity(person, "password")
+    return identity
 
 
 def open_session(store: Store, identity: Identity) -> tuple[str, str]:

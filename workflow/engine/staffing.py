@@ -71,6 +71,7 @@ def create_project(
         }
         data |= {k: v for k, v in (("calendar", calendar), ("starts_on", starts_on), ("due_on", clock.due_on))
                  if v is not None}
+        data["gate_opened_at"] = clock.gate_opened_at  # the gate's opening is on the record from the start
         event = new_event(code, 1, GENESIS, now, who.person, "create", first.key, data)
         tx.core(
             insert(t_projects).values(
