@@ -121,6 +121,7 @@ ROWS = [
     row("PUT", "/projects/T/due/client_kickoff", {"lead"}, json={"date": "2027-01-15", "reason": "r"},
         cli="project due"),
     row("POST", "/tick", {"admin"}),
+    row("GET", "/tick", {"admin"}, params={"now": "2027-01-05T10:00:00Z"}, note="a try-out, nothing written"),
     row("POST", "/me/calendar-key", EVERYONE, ok=201),
     row("GET", "/me/calendar.ics", EVERYONE, note="signed in (a feed's key is the other way in)"),
     row("GET", "/webhooks", {"admin"}),

@@ -24,6 +24,7 @@ from workflow.client.transport import Transport, ascii_header, path
 from workflow.domain import inputs
 from workflow.domain.events import Event, event_from_dict
 from workflow.domain.results import (
+    Notice,
     NotifySettings,
     OutboxEntry,
     Person,
@@ -278,10 +279,10 @@ class RemoteEngine(RemoteAudit):
                            request_id=request_id, expected_seq=expected_seq)
 
     def tick(self, *, now: str | None = None) -> TickReport:
-        if now is not None:
-            raise UsageError("--now tries a schedule on a database; a server's clock is its own")
-        doc = self.http.call("POST", path("tick"), read=lambda d: d)
-        return TickReport(doc["at"], doc["projects"], [event_from_dict(e) for e in doc["events"]])
+        """The server's tick now; or (``now``) a try-out at that moment: the server writes nothing."""
+        if now is None:
+            return self.http.call("POST", path("tick"), read=_tick_report)
+        return self.http.call("GET", path("tick"), params={"now": now}, read=_tick_report)
 
     def calendar(self, person: str, *, reader: Unused = None, base_url: str = "") -> str:
         params = {"person": inputs.person(person)}
@@ -348,3 +349,9 @@ def _grants(held: dict[str, Any]) -> dict[str, list[str]]:
 def _time(value: str | None) -> str | None:
     return None if value is None else inputs.normalize_time(value)
 
+
+def _tick_report(doc: Any) -> TickReport:
+    would = [Notice(n["project"], n["phase"], n["round"], n["kind"], tuple(n["people"]),
+                    tuple(n.get("waiting_on", ()))) for n in doc.get("would", ())]
+    return TickReport(doc["at"], doc["projects"], [event_from_dict(e) for e in doc["events"]],
+                      dry_run=bool(doc.get("dry_run")), would=would)

@@ -103,3 +103,23 @@ DEVICE_COOKIE_SECONDS = declare(
     "a browser someone signed in with keeps signing them in while their account is guessed at "
     "from elsewhere; each sign-in renews it",
 )
+
+# -- dates and the clock (workflow/domain/schedule.py, the engine's event times) ---------------------
+DATE_YEARS = declare(
+    "DATE_YEARS",
+    "a date a person gives (a phase's due date, a project's start)",
+    20,
+    "years before or after today",
+    "a schedule plans months or years ahead, not centuries; a date stored beyond it (by an older "
+    "phasegate, or with SQL) is still shown, and working days are counted over at most twice this span "
+    "(beyond it, 'working days left' is not shown)",
+)
+CLOCK_SKEW = declare(
+    "CLOCK_SKEW",
+    "how far ahead of this host's clock a chain's last event may be dated and still date the next one",
+    5,
+    "seconds",
+    "hosts writing one database agree on the time within this (NTP keeps them within milliseconds), so "
+    "a chain's times follow its order; an event dated further ahead (an older phasegate's `tick --now`, "
+    "or SQL) does not pull later events to its time: each is dated at the real time of its transaction",
+)

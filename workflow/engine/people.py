@@ -140,7 +140,9 @@ def change_account(
             rows.change_person(tx, person, now, password_hash=digest)
             # Every other session ends; the person's own session that changed it goes on.
             rows.end_sessions(tx, now, person=person, keep=who.session if who.person == person else None)
-            events.append(append_system_event(tx, who, "user.password", {"person": person}))
+            # On the record by its fingerprint (audit verify compares it; the salted hash stays out).
+            data = {"person": person, "password_sha256": credentials.password_fingerprint(digest)}
+            events.append(append_system_event(tx, who, "user.password", data))
         if active is not None:
             events.extend(_set_active(tx, who, person, active, now))
         return events
@@ -198,7 +200,9 @@ def create_token(
             tx,
             who,
             "token.create",
-            {"token": token_id, "person": who.person, "name": name, "expires_at": expires},
+            # The secret's sha256, as the tokens row keeps it: audit verify sees it swapped for another.
+            {"token": token_id, "person": who.person, "name": name, "expires_at": expires,
+             "secret_sha256": credentials.secret_hash(secret)},
         )
         return token_of(rows.token_row(tx, token_id))
 

@@ -32,6 +32,7 @@ from workflow.domain.identity import Identity
 from workflow.engine import passwords
 from workflow.errors import NotPermitted, Throttled, Unauthenticated, UsageError
 from workflow.storage import people as rows
+from workflow.storage.chains import append_system_event
 from workflow.storage.database import utcnow
 from workflow.storage.store import Store
 from workflow.storage.tx import ReadTx, WriteTx
@@ -116,19 +117,27 @@ def sign_in(
             raise Unauthenticated(REFUSED)  # counted already
         digest = credentials.hash_password(password) if rehash else None
 
+    identity = Identity(person, "password")
+
     def succeeded(tx: WriteTx) -> bytes:
+        if digest is not None:
+            tx.dialect.lock_system(tx)  # first, as every write to the system chain takes it
         rows.forget_failures(tx, keys[0])  # this browser's own count, or the account's: its owner knew it
         if not nonce:
             rows.uncount_failure(tx, keys[1])  # the address keeps the guessers' failures, not this one
         if digest is not None:  # argon2's parameters changed since this hash was made
             rows.change_person(tx, person, utcnow(), password_hash=digest)
+            # On the record, as every password hash is (audit verify compares its fingerprint).
+            fingerprint = credentials.password_fingerprint(digest)
+            append_system_event(tx, identity, "user.password",
+                                {"person": person, "password_sha256": fingerprint, "rehashed": True})
         return _key_in(tx, create=True) or b""
 
     key = store.write(succeeded)
     _KEYS[store] = key
     lifetime = int(limits.DEVICE_COOKIE_SECONDS.default)
     device = devices.issue(key, person, now=int(time.time()), lifetime=lifetime)
-    return SignedIn(Identity(person, "password"), (devices.cookie_name(person), device))
+    return SignedIn(identity, (devices.cookie_name(person), device))
 
 
 def confirm_password(store: Store, person: str, password: str | None) -> None:

@@ -36,6 +36,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
+from workflow.domain.inputs import later
+from workflow.domain.limits import CLOCK_SKEW
 from workflow.errors import DatabaseProblem
 
 ENV_DB = "PHASEGATE_DB"
@@ -87,6 +89,20 @@ def utcnow() -> str:
     now = datetime.now(UTC) if _clock is None else _clock().astimezone(UTC)
     # isoformat is ~2x faster than strftime; with timespec it always has the microseconds.
     return now.isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def event_time(previous: str | None) -> str:
+    """The time of a new event whose chain's last event is dated ``previous``: the clock's.
+
+    When another host's clock runs a little ahead (at most ``limits.CLOCK_SKEW``) and dated
+    ``previous`` after this clock's now, the new event takes ``previous``, so a chain's times
+    follow its order. Never more: an event dated further ahead (an older phasegate's
+    ``tick --now``, or SQL) leaves the record's clock alone, and what is written now says now.
+    """
+    now = utcnow()
+    if previous is not None and now < previous <= later(now, CLOCK_SKEW.default):
+        return previous
+    return now
 
 
 def default_url() -> str:
