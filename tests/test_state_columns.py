@@ -100,6 +100,9 @@ OUTSIDE: dict[str, dict[str, str]] = {
                               "write the database can add one as easily as edit one; each lapses within hours"),
     "sign_in_failures": dict.fromkeys(("key", "failures", "first_at", "last_at"),
                                       "the sign-in throttle's counts, not a record of anything"),
+    "server_keys": dict.fromkeys(("name", "secret", "created_at"),
+                                 "the device cookies' signing key: replacing it only makes every browser sign "
+                                 "in as a new one; a forged cookie spends only its own small failure budget"),
     "requests": dict.fromkeys(("request_id", "actor", "command", "outcome", "at"),
                               "request ids: the answer a retried command gets back, not the record"),
     "outbox": dict.fromkeys(("id", "chain", "seq", "kind", "people", "channel", "target", "status", "attempts",
