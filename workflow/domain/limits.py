@@ -30,7 +30,9 @@ class Limit:
 LIMITS: dict[str, Limit] = {}
 
 
-def declare(key: str, name: str, default: int | float, unit: str, why: str, setting: str | None = None) -> Limit:
+def declare(
+    key: str, name: str, default: int | float, unit: str, why: str, setting: str | None = None
+) -> Limit:
     """Register a limit under ``key`` (a Python name for it) and return it."""
     if key in LIMITS:
         raise ValueError(f"the limit {key!r} is declared twice")
