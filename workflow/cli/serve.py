@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from workflow.cli.app import Session, cli, pass_session
+from workflow.domain import limits
 
 
 @cli.command()
@@ -24,10 +25,16 @@ from workflow.cli.app import Session, cli, pass_session
               help="Run `phasegate tick` this often inside the server (0: never).")
 @click.option("--no-deliver", "no_deliver", is_flag=True,
               help="Do not deliver notifications in the server (run `phasegate notify run` instead).")
+@click.option("--pool-size", default=int(limits.POOL_SIZE.default), show_default=True,
+              type=click.IntRange(1, 1000), help="Database connections kept by each worker (as many again "
+              "for a burst).")
+@click.option("--pool-wait", default=float(limits.POOL_WAIT.default), show_default=True,
+              type=click.FloatRange(0.1, 300), metavar="SECONDS",
+              help="How long a request waits for a database connection before it is answered 503 busy.")
 @pass_session
 def serve(s: Session, host: str, port: int, workers: int, proxy_header: str | None,
           trusted_proxies: tuple[str, ...], metrics_from: tuple[str, ...], secure_cookies: bool,
-          tick_seconds: float, no_deliver: bool) -> None:
+          tick_seconds: float, no_deliver: bool, pool_size: int, pool_wait: float) -> None:
     """Serve the HTTP API (/api/v1) and the web app (/) on one port, over the --db database."""
     from workflow.server.serve import serve as run
     from workflow.server.settings import Settings
@@ -38,5 +45,6 @@ def serve(s: Session, host: str, port: int, workers: int, proxy_header: str | No
         raise click.UsageError("--proxy-header needs at least one --trusted-proxy address")
     settings = Settings(db=s.db, proxy_header=proxy_header, trusted_proxies=trusted_proxies,
                         metrics_from=metrics_from or ("127.0.0.1/32", "::1/128"),
-                        secure_cookies=secure_cookies, tick_seconds=tick_seconds, deliver=not no_deliver)
+                        secure_cookies=secure_cookies, tick_seconds=tick_seconds, deliver=not no_deliver,
+                        pool_size=pool_size, pool_wait=pool_wait)
     run(settings, host=host, port=port, workers=workers)

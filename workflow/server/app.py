@@ -42,7 +42,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = engine or Engine(settings.db, pool_size=settings.pool_size)
+        app.state.engine = engine or Engine(settings.db, pool_size=settings.pool_size,
+                                              pool_wait=settings.pool_wait)
         ticker = Ticker(app.state.engine, settings.tick_seconds).start()
         deliverer = Deliverer(app.state.engine, settings.deliver).start()
         try:

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
@@ -47,6 +48,16 @@ def phasegate_error(request: Request, exc: Exception) -> Response:
     if exc.http_status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="phasegate"'
     return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status, headers=headers)
+
+
+def pool_exhausted(request: Request, exc: Exception) -> Response:
+    """Every database connection of this process was in use for the pool's whole wait
+    (``serve --pool-wait``): SQLAlchemy's pool ``TimeoutError``, from wherever in the server a
+    connection was asked for, is answered here as :class:`~workflow.errors.Busy` (503 with
+    Retry-After), the one place it is turned into an answer, never a 500."""
+    assert isinstance(exc, PoolTimeout)
+    return phasegate_error(request, Busy(
+        "the server is busy: every database connection is in use; try again in a moment", retry_after=1))
 
 
 def validation_error(_request: Request, exc: Exception) -> Response:
@@ -109,5 +120,6 @@ def allowed_methods(request: Request) -> str:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(PhasegateError, phasegate_error)
+    app.add_exception_handler(PoolTimeout, pool_exhausted)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
