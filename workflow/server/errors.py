@@ -7,6 +7,8 @@ The table "exception -> exit code -> HTTP status -> kind" lives on the exception
 
 from __future__ import annotations
 
+import json
+import sys
 from http import HTTPStatus
 from typing import Any
 
@@ -17,7 +19,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from workflow.errors import Busy, PhasegateError, Throttled
+from workflow.errors import Busy, DatabaseProblem, PhasegateError, Throttled
 
 
 def error_body(kind: str, message: str, **more: Any) -> dict[str, Any]:
@@ -38,8 +40,37 @@ def error_page(request: Request, status: int, message: str) -> Response:
     return page(request, "error.html", status=status, error=message, title=HTTPStatus(status).phrase)
 
 
+UNAVAILABLE = "the database is unavailable; try again later"
+
+
+def for_the_caller(request: Request, exc: PhasegateError) -> PhasegateError:
+    """``exc`` as this request's caller may be told it.
+
+    A database failure's sentence says where the database is (its host and port, its name, its
+    file): a caller who has not signed in (``/readyz``, a sign-in, any request whose credential
+    could not even be checked) is told only that it is unavailable; the sentence goes to the
+    server's log, where whoever runs the server reads it. A signed-in caller is told it as before.
+    """
+    if not isinstance(exc, DatabaseProblem) or exc.message == UNAVAILABLE:
+        return exc
+    log_unavailable(request, exc.message)
+    if getattr(request.state, "identity", None) is not None:
+        return exc
+    return DatabaseProblem(UNAVAILABLE)
+
+
+def log_unavailable(request: Request, message: str) -> None:
+    """One JSON line on stderr, beside the access log's: the database failure as it was said."""
+    from workflow.server.observe import route_of
+
+    line = {"error": DatabaseProblem.kind, "path": route_of(request), "message": message}
+    sys.stderr.write(json.dumps(line) + "\n")
+    sys.stderr.flush()
+
+
 def phasegate_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PhasegateError)
+    exc = for_the_caller(request, exc)
     if for_a_person(request):
         return error_page(request, exc.http_status, str(exc))
     headers = {}
