@@ -6,8 +6,10 @@ it likes: 40 such clients took every connection of a server, and everybody else'
 waited for the pool and failed. So the export is written by a thread to an unnamed temporary
 file (``tempfile.TemporaryFile``, removed by the OS even if the process dies), and the response
 sends the file as it grows: the first bytes still leave at once, and the connection goes back to
-the pool as soon as the snapshot has been read, whatever the client does (benchmarks/results.md,
-"Exports and the pool").
+the pool as soon as the snapshot has been read, whatever the client does. Measured on 100,000
+events (77 MB of JSON Lines, SQLite, 2 cores): the snapshot is read in ~2 s, so that is how long
+a connection is held; a client reading at full speed gets the whole export in 1.9 s, where the
+queue of one line a chunk it replaced took 17.5 s.
 
 What a spool can cost is bounded (``workflow/domain/limits.py``): exports in flight per person
 and per process (beyond them 503 busy), and a client that takes nothing for ``EXPORT_STALL``
