@@ -223,12 +223,15 @@ def test_a_request_that_finds_every_connection_taken_is_answered_busy_with_retry
                     answers.append(member.get("/api/v1/me/tokens"))
                     if answers[-1].status_code == 503:
                         break
+                page = member.get("/", headers={"Accept": "text/html"})  # a person's page, the same
             busy = answers[-1]
         for thread in threads:
             thread.join(timeout=90)
     assert busy.status_code == 503, [a.status_code for a in answers]
     assert busy.headers["Retry-After"] == "1"
     assert error_of(busy)["kind"] == "busy"
+    assert (page.status_code, page.headers["Retry-After"]) == (503, "1"), page.text
+    assert "every database connection is in use" in page.text
     assert all(a.status_code in (200, 503) for a in answers)
     assert len(blocked) == 2
     assert all(isinstance(b, httpx.Response) and b.status_code in (201, 503) for b in blocked), blocked

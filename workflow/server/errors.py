@@ -71,11 +71,13 @@ def log_unavailable(request: Request, message: str) -> None:
 def phasegate_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PhasegateError)
     exc = for_the_caller(request, exc)
-    if for_a_person(request):
-        return error_page(request, exc.http_status, str(exc))
     headers = {}
     if isinstance(exc, Throttled | Busy):
         headers["Retry-After"] = str(exc.retry_after)
+    if for_a_person(request):
+        page = error_page(request, exc.http_status, str(exc))
+        page.headers.update(headers)
+        return page
     if exc.http_status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="phasegate"'
     return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status, headers=headers)
