@@ -24,6 +24,7 @@ class Settings:
     pool_wait: float = float(limits.POOL_WAIT.default)  # seconds a request waits for one, then 503 busy
     tick_seconds: float = 60.0  # how often the server's own tick runs (0: never; cron runs `phasegate tick`)
     deliver: bool = True  # the outbox's worker runs in the server (False: `phasegate notify run` elsewhere)
+    password_checks: int = 0  # argon2 checks at once per process (0: one per core; limits.PASSWORD_CHECKS)
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default=(), compare=False)
     metric_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default=(), compare=False
@@ -50,6 +51,7 @@ class Settings:
                 "pool_wait": self.pool_wait,
                 "tick_seconds": self.tick_seconds,
                 "deliver": self.deliver,
+                "password_checks": self.password_checks,
             }
         )
 
@@ -70,6 +72,7 @@ class Settings:
             pool_wait=d.get("pool_wait", limits.POOL_WAIT.default),
             tick_seconds=d.get("tick_seconds", 60.0),
             deliver=d.get("deliver", True),
+            password_checks=d.get("password_checks", 0),
         )
 
     def trusts(
