@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from workflow.cli.app import Session, cli, pass_session
+from workflow.domain import limits
 
 
 @cli.command()
@@ -30,10 +31,17 @@ from workflow.cli.app import Session, cli, pass_session
 @click.option("--password-checks", default=0, show_default=True, type=click.IntRange(0, 1024), metavar="N",
               help="Password checks at once per worker (argon2, 64 MiB each; beyond it a sign-in is "
                    "answered 503 Busy). 0: one per CPU core.")
+@click.option("--pool-size", default=int(limits.POOL_SIZE.default), show_default=True,
+              type=click.IntRange(1, 1000), help="Database connections kept by each worker (as many again "
+              "for a burst).")
+@click.option("--pool-wait", default=float(limits.POOL_WAIT.default), show_default=True,
+              type=click.FloatRange(0.1, 300), metavar="SECONDS",
+              help="How long a request waits for a database connection before it is answered 503 busy.")
 @pass_session
 def serve(s: Session, host: str, port: int, workers: int, proxy_header: str | None,
           trusted_proxies: tuple[str, ...], metrics_from: tuple[str, ...], secure_cookies: bool,
-          tick_seconds: float, no_deliver: bool, password_checks: int) -> None:
+          tick_seconds: float, no_deliver: bool, password_checks: int,
+          pool_size: int, pool_wait: float) -> None:
     """Serve the HTTP API (/api/v1) and the web app (/) on one port, over the --db database."""
     from workflow.server.serve import serve as run
     from workflow.server.settings import Settings
@@ -45,5 +53,5 @@ def serve(s: Session, host: str, port: int, workers: int, proxy_header: str | No
     settings = Settings(db=s.db, proxy_header=proxy_header, trusted_proxies=trusted_proxies,
                         metrics_from=metrics_from or ("127.0.0.1/32", "::1/128"),
                         secure_cookies=secure_cookies, tick_seconds=tick_seconds, deliver=not no_deliver,
-                        password_checks=password_checks)
+                        password_checks=password_checks, pool_size=pool_size, pool_wait=pool_wait)
     run(settings, host=host, port=port, workers=workers)

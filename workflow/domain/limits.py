@@ -125,3 +125,44 @@ CLOCK_SKEW = declare(
     "a chain's times follow its order; an event dated further ahead (an older phasegate's `tick --now`, "
     "or SQL) does not pull later events to its time: each is dated at the real time of its transaction",
 )
+
+# -- the database's connections and the audit export (workflow/server/errors.py, spool.py) ---------
+POOL_SIZE = declare(
+    "POOL_SIZE",
+    "database connections kept by a server process",
+    8,
+    "connections",
+    "as many again may be opened for a burst; PostgreSQL's max_connections must cover every worker's "
+    "twice this",
+    setting="phasegate serve --pool-size",
+)
+POOL_WAIT = declare(
+    "POOL_WAIT",
+    "a request's wait for a database connection",
+    5,
+    "seconds",
+    "when every connection is in use, a request is answered 503 busy with Retry-After after this "
+    "instead of hanging (SQLAlchemy waits 30 s)",
+    setting="phasegate serve --pool-wait",
+)
+EXPORTS_PER_PERSON = declare(
+    "EXPORTS_PER_PERSON",
+    "audit exports one person has in flight (per server process)",
+    2,
+    "exports",
+    "each is spooled to a temporary file as big as the export; more are answered 503 busy",
+)
+EXPORTS_PER_PROCESS = declare(
+    "EXPORTS_PER_PROCESS",
+    "audit exports in flight in a server process",
+    4,
+    "exports",
+    "bounds the temporary files' disk and the connections exports read with at once",
+)
+EXPORT_STALL = declare(
+    "EXPORT_STALL",
+    "an export's client reading nothing",
+    60,
+    "seconds",
+    "a client that takes nothing of an export for this long is disconnected and its spool removed",
+)

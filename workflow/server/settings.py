@@ -7,6 +7,8 @@ import json
 import os
 from dataclasses import dataclass, field
 
+from workflow.domain import limits
+
 ENV = "PHASEGATE_SERVER_SETTINGS"
 
 
@@ -18,7 +20,8 @@ class Settings:
     metrics_from: tuple[str, ...] = ("127.0.0.1/32", "::1/128")  # /metrics without signing in
     secure_cookies: bool = False  # set behind HTTPS
     access_log: bool = True
-    pool_size: int = 8
+    pool_size: int = int(limits.POOL_SIZE.default)  # connections kept (as many again for a burst)
+    pool_wait: float = float(limits.POOL_WAIT.default)  # seconds a request waits for one, then 503 busy
     tick_seconds: float = 60.0  # how often the server's own tick runs (0: never; cron runs `phasegate tick`)
     deliver: bool = True  # the outbox's worker runs in the server (False: `phasegate notify run` elsewhere)
     password_checks: int = 0  # argon2 checks at once per process (0: one per core; limits.PASSWORD_CHECKS)
@@ -45,6 +48,7 @@ class Settings:
                 "secure_cookies": self.secure_cookies,
                 "access_log": self.access_log,
                 "pool_size": self.pool_size,
+                "pool_wait": self.pool_wait,
                 "tick_seconds": self.tick_seconds,
                 "deliver": self.deliver,
                 "password_checks": self.password_checks,
@@ -65,6 +69,7 @@ class Settings:
             secure_cookies=d["secure_cookies"],
             access_log=d["access_log"],
             pool_size=d["pool_size"],
+            pool_wait=d.get("pool_wait", limits.POOL_WAIT.default),
             tick_seconds=d.get("tick_seconds", 60.0),
             deliver=d.get("deliver", True),
             password_checks=d.get("password_checks", 0),

@@ -25,6 +25,7 @@ from workflow.engine import Engine, signin
 from workflow.errors import Busy, PhasegateError, Throttled, UsageError
 from workflow.server.api.me import set_device_cookie, set_session_cookie
 from workflow.server.auth import SESSION_COOKIE, client_address, engine_of, refuse_cross_site, settings_of
+from workflow.server.errors import for_the_caller
 from workflow.server.web import pages
 from workflow.server.web.render import page
 from workflow.server.web.session import safe_next, viewer
@@ -80,7 +81,8 @@ def sign_in(request: Request, form: Form) -> Response:
         refuse_cross_site(request)  # no signing someone in to the forger's account
         identity, device = signin.sign_in(engine.store, login, str(form.get("password") or ""),
                                           address=client_address(request), devices_sent=request.cookies)
-    except PhasegateError as exc:
+    except PhasegateError as refusal:
+        exc = for_the_caller(request, refusal)  # never where the database is, to someone not signed in
         refused = page(request, "signin.html", status=exc.http_status, error=exc, next=back, login=login)
         if isinstance(exc, Throttled | Busy):
             refused.headers["Retry-After"] = str(exc.retry_after)
