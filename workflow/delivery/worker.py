@@ -1,4 +1,4 @@
-"""The delivery loop: claim a batch of due notifications, send them concurrently, settle them.
+"""The delivery loop: claim due notifications, send them side by side, settle what was sent.
 
 ``Worker(store).drain()`` sends what is due now and returns (``phasegate notify run --once``);
 ``run(stopping)`` goes on until ``stopping`` is set, waiting ``idle`` seconds when nothing is
@@ -6,25 +6,46 @@ due (``phasegate notify run``, and the thread of ``phasegate serve``). Any numbe
 may run against one database: the leases keep them from sending a row twice while one
 holds it (:mod:`workflow.delivery.leases`). The time is the store's clock (``set_clock``),
 so tests move it instead of waiting for a backoff.
+
+One slow receiver holds only its own rows (the exposure review, issue 19). Rows are claimed
+into a queue and each starts as soon as a connection is free, one send a task on the thread
+pool; a receiver gets at most ``per_receiver`` of the ``concurrency`` connections (three
+quarters), the others stay free for everyone else, and while a receiver has all it may get,
+claims pass its rows by. Every send ends by its deadline (:mod:`workflow.delivery.webhooks`),
+and a row not started within ``hold`` of its claim goes back unsent (no try counted), so a
+row is settled well inside its lease: the lease is more than twice the deadline, ``hold`` is
+the lease less two deadlines (one to send, one to spare for settling). What finished is
+settled a few at a time, not a batch at a time: a healthy receiver's delivery is recorded
+while a slow one's is still under way.
 """
 
 from __future__ import annotations
 
 import os
+import ssl
 import threading
-from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import Any
 
 from workflow.delivery import backoff, leases
 from workflow.delivery.leases import Claimed, Outcome
 from workflow.delivery.mail import NOT_SET_UP, MailConfig, MailSender
 from workflow.delivery.messages import DEFAULT_BASE_URL
-from workflow.delivery.webhooks import WebhookSender
+from workflow.delivery.webhooks import DEADLINE_SECONDS, WebhookSender
+from workflow.domain import addresses
+from workflow.domain.addresses import Network
+from workflow.errors import UsageError
 from workflow.storage.database import utcnow
 from workflow.storage.store import Store
 
 BASE_URL_ENV = "PHASEGATE_BASE_URL"
+POLL_SECONDS = 0.5  # while sends are in flight, how often drain() looks for rows newly due
+SETTLE_AFTER_SECONDS = 0.1  # a finished send is settled within this (or with enough others, sooner)
+_now = time.monotonic
 
 
 @dataclass
@@ -51,28 +72,42 @@ class DeliveryReport:
 class Worker:
     def __init__(self, store: Store, *, mail: MailConfig | None = None, base_url: str | None = None,
                  batch: int = 200, concurrency: int = 16, lease_seconds: float | None = None,
-                 max_attempts: int = backoff.MAX_ATTEMPTS, timeout: float = 10.0,
+                 max_attempts: int = backoff.MAX_ATTEMPTS, deadline: float = DEADLINE_SECONDS,
+                 per_receiver: int | None = None, allow: Sequence[Network] = (),
+                 ssl_context: ssl.SSLContext | None = None,
                  delay: Callable[[int], float] = backoff.retry_delay) -> None:
+        """``deadline``: seconds one webhook delivery may take, all told; ``lease_seconds`` (default
+        the larger of a minute and three deadlines) must be more than twice it. ``allow``: the
+        internal networks webhooks may reach (``PHASEGATE_WEBHOOK_ALLOW``)."""
+        if deadline <= 0:
+            raise UsageError("the delivery deadline is a number of seconds above 0")
+        if lease_seconds is None:
+            lease_seconds = max(leases.LEASE_SECONDS, 3 * deadline)
+        if lease_seconds <= 2 * deadline:
+            raise UsageError(f"the lease ({lease_seconds:g} s) must be more than twice the delivery deadline "
+                             f"({deadline:g} s): a notification is sent and settled while its worker holds "
+                             f"it, or another worker sends it too; give a longer --lease or a shorter "
+                             f"--deadline")
         self.store = store
         self.base_url = base_url or DEFAULT_BASE_URL
-        if lease_seconds is None:
-            # The next batch is claimed while one is sent: its lease must outlast both sends even when
-            # every request runs into its timeouts (connect + read), or another worker sends it too.
-            rounds = -(-batch // concurrency)
-            lease_seconds = max(leases.LEASE_SECONDS, 2 * rounds * (min(timeout, 5.0) + timeout))
-        self.batch, self.lease_seconds = batch, lease_seconds
+        self.batch, self.concurrency, self.lease_seconds = batch, concurrency, lease_seconds
+        self.deadline, self.hold = deadline, lease_seconds - 2 * deadline
+        self.per_receiver = per_receiver or max(1, concurrency * 3 // 4)
         self.max_attempts, self.delay = max_attempts, delay
-        self.webhooks = WebhookSender(self.base_url, concurrency=concurrency, timeout=timeout)
-        self.mail = None if mail is None else MailSender(mail, self.base_url, timeout=max(timeout, 10.0))
+        self.webhooks = WebhookSender(self.base_url, concurrency=concurrency, deadline=deadline, allow=allow,
+                                      ssl_context=ssl_context)
+        self.mail = None if mail is None else MailSender(mail, self.base_url, timeout=max(deadline, 10.0))
         self.channels = ("webhook", "email") if mail is not None else ("webhook",)
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="phasegate-deliver")
 
     @classmethod
-    def from_env(cls, store: Store, env: Mapping[str, str] | None = None, **options: object) -> Worker:
-        """A worker set up by ``PHASEGATE_SMTP_URL``, ``PHASEGATE_MAIL_FROM`` and ``PHASEGATE_BASE_URL``."""
+    def from_env(cls, store: Store, env: Mapping[str, str] | None = None, **options: Any) -> Worker:
+        """A worker set up by ``PHASEGATE_SMTP_URL``, ``PHASEGATE_MAIL_FROM``, ``PHASEGATE_BASE_URL`` and
+        ``PHASEGATE_WEBHOOK_ALLOW`` (``allow=`` given: that instead)."""
         env = os.environ if env is None else env
-        return cls(store, mail=MailConfig.from_env(env), base_url=env.get(BASE_URL_ENV) or None,
-                   **options)  # type: ignore[arg-type]
+        if "allow" not in options:
+            options["allow"] = addresses.allow_list(env.get(addresses.ALLOW_ENV))
+        return cls(store, mail=MailConfig.from_env(env), base_url=env.get(BASE_URL_ENV) or None, **options)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -84,55 +119,27 @@ class Worker:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _claim(self) -> list[Claimed]:
-        return leases.claim(self.store, utcnow(), limit=self.batch, channels=self.channels,
-                            lease_seconds=self.lease_seconds)
-
-    def _settle(self, outcomes: list[Outcome], report: DeliveryReport) -> None:
-        report.add(leases.settle(self.store, outcomes, utcnow(), max_attempts=self.max_attempts,
-                                 delay=self.delay))
-
-    def deliver_batch(self, report: DeliveryReport | None = None) -> DeliveryReport:
-        """Claim one batch of what is due now, send it, settle it."""
-        report = report or DeliveryReport()
-        rows = self._claim()
-        report.claimed += len(rows)
-        if rows:
-            self._settle(self.send(rows), report)
-        return report
-
-    def _submit(self, rows: list[Claimed]) -> list[Future[list[Outcome]]]:
-        """Start sending ``rows``: the webhooks one a task on the pool, the e-mails over one connection."""
-        mails = [r for r in rows if r.channel == "email"]
-        started = [self.pool.submit(self._one, r) for r in rows if r.channel == "webhook"]
-        if mails and self.mail is not None:
-            started.append(self.pool.submit(self.mail.send_all, mails))
-        return started
-
-    def _one(self, row: Claimed) -> list[Outcome]:
-        return [self.webhooks.send(row)]
-
-    def send(self, rows: list[Claimed]) -> list[Outcome]:
-        """Every row's send, the webhooks side by side on the pool, the e-mails over one connection."""
-        return [out for f in self._submit(rows) for out in f.result()]
-
-    def pump(self, report: DeliveryReport, stopping: threading.Event | None = None) -> None:
-        """Batches back to back until none is due (or ``stopping`` is set), the database's work overlapping
-        the network's: the next batch is claimed while one is sent, and a batch is settled while the next
-        is sent."""
-        rows = self._claim()
-        report.claimed += len(rows)
-        sending = self._submit(rows)
-        while rows:
-            following = [] if stopping is not None and stopping.is_set() else self._claim()
-            report.claimed += len(following)
-            outcomes = [out for f in sending for out in f.result()]
-            sending = self._submit(following)
-            self._settle(outcomes, report)
-            rows = following
+    def pump(self, report: DeliveryReport, stopping: threading.Event | None = None, *,
+             idle: float = POLL_SECONDS) -> None:
+        """Send until nothing is due, nothing queued and nothing in flight (or ``stopping`` is set);
+        while something is in flight, look for newly due rows every ``idle`` seconds."""
+        run = _Round(self, report, idle)
+        while True:
+            stop = stopping is not None and stopping.is_set()
+            if not stop:
+                run.claim()
+            run.give_back(everything=stop)
+            run.start()
+            if not run.running:
+                run.settle()
+                if not run.queue and (run.dry or stop):
+                    return
+                if not run.queue:
+                    continue
+            run.wait()
 
     def drain(self) -> DeliveryReport:
-        """Send batches until nothing is due now (rows waiting for a retry stay for later)."""
+        """Send until nothing is due now (rows waiting for a retry stay for later)."""
         report = DeliveryReport()
         self.pump(report)
         self._note_mail(report)
@@ -143,7 +150,7 @@ class Worker:
         """Deliver until ``stopping`` is set; a round that sent something is reported to ``on_report``."""
         while not stopping.is_set():
             report = DeliveryReport()
-            self.pump(report, stopping)
+            self.pump(report, stopping, idle=idle)
             if report.claimed and on_report is not None:
                 on_report(report)
             stopping.wait(idle)
@@ -154,3 +161,102 @@ class Worker:
             if report.mail_waiting:
                 report.notes.append(f"{report.mail_waiting} e-mail notification"
                                     f"{'s' if report.mail_waiting != 1 else ''} waiting: {NOT_SET_UP}")
+
+
+class _Round:
+    """One :meth:`Worker.pump`: the rows claimed and not started (each with the moment it must start by),
+    the sends in flight, how many go to each receiver, what finished and waits to be settled."""
+
+    def __init__(self, worker: Worker, report: DeliveryReport, idle: float) -> None:
+        self.w, self.report, self.idle = worker, report, idle
+        self.queue: list[tuple[Claimed, float]] = []
+        self.running: dict[Future[list[Outcome]], list[Claimed]] = {}
+        self.busy: Counter[str] = Counter()  # webhook id -> its sends in flight
+        self.finished: list[Outcome] = []
+        self.settle_by: float | None = None  # when what finished is settled at the latest
+        self.dry = False  # the last claim found nothing due
+        self.claim_after = 0.0
+
+    def _full(self, row: Claimed) -> bool:
+        return row.channel == "webhook" and self.busy[row.target] >= self.w.per_receiver
+
+    def claim(self) -> None:
+        """More rows, when the queue holds fewer that could start than there are connections."""
+        now = _now()
+        startable = sum(1 for row, _by in self.queue if not self._full(row))
+        room = 2 * self.w.batch - len(self.queue)
+        if now < self.claim_after or startable >= self.w.concurrency or room <= 0:
+            return
+        skip = {target for target, count in self.busy.items() if count >= self.w.per_receiver}
+        rows = leases.claim(self.w.store, utcnow(), limit=min(self.w.batch, room), channels=self.w.channels,
+                            lease_seconds=self.w.lease_seconds, skip=skip)
+        self.report.claimed += len(rows)
+        self.queue += [(row, now + self.w.hold) for row in rows]
+        self.dry = not rows
+        self.claim_after = now + self.idle if self.dry else 0.0
+
+    def give_back(self, *, everything: bool = False) -> None:
+        """Rows that could not start in time (all of them when stopping) go back unsent."""
+        now = _now()
+        late = [row for row, by in self.queue if everything or by <= now]
+        if late:
+            self.queue = [(row, by) for row, by in self.queue if not (everything or by <= now)]
+            self._finished([Outcome(row, sent=False) for row in late])
+            if not everything:  # they are due again: look once more
+                self.dry, self.claim_after = False, 0.0
+
+    def start(self) -> None:
+        """Start what may start: a send a free connection, at most ``per_receiver`` to one receiver, the
+        e-mails over one connection."""
+        free = self.w.concurrency - len(self.running)
+        mails = [(row, by) for row, by in self.queue if row.channel == "email"]
+        waiting: list[tuple[Claimed, float]] = []
+        for row, by in self.queue:
+            if row.channel == "email":
+                continue
+            if free > 0 and not self._full(row):
+                self.running[self.w.pool.submit(self._send, row)] = [row]
+                self.busy[row.target] += 1
+                free -= 1
+            else:
+                waiting.append((row, by))
+        if mails and self.w.mail is not None and free > 0:
+            rows = [row for row, _by in mails]
+            self.running[self.w.pool.submit(self.w.mail.send_all, rows, min(by for _r, by in mails))] = rows
+        else:
+            waiting += mails
+        self.queue = waiting
+
+    def _send(self, row: Claimed) -> list[Outcome]:
+        return [self.w.webhooks.send(row)]
+
+    def wait(self) -> None:
+        """Until a send ends, a queued row's time to start runs out, what finished is due to be settled,
+        or (nothing due at the last look) it is time to look again."""
+        now = _now()
+        moments = [by for _row, by in self.queue]
+        if self.settle_by is not None:
+            moments.append(self.settle_by)
+        if self.dry:
+            moments.append(self.claim_after)
+        timeout = max(0.0, min(moments) - now) if moments else None
+        done, _pending = wait(self.running, timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in done:
+            for row in self.running.pop(future):
+                if row.channel == "webhook":
+                    self.busy[row.target] -= 1
+            self._finished(future.result())
+        if self.finished and (len(self.finished) >= max(self.w.concurrency, self.w.batch // 2)
+                              or not self.running or _now() >= (self.settle_by or 0.0)):
+            self.settle()
+
+    def _finished(self, outcomes: list[Outcome]) -> None:
+        if outcomes and not self.finished:
+            self.settle_by = _now() + SETTLE_AFTER_SECONDS
+        self.finished += outcomes
+
+    def settle(self) -> None:
+        if self.finished:
+            self.report.add(leases.settle(self.w.store, self.finished, utcnow(),
+                                          max_attempts=self.w.max_attempts, delay=self.w.delay))
+            self.finished, self.settle_by = [], None

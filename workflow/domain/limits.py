@@ -53,3 +53,29 @@ TEMPLATE_BYTES = declare(
     "bytes",
     "refused before it is decoded or parsed; the built-in templates are under 10 KiB",
 )
+WEBHOOK_ANSWER_BYTES = declare(
+    "WEBHOOK_ANSWER_BYTES",
+    "a webhook receiver's answer, read",
+    4096,
+    "bytes",
+    "only the status counts and the answer is never kept: past this much of its body the connection is "
+    "closed, not read to the end (its status line and headers are bounded by h11, 100 KiB)",
+)
+WEBHOOK_DEADLINE = declare(
+    "WEBHOOK_DEADLINE",
+    "one webhook delivery, from connecting to the answer's last byte read",
+    10.0,
+    "seconds",
+    "one overall deadline, not one per read: a receiver trickling its answer a byte at a time is cut off; "
+    "a worker's lease is always more than twice it, so no other worker sends the same row meanwhile",
+    "phasegate notify run --deadline",
+)
+WEBHOOK_RECEIVER_SHARE = declare(
+    "WEBHOOK_RECEIVER_SHARE",
+    "webhook requests in flight to one receiver",
+    12,
+    "requests (three quarters of --concurrency, 16)",
+    "a slow receiver holds only its own rows: the other quarter of a worker's connections stays free for "
+    "every other receiver",
+    "phasegate notify run --concurrency",
+)

@@ -69,8 +69,14 @@ def identify_proxy(store: Store, login: str) -> Identity:
 
 
 def sign_in(store: Store, login: str, password: str, *, address: str) -> Identity:
-    """A password sign-in: the identity, or one refusal whatever was wrong (slowed after failures)."""
+    """A password sign-in: the identity, or one refusal whatever was wrong (slowed after failures).
+
+    A request without a login name or without a password is not a sign-in (a webhook posted to
+    the sign-in page, a form sent empty): refused as malformed, never counted as a failure, so
+    it cannot slow anyone down."""
     person = (login or "").strip().lower()
+    if not person or not password:
+        raise UsageError("give a login name and a password")
     keys = [f"login:{person[:200]}", f"address:{address[:200]}"]
     now = utcnow()
     store.read(lambda tx: _check_not_throttled(tx, keys, now))

@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = engine or Engine(settings.db, pool_size=settings.pool_size)
         ticker = Ticker(app.state.engine, settings.tick_seconds).start()
-        deliverer = Deliverer(app.state.engine, settings.deliver).start()
+        deliverer = Deliverer(app.state.engine, settings.deliver, allow=settings.webhook_networks).start()
         try:
             yield
         finally:
