@@ -69,7 +69,8 @@ def test_an_overdue_gate_reminds_by_email_and_webhook_then_escalates_each_once(d
     with http_receiver() as hooks, smtp_receiver() as mailbox, live_server(
         db, tmp_path / "server.log", "--tick-every", "0",
         env={"PHASEGATE_SMTP_URL": f"smtp://127.0.0.1:{mailbox.port}", "PHASEGATE_MAIL_FROM": "phasegate@agency.example",
-             "PHASEGATE_BASE_URL": "https://phasegate.agency.example"},
+             "PHASEGATE_BASE_URL": "https://phasegate.agency.example",
+             "PHASEGATE_WEBHOOK_ALLOW": "127.0.0.0/8"},  # the local receiver: an internal one, allowed
     ) as server:
 
         def remote(*args: str, actor: str = "ana", stdin: str | None = None) -> Result:

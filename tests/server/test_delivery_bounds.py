@@ -157,6 +157,41 @@ def test_a_trickling_receiver_holds_only_its_own_rows_and_is_sent_each_row_once_
         assert {r["status"] for r in rows(e) if r["target"] != slow_hook} == {"delivered"}
 
 
+def test_a_receiver_with_more_slow_rows_than_connections_leaves_room_for_the_others(db_url: str) -> None:
+    """Two connections a receiver (and one more kept for the others): six trickling sends cannot keep the
+    healthy receiver's six waiting for them; the slow ones go two at a time, each once."""
+    import ipaddress
+    import threading
+
+    from workflow.delivery.worker import Worker
+
+    loopback = (ipaddress.ip_network(LOOPBACK),)
+    with (Engine(db_url) as e, raw_receiver(trickled_answer(20)) as slow, http_receiver() as healthy):
+        e.init(admin="ana")
+        e.add_user("dev", actor="ana")
+        e.add_webhook(slow.url + "/slow", actor="ana", secret=SECRET, allow=loopback)
+        e.add_webhook(healthy.url + "/healthy", actor="ana", secret=SECRET, allow=loopback)
+        for n in range(6):
+            event(e, f"M-{n}")
+        stopping = threading.Event()
+        with Worker(e.store, concurrency=2, deadline=2, lease_seconds=10, allow=loopback) as worker:
+            assert worker.slots == 3
+            thread = threading.Thread(target=worker.run, args=(stopping,), kwargs={"idle": 0.1})
+            started = time.monotonic()
+            thread.start()
+            try:
+                wait_until(lambda: len(healthy.got) == 6, 30, "the healthy receiver's six")
+                took = time.monotonic() - started
+                at_once = len(slow.got)
+                wait_until(lambda: len(slow.got) == 6, 30, "the slow receiver's six")
+            finally:
+                stopping.set()
+                thread.join(30)
+    assert took < 2, f"the healthy receiver waited {took:.1f} s for the slow one's connections"
+    assert at_once <= 2, "the slow receiver had more than its two connections"
+    assert sorted(slow.deliveries().values()) == [1] * 6
+
+
 def test_a_lease_no_longer_than_two_deadlines_is_refused(sqlite_url: str) -> None:
     with Engine(sqlite_url) as e:
         e.init(admin="ana")

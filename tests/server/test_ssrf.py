@@ -128,7 +128,7 @@ def test_the_refusal_says_which_address_and_why(engine: Engine) -> None:
     with pytest.raises(UsageError) as refused:
         engine.add_webhook("http://2130706433/x", actor="ana")
     assert "2130706433 (127.0.0.1) is a loopback address" in str(refused.value)
-    with pytest.raises(UsageError, match="169.254.169.254 is a link-local address"):
+    with pytest.raises(UsageError, match=r"169\.254\.169\.254 is a link-local address"):
         engine.add_webhook("http://169.254.169.254/", actor="ana")
     with pytest.raises(UsageError, match="neither a name nor an IPv4 address"):
         engine.add_webhook("http://256.0.0.1/", actor="ana")

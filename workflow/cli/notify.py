@@ -27,7 +27,8 @@ def notify() -> None:
 @click.option("--batch", default=200, show_default=True, type=click.IntRange(1, 10_000),
               help="Notifications claimed at a time.")
 @click.option("--concurrency", default=16, show_default=True, type=click.IntRange(1, 256),
-              help="Webhook requests in flight at once.")
+              help="Webhook requests in flight at once to one receiver; a quarter more (at least one) are "
+              "kept for the other receivers, so a slow one holds only its own notifications.")
 @click.option("--lease", "lease_seconds", default=None, type=click.FloatRange(0.1, 86400),
               metavar="SECONDS", help="How long a claimed notification is this worker's before another may "
               "take it (a worker that died is taken over after this); more than twice --deadline; default: "

@@ -70,12 +70,12 @@ WEBHOOK_DEADLINE = declare(
     "a worker's lease is always more than twice it, so no other worker sends the same row meanwhile",
     "phasegate notify run --deadline",
 )
-WEBHOOK_RECEIVER_SHARE = declare(
-    "WEBHOOK_RECEIVER_SHARE",
-    "webhook requests in flight to one receiver",
-    12,
-    "requests (three quarters of --concurrency, 16)",
-    "a slow receiver holds only its own rows: the other quarter of a worker's connections stays free for "
-    "every other receiver",
+WEBHOOK_OTHERS_RESERVE = declare(
+    "WEBHOOK_OTHERS_RESERVE",
+    "webhook connections kept for the other receivers",
+    0.25,
+    "of --concurrency (at least one connection), besides it",
+    "one receiver gets at most --concurrency connections and the worker keeps a quarter more for the "
+    "others: a receiver that holds all it may get (slow, trickling) holds only its own rows",
     "phasegate notify run --concurrency",
 )
