@@ -7,17 +7,19 @@ may run against one database: the leases keep them from sending a row twice whil
 holds it (:mod:`workflow.delivery.leases`). The time is the store's clock (``set_clock``),
 so tests move it instead of waiting for a backoff.
 
-One slow receiver holds only its own rows (the exposure review, issue 19). Rows are claimed
-into a queue and each starts as soon as a connection is free, one send a task on the thread
-pool. One receiver gets at most ``concurrency`` connections, and the worker keeps a quarter
-more (at least one) that only the other receivers can use: a receiver that hangs on to all
-it may get still leaves those free, and while it does, claims pass its rows by. Every send
-ends by its deadline (:mod:`workflow.delivery.webhooks`), and a row not started within
-``hold`` of its claim goes back unsent (no try counted), so a row is settled well inside its
-lease: the lease is more than twice the deadline, ``hold`` is the lease less two deadlines
-(one to send, one to spare for settling). What finished is settled a few at a time, not a
-batch at a time: a healthy receiver's delivery is recorded while a slow one's is still under
-way.
+One slow receiver holds only its own rows (the exposure review, issue 19). The worker's loop
+claims rows into a queue, gives back what could not start in time and settles what finished;
+its sending threads take the next row themselves, the longest waiting first, each as soon as
+it is free (so sends never wait for the loop, which claims and settles meanwhile). One
+receiver gets at most ``concurrency`` threads and connections, and the worker keeps a quarter
+more (at least one) that only the other receivers can use: a receiver that hangs on to all it
+may get still leaves those free, its further rows wait parked, and claims pass it by once it
+has a connection's worth waiting. Every send ends by its deadline
+(:mod:`workflow.delivery.webhooks`), and a row not started within ``hold`` of its claim goes
+back unsent (no try counted), so a row is settled well inside its lease: the lease is more
+than twice the deadline, ``hold`` is the lease less two deadlines (one to send, one to spare
+for settling). What finished is settled a few at a time (within ``SETTLE_AFTER_SECONDS``), not
+a batch at a time: a healthy receiver's delivery is recorded while a slow one's is under way.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,7 +95,8 @@ class Worker:
         self.base_url = base_url or DEFAULT_BASE_URL
         self.batch, self.concurrency, self.lease_seconds = batch, concurrency, lease_seconds
         self.deadline, self.hold = deadline, lease_seconds - 2 * deadline
-        # One receiver gets at most ``per_receiver`` connections; ``slots`` has room for others besides.
+        self.settle_after = min(SETTLE_AFTER_SECONDS, deadline / 2)
+        # One receiver gets at most ``per_receiver`` threads; ``slots`` has room for the others besides.
         self.per_receiver = per_receiver or concurrency
         self.slots = concurrency + max(1, int(concurrency * RESERVE))
         self.max_attempts, self.delay = max_attempts, delay
@@ -102,7 +104,15 @@ class Worker:
                                       ssl_context=ssl_context)
         self.mail = None if mail is None else MailSender(mail, self.base_url, timeout=max(deadline, 10.0))
         self.channels = ("webhook", "email") if mail is not None else ("webhook",)
-        self.pool = ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="phasegate-deliver")
+        lock = threading.Lock()
+        self._work = threading.Condition(lock)  # the sending threads wait on it for rows
+        self._news = threading.Condition(lock)  # the loop waits on it for what the threads did
+        self._round: _Round | None = None
+        self._closing = False
+        self._threads = [threading.Thread(target=self._serve, name=f"phasegate-deliver-{n}", daemon=True)
+                         for n in range(self.slots)]
+        for thread in self._threads:
+            thread.start()
 
     @classmethod
     def from_env(cls, store: Store, env: Mapping[str, str] | None = None, **options: Any) -> Worker:
@@ -114,7 +124,11 @@ class Worker:
         return cls(store, mail=MailConfig.from_env(env), base_url=env.get(BASE_URL_ENV) or None, **options)
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True)
+        with self._work:
+            self._closing = True
+            self._work.notify_all()
+        for thread in self._threads:
+            thread.join()
         self.webhooks.close()
 
     def __enter__(self) -> Worker:
@@ -123,24 +137,70 @@ class Worker:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- the sending threads ---------------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        """A sending thread: take the next row that may start, send it, hand in what it did."""
+        while True:
+            with self._work:
+                while True:
+                    if self._closing:
+                        return
+                    run = self._round
+                    job = None if run is None else run.take()
+                    if job is not None:
+                        break
+                    self._work.wait()
+            assert run is not None
+            rows, start_by = job
+            try:
+                if rows[0].channel == "email":
+                    assert self.mail is not None
+                    outcomes = self.mail.send_all(rows, start_by)
+                else:
+                    outcomes = [self.webhooks.send(rows[0])]
+            except Exception as exc:  # a bug, not a receiver's failure: the loop raises it
+                outcomes, run.error = [], exc
+            with self._work:
+                run.done(rows, outcomes)
+
+    # -- the loop --------------------------------------------------------------------------------------
+
     def pump(self, report: DeliveryReport, stopping: threading.Event | None = None, *,
              idle: float = POLL_SECONDS) -> None:
-        """Send until nothing is due, nothing queued and nothing in flight (or ``stopping`` is set);
+        """Send until nothing is due, nothing waits and nothing is in flight (or ``stopping`` is set);
         while something is in flight, look for newly due rows every ``idle`` seconds."""
         run = _Round(self, report, idle)
-        while True:
-            stop = stopping is not None and stopping.is_set()
-            if not stop:
-                run.claim()
-            run.give_back(everything=stop)
-            run.start()
-            if not run.running:
-                run.settle()
-                if not run.held and (run.dry or stop):
-                    return
-                if not run.held:
+        with self._work:
+            self._round = run
+        try:
+            while True:
+                with self._work:
+                    if run.error is not None:
+                        raise run.error
+                    stop = stopping is not None and stopping.is_set()
+                    run.give_back(everything=stop)
+                    wanted = None if stop else run.wanted()
+                if wanted is not None:
+                    limit, skip = wanted
+                    rows = leases.claim(self.store, utcnow(), limit=limit, channels=self.channels,
+                                        lease_seconds=self.lease_seconds, skip=skip)
+                    with self._work:
+                        run.add(rows, skip)
+                with self._work:
+                    finished = run.to_settle(everything=stop or run.quiet)
+                if finished:
+                    report.add(leases.settle(self.store, finished, utcnow(), max_attempts=self.max_attempts,
+                                             delay=self.delay))
                     continue
-            run.wait()
+                with self._work:
+                    if run.quiet and not run.finished and (run.dry or stop):
+                        return
+                    if wanted is None:
+                        self._news.wait(run.timeout())
+        finally:
+            with self._work:
+                self._round = None
 
     def drain(self) -> DeliveryReport:
         """Send until nothing is due now (rows waiting for a retry stay for later)."""
@@ -171,13 +231,13 @@ Held = tuple[Claimed, float]  # a claimed row not started yet, and the moment it
 
 
 class _Round:
-    """One :meth:`Worker.pump`: the rows claimed and not started, the sends in flight, how many go to each
-    receiver, what finished and waits to be settled.
+    """One :meth:`Worker.pump`: the rows claimed and not started, the sends in flight and to which
+    receiver, what finished and waits to be settled. Every method is called holding the worker's lock.
 
-    Rows wait in claim order (so the moments they must start by only grow): ``queue`` has the rows not
-    looked at yet; a webhook row whose receiver has all it may get is parked behind it (``parked``, one
-    line a receiver) and starts, first, as soon as that receiver has room; e-mails wait to go together
-    (``mails``). Every step looks only at the heads of these lines.
+    Rows wait in claim order (so the moments they must start by only grow): ``queue`` has the rows no
+    thread has looked at yet; a webhook row whose receiver has all the threads it may get is parked
+    (``parked``, one line a receiver) and starts, first, as soon as that receiver has room; e-mails
+    wait to go together (``mails``). Every step looks only at the heads of these lines.
     """
 
     def __init__(self, worker: Worker, report: DeliveryReport, idle: float) -> None:
@@ -185,46 +245,63 @@ class _Round:
         self.queue: deque[Held] = deque()
         self.parked: dict[str, deque[Held]] = {}
         self.mails: list[Held] = []
-        self.running: dict[Future[list[Outcome]], list[Claimed]] = {}
+        self.running = 0
         self.busy: Counter[str] = Counter()  # webhook id -> its sends in flight
         self.finished: list[Outcome] = []
         self.settle_by: float | None = None  # when what finished is settled at the latest
         self.dry = False  # the last claim found nothing due
-        self.claim_after = 0.0
-        # (the receivers the last claim passed by, whether it found nothing else) and until when that holds
-        self.passed_by: tuple[frozenset[str], bool] = (frozenset(), False)
-        self.passed_by_until = 0.0
+        self.claim_after = 0.0  # after a claim found nothing: when to look again
+        self.passed: frozenset[str] = frozenset()  # the receivers the last claim passed by
+        self.asked = False  # a thread woke the loop to claim, and it has not claimed since
+        self.error: Exception | None = None
 
     @property
     def held(self) -> int:
         return len(self.queue) + sum(len(line) for line in self.parked.values()) + len(self.mails)
 
+    @property
+    def quiet(self) -> bool:
+        """Nothing waits to start and nothing is in flight."""
+        return not self.running and not self.held
+
     def _full(self, target: str) -> bool:
         return self.busy[target] >= self.w.per_receiver
 
-    def claim(self) -> None:
-        """More rows, when fewer than there are connections wait to start. A receiver with all the
-        connections it may get and a connection's worth of rows parked is passed by (its rows stay due
-        for later, or for another worker); if nothing else is due, look again after ``idle``."""
-        now = _now()
+    # -- the loop's side
+
+    def wanted(self) -> tuple[int, frozenset[str]] | None:
+        """(how many rows, which receivers to pass by) when the loop should claim more: fewer rows wait
+        that could start than half a batch (or than there are threads). A receiver with all the threads
+        it may get and a thread's worth of rows parked is passed by (its rows stay due, for later or for
+        another worker). After a claim found nothing, the next waits ``idle``, unless the receivers to
+        pass by are fewer now."""
         room = 2 * self.w.batch - self.held
-        if room <= 0 or now < self.claim_after:
-            return
+        if room <= 0:
+            return None
         stocked = frozenset(target for target, line in self.parked.items()
                             if self._full(target) and len(line) >= self.w.slots)
+        if _now() < self.claim_after and (self.dry or stocked >= self.passed):
+            return None
         waiting = len(self.queue) + sum(len(line) for target, line in self.parked.items()
                                         if target not in stocked)
-        if waiting >= self.w.slots or (stocked and self.passed_by == (stocked, True)
-                                             and now < self.passed_by_until):
-            return
-        rows = leases.claim(self.w.store, utcnow(), limit=min(self.w.batch, room), channels=self.w.channels,
-                            lease_seconds=self.w.lease_seconds, skip=stocked)
+        if waiting >= max(self.w.slots, self.w.batch // 2):
+            return None
+        return min(self.w.batch, room), stocked
+
+    def add(self, rows: list[Claimed], skipped: frozenset[str]) -> None:
+        now = _now()
         self.report.claimed += len(rows)
         self.queue.extend((row, now + self.w.hold) for row in rows)
-        self.dry = not rows and not stocked
-        self.claim_after = now + self.idle if self.dry else 0.0
-        self.passed_by = (stocked, not rows)
-        self.passed_by_until = now + self.idle
+        self.dry, self.passed, self.asked = not rows and not skipped, skipped, False
+        self.claim_after = now + self.idle if not rows else 0.0
+        if rows:
+            self.w._work.notify(len(rows))
+
+    def _ask(self) -> None:
+        """Wake the loop (once until it claims) when it should claim more."""
+        if not self.asked and self.wanted() is not None:
+            self.asked = True
+            self.w._news.notify()
 
     def give_back(self, *, everything: bool = False) -> None:
         """Rows that could not start in time (all of them when stopping) go back unsent."""
@@ -233,7 +310,7 @@ class _Round:
         for line in (self.queue, *self.parked.values()):
             while line and (everything or line[0][1] <= now):
                 late.append(line.popleft()[0])
-        if self.mails and (everything or min(by for _row, by in self.mails) <= now):
+        if self.mails and (everything or self.mails[0][1] <= now):
             late += [row for row, _by in self.mails]
             self.mails = []
         if late:
@@ -241,69 +318,74 @@ class _Round:
             if not everything:  # they are due again: look once more
                 self.dry, self.claim_after = False, 0.0
 
-    def start(self) -> None:
-        """Start what may start: a send a free connection, at most ``per_receiver`` to one receiver, the
-        e-mails over one connection; the longest waiting first."""
-        free = self.w.slots - len(self.running)
-        for target, line in list(self.parked.items()):
-            while free > 0 and line and not self._full(target):
-                self._start(line.popleft()[0])
-                free -= 1
-            if not line:
-                del self.parked[target]
-        while free > 0 and self.queue:
-            held = self.queue.popleft()
-            row = held[0]
-            if row.channel == "email":
-                self.mails.append(held)
-            elif self._full(row.target):
-                self.parked.setdefault(row.target, deque()).append(held)
-            else:
-                self._start(row)
-                free -= 1
-        if self.mails and free > 0 and self.w.mail is not None:
-            rows = [row for row, _by in self.mails]
-            start_by = min(by for _row, by in self.mails)
-            self.running[self.w.pool.submit(self.w.mail.send_all, rows, start_by)] = rows
-            self.mails = []
+    def to_settle(self, *, everything: bool) -> list[Outcome]:
+        """What finished, once enough has or the oldest has waited ``settle_after`` (or ``everything``)."""
+        if not self.finished or not (everything or len(self.finished) >= max(self.w.slots, self.w.batch // 2)
+                                     or _now() >= (self.settle_by or 0.0)):
+            return []
+        finished, self.finished, self.settle_by = self.finished, [], None
+        return finished
 
-    def _start(self, row: Claimed) -> None:
-        self.running[self.w.pool.submit(self._send, row)] = [row]
-        self.busy[row.target] += 1
-
-    def _send(self, row: Claimed) -> list[Outcome]:
-        return [self.w.webhooks.send(row)]
-
-    def wait(self) -> None:
-        """Until a send ends, a waiting row's time to start runs out, what finished is due to be settled,
-        or (nothing due at the last look) it is time to look again."""
-        now = _now()
+    def timeout(self) -> float | None:
+        """How long the loop may wait for news: until a waiting row's time to start runs out, what
+        finished is due to be settled, or (nothing due at the last look) it is time to look again."""
         moments = [line[0][1] for line in (self.queue, *self.parked.values()) if line]
         moments += [by for _row, by in self.mails[:1]]
         if self.settle_by is not None:
             moments.append(self.settle_by)
-        if self.dry:
+        if self.claim_after:
             moments.append(self.claim_after)
-        if self.passed_by[1]:
-            moments.append(self.passed_by_until)
-        timeout = max(0.0, min(moments) - now) if moments else None
-        done, _pending = wait(self.running, timeout=timeout, return_when=FIRST_COMPLETED)
-        for future in done:
-            for row in self.running.pop(future):
-                if row.channel == "webhook":
-                    self.busy[row.target] -= 1
-            self._finished(future.result())
-        if self.finished and (len(self.finished) >= max(self.w.slots, self.w.batch // 2)
-                              or not self.running or _now() >= (self.settle_by or 0.0)):
-            self.settle()
+        return max(0.0, min(moments) - _now()) if moments else None
+
+    # -- the sending threads' side
+
+    def take(self) -> tuple[list[Claimed], float] | None:
+        """The next send a free thread may start, the longest waiting first: a row (at most
+        ``per_receiver`` to one receiver), or the e-mails together; None: nothing may start now. A row
+        whose time to start ran out goes back unsent instead."""
+        now = _now()
+        for target, line in list(self.parked.items()):
+            while line and not self._full(target):
+                held = line.popleft()
+                if held[1] > now:
+                    return self._start(held)
+                self._finished([Outcome(held[0], sent=False)])
+            if not line:
+                del self.parked[target]
+        while self.queue:
+            held = self.queue.popleft()
+            row = held[0]
+            if held[1] <= now:
+                self._finished([Outcome(row, sent=False)])
+            elif row.channel == "email":
+                self.mails.append(held)
+            elif self._full(row.target):
+                self.parked.setdefault(row.target, deque()).append(held)
+            else:
+                return self._start(held)
+        if self.mails and self.w.mail is not None:
+            mails, self.mails = self.mails, []
+            self.running += 1
+            return [row for row, _by in mails], min(by for _row, by in mails)
+        return None
+
+    def _start(self, held: Held) -> tuple[list[Claimed], float]:
+        row, by = held
+        self.busy[row.target] += 1
+        self.running += 1
+        self._ask()
+        return [row], by
+
+    def done(self, rows: list[Claimed], outcomes: list[Outcome]) -> None:
+        self.running -= 1
+        if rows[0].channel == "webhook":
+            self.busy[rows[0].target] -= 1  # its parked rows may start: this thread takes the next
+        self._finished(outcomes)
+        if self.quiet or len(self.finished) >= max(self.w.slots, self.w.batch // 2) or self.error:
+            self.w._news.notify()
 
     def _finished(self, outcomes: list[Outcome]) -> None:
         if outcomes and not self.finished:
-            self.settle_by = _now() + SETTLE_AFTER_SECONDS
+            self.settle_by = _now() + self.w.settle_after
+            self.w._news.notify()  # so the loop waits no longer than that
         self.finished += outcomes
-
-    def settle(self) -> None:
-        if self.finished:
-            self.report.add(leases.settle(self.w.store, self.finished, utcnow(),
-                                          max_attempts=self.w.max_attempts, delay=self.w.delay))
-            self.finished, self.settle_by = [], None
