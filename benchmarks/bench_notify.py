@@ -4,7 +4,8 @@ A SQLite database with one webhook holds N pending notifications (20k; quick: 5k
 events (projects created and staffed through the Engine, then the outbox rows multiplied
 with SQL so the figure is the worker's, not the commands'). ``Worker.drain()`` (what
 ``phasegate notify run --once`` runs: claim a batch under a lease, sign and post each body
-on a pool of keep-alive connections (4, then 16), settle the batch in one transaction) sends them
+on a pool of keep-alive connections (4, then 16, and the quarter more kept for other receivers),
+settle what finished a few hundred at a time) sends them
 all to a receiver in another process (uvicorn with httptools, a bare ASGI app answering
 204), which counts what it got.
 

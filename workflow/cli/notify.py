@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import click
 
 from workflow.cli.app import Session, cli, emit, emit_json, emit_lines, pass_session
 from workflow.cli.people import user
-from workflow.domain import addresses
-from workflow.domain.limits import WEBHOOK_DEADLINE
 from workflow.errors import UsageError
-
-DEADLINE_SECONDS = float(WEBHOOK_DEADLINE.default)
 
 
 @cli.group()
@@ -33,16 +30,17 @@ def notify() -> None:
               metavar="SECONDS", help="How long a claimed notification is this worker's before another may "
               "take it (a worker that died is taken over after this); more than twice --deadline; default: "
               "the larger of 60 and three deadlines.")
-@click.option("--deadline", default=DEADLINE_SECONDS, show_default=True, type=click.FloatRange(0.1, 3600),
-              metavar="SECONDS", help="How long one webhook delivery may take, all told: connecting, sending "
-              "and reading the answer (a receiver still answering then has failed that try).")
+@click.option("--deadline", default=None, type=click.FloatRange(0.1, 3600), metavar="SECONDS",
+              help="How long one webhook delivery may take, all told: connecting, sending and reading the "
+              "answer (a receiver still answering then has failed that try); default: the webhook deadline "
+              "of phasegate's limits (WEBHOOK_DEADLINE).")
 @click.option("--max-attempts", default=8, show_default=True, type=click.IntRange(1, 100),
               help="Tries before a notification is dead.")
 @click.option("--idle", default=1.0, show_default=True, type=click.FloatRange(0.01, 3600), metavar="SECONDS",
               help="How long to wait when nothing is due.")
 @pass_session
 def notify_run(s: Session, once: bool, batch: int, concurrency: int, lease_seconds: float | None,
-               deadline: float, max_attempts: int, idle: float) -> None:
+               deadline: float | None, max_attempts: int, idle: float) -> None:
     """Deliver the outbox (webhooks; e-mail when PHASEGATE_SMTP_URL and PHASEGATE_MAIL_FROM are set)
     until interrupted. Any number may run at once, on any hosts: each notification is sent at least once,
     and not by two workers while one holds it. Webhooks go only to public addresses unless
@@ -54,8 +52,9 @@ def notify_run(s: Session, once: bool, batch: int, concurrency: int, lease_secon
 
     from workflow.delivery.worker import Worker
 
+    timing: dict[str, Any] = {} if deadline is None else {"deadline": deadline}
     with Worker.from_env(s.engine.store, batch=batch, concurrency=concurrency, lease_seconds=lease_seconds,
-                         deadline=deadline, max_attempts=max_attempts) as worker:
+                         max_attempts=max_attempts, **timing) as worker:
         if once:
             report = worker.drain()
             if s.json:
@@ -121,6 +120,8 @@ def webhook_add(s: Session, url: str, events: str, fmt: str, secret_stdin: bool)
 
     URL must reach a public address: loopback, private, link-local and other internal addresses are
     refused unless PHASEGATE_WEBHOOK_ALLOW lists their network (e.g. 10.0.0.0/8,127.0.0.0/8)."""
+    from workflow.domain import addresses
+
     secret = sys.stdin.readline().rstrip("\r\n") if secret_stdin else None
     # Over --server the server's own PHASEGATE_WEBHOOK_ALLOW decides (a client cannot widen it).
     allow = () if s.server is not None else addresses.allow_list(os.environ.get(addresses.ALLOW_ENV))

@@ -16,7 +16,10 @@ Settling: a delivered row is ``delivered`` (even if its lease lapsed meanwhile: 
 reach its receiver); a failed one counts the try, keeps the error and waits
 (:mod:`workflow.delivery.backoff`), or is ``dead`` after the last try. A failure is
 recorded only while the worker still holds the lease it claimed, so a slow worker
-cannot undo what a later claim of the same row did.
+cannot undo what a later claim of the same row did. A row the worker could not start in
+time goes back as it was (due again, its tries and last error untouched): it was not sent.
+A row's ``last_error`` is phasegate's sentence (a status code, a timeout, a refused
+address), never what a receiver answered.
 """
 
 from __future__ import annotations

@@ -77,12 +77,17 @@ def kinds_of(value: str | Sequence[str], what: str, *, everything: Any, nothing:
 
 def _url(value: str, allow: Sequence[Network]) -> str:
     url = inputs.text(value, "the webhook's URL", required=True, max_len=2000, multiline=False) or ""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[::1/": an IPv6 host without its closing bracket
+        raise UsageError(f"{inputs.shown(url)} is not an http:// or https:// URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
         raise UsageError(f"{inputs.shown(url)} is not an http:// or https:// URL")
     if not url.isascii():
         raise UsageError(f"{inputs.shown(url)} is not ASCII: write an international name in its xn-- form "
                          f"and other characters %-encoded")
+    if "[" in parts.netloc and ":" not in parts.hostname:  # "[v1.x]": a bracket holds an IPv6 address
+        raise UsageError(f"{inputs.shown(url)} has a bracketed host that is not an IPv6 address")
     if "@" in parts.netloc:
         raise UsageError("a webhook's URL may not carry a user or password: it would be kept on the record "
                          "in clear; the receiver knows phasegate by the body's signature (the secret)")
