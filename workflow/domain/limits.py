@@ -68,7 +68,7 @@ WEBHOOK_DEADLINE = declare(
     "seconds",
     "one overall deadline, not one per read: a receiver trickling its answer a byte at a time is cut off; "
     "a worker's lease is always more than twice it, so no other worker sends the same row meanwhile",
-    "phasegate notify run --deadline",
+    "phasegate notify run --deadline (the worker inside phasegate serve keeps the default)",
 )
 WEBHOOK_OTHERS_RESERVE = declare(
     "WEBHOOK_OTHERS_RESERVE",
