@@ -134,7 +134,8 @@ class RemoteEngine(RemoteAudit):
 
     def _change_person(self, person: str, change: dict[str, Any]) -> Event:
         url = path("people", inputs.person(person))
-        return self.http.call("PATCH", url, json=change, read=lambda events: event_from_dict(events[0]))
+        # The last event is the one asked for (a disable's comes after its tokens' revocations).
+        return self.http.call("PATCH", url, json=change, read=lambda events: event_from_dict(events[-1]))
 
     def disable_user(self, person: str, *, actor: Unused = None) -> Event:
         return self._change_person(person, {"active": False})
@@ -142,8 +143,23 @@ class RemoteEngine(RemoteAudit):
     def enable_user(self, person: str, *, actor: Unused = None) -> Event:
         return self._change_person(person, {"active": True})
 
-    def set_password(self, person: str, password: str, *, actor: Unused = None) -> Event:
-        return self._change_person(person, {"password": password})
+    def set_password(self, person: str, password: str, *, actor: Unused = None,
+                     current: str | None = None) -> Event:
+        change = {"password": password}
+        if current is not None:
+            change["current_password"] = current
+        return self._change_person(person, change)
+
+    def change_account(self, person: str, *, actor: Unused = None, active: bool | None = None,
+                       password: str | None = None, current: str | None = None) -> list[Event]:
+        change = {"active": active, "password": password, "current_password": current}
+        url = path("people", inputs.person(person))
+        return self.http.call("PATCH", url, json={k: v for k, v in change.items() if v is not None},
+                              read=lambda events: [event_from_dict(e) for e in events])
+
+    def whoami(self) -> str:
+        """The login name the token belongs to (``GET /me``)."""
+        return self.http.call("GET", path("me"), read=lambda doc: str(doc["person"]))
 
     def create_token(self, *, actor: Unused = None, name: str | None = None,
                      expires_in: str | None = None) -> tuple[TokenInfo, str]:

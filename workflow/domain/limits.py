@@ -53,6 +53,8 @@ TEMPLATE_BYTES = declare(
     "bytes",
     "refused before it is decoded or parsed; the built-in templates are under 10 KiB",
 )
+
+# -- delivering webhooks (workflow/delivery/webhooks.py, workflow/delivery/worker.py) -----------------
 WEBHOOK_ANSWER_BYTES = declare(
     "WEBHOOK_ANSWER_BYTES",
     "a webhook receiver's answer, read",
@@ -78,4 +80,54 @@ WEBHOOK_OTHERS_RESERVE = declare(
     "one receiver gets at most --concurrency connections and the worker keeps a quarter more for the "
     "others: a receiver that holds all it may get (slow, trickling) holds only its own rows",
     "phasegate notify run --concurrency",
+)
+
+# -- signing in (workflow/engine/signin.py, workflow/engine/passwords.py) ---------------------------
+PASSWORD_CHECKS = declare(
+    "PASSWORD_CHECKS",
+    "password checks at once, per server process",
+    0,
+    "argon2 checks (0: one per CPU core the process may use)",
+    "each costs 64 MiB and a core for about a tenth of a second; beyond the bound a sign-in is "
+    "answered 503 Busy with Retry-After at once, so 32 sign-ins at once cannot take 2 GiB",
+    setting="phasegate serve --password-checks",
+)
+PASSWORD_CHECK_WAIT = declare(
+    "PASSWORD_CHECK_WAIT",
+    "wait for a free password check",
+    0.5,
+    "seconds",
+    "a sign-in that finds every check in use waits this long for one (a few people signing in at "
+    "the same moment are not refused) before it is answered 503 Busy",
+)
+SIGN_IN_FREE_FAILURES = declare(
+    "SIGN_IN_FREE_FAILURES",
+    "failed sign-ins before each further attempt waits",
+    4,
+    "failures per account, per client address and per device cookie, in the window",
+    "a person mistyping is never slowed; from the fifth failure under one key each attempt waits "
+    "twice as long as the one before. An attempt counts as a failure until its password is found "
+    "right, so simultaneous guesses under one key cost at most this many argon2 checks (and one)",
+)
+SIGN_IN_WINDOW = declare(
+    "SIGN_IN_WINDOW",
+    "the window failed sign-ins are counted in",
+    900,
+    "seconds",
+    "a key's count starts again this long after its first failure",
+)
+SIGN_IN_MAX_WAIT = declare(
+    "SIGN_IN_MAX_WAIT",
+    "the longest wait after failed sign-ins",
+    900,
+    "seconds",
+    "the doubling wait stops here: a guesser gets about a hundred guesses a day per key",
+)
+DEVICE_COOKIE_SECONDS = declare(
+    "DEVICE_COOKIE_SECONDS",
+    "how long a browser that signed in stays known (its device cookie)",
+    180 * 86400,
+    "seconds",
+    "a browser someone signed in with keeps signing them in while their account is guessed at "
+    "from elsewhere; each sign-in renews it",
 )

@@ -109,6 +109,7 @@ class Engine:
     disable_user = _bound(_people.disable_user)
     enable_user = _bound(_people.enable_user)
     set_password = _bound(_people.set_password)
+    change_account = _bound(_people.change_account)
     create_token = _bound(_people.create_token)
     tokens = _bound(_people.tokens)
     revoke_token = _bound(_people.revoke_token)

@@ -16,7 +16,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from workflow.engine import Engine
+from workflow.engine import Engine, passwords
 from workflow.server import errors, observe
 from workflow.server.api import router as api_router
 from workflow.server.background import Deliverer, Ticker
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = engine or Engine(settings.db, pool_size=settings.pool_size)
+        passwords.bound(settings.password_checks)
         ticker = Ticker(app.state.engine, settings.tick_seconds).start()
         deliverer = Deliverer(app.state.engine, settings.deliver, allow=settings.webhook_networks).start()
         try:

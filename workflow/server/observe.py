@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workflow.errors import NotPermitted
-from workflow.server.auth import client_address, engine_of, identify, settings_of
+from workflow.server.auth import engine_of, identify, peer_address, settings_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -133,7 +133,7 @@ def readyz(request: Request) -> Response:
 def metrics(request: Request) -> Response:
     """Prometheus text: for admins, or from a configured address (a scraper)."""
     settings = settings_of(request)
-    if not settings.trusts(client_address(request), settings.metric_networks):
+    if not settings.trusts(peer_address(request), settings.metric_networks):
         identity = identify(request)
         if identity is None or "admin" not in engine_of(request).grants_of(identity.person):
             raise NotPermitted("the metrics are for admins, or for a scraper at a configured address")

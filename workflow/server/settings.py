@@ -25,6 +25,7 @@ class Settings:
     deliver: bool = True  # the outbox's worker runs in the server (False: `phasegate notify run` elsewhere)
     # CIDRs a webhook may reach besides public addresses; None: $PHASEGATE_WEBHOOK_ALLOW as serve found it
     webhook_allow: tuple[str, ...] | None = None
+    password_checks: int = 0  # argon2 checks at once per process (0: one per core; limits.PASSWORD_CHECKS)
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default=(), compare=False)
     metric_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default=(), compare=False
@@ -58,6 +59,7 @@ class Settings:
                 "tick_seconds": self.tick_seconds,
                 "deliver": self.deliver,
                 "webhook_allow": list(self.webhook_allow or ()),
+                "password_checks": self.password_checks,
             }
         )
 
@@ -78,6 +80,7 @@ class Settings:
             tick_seconds=d.get("tick_seconds", 60.0),
             deliver=d.get("deliver", True),
             webhook_allow=tuple(d.get("webhook_allow", ())),
+            password_checks=d.get("password_checks", 0),
         )
 
     def trusts(

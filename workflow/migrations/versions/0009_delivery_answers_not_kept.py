@@ -1,7 +1,7 @@
 """A receiver's answer is never kept: wipe what earlier versions put in ``outbox.last_error``.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-10 12:00:00
 
 Before this revision a failed webhook kept ``HTTP <status>: <the first 200 characters of the
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
