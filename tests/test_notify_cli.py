@@ -98,8 +98,10 @@ def test_the_server_delivers_by_itself_and_not_with_no_deliver(sqlite_url: str) 
 
 
 def _worker(url: str, log: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "workflow.cli", "--db", url, "notify", "run", "--lease", "3",
-               "--deadline", "1", "--idle", "0.02", "--batch", "5", "--concurrency", "4"]
+    # A short lease, so a killed worker's rows are taken over within the test; more than twice the
+    # deadline, which is generous for a receiver answering in 50 ms on a loaded machine.
+    command = [sys.executable, "-m", "workflow.cli", "--db", url, "notify", "run", "--lease", "7",
+               "--deadline", "3", "--idle", "0.02", "--batch", "5", "--concurrency", "4"]
     with log.open("ab") as err:
         return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, env=ENV)
 
@@ -135,7 +137,7 @@ def test_kill_9_of_the_worker_while_commands_run_loses_no_notification(
                 proc.wait()
                 kills += 1
                 proc = _worker(url, log)
-            time.sleep(3.1)  # the last lease of a killed worker lapses; the live worker takes its rows
+            time.sleep(7.1)  # the last lease of a killed worker lapses; the live worker takes its rows
             with e.store.connect() as c:
                 ids = [r[0] for r in c.execute(select(t_outbox.c.id))]
             waited = time.monotonic() + 15
