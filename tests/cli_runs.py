@@ -27,37 +27,41 @@ Run = Callable[..., Result]
 TRANSPORTS = ("direct", "server")
 IN_PROCESS = "http://testserver"
 # The environment a test sees is the one it sets: none of these leak in from the shell.
-CLEAN_ENV = {"PHASEGATE_SERVER": None, "PHASEGATE_TOKEN": None, "PHASEGATE_USER": None, "PHASEGATE_DB": None}
+CLEAN_ENV = {"PHASEGATE_SERVER": None, "PHASEGATE_TOKEN": None, "PHASEGATE_USER": None, "PHASEGATE_DB": None,
+             "PHASEGATE_WEBHOOK_ALLOW": None}
 
 
-def cli_runner(url: str) -> Run:
-    """`phasegate --db URL --as <actor> [--json] ARGS…`; ``actor`` defaults to ana."""
+def cli_runner(url: str, webhook_allow: str | None = None) -> Run:
+    """`phasegate --db URL --as <actor> [--json] ARGS…`; ``actor`` defaults to ana. ``webhook_allow``:
+    the PHASEGATE_WEBHOOK_ALLOW of every command (the internal networks a webhook may reach)."""
     runner = CliRunner()
+    allowed = {"PHASEGATE_WEBHOOK_ALLOW": webhook_allow}
 
     def invoke(*args: str, actor: str = "ana", as_json: bool = False, **extra: Any) -> Result:
         head = ["--db", url, "--as", actor] + (["--json"] if as_json else [])
-        env = {**CLEAN_ENV, **extra.pop("env", {})}
+        env = {**CLEAN_ENV, **allowed, **extra.pop("env", {})}
         return runner.invoke(cli, [*head, *args], prog_name="phasegate", env=env, **extra)
 
     return invoke
 
 
 @contextlib.contextmanager
-def cli_session(url: str, transport: str) -> Iterator[Run]:
-    """A runner like :func:`cli_runner`'s over ``transport`` ("direct" or "server")."""
+def cli_session(url: str, transport: str, webhook_allow: str | None = None) -> Iterator[Run]:
+    """A runner like :func:`cli_runner`'s over ``transport`` ("direct" or "server"); ``webhook_allow``:
+    the PHASEGATE_WEBHOOK_ALLOW of the process that adds webhooks (the command's, or the server's)."""
     if transport == "direct":
-        yield cli_runner(url)
+        yield cli_runner(url, webhook_allow)
         return
     assert transport == "server", transport
-    with InProcessServer(url) as server:
+    with InProcessServer(url, webhook_allow) as server:
         yield server.run
 
 
 class InProcessServer:
     """The app of ``phasegate serve`` on ``url``, in this process, and the tokens of its people."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, url: str, webhook_allow: str | None = None) -> None:
+        self.url, self.webhook_allow = url, webhook_allow
         self.direct = cli_runner(url)
         self.tokens: dict[str, str] = {}
         self._stack = contextlib.ExitStack()
@@ -93,7 +97,9 @@ class InProcessServer:
             from workflow.server.app import create_app
             from workflow.server.settings import Settings
 
-            app = create_app(Settings(db=self.url, access_log=False, pool_size=2, deliver=False))
+            allow = tuple((self.webhook_allow or "").split(",")) if self.webhook_allow else ()
+            app = create_app(Settings(db=self.url, access_log=False, pool_size=2, deliver=False,
+                                      webhook_allow=allow))
             self._client = self._stack.enter_context(TestClient(app, base_url=IN_PROCESS))
         return self._client
 

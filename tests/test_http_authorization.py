@@ -185,7 +185,7 @@ def prepare(url: str) -> Base:
             conn.execute(update(tokens).where(tokens.c.id == expired.id).values(expires_at=tokens.c.created_at))
             conn.commit()
         engine.disable_user("dis", actor="root")
-        hook, _secret = engine.add_webhook("http://127.0.0.1:9/hook", actor="root")  # outbox rows to list
+        hook, _secret = engine.add_webhook("https://hooks.example.com/hook", actor="root")  # outbox rows to list
         for code in ("T", "A", "V", "H", "R"):
             engine.create_project(code, template="large-agency", actor="root")
             for role, person in TEAM.items():

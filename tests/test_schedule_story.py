@@ -55,7 +55,8 @@ def timed_large_agency() -> str:
 def mail_env(port: int) -> dict[str, str]:
     """Where the server's worker and cron's ``notify run`` send e-mail, and the links they carry."""
     return {"PHASEGATE_SMTP_URL": f"smtp://127.0.0.1:{port}", "PHASEGATE_MAIL_FROM": "phasegate@agency.example",
-            "PHASEGATE_BASE_URL": "https://phasegate.agency.example"}
+            "PHASEGATE_BASE_URL": "https://phasegate.agency.example",
+            "PHASEGATE_WEBHOOK_ALLOW": "127.0.0.0/8"}  # the local receiver: an internal one, allowed
 
 
 def drained(url: str, seconds: float = 30) -> None:

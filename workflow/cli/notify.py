@@ -3,7 +3,9 @@ which e-mails a person gets."""
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import Any
 
 import click
 
@@ -22,22 +24,27 @@ def notify() -> None:
 @click.option("--batch", default=200, show_default=True, type=click.IntRange(1, 10_000),
               help="Notifications claimed at a time.")
 @click.option("--concurrency", default=16, show_default=True, type=click.IntRange(1, 256),
-              help="Webhook requests in flight at once.")
+              help="Webhook requests in flight at once to one receiver; a quarter more (at least one) are "
+              "kept for the other receivers, so a slow one holds only its own notifications.")
 @click.option("--lease", "lease_seconds", default=None, type=click.FloatRange(0.1, 86400),
               metavar="SECONDS", help="How long a claimed notification is this worker's before another may "
-              "take it (a worker that died is taken over after this); default: long enough to send two "
-              "batches at the timeouts, at least 60.")
+              "take it (a worker that died is taken over after this); more than twice --deadline; default: "
+              "the larger of 60 and three deadlines.")
+@click.option("--deadline", default=None, type=click.FloatRange(0.1, 3600), metavar="SECONDS",
+              help="How long one webhook delivery may take, all told: connecting, sending and reading the "
+              "answer (a receiver still answering then has failed that try); default: the webhook deadline "
+              "of phasegate's limits (WEBHOOK_DEADLINE).")
 @click.option("--max-attempts", default=8, show_default=True, type=click.IntRange(1, 100),
               help="Tries before a notification is dead.")
 @click.option("--idle", default=1.0, show_default=True, type=click.FloatRange(0.01, 3600), metavar="SECONDS",
               help="How long to wait when nothing is due.")
 @pass_session
 def notify_run(s: Session, once: bool, batch: int, concurrency: int, lease_seconds: float | None,
-               max_attempts: int,
-               idle: float) -> None:
+               deadline: float | None, max_attempts: int, idle: float) -> None:
     """Deliver the outbox (webhooks; e-mail when PHASEGATE_SMTP_URL and PHASEGATE_MAIL_FROM are set)
     until interrupted. Any number may run at once, on any hosts: each notification is sent at least once,
-    and not by two workers while one holds it."""
+    and not by two workers while one holds it. Webhooks go only to public addresses unless
+    PHASEGATE_WEBHOOK_ALLOW lists internal networks (comma-separated CIDRs, e.g. 10.0.0.0/8)."""
     if s.server is not None:
         raise UsageError("notify run delivers from a database (--db); the server delivers by itself "
                          "(`phasegate serve`, unless --no-deliver)")
@@ -45,8 +52,9 @@ def notify_run(s: Session, once: bool, batch: int, concurrency: int, lease_secon
 
     from workflow.delivery.worker import Worker
 
+    timing: dict[str, Any] = {} if deadline is None else {"deadline": deadline}
     with Worker.from_env(s.engine.store, batch=batch, concurrency=concurrency, lease_seconds=lease_seconds,
-                         max_attempts=max_attempts) as worker:
+                         max_attempts=max_attempts, **timing) as worker:
         if once:
             report = worker.drain()
             if s.json:
@@ -108,9 +116,17 @@ def webhook() -> None:
               "(default: a new random one, shown once).")
 @pass_session
 def webhook_add(s: Session, url: str, events: str, fmt: str, secret_stdin: bool) -> None:
-    """Post the notifications of KINDS to URL, each signed (X-Phasegate-Signature: sha256=HMAC)."""
+    """Post the notifications of KINDS to URL, each signed (X-Phasegate-Signature: sha256=HMAC).
+
+    URL must reach a public address: loopback, private, link-local and other internal addresses are
+    refused unless PHASEGATE_WEBHOOK_ALLOW lists their network (e.g. 10.0.0.0/8,127.0.0.0/8)."""
+    from workflow.domain import addresses
+
     secret = sys.stdin.readline().rstrip("\r\n") if secret_stdin else None
-    info, made = s.engine.add_webhook(url, actor=s.actor, events=events, format=fmt, secret=secret)
+    # Over --server the server's own PHASEGATE_WEBHOOK_ALLOW decides (a client cannot widen it).
+    allow = () if s.server is not None else addresses.allow_list(os.environ.get(addresses.ALLOW_ENV))
+    info, made = s.engine.add_webhook(url, actor=s.actor, events=events, format=fmt, secret=secret,
+                                      allow=allow)
     if s.json:
         emit_json({**info.to_dict(), **({"secret": made} if made else {})})
         return

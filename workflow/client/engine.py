@@ -176,7 +176,9 @@ class RemoteEngine(RemoteAudit):
     # -- notifications ----------------------------------------------------------------------------------
 
     def add_webhook(self, url: str, *, actor: Unused = None, events: str | list[str] = "all",
-                    format: str = "json", secret: str | None = None) -> tuple[WebhookInfo, str | None]:
+                    format: str = "json", secret: str | None = None,
+                    allow: Unused = None) -> tuple[WebhookInfo, str | None]:
+        """``allow`` is the server's own (its PHASEGATE_WEBHOOK_ALLOW): a client cannot widen it."""
         body = {"url": url, "events": events, "format": format, "secret": secret}
         return self.http.call("POST", path("webhooks"), json=body,
                               read=lambda doc: (from_dict(WebhookInfo, doc), doc.get("secret")))

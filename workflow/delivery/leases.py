@@ -16,17 +16,20 @@ Settling: a delivered row is ``delivered`` (even if its lease lapsed meanwhile: 
 reach its receiver); a failed one counts the try, keeps the error and waits
 (:mod:`workflow.delivery.backoff`), or is ``dead`` after the last try. A failure is
 recorded only while the worker still holds the lease it claimed, so a slow worker
-cannot undo what a later claim of the same row did.
+cannot undo what a later claim of the same row did. A row the worker could not start in
+time goes back as it was (due again, its tries and last error untouched): it was not sent.
+A row's ``last_error`` is phasegate's sentence (a status code, a timeout, a refused
+address), never what a receiver answered.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from workflow.domain.events import Event
 from workflow.domain.inputs import later
@@ -38,7 +41,7 @@ from workflow.storage.tables import webhooks as t_webhooks
 from workflow.storage.tx import WriteTx
 
 LEASE_SECONDS = 60.0
-ERROR_MAX = 1000  # characters of a receiver's error kept in last_error
+ERROR_MAX = 1000  # characters of phasegate's sentence for a failure kept in last_error (never an answer's)
 
 _o, _e, _w = t_outbox.c, t_events.c, t_webhooks.c
 
@@ -72,22 +75,27 @@ class Claimed:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one send did: delivered (``error`` None), failed and worth trying again, or failed for good."""
+    """What one send did: delivered (``error`` None), failed and worth trying again, or failed for good;
+    or, ``sent`` False, nothing: the row could not be started in time and goes back as it was."""
 
     row: Claimed
     error: str | None = None
     permanent: bool = False
+    sent: bool = True
 
 
 def claim(store: Store, now: str, *, limit: int, channels: Sequence[str],
-          lease_seconds: float = LEASE_SECONDS) -> list[Claimed]:
-    """Lease up to ``limit`` due rows of ``channels``, oldest due first."""
+          lease_seconds: float = LEASE_SECONDS, skip: Collection[str] = ()) -> list[Claimed]:
+    """Lease up to ``limit`` due rows of ``channels``, oldest due first; none of the webhooks ``skip``
+    names (receivers this worker is already sending all it may to)."""
     until = later(now, lease_seconds)
 
     def work(tx: WriteTx) -> list[Claimed]:
         due = (select(_o.id).where(_o.status == "pending", _o.next_attempt_at <= now,
                                    _o.channel.in_(list(channels)))
                .order_by(_o.next_attempt_at, _o.id).limit(limit))
+        if skip:
+            due = due.where(or_(_o.channel != "webhook", _o.target.not_in(sorted(skip))))
         if tx.dialect.postgresql:
             due = due.with_for_update(skip_locked=True)
         ids = [row[0] for row in tx.core(due)]
@@ -126,11 +134,15 @@ def _claimed(row: Any, lease: str) -> Claimed:
 
 def settle(store: Store, outcomes: Iterable[Outcome], now: str, *, max_attempts: int,
            delay: Callable[[int], float]) -> dict[str, int]:
-    """Record what the sends did, in one transaction; how many were delivered, retried, dead."""
-    delivered, failed = [], []
-    counts = {"delivered": 0, "retry": 0, "dead": 0}
+    """Record what the sends did, in one transaction; how many were delivered, retried, dead, released."""
+    delivered, failed, released = [], [], []
+    counts = {"delivered": 0, "retry": 0, "dead": 0, "released": 0}
     for out in outcomes:
         attempts = out.row.attempts + 1
+        if not out.sent:
+            released.append({"b_id": out.row.id, "b_lease": out.row.lease})
+            counts["released"] += 1
+            continue
         if out.error is None:
             delivered.append({"b_id": out.row.id, "b_attempts": attempts})
             counts["delivered"] += 1
@@ -156,8 +168,14 @@ def settle(store: Store, outcomes: Iterable[Outcome], now: str, *, max_attempts:
                         last_error=bindparam("b_error"), next_attempt_at=bindparam("b_next"),
                         lease_until=None),
                 failed)
+        if released:  # never sent: due again at once, its tries and last error as they were
+            tx.conn.execute(
+                update(t_outbox).where(_o.id == bindparam("b_id"), _o.status == "pending",
+                                       _o.lease_until == bindparam("b_lease"))
+                .values(next_attempt_at=now, lease_until=None),
+                released)
 
-    if delivered or failed:
+    if delivered or failed or released:
         store.write(work)
     return counts
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -86,8 +87,9 @@ class MailSender:
             smtp.login(c.user, c.password or "")
         return smtp
 
-    def send_all(self, rows: Sequence[Claimed]) -> list[Outcome]:
-        """Every row over one connection; a refused recipient fails its row, a lost connection the rest."""
+    def send_all(self, rows: Sequence[Claimed], start_by: float | None = None) -> list[Outcome]:
+        """Every row over one connection; a refused recipient fails its row, a lost connection the rest.
+        A message not started by ``start_by`` (``time.monotonic()``) is not sent: it goes back unsent."""
         out = [Outcome(r, f"{r.people[0]}'s account is disabled", permanent=True) for r in rows if r.disabled]
         rows = [r for r in rows if not r.disabled]
         if not rows:
@@ -99,6 +101,9 @@ class MailSender:
             return out + [Outcome(r, f"{where}: {_said(exc)}") for r in rows]
         try:
             for i, row in enumerate(rows):
+                if start_by is not None and time.monotonic() >= start_by:
+                    out += [Outcome(r, sent=False) for r in rows[i:]]
+                    break
                 try:
                     smtp.send_message(messages.email(row, self.config.sender, self.base_url))
                     out.append(Outcome(row))

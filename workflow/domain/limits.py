@@ -56,6 +56,34 @@ TEMPLATE_BYTES = declare(
     "refused before it is decoded or parsed; the built-in templates are under 10 KiB",
 )
 
+# -- delivering webhooks (workflow/delivery/webhooks.py, workflow/delivery/worker.py) -----------------
+WEBHOOK_ANSWER_BYTES = declare(
+    "WEBHOOK_ANSWER_BYTES",
+    "a webhook receiver's answer, read",
+    4096,
+    "bytes",
+    "only the status counts and the answer is never kept: past this much of its body the connection is "
+    "closed, not read to the end (its status line and headers are bounded by h11, 100 KiB)",
+)
+WEBHOOK_DEADLINE = declare(
+    "WEBHOOK_DEADLINE",
+    "one webhook delivery, from connecting to the answer's last byte read",
+    10.0,
+    "seconds",
+    "one overall deadline, not one per read: a receiver trickling its answer a byte at a time is cut off; "
+    "a worker's lease is always more than twice it, so no other worker sends the same row meanwhile",
+    "phasegate notify run --deadline (the worker inside phasegate serve keeps the default)",
+)
+WEBHOOK_OTHERS_RESERVE = declare(
+    "WEBHOOK_OTHERS_RESERVE",
+    "webhook connections kept for the other receivers",
+    0.25,
+    "of --concurrency (at least one connection), besides it",
+    "one receiver gets at most --concurrency connections and the worker keeps a quarter more for the "
+    "others: a receiver that holds all it may get (slow, trickling) holds only its own rows",
+    "phasegate notify run --concurrency",
+)
+
 # -- signing in (workflow/engine/signin.py, workflow/engine/passwords.py) ---------------------------
 PASSWORD_CHECKS = declare(
     "PASSWORD_CHECKS",

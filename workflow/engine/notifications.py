@@ -8,19 +8,28 @@ and the state check replays the first three against the ``webhooks`` and
 ``notify_settings`` rows. A webhook's secret is never in an event, a listing or a log:
 only a fingerprint of it (the first 12 hex digits of its sha256). Delivery itself is
 :mod:`workflow.delivery`'s.
+
+A webhook's URL is checked when it is added (:mod:`workflow.domain.addresses`): http or https,
+no user or password in it (it would sit on the record in clear), and a host that is a public
+address or a name resolving only to public ones, unless ``allow`` (the networks of
+``PHASEGATE_WEBHOOK_ALLOW``, read by the process adding it) lets it through. A name that does
+not resolve now is taken: delivery checks the address it connects to, every time.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
+import socket
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import insert, or_, select, update
 
-from workflow.domain import credentials, inputs, rules
+from workflow.domain import addresses, credentials, inputs, rules
+from workflow.domain.addresses import Address, Network
 from workflow.domain.asks import KINDS
 from workflow.domain.events import Event
 from workflow.domain.identity import Identity, acting
@@ -66,22 +75,62 @@ def kinds_of(value: str | Sequence[str], what: str, *, everything: Any, nothing:
     return sorted(set(names))
 
 
-def _url(value: str) -> str:
+def _url(value: str, allow: Sequence[Network]) -> str:
     url = inputs.text(value, "the webhook's URL", required=True, max_len=2000, multiline=False) or ""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[::1/": an IPv6 host without its closing bracket
+        raise UsageError(f"{inputs.shown(url)} is not an http:// or https:// URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
         raise UsageError(f"{inputs.shown(url)} is not an http:// or https:// URL")
+    if not url.isascii():
+        raise UsageError(f"{inputs.shown(url)} is not ASCII: write an international name in its xn-- form "
+                         f"and other characters %-encoded")
+    if "[" in parts.netloc and ":" not in parts.hostname:  # "[v1.x]": a bracket holds an IPv6 address
+        raise UsageError(f"{inputs.shown(url)} has a bracketed host that is not an IPv6 address")
+    if "@" in parts.netloc:
+        raise UsageError("a webhook's URL may not carry a user or password: it would be kept on the record "
+                         "in clear; the receiver knows phasegate by the body's signature (the secret)")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise UsageError(f"{inputs.shown(url)} has a port that is not a number from 1 to 65535") from None
+    for address in _addresses(parts.hostname, port):
+        refused = addresses.refusal(address, allow, parts.hostname)
+        if refused:
+            raise UsageError(f"the webhook's host {refused}")
     return url
 
 
+def resolve(host: str, port: int) -> list[Address]:
+    """Every address ``host`` resolves to now (none when it does not resolve)."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return []
+    return [ipaddress.ip_address(str(info[4][0]).partition("%")[0]) for info in found]
+
+
+def _addresses(host: str, port: int) -> list[Address]:
+    """The host's address if it spells one, else what the name resolves to."""
+    spelled = addresses.literal(host)
+    return [spelled] if spelled is not None else resolve(host, port)
+
+
 def add_webhook(store: Store, url: str, *, actor: str | Identity, events: str | Sequence[str] = "all",
-                format: str = "json", secret: str | None = None) -> tuple[WebhookInfo, str | None]:
+                format: str = "json", secret: str | None = None,
+                allow: Sequence[Network] = ()) -> tuple[WebhookInfo, str | None]:
     """A new webhook (admins) for the notifications of kinds ``events`` ("all": every kind).
 
     ``secret``: the HMAC key the receiver checks signatures with (at least 16 characters);
-    None: a new random one, returned (shown once). Returns (the webhook, the secret made or None).
+    None: a new random one, returned (shown once). ``allow``: the internal networks it may
+    point into (``PHASEGATE_WEBHOOK_ALLOW``; by default only public addresses). Returns (the
+    webhook, the secret made or None).
     """
-    who, url = acting(actor), _url(url)
+    who = acting(actor)
+    # Only an admin learns what a URL resolves to (and makes this server look a name up).
+    store.read(lambda tx: require_admin(tx, who, "add webhooks"))
+    url = _url(url, allow)
     kinds = kinds_of(events, "--events", everything=["*"])
     if format not in FORMATS:
         raise UsageError(f"the webhook's format must be {' or '.join(FORMATS)}, not {inputs.shown(format)}")

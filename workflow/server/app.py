@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                                               pool_wait=settings.pool_wait)
         passwords.bound(settings.password_checks)
         ticker = Ticker(app.state.engine, settings.tick_seconds).start()
-        deliverer = Deliverer(app.state.engine, settings.deliver).start()
+        deliverer = Deliverer(app.state.engine, settings.deliver, allow=settings.webhook_networks).start()
         try:
             yield
         finally:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from collections.abc import Sequence
 
+from workflow.domain.addresses import Network
 from workflow.engine import Engine
 
 
@@ -65,19 +67,21 @@ class Ticker(Background):
 class Deliverer(Background):
     """The outbox's worker in a thread: every worker process of every host may run one (the leases
     keep them from sending a notification twice at once). Set up by the environment as
-    ``notify run`` is (PHASEGATE_SMTP_URL, PHASEGATE_MAIL_FROM, PHASEGATE_BASE_URL)."""
+    ``notify run`` is (PHASEGATE_SMTP_URL, PHASEGATE_MAIL_FROM, PHASEGATE_BASE_URL); the internal
+    networks webhooks may reach are the server's settings' (PHASEGATE_WEBHOOK_ALLOW)."""
 
     name = "phasegate-deliver"
 
-    def __init__(self, engine: Engine, enabled: bool, idle: float = 1.0) -> None:
+    def __init__(self, engine: Engine, enabled: bool, idle: float = 1.0,
+                 allow: Sequence[Network] = ()) -> None:
         super().__init__(engine, enabled)
-        self.idle = idle
+        self.idle, self.allow = idle, tuple(allow)
 
     def _run(self) -> None:
         from workflow.delivery.worker import Worker
 
         try:
-            worker = Worker.from_env(self.engine.store)
+            worker = Worker.from_env(self.engine.store, allow=self.allow)
         except Exception as exc:  # a malformed PHASEGATE_SMTP_URL: said once, the server goes on
             log(deliver="not started", error=str(exc)[:500])
             return

@@ -7,7 +7,7 @@ import json
 import os
 from dataclasses import dataclass, field
 
-from workflow.domain import limits
+from workflow.domain import addresses, limits
 
 ENV = "PHASEGATE_SERVER_SETTINGS"
 
@@ -24,13 +24,22 @@ class Settings:
     pool_wait: float = float(limits.POOL_WAIT.default)  # seconds a request waits for one, then 503 busy
     tick_seconds: float = 60.0  # how often the server's own tick runs (0: never; cron runs `phasegate tick`)
     deliver: bool = True  # the outbox's worker runs in the server (False: `phasegate notify run` elsewhere)
+    # CIDRs a webhook may reach besides public addresses; None: $PHASEGATE_WEBHOOK_ALLOW as serve found it
+    webhook_allow: tuple[str, ...] | None = None
     password_checks: int = 0  # argon2 checks at once per process (0: one per core; limits.PASSWORD_CHECKS)
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default=(), compare=False)
     metric_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default=(), compare=False
     )
+    webhook_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
+        default=(), compare=False
+    )
 
     def __post_init__(self) -> None:
+        if self.webhook_allow is None:  # a malformed list stops `serve` with a sentence (exit 2)
+            found = addresses.allow_list(os.environ.get(addresses.ALLOW_ENV))
+            object.__setattr__(self, "webhook_allow", tuple(str(n) for n in found))
+        object.__setattr__(self, "webhook_networks", addresses.allow_list(",".join(self.webhook_allow or ())))
         object.__setattr__(
             self, "networks", tuple(ipaddress.ip_network(c, strict=False) for c in self.trusted_proxies)
         )
@@ -51,6 +60,7 @@ class Settings:
                 "pool_wait": self.pool_wait,
                 "tick_seconds": self.tick_seconds,
                 "deliver": self.deliver,
+                "webhook_allow": list(self.webhook_allow or ()),
                 "password_checks": self.password_checks,
             }
         )
@@ -72,6 +82,7 @@ class Settings:
             pool_wait=d.get("pool_wait", limits.POOL_WAIT.default),
             tick_seconds=d.get("tick_seconds", 60.0),
             deliver=d.get("deliver", True),
+            webhook_allow=tuple(d.get("webhook_allow", ())),
             password_checks=d.get("password_checks", 0),
         )
 

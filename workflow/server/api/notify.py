@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from workflow.domain.results import NotifySettings, OutboxEntry, WebhookInfo
 from workflow.server.api.common import EventOut, command, event_out, links
-from workflow.server.auth import CurrentIdentity, EngineDep
+from workflow.server.auth import CurrentIdentity, EngineDep, settings_of
 
 router = APIRouter(tags=["notifications"])
 # Kinds as a list or one text ("all", "none", "task,sign"); the engine says which are known.
@@ -52,9 +52,11 @@ def webhooks(who: CurrentIdentity, engine: EngineDep) -> list[WebhookInfo]:
              responses=links(201, remove=("delete", "/webhooks/{webhook_id}",
                                           {"webhook_id": "$response.body#/id"})))
 def add_webhook(body: WebhookIn, request: Request, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
+    """A new webhook (admins). Its URL must reach a public address unless the server's
+    PHASEGATE_WEBHOOK_ALLOW lists the network (422 otherwise, with the reason)."""
     command(request, "webhook.add")
     info, made = engine.add_webhook(body.url, actor=who, events=body.events, format=body.format,
-                                    secret=body.secret)
+                                    secret=body.secret, allow=settings_of(request).webhook_networks)
     return {**info.to_dict(), "secret": made}
 
 
