@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from workflow.cli.app import Session, cli, pass_session
+from workflow.domain import limits
 
 
 @cli.command()
@@ -24,10 +25,20 @@ from workflow.cli.app import Session, cli, pass_session
               help="Run `phasegate tick` this often inside the server (0: never).")
 @click.option("--no-deliver", "no_deliver", is_flag=True,
               help="Do not deliver notifications in the server (run `phasegate notify run` instead).")
+@click.option("--header-timeout", "header_seconds", default=float(limits.HEADER_SECONDS.default),
+              show_default=True, type=click.FloatRange(0.5, 3600), metavar="SECONDS",
+              help="Close a connection whose request's headers have not all arrived in this time (408).")
+@click.option("--body-timeout", "body_seconds", default=float(limits.BODY_SECONDS.default),
+              show_default=True, type=click.FloatRange(0.5, 3600), metavar="SECONDS",
+              help="Refuse a request whose body has not all arrived in this time (408).")
+@click.option("--max-connections", default=int(limits.CONNECTIONS.default), show_default=True,
+              type=click.IntRange(1, 100_000), metavar="N",
+              help="Open connections per worker; a request beyond them is answered 503 (busy).")
 @pass_session
 def serve(s: Session, host: str, port: int, workers: int, proxy_header: str | None,
           trusted_proxies: tuple[str, ...], metrics_from: tuple[str, ...], secure_cookies: bool,
-          tick_seconds: float, no_deliver: bool) -> None:
+          tick_seconds: float, no_deliver: bool, header_seconds: float, body_seconds: float,
+          max_connections: int) -> None:
     """Serve the HTTP API (/api/v1) and the web app (/) on one port, over the --db database."""
     from workflow.server.serve import serve as run
     from workflow.server.settings import Settings
@@ -38,5 +49,7 @@ def serve(s: Session, host: str, port: int, workers: int, proxy_header: str | No
         raise click.UsageError("--proxy-header needs at least one --trusted-proxy address")
     settings = Settings(db=s.db, proxy_header=proxy_header, trusted_proxies=trusted_proxies,
                         metrics_from=metrics_from or ("127.0.0.1/32", "::1/128"),
-                        secure_cookies=secure_cookies, tick_seconds=tick_seconds, deliver=not no_deliver)
+                        secure_cookies=secure_cookies, tick_seconds=tick_seconds, deliver=not no_deliver,
+                        header_seconds=header_seconds, body_seconds=body_seconds,
+                        max_connections=max_connections)
     run(settings, host=host, port=port, workers=workers)

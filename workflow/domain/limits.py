@@ -53,3 +53,65 @@ TEMPLATE_BYTES = declare(
     "bytes",
     "refused before it is decoded or parsed; the built-in templates are under 10 KiB",
 )
+
+# -- what a request may cost the server before anyone is known (workflow/server/bodies.py, protocol.py)
+
+REQUEST_BYTES = declare(
+    "REQUEST_BYTES",
+    "a request body (JSON or a form)",
+    1_048_576,
+    "bytes",
+    "refused 413 before it is read (Content-Length) or as soon as it passes the limit (chunked); "
+    "the longest thing a person types is 4,000 characters",
+)
+UPLOAD_BYTES = declare(
+    "UPLOAD_BYTES",
+    "a request that uploads a template (POST /api/v1/templates, /templates/validate; the web app's "
+    "template check and publish)",
+    2_097_152,
+    "bytes",
+    "a template file is at most 1 MiB (refused by the loader with its own sentence); the rest is the "
+    "form around it",
+)
+CHECKPOINT_BYTES = declare(
+    "CHECKPOINT_BYTES",
+    "an audit checkpoint file (and the request that uploads one to verify against)",
+    64 * 1_048_576,
+    "bytes",
+    "a checkpoint names every chain's length and head, ~170 bytes a project: ~400,000 projects",
+)
+HEADER_SECONDS = declare(
+    "HEADER_SECONDS",
+    "a request's headers to arrive (from the connection's opening, or the previous answer on it)",
+    10,
+    "seconds",
+    "a connection that trickles its headers is answered 408 and closed instead of held open "
+    "(uvicorn has no such timeout of its own)",
+    setting="phasegate serve --header-timeout",
+)
+BODY_SECONDS = declare(
+    "BODY_SECONDS",
+    "a request's body to arrive (from the start of the request)",
+    60,
+    "seconds",
+    "a body trickled in is answered 408 and the connection closed; 60 s carries the largest upload "
+    "(a 64 MiB checkpoint) at ~1 MB/s",
+    setting="phasegate serve --body-timeout",
+)
+HEADER_BYTES = declare(
+    "HEADER_BYTES",
+    "a request's line and headers",
+    65_536,
+    "bytes",
+    "answered 431 and the connection closed past it (uvicorn's httptools parser keeps headers of any size "
+    "in memory); a browser's are a few KiB",
+)
+CONNECTIONS = declare(
+    "CONNECTIONS",
+    "open connections per server process",
+    256,
+    "connections",
+    "a request on a connection beyond it is answered 503 busy with Retry-After; the database pool, "
+    "not the connections, bounds the work done at once",
+    setting="phasegate serve --max-connections",
+)

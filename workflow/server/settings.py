@@ -7,6 +7,8 @@ import json
 import os
 from dataclasses import dataclass, field
 
+from workflow.domain import limits
+
 ENV = "PHASEGATE_SERVER_SETTINGS"
 
 
@@ -21,6 +23,9 @@ class Settings:
     pool_size: int = 8
     tick_seconds: float = 60.0  # how often the server's own tick runs (0: never; cron runs `phasegate tick`)
     deliver: bool = True  # the outbox's worker runs in the server (False: `phasegate notify run` elsewhere)
+    header_seconds: float = limits.HEADER_SECONDS.default  # a request's headers must arrive in this
+    body_seconds: float = limits.BODY_SECONDS.default  # ... and its body in this
+    max_connections: int = int(limits.CONNECTIONS.default)  # per process; beyond it 503 busy
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default=(), compare=False)
     metric_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default=(), compare=False
@@ -46,6 +51,9 @@ class Settings:
                 "pool_size": self.pool_size,
                 "tick_seconds": self.tick_seconds,
                 "deliver": self.deliver,
+                "header_seconds": self.header_seconds,
+                "body_seconds": self.body_seconds,
+                "max_connections": self.max_connections,
             }
         )
 
@@ -65,6 +73,9 @@ class Settings:
             pool_size=d["pool_size"],
             tick_seconds=d.get("tick_seconds", 60.0),
             deliver=d.get("deliver", True),
+            header_seconds=d.get("header_seconds", limits.HEADER_SECONDS.default),
+            body_seconds=d.get("body_seconds", limits.BODY_SECONDS.default),
+            max_connections=d.get("max_connections", int(limits.CONNECTIONS.default)),
         )
 
     def trusts(

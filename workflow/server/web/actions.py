@@ -17,34 +17,46 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from workflow.domain.identity import Identity
+from workflow.domain.inputs import event_number
 from workflow.engine import Engine, signin
 from workflow.errors import PhasegateError, Throttled, UsageError
 from workflow.server.api.me import set_session_cookie
 from workflow.server.auth import SESSION_COOKIE, client_address, engine_of, refuse_cross_site, settings_of
+from workflow.server.bodies import UPLOADS
 from workflow.server.web import pages
 from workflow.server.web.render import page
-from workflow.server.web.session import safe_next, viewer
+from workflow.server.web.session import safe_next, signed_in, viewer
 
 router = APIRouter()
 TEXT = 4000
-YAML_MAX = 1_048_576
 
 
 async def form_of(request: Request) -> dict[str, Any]:
-    """The form's fields (an uploaded file's bytes under its field name)."""
-    form = await request.form()
+    """The form's fields (an uploaded file's bytes under its field name; the first of a repeated field).
+
+    Read only for someone signed in (the sign-in form aside): a post without a credential is sent
+    to sign in before its body costs a parse. Only the forms that upload a file take one, so no
+    other form spools anything to disk; the body's size is bounded before this
+    (:mod:`workflow.server.bodies`).
+    """
+    if request.url.path != "/signin":
+        await run_in_threadpool(signed_in, request)
     fields: dict[str, Any] = {}
-    for name, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            data = await value.read(YAML_MAX + 1)
-            if data:
-                fields[name] = data
-        else:
-            fields.setdefault(name, value)
+    async with request.form(max_files=1 if request.url.path in UPLOADS else 0) as form:
+        for name, value in form.multi_items():
+            if name in fields:
+                continue
+            if isinstance(value, UploadFile):
+                data = await value.read()
+                if data:
+                    fields[name] = data
+            else:
+                fields[name] = value
     return fields
 
 
@@ -106,11 +118,11 @@ def sign_out(request: Request, form: Form) -> Response:
 
 
 def _seq(form: dict[str, Any]) -> int:
-    value = str(form.get("seq") or "")
-    if not value.isdigit():
+    number = event_number(str(form.get("seq") or ""))
+    if number is None:
         raise UsageError("this form does not say which state of the project it was drawn from; "
                          "reload the page")
-    return int(value)
+    return number
 
 
 def needed(form: dict[str, Any], name: str, what: str) -> str:
@@ -184,6 +196,8 @@ def create(request: Request, form: Form) -> Response:
 
 def _yaml(form: dict[str, Any]) -> bytes:
     data = form.get("file") or str(form.get("yaml") or "").replace("\r\n", "\n").encode()
+    if isinstance(data, str):
+        raise UsageError("the template's file was sent as text; choose it as a file, or paste it in the box")
     if not data.strip():
         raise UsageError("paste the template's YAML or choose a file")
     return bytes(data)
@@ -225,6 +239,8 @@ def verify(request: Request, form: Form) -> Response:
         with tempfile.TemporaryDirectory() as folder:
             anchor = None
             if form.get("checkpoint"):
+                if isinstance(form["checkpoint"], str):
+                    raise UsageError("the checkpoint was sent as text; choose the checkpoint file")
                 anchor = Path(folder) / "checkpoint.json"
                 anchor.write_bytes(form["checkpoint"])
             report = engine_of(request).verify_audit(project, reader=me, checkpoint=anchor)
