@@ -115,3 +115,29 @@ CONNECTIONS = declare(
     "not the connections, bounds the work done at once",
     setting="phasegate serve --max-connections",
 )
+
+# -- what checking a template may cost (workflow/domain/yaml_reader.py, workflow/server/checks.py)
+
+TEMPLATE_VALUES = declare(
+    "TEMPLATE_VALUES",
+    "the values in a template (every key, text, list and mapping)",
+    10_000,
+    "values",
+    "composition stops at the one past it, with its line; the built-in templates hold ~170, a template "
+    "of 40 roles and 40 phases ~2,000",
+)
+TEMPLATE_ENTRIES = declare(
+    "TEMPLATE_ENTRIES",
+    "the entries of one mapping or list in a template (roles, phases, tasks, approvers)",
+    500,
+    "entries",
+    "refused at the entry past it, with its line; the built-in templates' widest holds 7",
+)
+TEMPLATE_CHECKS = declare(
+    "TEMPLATE_CHECKS",
+    "template checks (validate, publish; API and web app) in flight per server process",
+    2,
+    "checks",
+    "a check is CPU work in the server; beyond the bound a check is answered 503 busy with Retry-After "
+    "at once, so a few people checking hostile templates cannot slow everybody else",
+)

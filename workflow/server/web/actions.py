@@ -28,6 +28,7 @@ from workflow.errors import PhasegateError, Throttled, UsageError
 from workflow.server.api.me import set_session_cookie
 from workflow.server.auth import SESSION_COOKIE, client_address, engine_of, refuse_cross_site, settings_of
 from workflow.server.bodies import UPLOADS
+from workflow.server.checks import TEMPLATE_CHECKS
 from workflow.server.web import pages
 from workflow.server.web.render import page
 from workflow.server.web.session import safe_next, signed_in, viewer
@@ -210,7 +211,8 @@ def check_template(request: Request, form: Form) -> Response:
     me = viewer(request, csrf=form.get("csrf"))
     try:
         data = _yaml(form)
-        definition = load_definition(data, "the template")
+        with TEMPLATE_CHECKS.slot():
+            definition = load_definition(data, "the template")
     except PhasegateError as exc:
         return pages.templates_page(request, me, error=exc, draft=form)
     return pages.templates_page(request, me, draft=form, checked=definition)
@@ -221,7 +223,9 @@ def publish_template(request: Request, form: Form) -> Response:
     me = viewer(request, csrf=form.get("csrf"))
     request.state.action = "template.publish"
     try:
-        info, _published = engine_of(request).publish_template(_yaml(form), actor=me, name="the template")
+        data = _yaml(form)
+        with TEMPLATE_CHECKS.slot():
+            info, _published = engine_of(request).publish_template(data, actor=me, name="the template")
     except PhasegateError as exc:
         return pages.templates_page(request, me, error=exc, draft=form)
     return see(f"/templates/{quote(info.key, safe='')}?version={info.version}")
