@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from workflow.domain.identity import Identity
-from workflow.domain.inputs import event_number
+from workflow.domain.inputs import event_number, shown
 from workflow.engine import Engine, signin
 from workflow.errors import PhasegateError, Throttled, UsageError
 from workflow.server.api.me import set_session_cookie
@@ -35,6 +35,7 @@ from workflow.server.web.session import safe_next, signed_in, viewer
 
 router = APIRouter()
 TEXT = 4000
+FILE_FIELDS = frozenset({"file", "checkpoint"})  # the only fields a file may be sent in
 
 
 async def form_of(request: Request) -> dict[str, Any]:
@@ -53,6 +54,8 @@ async def form_of(request: Request) -> dict[str, Any]:
             if name in fields:
                 continue
             if isinstance(value, UploadFile):
+                if name not in FILE_FIELDS:
+                    raise UsageError(f"the form's field {shown(name)} takes text, not a file")
                 data = await value.read()
                 if data:
                     fields[name] = data
