@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
+from workflow.domain import schema
 from workflow.domain.definition import Definition
 from workflow.domain.results import TemplateInfo, template_document
 from workflow.errors import DefinitionError
@@ -19,7 +20,7 @@ router = APIRouter(tags=["templates"])
 YAML_BODY = {
     "requestBody": {"required": True, "content": {"application/x-yaml": {"schema": {"type": "string"}}}}
 }
-MAX_BYTES = 1_048_576 + 1
+MAX_BYTES = schema.MAX_BYTES + 1  # one past the loader's limit: it refuses with its own sentence
 
 
 async def _yaml(request: Request) -> bytes:
