@@ -61,6 +61,7 @@ class Row:
     checkpoint: bool = False  # the body is a checkpoint of the prepared database
     refused: int = 403
     public: bool = False  # needs no credential (signing in)
+    by_rule: frozenset[str] = frozenset()  # callers refused 409 by the project's state, not 403
     note: str = ""
     cli: str | None = None  # the command of the CLI matrix that is this request
     params: dict[str, str] = field(default_factory=dict)
@@ -74,8 +75,9 @@ class Row:
         return self.method == "GET"
 
 
-def row(method: str, path: str, allowed: frozenset[str] | set[str], **more: Any) -> Row:
-    return Row(method, path, frozenset(allowed), **more)
+def row(method: str, path: str, allowed: frozenset[str] | set[str], *, by_rule: set[str] = set(),  # noqa: B006
+        **more: Any) -> Row:
+    return Row(method, path, frozenset(allowed), by_rule=frozenset(by_rule), **more)
 
 
 ROWS = [
@@ -112,6 +114,11 @@ ROWS = [
     row("POST", "/projects/A/approvals", {"holder"}, json={"role": "head_of_technology", "comment": "c"},
         cli="approve"),
     row("DELETE", "/projects/V/approvals/head_of_technology", {"holder"}, note="the approver's own"),
+    # Whoever cannot have given the approval is refused 403 before any rule of the project's state
+    # (an auditor's write is never a 409); only the role's holder learns there is nothing to withdraw.
+    row("DELETE", "/projects/T/approvals/head_of_technology", set(), by_rule={"holder"},
+        note="nobody approved"),
+    row("DELETE", "/projects/R/approvals/head_of_technology", set(), by_rule={"holder"}, note="on hold"),
     row("POST", "/projects/A/rejections", {"holder"}, json={"role": "head_of_technology", "reason": "r"},
         cli="reject"),
     row("POST", "/projects/V/advance", {"lead"}, cli="advance"),
@@ -121,6 +128,7 @@ ROWS = [
     row("PUT", "/projects/T/due/client_kickoff", {"lead"}, json={"date": "2027-01-15", "reason": "r"},
         cli="project due"),
     row("POST", "/tick", {"admin"}),
+    row("GET", "/tick", {"admin"}, params={"now": "2027-01-05T10:00:00Z"}, note="a try-out, nothing written"),
     row("POST", "/me/calendar-key", EVERYONE, ok=201),
     row("GET", "/me/calendar.ics", EVERYONE, note="signed in (a feed's key is the other way in)"),
     row("GET", "/webhooks", {"admin"}),
@@ -143,6 +151,8 @@ ROWS = [
 def expected_status(r: Row, caller: str) -> int:
     if caller in NO_CREDENTIAL:
         return r.ok if r.public else 401
+    if caller in r.by_rule:
+        return 409
     return r.ok if caller in r.allowed else r.refused
 
 
@@ -272,7 +282,7 @@ def check_cell(app: FastAPI, url: str, base: Base, r: Row, caller: str) -> None:
     assert response.status_code == want, f"{caller}: {r.id} -> {response.status_code} {response.text}"
     if want >= 400:
         error = error_of(response)
-        assert error["kind"] == {401: "unauthenticated", 403: "not_permitted", 404: "not_found"}[want]
+        assert error["kind"] == {401: "unauthenticated", 403: "not_permitted", 404: "not_found", 409: "refused"}[want]
         if want == 403 and r.cli:  # as the CLI matrix asserts (a withdrawal names the approver)
             assert PEOPLE[caller] in error["message"], "the refusal names who was refused"
         assert after == before, f"a refused {r.id} by {caller} changed nothing"

@@ -50,9 +50,16 @@ def sign_in(client: TestClient, login: str = "ana", password: str = PASSWORD, **
     return response
 
 
+def set_cookie(response: Any, name: str) -> str:
+    """The one Set-Cookie header of ``response`` that sets ``name`` (a sign-in also sets the
+    browser's device cookie)."""
+    (found,) = [h for h in response.headers.get_list("set-cookie") if h.startswith(f"{name}=")]
+    return found
+
+
 def session_of(response: Any) -> tuple[str, str]:
     """(the session id from Set-Cookie, the CSRF token from the body)."""
-    cookie = SimpleCookie(response.headers["set-cookie"])
+    cookie = SimpleCookie(set_cookie(response, SESSION_COOKIE))
     return cookie[SESSION_COOKIE].value, response.json()["csrf"]
 
 
@@ -67,11 +74,11 @@ def test_signing_in_sets_an_httponly_samesite_lax_cookie_for_the_whole_site(clie
     response = sign_in(client)
     assert response.status_code == 200
     assert response.json()["person"] == "ana" and response.json()["auth"] == "password"
-    (set_cookie,) = response.headers.get_list("set-cookie")
-    morsel = SimpleCookie(set_cookie)[SESSION_COOKIE]
-    assert morsel["httponly"] is True, set_cookie
-    assert morsel["samesite"].lower() == "lax", set_cookie
-    assert morsel["path"] == "/", set_cookie
+    session = set_cookie(response, SESSION_COOKIE)
+    morsel = SimpleCookie(session)[SESSION_COOKIE]
+    assert morsel["httponly"] is True, session
+    assert morsel["samesite"].lower() == "lax", session
+    assert morsel["path"] == "/", session
     assert int(morsel["max-age"]) == signin.SESSION_SECONDS
     assert not morsel["secure"], "Secure only when the server is told it is behind HTTPS"
     assert len(morsel.value) >= 32, "the session id is a long random secret"
@@ -80,7 +87,9 @@ def test_signing_in_sets_an_httponly_samesite_lax_cookie_for_the_whole_site(clie
 def test_the_cookie_is_secure_when_the_server_says_so(url: str) -> None:
     with api(url, secure_cookies=True) as client:
         response = sign_in(client)
-    assert SimpleCookie(response.headers["set-cookie"])[SESSION_COOKIE]["secure"] is True
+    assert SimpleCookie(set_cookie(response, SESSION_COOKIE))[SESSION_COOKIE]["secure"] is True
+    device = [h for h in response.headers.get_list("set-cookie") if h.startswith(signin.DEVICE_COOKIE)]
+    assert len(device) == 1 and "secure" in device[0].lower(), "the device cookie too"
 
 
 def test_a_read_with_the_session_cookie_needs_no_csrf_token(client: TestClient) -> None:
@@ -171,7 +180,8 @@ def test_changing_ones_password_ends_ones_other_sessions_and_keeps_this_one(clie
     here, csrf = session_of(sign_in(client))
     elsewhere, _ = session_of(sign_in(client))
     changed = client.patch(
-        "/api/v1/people/ana", headers=as_session(here, csrf), json={"password": "a brand new password"}
+        "/api/v1/people/ana", headers=as_session(here, csrf),
+        json={"password": "a brand new password", "current_password": PASSWORD},
     )
     assert changed.status_code == 200
     assert client.get("/api/v1/me", headers=as_session(elsewhere)).status_code == 401

@@ -38,9 +38,9 @@ def test_an_admin_adds_an_account_and_sets_its_password_from_stdin(run: Run) -> 
     assert run("user", "add", "ben").stderr == "Error: ben has an account already\n"
 
 
-def test_a_disabled_account_changes_nothing_until_it_is_enabled(run: Run) -> None:
-    """(Through a server it cannot even read: its token stops working. On the database, where
-    anyone can read the file, reads are not refused.)"""
+def test_a_disabled_account_changes_nothing_until_it_is_enabled(run: Run, transport: str) -> None:
+    """(Through a server it cannot even read: its tokens are revoked, and stay so when the account is
+    enabled again. On the database, where anyone can read the file, reads are not refused.)"""
     ok = must_succeed(run)
     ok("user", "add", "ben")
     ok("project", "create", "P-1", "--template", "team-based")
@@ -52,6 +52,10 @@ def test_a_disabled_account_changes_nothing_until_it_is_enabled(run: Run) -> Non
     again = run("user", "disable", "ben")
     assert (again.exit_code, again.stderr) == (1, "Error: ben's account is disabled already\n")
     assert ok("user", "enable", "ben").output == "ben's account is enabled\n"
+    if transport == "server":
+        revived = run("task", "done", "P-1", "team", actor="ben")
+        assert revived.exit_code == 4 and "was revoked" in revived.stderr, "enabling it revives no token"
+        run.__self__.tokens.pop("ben")  # type: ignore[attr-defined]  # a new token, as after signing in again
     ok("task", "done", "P-1", "team", actor="ben")
 
 

@@ -5,8 +5,11 @@ escalates to the lead; the server's delivery worker sends each by e-mail (to aio
 webhook (to a local HTTP receiver); each happens once, each is in the history, and every
 webhook's signature verifies at the receiver.
 
-The server's clock is the real one; the tick is told the moment it acts at (``--now``),
-computed from the gate's opening with the engine's own calendar arithmetic.
+The server's clock is the real one. Cron's tick and delivery (``tick``, ``notify run --once``, on
+the database) run in this process on the tests' clock (``schedules.moved_clock``) moved to the
+moments the engine's own calendar arithmetic computes from the gate's opening: ``tick --now``
+only tries a moment out and writes nothing. Their events are dated at those moments, ahead of the
+server's clock, and the server's later events at its own (real) time.
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from click.testing import CliRunner, Result
 from receivers import Received, http_receiver, smtp_receiver, verified
+from schedules import moved_clock
 from servers import live_server
 
 import workflow
@@ -46,14 +52,45 @@ def timed_large_agency() -> str:
     return "\n".join(lines) + "\n"
 
 
+def mail_env(port: int) -> dict[str, str]:
+    """Where the server's worker and cron's ``notify run`` send e-mail, and the links they carry."""
+    return {"PHASEGATE_SMTP_URL": f"smtp://127.0.0.1:{port}", "PHASEGATE_MAIL_FROM": "phasegate@agency.example",
+            "PHASEGATE_BASE_URL": "https://phasegate.agency.example"}
+
+
+def drained(url: str, seconds: float = 30) -> None:
+    """Wait until no notification that was due by the real clock is waiting or being sent."""
+    now = datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    client = sqlalchemy.create_engine(url)
+    try:
+        deadline = time.monotonic() + seconds
+        while True:
+            with client.connect() as conn:
+                # A row a worker is sending has its next attempt moved to its lease's end.
+                waiting = conn.execute(sqlalchemy.text(
+                    "SELECT count(*) FROM outbox WHERE status = 'pending'"
+                    " AND (next_attempt_at <= :now OR lease_until > :now)"), {"now": now}).scalar_one()
+            if waiting == 0:
+                return
+            assert time.monotonic() < deadline, f"{waiting} notifications still waiting for the server's worker"
+            time.sleep(0.05)
+    finally:
+        client.dispose()
+
+
+def _instant(stored: str) -> datetime:
+    return datetime.fromisoformat(stored.replace("Z", "+00:00"))
+
+
 def test_an_overdue_gate_reminds_by_email_and_webhook_then_escalates_each_once(db_url: str, tmp_path: Path
                                                                               ) -> None:
     db = db_url
     runner = CliRunner()
 
-    def direct(*args: str, actor: str = "ana", stdin: str | None = None) -> Result:
+    def direct(*args: str, actor: str = "ana", stdin: str | None = None, env: dict[str, str] | None = None
+               ) -> Result:
         result = runner.invoke(cli, ["--db", db, "--as", actor, *args], input=stdin, prog_name="phasegate",
-                               env={"PHASEGATE_SERVER": None, "PHASEGATE_TOKEN": None})
+                               env={"PHASEGATE_SERVER": None, "PHASEGATE_TOKEN": None, **(env or {})})
         assert result.exit_code == 0, (args, result.output)
         return result
 
@@ -67,10 +104,9 @@ def test_an_overdue_gate_reminds_by_email_and_webhook_then_escalates_each_once(d
     (tmp_path / "timed.yaml").write_text(timed_large_agency())
 
     with http_receiver() as hooks, smtp_receiver() as mailbox, live_server(
-        db, tmp_path / "server.log", "--tick-every", "0",
-        env={"PHASEGATE_SMTP_URL": f"smtp://127.0.0.1:{mailbox.port}", "PHASEGATE_MAIL_FROM": "phasegate@agency.example",
-             "PHASEGATE_BASE_URL": "https://phasegate.agency.example"},
+        db, tmp_path / "server.log", "--tick-every", "0", env=mail_env(mailbox.port),
     ) as server:
+        mail = mail_env(mailbox.port)
 
         def remote(*args: str, actor: str = "ana", stdin: str | None = None) -> Result:
             result = runner.invoke(cli, ["--server", server.url, *args], input=stdin, prog_name="phasegate",
@@ -95,12 +131,21 @@ def test_an_overdue_gate_reminds_by_email_and_webhook_then_escalates_each_once(d
 
         remind_at = schedule.after(opened, "2d", CALENDAR)
         escalate_at = schedule.after(opened, "4d", CALENDAR)
-        reminded = direct("tick", "--now", remind_at)  # cron's tick, on the database
-        assert "1 reminded, 0 escalated" in reminded.output, reminded.output
-        direct("tick", "--now", remind_at)  # a second host's tick at the same minute: nothing more
-        escalated = direct("tick", "--now", escalate_at)
-        assert "0 reminded, 1 escalated" in escalated.output, escalated.output
-        direct("tick", "--now", escalate_at)
+        tried = direct("tick", "--now", escalate_at)  # a try-out: it says, and writes nothing
+        assert "would give: 1 reminded, 1 escalated" in tried.output, tried.output
+        # Cron's delivery below runs on the moved clock, to which every lease of the server's worker
+        # has lapsed: it starts once the server has sent all that was due by the real clock.
+        drained(db)
+        with moved_clock(_instant(remind_at)) as clock:
+            reminded = direct("tick")  # cron's tick, on the database
+            assert "1 reminded, 0 escalated" in reminded.output, reminded.output
+            direct("tick")  # a second host's tick at the same minute: nothing more
+            direct("notify", "run", "--once", env=mail)  # cron's delivery
+            clock.to(_instant(escalate_at))
+            escalated = direct("tick")
+            assert "0 reminded, 1 escalated" in escalated.output, escalated.output
+            direct("tick")
+            direct("notify", "run", "--once", env=mail)
 
         history = [json.loads(line) for line in remote("--json", "history", "BIG-1").output.splitlines()]
         clock_events = [(e["action"], e["data"]["people"]) for e in history if e["action"] in ("remind", "escalate")]
@@ -108,7 +153,7 @@ def test_an_overdue_gate_reminds_by_email_and_webhook_then_escalates_each_once(d
         escalation = next(e["data"] for e in history if e["action"] == "escalate")
         assert (escalation["to"], escalation["waiting_on"]) == ("lead", ["pia"])
 
-        # The worker inside the server delivers what the ticks queued (it polls every second).
+        # What the ticks queued went out with cron's delivery (the server's worker sends the rest).
         def kinds(got: list[Received]) -> Counter[str]:
             return Counter(json.loads(r.body)["kind"] for r in got)
 

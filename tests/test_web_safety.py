@@ -225,8 +225,11 @@ def test_pages_send_the_csp_and_the_session_cookie_is_httponly_and_samesite(site
     assert "httponly" in set_cookie.lower() and "samesite=lax" in set_cookie.lower()
     assert "secure" not in set_cookie.lower().replace("httponly", "")  # plain http on loopback
     expect(page.get_by_role("heading", name="My work")).to_be_visible()
-    (cookie,) = page.context.cookies()
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    cookie = cookies.pop("phasegate_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["path"] == "/"
+    (device,) = cookies.values()  # the browser is known the next time ana signs in (issue 19)
+    assert device["httpOnly"] and device["sameSite"] == "Strict" and device["name"].startswith("phasegate_device_")
     assert page.evaluate("document.cookie") == "", "scripts cannot read the session"
     script = page.request.get("/static/htmx.min.js")
     assert script.headers["x-content-type-options"] == "nosniff"

@@ -161,6 +161,13 @@ class Throttled(PhasegateError):
         self.retry_after = retry_after
 
 
+class BadRequest(UsageError):
+    """The request itself is malformed in a way no field's value explains (a header that must come
+    once came twice): answered 400, with the kind of any bad input."""
+
+    http_status = 400
+
+
 class TooLarge(UsageError):
     """What was sent is bigger than phasegate accepts (a request body, an upload): refused before
     it costs more than the limit's worth of memory or time."""

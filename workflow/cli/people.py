@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, cast
 
 import click
 
 from workflow.cli.app import Session, cli, emit, emit_json, emit_lines, pass_session
+from workflow.domain import inputs
+
+if TYPE_CHECKING:
+    from workflow.client import RemoteEngine
 
 
 @cli.group()
@@ -70,15 +75,30 @@ def user_enable(s: Session, person: str) -> None:
 
 @user.command("password")
 @click.argument("person")
-@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of stdin (your own through a server: your "
+                   "current password from the first line, empty if you have none, the new one from the "
+                   "second).")
 @pass_session
 def user_password(s: Session, person: str, password_stdin: bool) -> None:
-    """Set PERSON's password (asked twice, not echoed; admins, or the person themself)."""
+    """Set PERSON's password (asked twice, not echoed; admins, or the person themself).
+
+    Through a server (--server), changing your own password asks for your current one first:
+    a token is not the password. On the database (--db) nothing more is asked, since whoever
+    can write the database can set any password there.
+    """
+    current = None
+    if s.server is not None and inputs.person(person) == cast("RemoteEngine", s.engine).whoami():
+        if password_stdin:
+            current = sys.stdin.readline().rstrip("\r\n") or None
+        else:
+            current = click.prompt("Current password (empty if you have none)", hide_input=True, default="",
+                                   show_default=False) or None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt(f"New password for {person}", hide_input=True, confirmation_prompt=True)
-    event = s.engine.set_password(person, password, actor=s.actor)
+    event = s.engine.set_password(person, password, actor=s.actor, current=current)
     s.done(event, lambda: f"{person}'s password is set; their other sessions have ended")
 
 

@@ -27,21 +27,28 @@ def project_due(s: Session, code: str, phase: str, day: str, reason: str, reques
 
 @cli.command("tick")
 @click.option("--now", "now", metavar="ISO-TIME",
-              help="Act as if it were this moment (for trying a schedule).")
+              help="Try a schedule out: say what a tick at this moment would give, and write nothing.")
 @pass_session
 def tick(s: Session, now: str | None) -> None:
     """Give every project what its clock owes now: overdue notices, reminders, escalations.
 
     Safe to run from cron every minute, on any number of hosts at once: each notice is
-    given once per project, phase, round and person.
+    given once per project, phase, round and person. With --now, a try-out: nothing is
+    recorded or sent (--json lists what would be, under "would").
     """
     report = s.engine.tick(now=now)
     if s.json:
         emit_json(report.to_dict())
         return
     counts = report.counts()
-    emit(f"tick at {report.at}: {report.projects} project{'s' if report.projects != 1 else ''} due; "
-         f"{counts['remind']} reminded, {counts['escalate']} escalated, {counts['overdue']} overdue")
+    due = f"{report.projects} project{'s' if report.projects != 1 else ''} due"
+    given = f"{counts['remind']} reminded, {counts['escalate']} escalated, {counts['overdue']} overdue"
+    if report.dry_run:
+        emit(f"tick --now: a try-out at {report.at}: nothing was written. {due}; would give: {given}")
+        for n in report.would:
+            emit(f"  {n.project} {n.kind}: {', '.join(n.people)}")
+        return
+    emit(f"tick at {report.at}: {due}; {given}")
     for e in report.events:
         emit(f"  {e.chain} #{e.seq} {e.action}: {', '.join(e.data.get('people', []))}")
 

@@ -16,15 +16,27 @@ from workflow.domain import limits
 @click.option("--proxy-header", metavar="NAME",
               help="Trust this header as the login name (single sign-on), from --trusted-proxy only.")
 @click.option("--trusted-proxy", "trusted_proxies", multiple=True, metavar="CIDR",
-              help="An address or network of the SSO proxy (repeatable).")
+              help="An address or network of the reverse proxy in front (repeatable): its X-Forwarded-For "
+                   "says who the client is (sign-ins are slowed per client), and its --proxy-header who "
+                   "signed in.")
 @click.option("--metrics-from", "metrics_from", multiple=True, metavar="CIDR",
               help="Who may read /metrics without signing in (default: this host).")
-@click.option("--secure-cookies", is_flag=True, help="Mark the session cookie Secure (serving behind HTTPS).")
+@click.option("--secure-cookies", is_flag=True,
+              help="Mark the session and device cookies Secure (serving behind HTTPS).")
 @click.option("--tick-every", "tick_seconds", default=60.0, show_default=True,
               type=click.FloatRange(0, 86400), metavar="SECONDS",
               help="Run `phasegate tick` this often inside the server (0: never).")
 @click.option("--no-deliver", "no_deliver", is_flag=True,
               help="Do not deliver notifications in the server (run `phasegate notify run` instead).")
+@click.option("--password-checks", default=0, show_default=True, type=click.IntRange(0, 1024), metavar="N",
+              help="Password checks at once per worker (argon2, 64 MiB each; beyond it a sign-in is "
+                   "answered 503 Busy). 0: one per CPU core.")
+@click.option("--pool-size", default=int(limits.POOL_SIZE.default), show_default=True,
+              type=click.IntRange(1, 1000), help="Database connections kept by each worker (as many again "
+              "for a burst).")
+@click.option("--pool-wait", default=float(limits.POOL_WAIT.default), show_default=True,
+              type=click.FloatRange(0.1, 300), metavar="SECONDS",
+              help="How long a request waits for a database connection before it is answered 503 busy.")
 @click.option("--header-timeout", "header_seconds", default=float(limits.HEADER_SECONDS.default),
               show_default=True, type=click.FloatRange(0.5, 3600), metavar="SECONDS",
               help="Close a connection whose request's headers have not all arrived in this time (408).")
@@ -37,7 +49,8 @@ from workflow.domain import limits
 @pass_session
 def serve(s: Session, host: str, port: int, workers: int, proxy_header: str | None,
           trusted_proxies: tuple[str, ...], metrics_from: tuple[str, ...], secure_cookies: bool,
-          tick_seconds: float, no_deliver: bool, header_seconds: float, body_seconds: float,
+          tick_seconds: float, no_deliver: bool, password_checks: int,
+          pool_size: int, pool_wait: float, header_seconds: float, body_seconds: float,
           max_connections: int) -> None:
     """Serve the HTTP API (/api/v1) and the web app (/) on one port, over the --db database."""
     from workflow.server.serve import serve as run
@@ -50,6 +63,7 @@ def serve(s: Session, host: str, port: int, workers: int, proxy_header: str | No
     settings = Settings(db=s.db, proxy_header=proxy_header, trusted_proxies=trusted_proxies,
                         metrics_from=metrics_from or ("127.0.0.1/32", "::1/128"),
                         secure_cookies=secure_cookies, tick_seconds=tick_seconds, deliver=not no_deliver,
+                        password_checks=password_checks, pool_size=pool_size, pool_wait=pool_wait,
                         header_seconds=header_seconds, body_seconds=body_seconds,
                         max_connections=max_connections)
     run(settings, host=host, port=port, workers=workers)

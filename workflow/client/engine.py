@@ -24,6 +24,7 @@ from workflow.client.transport import Transport, ascii_header, path
 from workflow.domain import inputs
 from workflow.domain.events import Event, event_from_dict
 from workflow.domain.results import (
+    Notice,
     NotifySettings,
     OutboxEntry,
     Person,
@@ -134,7 +135,8 @@ class RemoteEngine(RemoteAudit):
 
     def _change_person(self, person: str, change: dict[str, Any]) -> Event:
         url = path("people", inputs.person(person))
-        return self.http.call("PATCH", url, json=change, read=lambda events: event_from_dict(events[0]))
+        # The last event is the one asked for (a disable's comes after its tokens' revocations).
+        return self.http.call("PATCH", url, json=change, read=lambda events: event_from_dict(events[-1]))
 
     def disable_user(self, person: str, *, actor: Unused = None) -> Event:
         return self._change_person(person, {"active": False})
@@ -142,8 +144,23 @@ class RemoteEngine(RemoteAudit):
     def enable_user(self, person: str, *, actor: Unused = None) -> Event:
         return self._change_person(person, {"active": True})
 
-    def set_password(self, person: str, password: str, *, actor: Unused = None) -> Event:
-        return self._change_person(person, {"password": password})
+    def set_password(self, person: str, password: str, *, actor: Unused = None,
+                     current: str | None = None) -> Event:
+        change = {"password": password}
+        if current is not None:
+            change["current_password"] = current
+        return self._change_person(person, change)
+
+    def change_account(self, person: str, *, actor: Unused = None, active: bool | None = None,
+                       password: str | None = None, current: str | None = None) -> list[Event]:
+        change = {"active": active, "password": password, "current_password": current}
+        url = path("people", inputs.person(person))
+        return self.http.call("PATCH", url, json={k: v for k, v in change.items() if v is not None},
+                              read=lambda events: [event_from_dict(e) for e in events])
+
+    def whoami(self) -> str:
+        """The login name the token belongs to (``GET /me``)."""
+        return self.http.call("GET", path("me"), read=lambda doc: str(doc["person"]))
 
     def create_token(self, *, actor: Unused = None, name: str | None = None,
                      expires_in: str | None = None) -> tuple[TokenInfo, str]:
@@ -262,10 +279,10 @@ class RemoteEngine(RemoteAudit):
                            request_id=request_id, expected_seq=expected_seq)
 
     def tick(self, *, now: str | None = None) -> TickReport:
-        if now is not None:
-            raise UsageError("--now tries a schedule on a database; a server's clock is its own")
-        doc = self.http.call("POST", path("tick"), read=lambda d: d)
-        return TickReport(doc["at"], doc["projects"], [event_from_dict(e) for e in doc["events"]])
+        """The server's tick now; or (``now``) a try-out at that moment: the server writes nothing."""
+        if now is None:
+            return self.http.call("POST", path("tick"), read=_tick_report)
+        return self.http.call("GET", path("tick"), params={"now": now}, read=_tick_report)
 
     def calendar(self, person: str, *, reader: Unused = None, base_url: str = "") -> str:
         params = {"person": inputs.person(person)}
@@ -332,3 +349,9 @@ def _grants(held: dict[str, Any]) -> dict[str, list[str]]:
 def _time(value: str | None) -> str | None:
     return None if value is None else inputs.normalize_time(value)
 
+
+def _tick_report(doc: Any) -> TickReport:
+    would = [Notice(n["project"], n["phase"], n["round"], n["kind"], tuple(n["people"]),
+                    tuple(n.get("waiting_on", ()))) for n in doc.get("would", ())]
+    return TickReport(doc["at"], doc["projects"], [event_from_dict(e) for e in doc["events"]],
+                      dry_run=bool(doc.get("dry_run")), would=would)

@@ -30,7 +30,9 @@ class Limit:
 LIMITS: dict[str, Limit] = {}
 
 
-def declare(key: str, name: str, default: int | float, unit: str, why: str, setting: str | None = None) -> Limit:
+def declare(
+    key: str, name: str, default: int | float, unit: str, why: str, setting: str | None = None
+) -> Limit:
     """Register a limit under ``key`` (a Python name for it) and return it."""
     if key in LIMITS:
         raise ValueError(f"the limit {key!r} is declared twice")
@@ -52,6 +54,117 @@ TEMPLATE_BYTES = declare(
     1_048_576,
     "bytes",
     "refused before it is decoded or parsed; the built-in templates are under 10 KiB",
+)
+
+# -- signing in (workflow/engine/signin.py, workflow/engine/passwords.py) ---------------------------
+PASSWORD_CHECKS = declare(
+    "PASSWORD_CHECKS",
+    "password checks at once, per server process",
+    0,
+    "argon2 checks (0: one per CPU core the process may use)",
+    "each costs 64 MiB and a core for about a tenth of a second; beyond the bound a sign-in is "
+    "answered 503 Busy with Retry-After at once, so 32 sign-ins at once cannot take 2 GiB",
+    setting="phasegate serve --password-checks",
+)
+PASSWORD_CHECK_WAIT = declare(
+    "PASSWORD_CHECK_WAIT",
+    "wait for a free password check",
+    0.5,
+    "seconds",
+    "a sign-in that finds every check in use waits this long for one (a few people signing in at "
+    "the same moment are not refused) before it is answered 503 Busy",
+)
+SIGN_IN_FREE_FAILURES = declare(
+    "SIGN_IN_FREE_FAILURES",
+    "failed sign-ins before each further attempt waits",
+    4,
+    "failures per account, per client address and per device cookie, in the window",
+    "a person mistyping is never slowed; from the fifth failure under one key each attempt waits "
+    "twice as long as the one before. An attempt counts as a failure until its password is found "
+    "right, so simultaneous guesses under one key cost at most this many argon2 checks (and one)",
+)
+SIGN_IN_WINDOW = declare(
+    "SIGN_IN_WINDOW",
+    "the window failed sign-ins are counted in",
+    900,
+    "seconds",
+    "a key's count starts again this long after its first failure",
+)
+SIGN_IN_MAX_WAIT = declare(
+    "SIGN_IN_MAX_WAIT",
+    "the longest wait after failed sign-ins",
+    900,
+    "seconds",
+    "the doubling wait stops here: a guesser gets about a hundred guesses a day per key",
+)
+DEVICE_COOKIE_SECONDS = declare(
+    "DEVICE_COOKIE_SECONDS",
+    "how long a browser that signed in stays known (its device cookie)",
+    180 * 86400,
+    "seconds",
+    "a browser someone signed in with keeps signing them in while their account is guessed at "
+    "from elsewhere; each sign-in renews it",
+)
+
+# -- dates and the clock (workflow/domain/schedule.py, the engine's event times) ---------------------
+DATE_YEARS = declare(
+    "DATE_YEARS",
+    "a date a person gives (a phase's due date, a project's start)",
+    20,
+    "years before or after today",
+    "a schedule plans months or years ahead, not centuries; a date stored beyond it (by an older "
+    "phasegate, or with SQL) is still shown, and working days are counted over at most twice this span "
+    "(beyond it, 'working days left' is not shown)",
+)
+CLOCK_SKEW = declare(
+    "CLOCK_SKEW",
+    "how far ahead of this host's clock a chain's last event may be dated and still date the next one",
+    5,
+    "seconds",
+    "hosts writing one database agree on the time within this (NTP keeps them within milliseconds), so "
+    "a chain's times follow its order; an event dated further ahead (an older phasegate's `tick --now`, "
+    "or SQL) does not pull later events to its time: each is dated at the real time of its transaction",
+)
+
+# -- the database's connections and the audit export (workflow/server/errors.py, spool.py) ---------
+POOL_SIZE = declare(
+    "POOL_SIZE",
+    "database connections kept by a server process",
+    8,
+    "connections",
+    "as many again may be opened for a burst; PostgreSQL's max_connections must cover every worker's "
+    "twice this",
+    setting="phasegate serve --pool-size",
+)
+POOL_WAIT = declare(
+    "POOL_WAIT",
+    "a request's wait for a database connection",
+    5,
+    "seconds",
+    "when every connection is in use, a request is answered 503 busy with Retry-After after this "
+    "instead of hanging (SQLAlchemy waits 30 s)",
+    setting="phasegate serve --pool-wait",
+)
+EXPORTS_PER_PERSON = declare(
+    "EXPORTS_PER_PERSON",
+    "audit exports one person has in flight (per server process)",
+    2,
+    "exports",
+    "each is spooled to a temporary file as big as the export; more are answered 503 busy",
+)
+EXPORTS_PER_PROCESS = declare(
+    "EXPORTS_PER_PROCESS",
+    "audit exports in flight in a server process",
+    4,
+    "exports",
+    "bounds the temporary files' disk and the connections exports read with at once",
+)
+EXPORT_STALL = declare(
+    "EXPORT_STALL",
+    "an export's client reading nothing",
+    60,
+    "seconds",
+    "a client that takes nothing of an export for this long is disconnected and its spool removed",
 )
 
 # -- what a request may cost the server before anyone is known (workflow/server/bodies.py, protocol.py)

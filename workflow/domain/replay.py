@@ -14,6 +14,12 @@ a move (any machine trigger) lands where its event says it did.
 The system chain (templates and grants) has its replay here too, :class:`SystemReplay`:
 which template versions were published and who holds which grant. ``audit verify``
 compares both replays with the stored rows (``workflow/storage/verify_state.py``).
+
+What an event records of the clock and of credentials: a project's gate opening
+(``gate_opened_at``, in the create event and in every event that moves it), each notice a
+tick gave (the ``timers`` rows), and the sha256 of each credential set (a token's secret,
+a calendar key, a password's argon2 hash). Events an older phasegate wrote lack them:
+replay then holds :data:`UNRECORDED` for the value, which agrees with whatever is stored.
 """
 
 from __future__ import annotations
@@ -27,6 +33,29 @@ from workflow.domain.vocabulary import ACTIVE, ASSERTED, ON_HOLD, TRIGGERS, Stat
 from workflow.errors import AuditBroken
 
 RoundKey = tuple[str, int, str]  # (phase, round, role)
+TimerKey = tuple[str, int, str, str]  # (phase, round, kind, person): a notice a tick gave
+
+
+class _Unrecorded:
+    """What an event written before phasegate recorded a value says of it (a credential's fingerprint,
+    the gate's opening): nothing, so whatever is stored agrees, until the next event records one."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return "(not recorded)"
+
+
+UNRECORDED: Any = _Unrecorded()
+NOTICES = ("remind", "escalate", "overdue")
 
 
 class Recorded(Protocol):
@@ -105,12 +134,14 @@ class Replay:
         self.calendar: str | None = None  # the schedule as the record has it (workflow/domain/timers.py)
         self.starts_on: str | None = None
         self.due_on: str | None = None
+        self.gate_opened_at: Any = UNRECORDED  # recorded from this version's create on (str | None)
         self.planned_due: dict[str, str] = {}
         self.team: dict[str, set[str]] = {}
         self.authority: dict[tuple[str, str], int] = {}
         self.assignments: dict[tuple[str, str], Assignment] = {}  # as the assignments table holds them
         self.tasks: dict[RoundKey, TaskDone] = {}  # every round's, as the tasks table holds them
         self.approvals: dict[RoundKey, Signature] = {}
+        self.timers: dict[TimerKey, int] = {}  # every round's notices given, as the timers table holds them
 
     def apply(self, e: Recorded) -> None:
         """Apply one event (the next of the chain); :class:`Unreplayable` if it cannot be."""
@@ -118,6 +149,8 @@ class Replay:
         _step_or_refuse(self.code, self.seq + 1, e, step is not None or e.action in TRIGGERS)
         try:
             (step or Replay._move)(self, e, e.data)
+            if "gate_opened_at" in e.data:  # the gate's opening as it stands after the event
+                self.gate_opened_at = e.data["gate_opened_at"]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise _unreadable(self.code, e, exc) from None
         self.seq, self.head_hash, self.updated_at = e.seq, e.hash, e.at
@@ -179,6 +212,16 @@ class Replay:
         if self.status == ON_HOLD and e.action == "hold":
             self.hold_seq = e.seq
 
+    def _notice(self, e: Recorded, d: dict[str, Any]) -> None:
+        """A tick's notice: given once per round, kind and person (the timers table's key)."""
+        for person in d["people"]:
+            self.timers[(e.phase or self.phase, d["round"], e.action, person)] = e.seq
+
+    def given(self) -> set[tuple[str, str]]:
+        """The (kind, person) notices given in the current round."""
+        here = (self.phase, self.round)
+        return {(kind, person) for (phase, rnd, kind, person) in self.timers if (phase, rnd) == here}
+
     def team_lists(self) -> dict[str, list[str]]:
         return {role: sorted(people) for role, people in self.team.items() if people}
 
@@ -204,7 +247,7 @@ class Replay:
             calendar=self.calendar,
             starts_on=self.starts_on,
             due_on=self.due_on,
-            gate_opened_at=None,  # kept by the engine for tick, not by the record
+            gate_opened_at=None if self.gate_opened_at is UNRECORDED else self.gate_opened_at,
             planned_due=canonical_json(self.planned_due) if self.planned_due else None,
             next_tick_at=None,
             team={role: tuple(people) for role, people in self.team_lists().items()},
@@ -225,10 +268,10 @@ _STEPS: dict[str, Callable[[Replay, Recorded, dict[str, Any]], None]] = {
     "withdraw": Replay._void,
     "task.reopen": Replay._void,
     "due": Replay._due,
-    # tick's notices: on the record, and they change nothing the state tables hold
-    "remind": lambda self, e, d: None,
-    "escalate": lambda self, e, d: None,
-    "overdue": lambda self, e, d: None,
+    # tick's notices: on the record, each with its timers rows
+    "remind": Replay._notice,
+    "escalate": Replay._notice,
+    "overdue": Replay._notice,
 }
 
 
@@ -265,6 +308,7 @@ class Account(NamedTuple):
     email: str | None
     active: bool
     has_password: bool
+    password_sha256: Any  # the fingerprint of its password hash (None: none; UNRECORDED: an older event)
     seq: int  # the event that last changed it
 
 
@@ -275,6 +319,7 @@ class Token(NamedTuple):
     name: str | None
     expires_at: str | None
     revoked: bool
+    secret_hash: Any  # the sha256 of its secret, as the row keeps it (UNRECORDED: an older event)
     seq: int
 
 
@@ -292,9 +337,10 @@ class Webhook(NamedTuple):
 
 class EmailChoice(NamedTuple):
     """A person's notification e-mails as ``notify.email`` left them (a ``notify_settings`` row;
-    ``calendar.key`` makes the row too, choosing nothing: every kind)."""
+    ``calendar.key`` makes the row too, choosing nothing: every kind), and their calendar feed's key."""
 
     kinds: tuple[str, ...] | None
+    calendar_key: Any  # the sha256 of the feed's key (None: no feed; UNRECORDED: an older event)
     seq: int
 
 
@@ -341,18 +387,20 @@ class SystemReplay:
         self.grants.pop((d["person"], d["privilege"]), None)
 
     def _user_add(self, e: Recorded, d: dict[str, Any]) -> None:
-        self.people[(d["person"],)] = Account(d.get("name"), d.get("email"), True, False, e.seq)
+        self.people[(d["person"],)] = Account(d.get("name"), d.get("email"), True, False, None, e.seq)
 
     def _user_change(self, e: Recorded, d: dict[str, Any]) -> None:
         key = (d["person"],)
         account = self.people[key]
         if e.action == "user.password":
-            self.people[key] = account._replace(has_password=True, seq=e.seq)
+            self.people[key] = account._replace(has_password=True, seq=e.seq,
+                                                password_sha256=d.get("password_sha256", UNRECORDED))
         else:
             self.people[key] = account._replace(active=e.action == "user.enable", seq=e.seq)
 
     def _token_create(self, e: Recorded, d: dict[str, Any]) -> None:
-        self.tokens[(d["token"],)] = Token(d["person"], d.get("name"), d.get("expires_at"), False, e.seq)
+        self.tokens[(d["token"],)] = Token(d["person"], d.get("name"), d.get("expires_at"), False,
+                                           d.get("secret_sha256", UNRECORDED), e.seq)
 
     def _token_revoke(self, e: Recorded, d: dict[str, Any]) -> None:
         key = (d["token"],)
@@ -367,11 +415,16 @@ class SystemReplay:
         self.webhooks[key] = self.webhooks[key]._replace(active=False, seq=e.seq)
 
     def _notify_email(self, e: Recorded, d: dict[str, Any]) -> None:
-        kinds = d["email_kinds"]
-        self.email_choices[(d["person"],)] = EmailChoice(None if kinds is None else tuple(kinds), e.seq)
+        kinds, key = d["email_kinds"], (d["person"],)
+        before = self.email_choices.get(key)
+        self.email_choices[key] = EmailChoice(None if kinds is None else tuple(kinds),
+                                              None if before is None else before.calendar_key, e.seq)
 
     def _calendar_key(self, e: Recorded, d: dict[str, Any]) -> None:
-        self.email_choices.setdefault((d["person"],), EmailChoice(None, e.seq))
+        key = (d["person"],)
+        before = self.email_choices.get(key)
+        self.email_choices[key] = EmailChoice(None if before is None else before.kinds,
+                                              d.get("key_sha256", UNRECORDED), e.seq)
 
     STEPS: ClassVar[dict[str, Callable[[SystemReplay, Recorded, dict[str, Any]], None]]] = {
         "template.publish": _publish,
@@ -383,7 +436,7 @@ class SystemReplay:
         "user.password": _user_change,
         "token.create": _token_create,
         "token.revoke": _token_revoke,
-        "calendar.key": _calendar_key,  # a feed's secret: only its hash is stored (not compared)
+        "calendar.key": _calendar_key,  # a feed's secret: its sha256, as the row keeps it
         "webhook.add": _webhook_add,
         "webhook.remove": _webhook_remove,
         "notify.email": _notify_email,

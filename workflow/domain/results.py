@@ -276,24 +276,42 @@ class AuditReport:
         return d
 
 
+@dataclass(frozen=True)
+class Notice:
+    """A notice a tick would give (a try-out writes nothing): ``kind`` for ``people`` on ``project``."""
+
+    project: str
+    phase: str
+    round: int
+    kind: str  # overdue | remind | escalate
+    people: tuple[str, ...]
+    waiting_on: tuple[str, ...] = ()  # the signers an escalation is about
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"project": self.project, "phase": self.phase, "round": self.round, "kind": self.kind,
+                "people": list(self.people), "waiting_on": list(self.waiting_on)}
+
+
 @dataclass
 class TickReport:
-    """What one tick did: how many projects it looked at, and the events it recorded."""
+    """What one tick did: how many projects it looked at, and the events it recorded; or, for a
+    try-out (``dry_run``), the notices a tick at ``at`` would give (``would``), nothing written."""
 
     at: str
     projects: int = 0
     events: list[Event] = field(default_factory=list)
+    dry_run: bool = False
+    would: list[Notice] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {"remind": 0, "escalate": 0, "overdue": 0}
-        for e in self.events:
-            out[e.action] += 1
+        for kind in [e.action for e in self.events] + [n.kind for n in self.would]:
+            out[kind] += 1
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"at": self.at, "projects": self.projects, **self.counts(),
-                "events": [e.to_dict() for e in self.events]}
-
+        return {"at": self.at, "projects": self.projects, **self.counts(), "dry_run": self.dry_run,
+                "events": [e.to_dict() for e in self.events], "would": [n.to_dict() for n in self.would]}
 
 
 # -- a project's state as it reads ---------------------------------------------------------------

@@ -178,13 +178,22 @@ def require_signer(ctx: Context, role: str, verb: str) -> Gate:
 
 
 def require_own_approval(ctx: Context, role: str) -> tuple[Gate, Signature]:
-    """The gate and the approval ``role`` gave it this round, if the actor gave it and may take it back."""
+    """The gate and the approval ``role`` gave it this round, if the actor gave it and may take it back.
+
+    Someone who neither holds ``role`` nor gave its approval could never withdraw it: refused
+    (403) before any rule of the project's state (409) is asked, as every other write refuses
+    whoever may not make it (an auditor's withdrawal is never "the project is on hold")."""
     require_role(ctx, role)
+    signed = ctx.state.approvals.get(role)
+    if not ctx.holds(role) and (signed is None or signed.person != ctx.actor):
+        raise NotPermitted(
+            f"{ctx.actor} may not withdraw the {ctx.role_title(role)}'s approval on {ctx.code}: "
+            f"only the person who gave it may, and {ctx.actor} does not hold that role"
+        )
     require_active(ctx, "withdraw an approval")
     gate = ctx.phase.gate
     if gate is None:
         raise RuleRefused(f"{ctx.phase.title} has no gate, so no approval to withdraw")
-    signed = ctx.state.approvals.get(role)
     if signed is None:
         raise RuleRefused(
             f"nobody has approved '{gate.title}' as the {ctx.role_title(role)} in round {ctx.state.round}; "

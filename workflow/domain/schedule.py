@@ -17,6 +17,13 @@ The rules (README, "Schedules and notifications"):
 
 Pure functions on ISO texts (``YYYY-MM-DD`` dates, stored UTC times); ``holidays`` is imported
 only for a project that names a calendar.
+
+**The edges of the calendar.** A date a person gives lies within ``limits.DATE_YEARS`` of
+today (:func:`given_day`). A date already stored may lie anywhere in years 1 to 9999 (an
+older phasegate took any; SQL writes anything), so nothing here overflows on one: a sum
+past 9999-12-31 stays at the calendar's last day or moment (due "never"), working days are
+counted in O(weeks) over at most :data:`HORIZON` (beyond it :func:`days_left` says None),
+and a read never fails on a stored date.
 """
 
 from __future__ import annotations
@@ -26,11 +33,18 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
+from workflow.domain.limits import DATE_YEARS
 from workflow.errors import UsageError
 
 SPAN = re.compile(r"([1-9][0-9]{0,2})([dh])")
 CALENDAR = re.compile(r"([A-Za-z]{2,3})(?:-([A-Za-z0-9]{1,6}))?")
 MAX_DAYS = 400 * 366  # a walk through working days ends well before this, whatever the calendar
+ONE_DAY = timedelta(days=1)
+FIRST_MOMENT = datetime.min.replace(tzinfo=UTC)
+LAST_MOMENT = datetime.max.replace(tzinfo=UTC)  # a due date or reminder past the calendar's end: never
+# How far apart two dates may be for the working days between them to be counted: twice the span a
+# person may give a date in, so every date given is countable for DATE_YEARS after it was given.
+HORIZON = timedelta(days=round(2 * DATE_YEARS.default * 365.25))
 
 
 def parse_span(span: str) -> tuple[int, str]:
@@ -80,8 +94,41 @@ def _calendar_parts(code: str) -> tuple[str, str | None]:
 def parse_day(value: str) -> date:
     try:
         return date.fromisoformat(value.strip()[:10])
-    except ValueError:
+    except (ValueError, TypeError, AttributeError):
         raise UsageError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def given_day(value: str, today: date, what: str = "the date") -> str:
+    """A date a person gives (a due date, a start date) as ``YYYY-MM-DD``, refused with a sentence
+    when it lies more than ``DATE_YEARS`` years before or after ``today``: every transport's
+    dates come through here, so none stores a date that only a calendar's edge can hold."""
+    day = parse_day(value)
+    years = int(DATE_YEARS.default)
+    first, last = _years_from(today, -years), _years_from(today, years)
+    if not first <= day <= last:
+        raise UsageError(f"{what} {day.isoformat()} is more than {years} years from today "
+                         f"({today.isoformat()}): give a date from {first.isoformat()} to {last.isoformat()}")
+    return day.isoformat()
+
+
+def _years_from(day: date, years: int) -> date:
+    """The same day ``years`` later (or earlier); 29 February becomes the 28th; past the calendar's
+    ends, its first or last day."""
+    year = day.year + years
+    if year < 1 or year > 9999:
+        return date.min if year < 1 else date.max
+    return day.replace(year=year, day=28) if (day.month, day.day) == (2, 29) else day.replace(year=year)
+
+
+def stored_day(value: str | None) -> date | None:
+    """A stored ``YYYY-MM-DD`` as a date; None for none, or for text that is not a date (a read
+    shows what is stored rather than fail on it)."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except (ValueError, TypeError):
+        return None
 
 
 def _instant(at: str) -> datetime:
@@ -92,23 +139,59 @@ def stored(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
+def _moved(moment: datetime, delta: timedelta) -> datetime:
+    """``moment + delta``, held at the calendar's first or last moment instead of overflowing."""
+    try:
+        return moment + delta
+    except OverflowError:
+        return LAST_MOMENT if delta > timedelta(0) else FIRST_MOMENT
+
+
 def add_working_days(start: date, days: int, calendar: str | None) -> date:
-    """The ``days``-th working day after ``start`` (``start`` itself not counted)."""
+    """The ``days``-th working day after ``start`` (``start`` itself not counted); the calendar's
+    last day (9999-12-31) if it would lie past it."""
     is_working = working_day(calendar)
     day, left = start, days
     for _ in range(MAX_DAYS):
-        if left <= 0:
+        if left <= 0 or day == date.max:
             return day
-        day += timedelta(days=1)
+        day += ONE_DAY
         if is_working(day):
             left -= 1
     raise UsageError(f"calendar {calendar} has no working days")  # pragma: no cover (no such calendar)
 
 
 def working_days_in(first: date, end: date, calendar: str | None) -> int:
-    """How many working days lie in ``first`` .. ``end - 1``."""
-    is_working = working_day(calendar)
-    return sum(1 for n in range(max((end - first).days, 0)) if is_working(first + timedelta(days=n)))
+    """How many working days lie in ``first`` .. ``end - 1`` (of a longer span than :data:`HORIZON`,
+    those of its first HORIZON): weekdays by arithmetic, less the calendar's holidays year by year."""
+    if end <= first:
+        return 0
+    if end - first > HORIZON:
+        end = first + HORIZON
+    return _working_days(first, end - ONE_DAY, calendar)
+
+
+def _working_days(first: date, last: date, calendar: str | None) -> int:
+    """How many working days lie in ``first`` .. ``last`` (both counted; ``first <= last``)."""
+    weeks, rest = divmod((last - first).days + 1, 7)
+    start = first.weekday()
+    count = 5 * weeks + sum(1 for n in range(rest) if (start + n) % 7 < 5)
+    if calendar is None:
+        return count
+    return count - sum(1 for year in range(first.year, last.year + 1)
+                       for day in _days_off(calendar, year) if first <= day <= last)
+
+
+@lru_cache(maxsize=512)
+def _days_off(code: str, year: int) -> frozenset[date]:
+    """The weekdays of ``year`` that are not working days in calendar ``code`` (its public holidays)."""
+    import holidays
+
+    country, subdivision = _calendar_parts(code)
+    is_working = working_day(code)
+    years = [y for y in (year - 1, year, year + 1) if 1 <= y <= 9999]  # an observed day may cross a year
+    listed = holidays.country_holidays(country, subdiv=subdivision, years=years)
+    return frozenset(d for d in listed if d.year == year and d.weekday() < 5 and not is_working(d))
 
 
 def due_on(started_at: str, span: str, calendar: str | None) -> str:
@@ -116,7 +199,7 @@ def due_on(started_at: str, span: str, calendar: str | None) -> str:
     count, unit = parse_span(span)
     start = _instant(started_at)
     if unit == "h":
-        return (start + timedelta(hours=count)).date().isoformat()
+        return _moved(start, timedelta(hours=count)).date().isoformat()
     return add_working_days(start.date(), count, calendar).isoformat()
 
 
@@ -130,7 +213,7 @@ def after(at: str, span: str, calendar: str | None) -> str:
     count, unit = parse_span(span)
     start = _instant(at)
     if unit == "h":
-        return stored(start + timedelta(hours=count))
+        return stored(_moved(start, timedelta(hours=count)))
     day = add_working_days(start.date(), count, calendar)
     return stored(datetime.combine(day, start.timetz()))
 
@@ -146,15 +229,19 @@ def shift_for_hold(due: str | None, opened: str | None, held_at: str, resumed_at
                    calendar: str | None) -> tuple[str | None, str | None]:
     """The due date and gate-opened moment after a hold from ``held_at`` to ``resumed_at``."""
     lost = working_days_in(_instant(held_at).date(), _instant(resumed_at).date(), calendar)
-    new_due = None if due is None else add_working_days(date.fromisoformat(due), lost, calendar).isoformat()
+    day = stored_day(due)
+    new_due = due if day is None else add_working_days(day, lost, calendar).isoformat()
     new_opened = None if opened is None else stored(
-        _instant(opened) + (_instant(resumed_at) - _instant(held_at)))
+        _moved(_instant(opened), _instant(resumed_at) - _instant(held_at)))
     return new_due, new_opened
 
 
-def days_left(due: str, today: date, calendar: str | None) -> int:
-    """Working days from ``today`` to the due date (0: due today; negative: overdue by that many)."""
-    end = date.fromisoformat(due)
+def days_left(due: str, today: date, calendar: str | None) -> int | None:
+    """Working days from ``today`` to the due date (0: due today; negative: overdue by that many);
+    None when the two lie more than :data:`HORIZON` apart (or the stored date is not one)."""
+    end = stored_day(due)
+    if end is None or abs(end - today) > HORIZON:
+        return None
     if end >= today:
-        return working_days_in(today + timedelta(days=1), end + timedelta(days=1), calendar)
-    return -working_days_in(end + timedelta(days=1), today + timedelta(days=1), calendar)
+        return 0 if end == today else _working_days(today + ONE_DAY, end, calendar)
+    return -_working_days(end + ONE_DAY, today, calendar)

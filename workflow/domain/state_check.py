@@ -1,14 +1,22 @@
 """Naming the first difference between a chain's replay and the rows that cache it.
 
-The state tables (``projects``, ``assignments``, ``tasks``, ``approvals``; ``grants``
-and ``templates`` for the system chain) are a cache of the history that the engine
-writes in the same transaction as each event, so replaying a chain must land on
-exactly its rows. ``audit verify`` replays every chain and hands each chain's stored
-rows here (``workflow/storage/verify_state.py`` reads them); what comes back is one
-sentence naming the table, the row, the field, the stored value and what the
-history says, or None. The comparisons run in a fixed order (the project row, then
-its team, tasks and approvals; a table's rows in key order, then the rows it lacks
-in event order), so two runs over the same database name the same difference.
+The state tables (``projects``, ``assignments``, ``tasks``, ``approvals``, ``timers``;
+``grants``, ``templates``, ``people``, ``tokens``, ``webhooks`` and ``notify_settings``
+for the system chain) are a cache of the history that the engine writes in the same
+transaction as each event, so replaying a chain must land on exactly its rows.
+``audit verify`` replays every chain and hands each chain's stored rows here
+(``workflow/storage/verify_state.py`` reads them); what comes back is one sentence
+naming the table, the row, the field, the stored value and what the history says, or
+None. The comparisons run in a fixed order (the project row, then its team, tasks,
+approvals and notices given, then the clock's next moment; a table's rows in key order,
+then the rows it lacks in event order), so two runs over the same database name the
+same difference.
+
+Credentials are compared through the sha256 their events carry (a token's secret hash,
+a calendar key's hash, a password hash's own sha256); the clock's next moment, which
+depends on when ticks ran, against the notices the round still owes
+(:func:`next_tick_difference`). A value an older phasegate did not record
+(:data:`~workflow.domain.replay.UNRECORDED`) agrees with whatever is stored.
 """
 
 from __future__ import annotations
@@ -18,11 +26,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from workflow.domain.definition import Definition
 from workflow.domain.events import canonical_json
 from workflow.domain.inputs import shown
-from workflow.domain.replay import Replay, SystemReplay
+from workflow.domain.replay import UNRECORDED, Replay, SystemReplay
+from workflow.domain.schedule import LAST_MOMENT, stored
+from workflow.domain.timers import Clock, due_now, moments
+from workflow.domain.vocabulary import ACTIVE
 
 Key = tuple[Any, ...]
+END_OF_TIME = stored(LAST_MOMENT)  # every moment has come: what a round still owes at all
 # A table's stored rows: (primary key, the compared fields in the Table's order).
 Rows = Iterable[tuple[Key, Sequence[Any]]]
 # What the history says the rows are: key -> (the fields, the event that wrote them).
@@ -48,6 +61,8 @@ class StoredProject(NamedTuple):
     starts_on: str | None
     due_on: str | None
     planned_due: str | None
+    gate_opened_at: str | None
+    next_tick_at: str | None
     template_id: int
     template_key: str | None
     template_version: int | None
@@ -56,7 +71,8 @@ class StoredProject(NamedTuple):
 
 # The fields of a project row that replay rebuilds, in the order they are compared.
 PROJECT_FIELDS = ("name", "client", "phase", "round", "status", "rounds", "seq", "head_hash", "created_at",
-                  "updated_at", "hold_seq", "rejection_seq", "calendar", "starts_on", "due_on", "planned_due")
+                  "updated_at", "hold_seq", "rejection_seq", "calendar", "starts_on", "due_on", "planned_due",
+                  "gate_opened_at")
 
 
 def _value(value: Any) -> str:
@@ -86,11 +102,13 @@ class Table:
 ASSIGNMENTS = Table("assignments", ("assigned_at", "assigned_by", "seq"), "assigned")
 TASKS = Table("tasks", ("person", "note", "done_at", "seq", "auth"), "recorded")
 APPROVALS = Table("approvals", ("person", "comment", "approved_at", "seq", "auth"), "recorded")
+TIMERS = Table("timers", ("seq",), "gave")
 GRANTS = Table("grants", ("granted_by",), "granted")
-PEOPLE = Table("people", ("display_name", "email", "active", "has a password"), "added")
-TOKENS = Table("tokens", ("person", "name", "expires_at", "revoked"), "created")
+PEOPLE = Table("people", ("display_name", "email", "active", "has a password", "sha256 of password_hash"),
+               "added")
+TOKENS = Table("tokens", ("person", "name", "expires_at", "revoked", "secret_hash"), "created")
 WEBHOOKS = Table("webhooks", ("url", "kinds", "format", "active", "created_by", "sha256 of secret"), "added")
-NOTIFY_SETTINGS = Table("notify_settings", ("email_kinds",), "chose")
+NOTIFY_SETTINGS = Table("notify_settings", ("email_kinds", "calendar_key_hash"), "chose")
 TEMPLATES = Table("templates", ("sha256", "title", "published_by", "sha256 of source"), "published",
                   lambda key: f"{_plain(key[0])} v{_plain(key[1])}")
 
@@ -167,8 +185,11 @@ def uncreated_row(code: str) -> str:
 
 
 def chain_difference(replayed: Replay, row: StoredProject | None, team: Rows, tasks: Rows,
-                     approvals: Rows) -> str | None:
-    """The first difference between a project's replay and its rows (the row, team, tasks, approvals)."""
+                     approvals: Rows, timers: Rows = (), definition: Definition | None = None,
+                     admins: Sequence[str] = ()) -> str | None:
+    """The first difference between a project's replay and its rows (the row, team, tasks, approvals,
+    the notices given), then the clock's next moment against the pinned template's ``definition``
+    (None: it cannot be read; the templates' check names that)."""
     if row is None:
         return missing_row(replayed.seq)
     return (
@@ -176,7 +197,61 @@ def chain_difference(replayed: Replay, row: StoredProject | None, team: Rows, ta
         or row_difference(ASSIGNMENTS, team, {k: (a, a.seq) for k, a in replayed.assignments.items()})
         or row_difference(TASKS, tasks, {k: (t, t.seq) for k, t in replayed.tasks.items()})
         or row_difference(APPROVALS, approvals, {k: (a, a.seq) for k, a in replayed.approvals.items()})
+        or row_difference(TIMERS, timers, {k: ((seq,), seq) for k, seq in replayed.timers.items()})
+        or (None if definition is None else next_tick_difference(replayed, row, definition, admins))
     )
+
+
+def next_tick_difference(replayed: Replay, row: StoredProject, definition: Definition,
+                         admins: Sequence[str]) -> str | None:
+    """``projects.next_tick_at`` against what the history still owes: ``tick`` looks at a project only
+    once its next moment has come, so a moment NULLed or moved later silences the reminders.
+
+    The engine keeps it at one of the round's moments (its due date's end, the gate's reminder
+    and escalation), the earliest one a tick has not yet passed; so it must be None or one of
+    them, never later than the first notice the round still owes (what ``tick`` would give now
+    and the history has not given: :func:`workflow.domain.timers.due_now` at the end of time),
+    and None while the project is not active. Which moment it is among the passed ones depends
+    on when ticks ran, which the record does not say; a moment earlier than it need be only
+    makes the next tick look again.
+    """
+    kept = row.next_tick_at
+    if replayed.status != ACTIVE:
+        if kept is None:
+            return None
+        return (f"projects.next_tick_at is {_value(kept)} but the history says 'None' "
+                f"(the project is {replayed.status})")
+    phase = definition.phase(replayed.phase)
+    if phase is None:
+        return None  # a phase the pinned template lacks: the project row's own check names it
+    opened = row.gate_opened_at if replayed.gate_opened_at is UNRECORDED else replayed.gate_opened_at
+    clock = Clock(replayed.calendar, replayed.starts_on, replayed.due_on, opened, None, None)
+    when = moments(phase, clock)
+    if not when:  # no due date, no gate waiting with a reminder: nothing for a tick to look at
+        return None if kept is None else _no_moment(kept, when)
+    given = replayed.given()
+    # Who holds admin changes off the project's record: to an admin, an escalation given is given.
+    escalated = any(kind == "escalate" for kind, _person in given) and bool(
+        phase.gate and phase.gate.escalate_to == "admin")
+    owed = [due for due in due_now(definition, phase, clock, END_OF_TIME, replayed.team_lists(),
+                                   {role: t.person for (p, r, role), t in replayed.tasks.items()
+                                    if (p, r) == (replayed.phase, replayed.round)},
+                                   {role: a.person for (p, r, role), a in replayed.approvals.items()
+                                    if (p, r) == (replayed.phase, replayed.round)},
+                                   admins, given)
+            if not (due.kind == "escalate" and escalated)]
+    if owed:
+        kind, first = min(((due.kind, when[due.kind]) for due in owed), key=lambda pair: pair[1])
+        if kept is None or kept > first:
+            return (f"projects.next_tick_at is {_value(kept)} but the history says {_value(first)} "
+                    f"(its {kind} is owed and was not given)")
+    return None if kept is None or kept in when.values() else _no_moment(kept, when)
+
+
+def _no_moment(kept: str, when: Mapping[str, str]) -> str:
+    listed = ", ".join(sorted(when.values())) or "none"
+    return (f"projects.next_tick_at is {_value(kept)} but the history gives the round no moment then "
+            f"(its moments: {listed})")
 
 
 def grants_difference(replayed: SystemReplay, grants: Rows) -> str | None:
@@ -185,19 +260,23 @@ def grants_difference(replayed: SystemReplay, grants: Rows) -> str | None:
 
 
 def accounts_difference(replayed: SystemReplay, people: Rows, tokens: Rows) -> str | None:
-    """``people`` rows ((login,), (display_name, email, active, has a password)) and ``tokens`` rows
-    ((id,), (person, name, expires_at, revoked)) against the ``user.*`` and ``token.*`` events."""
-    return (row_difference(PEOPLE, people, {k: (a[:4], a.seq) for k, a in replayed.people.items()})
-            or row_difference(TOKENS, tokens, {k: (t[:4], t.seq) for k, t in replayed.tokens.items()}))
+    """``people`` rows ((login,), (display_name, email, active, has a password, sha256 of the password
+    hash)) and ``tokens`` rows ((id,), (person, name, expires_at, revoked, secret_hash)) against the
+    ``user.*`` and ``token.*`` events (which carry each hash's sha256 since this version)."""
+    accounts = {k: ((a.name, a.email, a.active, a.has_password, a.password_sha256), a.seq)
+                for k, a in replayed.people.items()}
+    held = {k: ((t.person, t.name, t.expires_at, t.revoked, t.secret_hash), t.seq)
+            for k, t in replayed.tokens.items()}
+    return row_difference(PEOPLE, people, accounts) or row_difference(TOKENS, tokens, held)
 
 
 def notifications_difference(replayed: SystemReplay, webhooks: Rows, settings: Rows) -> str | None:
     """``webhooks`` rows ((id,), (url, kinds, format, active, created_by, sha256 of secret[:12])) and
-    ``notify_settings`` rows ((person,), (email_kinds,)) against the ``webhook.*``, ``notify.email`` and
-    ``calendar.key`` events (kinds as tuples, parsed from the stored JSON)."""
+    ``notify_settings`` rows ((person,), (email_kinds, calendar_key_hash)) against the ``webhook.*``,
+    ``notify.email`` and ``calendar.key`` events (kinds as tuples, parsed from the stored JSON)."""
     hooks = {k: ((w.url, w.kinds, w.format, w.active, w.by, w.secret_sha256), w.seq)
              for k, w in replayed.webhooks.items()}
-    chosen = {k: ((c.kinds,), c.seq) for k, c in replayed.email_choices.items()}
+    chosen = {k: ((c.kinds, c.calendar_key), c.seq) for k, c in replayed.email_choices.items()}
     return (row_difference(WEBHOOKS, webhooks, hooks)
             or row_difference(NOTIFY_SETTINGS, settings, chosen))
 

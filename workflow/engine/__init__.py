@@ -73,14 +73,16 @@ def _bound(fn: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Engin
 class Engine:
     """phasegate's Python API. ``Engine(url)`` opens (and on first use creates) the database."""
 
-    def __init__(self, url: str | None = None, *, create: bool = True, pool_size: int | None = None) -> None:
+    def __init__(self, url: str | None = None, *, create: bool = True, pool_size: int | None = None,
+                 pool_wait: float | None = None) -> None:
         """``create=False``: only open a database that is phasegate's at this version; write nothing.
 
-        ``pool_size``: connections kept for threads other than this one (a server's; default 2)."""
+        ``pool_size``: connections kept for threads other than this one (a server's; default 2);
+        ``pool_wait``: seconds a thread waits for one when all are in use (default 5)."""
         # The built-in templates are published in the migration's own transaction: a crash right
         # after the schema is created cannot leave a database without them.
         self.store = Store(url, on_create=_templates.publish_missing_builtins, create=create,
-                           pool_size=pool_size)
+                           pool_size=pool_size, pool_wait=pool_wait)
         self.url = self.store.url  # shown without its password
 
     def close(self) -> None:
@@ -109,6 +111,7 @@ class Engine:
     disable_user = _bound(_people.disable_user)
     enable_user = _bound(_people.enable_user)
     set_password = _bound(_people.set_password)
+    change_account = _bound(_people.change_account)
     create_token = _bound(_people.create_token)
     tokens = _bound(_people.tokens)
     revoke_token = _bound(_people.revoke_token)

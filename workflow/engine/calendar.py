@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from workflow.domain import credentials, inputs, rules
+from workflow.domain import credentials, inputs, rules, schedule
 from workflow.domain.identity import Identity, acting
 from workflow.domain.results import ProjectStatus
 from workflow.engine import reads, templates
@@ -78,9 +78,12 @@ def ics(rows: list[dict[str, Any]], person: str, base_url: str) -> str:
         event.add("uid", f"{row['project']}-{row['phase']}{round_part}-{person}@phasegate")
         label = f"{row['project']}: {row['title']}"
         event.add("summary", label + (f" ({row['what']})" if row["what"] != "planned" else " (planned)"))
-        day = date.fromisoformat(row["due"])
+        day = schedule.stored_day(row["due"])
+        if day is None:
+            continue  # not a date (written with SQL): nothing a calendar can show
         event.add("dtstart", day)
-        event.add("dtend", day + timedelta(days=1))
+        if day < date.max:  # an all-day event without DTEND is that one day (RFC 5545)
+            event.add("dtend", day + timedelta(days=1))
         event.add("dtstamp", _when(stamp))
         event.add("url", f"{base_url.rstrip('/')}/projects/{row['project']}")
         if row["name"]:
@@ -114,7 +117,8 @@ def new_calendar_key(store: Store, *, actor: str | Identity) -> str:
         changed = tx.core(update(t_settings).where(t_settings.c.person == who.person).values(**values))
         if changed.rowcount == 0:
             tx.core(insert(t_settings).values(person=who.person, email_kinds=None, **values))
-        append_system_event(tx, who, "calendar.key", {"person": who.person})
+        append_system_event(tx, who, "calendar.key", {"person": who.person,
+                                                      "key_sha256": values["calendar_key_hash"]})
         return secret
 
     return store.write(work)

@@ -7,13 +7,17 @@ an event.
 
 from __future__ import annotations
 
+import re
+from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from workflow.domain import credentials, inputs, rules
 from workflow.domain.events import Event
 from workflow.domain.identity import Identity, acting
 from workflow.domain.results import Person, TokenInfo
-from workflow.errors import Conflict, NotFound, NotPermitted, RuleRefused
+from workflow.domain.vocabulary import ASSERTED
+from workflow.engine import passwords, signin
+from workflow.errors import Conflict, NotFound, NotPermitted, RuleRefused, UsageError
 from workflow.storage import people as rows
 from workflow.storage.chains import append_system_event
 from workflow.storage.database import utcnow
@@ -22,6 +26,9 @@ from workflow.storage.store import Store
 from workflow.storage.tx import ReadTx, WriteTx
 
 EMAIL_MAX = 320
+# local@domain, neither part holding space, a second @ or anything that separates, quotes or
+# comments addresses in a header ("Ana <a@x>", "a@x, b@y", "a@x (b@y)").
+_ADDRESS = re.compile(r"[^\s@\",;:<>()\[\]\\]+@[^\s@\",;:<>()\[\]\\.][^\s@\",;:<>()\[\]\\]*")
 
 
 def add_user(
@@ -52,30 +59,13 @@ def users(store: Store, *, reader: str | Identity | None = None) -> list[Person]
 
 
 def set_active(store: Store, person: str, active: bool, *, actor: str | Identity) -> Event:
-    """Enable or disable an account; a disabled person's sessions end and their tokens stop working."""
-    who, person = acting(actor), inputs.person(person)
-
-    def work(tx: WriteTx) -> Event:
-        tx.dialect.lock_system(tx)
-        require_admin(tx, who, "enable or disable accounts")
-        row = account(tx, person)
-        if bool(row.active) == active:
-            raise RuleRefused(f"{person}'s account is {'enabled' if active else 'disabled'} already")
-        if not active and person in holders(tx, "admin") and _active_admins(tx) == [person]:
-            raise RuleRefused(
-                f"{person} is the last admin with an active account; enable another admin first"
-            )
-        now = utcnow()
-        rows.change_person(tx, person, now, active=active)
-        if not active:
-            rows.end_sessions(tx, now, person=person)
-        return append_system_event(tx, who, "user.enable" if active else "user.disable", {"person": person})
-
-    return store.write(work)
+    """Enable or disable an account; a disabled person's sessions end and their tokens are revoked."""
+    return change_account(store, person, actor=actor, active=active)[-1]  # user.enable or user.disable
 
 
 def disable_user(store: Store, person: str, *, actor: str | Identity) -> Event:
-    """Disable an account: its sessions end, its tokens and its --as stop working."""
+    """Disable an account: its sessions end, its tokens are revoked (for good: enabling it again
+    revives none of them) and its --as stops working."""
     return set_active(store, person, False, actor=actor)
 
 
@@ -83,23 +73,99 @@ def enable_user(store: Store, person: str, *, actor: str | Identity) -> Event:
     return set_active(store, person, True, actor=actor)
 
 
-def set_password(store: Store, person: str, password: str, *, actor: str | Identity) -> Event:
-    """A new password for ``person`` (an admin, or the person themself); their other sessions end."""
-    who, person = acting(actor), inputs.person(person)
-    digest = credentials.hash_password(credentials.check_new_password(password))  # slow: outside the lock
+def set_password(
+    store: Store, person: str, password: str, *, actor: str | Identity, current: str | None = None
+) -> Event:
+    """A new password for ``person`` (an admin, or the person themself); their other sessions end.
 
-    def work(tx: WriteTx) -> Event:
-        tx.dialect.lock_system(tx)
-        if who.person != person:
+    ``current``: the person's present password, needed when they change their own through the
+    server (see :func:`change_account`)."""
+    (event,) = change_account(store, person, actor=actor, password=password, current=current)
+    return event
+
+
+def change_account(
+    store: Store,
+    person: str,
+    *,
+    actor: str | Identity,
+    active: bool | None = None,
+    password: str | None = None,
+    current: str | None = None,
+) -> list[Event]:
+    """Set ``person``'s password and/or enable or disable the account, all or nothing: everything
+    is checked before anything is written, so a refused part leaves the other undone too.
+
+    Enabling and disabling, and anyone else's password, need the admin grant. A person changing
+    their own password through the server (a token, a session, the proxy) gives their current one
+    as ``current`` (an admin too, for their own): a stolen session or token is not the password.
+    In direct-database mode (an asserted actor) nothing more is asked: whoever can write the
+    database can write any password's hash. An account with no password yet gets its first one
+    without. The events: ``user.password``, then (disabling) a ``token.revoke`` for each live
+    token, then ``user.enable`` or ``user.disable``.
+    """
+    who, person = acting(actor), inputs.person(person)
+    if active is None and password is None:
+        raise UsageError("give active, or password, or both")
+    if password is not None:
+        credentials.check_new_password(password)
+
+    def allowed(tx: ReadTx) -> bool:
+        """Refused unless ``who`` may do all of it; whether the current password is needed."""
+        row = account(tx, person)
+        if active is not None:
+            require_admin(tx, who, "enable or disable accounts")
+        if password is not None and who.person != person:
             require_admin(tx, who, f"set {person}'s password")
-        account(tx, person)
-        now = utcnow()
-        rows.change_person(tx, person, now, password_hash=digest)
-        # Every other session ends; the person's own session that changed it goes on.
-        rows.end_sessions(tx, now, person=person, keep=who.session if who.person == person else None)
-        return append_system_event(tx, who, "user.password", {"person": person})
+        return (password is not None and who.person == person and who.auth != ASSERTED
+                and row.password_hash is not None)
+
+    needs_current = store.read(allowed)  # before any argon2 work: a refusal costs nothing
+    if needs_current:
+        if not current:
+            raise UsageError("to change your own password, give your current password too (a session "
+                             "or a token alone is not enough)")
+        signin.confirm_password(store, person, current)
+    digest = None
+    if password is not None:
+        with passwords.slot():  # slow: outside the lock
+            digest = credentials.hash_password(password)
+
+    def work(tx: WriteTx) -> list[Event]:
+        tx.dialect.lock_system(tx)
+        if allowed(tx) != needs_current:  # a first password was set meanwhile
+            raise Conflict(f"{person}'s password changed meanwhile; nothing was changed, try again")
+        events, now = [], utcnow()
+        if digest is not None:
+            rows.change_person(tx, person, now, password_hash=digest)
+            # Every other session ends; the person's own session that changed it goes on.
+            rows.end_sessions(tx, now, person=person, keep=who.session if who.person == person else None)
+            # On the record by its fingerprint (audit verify compares it; the salted hash stays out).
+            data = {"person": person, "password_sha256": credentials.password_fingerprint(digest)}
+            events.append(append_system_event(tx, who, "user.password", data))
+        if active is not None:
+            events.extend(_set_active(tx, who, person, active, now))
+        return events
 
     return store.write(work)
+
+
+def _set_active(tx: WriteTx, who: Identity, person: str, active: bool, now: str) -> list[Event]:
+    if bool(account(tx, person).active) == active:
+        raise RuleRefused(f"{person}'s account is {'enabled' if active else 'disabled'} already")
+    if not active and person in holders(tx, "admin") and _active_admins(tx) == [person]:
+        raise RuleRefused(f"{person} is the last admin with an active account; enable another admin first")
+    rows.change_person(tx, person, now, active=active)
+    events = []
+    if not active:
+        rows.end_sessions(tx, now, person=person)
+        # Revoked, not only refused while disabled: enabling the account again revives none of them,
+        # and each revocation is an event, so the record (and audit verify's state check) says so.
+        for token_id in rows.revoke_tokens_of(tx, person, now):
+            events.append(append_system_event(tx, who, "token.revoke", {"token": token_id, "person": person}))
+    action = "user.enable" if active else "user.disable"
+    events.append(append_system_event(tx, who, action, {"person": person}))
+    return events
 
 
 def create_token(
@@ -134,7 +200,9 @@ def create_token(
             tx,
             who,
             "token.create",
-            {"token": token_id, "person": who.person, "name": name, "expires_at": expires},
+            # The secret's sha256, as the tokens row keeps it: audit verify sees it swapped for another.
+            {"token": token_id, "person": who.person, "name": name, "expires_at": expires,
+             "secret_sha256": credentials.secret_hash(secret)},
         )
         return token_of(rows.token_row(tx, token_id))
 
@@ -208,8 +276,15 @@ def _active_admins(tx: ReadTx) -> list[str]:
 
 
 def _email(value: str | None) -> str | None:
-    email = inputs.text(value, "the e-mail address", max_len=EMAIL_MAX, multiline=False)
-    local, _, domain = (email or "").partition("@")
-    if email is not None and (not local or not domain or "@" in domain or " " in email):
-        raise inputs.UsageError(f"{inputs.shown(email)} is not an e-mail address")
+    """One plain address (``ana@example.com``) or None. An account's address is where notification
+    e-mails go, one recipient each: a second address, a display name, a comment or a line break
+    would send them (or a header) somewhere else, so only what ``email.utils`` reads back as this
+    one address, with no name, is taken."""
+    email = inputs.text(value, "the e-mail address", max_len=EMAIL_MAX)  # a line break: refused below
+    if email is None:
+        return None
+    if not (_ADDRESS.fullmatch(email) and getaddresses([email]) == [("", email)]
+            and parseaddr(email) == ("", email)):
+        raise UsageError(f"{inputs.shown(email)} is not an e-mail address: give one plain address, such as "
+                         "ana@example.com (no name, no second address)")
     return email

@@ -65,7 +65,7 @@ def status_at(store: Store, code: str, at: str, *, reader: str | Identity | None
         rows = tx.core(
             select(t_events).where(t_events.c.chain == code, t_events.c.at <= moment).order_by(t_events.c.seq)
         )
-        past = replay(code, (Event.from_row(r) for r in rows))
+        past = replay(code, _before_the_first_later(Event.from_row(r) for r in rows))
         if past.seq == 0:
             raise NotFound(f"project {code} did not exist yet at {moment}")
         tpl = tx.template(template_row(tx, past.template["key"], past.template["version"]).id)
@@ -73,6 +73,17 @@ def status_at(store: Store, code: str, at: str, *, reader: str | Identity | None
         return project_status(state, tpl, as_of=moment, recent=recent_events(tx, state))
 
     return store.snapshot(work)
+
+
+def _before_the_first_later(events: Iterator[Event]) -> Iterator[Event]:
+    """The chain's events up to the first one dated after the moment (the rows given are those dated
+    at or before it, in order: the first gap in seq). A chain's times follow its order, except
+    after an event dated ahead of its time (an older phasegate's ``tick --now``): the project as it
+    stood then is what its history had recorded before that event."""
+    for expected, event in enumerate(events, start=1):
+        if event.seq != expected:
+            return
+        yield event
 
 
 HISTORY_PAGE = 1000

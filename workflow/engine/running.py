@@ -18,7 +18,7 @@ from workflow.domain.timers import moves
 from workflow.engine.visibility import missing_project
 from workflow.errors import PreconditionFailed
 from workflow.storage.chains import append_project_event
-from workflow.storage.database import utcnow
+from workflow.storage.database import event_time
 from workflow.storage.outbox import queue
 from workflow.storage.project_rows import locked_project
 from workflow.storage.requests import apply_once
@@ -51,8 +51,9 @@ def project_command(
         if loaded is None:
             raise missing_project(tx, code, who.person)
         state, privileges = loaded
-        # Never earlier than the project's last event, whatever the clocks of several hosts say.
-        now = max(utcnow(), state.updated_at)
+        # The real time of this transaction (held to the project's last event only within the hosts'
+        # clock skew: database.event_time).
+        now = event_time(state.updated_at)
         ctx = Context(state, tx.template(state.template_id), who.person, privileges, now, who.auth)
         rules.require_party(ctx)
         if expected_seq is not None and expected_seq != state.seq:
@@ -111,13 +112,15 @@ def record(
         full["role"] = authority
         full["role_title"] = ctx.role_title(authority)
         full["authority"] = {"role": authority, "assignment_seq": state.authority.get((authority, ctx.actor))}
-    if state.due_on or state.gate_opened_at or state.planned_due or ctx.tpl.timed:
+    if state.due_on or state.gate_opened_at or state.planned_due or ctx.tpl.timed or action == "due":
         held_at = _held_at(tx, state) if action == "resume" else None
         changes = moves(definition, ctx.phase, state.status, state.tasks, state.clock, action, full, moved,
                         ctx.now, held_at)
         moved.update(changes)
         if "due_on" in changes and (changes["due_on"] or state.due_on) and action != "due":
             full["due_on"] = changes["due_on"]  # a new round's due date is on the record
+        if "gate_opened_at" in changes and changes["gate_opened_at"] != state.gate_opened_at:
+            full["gate_opened_at"] = changes["gate_opened_at"]  # so is the gate's opening (for reminders)
     event = new_event(
         state.code, state.seq + 1, state.head_hash, ctx.now, ctx.actor, action, state.phase, full
     )

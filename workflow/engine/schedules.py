@@ -10,6 +10,7 @@ from workflow.domain.timers import planned
 from workflow.domain.vocabulary import CLOSED
 from workflow.engine.running import project_command, record
 from workflow.errors import RuleRefused, UsageError
+from workflow.storage.database import utcnow
 from workflow.storage.store import Store
 from workflow.storage.tx import WriteTx
 
@@ -29,7 +30,7 @@ def set_due(
 
     A phase to come keeps it for its first round; a rejection's new round gets its own.
     """
-    due = schedule.parse_day(day).isoformat()
+    due = schedule.given_day(day, schedule.parse_day(utcnow()), "the due date")
     why = inputs.text(reason, "the reason", required=True)
 
     def body(ctx: Context, tx: WriteTx) -> Event:

@@ -47,7 +47,8 @@ def create_project(
     name = inputs.text(name, "the project name", max_len=inputs.LINE_MAX, multiline=False)
     client = inputs.text(client, "the client", max_len=inputs.LINE_MAX, multiline=False)
     calendar = None if calendar is None else schedule.calendar_code(calendar)
-    starts_on = None if starts_on is None else schedule.parse_day(starts_on).isoformat()
+    starts_on = None if starts_on is None else schedule.given_day(
+        starts_on, schedule.parse_day(utcnow()), "the start date")
 
     def work(tx: WriteTx) -> Event:
         rules.require_privilege(who.person, privileges_of(tx, who.person), "admin", "create projects")
@@ -70,6 +71,7 @@ def create_project(
         }
         data |= {k: v for k, v in (("calendar", calendar), ("starts_on", starts_on), ("due_on", clock.due_on))
                  if v is not None}
+        data["gate_opened_at"] = clock.gate_opened_at  # the gate's opening is on the record from the start
         event = new_event(code, 1, GENESIS, now, who.person, "create", first.key, data)
         tx.core(
             insert(t_projects).values(

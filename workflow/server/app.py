@@ -17,8 +17,8 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from workflow.engine import Engine
-from workflow.server import errors, observe
+from workflow.engine import Engine, passwords
+from workflow.server import docs, errors, observe
 from workflow.server.api import router as api_router
 from workflow.server.background import Deliverer, Ticker
 from workflow.server.bodies import BoundedBodies
@@ -44,7 +44,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = engine or Engine(settings.db, pool_size=settings.pool_size)
+        app.state.engine = engine or Engine(settings.db, pool_size=settings.pool_size,
+                                              pool_wait=settings.pool_wait)
+        passwords.bound(settings.password_checks)
         ticker = Ticker(app.state.engine, settings.tick_seconds).start()
         deliverer = Deliverer(app.state.engine, settings.deliver).start()
         try:
@@ -60,7 +62,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         version="1",
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # FastAPI's page loads Swagger UI from a CDN: docs.py serves it from the package
         redoc_url=None,
     )
     app.state.settings = settings
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(BoundedBodies, body_seconds=settings.body_seconds)  # inside Observe: refusals logged
     observe.install(app)
     app.include_router(api_router)
+    app.include_router(docs.router)
     app.include_router(web_router)
     app.add_exception_handler(SignInFirst, to_sign_in)
     # Only the static files are compressed: a compressed page that holds a CSRF token next to

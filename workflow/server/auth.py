@@ -9,6 +9,7 @@ goes to the database, so a revoked token or a disabled account fails on its next
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -17,7 +18,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from workflow.domain import credentials
 from workflow.domain.identity import Identity
 from workflow.engine import Engine, signin
-from workflow.errors import NotPermitted, Unauthenticated
+from workflow.errors import BadRequest, NotPermitted, Unauthenticated
 from workflow.server.settings import Settings
 
 SESSION_COOKIE = "phasegate_session"
@@ -35,8 +36,28 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
-def client_address(request: Request) -> str:
+def peer_address(request: Request) -> str:
+    """The address at the other end of the connection (a proxy's, behind one)."""
     return request.client.host if request.client is not None else ""
+
+
+def client_address(request: Request) -> str:
+    """The address of whoever sent the request: the peer's, or, when the peer is a
+    ``--trusted-proxy``, the right-most ``X-Forwarded-For`` address that is not itself a trusted
+    proxy. Each proxy appends the address it saw, so everything to the left of that one was
+    written by the client and is not believed; from any other peer the header is ignored.
+    (Sign-ins are slowed per client address: behind a proxy, the peer is everybody's.)"""
+    settings, peer = settings_of(request), peer_address(request)
+    if not settings.networks or not settings.trusts(peer, settings.networks):
+        return peer
+    hops = [hop.strip() for field in request.headers.getlist("x-forwarded-for") for hop in field.split(",")]
+    for hop in reversed(hops):
+        if not settings.trusts(hop, settings.networks):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:  # not an address: a proxy that is not one of ours wrote it
+                return peer
+    return peer
 
 
 def identify(request: Request, *, csrf_from: str | None = None) -> Identity | None:
@@ -57,10 +78,14 @@ def identify(request: Request, *, csrf_from: str | None = None) -> Identity | No
         identity = signin.identify_token(engine.store, token.strip())
     elif (
         settings.proxy_header
-        and settings.trusts(client_address(request), settings.networks)
-        and (login := request.headers.get(settings.proxy_header))
+        and settings.trusts(peer_address(request), settings.networks)
+        and (logins := request.headers.getlist(settings.proxy_header))
+        and (len(logins) > 1 or logins[0])
     ):
-        identity = signin.identify_proxy(engine.store, login)
+        if len(logins) > 1:  # which one the proxy meant is not ours to guess
+            raise BadRequest(f"the request carries {settings.proxy_header} {len(logins)} times; the proxy "
+                             "in front must send it exactly once, replacing whatever the client sent")
+        identity = signin.identify_proxy(engine.store, logins[0])
         if request.method not in SAFE_METHODS:
             refuse_cross_site(request)  # the proxy's own cookie would ride along on a forged form
     elif session_id := request.cookies.get(SESSION_COOKIE):

@@ -7,16 +7,19 @@ The table "exception -> exit code -> HTTP status -> kind" lives on the exception
 
 from __future__ import annotations
 
+import json
+import sys
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from workflow.errors import Busy, PhasegateError, Throttled
+from workflow.errors import Busy, DatabaseProblem, PhasegateError, Throttled
 
 
 def error_body(kind: str, message: str, **more: Any) -> dict[str, Any]:
@@ -37,16 +40,57 @@ def error_page(request: Request, status: int, message: str) -> Response:
     return page(request, "error.html", status=status, error=message, title=HTTPStatus(status).phrase)
 
 
+UNAVAILABLE = "the database is unavailable; try again later"
+
+
+def for_the_caller(request: Request, exc: PhasegateError) -> PhasegateError:
+    """``exc`` as this request's caller may be told it.
+
+    A database failure's sentence says where the database is (its host and port, its name, its
+    file): a caller who has not signed in (``/readyz``, a sign-in, any request whose credential
+    could not even be checked) is told only that it is unavailable; the sentence goes to the
+    server's log, where whoever runs the server reads it. A signed-in caller is told it as before.
+    """
+    if not isinstance(exc, DatabaseProblem) or exc.message == UNAVAILABLE:
+        return exc
+    log_unavailable(request, exc.message)
+    if getattr(request.state, "identity", None) is not None:
+        return exc
+    return DatabaseProblem(UNAVAILABLE)
+
+
+def log_unavailable(request: Request, message: str) -> None:
+    """One JSON line on stderr, beside the access log's: the database failure as it was said."""
+    from workflow.server.observe import route_of
+
+    line = {"error": DatabaseProblem.kind, "path": route_of(request), "message": message}
+    sys.stderr.write(json.dumps(line) + "\n")
+    sys.stderr.flush()
+
+
 def phasegate_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PhasegateError)
-    if for_a_person(request):
-        return error_page(request, exc.http_status, str(exc))
+    exc = for_the_caller(request, exc)
     headers = {}
     if isinstance(exc, Throttled | Busy):
         headers["Retry-After"] = str(exc.retry_after)
+    if for_a_person(request):
+        page = error_page(request, exc.http_status, str(exc))
+        page.headers.update(headers)
+        return page
     if exc.http_status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="phasegate"'
     return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status, headers=headers)
+
+
+def pool_exhausted(request: Request, exc: Exception) -> Response:
+    """Every database connection of this process was in use for the pool's whole wait
+    (``serve --pool-wait``): SQLAlchemy's pool ``TimeoutError``, from wherever in the server a
+    connection was asked for, is answered here as :class:`~workflow.errors.Busy` (503 with
+    Retry-After), the one place it is turned into an answer, never a 500."""
+    assert isinstance(exc, PoolTimeout)
+    return phasegate_error(request, Busy(
+        "the server is busy: every database connection is in use; try again in a moment", retry_after=1))
 
 
 def validation_error(_request: Request, exc: Exception) -> Response:
@@ -109,5 +153,6 @@ def allowed_methods(request: Request) -> str:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(PhasegateError, phasegate_error)
+    app.add_exception_handler(PoolTimeout, pool_exhausted)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)

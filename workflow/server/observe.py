@@ -16,7 +16,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workflow.errors import NotPermitted
-from workflow.server.auth import client_address, engine_of, identify, settings_of
+from workflow.server.auth import engine_of, identify, peer_address, settings_of
+from workflow.server.errors import UNAVAILABLE, log_unavailable
 
 router = APIRouter(include_in_schema=False)
 
@@ -123,8 +124,9 @@ def readyz(request: Request) -> Response:
     """The database answers and its schema is this phasegate's."""
     try:
         engine_of(request).template_keys()
-    except Exception as exc:  # any failure is "not ready", said as a sentence
-        body = json.dumps({"status": "unavailable", "message": str(exc)[:300]})
+    except Exception as exc:  # any failure is "not ready": where the database is goes to the log only
+        log_unavailable(request, str(exc)[:300])
+        body = json.dumps({"status": "unavailable", "message": UNAVAILABLE})
         return Response(body, status_code=503, media_type="application/json")
     return Response('{"status":"ready"}', media_type="application/json")
 
@@ -133,7 +135,7 @@ def readyz(request: Request) -> Response:
 def metrics(request: Request) -> Response:
     """Prometheus text: for admins, or from a configured address (a scraper)."""
     settings = settings_of(request)
-    if not settings.trusts(client_address(request), settings.metric_networks):
+    if not settings.trusts(peer_address(request), settings.metric_networks):
         identity = identify(request)
         if identity is None or "admin" not in engine_of(request).grants_of(identity.person):
             raise NotPermitted("the metrics are for admins, or for a scraper at a configured address")

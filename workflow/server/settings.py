@@ -20,12 +20,14 @@ class Settings:
     metrics_from: tuple[str, ...] = ("127.0.0.1/32", "::1/128")  # /metrics without signing in
     secure_cookies: bool = False  # set behind HTTPS
     access_log: bool = True
-    pool_size: int = 8
+    pool_size: int = int(limits.POOL_SIZE.default)  # connections kept (as many again for a burst)
+    pool_wait: float = float(limits.POOL_WAIT.default)  # seconds a request waits for one, then 503 busy
     tick_seconds: float = 60.0  # how often the server's own tick runs (0: never; cron runs `phasegate tick`)
     deliver: bool = True  # the outbox's worker runs in the server (False: `phasegate notify run` elsewhere)
     header_seconds: float = limits.HEADER_SECONDS.default  # a request's headers must arrive in this
     body_seconds: float = limits.BODY_SECONDS.default  # ... and its body in this
     max_connections: int = int(limits.CONNECTIONS.default)  # per process; beyond it 503 busy
+    password_checks: int = 0  # argon2 checks at once per process (0: one per core; limits.PASSWORD_CHECKS)
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default=(), compare=False)
     metric_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default=(), compare=False
@@ -49,11 +51,13 @@ class Settings:
                 "secure_cookies": self.secure_cookies,
                 "access_log": self.access_log,
                 "pool_size": self.pool_size,
+                "pool_wait": self.pool_wait,
                 "tick_seconds": self.tick_seconds,
                 "deliver": self.deliver,
                 "header_seconds": self.header_seconds,
                 "body_seconds": self.body_seconds,
                 "max_connections": self.max_connections,
+                "password_checks": self.password_checks,
             }
         )
 
@@ -71,11 +75,13 @@ class Settings:
             secure_cookies=d["secure_cookies"],
             access_log=d["access_log"],
             pool_size=d["pool_size"],
+            pool_wait=d.get("pool_wait", limits.POOL_WAIT.default),
             tick_seconds=d.get("tick_seconds", 60.0),
             deliver=d.get("deliver", True),
             header_seconds=d.get("header_seconds", limits.HEADER_SECONDS.default),
             body_seconds=d.get("body_seconds", limits.BODY_SECONDS.default),
             max_connections=d.get("max_connections", int(limits.CONNECTIONS.default)),
+            password_checks=d.get("password_checks", 0),
         )
 
     def trusts(

@@ -9,7 +9,7 @@ from workflow.domain.events import GENESIS, SYSTEM_CHAIN, Event, new_event
 from workflow.domain.identity import Identity
 from workflow.domain.state import ProjectState
 from workflow.storage import statements as sql
-from workflow.storage.database import utcnow
+from workflow.storage.database import event_time
 from workflow.storage.tables import events as t_events
 from workflow.storage.tx import WriteTx
 
@@ -66,6 +66,7 @@ def append_system_event(tx: WriteTx, actor: str | Identity, action: str, data: d
     seq, prev, last_at = (0, GENESIS, "") if head is None else (head.seq, head.hash, head.at)
     who = actor if isinstance(actor, Identity) else Identity(actor)
     data = {**data, "auth": who.auth}
-    event = new_event(SYSTEM_CHAIN, seq + 1, prev, max(utcnow(), last_at), who.person, action, None, data)
+    at = event_time(last_at or None)
+    event = new_event(SYSTEM_CHAIN, seq + 1, prev, at, who.person, action, None, data)
     tx.run(sql.INSERT_EVENT, tx.record(event))
     return event

@@ -36,6 +36,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
+from workflow.domain import limits
+from workflow.domain.inputs import later
 from workflow.errors import DatabaseProblem
 
 ENV_DB = "PHASEGATE_DB"
@@ -89,6 +91,20 @@ def utcnow() -> str:
     return now.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
+def event_time(previous: str | None) -> str:
+    """The time of a new event whose chain's last event is dated ``previous``: the clock's.
+
+    When another host's clock runs a little ahead (at most ``limits.CLOCK_SKEW``) and dated
+    ``previous`` after this clock's now, the new event takes ``previous``, so a chain's times
+    follow its order. Never more: an event dated further ahead (an older phasegate's
+    ``tick --now``, or SQL) leaves the record's clock alone, and what is written now says now.
+    """
+    now = utcnow()
+    if previous is not None and now < previous <= later(now, limits.CLOCK_SKEW.default):
+        return previous
+    return now
+
+
 def default_url() -> str:
     """The SQLite file in the user's data directory; nothing is created here."""
     import platformdirs  # only needed when no URL was given
@@ -97,13 +113,15 @@ def default_url() -> str:
     return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
 
 
-def open_database(url: str | None = None, *, create: bool = True, pool_size: int | None = None) -> Engine:
+def open_database(url: str | None = None, *, create: bool = True, pool_size: int | None = None,
+                  pool_wait: float | None = None) -> Engine:
     """An Engine for ``url`` (else ``$PHASEGATE_DB``, else the default file), not yet connected.
 
     ``pool_size``: connections kept open for threads other than the one that opened the Engine
     (the server's request threads; default 2, for a CLI run or a script). As many again may be
     opened for a burst, but each of those is closed after its one use, so a pool smaller than
-    the threads that use it opens a connection per request.
+    the threads that use it opens a connection per request. ``pool_wait``: seconds a thread
+    waits for a connection when all are in use (default ``limits.POOL_WAIT``).
 
     Everything that can be checked without connecting is checked here, so a bad URL or
     a file that is not a database is refused before anything touches it. No sentence
@@ -121,9 +139,9 @@ def open_database(url: str | None = None, *, create: bool = True, pool_size: int
     backend = parsed.get_backend_name()
     try:
         if backend == "sqlite":
-            engine = _sqlite_engine(parsed, create=create, pool_size=pool_size)
+            engine = _sqlite_engine(parsed, create=create, pool_size=pool_size, pool_wait=pool_wait)
         elif backend == "postgresql":
-            engine = _postgresql_engine(parsed, pool_size=pool_size)
+            engine = _postgresql_engine(parsed, pool_size=pool_size, pool_wait=pool_wait)
         else:
             engine = create_engine(parsed, pool_size=2, max_overflow=3)
     except NoSuchModuleError as exc:
@@ -273,16 +291,21 @@ def _check_sqlite_file(path: Path) -> None:
 BEGIN_WRITE: ContextVar[bool] = ContextVar("phasegate_begin_write", default=False)
 
 
-def _pool(pool_size: int | None) -> dict[str, int]:
-    return {"pool_size": 2, "max_overflow": 3} if pool_size is None else {"pool_size": pool_size,
-                                                                           "max_overflow": pool_size}
+def _pool(pool_size: int | None, pool_wait: float | None = None) -> dict[str, float]:
+    """The pool's size and how long a thread waits for one of its connections before SQLAlchemy's
+    pool ``TimeoutError`` (which the server answers 503 busy): ``limits.POOL_WAIT`` by default,
+    not SQLAlchemy's 30 s, so a request never hangs half a minute on a pool that ran dry."""
+    size = {"pool_size": 2, "max_overflow": 3} if pool_size is None else {"pool_size": pool_size,
+                                                                          "max_overflow": pool_size}
+    return {**size, "pool_timeout": limits.POOL_WAIT.default if pool_wait is None else pool_wait}
 
 
-def _sqlite_engine(url: URL, *, create: bool = True, pool_size: int | None = None) -> Engine:
+def _sqlite_engine(url: URL, *, create: bool = True, pool_size: int | None = None,
+                   pool_wait: float | None = None) -> Engine:
     path = sqlite_file(url)
     if path is not None:
         _check_sqlite_file(path)
-        engine = create_engine(url, **_pool(pool_size))
+        engine = create_engine(url, **_pool(pool_size, pool_wait))
     else:
         engine = create_engine(url)
 
@@ -358,7 +381,7 @@ def _sqlite_may_switch_to_wal(cursor: Any) -> bool:
     return bool(cursor.fetchone()[0])
 
 
-def _postgresql_engine(url: URL, *, pool_size: int | None = None) -> Engine:
+def _postgresql_engine(url: URL, *, pool_size: int | None = None, pool_wait: float | None = None) -> Engine:
     connect_args: dict[str, Any] = {}
     if "connect_timeout" not in url.query:
         connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
@@ -368,6 +391,6 @@ def _postgresql_engine(url: URL, *, pool_size: int | None = None) -> Engine:
         # READ COMMITTED lets the waiter see the winner's commit once it gets the lock.
         isolation_level="READ COMMITTED",
         pool_pre_ping=False,
-        **_pool(pool_size),
+        **_pool(pool_size, pool_wait),
         connect_args=connect_args,
     )

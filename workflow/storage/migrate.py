@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 # Keep in step with migrations/versions/ (a test checks): oldest first, head last.
-KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
 HEAD_REVISION: str = KNOWN_REVISIONS[-1]
 
 # pg_advisory_xact_lock key for "migrating phasegate's schema" ("phsg" as an int).

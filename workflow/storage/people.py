@@ -9,6 +9,7 @@ from sqlalchemy import delete, insert, select, update
 from workflow.storage import dbapi
 from workflow.storage.statements import Statement
 from workflow.storage.tables import people as t_people
+from workflow.storage.tables import server_keys as t_keys
 from workflow.storage.tables import sessions as t_sessions
 from workflow.storage.tables import sign_in_failures as t_failures
 from workflow.storage.tables import tokens as t_tokens
@@ -125,6 +126,45 @@ def end_sessions(
 
 def failures(tx: ReadTx, key: str) -> Any:
     return tx.core(select(t_failures).where(t_failures.c.key == key)).first()
+
+
+def failures_locked(tx: WriteTx, key: str) -> Any:
+    """``key``'s row, locked for the rest of the transaction (PostgreSQL; SQLite's BEGIN IMMEDIATE
+    holds the whole file), so two sign-ins under one key cannot both read the count before either
+    adds to it. A key with no row locks nothing: two first failures both insert, and the second
+    insert's unique violation makes its transaction run again, finding the row."""
+    return tx.core(select(t_failures).where(t_failures.c.key == key).with_for_update()).first()
+
+
+def uncount_failure(tx: WriteTx, key: str) -> None:
+    """Take back one failure counted in advance (the attempt turned out to be right)."""
+    tx.core(
+        update(t_failures)
+        .where(t_failures.c.key == key, t_failures.c.failures > 0)
+        .values(failures=t_failures.c.failures - 1)
+    )
+
+
+def forget_stale_failures(tx: WriteTx, before: str) -> None:
+    """Rows whose last failure is older than ``before``: they slow nobody down any more."""
+    tx.core(delete(t_failures).where(t_failures.c.last_at < before))
+
+
+def revoke_tokens_of(tx: WriteTx, person: str, now: str) -> list[str]:
+    """Revoke every token of ``person`` not revoked yet; their ids, oldest first."""
+    live = [r.id for r in tokens_of(tx, person) if r.revoked_at is None]
+    if live:
+        tx.core(update(t_tokens).where(t_tokens.c.id.in_(live)).values(revoked_at=now))
+    return live
+
+
+def server_key(tx: ReadTx, name: str) -> str | None:
+    """The server's secret called ``name`` (hex), or None before its first use."""
+    return tx.core(select(t_keys.c.secret).where(t_keys.c.name == name)).scalar()
+
+
+def add_server_key(tx: WriteTx, name: str, secret: str, now: str) -> None:
+    tx.core(insert(t_keys).values(name=name, secret=secret, created_at=now))
 
 
 def count_failure(tx: WriteTx, key: str, now: str, *, restart: bool) -> None:

@@ -36,8 +36,9 @@ class Store:
         on_create: Callable[[WriteTx], object] | None = None,
         create: bool = True,
         pool_size: int | None = None,
+        pool_wait: float | None = None,
     ) -> None:
-        self.sqlalchemy: Engine = open_database(url, create=create, pool_size=pool_size)
+        self.sqlalchemy: Engine = open_database(url, create=create, pool_size=pool_size, pool_wait=pool_wait)
         self.url = shown_url(self.sqlalchemy.url)
         self.dialect = Dialect.of(self.sqlalchemy)
         self.templates = TemplateCache()

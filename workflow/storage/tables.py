@@ -234,6 +234,16 @@ sign_in_failures = Table(
     Column("last_at", TIME, nullable=False),
 )
 
+# The server's own secrets, by name: "device-cookies", the HMAC key of the device cookies that let
+# a browser someone signed in with keep signing them in while their account is guessed at.
+server_keys = Table(
+    "server_keys",
+    metadata,
+    Column("name", KEY, primary_key=True),
+    Column("secret", String(128), nullable=False),
+    Column("created_at", TIME, nullable=False),
+)
+
 # A reminder, escalation or overdue notice given: once per project, phase, round, kind and
 # person, whatever the number of ``tick`` processes (the primary key, not a lock, decides).
 timers = Table(

@@ -30,7 +30,8 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.engine import Connection
 
-from workflow.domain.credentials import secret_hash
+from workflow.domain.credentials import password_fingerprint, secret_hash
+from workflow.domain.definition import Definition
 from workflow.domain.events import SYSTEM_CHAIN, ParsedEvent, parse_data
 from workflow.domain.replay import Replay, SystemReplay, Unreplayable
 from workflow.domain.results import STATE_DIFFERS, UNREPLAYABLE, BrokenEvent
@@ -54,6 +55,7 @@ from workflow.storage.tables import people as t_people
 from workflow.storage.tables import projects as t_projects
 from workflow.storage.tables import tasks as t_tasks
 from workflow.storage.tables import templates as t_templates
+from workflow.storage.tables import timers as t_timers
 from workflow.storage.tables import tokens as t_tokens
 from workflow.storage.tables import webhooks as t_webhooks
 from workflow.storage.verify import EVERY_CHAIN, events_in_order, in_range, open_cursor
@@ -62,14 +64,16 @@ _p, _t = t_projects.c, t_templates.c
 # A project row as StoredProject holds it, after its code and id.
 PROJECT_COLUMNS = (_p.code, _p.id, _p.name, _p.client, _p.phase, _p.round, _p.status, _p.rounds, _p.seq,
                    _p.head_hash, _p.created_at, _p.updated_at, _p.hold_seq, _p.rejection_seq, _p.calendar,
-                   _p.starts_on, _p.due_on, _p.planned_due, _p.template_id,
+                   _p.starts_on, _p.due_on, _p.planned_due, _p.gate_opened_at, _p.next_tick_at,
+                   _p.template_id,
                    _t.key, _t.version, _t.sha256)
 # Each table of a project's rows: the table, its key columns after project_id, the compared columns
-# (in state_check's ASSIGNMENTS, TASKS and APPROVALS order).
+# (in state_check's ASSIGNMENTS, TASKS, APPROVALS and TIMERS order).
 CHILDREN = (
     (t_assignments, ("role", "person"), ("assigned_at", "assigned_by", "seq")),
     (t_tasks, ("phase", "round", "role"), ("person", "note", "done_at", "seq", "auth")),
     (t_approvals, ("phase", "round", "role"), ("person", "comment", "approved_at", "seq", "auth")),
+    (t_timers, ("phase", "round", "kind", "person"), ("seq",)),
 )
 
 ChildRows = list[tuple[Key, tuple[Any, ...]]]
@@ -137,6 +141,7 @@ class _StoredState:
 
     def __init__(self, conn: Connection, cursors: list[Any]) -> None:
         self._conn = conn
+        self.definitions = _Definitions(conn)
         self._rows = iter(cursors[0])
         self._next: Any = next(self._rows, None)
         self._children = [_Runs(cur, len(keys)) for cur, (_, keys, _) in zip(cursors[1:], CHILDREN,
@@ -249,9 +254,50 @@ def _ended(conn: Connection, state: Replay | SystemReplay, stored: _StoredState)
     """A chain's last event was applied: compare its replay with its rows."""
     if isinstance(state, SystemReplay):
         return _system(conn, state)
-    row, (team, tasks, approvals) = stored.take(state.code)
-    detail = chain_difference(state, row, _sorted(team), _sorted(tasks), _sorted(approvals))
+    row, (team, tasks, approvals, timers) = stored.take(state.code)
+    definition = None if row is None else stored.definitions.get(row.template_id)
+    detail = chain_difference(state, row, _sorted(team), _sorted(tasks), _sorted(approvals), _sorted(timers),
+                              definition, stored.definitions.admins)
     return None if detail is None else BrokenEvent(state.code, state.seq, STATE_DIFFERS, detail)
+
+
+class _Definitions:
+    """The pinned template versions' definitions, each read once a pass (for the clock's moments),
+    and who holds admin (whom an escalation ``to: admin`` tells), read once when first asked."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._loaded: dict[int, Definition | None] = {}
+        self._admins: list[str] | None = None
+
+    def get(self, template_id: int) -> Definition | None:
+        """The definition ``template_id`` pins (None: no such row, or one that does not load)."""
+        if template_id not in self._loaded:
+            self._loaded[template_id] = _definition(self._conn, template_id)
+        return self._loaded[template_id]
+
+    @property
+    def admins(self) -> list[str]:
+        if self._admins is None:
+            g = t_grants.c
+            self._admins = list(self._conn.execute(select(g.person).where(g.privilege == "admin")).scalars())
+        return self._admins
+
+
+def _definition(conn: Connection, template_id: int) -> Definition | None:
+    from workflow.domain.definition import definition_from_dict
+    from workflow.domain.loader import load_definition
+    from workflow.errors import DefinitionError
+
+    row = conn.execute(select(_t.compiled, _t.source).where(_t.id == template_id)).first()
+    if row is None:
+        return None
+    try:
+        if row.compiled:
+            return definition_from_dict(json.loads(row.compiled))
+        return load_definition(row.source, source="<published template>")
+    except (DefinitionError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def _system(conn: Connection, replayed: SystemReplay) -> BrokenEvent | None:
@@ -264,20 +310,26 @@ def _system(conn: Connection, replayed: SystemReplay) -> BrokenEvent | None:
     templates = ((tuple(r[:2]), (r[2], r[3], r[4], _digest(r[5])))
                  for r in conn.execute(published.order_by(_t.key, _t.version)))
     p, k = t_people.c, t_tokens.c
-    people = (((r[0],), (r[1], r[2], bool(r[3]), r[4] is not None)) for r in conn.execute(
-        select(p.login, p.display_name, p.email, p.active, p.password_hash).order_by(p.login)))
-    tokens = (((r[0],), (r[1], r[2], r[3], r[4] is not None)) for r in conn.execute(
-        select(k.id, k.person, k.name, k.expires_at, k.revoked_at).order_by(k.id)))
+    people = (((r[0],), (r[1], r[2], bool(r[3]), r[4] is not None, _fingerprint(r[4])))
+              for r in conn.execute(select(p.login, p.display_name, p.email, p.active, p.password_hash)
+                                    .order_by(p.login)))
+    tokens = (((r[0],), (r[1], r[2], r[3], r[4] is not None, r[5])) for r in conn.execute(
+        select(k.id, k.person, k.name, k.expires_at, k.revoked_at, k.secret_hash).order_by(k.id)))
     w, n = t_webhooks.c, t_settings.c
     hooks = (((r[0],), (r[1], _kinds(r[2]), r[3], bool(r[4]), r[5], secret_hash(r[6])[:12]))
              for r in conn.execute(select(w.id, w.url, w.kinds, w.format, w.active, w.created_by, w.secret)
                                    .order_by(w.id)))
-    settings = (((r[0],), (_kinds(r[1]),)) for r in conn.execute(
-        select(n.person, n.email_kinds).order_by(n.person)))
+    settings = (((r[0],), (_kinds(r[1]), r[2])) for r in conn.execute(
+        select(n.person, n.email_kinds, n.calendar_key_hash).order_by(n.person)))
     detail = (grants_difference(replayed, grants) or templates_difference(replayed, templates)
               or _compiled(conn) or accounts_difference(replayed, people, tokens)
               or notifications_difference(replayed, hooks, settings))
     return None if detail is None else BrokenEvent(SYSTEM_CHAIN, replayed.seq, STATE_DIFFERS, detail)
+
+
+def _fingerprint(password_hash: Any) -> str | None:
+    """A stored password hash as the record keeps it (its sha256); None for none."""
+    return None if password_hash is None else password_fingerprint(str(password_hash))
 
 
 def _kinds(stored: Any) -> Any:

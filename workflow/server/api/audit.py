@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import queue
 import threading
-from collections.abc import Iterator
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from workflow.domain import limits
 from workflow.domain.checkpoint import MAX_BYTES as CHECKPOINT_MAX_BYTES
 from workflow.domain.checkpoint import checkpoint_key, load_checkpoint
 from workflow.domain.inputs import JOBS_MAX
 from workflow.domain.results import AuditReport
 from workflow.errors import UsageError
 from workflow.server.auth import CurrentIdentity, EngineDep
+from workflow.server.spool import InFlight, Spool, SpoolResponse
 
 router = APIRouter(tags=["audit"])
-STALLED_SECONDS = 60
 CHECKPOINT_BODY = {
     "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
 }
@@ -93,48 +92,50 @@ EXPORT_TYPES = {
     response_class=StreamingResponse,
     responses={200: {"description": "JSON Lines or CSV, streamed", "content": EXPORT_TYPES}},
 )
-def export(
+async def export(
+    request: Request,
     who: CurrentIdentity,
     engine: EngineDep,
     format: Literal["jsonl", "csv"] = "jsonl",
     project: str | None = Query(default=None, max_length=64),
     raw: bool = False,
-) -> StreamingResponse:
+) -> Response:
     """Every event (or one project's), streamed: memory stays the same whatever the size.
 
-    The permission is checked before the response starts (a refusal is a plain error),
-    then the engine writes into a bounded queue that the response drains.
+    A thread reads the trail in one snapshot into a spool file that the answer sends as it
+    grows (workflow/server/spool.py): the database connection is given back when the snapshot
+    is read, however slowly the client takes the answer. A refusal (the permission is checked
+    before anything is written) is a plain error answer. At most ``limits.EXPORTS_PER_PERSON``
+    exports of one person and ``limits.EXPORTS_PER_PROCESS`` in all are in flight; beyond
+    them the answer is 503 busy with Retry-After.
     """
-    chunks: queue.Queue[str | BaseException | None] = queue.Queue(maxsize=64)
-    started = threading.Event()
-    first_error: list[BaseException] = []
-
-    class Sink:
-        def write(self, text: str) -> int:
-            started.set()
-            chunks.put(text, timeout=STALLED_SECONDS)  # a client gone away ends the export, not a leak
-            return len(text)
+    spool = Spool(_exports_in_flight(request).take(who.person))
 
     def produce() -> None:
         try:
-            engine.export(Sink(), format, project=project, reader=who, raw=raw)
+            engine.export(spool, format, project=project, reader=who, raw=raw)
         except BaseException as exc:
-            first_error.append(exc)
-            chunks.put(exc)
-        finally:
-            started.set()
-            chunks.put(None)
+            spool.finish(exc)
+        else:
+            spool.finish()
 
-    threading.Thread(target=produce, daemon=True).start()
-    started.wait()
-    if first_error and chunks.qsize() <= 2:  # refused before writing anything: a plain error response
-        raise first_error[0]
-
-    def body() -> Iterator[str]:
-        while (item := chunks.get()) is not None:
-            if isinstance(item, BaseException):
-                return  # the stream ends short; the client sees a truncated body
-            yield item
-
+    threading.Thread(target=produce, name="phasegate-export", daemon=True).start()
+    try:
+        await spool.started()
+        if spool.error is not None and not spool.wrote:  # refused before writing anything
+            raise spool.error
+    except BaseException:
+        spool.close()
+        raise
     media = "text/csv" if format == "csv" else "application/x-ndjson"
-    return StreamingResponse(body(), media_type=media)
+    return SpoolResponse(spool, media_type=media, stall=float(limits.EXPORT_STALL.default))
+
+
+def _exports_in_flight(request: Request) -> InFlight:
+    """The app's one count of exports in flight (made on the first export)."""
+    state = request.app.state
+    if getattr(state, "exports_in_flight", None) is None:
+        state.exports_in_flight = InFlight(int(limits.EXPORTS_PER_PERSON.default),
+                                           int(limits.EXPORTS_PER_PROCESS.default), "audit export")
+    in_flight: InFlight = state.exports_in_flight
+    return in_flight

@@ -43,6 +43,7 @@ class ErrorDetail(BaseModel):
         "audit_broken",
         "throttled",
         "unavailable",
+        "busy",
     ]
     message: str
     blockers: list[str] | None = Field(default=None, description="what stops a refused move")
@@ -68,7 +69,8 @@ _MEANING = {
     412: "If-Match: the project moved on since it was read (precondition_failed)",
     422: "bad input (bad_input)",
     429: "too many failed sign-ins: wait Retry-After seconds (throttled)",
-    503: "the database cannot be used (unavailable)",
+    503: "the database cannot be used (unavailable), or the server is at a bound it keeps: every "
+         "database connection or export slot in use (busy, with Retry-After)",
 }
 # Documented on every operation of /api/v1, so a client (and the schema tests) know every answer.
 ERRORS = _errors(400, 401, 403, 404, 409, 422, 503)

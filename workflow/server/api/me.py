@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from workflow.domain import limits
 from workflow.domain.results import TokenInfo
 from workflow.engine import signin
 from workflow.server.api.common import THROTTLED, EventOut, command, event_out
@@ -58,9 +59,11 @@ def sign_in(body: SignIn, request: Request, response: Response, engine: EngineDe
     """
     command(request, "sign-in")
     refuse_cross_site(request)
-    identity = signin.sign_in(engine.store, body.login, body.password, address=client_address(request))
+    identity, device = signin.sign_in(engine.store, body.login, body.password,
+                                      address=client_address(request), devices_sent=request.cookies)
     session_id, csrf = signin.open_session(engine.store, identity)
     set_session_cookie(response, session_id, secure=settings_of(request).secure_cookies)
+    set_device_cookie(response, device, secure=settings_of(request).secure_cookies)
     request.state.identity = identity
     return {"person": identity.person, "auth": identity.auth, "csrf": csrf}
 
@@ -84,6 +87,21 @@ def set_session_cookie(response: Response, session_id: str, *, secure: bool) -> 
         path="/",
         httponly=True,
         samesite="lax",
+        secure=secure,
+    )
+
+
+def set_device_cookie(response: Response, device: tuple[str, str], *, secure: bool) -> None:
+    """The browser's device cookie for the login that just signed in (``workflow.domain.devices``):
+    HttpOnly, and SameSite=Strict, since only phasegate's own sign-in forms need it."""
+    name, value = device
+    response.set_cookie(
+        name,
+        value,
+        max_age=int(limits.DEVICE_COOKIE_SECONDS.default),
+        path="/",
+        httponly=True,
+        samesite="strict",
         secure=secure,
     )
 

@@ -24,6 +24,11 @@ class PersonIn(BaseModel):
 class PersonChange(BaseModel):
     active: bool | None = None
     password: str | None = Field(default=None, max_length=1024)
+    current_password: str | None = Field(
+        default=None, max_length=1024,
+        description="your present password, when you change your own "
+                    "(an admin setting someone else's gives none)",
+    )
 
 
 class GrantIn(BaseModel):
@@ -51,16 +56,13 @@ def add_person(body: PersonIn, request: Request, who: CurrentIdentity, engine: E
 def change_person(
     person: str, body: PersonChange, request: Request, who: CurrentIdentity, engine: EngineDep
 ) -> list[dict[str, Any]]:
-    """Enable or disable the account, or set its password (a person may set their own)."""
+    """Enable or disable the account, or set its password (a person may set their own, giving
+    ``current_password``); all of it or nothing: a refused part leaves every part undone."""
     if body.active is None and body.password is None:
         raise UsageError("give active, or password, or both")
     command(request, "user.change")
-    events = []
-    if body.password is not None:
-        events.append(engine.set_password(person, body.password, actor=who))
-    if body.active is not None:
-        change = engine.enable_user if body.active else engine.disable_user
-        events.append(change(person, actor=who))
+    events = engine.change_account(person, actor=who, active=body.active, password=body.password,
+                                   current=body.current_password)
     return [event_out(e) for e in events]
 
 

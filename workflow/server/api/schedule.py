@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from workflow.engine import Engine
 from workflow.errors import NotPermitted, Unauthenticated
 from workflow.server.api.common import (
     MOVED_ON,
@@ -47,9 +48,21 @@ def set_due(code: str, phase: str, body: DueIn, request: Request, who: CurrentId
 def tick(request: Request, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
     """Run the clock now (admins; the server also runs it every --tick-every seconds)."""
     command(request, "tick")
-    if "admin" not in engine.grants_of(who.person):
-        raise NotPermitted(f"only admins may run the clock ({who.person} is not an admin)")
+    _require_admin(engine, who.person, "run the clock")
     return engine.tick().to_dict()
+
+
+@router.get("/tick")
+def try_tick(who: CurrentIdentity, engine: EngineDep,
+             now: str = Query(max_length=64, description="ISO 8601: the moment to try")) -> dict[str, Any]:
+    """A try-out (admins): what a tick at ``now`` would give (``would``); nothing is written or sent."""
+    _require_admin(engine, who.person, "try the clock out")
+    return engine.tick(now=now).to_dict()
+
+
+def _require_admin(engine: Engine, person: str, what: str) -> None:
+    if "admin" not in engine.grants_of(person):
+        raise NotPermitted(f"only admins may {what} ({person} is not an admin)")
 
 
 @router.post("/me/calendar-key", response_model=CalendarKey, status_code=201)

@@ -24,11 +24,12 @@ from starlette.datastructures import UploadFile
 from workflow.domain.identity import Identity
 from workflow.domain.inputs import event_number, shown
 from workflow.engine import Engine, signin
-from workflow.errors import PhasegateError, Throttled, UsageError
-from workflow.server.api.me import set_session_cookie
+from workflow.errors import Busy, PhasegateError, Throttled, UsageError
+from workflow.server.api.me import set_device_cookie, set_session_cookie
 from workflow.server.auth import SESSION_COOKIE, client_address, engine_of, refuse_cross_site, settings_of
 from workflow.server.bodies import UPLOADS
 from workflow.server.checks import TEMPLATE_CHECKS
+from workflow.server.errors import for_the_caller
 from workflow.server.web import pages
 from workflow.server.web.render import page
 from workflow.server.web.session import safe_next, signed_in, viewer
@@ -94,16 +95,19 @@ def sign_in(request: Request, form: Form) -> Response:
     login = str(form.get("login") or "").strip()
     try:
         refuse_cross_site(request)  # no signing someone in to the forger's account
-        identity = signin.sign_in(engine.store, login, str(form.get("password") or ""),
-                                  address=client_address(request))
-    except PhasegateError as exc:
+        identity, device = signin.sign_in(engine.store, login, str(form.get("password") or ""),
+                                          address=client_address(request), devices_sent=request.cookies)
+    except PhasegateError as refusal:
+        exc = for_the_caller(request, refusal)  # never where the database is, to someone not signed in
         refused = page(request, "signin.html", status=exc.http_status, error=exc, next=back, login=login)
-        if isinstance(exc, Throttled):
+        if isinstance(exc, Throttled | Busy):
             refused.headers["Retry-After"] = str(exc.retry_after)
         return refused
     session_id, _csrf = signin.open_session(engine.store, identity)
     response = see(back)
-    set_session_cookie(response, session_id, secure=settings_of(request).secure_cookies)
+    secure = settings_of(request).secure_cookies
+    set_session_cookie(response, session_id, secure=secure)
+    set_device_cookie(response, device, secure=secure)
     return response
 
 
@@ -301,17 +305,15 @@ def set_active(request: Request, login: str, form: Form) -> Response:
 @router.post("/people/{login}/password", response_class=HTMLResponse)
 def set_password(request: Request, login: str, form: Form) -> Response:
     """An admin sets anyone's password (``/people/-/password`` with the person in the form); a
-    person changes their own from their tokens page, with their current password."""
+    person changes their own from their tokens page, with their current password (the Engine
+    asks for it whichever form it comes from)."""
     person = str(form.get("person") or login)
 
     def call(e: Engine, me: Identity) -> None:
         password = str(form.get("password") or "")
         if password != str(form.get("again") or ""):
             raise UsageError("the two passwords differ; type the same one twice")
-        if form.get("from") == "tokens":
-            current = str(form.get("current") or "")
-            signin.sign_in(e.store, me.person, current, address=client_address(request))
-        e.set_password(person, password, actor=me)
+        e.set_password(person, password, actor=me, current=str(form.get("current") or "") or None)
 
     if form.get("from") != "tokens":
         return _people_form(request, form, call)

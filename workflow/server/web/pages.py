@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from workflow.domain.identity import Identity
 from workflow.domain.inputs import COUNT_MAX
+from workflow.domain.vocabulary import PRIVILEGES  # the grants form offers exactly what grant accepts
 from workflow.errors import PhasegateError
 from workflow.server.auth import engine_of
 from workflow.server.web.render import page
@@ -24,7 +25,6 @@ from workflow.server.web.views import offer, steps
 router = APIRouter()
 BOARD_PAGE = 50
 HISTORY_PAGE = 25
-PRIVILEGES = ("admin", "auditor", "producer")
 
 
 def _status(error: PhasegateError | None, ok: int = 200) -> int:
