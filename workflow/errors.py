@@ -177,6 +177,15 @@ class TooLarge(UsageError):
     kind = "too_large"
 
 
+class TooSlow(UsageError):
+    """What was sent did not arrive in time (a request's headers or body, trickled): the connection is
+    not held open for it any longer."""
+
+    exit_code = 2
+    http_status = 408
+    kind = "too_slow"
+
+
 class Busy(PhasegateError):
     """The server is at a bound it keeps to stay up (password checks or database connections in
     use): nothing was done; try again after ``retry_after`` seconds."""
@@ -206,7 +215,7 @@ class PreconditionFailed(Conflict):
 KINDS: dict[str, type[PhasegateError]] = {
     cls.kind: cls
     for cls in (RuleRefused, UsageError, NotFound, NotPermitted, Conflict, PreconditionFailed, AuditBroken,
-                DatabaseProblem, Unauthenticated, Throttled, TooLarge, Busy)
+                DatabaseProblem, Unauthenticated, Throttled, TooLarge, TooSlow, Busy)
 }
 _PROBLEM_KEYS = frozenset({"source", "line", "column", "message"})
 

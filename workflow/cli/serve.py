@@ -37,11 +37,21 @@ from workflow.domain import limits
 @click.option("--pool-wait", default=float(limits.POOL_WAIT.default), show_default=True,
               type=click.FloatRange(0.1, 300), metavar="SECONDS",
               help="How long a request waits for a database connection before it is answered 503 busy.")
+@click.option("--header-timeout", "header_seconds", default=float(limits.HEADER_SECONDS.default),
+              show_default=True, type=click.FloatRange(0.5, 3600), metavar="SECONDS",
+              help="Close a connection whose request's headers have not all arrived in this time (408).")
+@click.option("--body-timeout", "body_seconds", default=float(limits.BODY_SECONDS.default),
+              show_default=True, type=click.FloatRange(0.5, 3600), metavar="SECONDS",
+              help="Refuse a request whose body has not all arrived in this time (408).")
+@click.option("--max-connections", default=int(limits.CONNECTIONS.default), show_default=True,
+              type=click.IntRange(1, 100_000), metavar="N",
+              help="Open connections per worker; a request beyond them is answered 503 (busy).")
 @pass_session
 def serve(s: Session, host: str, port: int, workers: int, proxy_header: str | None,
           trusted_proxies: tuple[str, ...], metrics_from: tuple[str, ...], secure_cookies: bool,
           tick_seconds: float, no_deliver: bool, password_checks: int,
-          pool_size: int, pool_wait: float) -> None:
+          pool_size: int, pool_wait: float, header_seconds: float, body_seconds: float,
+          max_connections: int) -> None:
     """Serve the HTTP API (/api/v1) and the web app (/) on one port, over the --db database."""
     from workflow.server.serve import serve as run
     from workflow.server.settings import Settings
@@ -53,5 +63,7 @@ def serve(s: Session, host: str, port: int, workers: int, proxy_header: str | No
     settings = Settings(db=s.db, proxy_header=proxy_header, trusted_proxies=trusted_proxies,
                         metrics_from=metrics_from or ("127.0.0.1/32", "::1/128"),
                         secure_cookies=secure_cookies, tick_seconds=tick_seconds, deliver=not no_deliver,
-                        password_checks=password_checks, pool_size=pool_size, pool_wait=pool_wait)
+                        password_checks=password_checks, pool_size=pool_size, pool_wait=pool_wait,
+                        header_seconds=header_seconds, body_seconds=body_seconds,
+                        max_connections=max_connections)
     run(settings, host=host, port=port, workers=workers)

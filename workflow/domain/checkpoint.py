@@ -43,6 +43,7 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any, Literal
 
+from workflow.domain import limits
 from workflow.domain.events import canonical_json
 from workflow.domain.inputs import STORED_TIME_RE, shown
 from workflow.errors import AuditBroken, UsageError
@@ -50,7 +51,7 @@ from workflow.errors import AuditBroken, UsageError
 FORMAT = "phasegate-checkpoint"
 VERSION = 1
 KEY_ENV = "PHASEGATE_CHECKPOINT_KEY"
-MAX_BYTES = 64 * 1024 * 1024  # ~400,000 chains; a checkpoint is never bigger than this
+MAX_BYTES = int(limits.CHECKPOINT_BYTES.default)  # ~400,000 chains; a checkpoint is never bigger
 CHAIN_MAX = 200  # a project code is at most 64 characters; this leaves room for other chains
 _HEX = frozenset("0123456789abcdef")
 # ASCII only: hmac.compare_digest refuses a str with any other character (TypeError).

@@ -157,6 +157,16 @@ def count(value: int | None, what: str, *, most: int = COUNT_MAX) -> int | None:
     return value
 
 
+def event_number(value: str) -> int | None:
+    """An event's number written as text (a form's ``seq``, an ``If-Match``), or None when it is not one:
+    ASCII digits only (``str.isdigit`` also takes "²" and "٣", which ``int`` refuses) and at most
+    ``COUNT_MAX`` (a larger number names no event, and overflows SQLite's integers past 2**63)."""
+    if not (value.isascii() and value.isdigit()) or len(value) > len(str(COUNT_MAX)):
+        return None
+    number = int(value)
+    return number if number <= COUNT_MAX else None
+
+
 def jobs(value: int | None) -> int | None:
     """A number of processes to verify with: None (choose), or 1 to JOBS_MAX."""
     if value is None:

@@ -194,3 +194,91 @@ EXPORT_STALL = declare(
     "seconds",
     "a client that takes nothing of an export for this long is disconnected and its spool removed",
 )
+
+# -- what a request may cost the server before anyone is known (workflow/server/bodies.py, protocol.py)
+
+REQUEST_BYTES = declare(
+    "REQUEST_BYTES",
+    "a request body (JSON or a form)",
+    1_048_576,
+    "bytes",
+    "refused 413 before it is read (Content-Length) or as soon as it passes the limit (chunked); "
+    "the longest thing a person types is 4,000 characters",
+)
+UPLOAD_BYTES = declare(
+    "UPLOAD_BYTES",
+    "a request that uploads a template (POST /api/v1/templates, /templates/validate; the web app's "
+    "template check and publish)",
+    2_097_152,
+    "bytes",
+    "a template file is at most 1 MiB (refused by the loader with its own sentence); the rest is the "
+    "form around it",
+)
+CHECKPOINT_BYTES = declare(
+    "CHECKPOINT_BYTES",
+    "an audit checkpoint file (and the request that uploads one to verify against)",
+    64 * 1_048_576,
+    "bytes",
+    "a checkpoint names every chain's length and head, ~170 bytes a project: ~400,000 projects",
+)
+HEADER_SECONDS = declare(
+    "HEADER_SECONDS",
+    "a request's headers to arrive (from the connection's opening, or the previous answer on it)",
+    10,
+    "seconds",
+    "a connection that trickles its headers is answered 408 and closed instead of held open "
+    "(uvicorn has no such timeout of its own)",
+    setting="phasegate serve --header-timeout",
+)
+BODY_SECONDS = declare(
+    "BODY_SECONDS",
+    "a request's body to arrive (from the start of the request)",
+    60,
+    "seconds",
+    "a body trickled in is answered 408 and the connection closed; 60 s carries the largest upload "
+    "(a 64 MiB checkpoint) at ~1 MB/s",
+    setting="phasegate serve --body-timeout",
+)
+HEADER_BYTES = declare(
+    "HEADER_BYTES",
+    "a request's line and headers",
+    65_536,
+    "bytes",
+    "answered 431 and the connection closed past it (uvicorn's httptools parser keeps headers of any size "
+    "in memory); a browser's are a few KiB",
+)
+CONNECTIONS = declare(
+    "CONNECTIONS",
+    "open connections per server process",
+    256,
+    "connections",
+    "a request on a connection beyond it is answered 503 busy with Retry-After; the database pool, "
+    "not the connections, bounds the work done at once",
+    setting="phasegate serve --max-connections",
+)
+
+# -- what checking a template may cost (workflow/domain/yaml_reader.py, workflow/server/checks.py)
+
+TEMPLATE_VALUES = declare(
+    "TEMPLATE_VALUES",
+    "the values in a template (every key, text, list and mapping)",
+    10_000,
+    "values",
+    "composition stops at the one past it, with its line; the built-in templates hold ~170, a template "
+    "of 40 roles and 40 phases ~2,000",
+)
+TEMPLATE_ENTRIES = declare(
+    "TEMPLATE_ENTRIES",
+    "the entries of one mapping or list in a template (roles, phases, tasks, approvers)",
+    500,
+    "entries",
+    "refused at the entry past it, with its line; the built-in templates' widest holds 7",
+)
+TEMPLATE_CHECKS = declare(
+    "TEMPLATE_CHECKS",
+    "template checks (validate, publish; API and web app) in flight per server process",
+    2,
+    "checks",
+    "a check is CPU work in the server; beyond the bound a check is answered 503 busy with Retry-After "
+    "at once, so a few people checking hostile templates cannot slow everybody else",
+)

@@ -239,7 +239,7 @@ class _Builder(ShapeChecker):
             at = key if is_empty(node) else node
             self.add(at, f"{what} must be {schema.KINDS['role_refs']}, not {kind_of(node)}")
             return INVALID
-        approvers: list[str] = []
+        approvers: dict[str, None] = {}  # in order; a dict so the check for a repeat is not a scan
         ok = True
         for item in node.value:
             if not isinstance(item, ScalarNode) or not item.value:
@@ -250,7 +250,7 @@ class _Builder(ShapeChecker):
                 self.add(item, f"{self.phase_label} gate lists approver {quote(item.value)} twice")
                 ok = False
                 continue
-            approvers.append(item.value)
+            approvers[item.value] = None
             self.role_refs.append((item.value, item, f"{self.phase_label} gate approver {quote(item.value)}"))
         return tuple(approvers) if ok else INVALID
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from workflow.domain import limits
 from workflow.domain.vocabulary import STATUS_STATES
 
 #: Input larger than this is refused before it is decoded or parsed.
@@ -20,6 +21,10 @@ MAX_BYTES = 1_048_576
 MAX_DEPTH = 10
 #: Refusals stop being collected after this many; the rest would only repeat.
 MAX_PROBLEMS = 100
+#: Values (keys, texts, lists, mappings) in one template, and entries in one mapping or list: a
+#: hostile template is refused at the one past the bound instead of costing seconds of CPU.
+MAX_NODES = int(limits.TEMPLATE_VALUES.default)
+MAX_ENTRIES = int(limits.TEMPLATE_ENTRIES.default)
 
 MAX_KEY_LENGTH = 64
 MAX_TITLE_LENGTH = 200

@@ -115,6 +115,8 @@ class ShapeChecker:
     def unknown_key_message(self, where: str, name: str, level: str) -> str:
         allowed = schema.allowed_keys(level)
         message = f"{where} has an unknown key {quote(name)} (allowed: {', '.join(allowed)})"
+        if len(self.problems) >= schema.MAX_PROBLEMS:
+            return message  # past what is shown: no need to look for a close match
         import difflib  # only on this unhappy path
 
         close = difflib.get_close_matches(name, allowed, n=1)

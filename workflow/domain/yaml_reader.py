@@ -8,7 +8,9 @@ refusing with a located sentence instead of a traceback:
    controls), and none written as escapes in a quoted value either (``"\\e[31m"``);
 3. YAML: a safe loader subclass that refuses tags, anchors and aliases (so a
    "billion laughs" document stops at its first anchor), duplicate keys, deep
-   nesting and extra documents, and keeps *every* scalar a string: YAML 1.1
+   nesting, more values in all (``MAX_NODES``) or entries in one mapping or list
+   (``MAX_ENTRIES``) than a template needs (so a hostile 1 MiB costs milliseconds,
+   not seconds, of CPU) and extra documents, and keeps *every* scalar a string: YAML 1.1
    would turn ``no``, ``on``, ``0755`` or ``2024-01-01`` into other types, and a
    task called "No" must stay "No".
 
@@ -145,6 +147,7 @@ class TemplateYamlLoader(_Base):
         self.text = stream
         self.line_count = stream.count("\n") + (0 if stream.endswith("\n") else 1)
         self.yaml_problems: list[Problem] = []
+        self.nodes = 0  # composed so far: a template past schema.MAX_NODES is refused there
 
     # -- problems
 
@@ -233,8 +236,26 @@ class TemplateYamlLoader(_Base):
         if match is not None:
             self._problem(event.start_mark, _forbidden_in_value(match.group()))
 
+    def _count_entry(self, entries: int, what: str) -> None:
+        """Refuse the entry past ``schema.MAX_ENTRIES`` in one mapping or list, where it starts."""
+        if entries >= schema.MAX_ENTRIES:
+            self._problem(
+                self.peek_event().start_mark,
+                f"this {what} has more than {schema.MAX_ENTRIES:,} entries; a template's roles, phases, "
+                "tasks or approvers number a few dozen",
+            )
+            raise _Stop
+
     def _compose(self, depth: int) -> Node:
         event = self.get_event()
+        self.nodes += 1
+        if self.nodes > schema.MAX_NODES:
+            self._problem(
+                event.start_mark,
+                f"the template holds more than {schema.MAX_NODES:,} values (keys, texts, lists and "
+                "mappings) by here; a template needs a few hundred",
+            )
+            raise _Stop
         if isinstance(event, AliasEvent):
             self._problem(
                 event.start_mark,
@@ -252,6 +273,7 @@ class TemplateYamlLoader(_Base):
         if isinstance(event, SequenceStartEvent):
             items: list[Node] = []
             while not self.check_event(SequenceEndEvent):
+                self._count_entry(len(items), "list")
                 items.append(self._compose(depth + 1))
             end = self.get_event()
             return SequenceNode(
@@ -261,6 +283,7 @@ class TemplateYamlLoader(_Base):
             pairs: list[tuple[Node, Node]] = []
             seen: dict[str, Node] = {}
             while not self.check_event(MappingEndEvent):
+                self._count_entry(len(pairs), "mapping")
                 key = self._compose(depth + 1)
                 value = self._compose(depth + 1)
                 if not isinstance(key, ScalarNode):

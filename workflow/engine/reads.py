@@ -115,7 +115,7 @@ def iter_history(
         "chain": code,
         "since": _time(since),
         "until": _time(until),
-        "actor": actor,
+        "actor": None if actor is None else inputs.person(actor, "the actor filter"),
         "action": action,
         "phase": phase,
     }
@@ -167,8 +167,9 @@ def _history_page(
 
 
 def _seq(value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise UsageError(f"an event number must be a whole number, 0 or more, not {inputs.shown(value)}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= inputs.COUNT_MAX:
+        raise UsageError(f"an event number must be a whole number from 0 to {inputs.COUNT_MAX:,}, "
+                         f"not {inputs.shown(value)}")
     return value
 
 

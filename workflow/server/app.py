@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
@@ -20,6 +21,7 @@ from workflow.engine import Engine, passwords
 from workflow.server import docs, errors, observe
 from workflow.server.api import router as api_router
 from workflow.server.background import Deliverer, Ticker
+from workflow.server.bodies import BoundedBodies
 from workflow.server.settings import Settings
 from workflow.server.web import STATIC
 from workflow.server.web import router as web_router
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     errors.install(app)
+    app.add_exception_handler(Exception, server_error)
+    app.add_middleware(BoundedBodies, body_seconds=settings.body_seconds)  # inside Observe: refusals logged
     observe.install(app)
     app.include_router(api_router)
     app.include_router(docs.router)
@@ -100,3 +104,14 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, sending)
+
+
+def server_error(request: Request, exc: Exception) -> Response:
+    """The answer to a failure nobody foresaw (a bug): the error body, and the headers every answer has.
+
+    Starlette's ``ServerErrorMiddleware`` sends it from outside every other middleware, so the
+    security headers and ``Cache-Control`` are set here; the exception itself is logged by the
+    server, and the answer says nothing of it.
+    """
+    body = errors.error_body("internal", "the server failed to answer this request; it has been logged")
+    return JSONResponse(body, status_code=500, headers={**SECURITY_HEADERS, "Cache-Control": "no-store"})

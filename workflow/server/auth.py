@@ -104,6 +104,13 @@ def identify(request: Request, *, csrf_from: str | None = None) -> Identity | No
     return identity
 
 
+def identify_before_body(request: Request) -> Identity | None:
+    """Who the request's credential names, before its body is read: :func:`identify` as for a safe
+    request, since a form's CSRF token is in the body, not read yet. Nothing is kept on ``request``,
+    so :func:`identify` still asks for the token once the form is read."""
+    return identify(Request({**request.scope, "method": "GET", "state": {}}))
+
+
 def refuse_cross_site(request: Request) -> None:
     """A browser's unsafe request from another site is refused (defence in depth beside the CSRF
     token; the only defence for a proxy's sign-in, which has no session token). Browsers say

@@ -64,4 +64,7 @@ def _run(uvicorn: Any, host: str, port: int, workers: int) -> None:
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=GRACE_SECONDS,
+        # uvicorn's httptools protocol with a header deadline and size, and the connection bound
+        # answered with phasegate's error body (settings from the environment, as the app's).
+        http="workflow.server.protocol:BoundedHttpTools",
     )

@@ -26,6 +26,9 @@ class Settings:
     deliver: bool = True  # the outbox's worker runs in the server (False: `phasegate notify run` elsewhere)
     # CIDRs a webhook may reach besides public addresses; None: $PHASEGATE_WEBHOOK_ALLOW as serve found it
     webhook_allow: tuple[str, ...] | None = None
+    header_seconds: float = limits.HEADER_SECONDS.default  # a request's headers must arrive in this
+    body_seconds: float = limits.BODY_SECONDS.default  # ... and its body in this
+    max_connections: int = int(limits.CONNECTIONS.default)  # per process; beyond it 503 busy
     password_checks: int = 0  # argon2 checks at once per process (0: one per core; limits.PASSWORD_CHECKS)
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default=(), compare=False)
     metric_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
@@ -61,6 +64,9 @@ class Settings:
                 "tick_seconds": self.tick_seconds,
                 "deliver": self.deliver,
                 "webhook_allow": list(self.webhook_allow or ()),
+                "header_seconds": self.header_seconds,
+                "body_seconds": self.body_seconds,
+                "max_connections": self.max_connections,
                 "password_checks": self.password_checks,
             }
         )
@@ -83,6 +89,9 @@ class Settings:
             tick_seconds=d.get("tick_seconds", 60.0),
             deliver=d.get("deliver", True),
             webhook_allow=tuple(d.get("webhook_allow", ())),
+            header_seconds=d.get("header_seconds", limits.HEADER_SECONDS.default),
+            body_seconds=d.get("body_seconds", limits.BODY_SECONDS.default),
+            max_connections=d.get("max_connections", int(limits.CONNECTIONS.default)),
             password_checks=d.get("password_checks", 0),
         )
 

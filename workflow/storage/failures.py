@@ -13,7 +13,7 @@ import re
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError
 
-from workflow.errors import DatabaseProblem
+from workflow.errors import DatabaseProblem, PhasegateError, UsageError
 from workflow.storage.database import scrub
 
 # The events table's unique constraints: a violation means another writer appended to
@@ -26,6 +26,7 @@ _SQLITE_CHAIN_HEAD_MESSAGES = (
 )
 _PG_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})  # serialization, deadlock, lock
 _SQLITE_BUSY = 5  # the primary result code; extended codes (BUSY_SNAPSHOT, ...) share the low byte
+_NUL_IN_TEXT = "cannot contain NUL"  # psycopg, before anything is sent: "PostgreSQL text fields cannot ..."
 
 
 
@@ -69,14 +70,18 @@ _PG_SQLSTATE_SENTENCES = {
 }
 
 
-def translate_error(exc: BaseException, url: URL | str | None = None) -> DatabaseProblem:
+def translate_error(exc: BaseException, url: URL | str | None = None) -> PhasegateError:
     """One sentence for a database failure a person has to act on (not a bug in phasegate).
 
     The sentence never holds a password: the driver's message is scrubbed of the URL's
-    password and of anything shaped like one before a line of it is quoted.
+    password and of anything shaped like one before a line of it is quoted. Text PostgreSQL
+    cannot hold (a NUL character, in a name or a filter nobody checked for one) is the input's
+    fault, not the database's: bad input (422), as it is on SQLite, which stores or finds nothing.
     """
     if isinstance(exc, DatabaseProblem):
         return exc
+    if _NUL_IN_TEXT in str(_dbapi_error(exc)):
+        return UsageError("the text given contains a NUL character (U+0000), which phasegate does not accept")
     parsed: URL | None = None
     if url is not None:
         try:

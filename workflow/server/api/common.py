@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from workflow.domain.events import Event
+from workflow.domain.inputs import event_number
 from workflow.errors import PreconditionFailed, UsageError
 
 
@@ -117,10 +118,10 @@ def expected_seq(if_match: str | None) -> int | None:
     """``If-Match: "12"`` -> 12 (``*`` or absent: any)."""
     if if_match is None or if_match.strip() == "*":
         return None
-    text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    number = event_number(if_match.strip().removeprefix("W/").strip('"'))
+    if number is None:
         raise UsageError('If-Match must be the project\'s ETag, a quoted event number such as "12"')
-    return int(text)
+    return number
 
 
 def etag(seq: int) -> str:

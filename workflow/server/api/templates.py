@@ -8,16 +8,19 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
+from workflow.domain import schema
+from workflow.domain.definition import Definition
 from workflow.domain.results import TemplateInfo, template_document
 from workflow.errors import DefinitionError
 from workflow.server.api.common import command, links
 from workflow.server.auth import CurrentIdentity, EngineDep
+from workflow.server.checks import TEMPLATE_CHECKS
 
 router = APIRouter(tags=["templates"])
 YAML_BODY = {
     "requestBody": {"required": True, "content": {"application/x-yaml": {"schema": {"type": "string"}}}}
 }
-MAX_BYTES = 1_048_576 + 1
+MAX_BYTES = schema.MAX_BYTES + 1  # one past the loader's limit: it refuses with its own sentence
 
 
 async def _yaml(request: Request) -> bytes:
@@ -62,8 +65,13 @@ async def validate(request: Request, _who: CurrentIdentity) -> dict[str, Any]:
     from workflow.domain.loader import load_definition
 
     data = await _yaml(request)
+
+    def check() -> Definition:
+        with TEMPLATE_CHECKS.slot():
+            return load_definition(data, "the template")
+
     try:
-        definition = await run_in_threadpool(load_definition, data, "the template")
+        definition = await run_in_threadpool(check)
     except DefinitionError as exc:
         return {"valid": False, "problems": exc.to_dict()["problems"]}
     return {
@@ -80,9 +88,12 @@ async def publish(request: Request, who: CurrentIdentity, engine: EngineDep) -> 
     """Publish the YAML as a new version of its template (identical text publishes nothing)."""
     command(request, "template.publish")
     data = await _yaml(request)
-    info, published = await run_in_threadpool(
-        lambda: engine.publish_template(data, actor=who, name="the template")
-    )
+
+    def publish() -> tuple[TemplateInfo, bool]:
+        with TEMPLATE_CHECKS.slot():
+            return engine.publish_template(data, actor=who, name="the template")
+
+    info, published = await run_in_threadpool(publish)
     return {**info.to_dict(), "published": published}
 
 

@@ -17,35 +17,51 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from workflow.domain.identity import Identity
+from workflow.domain.inputs import event_number, shown
 from workflow.engine import Engine, signin
 from workflow.errors import Busy, PhasegateError, Throttled, UsageError
 from workflow.server.api.me import set_device_cookie, set_session_cookie
 from workflow.server.auth import SESSION_COOKIE, client_address, engine_of, refuse_cross_site, settings_of
+from workflow.server.bodies import UPLOADS
+from workflow.server.checks import TEMPLATE_CHECKS
 from workflow.server.errors import for_the_caller
 from workflow.server.web import pages
 from workflow.server.web.render import page
-from workflow.server.web.session import safe_next, viewer
+from workflow.server.web.session import safe_next, signed_in, viewer
 
 router = APIRouter()
 TEXT = 4000
-YAML_MAX = 1_048_576
+FILE_FIELDS = frozenset({"file", "checkpoint"})  # the only fields a file may be sent in
 
 
 async def form_of(request: Request) -> dict[str, Any]:
-    """The form's fields (an uploaded file's bytes under its field name)."""
-    form = await request.form()
+    """The form's fields (an uploaded file's bytes under its field name; the first of a repeated field).
+
+    Read only for someone signed in (the sign-in form aside): a post without a credential is sent
+    to sign in before its body costs a parse. Only the forms that upload a file take one, so no
+    other form spools anything to disk; the body's size is bounded before this
+    (:mod:`workflow.server.bodies`).
+    """
+    if request.url.path != "/signin":
+        await run_in_threadpool(signed_in, request)
     fields: dict[str, Any] = {}
-    for name, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            data = await value.read(YAML_MAX + 1)
-            if data:
-                fields[name] = data
-        else:
-            fields.setdefault(name, value)
+    async with request.form(max_files=1 if request.url.path in UPLOADS else 0) as form:
+        for name, value in form.multi_items():
+            if name in fields:
+                continue
+            if isinstance(value, UploadFile):
+                if name not in FILE_FIELDS:
+                    raise UsageError(f"the form's field {shown(name)} takes text, not a file")
+                data = await value.read()
+                if data:
+                    fields[name] = data
+            else:
+                fields[name] = value
     return fields
 
 
@@ -110,11 +126,11 @@ def sign_out(request: Request, form: Form) -> Response:
 
 
 def _seq(form: dict[str, Any]) -> int:
-    value = str(form.get("seq") or "")
-    if not value.isdigit():
+    number = event_number(str(form.get("seq") or ""))
+    if number is None:
         raise UsageError("this form does not say which state of the project it was drawn from; "
                          "reload the page")
-    return int(value)
+    return number
 
 
 def needed(form: dict[str, Any], name: str, what: str) -> str:
@@ -188,6 +204,8 @@ def create(request: Request, form: Form) -> Response:
 
 def _yaml(form: dict[str, Any]) -> bytes:
     data = form.get("file") or str(form.get("yaml") or "").replace("\r\n", "\n").encode()
+    if isinstance(data, str):
+        raise UsageError("the template's file was sent as text; choose it as a file, or paste it in the box")
     if not data.strip():
         raise UsageError("paste the template's YAML or choose a file")
     return bytes(data)
@@ -200,7 +218,8 @@ def check_template(request: Request, form: Form) -> Response:
     me = viewer(request, csrf=form.get("csrf"))
     try:
         data = _yaml(form)
-        definition = load_definition(data, "the template")
+        with TEMPLATE_CHECKS.slot():
+            definition = load_definition(data, "the template")
     except PhasegateError as exc:
         return pages.templates_page(request, me, error=exc, draft=form)
     return pages.templates_page(request, me, draft=form, checked=definition)
@@ -211,7 +230,9 @@ def publish_template(request: Request, form: Form) -> Response:
     me = viewer(request, csrf=form.get("csrf"))
     request.state.action = "template.publish"
     try:
-        info, _published = engine_of(request).publish_template(_yaml(form), actor=me, name="the template")
+        data = _yaml(form)
+        with TEMPLATE_CHECKS.slot():
+            info, _published = engine_of(request).publish_template(data, actor=me, name="the template")
     except PhasegateError as exc:
         return pages.templates_page(request, me, error=exc, draft=form)
     return see(f"/templates/{quote(info.key, safe='')}?version={info.version}")
@@ -229,6 +250,8 @@ def verify(request: Request, form: Form) -> Response:
         with tempfile.TemporaryDirectory() as folder:
             anchor = None
             if form.get("checkpoint"):
+                if isinstance(form["checkpoint"], str):
+                    raise UsageError("the checkpoint was sent as text; choose the checkpoint file")
                 anchor = Path(folder) / "checkpoint.json"
                 anchor.write_bytes(form["checkpoint"])
             report = engine_of(request).verify_audit(project, reader=me, checkpoint=anchor)

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from workflow.domain.identity import Identity
+from workflow.domain.inputs import COUNT_MAX
 from workflow.domain.vocabulary import PRIVILEGES  # the grants form offers exactly what grant accepts
 from workflow.errors import PhasegateError
 from workflow.server.auth import engine_of
@@ -79,14 +80,15 @@ def board_page(request: Request, *, filters: dict[str, str | None] | None = None
 @router.get("/projects/{code}", response_class=HTMLResponse)
 def project(request: Request, code: str, at: str | None = Query(default=None, max_length=40),
             action: str | None = Query(default=None, max_length=40),
-            actor: str | None = Query(default=None, max_length=64), after: int = Query(default=0, ge=0)
+            actor: str | None = Query(default=None, max_length=64),
+            after: int = Query(default=0, ge=0, le=COUNT_MAX)
             ) -> HTMLResponse:
     viewer(request)
     return project_page(request, code, at=at or None, action=action or None, actor=actor or None, after=after)
 
 
 @router.get("/projects/{code}/live")
-def live(request: Request, code: str, seq: int = Query(ge=0)) -> Response:
+def live(request: Request, code: str, seq: int = Query(ge=0, le=COUNT_MAX)) -> Response:
     """For the page's poll: nothing (204) while the project is still at ``seq``, else the fresh page."""
     me = viewer(request)
     try:

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from workflow.domain.identity import Identity
 from workflow.errors import Unauthenticated
-from workflow.server.auth import identify
+from workflow.server.auth import identify, identify_before_body
 
 
 class SignInFirst(Exception):
@@ -33,6 +33,19 @@ def viewer(request: Request, *, csrf: str | None = None) -> Identity:
         back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInFirst(back if request.method == "GET" else "/")
     return identity
+
+
+def signed_in(request: Request) -> None:
+    """Before a form's body is read: :class:`SignInFirst` unless the request's credential names someone.
+
+    The form's CSRF token is in the body, so it is checked after (:func:`viewer` with ``csrf``).
+    """
+    try:
+        identity = identify_before_body(request)
+    except Unauthenticated:
+        identity = None
+    if identity is None:
+        raise SignInFirst("/")
 
 
 def to_sign_in(request: Request, exc: Exception) -> Response:
