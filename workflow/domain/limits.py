@@ -90,8 +90,9 @@ PASSWORD_CHECKS = declare(
     "password checks at once, per server process",
     0,
     "argon2 checks (0: one per CPU core the process may use)",
-    "each costs 64 MiB and a core for about a tenth of a second; beyond the bound a sign-in is "
-    "answered 503 Busy with Retry-After at once, so 32 sign-ins at once cannot take 2 GiB",
+    "each costs 64 MiB and a core for about a tenth of a second (in threads of their own at a lower CPU "
+    "priority than the requests'); beyond the bound a sign-in is answered 503 Busy with Retry-After, so "
+    "32 sign-ins at once cannot take 2 GiB",
     setting="phasegate serve --password-checks",
 )
 PASSWORD_CHECK_WAIT = declare(
@@ -279,6 +280,7 @@ TEMPLATE_CHECKS = declare(
     "template checks (validate, publish; API and web app) in flight per server process",
     2,
     "checks",
-    "a check is CPU work in the server; beyond the bound a check is answered 503 busy with Retry-After "
-    "at once, so a few people checking hostile templates cannot slow everybody else",
+    "a check is CPU work: it runs in a child process of the server's at a lower CPU priority (one at a "
+    "time, the next waiting), and beyond the bound a check is answered 503 busy with Retry-After at once, "
+    "so a few people checking hostile templates cannot slow everybody else",
 )
