@@ -71,8 +71,9 @@ WEBHOOK_DEADLINE = declare(
     10.0,
     "seconds",
     "one overall deadline, not one per read: a receiver trickling its answer a byte at a time is cut off; "
-    "a worker's lease is always more than twice it, so no other worker sends the same row meanwhile",
-    "phasegate notify run --deadline (the worker inside phasegate serve keeps the default)",
+    "a worker's lease is always more than twice it, so no other worker sends the same row meanwhile "
+    "(the worker inside phasegate serve keeps the default)",
+    "phasegate notify run --deadline",
 )
 WEBHOOK_OTHERS_RESERVE = declare(
     "WEBHOOK_OTHERS_RESERVE",
@@ -282,3 +283,25 @@ TEMPLATE_CHECKS = declare(
     "a check is CPU work in the server; beyond the bound a check is answered 503 busy with Retry-After "
     "at once, so a few people checking hostile templates cannot slow everybody else",
 )
+
+
+def _shown(limit: Limit) -> str:
+    value = limit.default
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and value >= 1_000:
+        return f"{value:,}"
+    return str(value)
+
+
+def markdown_table() -> str:
+    """Every limit as the docs' Limits table (the docs hold exactly this text; a test compares)."""
+    lines = ["| limit | default | unit | setting | why |", "| --- | --- | --- | --- | --- |"]
+    for limit in LIMITS.values():
+        setting = f"`{limit.setting}`" if limit.setting else "—"
+        lines.append(f"| {limit.name} | {_shown(limit)} | {limit.unit} | {setting} | {limit.why} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python -m workflow.domain.limits: the table, to paste where the docs hold it
+    print(markdown_table(), end="")
