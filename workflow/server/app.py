@@ -17,7 +17,8 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from workflow.engine import Engine, passwords
+from workflow.engine import Engine
+from workflow.engine.people import passwords
 from workflow.errors import INTERNAL
 from workflow.server import docs, errors, observe
 from workflow.server.api import router as api_router

@@ -8,7 +8,7 @@ from fastapi import Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from workflow.domain.events import Event
+from workflow.domain.audit.events import Event
 from workflow.domain.inputs import event_number
 from workflow.errors import ALL_KINDS, PreconditionFailed, UsageError
 

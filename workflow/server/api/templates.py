@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
-from workflow.domain import schema
-from workflow.domain.definition import Definition
 from workflow.domain.results import TemplateInfo, template_document
+from workflow.domain.templates import schema
+from workflow.domain.templates.definition import Definition
 from workflow.errors import DefinitionError
 from workflow.server.api.common import command, links
 from workflow.server.auth import CurrentIdentity, EngineDep
@@ -62,7 +62,7 @@ def template(
 @router.post("/templates/validate", openapi_extra=YAML_BODY)
 async def validate(request: Request, _who: CurrentIdentity) -> dict[str, Any]:
     """Check a template's YAML and report every problem with its line (publishes nothing)."""
-    from workflow.domain.loader import load_definition
+    from workflow.domain.templates.loader import load_definition
 
     data = await _yaml(request)
 
@@ -114,8 +114,8 @@ def diagram(
     lead_moves: bool = True,
 ) -> PlainTextResponse:
     """The compiled state machine as Mermaid or Graphviz DOT."""
-    from workflow.domain.diagram import render
-    from workflow.domain.machine import compile_machine
+    from workflow.domain.templates.diagram import render
+    from workflow.domain.templates.machine import compile_machine
 
     _info, definition, _source = engine.template(key, version)
     return PlainTextResponse(render(definition, compile_machine(definition), format, lead_moves=lead_moves))

@@ -23,7 +23,8 @@ from starlette.datastructures import UploadFile
 
 from workflow.domain.identity import Identity
 from workflow.domain.inputs import event_number, shown
-from workflow.engine import Engine, signin
+from workflow.engine import Engine
+from workflow.engine.people import signin
 from workflow.errors import Busy, PhasegateError, Throttled, UsageError
 from workflow.server.api.me import set_device_cookie, set_session_cookie
 from workflow.server.auth import SESSION_COOKIE, client_address, engine_of, refuse_cross_site, settings_of
@@ -213,7 +214,7 @@ def _yaml(form: dict[str, Any]) -> bytes:
 
 @router.post("/templates/check", response_class=HTMLResponse)
 def check_template(request: Request, form: Form) -> Response:
-    from workflow.domain.loader import load_definition
+    from workflow.domain.templates.loader import load_definition
 
     me = viewer(request, csrf=form.get("csrf"))
     try:
