@@ -9,7 +9,7 @@ Driving 100k projects through the Engine command by command would take hours, so
 2. A fresh database is created by the Engine (schema via its migrations, templates
    and the admin grant on the system chain), then each of N projects copies one
    prototype (round robin, mean 20 events): its own code, its own times, and a hash
-   chain recomputed with :func:`workflow.domain.events.event_hash`, so ``audit verify`` passes.
+   chain recomputed with :func:`workflow.domain.audit.events.event_hash`, so ``audit verify`` passes.
    Rows go in with ``executemany``, one transaction per batch.
 
 The file is cached under the data directory, keyed by the sizes and by the source of
@@ -155,7 +155,7 @@ def _insert_sql(table: str, cols: list[str]) -> str:
 
 
 def _build(path: Path, projects: int) -> int:
-    from workflow.domain.events import GENESIS, canonical_json, event_hash
+    from workflow.domain.audit.events import GENESIS, canonical_json, event_hash
     from workflow.engine import Engine
 
     proto_path = path.with_name(path.name + ".proto")

@@ -66,7 +66,7 @@ def measure(args: list[str]) -> tuple[float, int]:
 def long_history(data_dir: Path, events: int) -> Path:
     """A database whose project LONG-1 has ``events`` events (cached)."""
     from workflow import Engine
-    from workflow.domain.events import new_event
+    from workflow.domain.audit.events import new_event
 
     path = data_dir / f"long-{events}-v2-{_dataset._fingerprint()}.db"
     if path.exists():

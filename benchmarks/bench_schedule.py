@@ -45,7 +45,7 @@ NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
 def stamp(moment: datetime) -> str:
     """A moment as the store keeps it."""
-    from workflow.domain.schedule import stored
+    from workflow.domain.schedule.workdays import stored
 
     return stored(moment)
 

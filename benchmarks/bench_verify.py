@@ -9,7 +9,7 @@ of the repetitions.
 The hash pass splits a large SQLite database into ranges of chains verified by one
 process per core (up to 4; workflow/verify_parallel.py), as a user gets it by default;
 the one-process rate (``jobs=1``) is reported beside it. ``audit verify`` as a user runs
-it also replays every chain against the state tables (storage/verify_state.py, one
+it also replays every chain against the state tables (storage/audit/state.py, one
 process, after the hash pass): its rate is reported with its ratio to the hash pass's.
 
 Memory: peak RSS (``VmHWM``) of a fresh process that opens the Engine and verifies
@@ -172,7 +172,7 @@ def run(args: object) -> str:
     big_n, small_n, reps = sizes(args.quick)  # type: ignore[attr-defined]
     big_path, _ = _dataset.database(args.data_dir, big_n, log=c.log)  # type: ignore[attr-defined]
     small_path, _ = _dataset.database(args.data_dir, small_n, log=c.log)  # type: ignore[attr-defined]
-    from workflow.storage.verify_parallel import default_jobs
+    from workflow.storage.audit.parallel import default_jobs
 
     rate, events = _rates(big_path, reps)
     mem = _memory(small_path, big_path)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from workflow.domain.loader import builtin_paths, load_definition
+from workflow.domain.templates.loader import builtin_paths, load_definition
 from workflow.errors import DefinitionError
 
 SLOW_LIMIT = 1.0  # seconds for one input

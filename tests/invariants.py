@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from workflow import Engine
-from workflow.domain.events import Event
-from workflow.domain.replay import replay
+from workflow.domain.audit.events import Event
+from workflow.domain.audit.replay import replay
 from workflow.storage.tables import approvals, assignments, events, metadata, projects, tasks
 
 

@@ -7,7 +7,7 @@ the database holds still) and the database is checked:
 
 - SQLite: ``PRAGMA integrity_check`` is ``ok``; PostgreSQL: the server answers;
 - every hash chain verifies (``Engine.verify_audit``);
-- every project's stored state equals the replay of its history (``workflow.domain.replay``);
+- every project's stored state equals the replay of its history (``workflow.domain.audit.replay``);
 - every command a worker was told succeeded (its ack line, fsynced) has its event stored.
 """
 

@@ -20,8 +20,8 @@ import pytest
 from invariants import dump
 
 from workflow import Engine
-from workflow.domain.loader import builtin_paths, load_file
-from workflow.domain.machine import compile_machine
+from workflow.domain.templates.loader import builtin_paths, load_file
+from workflow.domain.templates.machine import compile_machine
 from workflow.errors import PhasegateError
 
 MODELS = ["large-agency", "digital-agency", "team-based"]

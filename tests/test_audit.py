@@ -21,10 +21,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from tampering import drop_triggers, execute, walk_first_phase
 
 from workflow import Engine
-from workflow.domain.checkpoint import KEY_ENV, load_checkpoint
-from workflow.domain.events import GENESIS, canonical_json, event_hash
+from workflow.domain.audit.checkpoint import KEY_ENV, load_checkpoint
+from workflow.domain.audit.events import GENESIS, canonical_json, event_hash
 from workflow.errors import AuditBroken, NotPermitted
-from workflow.storage.verify_diagnosis import fast_hash
+from workflow.storage.audit.diagnosis import fast_hash
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from invariants import dump
 
 from workflow import Engine
 from workflow.cli import cli
-from workflow.domain.loader import builtin_paths
+from workflow.domain.templates.loader import builtin_paths
 
 # The people: the admin, an auditor, the lead (Integrated Producer), the holder of the role the
 # commands name (Head of Technology), a team member without it (Project Manager), an outsider.

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from workflow.domain.checkpoint import (
+from workflow.domain.audit.checkpoint import (
     KEY_ENV,
     Checkpoint,
     checkpoint_key,

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from workflow.cli import cli
 from workflow.cli.render import json_text, safe
-from workflow.domain.loader import builtin_paths, load_file
+from workflow.domain.templates.loader import builtin_paths, load_file
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS = ("large-agency", "digital-agency", "team-based")

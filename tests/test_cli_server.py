@@ -24,7 +24,7 @@ from servers import PYTHONPATH, live_server, people
 
 from workflow import Engine
 from workflow.client import RemoteEngine
-from workflow.domain.loader import builtin_paths, load_file
+from workflow.domain.templates.loader import builtin_paths, load_file
 
 Phasegate = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from cli_runs import InProcessServer, cli_runner, cli_session
 
-from workflow.domain.loader import builtin_paths
+from workflow.domain.templates.loader import builtin_paths
 
 PEOPLE = ("ana", "ben", "cy", "olga", "stranger")
 TEAM = {"integrated_producer": "ana", "head_of_technology": "ben", "project_manager": "cy"}

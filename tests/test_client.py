@@ -22,8 +22,8 @@ from servers import free_port
 
 from workflow import Engine, errors
 from workflow.cli import cli
-from workflow.client import RemoteEngine, pages
-from workflow.client.shapes import from_dict
+from workflow.client import RemoteEngine, paging
+from workflow.client.decode import from_dict
 from workflow.client.transport import base_url, path
 from workflow.domain.results import (
     AuditReport,
@@ -172,7 +172,7 @@ def counting(server: InProcessServer, person: str) -> tuple[RemoteEngine, list[s
 def test_pages_are_asked_for_as_they_are_read_and_a_refusal_comes_first(
     server: InProcessServer, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pages, "PAGE", 2)
+    monkeypatch.setattr(paging, "PAGE", 2)
     for n in range(4):
         engine.resume("C-1", actor="ana")
         engine.hold("C-1", actor="ana", reason=f"pause {n}")
@@ -222,7 +222,7 @@ def test_a_csv_row_count_does_not_depend_on_where_the_chunks_break(engine: Engin
     text = "".join(sink.written)
     rng = random.Random(13)
     for _ in range(50):
-        counter, at = pages.RowCounter(csv=True), 0
+        counter, at = paging.RowCounter(csv=True), 0
         while at < len(text):
             step = rng.randint(1, 40)
             counter.read(text[at:at + step])
@@ -283,7 +283,7 @@ def test_init_and_serve_are_database_commands_and_exit_2_with_server(server: InP
 
 
 def test_validate_and_a_file_diagram_need_no_server_and_no_token() -> None:
-    from workflow.domain.loader import builtin_paths
+    from workflow.domain.templates.loader import builtin_paths
 
     good = str(builtin_paths()["team-based"])
     assert phasegate("--server", "http://127.0.0.1:9", "template", "validate", good).exit_code == 0

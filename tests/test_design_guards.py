@@ -55,7 +55,7 @@ def test_project_status_imports_neither_alembic_nor_yaml_nor_the_orm(project_db:
     loaded = modules_imported_by("--db", project_db, "--as", "ana", "--json", "project", "status", "G-1")
     assert "workflow.engine" in loaded  # the probe really ran the command
     unneeded_modules = (
-        "alembic", "yaml", "sqlalchemy.orm", "psycopg", "platformdirs", "workflow.domain.loader",
+        "alembic", "yaml", "sqlalchemy.orm", "psycopg", "platformdirs", "workflow.domain.templates.loader",
         # the server's libraries are imported only by the server
         "fastapi", "starlette", "uvicorn", "pydantic", "httpx", "prometheus_client", "argon2", "workflow.server",
     )
@@ -83,7 +83,7 @@ def test_server_mode_imports_httpx_and_none_of_the_database_or_server_libraries(
     with live_server(project_db, tmp_path / "server.log") as server:
         loaded = modules_imported_by("--server", server.url, "project", "status", "G-1",
                                      env={"PHASEGATE_TOKEN": tokens["ana"]})
-    assert {"httpx", "workflow.client", "workflow.domain.loader"} <= loaded  # it got the status and its template
+    assert {"httpx", "workflow.client", "workflow.domain.templates.loader"} <= loaded  # it got the status and its template
     for unneeded in ("sqlalchemy", "alembic", "psycopg", "fastapi", "starlette", "uvicorn", "pydantic",
                      "argon2", "workflow.engine", "workflow.storage", "workflow.server"):
         assert unneeded not in loaded, f"--server mode imported {unneeded}"
@@ -127,13 +127,13 @@ def test_the_state_check_reads_each_table_in_chain_order_without_sorting(project
     of a table other than the walk along the code index (and the events' primary key)."""
     from sqlalchemy.dialects import sqlite
 
-    from workflow.storage import verify_state
-    from workflow.storage.verify import events_in_order
+    from workflow.storage.audit import state
+    from workflow.storage.audit.verify import events_in_order
 
     path = project_db.removeprefix("sqlite:///")
-    streams = {"events": events_in_order(None), "projects": verify_state.projects_in_order(None)}
-    for table, keys, fields in verify_state.CHILDREN:
-        streams[table.name] = verify_state.children_in_order(table, keys, fields, None)
+    streams = {"events": events_in_order(None), "projects": state.projects_in_order(None)}
+    for table, keys, fields in state.CHILDREN:
+        streams[table.name] = state.children_in_order(table, keys, fields, None)
     for name, stmt in streams.items():
         plan = query_plan(path, str(stmt.compile(dialect=sqlite.dialect())), ())
         assert not any("TEMP B-TREE" in step for step in plan), f"{name} sorts: {plan}"

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from workflow.domain.diagram import render
-from workflow.domain.loader import builtin_paths, load_definition, load_file
-from workflow.domain.machine import compile_machine, transition_table
+from workflow.domain.templates.diagram import render
+from workflow.domain.templates.loader import builtin_paths, load_definition, load_file
+from workflow.domain.templates.machine import compile_machine, transition_table
 
 MODELS = ("large-agency", "digital-agency", "team-based")
 

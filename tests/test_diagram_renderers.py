@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 
-from workflow.domain.definition import Definition
-from workflow.domain.diagram import render
-from workflow.domain.loader import builtin_paths, load_definition, load_file
-from workflow.domain.machine import compile_machine, transition_table
+from workflow.domain.templates.definition import Definition
+from workflow.domain.templates.diagram import render
+from workflow.domain.templates.loader import builtin_paths, load_definition, load_file
+from workflow.domain.templates.machine import compile_machine, transition_table
 
 MODELS = ("large-agency", "digital-agency", "team-based")
 SCRIPT = Path(__file__).parent / "mermaid" / "render.mjs"

@@ -16,9 +16,9 @@ from sqlalchemy import text
 
 from workflow import Engine
 from workflow.cli.render import TerminalSafeWriter
-from workflow.domain.events import event_hash
+from workflow.domain.audit.events import event_hash
 from workflow.errors import NotFound, NotPermitted, UsageError
-from workflow.storage import export
+from workflow.storage.audit import export
 
 TEAM = {"integrated_producer": "ana", "team": "fay"}
 

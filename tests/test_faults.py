@@ -29,8 +29,8 @@ from sqlalchemy import event, text
 
 from workflow import Engine
 from workflow.cli import cli
-from workflow.domain.events import Event
-from workflow.domain.loader import builtin_paths
+from workflow.domain.audit.events import Event
+from workflow.domain.templates.loader import builtin_paths
 from workflow.errors import DatabaseProblem, PhasegateError
 
 # -- the commands, each from the state it needs --------------------------------------------------------

@@ -34,7 +34,7 @@ from sqlalchemy.engine import URL
 from test_authorization import MATRIX as CLI_MATRIX
 
 from workflow import Engine
-from workflow.domain.loader import builtin_paths
+from workflow.domain.templates.loader import builtin_paths
 from workflow.server.app import create_app
 from workflow.server.settings import Settings
 from workflow.storage.tables import tokens

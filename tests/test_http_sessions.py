@@ -16,7 +16,7 @@ from apiclients import api, error_of, unchanged_dump
 from fastapi.testclient import TestClient
 
 from workflow import Engine
-from workflow.engine import signin
+from workflow.engine.people import signin
 from workflow.server.auth import CSRF_HEADER, SESSION_COOKIE
 
 PASSWORD = "correct horse battery"

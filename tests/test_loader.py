@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from workflow.domain import schema
-from workflow.domain.definition import Definition
-from workflow.domain.loader import TemplateYamlLoader, builtin_paths, load_definition, load_file
+from workflow.domain.templates import schema
+from workflow.domain.templates.definition import Definition
+from workflow.domain.templates.loader import TemplateYamlLoader, builtin_paths, load_definition, load_file
 from workflow.errors import DefinitionError, Problem
 
 BUILTINS = ("large-agency", "digital-agency", "team-based")
@@ -205,7 +205,7 @@ def test_a_missing_file_is_a_definition_error(tmp_path: Path) -> None:
 def test_loader_does_not_import_the_heavy_libraries() -> None:
     """``template validate`` must start fast: the loader imports neither SQLAlchemy, click nor transitions."""
     code = (
-        "import sys, workflow.domain.loader\n"
+        "import sys, workflow.domain.templates.loader\n"
         "heavy = [m for m in ('sqlalchemy', 'click', 'transitions') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
@@ -219,7 +219,7 @@ def test_the_pure_python_yaml_fallback_gives_the_same_answers() -> None:
         import yaml
         del yaml.CSafeLoader
         from workflow.errors import DefinitionError
-        from workflow.domain.loader import TemplateYamlLoader, builtin_paths, load_definition, load_file
+        from workflow.domain.templates.loader import TemplateYamlLoader, builtin_paths, load_definition, load_file
         assert TemplateYamlLoader.__mro__[1] is yaml.SafeLoader
         for path in builtin_paths().values():
             load_file(path)
@@ -620,7 +620,7 @@ def test_the_pure_python_parser_refuses_an_escaped_surrogate_too() -> None:
         import yaml
         del yaml.CSafeLoader
         from workflow.errors import DefinitionError
-        from workflow.domain.loader import load_definition
+        from workflow.domain.templates.loader import load_definition
         text = 'key: t\\ntitle: "x\\\\ud800"\\n'
         try:
             load_definition(text)
@@ -719,7 +719,7 @@ def dump(document: dict) -> str:
 
 
 def test_every_kind_in_the_schema_has_a_converter_in_the_loader() -> None:
-    from workflow.domain.loader import _Builder
+    from workflow.domain.templates.loader import _Builder
 
     used = {f.kind for fields in schema.LEVELS.values() for f in fields.values()}
     assert used | {"role_key"} == set(schema.KINDS)  # role_key: the keys of the roles mapping
@@ -804,7 +804,7 @@ def test_a_compiled_definition_round_trips_through_its_stored_json(key: str) -> 
     """The engine stores the compiled definition as JSON and reads it back instead of the YAML."""
     import json
 
-    from workflow.domain.definition import definition_from_dict, definition_to_dict
+    from workflow.domain.templates.definition import definition_from_dict, definition_to_dict
 
     definition = load_file(builtin_paths()[key])
     stored = json.dumps(definition_to_dict(definition))

@@ -22,9 +22,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from workflow.domain import schema
-from workflow.domain.definition import Definition
-from workflow.domain.loader import builtin_paths, load_definition
+from workflow.domain.templates import schema
+from workflow.domain.templates.definition import Definition
+from workflow.domain.templates.loader import builtin_paths, load_definition
 from workflow.errors import DefinitionError
 
 pytestmark = pytest.mark.slow  # hypothesis fuzz of the loader: ~10 s

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from workflow.domain.definition import Definition
 from workflow.domain.gates import evaluate
-from workflow.domain.loader import builtin_paths, load_file
-from workflow.domain.machine import (
+from workflow.domain.templates.definition import Definition
+from workflow.domain.templates.loader import builtin_paths, load_file
+from workflow.domain.templates.machine import (
     CANCELLED,
     COMPLETED,
     ON_HOLD,

@@ -15,7 +15,7 @@ from schedules import moved_clock, timed_project
 from sqlalchemy import text
 
 from workflow import Engine
-from workflow.engine.ticking import tick
+from workflow.engine.schedule.tick import tick
 from workflow.errors import NotPermitted
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from workflow import Engine
-from workflow.domain.replay import replay
+from workflow.domain.audit.replay import replay
 from workflow.errors import NotFound, NotPermitted, PhasegateError
 from workflow.storage.tables import approvals, assignments, projects, tasks
 

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 import pytest
 
 from workflow import Engine
-from workflow.domain.loader import builtin_paths
+from workflow.domain.templates.loader import builtin_paths
 from workflow.errors import NotFound, NotPermitted
 from workflow.reports.html import render_html
 from workflow.reports.timeline import duration, report_lines, template_report_lines

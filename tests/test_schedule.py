@@ -1,6 +1,6 @@
 """Due dates in working days: templates say how long, calendars say which days count, the lead moves them.
 
-The rules under test are workflow/domain/schedule.py's docstring (and the README's
+The rules under test are workflow/domain/workdays.py's docstring (and the README's
 "Schedules and notifications"). The clock is a MovableClock: nothing sleeps.
 """
 
@@ -12,8 +12,8 @@ import pytest
 from schedules import TIMED, moved_clock, timed_project
 
 from workflow import Engine
-from workflow.domain import schedule
-from workflow.domain.loader import load_definition
+from workflow.domain.schedule import workdays
+from workflow.domain.templates.loader import load_definition
 from workflow.errors import DefinitionError, NotPermitted, RuleRefused, UsageError
 
 # -- working time ------------------------------------------------------------------------------------
@@ -21,30 +21,30 @@ from workflow.errors import DefinitionError, NotPermitted, RuleRefused, UsageErr
 
 def test_a_due_date_is_the_nth_working_day_after_the_start_day() -> None:
     friday = "2026-12-04T16:00:00.000000Z"
-    assert schedule.due_on(friday, "1d", None) == "2026-12-07"  # Monday: the weekend does not count
-    assert schedule.due_on(friday, "5d", None) == "2026-12-11"
-    assert schedule.due_on("2026-12-07T09:00:00.000000Z", "5d", None) == "2026-12-14"
+    assert workdays.due_on(friday, "1d", None) == "2026-12-07"  # Monday: the weekend does not count
+    assert workdays.due_on(friday, "5d", None) == "2026-12-11"
+    assert workdays.due_on("2026-12-07T09:00:00.000000Z", "5d", None) == "2026-12-14"
 
 
 def test_public_holidays_of_the_projects_calendar_do_not_count() -> None:
     monday = "2026-12-21T09:00:00.000000Z"
     # England: Christmas Day (Friday 25) and Boxing Day observed (Monday 28) are days off.
-    assert schedule.due_on(monday, "5d", "GB-ENG") == "2026-12-30"
-    assert schedule.due_on(monday, "5d", None) == "2026-12-28"
+    assert workdays.due_on(monday, "5d", "GB-ENG") == "2026-12-30"
+    assert workdays.due_on(monday, "5d", None) == "2026-12-28"
     # Scotland also takes 2 January (a Saturday in 2027, observed on Monday 4th) beside New Year's Day.
-    assert schedule.due_on("2026-12-31T09:00:00.000000Z", "2d", "GB-SCT") == "2027-01-06"
-    assert schedule.due_on("2026-12-31T09:00:00.000000Z", "2d", "GB-ENG") == "2027-01-05"
+    assert workdays.due_on("2026-12-31T09:00:00.000000Z", "2d", "GB-SCT") == "2027-01-06"
+    assert workdays.due_on("2026-12-31T09:00:00.000000Z", "2d", "GB-ENG") == "2027-01-05"
 
 
 def test_hours_are_hours_of_the_clock_and_days_keep_the_time_of_day() -> None:
-    assert schedule.after("2026-12-04T16:00:00.000000Z", "4h", None) == "2026-12-04T20:00:00.000000Z"
-    assert schedule.after("2026-12-04T16:00:00.000000Z", "2d", None) == "2026-12-08T16:00:00.000000Z"
+    assert workdays.after("2026-12-04T16:00:00.000000Z", "4h", None) == "2026-12-04T20:00:00.000000Z"
+    assert workdays.after("2026-12-04T16:00:00.000000Z", "2d", None) == "2026-12-08T16:00:00.000000Z"
 
 
 def test_days_left_counts_working_days_and_goes_negative_once_overdue() -> None:
-    assert schedule.days_left("2026-12-11", date(2026, 12, 4), None) == 5
-    assert schedule.days_left("2026-12-04", date(2026, 12, 4), None) == 0
-    assert schedule.days_left("2026-12-04", date(2026, 12, 8), None) == -2
+    assert workdays.days_left("2026-12-11", date(2026, 12, 4), None) == 5
+    assert workdays.days_left("2026-12-04", date(2026, 12, 4), None) == 0
+    assert workdays.days_left("2026-12-04", date(2026, 12, 8), None) == -2
 
 
 @pytest.mark.parametrize(("given", "sentence"), [
@@ -54,13 +54,13 @@ def test_days_left_counts_working_days_and_goes_negative_once_overdue() -> None:
 ])
 def test_an_unknown_calendar_is_refused_with_a_sentence(given: str, sentence: str) -> None:
     with pytest.raises(UsageError) as refused:
-        schedule.calendar_code(given)
+        workdays.calendar_code(given)
     assert str(refused.value).startswith(sentence)
 
 
 def test_calendar_codes_are_case_insensitive() -> None:
-    assert schedule.calendar_code("gb-eng") == "GB-ENG"
-    assert schedule.calendar_code("fr") == "FR"
+    assert workdays.calendar_code("gb-eng") == "GB-ENG"
+    assert workdays.calendar_code("fr") == "FR"
 
 
 # -- templates ---------------------------------------------------------------------------------------

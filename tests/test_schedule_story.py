@@ -29,7 +29,7 @@ from servers import live_server
 
 import workflow
 from workflow.cli import cli
-from workflow.domain import schedule
+from workflow.domain.schedule import workdays
 
 SECRET = "the-receivers-shared-secret-0123456789"
 CALENDAR = "GB-ENG"
@@ -130,8 +130,8 @@ def test_an_overdue_gate_reminds_by_email_and_webhook_then_escalates_each_once(d
         status = json.loads(remote("--json", "project", "status", "BIG-1").output)
         assert status["due"] and status["overdue"] is False
 
-        remind_at = schedule.after(opened, "2d", CALENDAR)
-        escalate_at = schedule.after(opened, "4d", CALENDAR)
+        remind_at = workdays.after(opened, "2d", CALENDAR)
+        escalate_at = workdays.after(opened, "4d", CALENDAR)
         tried = direct("tick", "--now", escalate_at)  # a try-out: it says, and writes nothing
         assert "would give: 1 reminded, 1 escalated" in tried.output, tried.output
         # Cron's delivery below runs on the moved clock, to which every lease of the server's worker

@@ -21,7 +21,7 @@ from sqlalchemy import text
 from tampering import drop_triggers, execute, two_rounds_on_hold
 
 from workflow import Engine
-from workflow.domain.events import SYSTEM_CHAIN, canonical_json, event_hash
+from workflow.domain.audit.events import SYSTEM_CHAIN, canonical_json, event_hash
 
 
 @pytest.fixture

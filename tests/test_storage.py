@@ -516,7 +516,7 @@ def test_upgrading_to_0003_compiles_the_templates_published_before_it(db_engine:
     """Rows published under 0002 get their compiled definition filled in by the migration."""
     import json
 
-    from workflow.domain.loader import builtin_paths, load_file
+    from workflow.domain.templates.loader import builtin_paths, load_file
 
     upgrade(db_engine, "0002")
     source = builtin_paths()["team-based"].read_text(encoding="utf-8")
@@ -529,7 +529,7 @@ def test_upgrading_to_0003_compiles_the_templates_published_before_it(db_engine:
     upgrade(db_engine, "head")
     with db_engine.connect() as conn:
         compiled = conn.execute(text("SELECT compiled FROM templates")).scalar_one()
-    from workflow.domain.definition import definition_from_dict
+    from workflow.domain.templates.definition import definition_from_dict
 
     assert definition_from_dict(json.loads(compiled)) == load_file(builtin_paths()["team-based"])
 

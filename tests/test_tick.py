@@ -16,7 +16,7 @@ from schedules import moved_clock, timed_project
 from sqlalchemy import text
 
 from workflow import Engine
-from workflow.engine.ticking import tick
+from workflow.engine.schedule.tick import tick
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Verifying a whole SQLite database in several processes gives the answer one pass gives.
 
-The chains are split into ranges of project codes (workflow/verify_parallel.py); these
+The chains are split into ranges of project codes (workflow/parallel.py); these
 tests force the split on small databases (``jobs=``) and compare every answer with the
 one-pass answer (``jobs=1``): the counts, the first broken event, the checkpoint.
 """
@@ -21,7 +21,7 @@ from sqlalchemy import text
 from workflow import Engine
 from workflow.cli import cli
 from workflow.errors import UsageError
-from workflow.storage import verify_parallel
+from workflow.storage.audit import parallel
 
 CODES = [f"P{i:02d}" for i in range(24)]
 
@@ -66,7 +66,7 @@ def test_a_split_verification_counts_what_one_pass_counts(db: tuple[str, Engine]
 def test_the_ranges_cover_every_chain_once(db: tuple[str, Engine]) -> None:
     _url, engine = db
     with engine.store.connect() as conn:
-        spans = verify_parallel.spans(conn, 4)
+        spans = parallel.spans(conn, 4)
     assert spans[0][0] is None and spans[-1][1] is None and len(spans) == 4
     for (_, hi), (lo, _) in itertools.pairwise(spans):
         assert hi == lo
@@ -128,7 +128,7 @@ def test_a_worker_that_fails_costs_time_not_the_answer(
     url, engine = db
     tamper(url, "UPDATE events SET actor = 'mallory' WHERE chain = 'P22' AND seq = 2")
     monkeypatch.setattr(
-        verify_parallel, "_worker_command", lambda: ([sys.executable, "-c", "import sys; sys.exit(3)"], {})
+        parallel, "_worker_command", lambda: ([sys.executable, "-c", "import sys; sys.exit(3)"], {})
     )
     split = engine.verify_audit(jobs=3)
     assert split.first_broken == engine.verify_audit(jobs=1).first_broken
@@ -141,9 +141,9 @@ def test_small_databases_and_postgresql_verify_in_one_pass(db_url: str) -> None:
         engine.init(admin="ana")
         engine.create_project("P1", template="large-agency", actor="ana")
         with engine.store.connect() as conn:
-            assert verify_parallel.worth_splitting(conn, None) == 1
+            assert parallel.worth_splitting(conn, None) == 1
             if conn.dialect.name == "postgresql":
-                assert verify_parallel.worth_splitting(conn, 4) == 1
+                assert parallel.worth_splitting(conn, 4) == 1
         assert engine.verify_audit(jobs=4).ok  # PostgreSQL: one REPEATABLE READ snapshot, one pass
 
 
@@ -170,12 +170,12 @@ def test_when_phasegate_chooses_the_split_the_first_range_gets_a_head_start(
     """The calling process starts at once while a worker starts Python: the first range is larger."""
     _url, engine = db
     with engine.store.connect() as conn:
-        assert verify_parallel.plan(conn, None) == [(None, None)], "a small database: one pass"
-        events = verify_parallel._events(conn)
-        monkeypatch.setattr(verify_parallel, "PARALLEL_FROM_EVENTS", 0)
-        monkeypatch.setattr(verify_parallel, "HEAD_START_EVENTS", events // 2)
-        monkeypatch.setattr(verify_parallel, "default_jobs", lambda: 2)
-        (lo, cut), (cut_again, hi) = verify_parallel.plan(conn, None)
+        assert parallel.plan(conn, None) == [(None, None)], "a small database: one pass"
+        events = parallel._events(conn)
+        monkeypatch.setattr(parallel, "PARALLEL_FROM_EVENTS", 0)
+        monkeypatch.setattr(parallel, "HEAD_START_EVENTS", events // 2)
+        monkeypatch.setattr(parallel, "default_jobs", lambda: 2)
+        (lo, cut), (cut_again, hi) = parallel.plan(conn, None)
     assert lo is None and hi is None and cut == cut_again
     assert sum(code < cut for code in CODES) == 18, "three quarters of the projects: (1 + 1/2) / 2"
     chosen = engine.verify_audit()

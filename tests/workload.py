@@ -23,7 +23,7 @@ import sys
 from typing import Any
 
 from workflow import Engine
-from workflow.domain.events import Event
+from workflow.domain.audit.events import Event
 from workflow.errors import NotFound, NotPermitted, PhasegateError, RuleRefused
 
 ADMIN = "root"

@@ -217,6 +217,10 @@ KINDS: dict[str, type[PhasegateError]] = {
     for cls in (RuleRefused, UsageError, NotFound, NotPermitted, Conflict, PreconditionFailed, AuditBroken,
                 DatabaseProblem, Unauthenticated, Throttled, TooLarge, TooSlow, Busy)
 }
+#: The kind of a 500's body: a failure of phasegate itself, never raised on purpose (its detail is logged).
+INTERNAL = "internal"
+#: Every kind an error body can carry, for the API's description of it.
+ALL_KINDS: tuple[str, ...] = (*KINDS, INTERNAL)
 _PROBLEM_KEYS = frozenset({"source", "line", "column", "message"})
 
 

@@ -20,8 +20,8 @@ import pytest
 from servers import Server, live_server, people
 
 from workflow import Engine
-from workflow.domain.loader import builtin_paths
-from workflow.engine.passwords import ARGON2_NICE
+from workflow.domain.templates.loader import builtin_paths
+from workflow.engine.people.passwords import ARGON2_NICE
 from workflow.server.checks import CHECKER_NICE
 
 YAML = {"Content-Type": "application/x-yaml"}

@@ -19,7 +19,7 @@ from schedules import TIMED, moved_clock, timed_project
 from sqlalchemy import text
 
 from workflow import Engine
-from workflow.domain.events import new_event
+from workflow.domain.audit.events import new_event
 from workflow.errors import UsageError
 
 FAR = ("9999-12-31", "0001-01-01")
@@ -188,19 +188,19 @@ def test_a_far_date_stored_in_the_database_breaks_no_command_line_read(db_url: s
 def test_working_day_sums_stop_at_the_calendars_last_day_instead_of_overflowing() -> None:
     from datetime import date
 
-    from workflow.domain import schedule
+    from workflow.domain.schedule import workdays
 
-    assert schedule.add_working_days(date(9999, 12, 28), 5, None) == date(9999, 12, 31)
-    assert schedule.due_on("9999-12-31T12:00:00.000000Z", "3d", "GB-ENG") == "9999-12-31"
-    assert schedule.due_on("9999-12-31T12:00:00.000000Z", "30h", None) == "9999-12-31"
-    assert schedule.after("9999-12-31T23:59:59.999999Z", "4h", None) == "9999-12-31T23:59:59.999999Z"
-    assert schedule.after("9999-12-30T10:00:00.000000Z", "2d", None) == "9999-12-31T10:00:00.000000Z"
-    assert schedule.shift_for_hold("9999-12-31", "9999-12-31T00:00:00.000000Z", "2026-12-07T09:00:00.000000Z",
+    assert workdays.add_working_days(date(9999, 12, 28), 5, None) == date(9999, 12, 31)
+    assert workdays.due_on("9999-12-31T12:00:00.000000Z", "3d", "GB-ENG") == "9999-12-31"
+    assert workdays.due_on("9999-12-31T12:00:00.000000Z", "30h", None) == "9999-12-31"
+    assert workdays.after("9999-12-31T23:59:59.999999Z", "4h", None) == "9999-12-31T23:59:59.999999Z"
+    assert workdays.after("9999-12-30T10:00:00.000000Z", "2d", None) == "9999-12-31T10:00:00.000000Z"
+    assert workdays.shift_for_hold("9999-12-31", "9999-12-31T00:00:00.000000Z", "2026-12-07T09:00:00.000000Z",
                                    "2026-12-21T09:00:00.000000Z", None) == ("9999-12-31", "9999-12-31T23:59:59.999999Z")
-    assert schedule.days_left("9999-12-31", date(2026, 12, 7), "GB-ENG") is None
-    assert schedule.days_left("0001-01-01", date(2026, 12, 7), None) is None
-    assert schedule.days_left("not a date", date(2026, 12, 7), None) is None
-    assert schedule.days_left("2066-12-07", date(2026, 12, 7), None) == schedule.working_days_in(
+    assert workdays.days_left("9999-12-31", date(2026, 12, 7), "GB-ENG") is None
+    assert workdays.days_left("0001-01-01", date(2026, 12, 7), None) is None
+    assert workdays.days_left("not a date", date(2026, 12, 7), None) is None
+    assert workdays.days_left("2066-12-07", date(2026, 12, 7), None) == workdays.working_days_in(
         date(2026, 12, 8), date(2066, 12, 8), None)
 
 
@@ -211,14 +211,14 @@ def test_working_days_are_counted_as_a_walk_day_by_day_would(calendar: str | Non
     import random
     from datetime import date, timedelta
 
-    from workflow.domain import schedule
+    from workflow.domain.schedule import workdays
 
-    is_working = schedule.working_day(calendar)
+    is_working = workdays.working_day(calendar)
     pick = random.Random(19)
     for _ in range(60):
         first = date(2020, 1, 1) + timedelta(days=pick.randrange(3000))
         end = first + timedelta(days=pick.choice([0, 1, 2, 6, 7, 8, 13, 30, 365, pick.randrange(1500)]))
         walked = sum(1 for n in range((end - first).days) if is_working(first + timedelta(days=n)))
-        assert schedule.working_days_in(first, end, calendar) == walked, (first, end)
-        assert schedule.days_left(end.isoformat(), first, calendar) == sum(
+        assert workdays.working_days_in(first, end, calendar) == walked, (first, end)
+        assert workdays.days_left(end.isoformat(), first, calendar) == sum(
             1 for n in range(1, (end - first).days + 1) if is_working(first + timedelta(days=n)))

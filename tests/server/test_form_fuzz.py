@@ -27,7 +27,7 @@ from starlette.routing import Route
 import workflow.server.web as web
 from workflow import Engine
 from workflow.domain.identity import Identity
-from workflow.engine import signin
+from workflow.engine.people import signin
 from workflow.server.auth import SESSION_COOKIE
 from workflow.server.web.actions import MOVES
 from workflow.server.web.actions import router as actions

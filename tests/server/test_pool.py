@@ -25,7 +25,7 @@ from servers import Server, live_server, people
 from sqlalchemy import text
 
 from workflow import Engine
-from workflow.domain.events import event_hash
+from workflow.domain.audit.events import event_hash
 
 BIG_EVENTS = 2000  # ~4 KiB a line: an export of ~8 MiB, more than loopback's socket buffers hold
 TEAM = {"integrated_producer": "lee", "head_of_technology": "hol", "project_manager": "mem"}

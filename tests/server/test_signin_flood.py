@@ -19,7 +19,7 @@ import pytest
 from servers import Server, live_server
 
 from workflow import Engine
-from workflow.engine import signin
+from workflow.engine.people import signin
 
 PASSWORD = "correct horse battery"
 MiB = 1024 * 1024
@@ -92,7 +92,7 @@ def test_24_simultaneous_guesses_at_one_account_are_not_all_checked(server: Serv
 
 def test_the_bound_on_password_checks_reaches_every_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     """``serve --password-checks N`` travels to each worker in its settings; 0 means one per core."""
-    from workflow.engine import passwords
+    from workflow.engine.people import passwords
     from workflow.server.settings import ENV, Settings
 
     monkeypatch.setenv(ENV, Settings(password_checks=3).to_env())

@@ -16,9 +16,10 @@ from apiclients import api, bearer, error_of
 from servers import people
 
 from workflow import Engine
-from workflow.domain import limits, schema
-from workflow.domain.loader import builtin_paths, load_definition
-from workflow.domain.yaml_reader import parse_yaml
+from workflow.domain import limits
+from workflow.domain.templates import schema
+from workflow.domain.templates.loader import builtin_paths, load_definition
+from workflow.domain.templates.reader import parse_yaml
 from workflow.errors import DefinitionError
 
 HEAD = "key: hostile\ntitle: Hostile\nroles:\n  a: {title: A}\nlead: a\nphases:\n"

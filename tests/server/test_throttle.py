@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from workflow import Engine
 from workflow.domain import credentials
-from workflow.engine import signin
+from workflow.engine.people import signin
 
 PASSWORD = "correct horse battery"
 PROXY = ("10.0.0.1", 50000)

@@ -20,7 +20,7 @@ from schedules import TIMED, MovableClock, moved_clock, timed_project
 from sqlalchemy import text
 
 from workflow import Engine
-from workflow.domain.events import new_event
+from workflow.domain.audit.events import new_event
 from workflow.errors import UsageError
 
 FRIDAY = "2026-12-11T10:00:00Z"  # reminded, escalated and overdue by then

@@ -21,8 +21,8 @@ from schedules import moved_clock, timed_project
 from tampering import drop_triggers, execute
 
 from workflow import Engine
-from workflow.domain.events import SYSTEM_CHAIN
-from workflow.engine import signin
+from workflow.domain.audit.events import SYSTEM_CHAIN
+from workflow.engine.people import signin
 
 
 @pytest.fixture
@@ -165,7 +165,7 @@ def test_a_database_of_an_older_version_without_fingerprints_still_verifies(engi
                                                                             ) -> None:
     """Events written before the fingerprints were recorded say nothing of a hash: nothing is compared
     for them (the next change records one)."""
-    from workflow.domain.events import canonical_json, event_hash
+    from workflow.domain.audit.events import canonical_json, event_hash
 
     drop_triggers(sql)
     with sql.begin() as conn:

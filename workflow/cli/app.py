@@ -28,7 +28,7 @@ from click.core import ParameterSource
 from workflow.errors import DefinitionError, PhasegateError, RuleRefused, Unauthenticated, UsageError
 
 if TYPE_CHECKING:
-    from workflow.domain.events import Event
+    from workflow.domain.audit.events import Event
     from workflow.engine import Engine
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from workflow.errors import PhasegateError
 
 if TYPE_CHECKING:
-    from workflow.domain.definition import Definition
+    from workflow.domain.templates.definition import Definition
     from workflow.engine import Engine
 
 CODE = "ACME-1"
@@ -199,7 +199,7 @@ def _finish_phase(engine: object, status: object) -> None:
 
 
 def _title(definition: object, key: str | None) -> str:
-    from workflow.domain.definition import Definition
+    from workflow.domain.templates.definition import Definition
 
     assert isinstance(definition, Definition)
     if key is None:

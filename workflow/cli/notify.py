@@ -120,7 +120,7 @@ def webhook_add(s: Session, url: str, events: str, fmt: str, secret_stdin: bool)
 
     URL must reach a public address: loopback, private, link-local and other internal addresses are
     refused unless PHASEGATE_WEBHOOK_ALLOW lists their network (e.g. 10.0.0.0/8,127.0.0.0/8)."""
-    from workflow.domain import addresses
+    from workflow.domain.notify import addresses
 
     secret = sys.stdin.readline().rstrip("\r\n") if secret_stdin else None
     # Over --server the server's own PHASEGATE_WEBHOOK_ALLOW decides (a client cannot widen it).

@@ -63,7 +63,7 @@ def _with_engine(read: Callable[[Engine, click.Context], list[str]]) -> Callable
 
 
 def _builtin_roles() -> list[str]:
-    from workflow.domain.loader import builtin_paths, load_file
+    from workflow.domain.templates.loader import builtin_paths, load_file
 
     roles: list[str] = []
     for path in builtin_paths().values():

@@ -52,7 +52,7 @@ def template_show(s: Session, key: str, version: int | None) -> None:
 def template_validate(s: Session, file: str) -> None:
     """Check a template file and print every problem (exit 2 when there is one)."""
     from workflow.cli.render import summary
-    from workflow.domain.loader import load_file
+    from workflow.domain.templates.loader import load_file
 
     try:
         definition = load_file(file)
@@ -95,11 +95,11 @@ def template_publish(s: Session, file: str) -> None:
 @pass_session
 def template_diagram(s: Session, source: str, fmt: str, lead_moves: bool, version: int | None) -> None:
     """The compiled state machine of a template (or of a template file) as a diagram."""
-    from workflow.domain.diagram import render
-    from workflow.domain.machine import compile_machine
+    from workflow.domain.templates.diagram import render
+    from workflow.domain.templates.machine import compile_machine
 
     if os.path.isfile(source):
-        from workflow.domain.loader import load_file
+        from workflow.domain.templates.loader import load_file
 
         definition = load_file(source)
     else:

@@ -10,7 +10,7 @@ from workflow.cli.app import Session, cli, pass_session
 from workflow.cli.params import CODE, REQUEST_ID, ROLE
 
 if TYPE_CHECKING:
-    from workflow.domain.events import Event
+    from workflow.domain.audit.events import Event
 
 
 # -- doing the work -----------------------------------------------------------------------------------
@@ -29,7 +29,7 @@ def task() -> None:
 @pass_session
 def task_done(s: Session, code: str, role: str, note: str | None, request_id: str | None) -> None:
     """Mark ROLE's task in the current phase of CODE done (a holder of ROLE)."""
-    from workflow.domain.definition import possessive
+    from workflow.domain.templates.definition import possessive
 
     event = s.engine.complete_task(code, role, actor=s.actor, note=note, request_id=request_id)
     s.done(event, lambda: f"{code}: {possessive(event.data['role_title'])} task '{event.data['task']}' "

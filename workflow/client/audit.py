@@ -12,14 +12,14 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from workflow.client import pages
-from workflow.client.shapes import one
+from workflow.client import paging
+from workflow.client.decode import one
 from workflow.client.transport import LONG_TIMEOUT, Transport, path
 from workflow.domain import inputs
 from workflow.domain.results import AuditReport
 
 if TYPE_CHECKING:
-    from workflow.domain.checkpoint import Checkpoint
+    from workflow.domain.audit.checkpoint import Checkpoint
     from workflow.reports.timeline import ProjectReport, TemplateReport
 
 Unused = object
@@ -52,7 +52,7 @@ class RemoteAudit:
         return report
 
     def _verify_against(self, file: Path, params: dict[str, Any]) -> AuditReport:
-        from workflow.domain.checkpoint import checkpoint_key, load_checkpoint, read_checkpoint
+        from workflow.domain.audit.checkpoint import checkpoint_key, load_checkpoint, read_checkpoint
 
         text = read_checkpoint(file)
         here = load_checkpoint(text, checkpoint_key(), source=f"checkpoint {file}")
@@ -69,7 +69,7 @@ class RemoteAudit:
         """The server's checkpoint, its digest checked here; a signature on it is the server's own."""
         import json
 
-        from workflow.domain.checkpoint import load_checkpoint
+        from workflow.domain.audit.checkpoint import load_checkpoint
 
         text = self.http.call("POST", path("audit", "checkpoint"), params={"jobs": inputs.jobs(jobs)},
                               timeout=LONG_TIMEOUT, read=json.dumps)
@@ -82,7 +82,7 @@ class RemoteAudit:
         """Streamed into ``out`` chunk by chunk as it arrives; returns how many events it held."""
         params = {"format": fmt, "project": None if project is None else inputs.project_code(project),
                   "raw": raw or None}
-        counter = pages.RowCounter(csv=fmt == "csv")
+        counter = paging.RowCounter(csv=fmt == "csv")
         with self.http.stream("GET", path("audit", "export"), params=params) as response:
             for chunk in response.iter_text():
                 out.write(chunk)

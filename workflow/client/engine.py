@@ -1,7 +1,7 @@
 """:class:`RemoteEngine`: the Engine's methods that the CLI calls, each one request of the HTTP API.
 
 The same arguments, the same result types (rebuilt from their ``to_dict()`` shape, see
-:mod:`workflow.client.shapes`) and the same exceptions (rebuilt from the error body), so
+:mod:`workflow.client.decode`) and the same exceptions (rebuilt from the error body), so
 every click command runs unchanged over either (style.md, "One interface, two
 transports"). What is checked here is only what shapes the request: a project code, a
 login name or a time that goes into a URL is checked with the Engine's own
@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from workflow.client import pages
+from workflow.client import paging
 from workflow.client.audit import RemoteAudit
-from workflow.client.shapes import from_dict, many, one
+from workflow.client.decode import from_dict, many, one
 from workflow.client.transport import Transport, ascii_header, path
 from workflow.domain import inputs
-from workflow.domain.events import Event, event_from_dict
+from workflow.domain.audit.events import Event, event_from_dict
 from workflow.domain.results import (
     Notice,
     NotifySettings,
@@ -38,7 +38,7 @@ from workflow.domain.results import (
 from workflow.errors import UsageError
 
 if TYPE_CHECKING:
-    from workflow.domain.definition import Definition
+    from workflow.domain.templates.definition import Definition
 
 YAML = "application/x-yaml"
 Unused = object  # actor= / reader=: accepted for the Engine's signatures, never sent (see RemoteEngine)
@@ -102,7 +102,7 @@ class RemoteEngine(RemoteAudit):
         version = inputs.count(version, "the template version", most=inputs.VERSION_MAX)
         if version is not None and (key, version) in self._templates:
             return self._templates[key, version]
-        from workflow.domain.loader import load_definition
+        from workflow.domain.templates.loader import load_definition
 
         info, source = self.http.call("GET", path("templates", key), params={"version": version},
                                       read=lambda doc: (from_dict(TemplateInfo, doc), str(doc["source"])))
@@ -113,7 +113,7 @@ class RemoteEngine(RemoteAudit):
     def publish_template(self, source: str | bytes | Path, *, actor: Unused = None,
                          name: str | None = None) -> tuple[TemplateInfo, bool]:
         """Checked here first, so that every problem names the file as the Engine's do; then sent."""
-        from workflow.domain.loader import load_definition, load_file
+        from workflow.domain.templates.loader import load_definition, load_file
 
         if isinstance(source, Path):
             load_file(source)
@@ -314,7 +314,7 @@ class RemoteEngine(RemoteAudit):
             return self.http.call("GET", path("projects"), params=params,
                                   read=lambda doc: (many(ProjectSummary)(doc["projects"]), doc["next"]))
 
-        return pages.follow(page, None if after is None else inputs.project_code(after), wanted)
+        return paging.follow(page, None if after is None else inputs.project_code(after), wanted)
 
     def list_projects(self, **filters: Any) -> list[ProjectSummary]:
         return list(self.iter_projects(**filters))
@@ -338,7 +338,7 @@ class RemoteEngine(RemoteAudit):
             return self.http.call("GET", url, params=params,
                                   read=lambda doc: ([event_from_dict(e) for e in doc["events"]], doc["next"]))
 
-        return pages.follow(page, after, wanted)
+        return paging.follow(page, after, wanted)
 
     def history(self, code: str, **filters: Any) -> list[Event]:
         return list(self.iter_history(code, **filters))

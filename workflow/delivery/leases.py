@@ -31,7 +31,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
 
-from workflow.domain.events import Event
+from workflow.domain.audit.events import Event
 from workflow.domain.inputs import later
 from workflow.storage.store import Store
 from workflow.storage.tables import events as t_events

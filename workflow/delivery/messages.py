@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from workflow.delivery.leases import Claimed
-from workflow.domain.events import SYSTEM_CHAIN
+from workflow.domain.audit.events import SYSTEM_CHAIN
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8765"
 

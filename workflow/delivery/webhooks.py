@@ -12,7 +12,7 @@ What a receiver can do to the sender is bounded (the exposure review, issue 19):
 
 - **Where it connects** (OWASP's SSRF Prevention Cheat Sheet): httpcore's network backend is
   :class:`GuardedBackend`, which resolves the host once, refuses the connection when any of
-  its addresses is internal (:mod:`workflow.domain.addresses`; ``allow`` lets networks
+  its addresses is internal (:mod:`workflow.domain.notify.addresses`; ``allow`` lets networks
   through) and connects to the very address it checked: a name that resolves to a public
   address when the webhook is added and to 127.0.0.1 now (DNS rebinding) is refused without
   a connection. The Host header and the TLS server name stay the URL's host.
@@ -43,8 +43,9 @@ from httpcore import NetworkStream
 
 from workflow.delivery import messages
 from workflow.delivery.leases import Claimed, Outcome
-from workflow.domain import addresses, limits
-from workflow.domain.addresses import Address, Network
+from workflow.domain import limits
+from workflow.domain.notify import addresses
+from workflow.domain.notify.addresses import Address, Network
 
 DEADLINE_SECONDS = float(limits.WEBHOOK_DEADLINE.default)
 ANSWER_BYTES = int(limits.WEBHOOK_ANSWER_BYTES.default)

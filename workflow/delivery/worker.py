@@ -38,8 +38,9 @@ from workflow.delivery.leases import Claimed, Outcome
 from workflow.delivery.mail import NOT_SET_UP, MailConfig, MailSender
 from workflow.delivery.messages import DEFAULT_BASE_URL
 from workflow.delivery.webhooks import DEADLINE_SECONDS, WebhookSender
-from workflow.domain import addresses, limits
-from workflow.domain.addresses import Network
+from workflow.domain import limits
+from workflow.domain.notify import addresses
+from workflow.domain.notify.addresses import Network
 from workflow.errors import UsageError
 from workflow.storage.database import utcnow
 from workflow.storage.store import Store

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from workflow.domain.definition import Definition, Gate, Phase, possessive
+from workflow.domain.templates.definition import Definition, Gate, Phase, possessive
 
 
 @dataclass(frozen=True)

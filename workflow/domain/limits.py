@@ -71,8 +71,9 @@ WEBHOOK_DEADLINE = declare(
     10.0,
     "seconds",
     "one overall deadline, not one per read: a receiver trickling its answer a byte at a time is cut off; "
-    "a worker's lease is always more than twice it, so no other worker sends the same row meanwhile",
-    "phasegate notify run --deadline (the worker inside phasegate serve keeps the default)",
+    "a worker's lease is always more than twice it, so no other worker sends the same row meanwhile "
+    "(the worker inside phasegate serve keeps the default)",
+    "phasegate notify run --deadline",
 )
 WEBHOOK_OTHERS_RESERVE = declare(
     "WEBHOOK_OTHERS_RESERVE",
@@ -90,9 +91,8 @@ PASSWORD_CHECKS = declare(
     "password checks at once, per server process",
     0,
     "argon2 checks (0: one per CPU core the process may use)",
-    "each costs 64 MiB and a core for about a tenth of a second (in threads of their own at a lower CPU "
-    "priority than the requests'); beyond the bound a sign-in is answered 503 Busy with Retry-After, so "
-    "32 sign-ins at once cannot take 2 GiB",
+    "each costs 64 MiB and a core for about a tenth of a second; beyond the bound a sign-in is "
+    "answered 503 Busy with Retry-After at once, so 32 sign-ins at once cannot take 2 GiB",
     setting="phasegate serve --password-checks",
 )
 PASSWORD_CHECK_WAIT = declare(
@@ -280,7 +280,28 @@ TEMPLATE_CHECKS = declare(
     "template checks (validate, publish; API and web app) in flight per server process",
     2,
     "checks",
-    "a check is CPU work: it runs in a child process of the server's at a lower CPU priority (one at a "
-    "time, the next waiting), and beyond the bound a check is answered 503 busy with Retry-After at once, "
-    "so a few people checking hostile templates cannot slow everybody else",
+    "a check is CPU work in the server; beyond the bound a check is answered 503 busy with Retry-After "
+    "at once, so a few people checking hostile templates cannot slow everybody else",
 )
+
+
+def _shown(limit: Limit) -> str:
+    value = limit.default
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and value >= 1_000:
+        return f"{value:,}"
+    return str(value)
+
+
+def markdown_table() -> str:
+    """Every limit as the docs' Limits table (the docs hold exactly this text; a test compares)."""
+    lines = ["| limit | default | unit | setting | why |", "| --- | --- | --- | --- | --- |"]
+    for limit in LIMITS.values():
+        setting = f"`{limit.setting}`" if limit.setting else "—"
+        lines.append(f"| {limit.name} | {_shown(limit)} | {limit.unit} | {setting} | {limit.why} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python -m workflow.domain.limits: the table, to paste where the docs hold it
+    print(markdown_table(), end="")

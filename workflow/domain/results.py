@@ -11,14 +11,14 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from workflow.domain.timers import due_view
+from workflow.domain.schedule.clock import due_view
 from workflow.domain.vocabulary import ACTIVE, CLOSED, ON_HOLD
 
 if TYPE_CHECKING:
-    from workflow.domain.definition import Definition
-    from workflow.domain.events import Event
+    from workflow.domain.audit.events import Event
     from workflow.domain.state import ProjectState
-    from workflow.domain.template import TemplateVersion
+    from workflow.domain.templates.definition import Definition
+    from workflow.domain.templates.version import TemplateVersion
 
 
 @dataclass(frozen=True)
@@ -249,11 +249,11 @@ class AuditReport:
     checkpoint_created_at: str | None = None
     checkpoint_signed: bool | None = None  # True: HMAC checked; False: no signature was required
     checkpoint_signature: str | None = None  # "checked" | "not checked" | "none"; None: no checkpoint
-    # How many processes did the verifying (a large SQLite file is split; see storage/verify_parallel.py).
+    # How many processes did the verifying (a large SQLite file is split; see storage/audit/parallel.py).
     # Not part of the answer: a split pass and one pass compare equal.
     processes: int = field(default=1, compare=False)
     # Whether the state tables were compared with the replay of the chains (``replay=True`` and
-    # every chain intact; see storage/verify_state.py).
+    # every chain intact; see storage/audit/state.py).
     state_checked: bool = False
 
     def raise_for_broken(self) -> None:

@@ -13,9 +13,9 @@ from collections.abc import Set
 from typing import NamedTuple
 
 from workflow.domain import inputs
-from workflow.domain.definition import Definition, Gate, Phase
 from workflow.domain.state import ProjectState, Signature
-from workflow.domain.template import TemplateVersion
+from workflow.domain.templates.definition import Definition, Gate, Phase
+from workflow.domain.templates.version import TemplateVersion
 from workflow.domain.vocabulary import ACTIVE, ASSERTED, CLOSED, DISABLED, ON_HOLD, READ_EVERYTHING, Auth
 from workflow.errors import NotFound, NotPermitted, RuleRefused
 

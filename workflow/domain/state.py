@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import NamedTuple
 
-from workflow.domain.definition import Definition, Phase
-from workflow.domain.events import canonical_json
+from workflow.domain.audit.events import canonical_json
 from workflow.domain.gates import PhaseEvaluation, evaluate
-from workflow.domain.timers import Clock
+from workflow.domain.schedule.clock import Clock
+from workflow.domain.templates.definition import Definition, Phase
 from workflow.domain.vocabulary import ASSERTED, Status
 
 

@@ -28,7 +28,7 @@ PROJECT_ACTIONS: Final[tuple[str, ...]] = (
     "create", "assign", "unassign", "task.done", "task.reopen", "approve", "withdraw", "reject", "advance",
     "hold", "resume", "cancel",
 )  # fmt: skip
-# The moves the compiled machine knows (workflow.domain.machine); the lead makes all but reject.
+# The moves the compiled machine knows (workflow.domain.templates.machine); the lead makes all but reject.
 TRIGGERS: Final[tuple[str, ...]] = ("advance", "reject", "hold", "resume", "cancel")
 # What the system chain (templates, grants, accounts and tokens) records.
 SYSTEM_ACTIONS: Final[tuple[str, ...]] = (

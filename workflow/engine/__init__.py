@@ -5,11 +5,11 @@
 ``engine/work.py``            tasks, gate sign-offs, undo, the lead's moves
 ``engine/templates.py``       publishing and reading templates
 ``engine/grants.py``          the first admin, admin and auditor grants
-``engine/people.py``          accounts, passwords and API tokens
-``engine/signin.py``          credentials to an identity (the server's only way in)
-``engine/schedules.py``       due dates set or moved by the lead
-``engine/ticking.py``         ``tick``: overdue notices, reminders, escalations
-``engine/calendar.py``        the iCalendar feed and its key
+``engine/people/accounts.py``          accounts, passwords and API tokens
+``engine/people/signin.py``          credentials to an identity (the server's only way in)
+``engine/schedule/due.py``       due dates set or moved by the lead
+``engine/schedule/tick.py``         ``tick``: overdue notices, reminders, escalations
+``engine/schedule/feed.py``        the iCalendar feed and its key
 ``engine/notifications.py``   webhooks, e-mail choices, the outbox's list and retry
 ``engine/reads.py``           status (now or then), history
 ``engine/board.py``           the board, streamed in pages
@@ -36,24 +36,24 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from workflow.domain.identity import Identity
 from workflow.engine import audit as _audit
 from workflow.engine import board as _board
-from workflow.engine import calendar as _calendar
 from workflow.engine import grants as _grants
 from workflow.engine import notifications as _notifications
-from workflow.engine import people as _people
 from workflow.engine import reads as _reads
-from workflow.engine import schedules as _schedules
 from workflow.engine import staffing as _staffing
 from workflow.engine import templates as _templates
-from workflow.engine import ticking as _ticking
 from workflow.engine import work as _work
+from workflow.engine.people import accounts as _people
+from workflow.engine.schedule import due as _schedules
+from workflow.engine.schedule import feed as _calendar
+from workflow.engine.schedule import tick as _ticking
 from workflow.storage.store import Store
 
 if TYPE_CHECKING:
-    from workflow.domain.checkpoint import Checkpoint
-    from workflow.domain.events import Event
+    from workflow.domain.audit.checkpoint import Checkpoint
+    from workflow.domain.audit.events import Event
     from workflow.domain.results import AuditReport, ProjectStatus, ProjectSummary
     from workflow.reports.timeline import ProjectReport, TemplateReport
-    from workflow.storage.export import TextSink
+    from workflow.storage.audit.export import TextSink
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from workflow.domain import inputs, rules
-from workflow.domain.events import Event
+from workflow.domain.audit.events import Event
 from workflow.domain.identity import Identity, acting
 from workflow.domain.results import AuditReport
 from workflow.engine.reads import require_readable
@@ -26,9 +26,9 @@ from workflow.storage.templates import template_row
 from workflow.storage.tx import ReadTx
 
 if TYPE_CHECKING:
-    from workflow.domain.checkpoint import Checkpoint
+    from workflow.domain.audit.checkpoint import Checkpoint
     from workflow.reports.timeline import ProjectReport, TemplateReport
-    from workflow.storage.export import TextSink
+    from workflow.storage.audit.export import TextSink
 
 
 def verify_audit(
@@ -47,12 +47,12 @@ def verify_audit(
     A :class:`Checkpoint` the caller loaded already (the server reads one from a request's
     body) is taken as it is, with the signature state it was loaded with.
     ``jobs``: processes to verify a whole SQLite database with (default: one per core,
-    up to 4, from 250k events on; see workflow/storage/verify_parallel.py); 1 verifies in one pass.
+    up to 4, from 250k events on; see workflow/storage/parallel.py); 1 verifies in one pass.
     ``replay``: once every chain is intact, also replay them and compare the state tables
-    with the result (storage/verify_state.py; in this process and snapshot), since the
+    with the result (storage/audit/state.py; in this process and snapshot), since the
     hashes cover only the events.
     """
-    from workflow.domain.checkpoint import Checkpoint, checkpoint_key, load_checkpoint, read_checkpoint
+    from workflow.domain.audit.checkpoint import Checkpoint, checkpoint_key, load_checkpoint, read_checkpoint
 
     jobs = inputs.jobs(jobs)
     cp = None
@@ -86,7 +86,7 @@ def verify_audit(
 
 def _check_state(conn: Connection, chain: str | None, report: AuditReport) -> AuditReport:
     """``report`` (every chain intact) with the state tables compared with the chains' replay."""
-    from workflow.storage.verify_state import verify_state
+    from workflow.storage.audit.state import verify_state
 
     broken = verify_state(conn, chain)
     return replace(report, ok=broken is None, first_broken=broken, state_checked=True)
@@ -98,7 +98,7 @@ def checkpoint(store: Store, *, reader: str | Identity | None = None, jobs: int 
     The chains only (no replay of the state tables: a checkpoint records heads, and
     ``audit verify`` checks the state); a project row that is gone still fails it.
     """
-    from workflow.domain.checkpoint import checkpoint_key, make_checkpoint
+    from workflow.domain.audit.checkpoint import checkpoint_key, make_checkpoint
 
     key = checkpoint_key()
     jobs = inputs.jobs(jobs)
@@ -128,9 +128,9 @@ def export(
     """Stream every event (or one project's) to ``out`` as JSON Lines or CSV; returns the count.
 
     ``raw``: CSV cells exactly as recorded (by default a cell a spreadsheet would run as a
-    formula gets a leading ``'``; see storage/export.py).
+    formula gets a leading ``'``; see storage/audit/export.py).
     """
-    from workflow.storage.export import export_events
+    from workflow.storage.audit.export import export_events
 
     chain = None if project is None else inputs.project_code(project)
 
@@ -207,15 +207,15 @@ def _events(tx: ReadTx, code: str) -> Iterator[Event]:
 
 def _verify(conn: Connection, chain: str | None, jobs: int | None, **options: Any) -> AuditReport:
     """One chain, or every chain: in one pass, or split over processes for a large SQLite file."""
-    from workflow.storage.verify import verify_chains
+    from workflow.storage.audit.verify import verify_chains
 
     if chain is None:
-        from workflow.storage import verify_parallel
+        from workflow.storage.audit import parallel
 
-        path = verify_parallel.sqlite_file(conn)
-        ranges = verify_parallel.plan(conn, jobs) if path is not None else []
+        path = parallel.sqlite_file(conn)
+        ranges = parallel.plan(conn, jobs) if path is not None else []
         if path is not None and len(ranges) > 1:
-            return verify_parallel.verify_split(conn, path, ranges, **options)
+            return parallel.verify_split(conn, path, ranges, **options)
     return verify_chains(conn, chain, **options)
 
 

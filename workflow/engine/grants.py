@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from workflow.domain import inputs, rules
-from workflow.domain.events import Event
+from workflow.domain.audit.events import Event
 from workflow.domain.identity import Identity, acting
 from workflow.domain.vocabulary import PRIVILEGES
 from workflow.engine.templates import publish_builtins

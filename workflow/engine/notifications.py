@@ -9,7 +9,7 @@ and the state check replays the first three against the ``webhooks`` and
 only a fingerprint of it (the first 12 hex digits of its sha256). Delivery itself is
 :mod:`workflow.delivery`'s.
 
-A webhook's URL is checked when it is added (:mod:`workflow.domain.addresses`): http or https,
+A webhook's URL is checked when it is added (:mod:`workflow.domain.notify.addresses`): http or https,
 no user or password in it (it would sit on the record in clear), and a host that is a public
 address or a name resolving only to public ones, unless ``allow`` (the networks of
 ``PHASEGATE_WEBHOOK_ALLOW``, read by the process adding it) lets it through. A name that does
@@ -28,13 +28,14 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import insert, or_, select, update
 
-from workflow.domain import addresses, credentials, inputs, rules
-from workflow.domain.addresses import Address, Network
-from workflow.domain.asks import KINDS
-from workflow.domain.events import Event
+from workflow.domain import credentials, inputs, rules
+from workflow.domain.audit.events import Event
 from workflow.domain.identity import Identity, acting
+from workflow.domain.notify import addresses
+from workflow.domain.notify.addresses import Address, Network
+from workflow.domain.notify.asks import KINDS
 from workflow.domain.results import NotifySettings, OutboxEntry, WebhookInfo
-from workflow.engine.people import account, require_admin
+from workflow.engine.people.accounts import account, require_admin
 from workflow.errors import NotFound, RuleRefused, UsageError
 from workflow.storage.chains import append_system_event
 from workflow.storage.database import utcnow

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import select
 
 from workflow.domain import inputs, rules
-from workflow.domain.events import Event
+from workflow.domain.audit.events import Event
+from workflow.domain.audit.replay import replay
 from workflow.domain.identity import Identity, acting
-from workflow.domain.replay import replay
 from workflow.domain.results import ProjectStatus, project_status
 from workflow.domain.vocabulary import PROJECT_ACTIONS, STATUSES
 from workflow.engine.visibility import missing_project

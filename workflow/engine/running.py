@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import select
 
 from workflow.domain import inputs, rules
-from workflow.domain.asks import asks_of
-from workflow.domain.events import Event, canonical_json, new_event
+from workflow.domain.audit.events import Event, canonical_json, new_event
 from workflow.domain.identity import Identity, acting
+from workflow.domain.notify.asks import asks_of
 from workflow.domain.rules import Context
+from workflow.domain.schedule.clock import moves
 from workflow.domain.state import ProjectState
-from workflow.domain.timers import moves
 from workflow.engine.visibility import missing_project
 from workflow.errors import PreconditionFailed
 from workflow.storage.chains import append_project_event

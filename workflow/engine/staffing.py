@@ -6,11 +6,12 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from workflow.domain import inputs, rules, schedule
-from workflow.domain.events import GENESIS, Event, canonical_json, new_event
+from workflow.domain import inputs, rules
+from workflow.domain.audit.events import GENESIS, Event, canonical_json, new_event
 from workflow.domain.identity import Identity, acting
 from workflow.domain.rules import Context
-from workflow.domain.timers import Clock, entering, next_tick
+from workflow.domain.schedule import workdays
+from workflow.domain.schedule.clock import Clock, entering, next_tick
 from workflow.domain.vocabulary import ACTIVE
 from workflow.engine.running import project_command, record, write_once
 from workflow.errors import Conflict, NotFound, RuleRefused
@@ -46,9 +47,9 @@ def create_project(
     who = acting(actor)
     name = inputs.text(name, "the project name", max_len=inputs.LINE_MAX, multiline=False)
     client = inputs.text(client, "the client", max_len=inputs.LINE_MAX, multiline=False)
-    calendar = None if calendar is None else schedule.calendar_code(calendar)
-    starts_on = None if starts_on is None else schedule.given_day(
-        starts_on, schedule.parse_day(utcnow()), "the start date")
+    calendar = None if calendar is None else workdays.calendar_code(calendar)
+    starts_on = None if starts_on is None else workdays.given_day(
+        starts_on, workdays.parse_day(utcnow()), "the start date")
 
     def work(tx: WriteTx) -> Event:
         rules.require_privilege(who.person, privileges_of(tx, who.person), "admin", "create projects")

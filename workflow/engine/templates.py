@@ -8,10 +8,10 @@ from pathlib import Path
 from sqlalchemy import and_, func, insert, select
 
 from workflow.domain import rules
-from workflow.domain.definition import Definition, definition_to_dict
-from workflow.domain.events import canonical_json
+from workflow.domain.audit.events import canonical_json
 from workflow.domain.identity import Identity, acting
 from workflow.domain.results import TemplateInfo
+from workflow.domain.templates.definition import Definition, definition_to_dict
 from workflow.domain.vocabulary import SYSTEM_ACTOR
 from workflow.storage.chains import append_system_event
 from workflow.storage.database import utcnow
@@ -55,7 +55,7 @@ def publish_template(
     store: Store, source: str | bytes | Path, *, actor: str | Identity, name: str | None = None
 ) -> tuple[TemplateInfo, bool]:
     """Publish a new version when the text differs from the latest; returns (info, published)."""
-    from workflow.domain.loader import load_definition, load_file
+    from workflow.domain.templates.loader import load_definition, load_file
 
     who = acting(actor)
     if isinstance(source, Path):
@@ -120,7 +120,7 @@ def publish_builtins(store: Store, actor: str = SYSTEM_ACTOR) -> list[TemplateIn
 
 def publish_missing_builtins(tx: WriteTx, actor: str = SYSTEM_ACTOR) -> list[TemplateInfo]:
     """In ``tx``: publish each built-in template whose key has no version yet."""
-    from workflow.domain.loader import builtin_paths, load_definition
+    from workflow.domain.templates.loader import builtin_paths, load_definition
 
     tx.dialect.lock_system(tx)
     published = []

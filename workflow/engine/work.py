@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from workflow.domain import inputs, rules
-from workflow.domain.definition import possessive
-from workflow.domain.events import Event
+from workflow.domain.audit.events import Event
 from workflow.domain.identity import Identity
-from workflow.domain.machine import Binding, fire, position, settle
 from workflow.domain.rules import Context
+from workflow.domain.templates.definition import possessive
+from workflow.domain.templates.machine import Binding, fire, position, settle
 from workflow.domain.vocabulary import COMPLETED, ON_HOLD
 from workflow.engine.running import project_command, record
 from workflow.errors import RuleRefused

@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from workflow.domain.definition import Definition
-from workflow.domain.events import Event
+from workflow.domain.audit.events import Event
+from workflow.domain.templates.definition import Definition
 from workflow.errors import AuditBroken
 
 

@@ -17,7 +17,9 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from workflow.engine import Engine, passwords
+from workflow.engine import Engine
+from workflow.engine.people import passwords
+from workflow.errors import INTERNAL
 from workflow.server import checks, docs, errors, observe
 from workflow.server.api import router as api_router
 from workflow.server.background import Deliverer, Ticker
@@ -114,5 +116,5 @@ def server_error(request: Request, exc: Exception) -> Response:
     security headers and ``Cache-Control`` are set here; the exception itself is logged by the
     server, and the answer says nothing of it.
     """
-    body = errors.error_body("internal", "the server failed to answer this request; it has been logged")
+    body = errors.error_body(INTERNAL, "the server failed to answer this request; it has been logged")
     return JSONResponse(body, status_code=500, headers={**SECURITY_HEADERS, "Cache-Control": "no-store"})

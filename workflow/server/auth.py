@@ -17,7 +17,8 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 
 from workflow.domain import credentials
 from workflow.domain.identity import Identity
-from workflow.engine import Engine, signin
+from workflow.engine import Engine
+from workflow.engine.people import signin
 from workflow.errors import BadRequest, NotPermitted, Unauthenticated
 from workflow.server.settings import Settings
 

@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from workflow.domain.addresses import Network
+from workflow.domain.notify.addresses import Network
 from workflow.engine import Engine
 
 

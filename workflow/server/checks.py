@@ -37,7 +37,7 @@ from workflow.domain import limits
 from workflow.errors import Busy
 
 if TYPE_CHECKING:
-    from workflow.domain.definition import Definition
+    from workflow.domain.templates.definition import Definition
 
 CHECKER_NICE = 10  # the checker's CPU priority below the server's (nice(2)): ~1/10 of a core's share
 
@@ -121,7 +121,7 @@ def check_template(data: bytes, source: str = "the template") -> Definition:
 
 def _load(data: bytes, source: str) -> Definition:
     """In the child: the loader's work (raising DefinitionError, which reaches the server pickled)."""
-    from workflow.domain.loader import load_definition
+    from workflow.domain.templates.loader import load_definition
 
     return load_definition(data, source)
 
@@ -138,4 +138,4 @@ def _child_started(parent: int) -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="phasegate-checker-watch", daemon=True).start()
-    from workflow.domain import loader  # noqa: F401  (imported once, not on the first check)
+    from workflow.domain.templates import loader  # noqa: F401  (imported once, not on the first check)

@@ -7,7 +7,8 @@ import json
 import os
 from dataclasses import dataclass, field
 
-from workflow.domain import addresses, limits
+from workflow.domain import limits
+from workflow.domain.notify import addresses
 
 ENV = "PHASEGATE_SERVER_SETTINGS"
 

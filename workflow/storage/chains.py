@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflow.domain.events import GENESIS, SYSTEM_CHAIN, Event, new_event
+from workflow.domain.audit.events import GENESIS, SYSTEM_CHAIN, Event, new_event
 from workflow.domain.identity import Identity
 from workflow.domain.state import ProjectState
 from workflow.storage import statements as sql

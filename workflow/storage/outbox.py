@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from workflow.domain.asks import Ask
-from workflow.domain.events import Event
+from workflow.domain.audit.events import Event
+from workflow.domain.notify.asks import Ask
 from workflow.storage.statements import Statement
 from workflow.storage.tx import WriteTx
 

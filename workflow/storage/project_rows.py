@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from workflow.domain.events import Event
+from workflow.domain.audit.events import Event
 from workflow.domain.state import ProjectState, Signature, TaskDone
 from workflow.domain.vocabulary import ASSERTED, ON_HOLD
 from workflow.storage import statements as sql

@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 
 from workflow.domain import inputs
-from workflow.domain.events import Event, canonical_json, event_from_dict
+from workflow.domain.audit.events import Event, canonical_json, event_from_dict
 from workflow.errors import Conflict
 from workflow.storage import statements as sql
 from workflow.storage.tx import WriteTx

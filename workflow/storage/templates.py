@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Row
 
 from workflow.domain import inputs
-from workflow.domain.definition import definition_from_dict
 from workflow.domain.results import TemplateInfo
-from workflow.domain.template import TemplateVersion
+from workflow.domain.templates.definition import definition_from_dict
+from workflow.domain.templates.version import TemplateVersion
 from workflow.errors import NotFound
 from workflow.storage.tables import templates as t_templates
 
@@ -45,7 +45,7 @@ def _load(tx: ReadTx, template_id: int) -> TemplateVersion:
     if row.compiled:  # validated when published; no YAML parsing on the command path
         definition = definition_from_dict(json.loads(row.compiled))
     else:
-        from workflow.domain.loader import load_definition
+        from workflow.domain.templates.loader import load_definition
 
         definition = load_definition(row.source, source=f"{row.key} v{row.version}")
     return TemplateVersion.of(template_id, row.key, row.version, row.sha256, definition)

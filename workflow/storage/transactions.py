@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from workflow.domain.events import SYSTEM_CHAIN, Event
+from workflow.domain.audit.events import SYSTEM_CHAIN, Event
 from workflow.errors import Conflict, DatabaseProblem, PhasegateError
 from workflow.storage.connections import read_transaction, write_transaction
 from workflow.storage.database import lock_wait_seconds

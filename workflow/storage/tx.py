@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
-from workflow.domain.events import Event
+from workflow.domain.audit.events import Event
 from workflow.storage import dbapi
 from workflow.storage.statements import Statement
 
 if TYPE_CHECKING:
     from sqlalchemy.sql import Executable
 
-    from workflow.domain.template import TemplateVersion
+    from workflow.domain.templates.version import TemplateVersion
     from workflow.storage.dialect import Dialect
     from workflow.storage.outbox import Recipients
     from workflow.storage.templates import TemplateCache

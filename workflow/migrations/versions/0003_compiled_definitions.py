@@ -25,8 +25,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    from workflow.domain.definition import definition_to_dict
-    from workflow.domain.loader import load_definition
+    from workflow.domain.templates.definition import definition_to_dict
+    from workflow.domain.templates.loader import load_definition
     from workflow.errors import DefinitionError
 
     with op.batch_alter_table("templates") as batch:

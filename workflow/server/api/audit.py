@@ -10,8 +10,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from workflow.domain import limits
-from workflow.domain.checkpoint import MAX_BYTES as CHECKPOINT_MAX_BYTES
-from workflow.domain.checkpoint import checkpoint_key, load_checkpoint
+from workflow.domain.audit.checkpoint import MAX_BYTES as CHECKPOINT_MAX_BYTES
+from workflow.domain.audit.checkpoint import checkpoint_key, load_checkpoint
 from workflow.domain.inputs import JOBS_MAX
 from workflow.domain.results import AuditReport
 from workflow.errors import UsageError

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from workflow.domain.events import Event
+from workflow.domain.audit.events import Event
 from workflow.domain.inputs import event_number
-from workflow.errors import PreconditionFailed, UsageError
+from workflow.errors import ALL_KINDS, PreconditionFailed, UsageError
+
+if TYPE_CHECKING:
+    Kind = str
+else:
+    Kind = Literal[ALL_KINDS]  # the error classes' kinds, declared once on the classes
 
 
 class EventOut(BaseModel):
@@ -32,19 +37,7 @@ class EventOut(BaseModel):
 class ErrorDetail(BaseModel):
     """One refusal: ``kind`` for programs, ``message`` (the CLI's sentence) for people."""
 
-    kind: Literal[
-        "refused",
-        "bad_input",
-        "not_found",
-        "not_permitted",
-        "unauthenticated",
-        "conflict",
-        "precondition_failed",
-        "audit_broken",
-        "throttled",
-        "unavailable",
-        "busy",
-    ]
+    kind: Kind = Field(description="what kind of refusal (every class in workflow/errors.py names its own)")
     message: str
     blockers: list[str] | None = Field(default=None, description="what stops a refused move")
     problems: list[dict[str, Any]] | None = Field(default=None, description="each problem of the input")
@@ -65,15 +58,18 @@ _MEANING = {
     401: "no valid credential (unauthenticated)",
     403: "the person may not do this (not_permitted), or a session's CSRF token is missing",
     404: "no such project, template, role, person or token (not_found)",
+    408: "the request's headers or body did not arrive in time (too_slow)",
     409: "refused by a rule, or a conflict",
     412: "If-Match: the project moved on since it was read (precondition_failed)",
+    413: "the body is larger than this endpoint accepts (too_large)",
     422: "bad input (bad_input)",
     429: "too many failed sign-ins: wait Retry-After seconds (throttled)",
     503: "the database cannot be used (unavailable), or the server is at a bound it keeps: every "
-         "database connection or export slot in use (busy, with Retry-After)",
+         "database connection, password check, template check, export slot or connection in use "
+         "(busy, with Retry-After)",
 }
 # Documented on every operation of /api/v1, so a client (and the schema tests) know every answer.
-ERRORS = _errors(400, 401, 403, 404, 409, 422, 503)
+ERRORS = _errors(400, 401, 403, 404, 408, 409, 413, 422, 503)
 # Only the project writes read If-Match; only the sign-in is throttled.
 MOVED_ON = _errors(412)
 THROTTLED = _errors(429)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from workflow.domain import limits
 from workflow.domain.results import TokenInfo
-from workflow.engine import signin
+from workflow.engine.people import signin
 from workflow.server.api.common import THROTTLED, EventOut, command, event_out
 from workflow.server.auth import (
     SESSION_COOKIE,

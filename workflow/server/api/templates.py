@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
-from workflow.domain import schema
 from workflow.domain.results import TemplateInfo, template_document
+from workflow.domain.templates import schema
 from workflow.errors import DefinitionError
 from workflow.server.api.common import command, links
 from workflow.server.auth import CurrentIdentity, EngineDep
@@ -106,8 +106,8 @@ def diagram(
     lead_moves: bool = True,
 ) -> PlainTextResponse:
     """The compiled state machine as Mermaid or Graphviz DOT."""
-    from workflow.domain.diagram import render
-    from workflow.domain.machine import compile_machine
+    from workflow.domain.templates.diagram import render
+    from workflow.domain.templates.machine import compile_machine
 
     _info, definition, _source = engine.template(key, version)
     return PlainTextResponse(render(definition, compile_machine(definition), format, lead_moves=lead_moves))

@@ -23,7 +23,8 @@ from starlette.datastructures import UploadFile
 
 from workflow.domain.identity import Identity
 from workflow.domain.inputs import event_number, shown
-from workflow.engine import Engine, signin
+from workflow.engine import Engine
+from workflow.engine.people import signin
 from workflow.errors import Busy, PhasegateError, Throttled, UsageError
 from workflow.server import checks
 from workflow.server.api.me import set_device_cookie, set_session_cookie

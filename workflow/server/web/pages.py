@@ -152,8 +152,8 @@ def templates_page(request: Request, me: Identity, *, error: PhasegateError | No
 @router.get("/templates/{key}", response_class=HTMLResponse)
 def template(request: Request, key: str, version: int | None = Query(default=None, ge=1, le=2**31 - 1)
              ) -> HTMLResponse:
-    from workflow.domain.diagram_svg import render_svg
-    from workflow.domain.machine import compile_machine
+    from workflow.domain.templates.diagram_svg import render_svg
+    from workflow.domain.templates.machine import compile_machine
 
     viewer(request)
     engine = engine_of(request)

@@ -16,7 +16,7 @@ Credentials are compared through the sha256 their events carry (a token's secret
 a calendar key's hash, a password hash's own sha256); the clock's next moment, which
 depends on when ticks ran, against the notices the round still owes
 (:func:`next_tick_difference`). A value an older phasegate did not record
-(:data:`~workflow.domain.replay.UNRECORDED`) agrees with whatever is stored.
+(:data:`~workflow.domain.audit.replay.UNRECORDED`) agrees with whatever is stored.
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from workflow.domain.definition import Definition
-from workflow.domain.events import canonical_json
+from workflow.domain.audit.events import canonical_json
+from workflow.domain.audit.replay import UNRECORDED, Replay, SystemReplay
 from workflow.domain.inputs import shown
-from workflow.domain.replay import UNRECORDED, Replay, SystemReplay
-from workflow.domain.schedule import LAST_MOMENT, stored
-from workflow.domain.timers import Clock, due_now, moments
+from workflow.domain.schedule.clock import Clock, due_now, moments
+from workflow.domain.schedule.workdays import LAST_MOMENT, stored
+from workflow.domain.templates.definition import Definition
 from workflow.domain.vocabulary import ACTIVE
 
 Key = tuple[Any, ...]
@@ -210,7 +210,7 @@ def next_tick_difference(replayed: Replay, row: StoredProject, definition: Defin
     The engine keeps it at one of the round's moments (its due date's end, the gate's reminder
     and escalation), the earliest one a tick has not yet passed; so it must be None or one of
     them, never later than the first notice the round still owes (what ``tick`` would give now
-    and the history has not given: :func:`workflow.domain.timers.due_now` at the end of time),
+    and the history has not given: :func:`workflow.domain.schedule.clock.due_now` at the end of time),
     and None while the project is not active. Which moment it is among the passed ones depends
     on when ticks ran, which the record does not say; a moment earlier than it need be only
     makes the next tick look again.

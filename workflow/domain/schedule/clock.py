@@ -4,7 +4,7 @@ The schedule lives in the project row (``calendar``, ``starts_on``, ``due_on``,
 ``gate_opened_at``, ``planned_due``, ``next_tick_at``); :func:`moves` gives the columns an
 event changes, :func:`due_now` what a tick must record now (overdue, remind, escalate; each
 once per round and person, which the ``timers`` table's key enforces) and :func:`next_tick`
-when a tick should next look. The arithmetic is :mod:`workflow.domain.schedule`'s.
+when a tick should next look. The arithmetic is :mod:`workflow.domain.schedule.workdays`'s.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from workflow.domain import schedule
-from workflow.domain.definition import Definition, Phase
 from workflow.domain.gates import evaluate
+from workflow.domain.schedule import workdays
+from workflow.domain.templates.definition import Definition, Phase
 from workflow.domain.vocabulary import ACTIVE, CLOSED
 
 
@@ -45,7 +45,7 @@ def entering(phase: Phase, round_no: int, clock: Clock, now: str) -> dict[str, A
     ahead = planned(clock)
     due = ahead.pop(phase.key, None) if round_no == 1 else None
     if due is None and phase.duration:
-        due = schedule.due_on(schedule.round_starts(now, clock.starts_on), phase.duration, clock.calendar)
+        due = workdays.due_on(workdays.round_starts(now, clock.starts_on), phase.duration, clock.calendar)
     return {"due_on": due, "gate_opened_at": None if phase.tasks else now,
             "planned_due": json.dumps(ahead, sort_keys=True) if ahead else None}
 
@@ -76,7 +76,7 @@ def moves(definition: Definition, phase: Phase, status: str, tasks_done: Iterabl
             ahead = planned(clock) | {data["for_phase"]: data["due_on"]}
             out = {"planned_due": json.dumps(ahead, sort_keys=True)}
     elif action == "resume" and held_at is not None:
-        due, opened = schedule.shift_for_hold(clock.due_on, clock.gate_opened_at, held_at, now,
+        due, opened = workdays.shift_for_hold(clock.due_on, clock.gate_opened_at, held_at, now,
                                               clock.calendar)
         out = {"due_on": due, "gate_opened_at": opened}
     now_in = definition.phase(moved.get("phase") or phase.key) or phase
@@ -88,13 +88,13 @@ def moments(phase: Phase, clock: Clock) -> dict[str, str]:
     """When the current round is overdue, and when its signers are reminded and the gate escalated."""
     out = {}
     if clock.due_on is not None:
-        out["overdue"] = schedule.end_of(clock.due_on)
+        out["overdue"] = workdays.end_of(clock.due_on)
     gate = phase.gate
     if gate is not None and clock.gate_opened_at is not None:
         if gate.remind_after:
-            out["remind"] = schedule.after(clock.gate_opened_at, gate.remind_after, clock.calendar)
+            out["remind"] = workdays.after(clock.gate_opened_at, gate.remind_after, clock.calendar)
         if gate.escalate_after:
-            out["escalate"] = schedule.after(clock.gate_opened_at, gate.escalate_after, clock.calendar)
+            out["escalate"] = workdays.after(clock.gate_opened_at, gate.escalate_after, clock.calendar)
     return out
 
 
@@ -149,10 +149,10 @@ def due_view(definition: Definition, clock: Clock, phase_key: str, status: str, 
     the working days left (negative: overdue by), and every phase's due date (done, current,
     or projected from the current one by the durations, a date set ahead winning)."""
     due = clock.due_on if status in (ACTIVE, "on_hold") else None
-    overdue = due is not None and now is not None and now > schedule.end_of(due)
+    overdue = due is not None and now is not None and now > workdays.end_of(due)
     left = None
     if due is not None and now is not None:
-        left = schedule.days_left(due, schedule.parse_day(now), clock.calendar)
+        left = workdays.days_left(due, workdays.parse_day(now), clock.calendar)
     here = definition.phase_position(phase_key)
     ahead = planned(clock)
     cursor = due
@@ -167,7 +167,7 @@ def due_view(definition: Definition, clock: Clock, phase_key: str, status: str, 
         else:
             when = ahead.get(p.key)
             if when is None and cursor is not None and p.duration:
-                when = schedule.due_on(schedule.end_of(cursor), p.duration, clock.calendar)
+                when = workdays.due_on(workdays.end_of(cursor), p.duration, clock.calendar)
             state = "planned" if status in (ACTIVE, "on_hold") else status
         cursor = when or cursor
         rows.append({"phase": p.key, "title": p.title, "duration": p.duration, "due": when, "state": state})

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, NamedTuple, Protocol
 
-from workflow.domain.events import SYSTEM_CHAIN, canonical_json
+from workflow.domain.audit.events import SYSTEM_CHAIN, canonical_json
 from workflow.domain.state import ProjectState, Signature, TaskDone
 from workflow.domain.vocabulary import ACTIVE, ASSERTED, ON_HOLD, TRIGGERS, Status
 from workflow.errors import AuditBroken
@@ -59,8 +59,8 @@ NOTICES = ("remind", "escalate", "overdue")
 
 
 class Recorded(Protocol):
-    """What replay reads of an event: an :class:`~workflow.domain.events.Event`, or a
-    :class:`~workflow.domain.events.ParsedEvent` (``audit verify`` replays millions)."""
+    """What replay reads of an event: an :class:`~workflow.domain.audit.events.Event`, or a
+    :class:`~workflow.domain.audit.events.ParsedEvent` (``audit verify`` replays millions)."""
 
     @property
     def seq(self) -> int: ...

@@ -14,7 +14,7 @@ refusing with a located sentence instead of a traceback:
    would turn ``no``, ``on``, ``0755`` or ``2024-01-01`` into other types, and a
    task called "No" must stay "No".
 
-What the nodes mean (stages 4 and 5) is :mod:`workflow.domain.loader`'s
+What the nodes mean (stages 4 and 5) is :mod:`workflow.domain.templates.loader`'s
 business. Nothing here imports SQLAlchemy, click or transitions:
 ``template validate`` must start fast.
 """
@@ -37,8 +37,8 @@ from yaml.events import (
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from workflow.domain import schema
 from workflow.domain.inputs import BIDI_CONTROLS
+from workflow.domain.templates import schema
 from workflow.errors import DefinitionError, Problem
 
 __all__ = ["TemplateYamlLoader", "decode_text", "in_order", "parse_yaml", "quote", "too_big"]

@@ -7,9 +7,9 @@ from typing import Any
 
 from transitions import Machine
 
-from workflow.domain.definition import Definition
-from workflow.domain.machine import compile_machine
-from workflow.domain.timers import timed
+from workflow.domain.schedule.clock import timed
+from workflow.domain.templates.definition import Definition
+from workflow.domain.templates.machine import compile_machine
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class TemplateVersion:
     sha256: str
     definition: Definition
     machine: Machine
-    timed: bool  # any duration, reminder or escalation (domain/timers.py): the clock has work
+    timed: bool  # any duration, reminder or escalation (domain/schedule/clock.py): the clock has work
 
     @classmethod
     def of(cls, id: int, key: str, version: int, sha256: str, definition: Definition) -> TemplateVersion:

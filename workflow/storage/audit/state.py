@@ -1,11 +1,11 @@
 """Replaying every chain and comparing the result with the state tables, streaming in chain order.
 
-The hash pass (:mod:`workflow.storage.verify`) proves each chain consistent with itself;
+The hash pass (:mod:`workflow.storage.audit.verify`) proves each chain consistent with itself;
 it cannot see a ``projects`` row edited, a task or approval row inserted, or a
 ``grants`` row that makes someone an admin, because those tables are not hashed. They
 are a cache of the history, written in the same transaction as each event, so this
-pass replays every chain (:mod:`workflow.domain.replay`) and compares the replay with
-the rows (:mod:`workflow.domain.state_check`, which names the first difference).
+pass replays every chain (:mod:`workflow.domain.audit.replay`) and compares the replay with
+the rows (:mod:`workflow.domain.audit.state_check`, which names the first difference).
 
 Constant memory, as the hash pass: the events are read in chain order, and beside
 them the projects (with the template version each is pinned to) and the assignments,
@@ -30,12 +30,9 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.engine import Connection
 
-from workflow.domain.credentials import password_fingerprint, secret_hash
-from workflow.domain.definition import Definition
-from workflow.domain.events import SYSTEM_CHAIN, ParsedEvent, parse_data
-from workflow.domain.replay import Replay, SystemReplay, Unreplayable
-from workflow.domain.results import STATE_DIFFERS, UNREPLAYABLE, BrokenEvent
-from workflow.domain.state_check import (
+from workflow.domain.audit.events import SYSTEM_CHAIN, ParsedEvent, parse_data
+from workflow.domain.audit.replay import Replay, SystemReplay, Unreplayable
+from workflow.domain.audit.state_check import (
     Key,
     StoredProject,
     accounts_difference,
@@ -46,6 +43,10 @@ from workflow.domain.state_check import (
     templates_difference,
     uncreated_row,
 )
+from workflow.domain.credentials import password_fingerprint, secret_hash
+from workflow.domain.results import STATE_DIFFERS, UNREPLAYABLE, BrokenEvent
+from workflow.domain.templates.definition import Definition
+from workflow.storage.audit.verify import EVERY_CHAIN, events_in_order, in_range, open_cursor
 from workflow.storage.tables import approvals as t_approvals
 from workflow.storage.tables import assignments as t_assignments
 from workflow.storage.tables import events as t_events
@@ -58,7 +59,6 @@ from workflow.storage.tables import templates as t_templates
 from workflow.storage.tables import timers as t_timers
 from workflow.storage.tables import tokens as t_tokens
 from workflow.storage.tables import webhooks as t_webhooks
-from workflow.storage.verify import EVERY_CHAIN, events_in_order, in_range, open_cursor
 
 _p, _t = t_projects.c, t_templates.c
 # A project row as StoredProject holds it, after its code and id.
@@ -285,8 +285,8 @@ class _Definitions:
 
 
 def _definition(conn: Connection, template_id: int) -> Definition | None:
-    from workflow.domain.definition import definition_from_dict
-    from workflow.domain.loader import load_definition
+    from workflow.domain.templates.definition import definition_from_dict
+    from workflow.domain.templates.loader import load_definition
     from workflow.errors import DefinitionError
 
     row = conn.execute(select(_t.compiled, _t.source).where(_t.id == template_id)).first()
@@ -366,8 +366,8 @@ _DESCRIBES: dict[tuple[str, str], bool] = {}
 
 def _describes(source: str, compiled: str) -> bool:
     """Whether ``compiled`` is the definition ``source`` loads to."""
-    from workflow.domain.definition import definition_from_dict
-    from workflow.domain.loader import load_definition
+    from workflow.domain.templates.definition import definition_from_dict
+    from workflow.domain.templates.loader import load_definition
     from workflow.errors import DefinitionError
 
     key = (sha256(source.encode("utf-8")).hexdigest(), sha256(compiled.encode("utf-8")).hexdigest())

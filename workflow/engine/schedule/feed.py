@@ -13,11 +13,12 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from workflow.domain import credentials, inputs, rules, schedule
+from workflow.domain import credentials, inputs, rules
 from workflow.domain.identity import Identity, acting
 from workflow.domain.results import ProjectStatus
+from workflow.domain.schedule import workdays
 from workflow.engine import reads, templates
-from workflow.engine.people import account
+from workflow.engine.people.accounts import account
 from workflow.storage.chains import append_system_event
 from workflow.storage.database import utcnow
 from workflow.storage.grants import privileges_of
@@ -78,7 +79,7 @@ def ics(rows: list[dict[str, Any]], person: str, base_url: str) -> str:
         event.add("uid", f"{row['project']}-{row['phase']}{round_part}-{person}@phasegate")
         label = f"{row['project']}: {row['title']}"
         event.add("summary", label + (f" ({row['what']})" if row["what"] != "planned" else " (planned)"))
-        day = schedule.stored_day(row["due"])
+        day = workdays.stored_day(row["due"])
         if day is None:
             continue  # not a date (written with SQL): nothing a calendar can show
         event.add("dtstart", day)

@@ -21,7 +21,7 @@ from typing import Any
 
 from transitions import EventData, Machine, MachineError
 
-from workflow.domain.definition import Definition
+from workflow.domain.templates.definition import Definition
 from workflow.domain.vocabulary import ACTIVE, CANCELLED, CLOSED, COMPLETED, ON_HOLD, STATUS_STATES, Status
 from workflow.errors import RuleRefused
 

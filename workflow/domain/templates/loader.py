@@ -1,12 +1,12 @@
-"""Read a process template (YAML) into a frozen :class:`~workflow.domain.definition.Definition`.
+"""Read a process template (YAML) into a frozen :class:`~workflow.domain.templates.definition.Definition`.
 
 Reading is staged, each stage refusing with a located sentence instead of a
 traceback. Stages 1-3 (size, text, safe YAML that keeps every scalar a string)
-are :mod:`workflow.domain.yaml_reader`; this module walks the nodes it composes:
+are :mod:`workflow.domain.templates.reader`; this module walks the nodes it composes:
 
-4. shape: the table in :mod:`workflow.domain.schema` (allowed keys, required keys,
+4. shape: the table in :mod:`workflow.domain.templates.schema` (allowed keys, required keys,
    kinds of value), converting the few typed fields (``required``,
-   ``distinct_people``) from their text; :mod:`workflow.domain.shape` checks
+   ``distinct_people``) from their text; :mod:`workflow.domain.templates.shape` checks
    each mapping and its plain values, the builder here its structures (roles,
    phases, tasks, gates);
 5. meaning: declared roles, phase order, approver counts.
@@ -23,10 +23,17 @@ from typing import TYPE_CHECKING, Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from workflow.domain import schema
-from workflow.domain.definition import Definition, Gate, Phase, Role
-from workflow.domain.shape import INVALID, ShapeChecker, is_empty, kind_of
-from workflow.domain.yaml_reader import TemplateYamlLoader, decode_text, in_order, parse_yaml, quote, too_big
+from workflow.domain.templates import schema
+from workflow.domain.templates.definition import Definition, Gate, Phase, Role
+from workflow.domain.templates.reader import (
+    TemplateYamlLoader,
+    decode_text,
+    in_order,
+    parse_yaml,
+    quote,
+    too_big,
+)
+from workflow.domain.templates.shape import INVALID, ShapeChecker, is_empty, kind_of
 from workflow.errors import DefinitionError, Problem
 
 if TYPE_CHECKING:
@@ -41,7 +48,7 @@ def builtin_paths() -> dict[str, Path]:
     """The built-in templates shipped inside the package, by template key."""
     from pathlib import Path  # pathlib costs ~10 ms of import; only this function needs it
 
-    folder = Path(__file__).parent.parent / "definitions"
+    folder = Path(__file__).parents[2] / "definitions"
     return {key: folder / f"{key}.yaml" for key in BUILTIN_KEYS}
 
 
@@ -71,7 +78,7 @@ def load_definition(data: str | bytes, source: str = "<string>") -> Definition:
 
 
 class _Builder(ShapeChecker):
-    """Walks the composed nodes by :data:`workflow.domain.schema.LEVELS`, collecting every problem."""
+    """Walks the composed nodes by :data:`~workflow.domain.templates.schema.LEVELS`, collecting problems."""
 
     def __init__(self, source: str) -> None:
         super().__init__(source)

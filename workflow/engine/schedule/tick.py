@@ -23,14 +23,14 @@ from typing import Any
 from sqlalchemy import insert, select, tuple_, update
 
 from workflow.domain import inputs
-from workflow.domain.asks import tick_asks
-from workflow.domain.definition import Phase
-from workflow.domain.events import Event
+from workflow.domain.audit.events import Event
+from workflow.domain.notify.asks import tick_asks
 from workflow.domain.results import Notice, TickReport
 from workflow.domain.rules import Context
+from workflow.domain.schedule.clock import Due, due_now, next_tick
 from workflow.domain.state import ProjectState
-from workflow.domain.template import TemplateVersion
-from workflow.domain.timers import Due, due_now, next_tick
+from workflow.domain.templates.definition import Phase
+from workflow.domain.templates.version import TemplateVersion
 from workflow.domain.vocabulary import ACTIVE, SYSTEM, SYSTEM_ACTOR
 from workflow.engine.running import record
 from workflow.storage.database import event_time, utcnow

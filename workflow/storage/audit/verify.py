@@ -15,14 +15,14 @@ with what is wrong:
 - ``forked``: two events claim the same predecessor;
 - ``state differs``: a project's chain has events but the project's row is gone
   (phasegate never deletes a project). Named only when no chain is broken, as the
-  rest of the state check (:mod:`workflow.storage.verify_state`) is, which compares
+  rest of the state check (:mod:`workflow.storage.audit.state`) is, which compares
   every row with the replay of its chain.
 
 The happy path parses no JSON and reads two streams side by side: the events in
 chain order and the projects (whose rows record each chain's head) in the same
 order, a merge join, so memory does not grow with the number of events or of
 projects. Each row costs one sha256 and a few comparisons; everything that tells
-the problems apart (the look-ups above, :mod:`workflow.storage.verify_diagnosis`)
+the problems apart (the look-ups above, :mod:`workflow.storage.audit.diagnosis`)
 runs only once a row fails them.
 """
 
@@ -36,12 +36,12 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.engine import Connection
 
-from workflow.domain.events import GENESIS, SYSTEM_CHAIN
+from workflow.domain.audit.events import GENESIS, SYSTEM_CHAIN
+from workflow.domain.audit.state_check import missing_row
 from workflow.domain.results import STATE_DIFFERS, AuditReport, BrokenEvent
-from workflow.domain.state_check import missing_row
+from workflow.storage.audit.diagnosis import EVENT_COLUMNS, chain_end, check_row
 from workflow.storage.tables import events as t_events
 from workflow.storage.tables import projects as t_projects
-from workflow.storage.verify_diagnosis import EVENT_COLUMNS, chain_end, check_row
 
 BATCH = 5000
 

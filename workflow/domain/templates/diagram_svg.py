@@ -4,7 +4,7 @@ The phases stand in a column in their happy-path order, joined by the ``advance`
 the compiled machine (each labelled with its gate and rule); a rejection is an arc on the
 right from the gated phase back to its ``on_reject`` phase. The lead's moves (hold,
 resume, cancel) exist from every phase and are left out, said in a note, so the picture
-stays readable. Drawn from :func:`workflow.domain.machine.transition_table`, so it cannot
+stays readable. Drawn from :func:`workflow.domain.templates.machine.transition_table`, so it cannot
 drift from the rules. Presentation is by class (the stylesheet colours it, dark mode too);
 every text a person typed is escaped.
 """
@@ -14,9 +14,9 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from workflow.domain.definition import Definition
-from workflow.domain.diagram import gate_rule
-from workflow.domain.machine import transition_table
+from workflow.domain.templates.definition import Definition
+from workflow.domain.templates.diagram import gate_rule
+from workflow.domain.templates.machine import transition_table
 from workflow.domain.vocabulary import COMPLETED
 
 BOX_W, BOX_H, GAP, TOP, LEFT = 380, 54, 46, 20, 20

@@ -15,7 +15,7 @@ failure under a key in a window each further attempt must wait twice as long as 
 before (up to 15 minutes; ``workflow/domain/limits.py``). A name that does not exist is
 counted under its own key and answered exactly like one that does, after the same argon2
 work, so failures reveal nothing and throttle nobody real. The argon2 checks in flight
-are bounded per process (:mod:`workflow.engine.passwords`).
+are bounded per process (:mod:`workflow.engine.people.passwords`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 from workflow.domain import credentials, devices, inputs, limits
 from workflow.domain.identity import Identity
-from workflow.engine import passwords
+from workflow.engine.people import passwords
 from workflow.errors import NotPermitted, Throttled, Unauthenticated, UsageError
 from workflow.storage import people as rows
 from workflow.storage.chains import append_system_event

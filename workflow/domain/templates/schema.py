@@ -113,5 +113,5 @@ def allowed_keys(level: str) -> tuple[str, ...]:
 
 
 
-# The compiled machine's own states (workflow.domain.machine): a phase may not take their names.
+# The compiled machine's own states (workflow.domain.templates.machine): a phase may not take their names.
 RESERVED_PHASE_KEYS = STATUS_STATES

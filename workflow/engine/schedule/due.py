@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from workflow.domain import inputs, rules, schedule
-from workflow.domain.events import Event
+from workflow.domain import inputs, rules
+from workflow.domain.audit.events import Event
 from workflow.domain.identity import Identity
 from workflow.domain.rules import Context
-from workflow.domain.timers import planned
+from workflow.domain.schedule import workdays
+from workflow.domain.schedule.clock import planned
 from workflow.domain.vocabulary import CLOSED
 from workflow.engine.running import project_command, record
 from workflow.errors import RuleRefused, UsageError
@@ -30,7 +31,7 @@ def set_due(
 
     A phase to come keeps it for its first round; a rejection's new round gets its own.
     """
-    due = schedule.given_day(day, schedule.parse_day(utcnow()), "the due date")
+    due = workdays.given_day(day, workdays.parse_day(utcnow()), "the due date")
     why = inputs.text(reason, "the reason", required=True)
 
     def body(ctx: Context, tx: WriteTx) -> Event:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from workflow.domain.definition import Definition, Phase
 from workflow.domain.gates import evaluate
+from workflow.domain.templates.definition import Definition, Phase
 from workflow.domain.vocabulary import ACTIVE
 
 KINDS = ("task", "sign", "ready", "rejected", "remind", "escalate", "overdue")

@@ -1,6 +1,6 @@
 """What is wrong with an event or a chain that fails verification, named as one :class:`BrokenEvent`.
 
-:func:`workflow.storage.verify.verify_chains` checks each row with one hash and
+:func:`workflow.storage.audit.verify.verify_chains` checks each row with one hash and
 a few comparisons; only when a row (or a chain's end) fails them does it come
 here, where the look-ups that tell the problems apart run: was the event
 deleted or renumbered, edited or swapped with its neighbour, forked or
@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from workflow.domain.events import GENESIS
+from workflow.domain.audit.events import GENESIS
 from workflow.domain.results import BrokenEvent
 from workflow.storage.tables import events as t_events
 
@@ -26,7 +26,7 @@ __all__ = ["EVENT_COLUMNS", "chain_end", "check_row", "fast_hash"]
 
 def fast_hash(prev_hash: str, chain: str, seq: int, at: str, actor: str, action: str, phase: str | None,
               data: str) -> str:
-    """:func:`workflow.domain.events.event_hash`, inlined for the verifier's inner loop.
+    """:func:`workflow.domain.audit.events.event_hash`, inlined for the verifier's inner loop.
 
     (A test pins the two equal.)
     """

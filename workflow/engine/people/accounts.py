@@ -12,11 +12,11 @@ from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from workflow.domain import credentials, inputs, rules
-from workflow.domain.events import Event
+from workflow.domain.audit.events import Event
 from workflow.domain.identity import Identity, acting
 from workflow.domain.results import Person, TokenInfo
 from workflow.domain.vocabulary import ASSERTED
-from workflow.engine import passwords, signin
+from workflow.engine.people import passwords, signin
 from workflow.errors import Conflict, NotFound, NotPermitted, RuleRefused, UsageError
 from workflow.storage import people as rows
 from workflow.storage.chains import append_system_event

@@ -1,10 +1,10 @@
 """Stage 4 of reading a template: a mapping checked against the schema table, its plain values converted.
 
-:mod:`workflow.domain.schema` says which keys each level allows or requires and
+:mod:`workflow.domain.templates.schema` says which keys each level allows or requires and
 what kind of value each holds; :class:`ShapeChecker` walks one mapping by that
 table and converts the kinds that need nothing but their node (keys, texts,
 booleans, approver counts). The template's structures and the references
-between them are :mod:`workflow.domain.loader`'s. Every refusal is collected,
+between them are :mod:`workflow.domain.templates.loader`'s. Every refusal is collected,
 never raised, so a user sees all of them at once.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from workflow.domain import schema
-from workflow.domain.yaml_reader import quote
+from workflow.domain.templates import schema
+from workflow.domain.templates.reader import quote
 from workflow.errors import Problem
 
 __all__ = ["INVALID", "ShapeChecker", "is_empty", "kind_of"]
@@ -47,7 +47,7 @@ INVALID: Any = _Invalid()
 
 
 class ShapeChecker:
-    """Checks mappings against :data:`workflow.domain.schema.LEVELS`, collecting every problem.
+    """Checks mappings against :data:`workflow.domain.templates.schema.LEVELS`, collecting every problem.
 
     A subclass adds the converters of its structures to ``converters`` (one per
     kind the schema names); the plain kinds here need nothing but the node.

@@ -2,7 +2,7 @@
 
 Every chain is independent (its events and its project's head), so the chain names are
 cut into contiguous ranges at the project codes' quantiles and each range is verified by
-:func:`workflow.storage.verify.verify_chains` in its own process; the calling process takes the
+:func:`workflow.storage.audit.verify.verify_chains` in its own process; the calling process takes the
 first range on its own connection and snapshot while the others start. Recomputing
 sha256 for every event is Python-bound (about half the rate of merely reading the rows),
 so on a 2-core machine this nearly doubles the rate.
@@ -31,8 +31,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from workflow.domain.results import STATE_DIFFERS, AuditReport, BrokenEvent
+from workflow.storage.audit.verify import EVERY_CHAIN, Heads, Span, verify_chains
 from workflow.storage.tables import projects as t_projects
-from workflow.storage.verify import EVERY_CHAIN, Heads, Span, verify_chains
 
 # A worker needs ~0.3 s to start (Python, SQLAlchemy, its snapshot): about as long as this
 # process takes to verify this many events. The first range, verified here at once, gets them
@@ -101,7 +101,7 @@ def within(heads: Mapping[str, tuple[int, str]] | None, span: Span) -> dict[str,
 
 
 def _worker_command() -> tuple[list[str], dict[str, str]]:
-    """``python -m workflow.storage.verify_parallel``, able to import this very copy of the package.
+    """``python -m workflow.storage.audit.parallel``, able to import this very copy of the package.
 
     A plain subprocess, not multiprocessing: its spawn start method would re-run the
     caller's main module (a script without an ``if __name__ == "__main__"`` guard would
@@ -112,7 +112,7 @@ def _worker_command() -> tuple[list[str], dict[str, str]]:
     root = str(Path(workflow.__file__).resolve().parent.parent)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    return [sys.executable, "-m", "workflow.storage.verify_parallel"], env
+    return [sys.executable, "-m", "workflow.storage.audit.parallel"], env
 
 
 def _start(

@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from workflow.domain.events import SYSTEM_CHAIN
+from workflow.domain.audit.events import SYSTEM_CHAIN
 from workflow.errors import UsageError
 from workflow.storage.tables import events as t_events
 

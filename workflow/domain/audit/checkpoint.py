@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from workflow.domain import limits
-from workflow.domain.events import canonical_json
+from workflow.domain.audit.events import canonical_json
 from workflow.domain.inputs import STORED_TIME_RE, shown
 from workflow.errors import AuditBroken, UsageError
 

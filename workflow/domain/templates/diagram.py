@@ -1,6 +1,6 @@
 """The compiled state machine of a template as a Mermaid or Graphviz DOT diagram.
 
-Built from :func:`workflow.domain.machine.transition_table`, i.e. from the very machine the
+Built from :func:`workflow.domain.templates.machine.transition_table`, i.e. from the very machine the
 Engine fires, so the picture cannot drift from the rules. transitions' own
 ``GraphMachine`` is deliberately not used: it keeps a graph per model (a leak for a
 long-lived process) and its DOT output needs the ``graphviz`` package; both
@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from workflow.domain.definition import Definition, Gate
-from workflow.domain.machine import CANCELLED, COMPLETED, ON_HOLD, transition_table
+from workflow.domain.templates.definition import Definition, Gate
+from workflow.domain.templates.machine import CANCELLED, COMPLETED, ON_HOLD, transition_table
 
 FORMATS: tuple[str, ...] = ("mermaid", "dot")
 

@@ -1,0 +1,1 @@
+"""Notifications: whom an event asks to act (asks), and which addresses a webhook may reach (addresses)."""
