@@ -33,6 +33,7 @@ SUITE = {
     "web": "bench_web",
     "schedule": "bench_schedule",
     "server": "bench_server",
+    "exposure": "bench_exposure",
     "startup": "bench_startup",
     "notify": "bench_notify",
 }

@@ -98,4 +98,5 @@ def test_the_bound_on_password_checks_reaches_every_worker(monkeypatch: pytest.M
     monkeypatch.setenv(ENV, Settings(password_checks=3).to_env())
     assert Settings.from_env().password_checks == 3
     monkeypatch.setattr(passwords, "_slots", None)  # put back after the test
+    monkeypatch.setattr(passwords, "_threads", None)
     assert passwords.bound(0) == passwords.cores() and passwords.bound(5) == 5

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from workflow.engine import Engine
 from workflow.engine.people import passwords
 from workflow.errors import INTERNAL
-from workflow.server import docs, errors, observe
+from workflow.server import checks, docs, errors, observe
 from workflow.server.api import router as api_router
 from workflow.server.background import Deliverer, Ticker
 from workflow.server.bodies import BoundedBodies
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         finally:
             deliverer.stop()
             ticker.stop()
+            checks.CHECKER.stop()
             if engine is None:
                 app.state.engine.close()
 

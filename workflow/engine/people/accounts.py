@@ -129,7 +129,7 @@ def change_account(
     digest = None
     if password is not None:
         with passwords.slot():  # slow: outside the lock
-            digest = credentials.hash_password(password)
+            digest = passwords.run(credentials.hash_password, password)
 
     def work(tx: WriteTx) -> list[Event]:
         tx.dialect.lock_system(tx)

@@ -112,10 +112,11 @@ def sign_in(
     store.read(lambda tx: _not_waiting(tx, keys, utcnow()))
     with passwords.slot():
         row = store.write(lambda tx: _claim(tx, keys, utcnow(), person if real else None))
-        ok, rehash = credentials.verify_password(None if row is None else row.password_hash, password or "")
+        ok, rehash = passwords.run(credentials.verify_password,
+                                   None if row is None else row.password_hash, password or "")
         if not ok or row is None or not row.active:
             raise Unauthenticated(REFUSED)  # counted already
-        digest = credentials.hash_password(password) if rehash else None
+        digest = passwords.run(credentials.hash_password, password) if rehash else None
 
     identity = Identity(person, "password")
 
@@ -148,7 +149,8 @@ def confirm_password(store: Store, person: str, password: str | None) -> None:
     store.read(lambda tx: _not_waiting(tx, [key], utcnow()))
     with passwords.slot():
         row = store.write(lambda tx: _claim(tx, [key], utcnow(), person))
-        ok, _rehash = credentials.verify_password(None if row is None else row.password_hash, password or "")
+        ok, _rehash = passwords.run(credentials.verify_password,
+                                    None if row is None else row.password_hash, password or "")
     if not ok:
         raise NotPermitted("that is not your current password; nothing was changed")
     store.write(lambda tx: rows.forget_failures(tx, key))

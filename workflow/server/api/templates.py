@@ -10,11 +10,10 @@ from fastapi.responses import PlainTextResponse
 
 from workflow.domain.results import TemplateInfo, template_document
 from workflow.domain.templates import schema
-from workflow.domain.templates.definition import Definition
 from workflow.errors import DefinitionError
 from workflow.server.api.common import command, links
 from workflow.server.auth import CurrentIdentity, EngineDep
-from workflow.server.checks import TEMPLATE_CHECKS
+from workflow.server.checks import TEMPLATE_CHECKS, check_template
 
 router = APIRouter(tags=["templates"])
 YAML_BODY = {
@@ -62,16 +61,9 @@ def template(
 @router.post("/templates/validate", openapi_extra=YAML_BODY)
 async def validate(request: Request, _who: CurrentIdentity) -> dict[str, Any]:
     """Check a template's YAML and report every problem with its line (publishes nothing)."""
-    from workflow.domain.templates.loader import load_definition
-
     data = await _yaml(request)
-
-    def check() -> Definition:
-        with TEMPLATE_CHECKS.slot():
-            return load_definition(data, "the template")
-
     try:
-        definition = await run_in_threadpool(check)
+        definition = await run_in_threadpool(check_template, data, "the template")
     except DefinitionError as exc:
         return {"valid": False, "problems": exc.to_dict()["problems"]}
     return {

@@ -26,6 +26,7 @@ from workflow.domain.inputs import event_number, shown
 from workflow.engine import Engine
 from workflow.engine.people import signin
 from workflow.errors import Busy, PhasegateError, Throttled, UsageError
+from workflow.server import checks
 from workflow.server.api.me import set_device_cookie, set_session_cookie
 from workflow.server.auth import SESSION_COOKIE, client_address, engine_of, refuse_cross_site, settings_of
 from workflow.server.bodies import UPLOADS
@@ -214,13 +215,9 @@ def _yaml(form: dict[str, Any]) -> bytes:
 
 @router.post("/templates/check", response_class=HTMLResponse)
 def check_template(request: Request, form: Form) -> Response:
-    from workflow.domain.templates.loader import load_definition
-
     me = viewer(request, csrf=form.get("csrf"))
     try:
-        data = _yaml(form)
-        with TEMPLATE_CHECKS.slot():
-            definition = load_definition(data, "the template")
+        definition = checks.check_template(_yaml(form))
     except PhasegateError as exc:
         return pages.templates_page(request, me, error=exc, draft=form)
     return pages.templates_page(request, me, draft=form, checked=definition)
