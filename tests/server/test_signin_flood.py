@@ -100,3 +100,16 @@ def test_the_bound_on_password_checks_reaches_every_worker(monkeypatch: pytest.M
     monkeypatch.setattr(passwords, "_slots", None)  # put back after the test
     monkeypatch.setattr(passwords, "_threads", None)
     assert passwords.bound(0) == passwords.cores() and passwords.bound(5) == 5
+
+
+def test_the_default_password_checks_share_the_cores_among_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers on two cores get one check each (four at once would take 256 MiB and every core)."""
+    from workflow.engine.people import passwords
+    from workflow.server.serve import shared_among
+    from workflow.server.settings import Settings
+
+    monkeypatch.setattr(passwords, "cores", lambda: 2)
+    assert shared_among(Settings(), 2).password_checks == 1
+    assert shared_among(Settings(), 1).password_checks == 2
+    assert shared_among(Settings(), 8).password_checks == 1
+    assert shared_among(Settings(password_checks=3), 2).password_checks == 3, "a chosen bound is kept"

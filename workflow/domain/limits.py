@@ -90,9 +90,10 @@ PASSWORD_CHECKS = declare(
     "PASSWORD_CHECKS",
     "password checks at once, per server process",
     0,
-    "argon2 checks (0: one per CPU core the process may use)",
-    "each costs 64 MiB and a core for about a tenth of a second; beyond the bound a sign-in is "
-    "answered 503 Busy with Retry-After at once, so 32 sign-ins at once cannot take 2 GiB",
+    "argon2 checks (0: the CPU cores shared among the workers, at least one each)",
+    "each costs 64 MiB and a core for about a tenth of a second, in threads of their own at a lower CPU "
+    "priority; beyond the bound a sign-in waits a moment, then is answered 503 Busy with Retry-After, so "
+    "32 sign-ins at once cannot take 2 GiB or every core",
     setting="phasegate serve --password-checks",
 )
 PASSWORD_CHECK_WAIT = declare(
@@ -280,8 +281,9 @@ TEMPLATE_CHECKS = declare(
     "template checks (validate, publish; API and web app) in flight per server process",
     2,
     "checks",
-    "a check is CPU work in the server; beyond the bound a check is answered 503 busy with Retry-After "
-    "at once, so a few people checking hostile templates cannot slow everybody else",
+    "a check is CPU work: it runs in a child process of the worker at a lower CPU priority (so it never "
+    "holds the worker's interpreter), one at a time; beyond the bound a check is answered 503 busy with "
+    "Retry-After at once, so a few people checking hostile templates cannot slow everybody else",
 )
 
 

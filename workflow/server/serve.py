@@ -14,8 +14,10 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from dataclasses import replace
 from typing import Any
 
+from workflow.engine.people import passwords
 from workflow.errors import UsageError
 from workflow.server.settings import ENV, Settings
 
@@ -31,6 +33,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     url = settings.db or os.environ.get(ENV_DB) or default_url()
     if make_url(url).get_backend_name() == "sqlite" and workers > 1:
         raise UsageError("a SQLite database is served by one worker; use PostgreSQL for --workers above 1")
+    settings = shared_among(settings, workers)
     os.environ[ENV] = settings.to_env()
     shown = f"[{host}]" if ":" in host else host
     print(
@@ -46,6 +49,15 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         _run(uvicorn, host, port, workers)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def shared_among(settings: Settings, workers: int) -> Settings:
+    """The settings each of ``workers`` runs with: password checks left to the default share the
+    host's cores among the workers (each check holds a core and 64 MiB; two workers on two cores
+    get one each, not two each)."""
+    if settings.password_checks != 0:
+        return settings
+    return replace(settings, password_checks=max(1, passwords.cores() // workers))
 
 
 def _stopped(_signum: int, _frame: object) -> None:
