@@ -169,18 +169,18 @@ def db_engine(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(params=["direct", "server"])
 def transport(request: pytest.FixtureRequest) -> str:
-    """How a CLI test reaches the data: the database itself, or a server on it (tests/cli_runs.py)."""
+    """How a CLI test reaches the data: the database itself, or a server on it (tests/support/cli_runs.py)."""
     return str(request.param)
 
 
-# --- the browser tests (tests/browser.py) ---------------------------------------------------------
+# --- the browser tests (tests/support/browser.py) ---------------------------------------------------------
 
-from browser import browser, seeded, site  # noqa: E402, F401  (fixtures of tests/test_web_*.py)
+from support.browser import browser, seeded, site  # noqa: E402, F401  (fixtures of tests/server/web/test_web_*.py)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Say where the browser tests' screenshots are, so a person can look at them."""
-    from browser import shots_taken
+    from support.browser import shots_taken
 
     if shots_taken:
         terminalreporter.write_line(

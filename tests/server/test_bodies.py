@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from apiclients import api, bearer, error_of
-from rawclient import MIB, chunked, exchange, filler, open_files_under, reset_peak, status_kib
-from servers import Server, live_server, people
+from support.apiclients import api, bearer, error_of
+from support.rawclient import MIB, chunked, exchange, filler, open_files_under, reset_peak, status_kib
+from support.servers import Server, live_server, people
 
 from workflow import Engine
 from workflow.domain import limits

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servers import Server, live_server, people
+from support.servers import Server, live_server, people
 
 from workflow import Engine
 from workflow.domain.templates.loader import builtin_paths

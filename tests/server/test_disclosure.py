@@ -16,10 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy
-from apiclients import error_of
-from servers import live_server, people
 from sqlalchemy import text
 from sqlalchemy.engine import URL
+from support.apiclients import error_of
+from support.servers import live_server, people
 
 from workflow import Engine
 

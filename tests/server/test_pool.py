@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import sqlalchemy
-from apiclients import error_of
-from servers import Server, live_server, people
 from sqlalchemy import text
+from support.apiclients import error_of
+from support.servers import Server, live_server, people
 
 from workflow import Engine
 from workflow.domain.audit.events import event_hash

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servers import Server, live_server
+from support.servers import Server, live_server
 
 from workflow import Engine
 from workflow.engine.people import signin

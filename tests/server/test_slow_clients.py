@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rawclient import Reader, connect, head
-from servers import Server, live_server, people
+from support.rawclient import Reader, connect, head
+from support.servers import Server, live_server, people
 
 from workflow import Engine
 

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from apiclients import api, error_of
 from fastapi.testclient import TestClient
+from support.apiclients import api, error_of
 
 from workflow import Engine
 from workflow.domain import credentials
@@ -33,7 +33,7 @@ def stopped_clock() -> Iterator[None]:
     the test (the answers asserted are the rule's, not the machine's speed)."""
     from datetime import UTC, datetime
 
-    from schedules import moved_clock
+    from support.schedules import moved_clock
 
     with moved_clock(datetime.now(UTC).replace(microsecond=0)):
         yield
