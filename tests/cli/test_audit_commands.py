@@ -68,6 +68,7 @@ def tamper(sql: sqlalchemy.Engine, statement: str, **params: object) -> None:
 # -- the auditor ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_an_auditor_with_only_the_auditor_grant_can_verify_export_and_report(
     acme: Run, tmp_path: Path
 ) -> None:
@@ -112,6 +113,7 @@ def test_every_change_command_refuses_an_auditor_with_exit_4(
     assert acme("audit", "export", actor="olga").stdout == before
 
 
+@pytest.mark.slow
 def test_team_members_read_their_own_report_but_not_verify_or_export(acme: Run, run: Run) -> None:
     acme("report", "ACME-1", actor="ben")
     for command in (
@@ -128,6 +130,7 @@ def test_team_members_read_their_own_report_but_not_verify_or_export(acme: Run, 
 
 
 @pytest.mark.parametrize("column", ["seq", "at", "actor", "action", "phase", "data", "prev_hash", "hash"])
+@pytest.mark.slow
 def test_any_client_edit_to_an_audit_row_fails_verify_with_exit_6_naming_the_event(
     acme: Run, run: Run, sql: sqlalchemy.Engine, column: str
 ) -> None:
@@ -144,12 +147,14 @@ def test_any_client_edit_to_an_audit_row_fails_verify_with_exit_6_naming_the_eve
     assert result.stderr.startswith("Error: audit verification failed: project ACME-1, event 7: edited")
 
 
+@pytest.mark.slow
 def test_a_deleted_event_fails_verify_with_exit_6(acme: Run, run: Run, sql: sqlalchemy.Engine) -> None:
     tamper(sql, "DELETE FROM events WHERE chain = 'ACME-1' AND seq = 4")
     result = run("audit", "verify", "ACME-1", actor="olga")
     assert result.exit_code == 6 and "project ACME-1, event 4: missing" in result.stderr
 
 
+@pytest.mark.slow
 def test_verify_against_a_checkpoint_catches_a_deleted_tail_and_a_tampered_file(
     acme: Run, run: Run, sql: sqlalchemy.Engine, tmp_path: Path
 ) -> None:
@@ -176,6 +181,7 @@ def test_verify_against_a_checkpoint_catches_a_deleted_tail_and_a_tampered_file(
     assert "project ACME-1, event 10: missing" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_signed_checkpoint_needs_the_key(
     acme: Run, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -190,6 +196,7 @@ def test_a_signed_checkpoint_needs_the_key(
 # -- export, status --at, report ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_export_to_a_file_as_csv_and_to_stdout_as_jsonl_match_history(acme: Run, tmp_path: Path) -> None:
     history = [json.loads(line) for line in acme("history", "ACME-1", as_json=True).stdout.splitlines()]
     jsonl = [
@@ -210,6 +217,7 @@ def test_export_to_a_file_as_csv_and_to_stdout_as_jsonl_match_history(acme: Run,
     ]
 
 
+@pytest.mark.slow
 def test_project_status_at_a_past_moment(acme: Run) -> None:
     events = [json.loads(line) for line in acme("history", "ACME-1", as_json=True).stdout.splitlines()]
     then = json.loads(acme("project", "status", "ACME-1", "--at", events[6]["at"], as_json=True).stdout)
@@ -220,6 +228,7 @@ def test_project_status_at_a_past_moment(acme: Run) -> None:
     assert human.startswith(f"as of {events[6]['at']}")
 
 
+@pytest.mark.slow
 def test_report_writes_a_self_contained_html_timeline(acme: Run, run: Run, tmp_path: Path) -> None:
     page = tmp_path / "acme.html"
     out = acme("report", "ACME-1", "--html", str(page), actor="olga").output

@@ -126,6 +126,7 @@ def test_only_the_allowed_people_run_each_command_and_a_refusal_changes_nothing(
         assert after == before, "reading and auditing change nothing"
 
 
+@pytest.mark.slow
 def test_an_outsider_lists_no_projects_and_a_member_only_their_own(base_db: Path, tmp_path: Path) -> None:
     db = tmp_path / "phasegate.db"
     shutil.copy(base_db, db)

@@ -68,6 +68,7 @@ def _finish_phase(ok: Run, code: str, team: dict[str, str], phase) -> None:  # t
 
 
 @pytest.mark.parametrize("transport", ["direct"])  # a database command
+@pytest.mark.slow
 def test_init_makes_the_first_admin_and_is_idempotent(ok: Run, run: Run) -> None:
     first = ok("init", "--admin", "ana")
     assert "admin: ana (new)" in first.output
@@ -78,6 +79,7 @@ def test_init_makes_the_first_admin_and_is_idempotent(ok: Run, run: Run) -> None
     assert other.stderr.startswith("Error: ")
 
 
+@pytest.mark.slow
 def test_template_list_shows_the_three_built_ins_at_v1(ok: Run) -> None:
     ok("init", "--admin", "ana")
     lines = ok("template", "list").output.splitlines()
@@ -171,6 +173,7 @@ def test_template_diagram_from_the_database_and_from_a_file(ok: Run, fmt: str, f
 # -- grants --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_grant_and_revoke(acme: Run, run: Run) -> None:
     assert acme("grant", "olga", "auditor").output.strip() == "olga granted auditor"
     assert acme("audit", "verify", actor="olga").exit_code == 0
@@ -202,6 +205,7 @@ def test_project_status_json_carries_the_contract_fields(acme: Run, run: Run) ->
     assert st["team"] == {role: [person] for role, person in LARGE_TEAM.items()}
 
 
+@pytest.mark.slow
 def test_project_status_for_people_shows_tasks_gate_blockers_team(acme: Run) -> None:
     acme("task", "done", "ACME-1", "head_of_technology", actor="ben")
     acme("approve", "ACME-1", "head_of_technology", actor="ben")
@@ -239,12 +243,14 @@ def test_a_refused_advance_exits_1_with_the_blockers_on_stderr(acme: Run, run: R
     assert result.stdout == ""
 
 
+@pytest.mark.slow
 def test_a_non_holder_marking_a_task_done_exits_4(acme: Run, run: Run) -> None:
     result = run("task", "done", "ACME-1", "head_of_technology", actor="cy")
     assert result.exit_code == 4
     assert result.stderr.startswith("Error: cy does not hold the Head of Technology role on ACME-1")
 
 
+@pytest.mark.slow
 def test_four_eyes_refusal_exits_1(acme: Run, run: Run) -> None:
     acme("project", "assign", "ACME-1", "project_manager", "ben")
     acme("approve", "ACME-1", "head_of_technology", actor="ben")
@@ -253,6 +259,7 @@ def test_four_eyes_refusal_exits_1(acme: Run, run: Run) -> None:
     assert "four-eyes" in result.stderr
 
 
+@pytest.mark.slow
 def test_unknown_project_exits_3(acme: Run, run: Run) -> None:
     for args in (("project", "status", "NOPE-9"), ("advance", "NOPE-9"), ("history", "NOPE-9")):
         result = run(*args)
@@ -260,12 +267,14 @@ def test_unknown_project_exits_3(acme: Run, run: Run) -> None:
         assert result.stderr == "Error: there is no project NOPE-9\n"
 
 
+@pytest.mark.slow
 def test_unknown_role_exits_3(acme: Run, run: Run) -> None:
     result = run("task", "done", "ACME-1", "janitor")
     assert result.exit_code == 3
     assert "has no role 'janitor'" in result.stderr
 
 
+@pytest.mark.slow
 def test_duplicate_create_exits_5(acme: Run, run: Run) -> None:
     result = run("project", "create", "ACME-1", "--template", "large-agency")
     assert result.exit_code == 5
@@ -278,6 +287,7 @@ def test_reject_without_a_reason_is_a_usage_error(acme: Run, run: Run) -> None:
     assert "--reason" in result.output
 
 
+@pytest.mark.slow
 def test_reject_sends_the_project_back_and_starts_a_new_round(acme: Run, run: Run) -> None:
     definition = load_file(builtin_paths()["large-agency"])
     for phase in definition.phases[:-1]:
@@ -297,6 +307,7 @@ def test_write_commands_confirm_in_one_line_or_print_the_event_as_json(acme: Run
     assert event["action"] == "approve" and event["actor"] == "ben" and event["project"] == "ACME-1"
 
 
+@pytest.mark.slow
 def test_a_repeated_request_id_applies_the_command_once(acme: Run) -> None:
     args = ("task", "done", "ACME-1", "project_manager", "--request-id", "r-1")
     first = json.loads(acme(*args, actor="cy", as_json=True).stdout)
@@ -308,6 +319,7 @@ def test_a_repeated_request_id_applies_the_command_once(acme: Run) -> None:
 # -- hold, resume, cancel ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_hold_resume_and_cancel_by_the_lead(acme: Run, run: Run) -> None:
     held = acme("hold", "ACME-1", "--reason", "client budget review").output
     assert held.strip() == "ACME-1 put on hold in Client Kick-Off: client budget review"
@@ -324,6 +336,7 @@ def test_hold_resume_and_cancel_by_the_lead(acme: Run, run: Run) -> None:
     assert run("resume", "ACME-1").exit_code == 1
 
 
+@pytest.mark.slow
 def test_only_the_lead_may_hold(acme: Run, run: Run) -> None:
     result = run("hold", "ACME-1", "--reason", "why not", actor="ben")
     assert result.exit_code == 4
@@ -342,6 +355,7 @@ def test_hold_and_cancel_need_a_reason(acme: Run, run: Run) -> None:
 
 
 @pytest.mark.parametrize("model", MODELS)
+@pytest.mark.slow
 def test_a_scripted_walk_takes_each_built_in_model_from_creation_to_completed(ok: Run, run: Run,
                                                                               model: str) -> None:
     definition = load_file(builtin_paths()[model])
@@ -413,6 +427,7 @@ def test_audit_verify_exits_0_and_counts_events(acme: Run) -> None:
     assert report["ok"] is True and report["events_checked"] == 4 and report["state_checked"] is True
 
 
+@pytest.mark.slow
 def test_audit_verify_names_the_first_broken_event_and_exits_6(acme: Run, run: Run, tmp_path: Path) -> None:
     import sqlite3
 
@@ -443,6 +458,7 @@ def _complete(words: str, cword: int) -> list[str]:
 
 
 @pytest.mark.parametrize("transport", ["direct"])  # completion reads a database only
+@pytest.mark.slow
 def test_completion_offers_project_codes_template_keys_and_roles(acme: Run, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/cli.db"
     assert _complete(f"phasegate --db {db} project status AC", 5) == ["ACME-1"]
@@ -529,6 +545,7 @@ def test_commands_without_a_database_never_import_sqlalchemy(argv: list[str]) ->
 
 
 @pytest.mark.parametrize("transport", ["direct"])  # the demo makes its own database
+@pytest.mark.slow
 def test_demo_runs_on_its_own_throw_away_database(run: Run, tmp_path: Path) -> None:
     pytest.importorskip("workflow.cli.demo")
     kept = tmp_path / "demo.db"
@@ -538,6 +555,7 @@ def test_demo_runs_on_its_own_throw_away_database(run: Run, tmp_path: Path) -> N
     assert kept.exists()
 
 
+@pytest.mark.slow
 def test_the_installed_command_runs_end_to_end(tmp_path: Path) -> None:
     """As a user would: the real `phasegate` (or `python -m workflow.cli`) in a subprocess."""
     exe = shutil.which("phasegate")
@@ -596,6 +614,7 @@ def test_numbers_beyond_what_the_store_holds_are_refused_by_the_option(
     assert "is not in the range" in result.stderr and "datatype" not in result.stderr
 
 
+@pytest.mark.slow
 def test_the_api_bounds_counts_too(tmp_path: Path) -> None:
     from workflow import Engine
     from workflow.errors import UsageError

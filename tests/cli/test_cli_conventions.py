@@ -35,6 +35,7 @@ def ok(run: Run) -> Run:
     return ok
 
 
+@pytest.mark.slow
 def test_json_may_follow_the_command(ok: Run) -> None:
     status = json.loads(ok("project", "status", "P-1", "--json").output)
     assert status["code"] == "P-1"
@@ -42,6 +43,7 @@ def test_json_may_follow_the_command(ok: Run) -> None:
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
+@pytest.mark.slow
 def test_under_json_an_error_is_one_json_document_on_stderr(ok: Run, run: Run, where: str) -> None:
     args = ["advance", "P-1"]
     result = run("--json", *args) if where == "before" else run(*args, "--json")
@@ -56,12 +58,14 @@ def test_under_json_an_error_is_one_json_document_on_stderr(ok: Run, run: Run, w
 
 
 @pytest.mark.parametrize("name", ["bad person", "<b>bob</b>", "Ana", "_x", "a" * 65, "ana\u202e"])
+@pytest.mark.slow
 def test_person_names_follow_the_account_rule(ok: Run, run: Run, name: str) -> None:
     result = run("project", "assign", "P-1", "scrum_master", name)
     assert result.exit_code == 2
     assert "is not a login name: use 1-64 lowercase letters" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_plural_role_title_takes_a_plain_apostrophe(ok: Run) -> None:
     status = json.loads(ok("--json", "project", "status", "P-1").output)
     assert any(b.startswith("waiting for the Tech & Creative Leads' task") for b in status["blockers"])
@@ -85,6 +89,7 @@ def test_grant_list_shows_who_holds_admin_and_auditor_to_admins_and_auditors(ok:
     assert run("grant", "olga").exit_code == 2  # a person without a grant is a usage error
 
 
+@pytest.mark.slow
 def test_status_shows_the_hold_reason_the_last_rejection_and_task_notes(ok: Run) -> None:
     ok("task", "done", "P-1", "integrated_producer", "--note", "brief in the wiki")
     ok("reject", "P-1", "integrated_producer", "--reason", "budget missing")

@@ -158,6 +158,7 @@ ARGV_SLOTS: dict[str, list[bytes]] = {
 
 
 @pytest.mark.parametrize("slot", list(ARGV_SLOTS))
+@pytest.mark.slow
 def test_invalid_utf8_in_argv_is_refused_with_a_sentence(db: str, slot: str) -> None:
     new_project(db, "P")
     args = ARGV_SLOTS[slot]
@@ -176,6 +177,7 @@ def test_invalid_utf8_in_argv_is_refused_with_a_sentence(db: str, slot: str) -> 
 
 @settings(max_examples=2000, deadline=None, derandomize=True, database=None)
 @given(st.text(alphabet=st.characters(codec=None), max_size=40), st.booleans())
+@pytest.mark.slow
 def test_the_quick_printable_check_refuses_exactly_what_the_character_check_refuses(
     text: str, allow_newlines: bool
 ) -> None:

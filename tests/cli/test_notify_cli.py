@@ -26,6 +26,8 @@ import workflow
 from workflow import Engine
 from workflow.storage.tables import outbox as t_outbox
 
+pytestmark = pytest.mark.slow  # notification commands through servers, and the worker killed again and again: 5.7 s a test (measured 2026-12-07)
+
 SECRET = "a-long-enough-shared-secret"
 TESTS = Path(__file__).resolve().parents[1]
 LOOPBACK = "127.0.0.0/8"  # the local receivers, let in as an admin does with PHASEGATE_WEBHOOK_ALLOW

@@ -23,6 +23,7 @@ def row(output: str, first: str) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_an_admin_adds_an_account_and_sets_its_password_from_stdin(run: Run) -> None:
     ok = must_succeed(run)
     added = ok("user", "add", "ben", "--name", "Ben", "--email", "ben@example.com").output
@@ -59,6 +60,7 @@ def test_a_disabled_account_changes_nothing_until_it_is_enabled(run: Run, transp
     ok("task", "done", "P-1", "team", actor="ben")
 
 
+@pytest.mark.slow
 def test_a_person_creates_lists_and_revokes_their_own_tokens(run: Run) -> None:
     ok = must_succeed(run)
     ok("user", "add", "ben")

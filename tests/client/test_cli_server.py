@@ -26,6 +26,8 @@ from workflow import Engine
 from workflow.client import RemoteEngine
 from workflow.domain.templates.loader import builtin_paths, load_file
 
+pytestmark = pytest.mark.slow  # the installed command against a real `phasegate serve`: 10.6 s a test (measured 2026-12-07)
+
 Phasegate = Callable[..., subprocess.CompletedProcess[str]]
 
 

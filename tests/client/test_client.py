@@ -169,6 +169,7 @@ def counting(server: InProcessServer, person: str) -> tuple[RemoteEngine, list[s
     return RemoteEngine(client, token=token), asked
 
 
+@pytest.mark.slow
 def test_pages_are_asked_for_as_they_are_read_and_a_refusal_comes_first(
     server: InProcessServer, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -202,6 +203,7 @@ class Chunks:
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+@pytest.mark.slow
 def test_an_export_streams_into_the_sink_and_counts_its_events(server: InProcessServer, engine: Engine,
                                                               fmt: str) -> None:
     engine.resume("C-1", actor="ana")
@@ -230,6 +232,7 @@ def test_a_csv_row_count_does_not_depend_on_where_the_chunks_break(engine: Engin
         assert counter.rows == count
 
 
+@pytest.mark.slow
 def test_actor_and_reader_are_never_sent_the_token_says_who_acts(server: InProcessServer, engine: Engine) -> None:
     engine.resume("C-1", actor="ana")
     ben, _ = counting(server, "ben")
@@ -312,6 +315,7 @@ def test_a_server_that_is_not_phasegate_is_a_sentence_with_exit_2(status: int, b
     client.close()
 
 
+@pytest.mark.slow
 def test_a_token_that_is_not_one_is_refused_by_the_server_with_exit_4(server: InProcessServer) -> None:
     result = phasegate("--server", IN_PROCESS, "project", "list", env={"PHASEGATE_TOKEN": "pg_nonsense"},
                        obj=server.connect)
@@ -338,6 +342,7 @@ def test_completion_with_a_server_sends_nothing_and_offers_the_built_in_roles() 
         complete(f"phasegate --server {unreachable} task done X-1 ", 6))
 
 
+@pytest.mark.slow
 def test_the_demo_runs_on_its_own_database_with_a_server_set(tmp_path: Path) -> None:
     pytest.importorskip("workflow.cli.demo")
     kept = tmp_path / "demo.db"

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from support.cli_runs import cli_runner
 from support.receivers import Received, http_receiver, huge_answer, raw_receiver, trickled_answer
@@ -80,6 +81,7 @@ def event(e: Engine, code: str) -> None:
     e.assign(code, "team", "dev", actor="ana")
 
 
+@pytest.mark.slow
 def test_a_150_mib_answer_is_not_read_the_worker_stays_flat_and_the_delivery_is_recorded(
     db_url: str, tmp_path: Path
 ) -> None:
@@ -110,6 +112,7 @@ def test_a_150_mib_answer_is_not_read_the_worker_stays_flat_and_the_delivery_is_
     assert peak - before < 50 * MIB, f"the worker grew by {(peak - before) / MIB:.0f} MiB reading an answer"
 
 
+@pytest.mark.slow
 def test_a_trickling_receiver_holds_only_its_own_rows_and_is_sent_each_row_once_a_try(
     db_url: str, tmp_path: Path
 ) -> None:
@@ -157,6 +160,7 @@ def test_a_trickling_receiver_holds_only_its_own_rows_and_is_sent_each_row_once_
         assert {r["status"] for r in rows(e) if r["target"] != slow_hook} == {"delivered"}
 
 
+@pytest.mark.slow
 def test_a_receiver_with_more_slow_rows_than_connections_leaves_room_for_the_others(db_url: str) -> None:
     """Two connections a receiver (and one more kept for the others): six trickling sends cannot keep the
     healthy receiver's six waiting for them; the slow ones go two at a time, each once."""

@@ -58,6 +58,7 @@ def hooked(engine: Engine, receiver: Receiver, path: str = "/hook", **options: s
     return info.id
 
 
+@pytest.mark.slow
 def test_a_webhook_gets_the_signed_event_and_the_delivery_id(engine: Engine) -> None:
     engine.set_notifications("dev", "none", actor="dev")
     engine.set_notifications("qa", "none", actor="qa")
@@ -85,6 +86,7 @@ def test_a_webhook_gets_the_signed_event_and_the_delivery_id(engine: Engine) -> 
     assert row["status"] == "delivered" and row["attempts"] == 1 and row["target"] == hook
 
 
+@pytest.mark.slow
 def test_a_slack_webhook_gets_slack_text_still_signed(engine: Engine) -> None:
     for person in ("ana", "dev", "qa"):
         engine.set_notifications(person, "none", actor="ana")
@@ -99,6 +101,7 @@ def test_a_slack_webhook_gets_slack_text_still_signed(engine: Engine) -> None:
     assert "P-1" in text and "(dev)" in text and f"<{BASE}/projects/P-1|P-1>" in text
 
 
+@pytest.mark.slow
 def test_an_email_has_its_recipient_subject_sender_both_parts_and_the_link(engine: Engine) -> None:
     with smtp_receiver() as box:
         mail = MailConfig.from_url(f"smtp://127.0.0.1:{box.port}", "phasegate@agency.example")
@@ -118,6 +121,7 @@ def test_an_email_has_its_recipient_subject_sender_both_parts_and_the_link(engin
     assert f'<a href="{BASE}/projects/P-1">' in page
 
 
+@pytest.mark.slow
 def test_an_email_to_an_account_disabled_since_it_was_queued_is_not_sent(engine: Engine) -> None:
     with smtp_receiver() as box:
         mail = MailConfig.from_url(f"smtp://127.0.0.1:{box.port}", "phasegate@agency.example")
@@ -140,6 +144,7 @@ def test_without_smtp_the_emails_wait_and_the_worker_says_why(engine: Engine) ->
     assert [r["status"] for r in rows(engine)] == ["pending"]
 
 
+@pytest.mark.slow
 def test_a_receiver_answering_500_then_200_gets_it_on_the_retry_with_the_same_delivery_id(
     engine: Engine, clock: MovableClock
 ) -> None:
@@ -163,6 +168,7 @@ def test_a_receiver_answering_500_then_200_gets_it_on_the_retry_with_the_same_de
     assert rows(engine)[0]["status"] == "delivered"
 
 
+@pytest.mark.slow
 def test_a_receiver_that_never_answers_ends_dead_with_its_error_after_n_tries(
     engine: Engine, clock: MovableClock
 ) -> None:
@@ -197,6 +203,7 @@ def test_the_backoff_doubles_is_capped_and_jittered() -> None:
     assert retry_delay(1, draw=lambda: 0.0) == 15
 
 
+@pytest.mark.slow
 def test_a_delivered_notification_is_not_sent_again_on_retry(engine: Engine) -> None:
     with http_receiver() as receiver:
         hooked(engine, receiver)
@@ -209,6 +216,7 @@ def test_a_delivered_notification_is_not_sent_again_on_retry(engine: Engine) -> 
         engine.retry_notification(int(first["id"]), actor="ana")
 
 
+@pytest.mark.slow
 def test_a_slow_receiver_costs_the_command_nothing(engine: Engine) -> None:
     with http_receiver(delay=2.0) as receiver:
         hooked(engine, receiver)
@@ -218,6 +226,7 @@ def test_a_slow_receiver_costs_the_command_nothing(engine: Engine) -> None:
         assert receiver.got == []
 
 
+@pytest.mark.slow
 def test_workers_at_once_never_both_send_a_row_while_its_lease_holds(engine: Engine, db_url: str) -> None:
     """Three workers, each with its own database connection (as on three hosts), drain the same
     outbox side by side: every row reaches the receiver exactly once."""
@@ -269,6 +278,7 @@ def test_a_notification_being_sent_is_not_retried_until_its_lease_lapses(engine:
     assert engine.retry_notification(held.id, actor="ana").action == "notify.retry"
 
 
+@pytest.mark.slow
 def test_a_removed_webhook_gets_nothing_more_and_its_waiting_rows_go_dead(engine: Engine) -> None:
     with http_receiver() as receiver:
         hook = hooked(engine, receiver)
@@ -284,6 +294,7 @@ def test_a_removed_webhook_gets_nothing_more_and_its_waiting_rows_go_dead(engine
         engine.remove_webhook(hook, actor="ana")
 
 
+@pytest.mark.slow
 def test_webhooks_and_email_choices_are_admin_commands_on_the_record_and_replay(engine: Engine) -> None:
     info, made = engine.add_webhook("https://hooks.example.com/x", actor="ana", events="sign,remind")
     assert made is not None and made.startswith("pgw_")

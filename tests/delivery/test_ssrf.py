@@ -99,6 +99,7 @@ def made_up_names_resolve(monkeypatch: pytest.MonkeyPatch, port: int, *, at_deli
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.slow
 def test_every_spelling_of_an_internal_address_is_refused_when_added(sqlite_url: str, transport: str) -> None:
     with Engine(sqlite_url) as e:
         e.init(admin="ana")
@@ -110,6 +111,7 @@ def test_every_spelling_of_an_internal_address_is_refused_when_added(sqlite_url:
         assert json.loads(run("webhook", "list", as_json=True).stdout) == []
 
 
+@pytest.mark.slow
 def test_every_spelling_of_an_internal_address_is_refused_422_over_http(sqlite_url: str) -> None:
     with Engine(sqlite_url) as e:
         e.init(admin="ana")
@@ -142,6 +144,7 @@ def test_a_non_admin_learns_nothing_of_what_a_url_resolves_to(engine: Engine) ->
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.slow
 def test_credentials_in_a_webhook_url_are_refused(sqlite_url: str, transport: str) -> None:
     with Engine(sqlite_url) as e:
         e.init(admin="ana")
@@ -155,6 +158,7 @@ def test_credentials_in_a_webhook_url_are_refused(sqlite_url: str, transport: st
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.slow
 def test_the_allow_list_lets_the_networks_it_names_in(sqlite_url: str, transport: str) -> None:
     with Engine(sqlite_url) as e:
         e.init(admin="ana")
@@ -181,6 +185,7 @@ def test_a_malformed_allow_list_stops_every_command_that_reads_it(sqlite_url: st
 # -- when it is delivered ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_name_that_resolves_inside_at_delivery_is_refused_without_connecting(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -204,6 +209,7 @@ def test_a_name_that_resolves_inside_at_delivery_is_refused_without_connecting(
     assert got.headers["host"] == f"hooks.rebind.test:{port}"
 
 
+@pytest.mark.slow
 def test_a_refused_address_is_never_connected_to(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     def answer(conn: Any, _got: Received) -> None:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
@@ -218,6 +224,7 @@ def test_a_refused_address_is_never_connected_to(engine: Engine, monkeypatch: py
         assert receiver.connections == 0
 
 
+@pytest.mark.slow
 def test_https_goes_to_the_checked_address_with_the_urls_server_name(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -245,6 +252,7 @@ def test_https_goes_to_the_checked_address_with_the_urls_server_name(
     assert names == ["hooks.tls.test"] and got.headers["host"] == f"hooks.tls.test:{receiver.port}"
 
 
+@pytest.mark.slow
 def test_no_redirect_is_followed(engine: Engine) -> None:
     with http_receiver() as target, raw_receiver(said(
         f"HTTP/1.1 307 Temporary Redirect\r\nLocation: {'http://127.0.0.1:1'}/x\r\nContent-Length: 0\r\n\r\n".encode()
@@ -264,6 +272,7 @@ ANSWER = "ANSWER-TEXT-a7f3"  # what the receivers say: it must appear nowhere ph
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.slow
 def test_a_receivers_answer_is_never_stored_or_shown(db_url: str, transport: str) -> None:
     with Engine(db_url) as e:
         e.init(admin="ana")
@@ -324,6 +333,7 @@ def test_old_answers_kept_before_this_version_are_wiped_by_the_migration(tmp_pat
 # -- the server's own sign-in -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_webhook_to_the_servers_own_sign_in_never_counts_as_a_failed_sign_in(db_url: str, tmp_path: Path
                                                                                ) -> None:
     """With the allow-list letting the server reach itself, its worker posts events to /signin and to

@@ -50,6 +50,7 @@ def project_db(tmp_path: Path) -> str:
     return url
 
 
+@pytest.mark.slow
 def test_project_status_imports_neither_alembic_nor_yaml_nor_the_orm(project_db: str) -> None:
     """The schema check is one query and the template comes compiled from the database."""
     loaded = modules_imported_by("--db", project_db, "--as", "ana", "--json", "project", "status", "G-1")
@@ -72,6 +73,7 @@ def test_help_and_validate_do_not_import_sqlalchemy_or_httpx(args: list[str]) ->
     assert "httpx" not in loaded and "workflow.client" not in loaded, "httpx is for --server mode only"
 
 
+@pytest.mark.slow
 def test_server_mode_imports_httpx_and_none_of_the_database_or_server_libraries(
     project_db: str, tmp_path: Path
 ) -> None:
@@ -94,6 +96,7 @@ def query_plan(path: str, sql: str, params: tuple[object, ...]) -> list[str]:
         return [row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
 
 
+@pytest.mark.slow
 def test_the_reads_of_a_command_and_of_status_search_by_index(project_db: str) -> None:
     path = project_db.removeprefix("sqlite:///")
     reads = {

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.skipif(not (ROOT / "pyproject.toml").exists(), reason="needs the source tree")
+@pytest.mark.slow
 def test_the_wheel_ships_definitions_migrations_and_cli_inside_the_workflow_package(tmp_path: Path) -> None:
     src = tmp_path / "src"
     shutil.copytree(

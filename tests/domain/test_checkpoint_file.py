@@ -238,6 +238,7 @@ def check(path: Path, data: bytes) -> None:
 
 @settings(max_examples=1500, **SETTINGS)
 @given(mutated_checkpoints())
+@pytest.mark.slow
 def test_any_mutated_checkpoint_file_gives_a_checkpoint_or_a_sentence(
     tmp_path_factory: Any, data: bytes
 ) -> None:
@@ -246,6 +247,7 @@ def test_any_mutated_checkpoint_file_gives_a_checkpoint_or_a_sentence(
 
 @settings(max_examples=500, **SETTINGS)
 @given(st.binary(max_size=200) | JSON_VALUES.map(lambda v: json.dumps(v).encode()))
+@pytest.mark.slow
 def test_any_bytes_give_a_checkpoint_or_a_sentence(tmp_path_factory: Any, data: bytes) -> None:
     check(tmp_path_factory.getbasetemp() / "fuzz-any.json", data)
 
@@ -255,6 +257,7 @@ def test_unmutated_checkpoints_pass_the_same_check(tmp_path: Path) -> None:
         check(tmp_path / "cp.json", text.encode())
 
 
+@pytest.mark.slow
 def test_verify_never_says_signature_checked_when_no_key_could_check_it(
     sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

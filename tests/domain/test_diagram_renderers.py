@@ -130,6 +130,7 @@ def _hostile_definition() -> Definition:
     return load_definition("\n".join(lines) + "\n", "hostile.yaml")
 
 
+@pytest.mark.slow  # mermaid in Node.js with jsdom: 1.6-7 s a test (measured 2026-12-07)
 @pytest.mark.parametrize("lead_moves", [True, False])
 def test_mermaid_draws_every_built_in_template_with_its_titles(mermaid_view: Any, lead_moves: bool) -> None:
     definitions = [load_file(builtin_paths()[key]) for key in MODELS]
@@ -141,6 +142,7 @@ def test_mermaid_draws_every_built_in_template_with_its_titles(mermaid_view: Any
         assert Counter(seen["edges"]) == edges, definition.key
 
 
+@pytest.mark.slow  # mermaid in Node.js with jsdom: 1.6-7 s a test (measured 2026-12-07)
 @pytest.mark.parametrize("lead_moves", [True, False])
 def test_mermaid_shows_hostile_titles_exactly_as_typed(mermaid_view: Any, lead_moves: bool) -> None:
     """Quotes, #, ;, HTML, &, colons, Markdown, directives and unicode come out as typed, once."""
@@ -153,6 +155,7 @@ def test_mermaid_shows_hostile_titles_exactly_as_typed(mermaid_view: Any, lead_m
     assert Counter(seen["edges"]) == edges
 
 
+@pytest.mark.slow  # mermaid in Node.js with jsdom: 1.6-7 s a test (measured 2026-12-07)
 def test_the_checker_itself_sees_a_broken_diagram(mermaid_view: Any) -> None:
     """The check is worth something only if a raw quote or semicolon does break mermaid."""
     raw_quote, raw_semicolon = mermaid_view([

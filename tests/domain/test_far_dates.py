@@ -138,6 +138,7 @@ def test_a_far_date_stored_in_the_database_breaks_no_read(db_url: str, day: str)
 
 
 @pytest.mark.parametrize("day", FAR)
+@pytest.mark.slow
 def test_a_far_date_stored_in_the_database_breaks_no_page_or_endpoint(db_url: str, day: str) -> None:
     """The API, the web app's board, home (/me/work) and project pages, and the calendar feed answer 200
     to an admin, an auditor and a member."""

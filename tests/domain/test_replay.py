@@ -211,6 +211,7 @@ def replayed(engine: Engine, code: str) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 def test_replaying_any_projects_history_reproduces_its_stored_state(engine: Engine, db_url: str) -> None:
     """Random command sequences by random people on the three models; refusals welcome."""
     counter = iter(range(10**6))

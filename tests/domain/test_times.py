@@ -99,6 +99,7 @@ WRITTEN = st.tuples(TIMES, st.sampled_from(["T", " "]), st.sampled_from(["micros
 
 @settings(max_examples=1500, **SETTINGS)
 @given(WRITTEN, WRITTEN)
+@pytest.mark.slow
 def test_accepted_times_normalise_to_fixed_width_text_ordered_like_their_instants(
     a: tuple[datetime, str, str], b: tuple[datetime, str, str]
 ) -> None:
@@ -123,6 +124,7 @@ def test_accepted_times_normalise_to_fixed_width_text_ordered_like_their_instant
 
 @settings(max_examples=1500, **SETTINGS)
 @given(st.text(alphabet="0123456789-+:.TZ W", max_size=32) | st.text(max_size=40))
+@pytest.mark.slow
 def test_any_text_is_refused_with_a_sentence_or_stored_in_the_fixed_form(text: str) -> None:
     try:
         stored = inputs.normalize_time(text)

@@ -109,6 +109,7 @@ def test_reminders_escalations_and_overdue_notices_are_notifications_too(engine:
                      ("escalate", "email", ["ana"])]
 
 
+@pytest.mark.slow
 def test_a_phase_that_asks_a_large_team_writes_every_row(engine: Engine) -> None:
     """More rows than one statement may carry parameters for (SQLite's oldest limit: 999)."""
     timed_project(engine)

@@ -18,6 +18,8 @@ from workflow import Engine
 from workflow.engine import board, reads
 from workflow.errors import NotPermitted
 
+pytestmark = pytest.mark.slow  # boards and histories long enough to cross every page boundary: 0.7 s a test (measured 2026-12-07)
+
 CODES = [f"P-{i:03d}" for i in range(23)]
 
 

@@ -31,6 +31,7 @@ def ivy_and_jo(engine: Engine, code: str = "T-1") -> None:
     engine.assign(code, "team", "jo", actor="ana")
 
 
+@pytest.mark.slow
 def test_the_stuck_gate_of_the_issue_is_finished_through_the_cli(db_url: str, transport: str) -> None:
     """ivy signs as Team; the blocker names nobody who would be refused; ivy withdraws, and the
     project runs to completed with only the new commands and assignments (on the database, and

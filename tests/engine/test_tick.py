@@ -38,6 +38,7 @@ def test_nothing_is_owed_before_its_moment(engine: Engine) -> None:
     assert tick(engine.store).events == []
 
 
+@pytest.mark.slow
 def test_a_waiting_signer_is_reminded_once_then_the_lead_is_told(engine: Engine) -> None:
     engine.clock.move(days=2)  # Wednesday 09:00: two working days
     first = tick(engine.store)

@@ -59,6 +59,7 @@ def with_rejection(engine: Engine, code: str) -> None:
     finish_phase(engine, code)
 
 
+@pytest.mark.slow
 def test_the_report_has_one_visit_per_phase_round_with_work_waits_and_signers(engine: Engine) -> None:
     with_rejection(engine, "P-1")
     rep = engine.report("P-1", reader="fay")
@@ -95,6 +96,7 @@ class _Page(HTMLParser):
         self.tags.append((tag, dict(attrs)))
 
 
+@pytest.mark.slow
 def test_the_html_report_is_one_page_with_one_svg_bar_per_phase_visit(engine: Engine) -> None:
     with_rejection(engine, "P-1")
     rep = engine.report("P-1")
@@ -109,6 +111,7 @@ def test_the_html_report_is_one_page_with_one_svg_bar_per_phase_visit(engine: En
     assert names.count("tr") == 1 + len(rep.signatures) + 1 + len(rep.visits)  # two tables with headers
 
 
+@pytest.mark.slow
 def test_html_escapes_what_people_typed(engine: Engine) -> None:
     start(engine, "P-1")
     engine.complete_task("P-1", "team", actor="fay")
@@ -118,6 +121,7 @@ def test_html_escapes_what_people_typed(engine: Engine) -> None:
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 
+@pytest.mark.slow
 def test_the_template_summary_gives_medians_per_phase_and_gate_role(engine: Engine) -> None:
     with_rejection(engine, "P-1")
     start(engine, "P-2")
@@ -137,6 +141,7 @@ def test_the_template_summary_gives_medians_per_phase_and_gate_role(engine: Engi
     assert "team-based: 2 projects" in text and "median time per phase:" in text
 
 
+@pytest.mark.slow
 def test_reports_follow_the_read_permissions(engine: Engine) -> None:
     start(engine, "P-1")
     assert engine.report("P-1", reader="fay").code == "P-1"
@@ -212,6 +217,7 @@ def _axis_end(svg: ET.Element) -> float:
 
 
 @pytest.mark.parametrize("ending", ["completed", "cancelled"])
+@pytest.mark.slow
 def test_the_timeline_of_a_finished_project_ends_at_its_last_event(engine: Engine, ending: str) -> None:
     """A report made a year later draws the same picture: the axis stops where the project stopped."""
     start(engine, "P-1")
@@ -313,6 +319,7 @@ class _Text(HTMLParser):
             self.times[-1]["shown"] = (self.times[-1]["shown"] or "") + data
 
 
+@pytest.mark.slow
 def test_times_are_shown_to_the_second_with_the_stored_value_in_datetime(engine: Engine) -> None:
     with_rejection(engine, "P-1")
     page = _Text()
@@ -325,6 +332,7 @@ def test_times_are_shown_to_the_second_with_the_stored_value_in_datetime(engine:
     assert not re.search(r"\d\d:\d\d\.\d{6}", page.text)  # no microseconds in anything shown
 
 
+@pytest.mark.slow
 def test_the_page_names_the_project_and_where_its_audit_chain_stood(engine: Engine) -> None:
     engine.create_project("P-1", template="team-based", actor="ana", name="Spring <b>launch</b>",
                           client="ACME & <script>x</script>")
@@ -352,6 +360,7 @@ def _text_of(html: str) -> str:
     return page.text
 
 
+@pytest.mark.slow
 def test_the_page_says_what_in_work_waiting_and_on_hold_mean(engine: Engine) -> None:
     start(engine, "P-1")
     html = render_html(engine.report("P-1"))
@@ -360,6 +369,7 @@ def test_the_page_says_what_in_work_waiting_and_on_hold_mean(engine: Engine) -> 
     assert all(len(d) > 40 for _, d in terms)
 
 
+@pytest.mark.slow
 def test_html_escapes_what_people_typed_everywhere(engine: Engine) -> None:
     """Titles in a template, names, comments, reasons: typed by people, shown as text."""
     evil = "<script>alert(1)</script>"
@@ -381,6 +391,7 @@ def test_html_escapes_what_people_typed_everywhere(engine: Engine) -> None:
     assert _text_of(html).count(evil) >= 8  # name, client, phase, gate meaning, role, comment, hold, reason
 
 
+@pytest.mark.slow
 def test_a_withdrawn_approval_and_a_reopened_task_do_not_count_in_the_report(engine: Engine) -> None:
     """The report times the work and the waits to the task and approval that stood."""
     start(engine, "U-1")

@@ -21,6 +21,8 @@ from workflow import Engine
 from workflow.domain import limits
 from workflow.server.app import SECURITY_HEADERS
 
+pytestmark = pytest.mark.slow  # a real `phasegate serve` taking bodies of several MiB: 2.9 s a test (measured 2026-12-07)
+
 PASSWORD = "correct horse battery"
 
 

@@ -23,6 +23,8 @@ from support.servers import live_server, people
 
 from workflow import Engine
 
+pytestmark = pytest.mark.slow  # a real `phasegate serve` on a PostgreSQL database it then loses: 6.7 s a test (measured 2026-12-07)
+
 
 @pytest.fixture
 def own_database(pg_admin_url: URL) -> Iterator[URL]:

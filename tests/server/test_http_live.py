@@ -10,10 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 from support.apiclients import unchanged_dump
 from support.servers import live_server
 
 from workflow import Engine
+
+pytestmark = pytest.mark.slow  # a real `phasegate serve` on each backend: 4.4 s a test (measured 2026-12-07)
 
 PASSWORD = "correct horse battery"
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 import sqlalchemy
 from sqlalchemy import text
 from support.apiclients import error_of
@@ -26,6 +27,8 @@ from support.servers import Server, live_server, people
 
 from workflow import Engine
 from workflow.domain.audit.events import event_hash
+
+pytestmark = pytest.mark.slow  # a real `phasegate serve` with readers that stop reading: 5.1 s a test (measured 2026-12-07)
 
 BIG_EVENTS = 2000  # ~4 KiB a line: an export of ~8 MiB, more than loopback's socket buffers hold
 TEAM = {"integrated_producer": "lee", "head_of_technology": "hol", "project_manager": "mem"}

@@ -22,6 +22,8 @@ from workflow import Engine
 from workflow.domain import credentials
 from workflow.engine.people import signin
 
+pytestmark = pytest.mark.slow  # password sign-ins (argon2id) and rounds of failed guesses: 3.0 s a test (measured 2026-12-07)
+
 PASSWORD = "correct horse battery"
 PROXY = ("10.0.0.1", 50000)
 BUDGET = signin.FREE_FAILURES + 1  # failures before the next attempt under the same key must wait

@@ -79,6 +79,7 @@ def test_a_dropped_connection_is_invalidated_so_the_pool_never_hands_it_out_agai
         assert conn.invalidated
 
 
+@pytest.mark.slow
 def test_the_pipelined_commit_fires_the_commit_listeners(pg_url: str) -> None:
     commits: list[object] = []
 

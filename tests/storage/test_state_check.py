@@ -101,6 +101,7 @@ def test_a_project_moved_to_another_template_version_is_named(engine: Engine, sq
     assert "but its create event says large-agency v1" in detail
 
 
+@pytest.mark.slow
 def test_a_deleted_project_row_is_named_even_with_a_checkpoint_and_without_replay(
     engine: Engine, sql: sqlalchemy.Engine, tmp_path: Path
 ) -> None:

@@ -105,6 +105,7 @@ def test_known_revisions_match_the_migration_scripts() -> None:
     assert oldest_first == KNOWN_REVISIONS
 
 
+@pytest.mark.slow
 def test_ensure_schema_at_head_does_not_import_alembic_or_the_orm(db_url: str) -> None:
     engine = open_database(db_url)
     ensure_schema(engine)
@@ -428,6 +429,7 @@ def test_a_lost_race_on_a_chain_head_is_retryable_and_other_conflicts_are_not(db
     assert not is_retryable(caught.value)
 
 
+@pytest.mark.slow
 def test_a_lock_held_elsewhere_is_retryable_on_postgresql(pg_url: str) -> None:
     from sqlalchemy.exc import OperationalError
 
@@ -474,6 +476,7 @@ _FIRST_USE = """
 """
 
 
+@pytest.mark.slow
 def test_processes_starting_together_on_an_empty_database_migrate_it_once(db_url: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     procs = [
@@ -557,6 +560,7 @@ def test_a_commands_writes_combine_into_one_statement_that_runs_them_all(pg_url:
     db_engine.dispose()
 
 
+@pytest.mark.slow
 def test_a_write_blocked_by_another_sqlite_writer_gives_up_in_seconds_and_says_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -65,6 +65,7 @@ def flip_last_char(value: str) -> str:
 # -- the database refuses edits ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_plain_client_cannot_update_or_delete_events_while_the_triggers_exist(
     engine: Engine, sql: sqlalchemy.Engine
 ) -> None:
@@ -364,6 +365,7 @@ def _many_projects(url: str, n: int) -> None:
             )
 
 
+@pytest.mark.slow
 def test_verify_memory_does_not_grow_with_the_number_of_projects(tmp_path: Path) -> None:
     """The heads (and, replaying, the state rows) are streamed beside the events (merge joins), not
     held: 10x the projects, the same peak, with the state check and without it."""
@@ -444,6 +446,7 @@ def test_verify_against_a_checkpoint_passes_and_newer_events_and_chains_are_fine
     assert report.ok and report.checkpoint_chains == 2 and report.checkpoint_signed is False
 
 
+@pytest.mark.slow
 def test_a_deleted_tail_passes_the_hash_chains_but_fails_against_the_checkpoint(
     engine: Engine, sql: sqlalchemy.Engine, tmp_path: Path
 ) -> None:

@@ -65,6 +65,7 @@ def swap(sql: sqlalchemy.Engine, table: str, column: str, key: str, a: str, b: s
             conn.execute(sqlalchemy.text(f"UPDATE {table} SET {column} = :v WHERE {key} = :k"), {"v": value, "k": k})
 
 
+@pytest.mark.slow
 def test_a_swapped_token_secret_hash_opens_the_admins_token_and_verify_names_it(
         engine: Engine, sql: sqlalchemy.Engine, db_url: str) -> None:
     ana_token = next(t.id for t in engine.tokens(reader="ana"))
@@ -78,6 +79,7 @@ def test_a_swapped_token_secret_hash_opens_the_admins_token_and_verify_names_it(
     assert any(detail.startswith(f"tokens row {token}: secret_hash is ") for token in (ana_token, mine_id)), detail
 
 
+@pytest.mark.slow
 def test_a_swapped_calendar_key_hash_is_named(engine: Engine, sql: sqlalchemy.Engine) -> None:
     swap(sql, "notify_settings", "calendar_key_hash", "person", "ana", "mem")
     chain, problem, detail = named(engine)
@@ -85,6 +87,7 @@ def test_a_swapped_calendar_key_hash_is_named(engine: Engine, sql: sqlalchemy.En
     assert detail.startswith("notify_settings row ana: calendar_key_hash is "), detail
 
 
+@pytest.mark.slow
 def test_a_swapped_password_hash_is_named(engine: Engine, sql: sqlalchemy.Engine) -> None:
     swap(sql, "people", "password_hash", "login", "ana", "mem")
     assert signin.sign_in(engine.store, "ana", "the password of mem", address="10.0.0.1").identity.person == "ana"
@@ -93,6 +96,7 @@ def test_a_swapped_password_hash_is_named(engine: Engine, sql: sqlalchemy.Engine
     assert detail.startswith("people row ana: sha256 of password_hash is "), detail
 
 
+@pytest.mark.slow
 def test_a_password_rehashed_at_sign_in_still_verifies(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2's parameters moved on: the sign-in rehashes the password, on the record."""
     from argon2 import PasswordHasher
@@ -120,6 +124,7 @@ def test_a_password_rehashed_at_sign_in_still_verifies(engine: Engine, monkeypat
     ],
     ids=["gate opening NULLed", "gate opening moved", "next moment NULLed", "next moment moved later"],
 )
+@pytest.mark.slow
 def test_the_clocks_columns_edited_so_reminders_stop_are_named(engine: Engine, sql: sqlalchemy.Engine,
                                                                statement: str, column: str) -> None:
     execute(sql, statement)
@@ -128,6 +133,7 @@ def test_the_clocks_columns_edited_so_reminders_stop_are_named(engine: Engine, s
     assert detail.startswith(f"projects.{column} is "), detail
 
 
+@pytest.mark.slow
 def test_a_timer_row_that_says_a_reminder_was_given_is_named(engine: Engine, sql: sqlalchemy.Engine) -> None:
     execute(sql, "INSERT INTO timers VALUES ((SELECT id FROM projects WHERE code = 'P-1'), 'kickoff', 1, "
                  "'remind', 'qa', 7)")
@@ -136,6 +142,7 @@ def test_a_timer_row_that_says_a_reminder_was_given_is_named(engine: Engine, sql
     assert detail == "timers has a row kickoff/1/remind/qa that no event gave", detail
 
 
+@pytest.mark.slow
 def test_the_clock_after_ticks_holds_and_verifies(engine: Engine, sql: sqlalchemy.Engine) -> None:
     """Reminded, escalated, overdue: the record and the rows agree; a timer row deleted is named."""
     with moved_clock() as clock:
@@ -161,6 +168,7 @@ def test_a_due_date_set_on_a_project_without_durations_is_kept_and_verifies(db_u
         assert engine.verify_audit().ok
 
 
+@pytest.mark.slow
 def test_a_database_of_an_older_version_without_fingerprints_still_verifies(engine: Engine, sql: sqlalchemy.Engine
                                                                             ) -> None:
     """Events written before the fingerprints were recorded say nothing of a hash: nothing is compared

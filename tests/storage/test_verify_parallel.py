@@ -23,6 +23,8 @@ from workflow.cli import cli
 from workflow.errors import UsageError
 from workflow.storage.audit import parallel
 
+pytestmark = pytest.mark.slow  # verification split over several processes: 1.2 s a test (measured 2026-12-07)
+
 CODES = [f"P{i:02d}" for i in range(24)]
 
 

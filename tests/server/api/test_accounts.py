@@ -33,6 +33,7 @@ def url(db_url: str) -> str:
 # -- the proxy's header ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_duplicated_proxy_header_from_the_trusted_proxy_is_refused_400(url: str) -> None:
     with Engine(url) as engine:
         before = unchanged_dump(engine)
@@ -86,6 +87,7 @@ def test_a_plain_address_is_taken(sqlite_url: str, email: str) -> None:
         assert [p.email for p in engine.users() if p.login == "ben"] == [email]
 
 
+@pytest.mark.slow
 def test_several_addresses_are_refused_on_every_transport(tmp_path: Path) -> None:
     """The CLI on the database and through a server, the API and the web app's form."""
     url = f"sqlite:///{tmp_path}/t.db"
@@ -114,6 +116,7 @@ def test_several_addresses_are_refused_on_every_transport(tmp_path: Path) -> Non
 # -- the grants form ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_grants_form_offers_only_privileges_that_exist(url: str) -> None:
     with api(url) as client:
         client.post("/api/v1/me/session", json={"login": "root", "password": PASSWORD})
@@ -133,6 +136,7 @@ def client(url: str) -> Iterator[TestClient]:
         yield client
 
 
+@pytest.mark.slow
 def test_enabling_an_account_again_does_not_revive_its_tokens_or_sessions(client: TestClient, url: str) -> None:
     with Engine(url) as engine:
         _info, token = engine.create_token(actor="ana", name="laptop")

@@ -21,6 +21,8 @@ from workflow.server.api import audit as audit_api
 from workflow.server.app import create_app
 from workflow.server.settings import Settings
 
+pytestmark = pytest.mark.slow  # a fresh server database, signed checkpoints and large uploads per test: 0.8 s a test (measured 2026-12-07)
+
 
 @pytest.fixture
 def api(db_url: str) -> Iterator[tuple[TestClient, dict[str, str]]]:

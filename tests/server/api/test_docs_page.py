@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from support.apiclients import api
 
 from workflow.server.web import STATIC
+
+pytestmark = pytest.mark.slow  # a real `phasegate serve`, and Chromium: 6.6 s a test (measured 2026-12-07)
 
 
 def operation(method: str, path: str) -> str:

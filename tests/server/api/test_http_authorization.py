@@ -315,6 +315,7 @@ def test_on_postgresql_every_refusal_and_every_read_answers_the_same_and_changes
     check_cell(pg_app, pg_base.url, pg_base, r, caller)
 
 
+@pytest.mark.slow
 def test_the_matrix_covers_every_operation_the_openapi_document_lists() -> None:
     """A new endpoint fails here until it has its row."""
     document = create_app(Settings(db="sqlite://", access_log=False)).openapi()

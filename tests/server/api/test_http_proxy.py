@@ -27,6 +27,7 @@ def url(sqlite_url: str) -> Iterator[str]:
     yield sqlite_url
 
 
+@pytest.mark.slow
 def test_the_header_from_the_trusted_proxy_is_who_acts_and_is_recorded_as_proxy(url: str) -> None:
     with api(url, client=TRUSTED) as client:
         me = client.get("/api/v1/me", headers={PROXY_HEADER: "ana"})
@@ -36,6 +37,7 @@ def test_the_header_from_the_trusted_proxy_is_who_acts_and_is_recorded_as_proxy(
 
 
 @pytest.mark.parametrize("address", ["testclient", "127.0.0.2"])
+@pytest.mark.slow
 def test_the_header_from_any_other_address_is_ignored(url: str, address: str) -> None:
     with Engine(url) as engine:
         before = unchanged_dump(engine)

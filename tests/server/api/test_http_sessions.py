@@ -19,6 +19,8 @@ from workflow import Engine
 from workflow.engine.people import signin
 from workflow.server.auth import CSRF_HEADER, SESSION_COOKIE
 
+pytestmark = pytest.mark.slow  # password sign-ins (argon2id, 64 MiB each) in every test: 1.8 s a test (measured 2026-12-07)
+
 PASSWORD = "correct horse battery"
 DONE = "/api/v1/projects/P-1/tasks/integrated_producer/done"
 

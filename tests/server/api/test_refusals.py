@@ -16,6 +16,8 @@ from support.servers import people
 from workflow import Engine
 from workflow.server.app import SECURITY_HEADERS
 
+pytestmark = pytest.mark.slow  # a fresh app and database per test, refusals on both backends: 1.8 s a test (measured 2026-12-07)
+
 PASSWORD = "correct horse battery"
 HUGE = str(2**63)
 

@@ -41,6 +41,7 @@ def test_a_gate_listing_100k_approvers_is_refused_at_the_entry_past_the_bound() 
     assert f"more than {schema.MAX_ENTRIES:,} entries" in problems[0]
 
 
+@pytest.mark.slow
 def test_a_mapping_of_100k_keys_is_refused_at_the_key_past_the_bound() -> None:
     text = "".join(f"k{i}: v\n" for i in range(100_000))
     problems = problems_of(text)
@@ -103,6 +104,7 @@ def all_slots_taken() -> Iterator[None]:
             checks.TEMPLATE_CHECKS.semaphore.release()
 
 
+@pytest.mark.slow
 def test_template_checks_beyond_the_bound_are_answered_503_busy(db_url: str, token: str) -> None:
     from workflow.server import checks
 
@@ -121,6 +123,7 @@ def test_template_checks_beyond_the_bound_are_answered_503_busy(db_url: str, tok
     assert checked.status_code == 200 and checked.json()["valid"] is True
 
 
+@pytest.mark.slow
 def test_a_web_template_check_beyond_the_bound_is_answered_503(db_url: str, token: str) -> None:
     with Engine(db_url) as engine:
         engine.set_password("ana", "correct horse battery", actor="root")

@@ -32,6 +32,8 @@ from workflow.server.auth import SESSION_COOKIE
 from workflow.server.web.actions import MOVES
 from workflow.server.web.actions import router as actions
 
+pytestmark = pytest.mark.slow  # a signed-in admin (argon2id sign-in) for every hostile form: 1.4 s a test (measured 2026-12-07)
+
 EXAMPLES = 25
 SECONDS = 20.0
 

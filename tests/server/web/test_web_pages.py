@@ -24,6 +24,8 @@ from support.browser import (
     unavailable,
 )
 
+pytestmark = pytest.mark.slow  # Chromium against a real `phasegate serve`: 10.0 s a test (measured 2026-12-07)
+
 CODE = "ACME-1"
 TEAM = {"integrated_producer": "ana", "head_of_technology": "ben", "project_manager": "cy"}
 # (name, who looks, the address): every page of the web app, in a state worth looking at.

@@ -15,6 +15,9 @@ from support.schedules import MovableClock, moved_clock, timed_project
 from workflow import Engine
 
 PASSWORD = "correct horse battery"
+# The web layer's share of the quick loop (`-m "not slow"`): the board and the project page, server-rendered,
+# on SQLite (about 1.3 s each here, 2026-12-07: a sign-in checks an argon2id hash). Every other web test
+# drives Chromium or fuzzes every form, and is marked slow.
 
 
 @pytest.fixture
@@ -47,6 +50,7 @@ def test_the_board_shows_each_due_date_and_orders_by_it(signed_in: tuple[TestCli
     assert codes_in(client.get("/projects?sort=due").text) == ["P-2", "P-1"]
 
 
+@pytest.mark.slow
 def test_the_board_filters_the_overdue_and_marks_them(signed_in: tuple[TestClient, MovableClock]) -> None:
     client, clock = signed_in
     assert "No project matches these filters." in client.get("/projects?overdue=1").text
