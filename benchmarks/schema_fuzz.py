@@ -32,7 +32,7 @@ def main() -> int:
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-               str(ROOT / "tests" / "test_http_schema.py"), *args.pytest_args]
+               str(ROOT / "tests" / "server" / "api" / "test_http_schema.py"), *args.pytest_args]
     return subprocess.run(command, env=env, cwd=ROOT, check=False).returncode
 
 
