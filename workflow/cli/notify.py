@@ -3,12 +3,12 @@ which e-mails a person gets."""
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
 import click
 
+from workflow import settings
 from workflow.cli.app import Session, cli, emit, emit_json, emit_lines, pass_session
 from workflow.cli.people import user
 from workflow.errors import UsageError
@@ -124,7 +124,7 @@ def webhook_add(s: Session, url: str, events: str, fmt: str, secret_stdin: bool)
 
     secret = sys.stdin.readline().rstrip("\r\n") if secret_stdin else None
     # Over --server the server's own PHASEGATE_WEBHOOK_ALLOW decides (a client cannot widen it).
-    allow = () if s.server is not None else addresses.allow_list(os.environ.get(addresses.ALLOW_ENV))
+    allow = () if s.server is not None else addresses.allow_list(settings.current().webhook_allow)
     info, made = s.engine.add_webhook(url, actor=s.actor, events=events, format=fmt, secret=secret,
                                       allow=allow)
     if s.json:

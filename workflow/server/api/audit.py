@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from workflow import settings
 from workflow.domain import limits
 from workflow.domain.audit.checkpoint import MAX_BYTES as CHECKPOINT_MAX_BYTES
-from workflow.domain.audit.checkpoint import checkpoint_key, load_checkpoint
+from workflow.domain.audit.checkpoint import load_checkpoint
 from workflow.domain.inputs import JOBS_MAX
 from workflow.domain.results import AuditReport
 from workflow.errors import UsageError
@@ -67,7 +68,7 @@ async def verify_against_checkpoint(
     text = await _body_text(request, CHECKPOINT_MAX_BYTES, "a checkpoint")
 
     def verify() -> AuditReport:
-        cp = load_checkpoint(text, checkpoint_key(), source="the uploaded checkpoint")
+        cp = load_checkpoint(text, settings.current().checkpoint_key, source="the uploaded checkpoint")
         return engine.verify_audit(project, reader=who, checkpoint=cp, jobs=jobs, replay=replay)
 
     return await run_in_threadpool(verify)
