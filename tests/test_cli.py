@@ -506,10 +506,11 @@ def test_importing_the_cli_loads_only_click_the_vocabulary_the_input_rules_and_w
         "new = {m for m in set(sys.modules) - before if m.split('.')[0] not in sys.stdlib_module_names}; "
         "print(sorted(m for m in new if not m.startswith(('click', 'workflow.cli'))))"
     )
-    # workflow.domain.limits: pure data, the defaults `serve --help` shows (declared once there).
+    # workflow.domain.limits: pure data, the defaults `serve --help` shows (declared once there);
+    # workflow.settings: the PHASEGATE_* variables the global options read (stdlib only).
     assert _python(code) == str(sorted(["workflow", "workflow.domain", "workflow.domain.inputs",
                                         "workflow.domain.limits", "workflow.domain.vocabulary",
-                                        "workflow.errors"]))
+                                        "workflow.errors", "workflow.settings"]))
 
 
 @pytest.mark.parametrize("argv", [["--help"],
