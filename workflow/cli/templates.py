@@ -37,7 +37,7 @@ def template_list(s: Session) -> None:
 def template_show(s: Session, key: str, version: int | None) -> None:
     """Roles, phases, tasks and gates of a published template."""
     from workflow.cli.render import definition_lines
-    from workflow.domain.results import template_document
+    from workflow.domain.templates.document import template_document
 
     info, definition, _source = s.engine.template(key, version)
     if s.json:
