@@ -531,7 +531,7 @@ def test_commands_without_a_database_never_import_sqlalchemy(argv: list[str]) ->
 
 @pytest.mark.parametrize("transport", ["direct"])  # the demo makes its own database
 def test_demo_runs_on_its_own_throw_away_database(run: Run, tmp_path: Path) -> None:
-    pytest.importorskip("workflow.cli.demo")
+    pytest.importorskip("workflow.demo")
     kept = tmp_path / "demo.db"
     result = run("demo", "--keep", str(kept))
     assert result.exit_code == 0, result.output
