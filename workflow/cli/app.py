@@ -183,8 +183,7 @@ class PhasegateGroup(click.Group):
             if _wants_json(argv):
                 from workflow.cli.render import json_text
 
-                error = {"kind": "bad_input", "message": exc.format_message()}
-                click.echo(json_text({"error": error}), err=True)
+                click.echo(json_text({"error": UsageError(exc.format_message()).to_dict()}), err=True)
             else:
                 exc.show()
             sys.exit(exc.exit_code)
