@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import click
@@ -47,6 +47,19 @@ def emit(text: str = "", *, err: bool = False) -> None:
 def emit_lines(lines: Iterable[str]) -> None:
     for line in lines:
         emit(line)
+
+
+def emit_listing(as_json: bool, items: Sequence[Any], header: list[str], row: Callable[[Any], list[str]],
+                 empty: str | None = None) -> None:
+    """What a list command prints: the items' ``to_dict()`` under ``--json``, else a row each in
+    columns under ``header`` (``empty``: the sentence instead when there is none)."""
+    if as_json:
+        emit_json([item.to_dict() for item in items])
+        return
+    from workflow.cli.render import columns
+
+    rows = [row(item) for item in items]
+    emit_lines(columns(rows, header=header) if rows or empty is None else [empty])
 
 
 def emit_json_array(values: Iterable[Any]) -> None:
