@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from workflow import settings
 from workflow.domain.inputs import VERSION_MAX
 
 if TYPE_CHECKING:
@@ -22,9 +23,10 @@ def _completion_engine(ctx: click.Context) -> Engine | None:
     only what needs none (the built-in roles) and sends nothing over the network.
     """
     root = ctx.find_root().params
-    if root.get("server") or os.environ.get("PHASEGATE_SERVER"):
+    found = settings.current()
+    if root.get("server") or found.server:
         return None
-    url = root.get("db") or os.environ.get("PHASEGATE_DB") or None
+    url = root.get("db") or found.db
     from workflow.storage.database import default_url
 
     target = url or default_url()

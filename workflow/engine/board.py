@@ -17,7 +17,8 @@ from sqlalchemy import String, and_, cast, func, literal, null, select, tuple_, 
 
 from workflow.domain import inputs, rules
 from workflow.domain.identity import Identity, acting
-from workflow.domain.results import ProjectSummary, project_summary
+from workflow.domain.results import ProjectSummary
+from workflow.domain.status import project_summary
 from workflow.errors import UsageError
 from workflow.storage import statements as sql
 from workflow.storage.database import utcnow

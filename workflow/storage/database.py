@@ -21,7 +21,6 @@ Why the SQLite set-up looks the way it does:
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import sqlite3
@@ -36,25 +35,22 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
+from workflow import settings
 from workflow.domain import limits
 from workflow.domain.inputs import later
 from workflow.errors import DatabaseProblem
 
-ENV_DB = "PHASEGATE_DB"
+ENV_DB = settings.DB
 SQLITE_HEADER = b"SQLite format 3\x00"
-SQLITE_CACHE_KIB = 32 * 1024
-ENV_SQLITE_CACHE = "PHASEGATE_SQLITE_CACHE_MIB"  # a smaller page cache for a host short of memory
+SQLITE_CACHE_KIB = settings.SQLITE_CACHE_KIB
+ENV_SQLITE_CACHE = settings.SQLITE_CACHE_MIB  # a smaller page cache for a host short of memory
 
 
 def sqlite_cache_kib() -> int:
     """SQLite's page cache per connection, KiB ($PHASEGATE_SQLITE_CACHE_MIB, default 32 MiB)."""
-    try:
-        mib = float(os.environ.get(ENV_SQLITE_CACHE, "") or SQLITE_CACHE_KIB / 1024)
-    except ValueError:
-        return SQLITE_CACHE_KIB
-    return max(256, int(mib * 1024))
-ENV_LOCK_WAIT = "PHASEGATE_LOCK_WAIT"
-LOCK_WAIT_DEFAULT_S = 5.0
+    return int(settings.one("sqlite_cache_kib"))
+ENV_LOCK_WAIT = settings.LOCK_WAIT
+LOCK_WAIT_DEFAULT_S = settings.LOCK_WAIT_DEFAULT_S
 
 
 def lock_wait_seconds() -> float:
@@ -63,11 +59,7 @@ def lock_wait_seconds() -> float:
     SQLite has one writer at a time; a command waits this long for it (its busy timeout,
     and the retry loop's budget), then says the database is locked rather than hanging.
     """
-    try:
-        value = float(os.environ.get(ENV_LOCK_WAIT, "") or LOCK_WAIT_DEFAULT_S)
-    except ValueError:
-        return LOCK_WAIT_DEFAULT_S
-    return min(max(value, 0.05), 3600.0)
+    return float(settings.one("lock_wait"))
 PG_CONNECT_TIMEOUT_S = 5
 
 
@@ -128,7 +120,7 @@ def open_database(url: str | None = None, *, create: bool = True, pool_size: int
     built here shows the URL's password (see :func:`_show`).
     """
     if url is None:
-        url = os.environ.get(ENV_DB) or None
+        url = settings.one("db")
     if url is None:
         url = default_url()
         path = make_url(url).database

@@ -30,6 +30,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from workflow import settings
 from workflow.domain.results import STATE_DIFFERS, AuditReport, BrokenEvent
 from workflow.storage.audit.verify import EVERY_CHAIN, Heads, Span, verify_chains
 from workflow.storage.tables import projects as t_projects
@@ -110,7 +111,7 @@ def _worker_command() -> tuple[list[str], dict[str, str]]:
     import workflow
 
     root = str(Path(workflow.__file__).resolve().parent.parent)
-    env = dict(os.environ)
+    env = settings.child_environment()
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     return [sys.executable, "-m", "workflow.storage.audit.parallel"], env
 
