@@ -45,17 +45,18 @@ TEXT_MAX = int(limits.TEXT.default)
 @dataclass(frozen=True)
 class Arg:
     """What a parameter is on the wire and in a form: its length limit, the words that ask for it when
-    it is missing (``what``), its form field's label (None: not typed on the page)."""
+    it is missing (``what``), its form field's label (None: not typed on the page), its format."""
 
     max_length: int
     what: str
     label: str | None = None
+    format: str | None = None
 
 
 Role = Annotated[str, Arg(KEY_MAX, "the role")]
 Person = Annotated[str, Arg(KEY_MAX, "the person's login name")]
 Phase = Annotated[str, Arg(KEY_MAX, "the phase")]
-Day = Annotated[str, Arg(DATE_MAX, "the date")]
+Day = Annotated[str, Arg(DATE_MAX, "the date", format="YYYY-MM-DD")]
 Reason = Annotated[str, Arg(TEXT_MAX, "a reason", "Reason")]
 MaybeReason = Annotated[str | None, Arg(TEXT_MAX, "a reason", "Reason")]
 Comment = Annotated[str | None, Arg(TEXT_MAX, "a comment", "Comment")]
