@@ -58,7 +58,7 @@ Person = Annotated[str, Arg(KEY_MAX, "the person's login name")]
 Phase = Annotated[str, Arg(KEY_MAX, "the phase")]
 Day = Annotated[str, Arg(DATE_MAX, "the date", format="YYYY-MM-DD")]
 Reason = Annotated[str, Arg(TEXT_MAX, "a reason", "Reason")]
-MaybeReason = Annotated[str | None, Arg(TEXT_MAX, "a reason", "Reason")]
+MaybeReason = Annotated[str | None, Arg(TEXT_MAX, "a reason")]  # withdrawing asks for none on the page
 Comment = Annotated[str | None, Arg(TEXT_MAX, "a comment", "Comment")]
 Note = Annotated[str | None, Arg(TEXT_MAX, "a note", "Note")]
 Actor = str | Identity | None  # who acts (the Engine needs it; a client never sends it: its token acts)

@@ -39,6 +39,7 @@ from workflow.domain.identity import Identity
 from workflow.engine import audit as _audit
 from workflow.engine import board as _board
 from workflow.engine import grants as _grants
+from workflow.engine import moves as _moves
 from workflow.engine import notifications as _notifications
 from workflow.engine import reads as _reads
 from workflow.engine import staffing as _staffing
@@ -144,6 +145,7 @@ class Engine(ProjectCommands):
     retry_notification = _bound(_notifications.retry_notification)
 
     # -- reading --------------------------------------------------------------------------------------
+    status_and_moves = _bound(_moves.status_and_moves)
     iter_projects = _bound(_board.iter_projects)
     work_of = _bound(_board.work_of)
     project_codes = _bound(_reads.project_codes)
