@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -19,6 +19,10 @@ from workflow.server.auth import CurrentIdentity, EngineDep
 from workflow.server.spool import InFlight, Spool, SpoolResponse
 
 router = APIRouter(tags=["audit"])
+# What a verification takes, the same on both of its endpoints.
+Project = Annotated[str | None, Query(max_length=64)]
+Jobs = Annotated[int | None, Query(ge=1, le=JOBS_MAX)]
+Replay = Annotated[bool, Query(description="false: the hash chains only, not the state check")]
 CHECKPOINT_BODY = {
     "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
 }
@@ -38,13 +42,8 @@ async def _body_text(request: Request, most: int, what: str) -> str:
 
 
 @router.get("/audit/verify", response_model=AuditReport)
-def verify(
-    who: CurrentIdentity,
-    engine: EngineDep,
-    project: str | None = Query(default=None, max_length=64),
-    jobs: int | None = Query(default=None, ge=1, le=JOBS_MAX),
-    replay: bool = Query(default=True, description="false: the hash chains only, not the state check"),
-) -> AuditReport:
+def verify(who: CurrentIdentity, engine: EngineDep, project: Project = None, jobs: Jobs = None,
+           replay: Replay = True) -> AuditReport:
     """Recompute the hash chains (all, or one project's), then replay them against the state tables;
     a broken chain or a state that differs is a report with ``ok: false``."""
     return engine.verify_audit(project, reader=who, jobs=jobs, replay=replay)
@@ -52,12 +51,8 @@ def verify(
 
 @router.post("/audit/verify", response_model=AuditReport, openapi_extra=CHECKPOINT_BODY)
 async def verify_against_checkpoint(
-    request: Request,
-    who: CurrentIdentity,
-    engine: EngineDep,
-    project: str | None = Query(default=None, max_length=64),
-    jobs: int | None = Query(default=None, ge=1, le=JOBS_MAX),
-    replay: bool = Query(default=True, description="false: the hash chains only, not the state check"),
+    request: Request, who: CurrentIdentity, engine: EngineDep, project: Project = None, jobs: Jobs = None,
+    replay: Replay = True,
 ) -> AuditReport:
     """Verify, and require every chain the checkpoint in the body recorded to be intact.
 
@@ -92,14 +87,9 @@ EXPORT_TYPES = {
     response_class=StreamingResponse,
     responses={200: {"description": "JSON Lines or CSV, streamed", "content": EXPORT_TYPES}},
 )
-async def export(
-    request: Request,
-    who: CurrentIdentity,
-    engine: EngineDep,
-    format: Literal["jsonl", "csv"] = "jsonl",
-    project: str | None = Query(default=None, max_length=64),
-    raw: bool = False,
-) -> Response:
+async def export(request: Request, who: CurrentIdentity, engine: EngineDep,
+                 format: Literal["jsonl", "csv"] = "jsonl",
+                 project: Project = None, raw: bool = False) -> Response:
     """Every event (or one project's), streamed: memory stays the same whatever the size.
 
     A thread reads the trail in one snapshot into a spool file that the answer sends as it

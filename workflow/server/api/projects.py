@@ -101,20 +101,9 @@ def create(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     command(request, "create")
-    return event_response(
-        engine.create_project(
-            body.code,
-            template=body.template,
-            actor=who,
-            name=body.name,
-            client=body.client,
-            version=body.version,
-            request_id=idempotency_key,
-            calendar=body.calendar,
-            starts_on=body.starts_on,
-        ),
-        status_code=201,
-    )
+    given = body.model_dump(exclude={"code"})  # template, name, client, version, calendar, starts_on
+    return event_response(engine.create_project(body.code, actor=who, request_id=idempotency_key, **given),
+                          status_code=201)
 
 
 @router.get("/projects/{code}", response_model=ProjectStatus)
@@ -219,20 +208,9 @@ def history(
     last: int | None = Query(default=None, ge=1, le=COUNT_MAX),
 ) -> dict[str, Any]:
     """The events, oldest first, a page at a time (``next`` is the ``after_seq`` of the next page)."""
-    events = list(
-        engine.iter_history(
-            code,
-            reader=who,
-            since=since,
-            until=until,
-            actor=actor,
-            action=action,
-            phase=phase,
-            after=after_seq,
-            limit=limit + 1,
-            last=last,
-        )
-    )
+    filters: dict[str, Any] = {"since": since, "until": until, "actor": actor, "action": action,
+                               "phase": phase, "last": last}
+    events = list(engine.iter_history(code, reader=who, after=after_seq, limit=limit + 1, **filters))
     more = len(events) > limit
     page = events[:limit]
     return {"events": [e.to_dict() for e in page], "next": page[-1].seq if more else None}
