@@ -21,6 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+from workflow.domain.commands import COMMANDS, TEXT_MAX, Command
 from workflow.domain.identity import Identity
 from workflow.domain.inputs import event_number, shown
 from workflow.engine import Engine
@@ -37,7 +38,7 @@ from workflow.server.web.render import page
 from workflow.server.web.session import safe_next, signed_in, viewer
 
 router = APIRouter()
-TEXT = 4000
+TEXT = TEXT_MAX  # every typed field (a name, a reason) is refused past the free text's limit
 FILE_FIELDS = frozenset({"file", "checkpoint"})  # the only fields a file may be sent in
 
 
@@ -140,35 +141,19 @@ def needed(form: dict[str, Any], name: str, what: str) -> str:
     return text(form, name, required=what) or ""
 
 
-Move = Callable[[Engine, str, dict[str, Any], dict[str, Any]], Any]
-
-
-def _reason(f: dict[str, Any]) -> str:
-    return needed(f, "reason", "a reason")
-
-
-def _role(f: dict[str, Any]) -> str:
-    return needed(f, "role", "the role")
-
-
 def _person(f: dict[str, Any]) -> str:
     return needed(f, "person", "the person's login name")
 
 
-# action -> the Engine call (the engine, the code, the form, the keywords every command takes)
-MOVES: dict[str, Move] = {
-    "done": lambda e, c, f, kw: e.complete_task(c, _role(f), note=text(f, "note"), **kw),
-    "reopen": lambda e, c, f, kw: e.reopen_task(c, _role(f), reason=_reason(f), **kw),
-    "approve": lambda e, c, f, kw: e.approve(c, _role(f), comment=text(f, "comment"), **kw),
-    "withdraw": lambda e, c, f, kw: e.withdraw(c, _role(f), reason=text(f, "reason"), **kw),
-    "reject": lambda e, c, f, kw: e.reject(c, _role(f), reason=_reason(f), **kw),
-    "advance": lambda e, c, f, kw: e.advance(c, **kw),
-    "hold": lambda e, c, f, kw: e.hold(c, reason=_reason(f), **kw),
-    "resume": lambda e, c, f, kw: e.resume(c, **kw),
-    "cancel": lambda e, c, f, kw: e.cancel(c, reason=_reason(f), **kw),
-    "assign": lambda e, c, f, kw: e.assign(c, _role(f), _person(f), **kw),
-    "unassign": lambda e, c, f, kw: e.unassign(c, _role(f), _person(f), **kw),
-}
+# a form's action -> the project command it runs (each declared once, with its button: domain/commands.py)
+MOVES: dict[str, Command] = {cmd.web.action: cmd for cmd in COMMANDS.values() if cmd.web is not None}
+
+
+def _arguments(cmd: Command, form: dict[str, Any]) -> dict[str, Any]:
+    """The command's parameters from the form's fields of the same names (a required one must not be
+    empty: its declaration's words ask for it)."""
+    return {p.name: needed(form, p.name, p.arg.what) if p.required else text(form, p.name)
+            for p in cmd.params}
 
 
 @router.post("/projects/{code}/do", response_class=HTMLResponse)
@@ -176,12 +161,13 @@ def act(request: Request, code: str, form: Form) -> Response:
     me = viewer(request, csrf=form.get("csrf"))
     engine = engine_of(request)
     try:
-        move = MOVES.get(str(form.get("action")))
-        if move is None:
+        cmd = MOVES.get(str(form.get("action")))
+        if cmd is None:
             raise UsageError(f"there is no action {str(form.get('action'))[:40]!r} on a project page")
         request.state.action = str(form.get("action"))
-        move(engine, code, form, {"actor": me, "expected_seq": _seq(form),
-                                  "request_id": text(form, "request_id")})
+        run: Callable[..., Any] = getattr(engine, cmd.name)
+        expected, request_id = _seq(form), text(form, "request_id")
+        run(code, **_arguments(cmd, form), actor=me, expected_seq=expected, request_id=request_id)
     except PhasegateError as exc:
         return pages.project_page(request, code, error=exc)
     return see(project_path(code))
