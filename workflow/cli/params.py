@@ -25,15 +25,14 @@ def _completion_engine(ctx: click.Context) -> Engine | None:
     if root.get("server") or os.environ.get("PHASEGATE_SERVER"):
         return None
     url = root.get("db") or os.environ.get("PHASEGATE_DB") or None
+    from sqlalchemy.engine import make_url
+
+    from workflow.storage import dialects
     from workflow.storage.database import default_url
 
-    target = url or default_url()
-    if target.startswith("sqlite"):
-        from sqlalchemy.engine import make_url
-
-        path = make_url(target).database
-        if not path or path == ":memory:" or not os.path.exists(path):
-            return None
+    target = make_url(url or default_url())
+    if not dialects.for_url(target).exists(target):
+        return None
     from workflow.engine import Engine
 
     return Engine(url, create=False)  # completion only reads: it never creates tables or publishes
