@@ -14,7 +14,7 @@ from workflow.engine.visibility import missing_project
 from workflow.storage.database import utcnow
 from workflow.storage.project_rows import read_project, recent_events
 from workflow.storage.store import Store
-from workflow.storage.tx import ReadTx
+from workflow.storage.transaction import ReadTx
 
 
 def status_and_moves(
