@@ -13,8 +13,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
+from workflow.domain.commands import COMMANDS, Move
 from workflow.domain.identity import Identity
 from workflow.domain.inputs import COUNT_MAX
+from workflow.domain.paging import page_and_next
 from workflow.domain.vocabulary import PRIVILEGES  # the grants form offers exactly what grant accepts
 from workflow.errors import PhasegateError
 from workflow.server.auth import engine_of
@@ -61,16 +63,18 @@ def board_page(request: Request, *, filters: dict[str, str | None] | None = None
     empty: dict[str, str | None] = dict.fromkeys(("status", "template", "phase", "overdue", "sort"))
     filters = empty | (filters or {})
     rows: list[Any] = []
+    following = None
     try:
-        rows = list(engine.iter_projects(reader=me, after=after, limit=BOARD_PAGE + 1,
-                                         status=filters["status"], template=filters["template"],
-                                         phase=filters["phase"], overdue=bool(filters["overdue"]) or None,
-                                         sort=filters["sort"] or "code"))
+        rows, following = page_and_next(
+            lambda limit: engine.iter_projects(reader=me, after=after, limit=limit, status=filters["status"],
+                                               template=filters["template"], phase=filters["phase"],
+                                               overdue=bool(filters["overdue"]) or None,
+                                               sort=filters["sort"] or "code"),
+            BOARD_PAGE, lambda p: p.code)
     except PhasegateError as exc:
         error = error or exc
-    more = len(rows) > BOARD_PAGE
-    return page(request, "board.html", status=_status(error), error=error, projects=rows[:BOARD_PAGE],
-                next=rows[BOARD_PAGE - 1].code if more else None, filters=filters, after=after,
+    return page(request, "board.html", status=_status(error), error=error, projects=rows,
+                next=following, filters=filters, after=after,
                 templates=engine.templates(), draft=draft or {})
 
 
@@ -104,22 +108,28 @@ def project_page(request: Request, code: str, *, at: str | None = None, action: 
                  ) -> HTMLResponse:
     """The project page as it stands (or stood ``at``); also what a refused form answers with."""
     me, engine = viewer(request), engine_of(request)
+    moves: frozenset[Move] = frozenset()
     try:
-        current = engine.status(code, reader=me, at=at)
-        events = list(engine.iter_history(code, reader=me, action=action, actor=actor, after=after,
-                                          limit=HISTORY_PAGE + 1))
+        if at is None:
+            current, moves = engine.status_and_moves(code, reader=me)
+        else:
+            current = engine.status(code, reader=me, at=at)
+        events, history_next = page_and_next(
+            lambda limit: engine.iter_history(code, reader=me, action=action, actor=actor, after=after,
+                                              limit=limit),
+            HISTORY_PAGE, lambda e: e.seq)
     except PhasegateError as exc:
         if at is None and action is None and actor is None:
             return page(request, "error.html", status=exc.http_status, error=exc, title=code)
-        error, current, events = exc, engine.status(code, reader=me), []  # a bad filter: the page, and why
+        error, events, history_next = exc, [], None  # a bad filter: the page, and why
+        current, moves = engine.status_and_moves(code, reader=me)
     _info, definition, _src = engine.template(current.template, current.template_version)
     titles = {r.key: r.title for r in definition.roles}
     return page(request, "project.html", status=_status(error), error=error, st=current,
-                offer=offer(current, me.person, engine.grants_of(me.person), titles), titles=titles,
+                offer=offer(current, me.person, moves), commands=COMMANDS, titles=titles,
                 steps=steps(current, [(p.key, p.title) for p in definition.phases]),
                 phase_titles={p.key: p.title for p in definition.phases},
-                events=events[:HISTORY_PAGE],
-                history_next=events[HISTORY_PAGE - 1].seq if len(events) > HISTORY_PAGE else None,
+                events=events, history_next=history_next,
                 history_filter={"action": action or "", "actor": actor or ""}, after=after,
                 timeline=_timeline(engine, code, me), at=at or "")
 

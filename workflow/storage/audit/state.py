@@ -12,7 +12,7 @@ them the projects (with the template version each is pinned to) and the assignme
 tasks and approvals joined to their project, every stream ordered by the project's
 code: merge joins, one chain's state in memory at a time. SQLite reads each stream
 along the code index and the tables' primary keys without sorting
-(``tests/test_design_guards.py``). The system chain's replay is compared with the
+(``tests/design/test_design_guards.py``). The system chain's replay is compared with the
 ``grants`` and ``templates`` rows when its last event is read.
 
 It runs after the hash pass, only when every chain is intact, in the same
@@ -31,7 +31,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.engine import Connection
 
 from workflow.domain.audit.events import SYSTEM_CHAIN, ParsedEvent, parse_data
-from workflow.domain.audit.replay import Replay, SystemReplay, Unreplayable
+from workflow.domain.audit.replay import Replay, Unreplayable
 from workflow.domain.audit.state_check import (
     Key,
     StoredProject,
@@ -43,6 +43,7 @@ from workflow.domain.audit.state_check import (
     templates_difference,
     uncreated_row,
 )
+from workflow.domain.audit.system_replay import SystemReplay
 from workflow.domain.credentials import password_fingerprint, secret_hash
 from workflow.domain.results import STATE_DIFFERS, UNREPLAYABLE, BrokenEvent
 from workflow.domain.templates.definition import Definition
