@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from workflow.domain import limits
 from workflow.errors import UsageError
 
 CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -20,7 +21,7 @@ BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u206
 
 PERSON_MAX = 200
 LINE_MAX = 200
-TEXT_MAX = 4000
+TEXT_MAX = int(limits.TEXT.default)
 
 
 def _bad_char(text: str, allow_newlines: bool) -> str | None:
