@@ -49,15 +49,15 @@ def test_the_guard_sees_a_read_of_the_environment(tmp_path: Path) -> None:
 
 
 def test_every_variable_named_in_the_package_is_a_declared_setting() -> None:
-    declared = {f.metadata["variable"] for f in fields(settings.Settings)}
+    declared = {f.metadata["variable"] for f in fields(settings.Environment)}
     named = {name for path in PACKAGE.rglob("*.py")
              for name in re.findall(r"PHASEGATE_[A-Z_]+", path.read_text(encoding="utf-8"))}
     assert named - declared == set()
-    assert len(declared) == len(fields(settings.Settings)), "a variable is declared twice"
+    assert len(declared) == len(fields(settings.Environment)), "a variable is declared twice"
 
 
 def test_every_setting_says_its_default_and_meaning() -> None:
-    for f in fields(settings.Settings):
+    for f in fields(settings.Environment):
         assert f.metadata["variable"].startswith("PHASEGATE_"), f.name
         assert f.metadata["default"].strip() and f.metadata["meaning"].strip(), f.name
 
@@ -82,7 +82,7 @@ def test_the_sqlite_cache_has_a_floor_and_a_bad_value_keeps_the_default(raw: str
 def test_one_setting_read_alone_is_the_same_as_all_read_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PHASEGATE_LOCK_WAIT", "7")
     monkeypatch.setenv("PHASEGATE_TOKEN", "  pgt_x \n")
-    for f in fields(settings.Settings):
+    for f in fields(settings.Environment):
         assert settings.one(f.name) == getattr(settings.current(), f.name), f.name
     assert settings.current().lock_wait == 7.0 and settings.current().token == "pgt_x"
 
