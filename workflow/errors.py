@@ -173,6 +173,20 @@ KINDS: dict[str, type[PhasegateError]] = {
     for cls in (RuleRefused, UsageError, NotFound, NotPermitted, Conflict, PreconditionFailed, AuditBroken,
                 DatabaseProblem, Unauthenticated, Throttled, TooLarge, TooSlow, Busy)
 }
+
+
+def kinds_answered_with(status: int) -> list[str]:
+    """The kinds of error body an HTTP ``status`` carries, from the classes that answer with it."""
+    found: list[str] = []
+    todo: list[type[PhasegateError]] = [PhasegateError]
+    while todo:
+        cls = todo.pop(0)
+        todo += cls.__subclasses__()
+        if cls.http_status == status and cls.kind not in found:
+            found.append(cls.kind)
+    return found
+
+
 #: The kind of a 500's body: a failure of phasegate itself, never raised on purpose (its detail is logged).
 INTERNAL = "internal"
 #: Every kind an error body can carry, for the API's description of it.
