@@ -93,3 +93,17 @@ def test_secrets_are_not_shown_in_the_settings_repr(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("PHASEGATE_SMTP_URL", "smtps://u:pw@host:465")
     shown = repr(settings.current())
     assert "pgt_secret" not in shown and "hush" not in shown and "pw@" not in shown
+
+
+def test_the_domain_takes_settings_passed_in_and_never_reads_them() -> None:
+    """The domain may name a variable in a sentence (the constants), never read one."""
+    readers = {"current", "read", "one", "child_environment"}
+    found = []
+    for path in sorted((PACKAGE / "domain").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Attribute) and node.attr in readers and isinstance(node.value, ast.Name)
+                    and node.value.id == "settings"):
+                found.append(f"{path.name}:{node.lineno}")
+            elif isinstance(node, ast.ImportFrom) and node.module == "workflow.settings":
+                found += [f"{path.name}:{node.lineno}" for a in node.names if a.name in readers]
+    assert found == []
