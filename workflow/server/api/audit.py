@@ -13,7 +13,7 @@ from workflow import settings
 from workflow.domain import limits
 from workflow.domain.audit.checkpoint import MAX_BYTES as CHECKPOINT_MAX_BYTES
 from workflow.domain.audit.checkpoint import load_checkpoint
-from workflow.domain.inputs import JOBS_MAX
+from workflow.domain.inputs import CODE_MAX, JOBS_MAX
 from workflow.domain.results import AuditReport
 from workflow.errors import UsageError
 from workflow.server.auth import CurrentIdentity, EngineDep
@@ -43,7 +43,7 @@ class VerifyQuery:
 
     def __init__(
         self,
-        project: str | None = Query(default=None, max_length=64),
+        project: str | None = Query(default=None, max_length=CODE_MAX),
         jobs: int | None = Query(default=None, ge=1, le=JOBS_MAX),
         replay: bool = Query(default=True, description="false: the hash chains only, not the state check"),
     ) -> None:
@@ -102,7 +102,7 @@ async def export(
     who: CurrentIdentity,
     engine: EngineDep,
     format: Literal["jsonl", "csv"] = "jsonl",
-    project: str | None = Query(default=None, max_length=64),
+    project: str | None = Query(default=None, max_length=CODE_MAX),
     raw: bool = False,
 ) -> Response:
     """Every event (or one project's), streamed: memory stays the same whatever the size.

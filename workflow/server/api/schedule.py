@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from workflow.domain import limits
+from workflow.domain.inputs import TEXT_MAX
 from workflow.engine import Engine
 from workflow.errors import NotPermitted, Unauthenticated
 from workflow.server.api.common import (
@@ -29,7 +29,7 @@ ICS = "text/calendar; charset=utf-8"
 
 class DueIn(BaseModel):
     date: str = Field(max_length=10, description="YYYY-MM-DD")
-    reason: str = Field(max_length=int(limits.TEXT.default))
+    reason: str = Field(max_length=TEXT_MAX)
 
 
 class CalendarKey(BaseModel):
