@@ -175,16 +175,25 @@ KINDS: dict[str, type[PhasegateError]] = {
 }
 
 
+def every_error_class(cls: type[PhasegateError] = PhasegateError) -> list[type[PhasegateError]]:
+    """``cls`` and the subclasses declared here, each before its own, in the order they are declared
+    (a subclass elsewhere, such as replay's ``Unreplayable``, reports as the class it extends)."""
+    return [cls, *(c for sub in cls.__subclasses__() if sub.__module__ == __name__
+                   for c in every_error_class(sub))]
+
+
 def kinds_answered_with(status: int) -> list[str]:
     """The kinds of error body an HTTP ``status`` carries, from the classes that answer with it."""
-    found: list[str] = []
-    todo: list[type[PhasegateError]] = [PhasegateError]
-    while todo:
-        cls = todo.pop(0)
-        todo += cls.__subclasses__()
-        if cls.http_status == status and cls.kind not in found:
-            found.append(cls.kind)
-    return found
+    return list(dict.fromkeys(cls.kind for cls in every_error_class() if cls.http_status == status))
+
+
+def markdown_table() -> str:
+    """Every error class as the README's error table (the README holds exactly this text; a test compares)."""
+    lines = ["| exception | exit code | HTTP status | kind | when |", "| --- | --- | --- | --- | --- |"]
+    for cls in every_error_class():
+        when = " ".join((cls.__doc__ or "").split()).replace("``", "`")
+        lines.append(f"| `{cls.__name__}` | {cls.exit_code} | {cls.http_status} | `{cls.kind}` | {when} |")
+    return "\n".join(lines) + "\n"
 
 
 #: The kind of a 500's body: a failure of phasegate itself, never raised on purpose (its detail is logged).

@@ -3,6 +3,8 @@ its answers is derived from them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from workflow import errors
 from workflow.server.api.common import ERRORS, MOVED_ON, THROTTLED
 from workflow.server.errors import _KINDS as FRAMEWORK_KINDS
@@ -23,3 +25,9 @@ def test_a_status_lists_the_kinds_of_every_class_answered_with_it() -> None:
 
 def test_the_frameworks_own_refusals_carry_kinds_the_classes_declare() -> None:
     assert set(FRAMEWORK_KINDS.values()) <= set(errors.ALL_KINDS)
+
+
+def test_the_readmes_error_table_is_the_declared_error_classes() -> None:
+    """A refusal added or changed without its row fails here; `errors.markdown_table()` prints the table."""
+    readme = Path(errors.__file__).resolve().parents[1] / "README.md"
+    assert errors.markdown_table() in readme.read_text(encoding="utf-8")
