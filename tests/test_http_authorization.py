@@ -34,6 +34,7 @@ from sqlalchemy.engine import URL
 from test_authorization import MATRIX as CLI_MATRIX
 
 from workflow import Engine
+from workflow.domain.commands import COMMANDS
 from workflow.domain.templates.loader import builtin_paths
 from workflow.server.app import create_app
 from workflow.server.settings import Settings
@@ -110,10 +111,12 @@ ROWS = [
     row("PUT", "/projects/T/team/project_manager/newbie", {"admin", "lead"}, cli="project assign"),
     row("DELETE", "/projects/T/team/project_manager/mem", {"admin", "lead"}, cli="project unassign"),
     row("POST", "/projects/T/tasks/head_of_technology/done", {"holder"}, json={"note": "n"}, cli="task done"),
-    row("POST", "/projects/A/tasks/head_of_technology/reopen", {"holder", "lead"}, json={"reason": "r"}),
+    row("POST", "/projects/A/tasks/head_of_technology/reopen", {"holder", "lead"}, json={"reason": "r"},
+        cli="task reopen"),
     row("POST", "/projects/A/approvals", {"holder"}, json={"role": "head_of_technology", "comment": "c"},
         cli="approve"),
-    row("DELETE", "/projects/V/approvals/head_of_technology", {"holder"}, note="the approver's own"),
+    row("DELETE", "/projects/V/approvals/head_of_technology", {"holder"}, note="the approver's own",
+        cli="withdraw"),
     # Whoever cannot have given the approval is refused 403 before any rule of the project's state
     # (an auditor's write is never a 409); only the role's holder learns there is nothing to withdraw.
     row("DELETE", "/projects/T/approvals/head_of_technology", set(), by_rule={"holder"},
@@ -332,6 +335,15 @@ def test_who_may_do_what_is_the_same_over_http_as_on_the_command_line() -> None:
     assert set(mirrored) == set(CLI_MATRIX), "every command of the CLI matrix has its request"
     for command, (_args, allowed) in CLI_MATRIX.items():
         assert mirrored[command] == allowed, command
+
+
+def test_every_project_command_of_the_table_has_its_row() -> None:
+    """Each declared command's endpoint has a row that is its CLI command's request."""
+    for cmd in COMMANDS.values():
+        words = " ".join(cmd.cli)
+        shape = re.sub(r"{[^}]+}", "[^/]+", cmd.path)
+        rows = [r for r in ROWS if r.cli == words and r.method == cmd.method and re.fullmatch(shape, r.path)]
+        assert rows, f"{cmd.name}: no row of ROWS is {cmd.method} {cmd.path} ({words})"
 
 
 PROJECT_ROWS = [r for r in ROWS if r.path.startswith("/projects/")]

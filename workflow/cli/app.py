@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
@@ -29,8 +29,14 @@ from workflow import settings
 from workflow.errors import DefinitionError, PhasegateError, RuleRefused, Unauthenticated, UsageError
 
 if TYPE_CHECKING:
+    from workflow.client import RemoteEngine
     from workflow.domain.audit.events import Event
     from workflow.engine import Engine
+    from workflow.engine.protocol import EngineAPI
+
+    def _both_engines(engine: Engine, remote: RemoteEngine) -> tuple[EngineAPI, EngineAPI]:
+        """mypy holds the Engine and its HTTP client to one API (never called)."""
+        return engine, remote
 
 
 # -- output -------------------------------------------------------------------------------------------
@@ -125,10 +131,10 @@ def report_error(exc: PhasegateError, *, as_json: bool = False) -> None:
 
 
 TOKEN_ENV = settings.TOKEN
-Connect = Callable[[str, str], Any]  # (server URL, token) -> an object with the Engine's methods
+Connect = Callable[[str, str], "EngineAPI"]  # (server URL, token) -> an object with the Engine's methods
 
 
-def connect(url: str, token: str) -> Any:
+def connect(url: str, token: str) -> EngineAPI:
     """The Engine of ``--server`` mode: the HTTP API's client, one keep-alive connection."""
     from workflow.client import RemoteEngine
 
@@ -150,18 +156,29 @@ class Session:
         self.json = as_json
         self.server = server
         self._connect = connect
-        self._engine: Engine | None = None
+        self._engine: EngineAPI | None = None
 
     @property
-    def engine(self) -> Engine:
+    def engine(self) -> EngineAPI:
+        """The Engine on ``--db``, or with ``--server`` its HTTP client: the same API (EngineAPI)."""
         if self._engine is None:
             if self.server is not None:
-                self._engine = cast("Engine", self._connect(self.server, self._token()))
+                self._engine = self._connect(self.server, self._token())
             else:
                 from workflow.engine import Engine
 
                 self._engine = Engine(self.db)
         return self._engine
+
+    @property
+    def database(self) -> Engine:
+        """The Engine itself, for what only a database can do (refused with ``--server``)."""
+        from workflow.engine import Engine
+
+        engine = self.engine
+        if not isinstance(engine, Engine):
+            raise UsageError("this command works on a database (--db), not through --server")
+        return engine
 
     def _token(self) -> str:
         token = settings.current().token

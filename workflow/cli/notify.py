@@ -53,7 +53,7 @@ def notify_run(s: Session, once: bool, batch: int, concurrency: int, lease_secon
     from workflow.delivery.worker import Worker
 
     timing: dict[str, Any] = {} if deadline is None else {"deadline": deadline}
-    with Worker.from_env(s.engine.store, batch=batch, concurrency=concurrency, lease_seconds=lease_seconds,
+    with Worker.from_env(s.database.store, batch=batch, concurrency=concurrency, lease_seconds=lease_seconds,
                          max_attempts=max_attempts, **timing) as worker:
         if once:
             report = worker.drain()

@@ -3,7 +3,6 @@ creates a database)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -27,15 +26,14 @@ def _completion_engine(ctx: click.Context) -> Engine | None:
     if root.get("server") or found.server:
         return None
     url = root.get("db") or found.db
+    from sqlalchemy.engine import make_url
+
+    from workflow.storage import dialects
     from workflow.storage.database import default_url
 
-    target = url or default_url()
-    if target.startswith("sqlite"):
-        from sqlalchemy.engine import make_url
-
-        path = make_url(target).database
-        if not path or path == ":memory:" or not os.path.exists(path):
-            return None
+    target = make_url(url or default_url())
+    if not dialects.for_url(target).exists(target):
+        return None
     from workflow.engine import Engine
 
     return Engine(url, create=False)  # completion only reads: it never creates tables or publishes

@@ -23,6 +23,7 @@ from workflow.client.decode import from_dict, many, one
 from workflow.client.transport import Transport, ascii_header, path
 from workflow.domain import inputs
 from workflow.domain.audit.events import Event, event_from_dict
+from workflow.domain.commands import COMMANDS, ProjectCommands
 from workflow.domain.results import (
     Notice,
     NotifySettings,
@@ -44,7 +45,7 @@ YAML = "application/x-yaml"
 Unused = object  # actor= / reader=: accepted for the Engine's signatures, never sent (see RemoteEngine)
 
 
-class RemoteEngine(RemoteAudit):
+class RemoteEngine(RemoteAudit, ProjectCommands):
     """phasegate's Engine on a server: ``RemoteEngine(url=..., token=...)`` or ``RemoteEngine(client)``.
 
     On the server identity comes only from authentication (product.md): the token is who
@@ -207,7 +208,7 @@ class RemoteEngine(RemoteAudit):
     def retry_notification(self, entry_id: int, *, actor: Unused = None) -> Event:
         return self._event("POST", path("notifications", int(entry_id), "retry"))
 
-    # -- projects: staffing, work, the lead's moves -----------------------------------------------------
+    # -- projects: creating one; the project commands are ProjectCommands', sent by _command ----------
 
     def _project(self, code: str, *rest: str) -> str:
         return path("projects", inputs.project_code(code), *rest)
@@ -220,65 +221,18 @@ class RemoteEngine(RemoteAudit):
                 "calendar": calendar, "starts_on": starts_on}
         return self._event("POST", path("projects"), body=body, request_id=request_id)
 
-    def assign(self, code: str, role: str, person: str, *, actor: Unused = None,
-               request_id: str | None = None, expected_seq: int | None = None) -> Event:
-        url = self._project(code, "team", role, inputs.person(person))
-        return self._event("PUT", url, request_id=request_id, expected_seq=expected_seq)
-
-    def unassign(self, code: str, role: str, person: str, *, actor: Unused = None,
-                 request_id: str | None = None, expected_seq: int | None = None) -> Event:
-        url = self._project(code, "team", role, inputs.person(person))
-        return self._event("DELETE", url, request_id=request_id, expected_seq=expected_seq)
-
-    def complete_task(self, code: str, role: str, *, actor: Unused = None, note: str | None = None,
-                      request_id: str | None = None, expected_seq: int | None = None) -> Event:
-        return self._event("POST", self._project(code, "tasks", role, "done"), body={"note": note},
-                           request_id=request_id, expected_seq=expected_seq)
-
-    def reopen_task(self, code: str, role: str, *, actor: Unused = None, reason: str,
-                    request_id: str | None = None, expected_seq: int | None = None) -> Event:
-        return self._event("POST", self._project(code, "tasks", role, "reopen"), body={"reason": reason},
-                           request_id=request_id, expected_seq=expected_seq)
-
-    def approve(self, code: str, role: str, *, actor: Unused = None, comment: str | None = None,
-                request_id: str | None = None, expected_seq: int | None = None) -> Event:
-        return self._event("POST", self._project(code, "approvals"), body={"role": role, "comment": comment},
-                           request_id=request_id, expected_seq=expected_seq)
-
-    def withdraw(self, code: str, role: str, *, actor: Unused = None, reason: str | None = None,
-                 request_id: str | None = None, expected_seq: int | None = None) -> Event:
-        return self._event("DELETE", self._project(code, "approvals", role), body={"reason": reason},
-                           request_id=request_id, expected_seq=expected_seq)
-
-    def reject(self, code: str, role: str, *, actor: Unused = None, reason: str,
-               request_id: str | None = None, expected_seq: int | None = None) -> Event:
-        return self._event("POST", self._project(code, "rejections"), body={"role": role, "reason": reason},
-                           request_id=request_id, expected_seq=expected_seq)
-
-    def advance(self, code: str, *, actor: Unused = None, request_id: str | None = None,
-                expected_seq: int | None = None) -> Event:
-        return self._event("POST", self._project(code, "advance"), request_id=request_id,
-                           expected_seq=expected_seq)
-
-    def hold(self, code: str, *, actor: Unused = None, reason: str, request_id: str | None = None,
-             expected_seq: int | None = None) -> Event:
-        return self._event("POST", self._project(code, "hold"), body={"reason": reason},
-                           request_id=request_id, expected_seq=expected_seq)
-
-    def resume(self, code: str, *, actor: Unused = None, request_id: str | None = None,
-               expected_seq: int | None = None) -> Event:
-        return self._event("POST", self._project(code, "resume"), request_id=request_id,
-                           expected_seq=expected_seq)
-
-    def cancel(self, code: str, *, actor: Unused = None, reason: str, request_id: str | None = None,
-               expected_seq: int | None = None) -> Event:
-        return self._event("POST", self._project(code, "cancel"), body={"reason": reason},
-                           request_id=request_id, expected_seq=expected_seq)
-
-    def set_due(self, code: str, phase: str, day: str, *, actor: Unused = None, reason: str,
-                request_id: str | None = None, expected_seq: int | None = None) -> Event:
-        return self._event("PUT", self._project(code, "due", phase), body={"date": day, "reason": reason},
-                           request_id=request_id, expected_seq=expected_seq)
+    def _command(self, name: str, given: dict[str, Any]) -> Event:
+        """A project command (declared in :mod:`workflow.domain.commands`) as its request: the path's
+        values (a code or a login name checked first, for the Engine's sentence), the rest the body."""
+        cmd = COMMANDS[name]
+        values = {"code": inputs.project_code(given["code"])}
+        for p in cmd.path_params():
+            values[p.name] = inputs.person(given[p.name]) if p.name == "person" else given[p.name]
+        parts = cmd.path.split("/")[1:]
+        url = path(*(values[part[1:-1]] if part.startswith("{") else part for part in parts))
+        body = {p.key: given[p.name] for p in cmd.body_params()} or None
+        return self._event(cmd.method, url, body=body, request_id=given["request_id"],
+                           expected_seq=given["expected_seq"])
 
     def tick(self, *, now: str | None = None) -> TickReport:
         """The server's tick now; or (``now``) a try-out at that moment: the server writes nothing."""

@@ -13,8 +13,9 @@ from collections.abc import Set
 from typing import NamedTuple
 
 from workflow.domain import inputs
-from workflow.domain.state import ProjectState, Signature
-from workflow.domain.templates.definition import Definition, Gate, Phase
+from workflow.domain.state import ProjectState, Signature, TaskDone
+from workflow.domain.templates.definition import Definition, Gate, Phase, possessive
+from workflow.domain.templates.machine import Binding, fire, position
 from workflow.domain.templates.version import TemplateVersion
 from workflow.domain.vocabulary import ACTIVE, ASSERTED, CLOSED, DISABLED, ON_HOLD, READ_EVERYTHING, Auth
 from workflow.errors import NotFound, NotPermitted, RuleRefused
@@ -224,3 +225,123 @@ def require_four_eyes(ctx: Context, gate: Gate, role: str) -> None:
                 f"{ctx.role_title(other_role)}; one person's approval counts for one role only, "
                 f"so another {ctx.role_title(role)} must approve"
             )
+
+
+# -- each project command's rule: may the actor run it now? -------------------------------------------
+# The engine asks these under the project's lock, before the command writes anything; the web page asks
+# the same ones to draw its buttons (workflow.domain.commands.allowed_moves). Each returns what the
+# command's body goes on with.
+
+
+def may_complete_task(ctx: Context, role: str) -> str:
+    """The task the actor marks done as ``role``."""
+    require_role(ctx, role)
+    require_holder(ctx, role)
+    require_active(ctx, "mark tasks done")
+    phase, title = ctx.phase, ctx.role_title(role)
+    task = phase.task_of(role)
+    if task is None:
+        raise RuleRefused(f"the {title} has no task in {phase.title}")
+    done = ctx.state.tasks.get(role)
+    if done is not None:
+        raise RuleRefused(
+            f"the {possessive(title)} task '{task}' in {phase.title} is already done "
+            f"(by {done.person} at {done.at})"
+        )
+    return task
+
+
+def may_reopen_task(ctx: Context, role: str) -> tuple[str, str, TaskDone]:
+    """(the role the actor acts under, the task, who did it) for reopening ``role``'s task."""
+    require_role(ctx, role)
+    authority = require_holder_or_lead(ctx, role, f"reopen the {possessive(ctx.role_title(role))} task")
+    require_active(ctx, "reopen tasks")
+    phase, state = ctx.phase, ctx.state
+    task = phase.task_of(role)
+    if task is None:
+        raise RuleRefused(f"the {ctx.role_title(role)} has no task in {phase.title}")
+    done = state.tasks.get(role)
+    if done is None:
+        raise RuleRefused(
+            f"the {possessive(ctx.role_title(role))} task '{task}' is not done in round {state.round} "
+            f"of {phase.title}; there is nothing to reopen"
+        )
+    return authority, task, done
+
+
+def may_approve(ctx: Context, role: str) -> Gate:
+    gate = require_signer(ctx, role, "approve")
+    require_four_eyes(ctx, gate, role)
+    return gate
+
+
+def may_withdraw(ctx: Context, role: str) -> tuple[Gate, Signature]:
+    return require_own_approval(ctx, role)
+
+
+def may_reject(ctx: Context, role: str) -> tuple[Gate, str]:
+    """The gate, and the machine state a rejection sends the project to."""
+    gate = require_signer(ctx, role, "reject")
+    state = ctx.state
+    return gate, fire(ctx.tpl.machine, "reject", Binding(position(state.phase, state.status)))
+
+
+def may_advance(ctx: Context) -> tuple[str, str]:
+    """(the lead role, the machine state the project moves to): refused with the blockers while the
+    phase's tasks or gate are not done."""
+    lead = require_lead(ctx, "advance")
+    state = ctx.state
+
+    def ready() -> bool:
+        evaluation = state.evaluation(ctx.definition)
+        if not evaluation.ready:
+            raise RuleRefused(
+                f"{ctx.code} cannot leave {ctx.phase.title} yet: " + "; ".join(evaluation.blockers),
+                list(evaluation.blockers),
+            )
+        return True
+
+    dest = fire(ctx.tpl.machine, "advance", Binding(position(state.phase, state.status), check_advance=ready))
+    return lead, dest
+
+
+def may_lead_move(ctx: Context, trigger: str) -> tuple[str, str]:
+    """hold, resume or cancel: (the lead role, the machine state the project lands in)."""
+    lead = require_lead(ctx, trigger)
+    state = ctx.state
+    binding = Binding(position(state.phase, state.status), held_phase=state.phase)
+    return lead, fire(ctx.tpl.machine, trigger, binding)
+
+
+def may_hold(ctx: Context) -> tuple[str, str]:
+    return may_lead_move(ctx, "hold")
+
+
+def may_resume(ctx: Context) -> tuple[str, str]:
+    return may_lead_move(ctx, "resume")
+
+
+def may_cancel(ctx: Context) -> tuple[str, str]:
+    return may_lead_move(ctx, "cancel")
+
+
+def may_assign(ctx: Context, role: str) -> None:
+    """Someone may be given ``role`` (whoever it is: the body refuses a person who holds it already)."""
+    require_assigner(ctx)
+    require_role(ctx, role)
+
+
+def may_unassign(ctx: Context, role: str, person: str) -> None:
+    require_assigner(ctx)
+    require_role(ctx, role)
+    if not ctx.state.holds(role, person):
+        raise NotFound(f"{person} does not hold the {ctx.role_title(role)} role on {ctx.code}")
+    require_lead_kept(ctx, role, person)
+
+
+def may_set_due(ctx: Context) -> str:
+    """The lead role, while the project is open (which phase and date: the command's body)."""
+    lead = require_lead(ctx, "set the due dates of")
+    if ctx.state.status in CLOSED:
+        raise RuleRefused(f"project {ctx.code} is {ctx.state.status}; its due dates are history")
+    return lead

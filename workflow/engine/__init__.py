@@ -33,24 +33,28 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
+from workflow.domain.audit.events import Event
+from workflow.domain.commands import ProjectCommands
 from workflow.domain.identity import Identity
 from workflow.engine import audit as _audit
 from workflow.engine import board as _board
 from workflow.engine import grants as _grants
+from workflow.engine import moves as _moves
 from workflow.engine import notifications as _notifications
 from workflow.engine import reads as _reads
 from workflow.engine import staffing as _staffing
 from workflow.engine import templates as _templates
-from workflow.engine import work as _work
+from workflow.engine import work as _work  # noqa: F401 (its commands' bodies register themselves)
+from workflow.engine.commands import BODIES
 from workflow.engine.people import accounts as _people
-from workflow.engine.schedule import due as _schedules
+from workflow.engine.people import signin as _signin
+from workflow.engine.schedule import due as _schedules  # noqa: F401 (set_due's body registers itself)
 from workflow.engine.schedule import feed as _calendar
 from workflow.engine.schedule import tick as _ticking
 from workflow.storage.store import Store
 
 if TYPE_CHECKING:
     from workflow.domain.audit.checkpoint import Checkpoint
-    from workflow.domain.audit.events import Event
     from workflow.domain.results import AuditReport, ProjectStatus, ProjectSummary
     from workflow.reports.timeline import ProjectReport, TemplateReport
     from workflow.storage.audit.export import TextSink
@@ -70,8 +74,11 @@ def _bound(fn: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Engin
     return method
 
 
-class Engine:
-    """phasegate's Python API. ``Engine(url)`` opens (and on first use creates) the database."""
+class Engine(ProjectCommands):
+    """phasegate's Python API. ``Engine(url)`` opens (and on first use creates) the database.
+
+    The project commands (assign … cancel, set_due) are declared in :mod:`workflow.domain.commands`
+    and inherited from there; each runs its body (``@implements``) in :meth:`_command`."""
 
     def __init__(self, url: str | None = None, *, create: bool = True, pool_size: int | None = None,
                  pool_wait: float | None = None) -> None:
@@ -87,6 +94,11 @@ class Engine:
 
     def close(self) -> None:
         self.store.close()
+
+    def _command(self, name: str, given: dict[str, Any]) -> Event:
+        if given.get("actor") is None:
+            raise TypeError(f"{name}() needs actor=: who acts")
+        return BODIES[name](self.store, **given)
 
     def __enter__(self) -> Engine:
         return self
@@ -118,18 +130,6 @@ class Engine:
 
     # -- projects -------------------------------------------------------------------------------------
     create_project = _bound(_staffing.create_project)
-    assign = _bound(_staffing.assign)
-    unassign = _bound(_staffing.unassign)
-    complete_task = _bound(_work.complete_task)
-    reopen_task = _bound(_work.reopen_task)
-    approve = _bound(_work.approve)
-    withdraw = _bound(_work.withdraw)
-    reject = _bound(_work.reject)
-    advance = _bound(_work.advance)
-    hold = _bound(_work.hold)
-    resume = _bound(_work.resume)
-    cancel = _bound(_work.cancel)
-    set_due = _bound(_schedules.set_due)
     tick = _bound(_ticking.tick)
     calendar = _bound(_calendar.calendar)
     calendar_entries = _bound(_calendar.entries)
@@ -146,6 +146,7 @@ class Engine:
     retry_notification = _bound(_notifications.retry_notification)
 
     # -- reading --------------------------------------------------------------------------------------
+    status_and_moves = _bound(_moves.status_and_moves)
     iter_projects = _bound(_board.iter_projects)
     work_of = _bound(_board.work_of)
     project_codes = _bound(_reads.project_codes)
@@ -233,6 +234,14 @@ class Engine:
         self, key: str, *, reader: Actor | None = None, actor: str | None = None
     ) -> TemplateReport:
         return _audit.template_report(self.store, key, reader=_reader(reader, actor))
+
+    # -- signing in (engine/people/signin.py): credentials to an identity, the server's only way in --
+    identify_token = _bound(_signin.identify_token)
+    identify_proxy = _bound(_signin.identify_proxy)
+    identify_session = _bound(_signin.identify_session)
+    sign_in = _bound(_signin.sign_in)
+    open_session = _bound(_signin.open_session)
+    close_session = _bound(_signin.close_session)
 
 
 def _reader(reader: Actor | None, actor: str | None) -> Actor | None:

@@ -31,7 +31,7 @@ from workflow.storage.tables import assignments as t_assignments
 from workflow.storage.tables import projects as t_projects
 from workflow.storage.tables import tasks as t_tasks
 from workflow.storage.tables import templates as t_templates
-from workflow.storage.tx import ReadTx
+from workflow.storage.transaction import ReadTx
 
 PAGE = 500
 NO_DUE = "9999-12-31"  # sorts a project without a due date after every dated one

@@ -13,7 +13,7 @@ from workflow.errors import NotFound, NotPermitted, RuleRefused, UsageError
 from workflow.storage.chains import append_system_event
 from workflow.storage.grants import add_grant, every_grant, holders, privileges_of, remove_grant
 from workflow.storage.store import Store
-from workflow.storage.tx import ReadTx, WriteTx
+from workflow.storage.transaction import ReadTx, WriteTx
 
 
 def init(store: Store, admin: str) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from workflow.storage.tables import events as t_events
 from workflow.storage.tables import projects as t_projects
 from workflow.storage.tables import templates as t_templates
 from workflow.storage.templates import template_row
-from workflow.storage.tx import ReadTx
+from workflow.storage.transaction import ReadTx
 
 
 def status(

@@ -13,8 +13,9 @@ from workflow.domain.rules import Context
 from workflow.domain.schedule import workdays
 from workflow.domain.schedule.clock import Clock, entering, next_tick
 from workflow.domain.vocabulary import ACTIVE
+from workflow.engine.commands import implements
 from workflow.engine.running import project_command, record, write_once
-from workflow.errors import Conflict, NotFound, RuleRefused
+from workflow.errors import Conflict, RuleRefused
 from workflow.storage import statements as sql
 from workflow.storage.chains import start_project_chain
 from workflow.storage.database import utcnow
@@ -22,7 +23,7 @@ from workflow.storage.grants import privileges_of
 from workflow.storage.store import Store
 from workflow.storage.tables import projects as t_projects
 from workflow.storage.templates import template_row
-from workflow.storage.tx import WriteTx
+from workflow.storage.transaction import WriteTx
 
 
 def create_project(
@@ -105,6 +106,7 @@ def create_project(
     return write_once(store, request_id, who.person, command, work)
 
 
+@implements("assign")
 def assign(
     store: Store,
     code: str,
@@ -118,8 +120,7 @@ def assign(
     person = inputs.person(person)
 
     def body(ctx: Context, tx: WriteTx) -> Event:
-        rules.require_assigner(ctx)
-        rules.require_role(ctx, role)
+        rules.may_assign(ctx, role)
         if ctx.state.holds(role, person):
             raise RuleRefused(f"{person} already holds the {ctx.role_title(role)} role on {ctx.code}")
         tx.write(
@@ -145,6 +146,7 @@ def assign(
     return project_command(store, code, actor, request_id, command, body, expected_seq=expected_seq)
 
 
+@implements("unassign")
 def unassign(
     store: Store,
     code: str,
@@ -158,11 +160,7 @@ def unassign(
     person = inputs.person(person)
 
     def body(ctx: Context, tx: WriteTx) -> Event:
-        rules.require_assigner(ctx)
-        rules.require_role(ctx, role)
-        if not ctx.state.holds(role, person):
-            raise NotFound(f"{person} does not hold the {ctx.role_title(role)} role on {ctx.code}")
-        rules.require_lead_kept(ctx, role, person)
+        rules.may_unassign(ctx, role, person)
         state = ctx.state
         tx.write(sql.DELETE_ASSIGNMENT, {"project_id": state.id, "role": role, "person": person})
         # An approval counts only while its signer holds the role: this one goes with the role.

@@ -8,14 +8,13 @@ from workflow.domain import inputs, rules
 from workflow.domain.audit.events import Event
 from workflow.domain.identity import Identity
 from workflow.domain.rules import Context
-from workflow.domain.templates.definition import possessive
-from workflow.domain.templates.machine import Binding, fire, position, settle
+from workflow.domain.templates.machine import settle
 from workflow.domain.vocabulary import COMPLETED, ON_HOLD
+from workflow.engine.commands import implements
 from workflow.engine.running import project_command, record
-from workflow.errors import RuleRefused
 from workflow.storage import statements as sql
 from workflow.storage.store import Store
-from workflow.storage.tx import WriteTx
+from workflow.storage.transaction import WriteTx
 
 
 def meaning(gate_title: str, phase_title: str, round_no: int) -> str:
@@ -23,6 +22,7 @@ def meaning(gate_title: str, phase_title: str, round_no: int) -> str:
     return f"{gate_title} for {phase_title}, round {round_no}"
 
 
+@implements("complete_task")
 def complete_task(
     store: Store,
     code: str,
@@ -36,19 +36,8 @@ def complete_task(
     note = inputs.text(note, "the note")
 
     def body(ctx: Context, tx: WriteTx) -> Event:
-        rules.require_role(ctx, role)
-        rules.require_holder(ctx, role)
-        rules.require_active(ctx, "mark tasks done")
-        phase, title = ctx.phase, ctx.role_title(role)
-        task = phase.task_of(role)
-        if task is None:
-            raise RuleRefused(f"the {title} has no task in {phase.title}")
-        done = ctx.state.tasks.get(role)
-        if done is not None:
-            raise RuleRefused(
-                f"the {possessive(title)} task '{task}' in {phase.title} is already done "
-                f"(by {done.person} at {done.at})"
-            )
+        task = rules.may_complete_task(ctx, role)
+        phase = ctx.phase
         tx.write(
             sql.INSERT_TASK,
             {
@@ -76,6 +65,7 @@ def complete_task(
     )
 
 
+@implements("approve")
 def approve(
     store: Store,
     code: str,
@@ -89,8 +79,7 @@ def approve(
     comment = inputs.text(comment, "the comment")
 
     def body(ctx: Context, tx: WriteTx) -> Event:
-        gate = rules.require_signer(ctx, role, "approve")
-        rules.require_four_eyes(ctx, gate, role)
+        gate = rules.may_approve(ctx, role)
         tx.write(
             sql.INSERT_APPROVAL,
             {
@@ -124,6 +113,7 @@ def approve(
     )
 
 
+@implements("withdraw")
 def withdraw(
     store: Store,
     code: str,
@@ -138,7 +128,7 @@ def withdraw(
     reason_text = inputs.text(reason, "the reason")
 
     def body(ctx: Context, tx: WriteTx) -> Event:
-        gate, signed = rules.require_own_approval(ctx, role)
+        gate, signed = rules.may_withdraw(ctx, role)
         state = ctx.state
         tx.write(
             sql.DELETE_APPROVAL,
@@ -157,6 +147,7 @@ def withdraw(
     return project_command(store, code, actor, request_id, command, body, expected_seq=expected_seq)
 
 
+@implements("reopen_task")
 def reopen_task(
     store: Store,
     code: str,
@@ -171,21 +162,8 @@ def reopen_task(
     reason_text = inputs.text(reason, "the reason", required=True)
 
     def body(ctx: Context, tx: WriteTx) -> Event:
-        rules.require_role(ctx, role)
-        authority = rules.require_holder_or_lead(
-            ctx, role, f"reopen the {possessive(ctx.role_title(role))} task"
-        )
-        rules.require_active(ctx, "reopen tasks")
-        phase, state = ctx.phase, ctx.state
-        task = phase.task_of(role)
-        if task is None:
-            raise RuleRefused(f"the {ctx.role_title(role)} has no task in {phase.title}")
-        done = state.tasks.get(role)
-        if done is None:
-            raise RuleRefused(
-                f"the {possessive(ctx.role_title(role))} task '{task}' is not done in round {state.round} "
-                f"of {phase.title}; there is nothing to reopen"
-            )
+        authority, task, done = rules.may_reopen_task(ctx, role)
+        state = ctx.state
         tx.write(
             sql.DELETE_TASK,
             {"project_id": state.id, "phase": state.phase, "round": state.round, "role": role},
@@ -201,6 +179,7 @@ def reopen_task(
     return project_command(store, code, actor, request_id, command, body, expected_seq=expected_seq)
 
 
+@implements("reject")
 def reject(
     store: Store,
     code: str,
@@ -214,9 +193,8 @@ def reject(
     reason_text = inputs.text(reason, "the reason", required=True)
 
     def body(ctx: Context, tx: WriteTx) -> Event:
-        gate = rules.require_signer(ctx, role, "reject")
+        gate, dest = rules.may_reject(ctx, role)
         state = ctx.state
-        dest = fire(ctx.tpl.machine, "reject", Binding(position(state.phase, state.status)))
         phase, status = settle(dest, state.phase)
         new_round, rounds = state.entered(phase)
         data = {
@@ -255,6 +233,7 @@ def reject(
     )
 
 
+@implements("advance")
 def advance(
     store: Store,
     code: str,
@@ -264,21 +243,8 @@ def advance(
     expected_seq: int | None = None,
 ) -> Event:
     def body(ctx: Context, tx: WriteTx) -> Event:
-        lead = rules.require_lead(ctx, "advance")
+        lead, dest = rules.may_advance(ctx)
         state = ctx.state
-
-        def ready() -> bool:
-            evaluation = state.evaluation(ctx.definition)
-            if not evaluation.ready:
-                raise RuleRefused(
-                    f"{ctx.code} cannot leave {ctx.phase.title} yet: " + "; ".join(evaluation.blockers),
-                    list(evaluation.blockers),
-                )
-            return True
-
-        dest = fire(
-            ctx.tpl.machine, "advance", Binding(position(state.phase, state.status), check_advance=ready)
-        )
         phase, status = settle(dest, state.phase)
         data: dict[str, Any] = {**_current_round(ctx), "status": status}
         if status == COMPLETED:
@@ -316,11 +282,8 @@ def lead_move(
     )
 
     def body(ctx: Context, tx: WriteTx) -> Event:
-        lead = rules.require_lead(ctx, trigger)
+        lead, dest = rules.may_lead_move(ctx, trigger)
         state = ctx.state
-        dest = fire(
-            ctx.tpl.machine, trigger, Binding(position(state.phase, state.status), held_phase=state.phase)
-        )
         _phase, status = settle(dest, state.phase)
         moved: dict[str, Any] = {"status": status}
         if status == ON_HOLD:  # the project points at the event that says why it waits
@@ -332,6 +295,7 @@ def lead_move(
     )
 
 
+@implements("hold")
 def hold(
     store: Store,
     code: str,
@@ -347,6 +311,7 @@ def hold(
     )
 
 
+@implements("resume")
 def resume(
     store: Store,
     code: str,
@@ -359,6 +324,7 @@ def resume(
     return lead_move(store, code, "resume", actor=actor, request_id=request_id, expected_seq=expected_seq)
 
 
+@implements("cancel")
 def cancel(
     store: Store,
     code: str,

@@ -26,12 +26,12 @@ GRACE_SECONDS = 30
 
 def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     import uvicorn
-    from sqlalchemy.engine import make_url
 
+    from workflow.storage import dialects
     from workflow.storage.database import default_url
 
     url = settings.db or current().db or default_url()
-    if make_url(url).get_backend_name() == "sqlite" and workers > 1:
+    if dialects.for_url(url).one_writer and workers > 1:
         raise UsageError("a SQLite database is served by one worker; use PostgreSQL for --workers above 1")
     settings = shared_among(settings, workers)
     hand_to_workers(settings.to_env())

@@ -8,14 +8,15 @@ from workflow.domain.identity import Identity
 from workflow.domain.rules import Context
 from workflow.domain.schedule import workdays
 from workflow.domain.schedule.clock import planned
-from workflow.domain.vocabulary import CLOSED
+from workflow.engine.commands import implements
 from workflow.engine.running import project_command, record
 from workflow.errors import RuleRefused, UsageError
 from workflow.storage.database import utcnow
 from workflow.storage.store import Store
-from workflow.storage.tx import WriteTx
+from workflow.storage.transaction import WriteTx
 
 
+@implements("set_due")
 def set_due(
     store: Store,
     code: str,
@@ -35,9 +36,7 @@ def set_due(
     why = inputs.text(reason, "the reason", required=True)
 
     def body(ctx: Context, tx: WriteTx) -> Event:
-        lead = rules.require_lead(ctx, "set the due dates of")
-        if ctx.state.status in CLOSED:
-            raise RuleRefused(f"project {ctx.code} is {ctx.state.status}; its due dates are history")
+        lead = rules.may_set_due(ctx)
         target = ctx.definition.phase(phase)
         if target is None:
             raise UsageError(f"{ctx.code}'s template has no phase {inputs.shown(phase)} "

@@ -20,6 +20,8 @@ from workflow.server.auth import CurrentIdentity, EngineDep
 from workflow.server.spool import InFlight, Spool, SpoolResponse
 
 router = APIRouter(tags=["audit"])
+# A project code in a query (the export).
+Project = Annotated[str | None, Query(max_length=CODE_MAX)]
 CHECKPOINT_BODY = {
     "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
 }
@@ -43,7 +45,7 @@ class VerifyQuery:
 
     def __init__(
         self,
-        project: str | None = Query(default=None, max_length=CODE_MAX),
+        project: Project = None,
         jobs: int | None = Query(default=None, ge=1, le=JOBS_MAX),
         replay: bool = Query(default=True, description="false: the hash chains only, not the state check"),
     ) -> None:
@@ -97,14 +99,9 @@ EXPORT_TYPES = {
     response_class=StreamingResponse,
     responses={200: {"description": "JSON Lines or CSV, streamed", "content": EXPORT_TYPES}},
 )
-async def export(
-    request: Request,
-    who: CurrentIdentity,
-    engine: EngineDep,
-    format: Literal["jsonl", "csv"] = "jsonl",
-    project: str | None = Query(default=None, max_length=CODE_MAX),
-    raw: bool = False,
-) -> Response:
+async def export(request: Request, who: CurrentIdentity, engine: EngineDep,
+                 format: Literal["jsonl", "csv"] = "jsonl",
+                 project: Project = None, raw: bool = False) -> Response:
     """Every event (or one project's), streamed: memory stays the same whatever the size.
 
     A thread reads the trail in one snapshot into a spool file that the answer sends as it

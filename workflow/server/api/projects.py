@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
+from workflow.domain.audit.events import Event
+from workflow.domain.commands import COMMANDS, Command
 from workflow.domain.inputs import COUNT_MAX
 from workflow.domain.paging import page_and_next
 from workflow.domain.results import ProjectStatus, ProjectSummary
@@ -24,7 +28,6 @@ from workflow.server.api.common import (
 from workflow.server.auth import CurrentIdentity, EngineDep
 
 router = APIRouter(tags=["projects"])
-TEXT = 4000
 Code = Annotated[str, Field(max_length=64)]
 
 
@@ -36,28 +39,6 @@ class ProjectIn(BaseModel):
     version: int | None = Field(default=None, ge=1, le=2**31 - 1)
     calendar: str | None = Field(default=None, max_length=32, description="e.g. GB-ENG: whose holidays")
     starts_on: str | None = Field(default=None, max_length=10, description="YYYY-MM-DD: the clock's start")
-
-
-class Note(BaseModel):
-    note: str | None = Field(default=None, max_length=TEXT)
-
-
-class Signing(BaseModel):
-    role: str = Field(max_length=64)
-    comment: str | None = Field(default=None, max_length=TEXT)
-
-
-class Rejection(BaseModel):
-    role: str = Field(max_length=64)
-    reason: str = Field(max_length=TEXT)
-
-
-class Reason(BaseModel):
-    reason: str = Field(max_length=TEXT)
-
-
-class MaybeReason(BaseModel):
-    reason: str | None = Field(default=None, max_length=TEXT)
 
 
 class Board(BaseModel):
@@ -106,9 +87,8 @@ CREATED = "$response.body#/project"
         status=("get", "/projects/{code}", {"code": CREATED}),
         history=("get", "/projects/{code}/history", {"code": CREATED}),
         report=("get", "/projects/{code}/report", {"code": CREATED}),
-        assign=("put", "/projects/{code}/team/{role}/{person}", {"code": CREATED}),
-        hold=("post", "/projects/{code}/hold", {"code": CREATED}),
-        cancel=("post", "/projects/{code}/cancel", {"code": CREATED}),
+        **{cmd.action: (cmd.method.lower(), cmd.path, {"code": CREATED})
+           for cmd in (COMMANDS["assign"], COMMANDS["hold"], COMMANDS["cancel"])},
     ),
 )
 def create(
@@ -119,20 +99,9 @@ def create(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     command(request, "create")
-    return event_response(
-        engine.create_project(
-            body.code,
-            template=body.template,
-            actor=who,
-            name=body.name,
-            client=body.client,
-            version=body.version,
-            request_id=idempotency_key,
-            calendar=body.calendar,
-            starts_on=body.starts_on,
-        ),
-        status_code=201,
-    )
+    given = body.model_dump(exclude={"code"})  # template, name, client, version, calendar, starts_on
+    return event_response(engine.create_project(body.code, actor=who, request_id=idempotency_key, **given),
+                          status_code=201)
 
 
 @router.get("/projects/{code}", response_model=ProjectStatus)
@@ -149,257 +118,77 @@ def status(
     return found
 
 
-@router.put(
-    "/projects/{code}/team/{role}/{person}",
-    response_model=EventOut,
-    responses={
-        **MOVED_ON,
-        **links(
-            200,
-            unassign=(
-                "delete",
-                "/projects/{code}/team/{role}/{person}",
-                {
-                    "code": "$request.path.code",
-                    "role": "$request.path.role",
-                    "person": "$request.path.person",
-                },
-            ),
-            task_done=(
-                "post",
-                "/projects/{code}/tasks/{role}/done",
-                {"code": "$request.path.code", "role": "$request.path.role"},
-            ),
-        ),
-    },
-)
-def assign(
-    code: str,
-    role: str,
-    person: str,
-    request: Request,
-    who: CurrentIdentity,
-    engine: EngineDep,
-    idempotency_key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> Response:
-    command(request, "assign")
-    return event_response(
-        engine.assign(
-            code, role, person, actor=who, request_id=idempotency_key, expected_seq=expected_seq(if_match)
-        )
-    )
+# -- the project commands: one endpoint each, built from its declaration (workflow/domain/commands.py) --
 
 
-@router.delete("/projects/{code}/team/{role}/{person}", response_model=EventOut, responses=MOVED_ON)
-def unassign(
-    code: str,
-    role: str,
-    person: str,
-    request: Request,
-    who: CurrentIdentity,
-    engine: EngineDep,
-    idempotency_key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> Response:
-    command(request, "unassign")
-    return event_response(
-        engine.unassign(
-            code, role, person, actor=who, request_id=idempotency_key, expected_seq=expected_seq(if_match)
-        )
-    )
+def _body_model(cmd: Command) -> type[BaseModel] | None:
+    """The command's JSON body: its parameters that are not in the path, with their limits."""
+    fields: dict[str, Any] = {}
+    for p in cmd.body_params():
+        if p.required:
+            fields[p.key] = (str, Field(max_length=p.arg.max_length, description=p.arg.format))
+        else:
+            fields[p.key] = (str | None, Field(default=None, max_length=p.arg.max_length,
+                                               description=p.arg.format))
+    if not fields:
+        return None
+    name = "".join(part.title() for part in cmd.name.split("_")) + "In"
+    return create_model(name, __doc__=f"The body of {cmd.method} {cmd.path}.", **fields)
 
 
-@router.post("/projects/{code}/tasks/{role}/done", response_model=EventOut, responses=MOVED_ON)
-def task_done(
-    code: str,
-    role: str,
-    request: Request,
-    who: CurrentIdentity,
-    engine: EngineDep,
-    body: Note | None = None,
-    idempotency_key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> Response:
-    command(request, "task.done")
-    return event_response(
-        engine.complete_task(
-            code,
-            role,
-            actor=who,
-            note=None if body is None else body.note,
-            request_id=idempotency_key,
-            expected_seq=expected_seq(if_match),
-        )
-    )
+def _endpoint(cmd: Command) -> Callable[..., Response]:
+    """``cmd`` as an endpoint: the path's values and the body's fields, then one Engine call for the
+    authenticated person (``Idempotency-Key`` its request id, ``If-Match`` the seq it expects)."""
+    model = _body_model(cmd)
+    path_names = [p.name for p in cmd.path_params()]
+    in_body = [(p.name, p.key) for p in cmd.body_params()]
+
+    def endpoint(**values: Any) -> Response:
+        command(values["request"], cmd.action)
+        body = values.get("body")
+        args = {name: values[name] for name in path_names}
+        args |= {name: None if body is None else getattr(body, key) for name, key in in_body}
+        engine = values["engine"]
+        run: Callable[..., Event] = getattr(engine, cmd.name)
+        return event_response(run(values["code"], **args, actor=values["who"],
+                                  request_id=values["idempotency_key"],
+                                  expected_seq=expected_seq(values["if_match"])))
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    params = [inspect.Parameter(name, keyword, annotation=str) for name in ("code", *path_names)]
+    if model is not None:
+        optional = not any(p.required for p in cmd.body_params())
+        params.append(inspect.Parameter("body", keyword, annotation=Annotated[model | None, Body()],
+                                        default=None) if optional else
+                      inspect.Parameter("body", keyword, annotation=Annotated[model, Body()]))
+    params += [
+        inspect.Parameter("request", keyword, annotation=Request),
+        inspect.Parameter("who", keyword, annotation=CurrentIdentity),
+        inspect.Parameter("engine", keyword, annotation=EngineDep),
+        inspect.Parameter("idempotency_key", keyword, annotation=IdempotencyKey, default=None),
+        inspect.Parameter("if_match", keyword, annotation=IfMatch, default=None),
+    ]
+    endpoint.__signature__ = inspect.Signature(params, return_annotation=Response)  # type: ignore[attr-defined]
+    endpoint.__name__ = endpoint.__qualname__ = cmd.action.replace(".", "_")
+    endpoint.__doc__ = f"{cmd.doc} ({cmd.who}; ``phasegate {' '.join(cmd.cli)}``)"
+    return endpoint
 
 
-@router.post("/projects/{code}/tasks/{role}/reopen", response_model=EventOut, responses=MOVED_ON)
-def task_reopen(
-    code: str,
-    role: str,
-    body: Reason,
-    request: Request,
-    who: CurrentIdentity,
-    engine: EngineDep,
-    idempotency_key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> Response:
-    command(request, "task.reopen")
-    return event_response(
-        engine.reopen_task(
-            code,
-            role,
-            actor=who,
-            reason=body.reason,
-            request_id=idempotency_key,
-            expected_seq=expected_seq(if_match),
-        )
-    )
+def _then(cmd: Command) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI links from the command's answer to the commands it makes possible, the path's
+    values carried over."""
+    targets = {}
+    for name in cmd.then:
+        nxt = COMMANDS[name]
+        carried = {p.name: f"$request.path.{p.name}" for p in nxt.path_params()}
+        targets[nxt.action.replace(".", "_")] = (nxt.method.lower(), nxt.path, {"code": "$request.path.code",
+                                                                               **carried})
+    return links(200, **targets) if targets else {}
 
 
-@router.post("/projects/{code}/approvals", response_model=EventOut, responses=MOVED_ON)
-def approve(
-    code: str,
-    body: Signing,
-    request: Request,
-    who: CurrentIdentity,
-    engine: EngineDep,
-    idempotency_key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> Response:
-    command(request, "approve")
-    return event_response(
-        engine.approve(
-            code,
-            body.role,
-            actor=who,
-            comment=body.comment,
-            request_id=idempotency_key,
-            expected_seq=expected_seq(if_match),
-        )
-    )
-
-
-@router.delete("/projects/{code}/approvals/{role}", response_model=EventOut, responses=MOVED_ON)
-def withdraw(
-    code: str,
-    role: str,
-    request: Request,
-    who: CurrentIdentity,
-    engine: EngineDep,
-    body: Annotated[MaybeReason | None, Body()] = None,
-    idempotency_key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> Response:
-    command(request, "withdraw")
-    return event_response(
-        engine.withdraw(
-            code,
-            role,
-            actor=who,
-            reason=None if body is None else body.reason,
-            request_id=idempotency_key,
-            expected_seq=expected_seq(if_match),
-        )
-    )
-
-
-@router.post("/projects/{code}/rejections", response_model=EventOut, responses=MOVED_ON)
-def reject(
-    code: str,
-    body: Rejection,
-    request: Request,
-    who: CurrentIdentity,
-    engine: EngineDep,
-    idempotency_key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> Response:
-    command(request, "reject")
-    return event_response(
-        engine.reject(
-            code,
-            body.role,
-            actor=who,
-            reason=body.reason,
-            request_id=idempotency_key,
-            expected_seq=expected_seq(if_match),
-        )
-    )
-
-
-@router.post("/projects/{code}/advance", response_model=EventOut, responses=MOVED_ON)
-def advance(
-    code: str,
-    request: Request,
-    who: CurrentIdentity,
-    engine: EngineDep,
-    idempotency_key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> Response:
-    command(request, "advance")
-    return event_response(
-        engine.advance(code, actor=who, request_id=idempotency_key, expected_seq=expected_seq(if_match))
-    )
-
-
-@router.post("/projects/{code}/hold", response_model=EventOut, responses=MOVED_ON)
-def hold(
-    code: str,
-    body: Reason,
-    request: Request,
-    who: CurrentIdentity,
-    engine: EngineDep,
-    idempotency_key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> Response:
-    command(request, "hold")
-    return event_response(
-        engine.hold(
-            code,
-            actor=who,
-            reason=body.reason,
-            request_id=idempotency_key,
-            expected_seq=expected_seq(if_match),
-        )
-    )
-
-
-@router.post("/projects/{code}/resume", response_model=EventOut, responses=MOVED_ON)
-def resume(
-    code: str,
-    request: Request,
-    who: CurrentIdentity,
-    engine: EngineDep,
-    idempotency_key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> Response:
-    command(request, "resume")
-    return event_response(
-        engine.resume(code, actor=who, request_id=idempotency_key, expected_seq=expected_seq(if_match))
-    )
-
-
-@router.post("/projects/{code}/cancel", response_model=EventOut, responses=MOVED_ON)
-def cancel(
-    code: str,
-    body: Reason,
-    request: Request,
-    who: CurrentIdentity,
-    engine: EngineDep,
-    idempotency_key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> Response:
-    command(request, "cancel")
-    return event_response(
-        engine.cancel(
-            code,
-            actor=who,
-            reason=body.reason,
-            request_id=idempotency_key,
-            expected_seq=expected_seq(if_match),
-        )
-    )
+for _cmd in COMMANDS.values():
+    router.add_api_route(_cmd.path, _endpoint(_cmd), methods=[_cmd.method], response_model=EventOut,
+                         responses={**MOVED_ON, **_then(_cmd)})
 
 
 @router.get("/projects/{code}/history", response_model=History)

@@ -1,5 +1,5 @@
-"""Due dates, the clock and the calendar feed: ``PUT /projects/{code}/due/{phase}``, ``POST /tick``,
-``/me/calendar.ics``."""
+"""The clock and the calendar feed: ``POST /tick``, ``/me/calendar.ics`` (a due date is set by a project
+command, ``PUT /projects/{code}/due/{phase}``: workflow/domain/commands.py)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from workflow.domain.inputs import TEXT_MAX
 from workflow.engine import Engine
 from workflow.errors import NotPermitted, Unauthenticated
 from workflow.server.api.common import (
-    MOVED_ON,
-    EventOut,
-    IdempotencyKey,
-    IfMatch,
     command,
-    event_out,
-    expected_seq,
 )
 from workflow.server.auth import CurrentIdentity, EngineDep, identify
 
@@ -27,22 +20,8 @@ router = APIRouter(tags=["schedule"])
 ICS = "text/calendar; charset=utf-8"
 
 
-class DueIn(BaseModel):
-    date: str = Field(max_length=10, description="YYYY-MM-DD")
-    reason: str = Field(max_length=TEXT_MAX)
-
-
 class CalendarKey(BaseModel):
     url: str = Field(description="the feed's address with its secret, shown this once")
-
-
-@router.put("/projects/{code}/due/{phase}", response_model=EventOut, responses=MOVED_ON)
-def set_due(code: str, phase: str, body: DueIn, request: Request, who: CurrentIdentity, engine: EngineDep,
-            idempotency_key: IdempotencyKey = None, if_match: IfMatch = None) -> dict[str, Any]:
-    """Set or move a phase's due date (the lead): ``project due CODE PHASE DATE --reason``."""
-    command(request, "due")
-    return event_out(engine.set_due(code, phase, body.date, actor=who, reason=body.reason,
-                                    request_id=idempotency_key, expected_seq=expected_seq(if_match)))
 
 
 @router.post("/tick")

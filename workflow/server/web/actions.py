@@ -21,10 +21,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+from workflow.domain.commands import COMMANDS, TEXT_MAX, Command
 from workflow.domain.identity import Identity
 from workflow.domain.inputs import event_number, shown
 from workflow.engine import Engine
-from workflow.engine.people import signin
 from workflow.errors import Busy, PhasegateError, Throttled, UsageError
 from workflow.server import checks
 from workflow.server.api.me import set_device_cookie, set_session_cookie
@@ -37,7 +37,7 @@ from workflow.server.web.render import page
 from workflow.server.web.session import safe_next, signed_in, viewer
 
 router = APIRouter()
-TEXT = 4000
+TEXT = TEXT_MAX  # every typed field (a name, a reason) is refused past the free text's limit
 FILE_FIELDS = frozenset({"file", "checkpoint"})  # the only fields a file may be sent in
 
 
@@ -97,7 +97,7 @@ def sign_in(request: Request, form: Form) -> Response:
     login = str(form.get("login") or "").strip()
     try:
         refuse_cross_site(request)  # no signing someone in to the forger's account
-        identity, device = signin.sign_in(engine.store, login, str(form.get("password") or ""),
+        identity, device = engine.sign_in(login, str(form.get("password") or ""),
                                           address=client_address(request), devices_sent=request.cookies)
     except PhasegateError as refusal:
         exc = for_the_caller(request, refusal)  # never where the database is, to someone not signed in
@@ -105,7 +105,7 @@ def sign_in(request: Request, form: Form) -> Response:
         if isinstance(exc, Throttled | Busy):
             refused.headers["Retry-After"] = str(exc.retry_after)
         return refused
-    session_id, _csrf = signin.open_session(engine.store, identity)
+    session_id, _csrf = engine.open_session(identity)
     response = see(back)
     secure = settings_of(request).secure_cookies
     set_session_cookie(response, session_id, secure=secure)
@@ -118,7 +118,7 @@ def sign_out(request: Request, form: Form) -> Response:
     viewer(request, csrf=form.get("csrf"))
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
-        signin.close_session(engine_of(request).store, session_id)
+        engine_of(request).close_session(session_id)
     response = see("/signin")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -140,35 +140,19 @@ def needed(form: dict[str, Any], name: str, what: str) -> str:
     return text(form, name, required=what) or ""
 
 
-Move = Callable[[Engine, str, dict[str, Any], dict[str, Any]], Any]
-
-
-def _reason(f: dict[str, Any]) -> str:
-    return needed(f, "reason", "a reason")
-
-
-def _role(f: dict[str, Any]) -> str:
-    return needed(f, "role", "the role")
-
-
 def _person(f: dict[str, Any]) -> str:
     return needed(f, "person", "the person's login name")
 
 
-# action -> the Engine call (the engine, the code, the form, the keywords every command takes)
-MOVES: dict[str, Move] = {
-    "done": lambda e, c, f, kw: e.complete_task(c, _role(f), note=text(f, "note"), **kw),
-    "reopen": lambda e, c, f, kw: e.reopen_task(c, _role(f), reason=_reason(f), **kw),
-    "approve": lambda e, c, f, kw: e.approve(c, _role(f), comment=text(f, "comment"), **kw),
-    "withdraw": lambda e, c, f, kw: e.withdraw(c, _role(f), reason=text(f, "reason"), **kw),
-    "reject": lambda e, c, f, kw: e.reject(c, _role(f), reason=_reason(f), **kw),
-    "advance": lambda e, c, f, kw: e.advance(c, **kw),
-    "hold": lambda e, c, f, kw: e.hold(c, reason=_reason(f), **kw),
-    "resume": lambda e, c, f, kw: e.resume(c, **kw),
-    "cancel": lambda e, c, f, kw: e.cancel(c, reason=_reason(f), **kw),
-    "assign": lambda e, c, f, kw: e.assign(c, _role(f), _person(f), **kw),
-    "unassign": lambda e, c, f, kw: e.unassign(c, _role(f), _person(f), **kw),
-}
+# a form's action -> the project command it runs (each declared once, with its button: domain/commands.py)
+MOVES: dict[str, Command] = {cmd.web.action: cmd for cmd in COMMANDS.values() if cmd.web is not None}
+
+
+def _arguments(cmd: Command, form: dict[str, Any]) -> dict[str, Any]:
+    """The command's parameters from the form's fields of the same names (a required one must not be
+    empty: its declaration's words ask for it)."""
+    return {p.name: needed(form, p.name, p.arg.what) if p.required else text(form, p.name)
+            for p in cmd.params}
 
 
 @router.post("/projects/{code}/do", response_class=HTMLResponse)
@@ -176,12 +160,13 @@ def act(request: Request, code: str, form: Form) -> Response:
     me = viewer(request, csrf=form.get("csrf"))
     engine = engine_of(request)
     try:
-        move = MOVES.get(str(form.get("action")))
-        if move is None:
+        cmd = MOVES.get(str(form.get("action")))
+        if cmd is None:
             raise UsageError(f"there is no action {str(form.get('action'))[:40]!r} on a project page")
         request.state.action = str(form.get("action"))
-        move(engine, code, form, {"actor": me, "expected_seq": _seq(form),
-                                  "request_id": text(form, "request_id")})
+        run: Callable[..., Any] = getattr(engine, cmd.name)
+        expected, request_id = _seq(form), text(form, "request_id")
+        run(code, **_arguments(cmd, form), actor=me, expected_seq=expected, request_id=request_id)
     except PhasegateError as exc:
         return pages.project_page(request, code, error=exc)
     return see(project_path(code))

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
+from workflow.domain.commands import COMMANDS, Move
 from workflow.domain.identity import Identity
 from workflow.domain.inputs import COUNT_MAX
 from workflow.domain.paging import page_and_next
@@ -107,8 +108,12 @@ def project_page(request: Request, code: str, *, at: str | None = None, action: 
                  ) -> HTMLResponse:
     """The project page as it stands (or stood ``at``); also what a refused form answers with."""
     me, engine = viewer(request), engine_of(request)
+    moves: frozenset[Move] = frozenset()
     try:
-        current = engine.status(code, reader=me, at=at)
+        if at is None:
+            current, moves = engine.status_and_moves(code, reader=me)
+        else:
+            current = engine.status(code, reader=me, at=at)
         events, history_next = page_and_next(
             lambda limit: engine.iter_history(code, reader=me, action=action, actor=actor, after=after,
                                               limit=limit),
@@ -116,11 +121,12 @@ def project_page(request: Request, code: str, *, at: str | None = None, action: 
     except PhasegateError as exc:
         if at is None and action is None and actor is None:
             return page(request, "error.html", status=exc.http_status, error=exc, title=code)
-        error, current, events, history_next = exc, engine.status(code, reader=me), [], None  # a bad filter
+        error, events, history_next = exc, [], None  # a bad filter: the page, and why
+        current, moves = engine.status_and_moves(code, reader=me)
     _info, definition, _src = engine.template(current.template, current.template_version)
     titles = {r.key: r.title for r in definition.roles}
     return page(request, "project.html", status=_status(error), error=error, st=current,
-                offer=offer(current, me.person, engine.grants_of(me.person), titles), titles=titles,
+                offer=offer(current, me.person, moves), commands=COMMANDS, titles=titles,
                 steps=steps(current, [(p.key, p.title) for p in definition.phases]),
                 phase_titles={p.key: p.title for p in definition.phases},
                 events=events, history_next=history_next,

@@ -1,8 +1,9 @@
-"""What a project page offers a person: exactly the buttons the rules let them use now.
+"""What a project page shows a person: the moves the rules let them make now, the phases as steps,
+a board row's "waiting on", a phase strip.
 
-The engine decides every command again under its lock; these mirror its rules
-(``workflow/domain/rules.py``) only to draw the page, from the status the page shows,
-so a button is never offered that the engine would refuse for who the person is.
+The buttons are the moves :func:`workflow.domain.commands.allowed_moves` gives: each command's own
+rule (``workflow/domain/rules.py``), the one the engine asks again under its lock, so a button is
+never offered that the engine would refuse for who the person is and what the project is now.
 """
 
 from __future__ import annotations
@@ -12,62 +13,46 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from workflow.domain.commands import COMMANDS, Command, Move
 from workflow.domain.results import ProjectStatus
-
-CLOSED = ("completed", "cancelled")
+from workflow.domain.vocabulary import ACTIVE
 
 
 @dataclass(frozen=True)
 class Offer:
-    """The controls one person gets on one project page."""
+    """The moves one person may make on one project page (none on a page of the past)."""
 
-    mark_done: frozenset[str] = frozenset()  # task roles
-    reopen: frozenset[str] = frozenset()
-    approve: frozenset[str] = frozenset()  # approver roles
-    withdraw: frozenset[str] = frozenset()
-    reject: tuple[str, ...] = ()
-    advance: bool = False
-    hold: bool = False
-    resume: bool = False
-    cancel: bool = False
-    staff: bool = False
-    roles: dict[str, str] = field(default_factory=dict)  # role -> title, for the forms
-    # approver role this person holds but may not sign (four eyes) -> the role they signed as
+    moves: frozenset[Move] = frozenset()
+    # approver role this person holds but may not sign (four eyes) -> the role they signed as: a hint
     four_eyes: dict[str, str] = field(default_factory=dict)
+
+    def can(self, command: str, role: str | None = None, person: str | None = None) -> bool:
+        return Move(command, role, person) in self.moves
+
+    def any(self, command: str) -> bool:
+        return any(m.command == command for m in self.moves)
+
+    def project_moves(self) -> list[Command]:
+        """The moves on the project itself (the lead's), in the table's order."""
+        return [cmd for cmd in COMMANDS.values() if Move(cmd.name) in self.moves]
 
     @property
     def anything(self) -> bool:
-        return bool(self.mark_done or self.reopen or self.approve or self.withdraw or self.reject
-                    or self.advance or self.hold or self.resume or self.cancel or self.staff)
+        return bool(self.moves)
 
 
-def offer(status: ProjectStatus, person: str, grants: frozenset[str], titles: dict[str, str]) -> Offer:
+def offer(status: ProjectStatus, person: str, moves: frozenset[Move]) -> Offer:
+    """``moves`` (the rules' answer), with the four-eyes hint for a gate this person already signed."""
     if status.as_of is not None:  # a page of the past: nothing to press
-        return Offer(roles=titles)
-    holds = {role for role, people in status.team.items() if person in people}
-    active, lead = status.status == "active", status.lead in holds
-    waiting = {(w["kind"], w["role"]): w["people"] for w in status.waiting}
-    gate = status.gate
-    signed = {a.role: a.person for a in gate.approvals} if gate is not None else {}
-    mine = [r for r, p in signed.items() if p == person]
-    four_eyes = {}
-    if gate is not None and gate.distinct_people and mine and active:
-        four_eyes = {r: mine[0] for r in gate.approvers if r in holds and r not in signed}
-    return Offer(
-        mark_done=frozenset(t.role for t in status.tasks if person in waiting.get(("task", t.role), ())),
-        reopen=frozenset(t.role for t in status.tasks if active and t.done and (t.role in holds or lead)),
-        approve=frozenset(r for r in (gate.approvers if gate else [])
-                          if person in waiting.get(("approval", r), ())),
-        withdraw=frozenset(r for r, p in signed.items() if active and p == person),
-        reject=tuple(r for r in (gate.approvers if gate else []) if active and r in holds),
-        advance=lead and status.can_advance,
-        hold=lead and active,
-        resume=lead and status.status == "on_hold",
-        cancel=lead and status.status not in CLOSED,
-        staff=("admin" in grants or lead) and status.status not in CLOSED,
-        roles=titles,
-        four_eyes=four_eyes,
-    )
+        return Offer()
+    gate, four_eyes = status.gate, {}
+    if gate is not None and gate.distinct_people and status.status == ACTIVE:
+        mine = [a.role for a in gate.approvals if a.person == person]
+        signed = {a.role for a in gate.approvals}
+        held = {role for role, people in status.team.items() if person in people}
+        four_eyes = {r: mine[0] for r in gate.approvers
+                     if mine and r in held and r not in signed and Move("approve", r) not in moves}
+    return Offer(moves, four_eyes)
 
 
 def steps(status: ProjectStatus, phases: list[tuple[str, str]]) -> list[dict[str, Any]]:

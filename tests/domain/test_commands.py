@@ -1,0 +1,34 @@
+"""The command table: every declared project command has a rule, a body, an Engine method and a
+client method, all from the one declaration."""
+
+from __future__ import annotations
+
+import inspect
+
+from workflow.client import RemoteEngine
+from workflow.domain import rules
+from workflow.domain.commands import COMMANDS, ProjectCommands
+from workflow.engine import Engine
+from workflow.engine.commands import BODIES
+
+
+def test_every_command_has_its_rule_its_body_and_both_engines_methods() -> None:
+    assert set(BODIES) == set(COMMANDS)
+    for name, cmd in COMMANDS.items():
+        assert cmd.check() is getattr(rules, cmd.rule)
+        assert getattr(Engine, name) is getattr(ProjectCommands, name), f"Engine.{name} is not the declared one"
+        assert getattr(RemoteEngine, name) is getattr(ProjectCommands, name), name
+        assert cmd.path.startswith("/projects/{code}"), "a project command acts on one project"
+
+
+def test_a_body_takes_exactly_its_declarations_parameters() -> None:
+    for name, body in BODIES.items():
+        declared = list(inspect.signature(getattr(ProjectCommands, name)).parameters)[1:]
+        assert list(inspect.signature(body).parameters)[1:] == declared, name
+
+
+def test_the_web_actions_and_the_actions_are_distinct() -> None:
+    webs = [cmd.web.action for cmd in COMMANDS.values() if cmd.web is not None]
+    assert len(webs) == len(set(webs))
+    assert len({cmd.action for cmd in COMMANDS.values()}) == len(COMMANDS)
+    assert len({(cmd.method, cmd.path) for cmd in COMMANDS.values()}) == len(COMMANDS)
