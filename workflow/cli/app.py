@@ -68,6 +68,19 @@ def emit_listing(as_json: bool, items: Sequence[Any], header: list[str], row: Ca
     emit_lines(columns(rows, header=header) if rows or empty is None else [empty])
 
 
+def emit_made_with_secret(as_json: bool, made: Any, field: str, secret: str | None, summary: str,
+                          keep: str) -> None:
+    """What made a secret it shows this once (a token, a webhook's signing secret): under ``--json``
+    ``made``'s ``to_dict()`` with the secret as ``field``, else ``summary``, the secret and ``keep``."""
+    if as_json:
+        emit_json({**made.to_dict(), **({field: secret} if secret else {})})
+        return
+    emit(summary)
+    if secret:
+        emit(secret)
+        emit(keep)
+
+
 def emit_json_array(values: Iterable[Any]) -> None:
     """One JSON array, written element by element as they come (a stream of any length)."""
     from workflow.cli.render import json_text
