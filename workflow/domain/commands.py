@@ -165,20 +165,20 @@ class ProjectCommands(Protocol):
     # -- staffing -------------------------------------------------------------------------------------
 
     @command("PUT", "/projects/{code}/team/{role}/{person}", action="assign", cli="project assign",
-             who="admin or the project's lead", rule="may_assign",
+             who="admins or the project's lead", rule="may_assign",
              web=Web("assign", "Assign", "Assign someone to a role", each="role"),
              then=("unassign", "complete_task"))
     def assign(self, code: str, role: Role, person: Person, *, actor: Actor = None,
                request_id: str | None = None, expected_seq: int | None = None) -> Event:
-        """Give PERSON the ROLE on the project (admins and the lead, while it is open)."""
+        """Give PERSON the ROLE on project CODE, while it is open."""
         return self._command("assign", _args(locals()))
 
     @command("DELETE", "/projects/{code}/team/{role}/{person}", action="unassign", cli="project unassign",
-             who="admin or the project's lead", rule="may_unassign",
+             who="admins or the project's lead", rule="may_unassign",
              web=Web("unassign", "Unassign", "Unassign {person} as {role}", "quiet", "member"))
     def unassign(self, code: str, role: Role, person: Person, *, actor: Actor = None,
                  request_id: str | None = None, expected_seq: int | None = None) -> Event:
-        """Take the ROLE from PERSON (their approval of the current round goes with it)."""
+        """Take ROLE on project CODE from PERSON; their approval of the current round goes with it."""
         return self._command("unassign", _args(locals()))
 
     # -- the work -------------------------------------------------------------------------------------
@@ -188,7 +188,7 @@ class ProjectCommands(Protocol):
              web=Web("done", "Mark done", "Mark the {role} task done", "primary", each="role"))
     def complete_task(self, code: str, role: Role, *, actor: Actor = None, note: Note = None,
                       request_id: str | None = None, expected_seq: int | None = None) -> Event:
-        """Mark ROLE's task in the current phase done."""
+        """Mark ROLE's task in the current phase of CODE done."""
         return self._command("complete_task", _args(locals()))
 
     @command("POST", "/projects/{code}/tasks/{role}/reopen", action="task.reopen", cli="task reopen",
@@ -211,7 +211,7 @@ class ProjectCommands(Protocol):
              web=Web("withdraw", "Withdraw", "Withdraw the {role} sign-off", each="role"))
     def withdraw(self, code: str, role: Role, *, actor: Actor = None, reason: MaybeReason = None,
                  request_id: str | None = None, expected_seq: int | None = None) -> Event:
-        """Take back your approval of the current round's gate as ROLE (the gate not yet passed)."""
+        """Take back your approval of the current phase's gate as ROLE, before the gate is passed."""
         return self._command("withdraw", _args(locals()))
 
     @command("POST", "/projects/{code}/rejections", action="reject", cli="reject", who="a holder of ROLE",
@@ -227,35 +227,36 @@ class ProjectCommands(Protocol):
              rule="may_advance", web=Web("advance", "Advance", "Advance the project", "primary"))
     def advance(self, code: str, *, actor: Actor = None, request_id: str | None = None,
                 expected_seq: int | None = None) -> Event:
-        """Move the project to its next phase (its tasks done and its gate signed)."""
+        """Move CODE to its next phase, its tasks done and its gate signed."""
         return self._command("advance", _args(locals()))
 
     @command("POST", "/projects/{code}/hold", action="hold", cli="hold", who="the lead role",
              rule="may_hold", web=Web("hold", "Hold", "Hold the project"))
     def hold(self, code: str, *, actor: Actor = None, reason: Reason, request_id: str | None = None,
              expected_seq: int | None = None) -> Event:
-        """Put the project on hold; the reason is recorded and shown while it waits."""
+        """Put CODE on hold; the reason is recorded and shown while it waits."""
         return self._command("hold", _args(locals()))
 
     @command("POST", "/projects/{code}/resume", action="resume", cli="resume", who="the lead role",
              rule="may_resume", web=Web("resume", "Resume", "Resume the project", "primary"))
     def resume(self, code: str, *, actor: Actor = None, request_id: str | None = None,
                expected_seq: int | None = None) -> Event:
-        """Resume a held project in the phase it was held in."""
+        """Resume a held project where it stopped."""
         return self._command("resume", _args(locals()))
 
     @command("POST", "/projects/{code}/cancel", action="cancel", cli="cancel", who="the lead role",
              rule="may_cancel", web=Web("cancel", "Cancel project", "Cancel the project", "danger"))
     def cancel(self, code: str, *, actor: Actor = None, reason: Reason, request_id: str | None = None,
                expected_seq: int | None = None) -> Event:
-        """Cancel the project for good."""
+        """Cancel CODE for good."""
         return self._command("cancel", _args(locals()))
 
     @command("PUT", "/projects/{code}/due/{phase}", action="due", cli="project due", who="the lead role",
              rule="may_set_due", keys={"day": "date"})
     def set_due(self, code: str, phase: Phase, day: Day, *, actor: Actor = None, reason: Reason,
                 request_id: str | None = None, expected_seq: int | None = None) -> Event:
-        """Set or move the due date of PHASE (the current one, or one to come) to DAY (YYYY-MM-DD)."""
+        """Set or move the due date of PHASE of project CODE, the current phase or one to come, to DATE:
+        YYYY-MM-DD."""
         return self._command("set_due", _args(locals()))
 
 
