@@ -115,9 +115,13 @@ class Command:
 
     def check(self) -> Callable[..., Any]:
         """The rule (loaded on first use: a ``--server`` client never imports the rules' machinery)."""
-        rules = importlib.import_module("workflow.domain.rules")
-        found: Callable[..., Any] = getattr(rules, self.rule)
+        found = _RULES.get(self.rule)
+        if found is None:
+            found = _RULES[self.rule] = getattr(importlib.import_module("workflow.domain.rules"), self.rule)
         return found
+
+
+_RULES: dict[str, Callable[..., Any]] = {}
 
 
 COMMANDS: dict[str, Command] = {}
