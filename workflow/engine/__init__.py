@@ -15,7 +15,13 @@
 ``engine/board.py``           the board, streamed in pages
 ``engine/audit.py``           verify, checkpoints, export, reports
 ``engine/running.py``         how every project command runs (lock, rules, event)
+``engine/commands.py``        each project command's body, by name (``@implements``)
+``engine/moves.py``           a project's status with the moves a person may make
+``engine/protocol.py``        ``EngineAPI``: what the CLI asks of this and of RemoteEngine
 ============================  ==================================================
+
+The project commands (assign … cancel, set_due) are declared in :mod:`workflow.domain.commands`;
+the Engine inherits their methods and runs each one's body in :meth:`Engine._command`.
 
 Each method is the module function of the same name with the Engine's
 :class:`~workflow.storage.store.Store` bound as its first argument (:func:`_bound`
