@@ -32,3 +32,17 @@ def test_the_web_actions_and_the_actions_are_distinct() -> None:
     assert len(webs) == len(set(webs))
     assert len({cmd.action for cmd in COMMANDS.values()}) == len(COMMANDS)
     assert len({(cmd.method, cmd.path) for cmd in COMMANDS.values()}) == len(COMMANDS)
+
+
+def test_every_button_has_a_place_on_the_page() -> None:
+    """The project page draws the buttons place by place (domain/commands.py's PLACES)."""
+    from pathlib import Path
+
+    import workflow.server.web as web
+    from workflow.domain.commands import PLACES
+
+    page = (Path(web.__file__).parent / "templates" / "project.html").read_text(encoding="utf-8")
+    for cmd in COMMANDS.values():
+        if cmd.web is not None:
+            assert cmd.web.place in PLACES, cmd.name
+            assert f'("{cmd.web.place}")' in page, f"project.html draws nothing at {cmd.web.place}"

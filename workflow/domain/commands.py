@@ -87,7 +87,25 @@ class Web:
     label: str
     form: str
     look: str = ""
-    each: str = "project"  # drawn once for the project, for each "role", or for each "member" of the team
+    place: str = "lead"  # where the page draws it: one of PLACES
+
+    @property
+    def each(self) -> str:
+        """Drawn once for the "project", for each "role", or for each "member" of the team."""
+        return PLACES[self.place]
+
+
+# Where a button goes on the project page -> what it is drawn for there.
+PLACES = {
+    "task:open": "role",  # beside a task not done yet
+    "task:done": "role",  # beside a task done
+    "gate:unsigned": "role",  # beside an approver role not signed yet
+    "gate:signed": "role",  # beside a signed approval
+    "gate": "role",  # under the gate, one for each of its approver roles
+    "lead": "project",  # the lead's moves
+    "team": "role",  # the staffing form (its role picked in it)
+    "team:member": "member",  # beside each member of the team
+}
 
 
 @dataclass(frozen=True)
@@ -170,7 +188,7 @@ class ProjectCommands(Protocol):
 
     @command("PUT", "/projects/{code}/team/{role}/{person}", action="assign", cli="project assign",
              who="admins or the project's lead", rule="may_assign",
-             web=Web("assign", "Assign", "Assign someone to a role", each="role"),
+             web=Web("assign", "Assign", "Assign someone to a role", place="team"),
              then=("unassign", "complete_task"))
     def assign(self, code: str, role: Role, person: Person, *, actor: Actor = None,
                request_id: str | None = None, expected_seq: int | None = None) -> Event:
@@ -179,7 +197,7 @@ class ProjectCommands(Protocol):
 
     @command("DELETE", "/projects/{code}/team/{role}/{person}", action="unassign", cli="project unassign",
              who="admins or the project's lead", rule="may_unassign",
-             web=Web("unassign", "Unassign", "Unassign {person} as {role}", "quiet", "member"))
+             web=Web("unassign", "Unassign", "Unassign {person} as {role}", "quiet", "team:member"))
     def unassign(self, code: str, role: Role, person: Person, *, actor: Actor = None,
                  request_id: str | None = None, expected_seq: int | None = None) -> Event:
         """Take ROLE on project CODE from PERSON; their approval of the current round goes with it."""
@@ -189,7 +207,7 @@ class ProjectCommands(Protocol):
 
     @command("POST", "/projects/{code}/tasks/{role}/done", action="task.done", cli="task done",
              who="a holder of ROLE", rule="may_complete_task",
-             web=Web("done", "Mark done", "Mark the {role} task done", "primary", each="role"))
+             web=Web("done", "Mark done", "Mark the {role} task done", "primary", "task:open"))
     def complete_task(self, code: str, role: Role, *, actor: Actor = None, note: Note = None,
                       request_id: str | None = None, expected_seq: int | None = None) -> Event:
         """Mark ROLE's task in the current phase of CODE done."""
@@ -197,14 +215,15 @@ class ProjectCommands(Protocol):
 
     @command("POST", "/projects/{code}/tasks/{role}/reopen", action="task.reopen", cli="task reopen",
              who="a holder of ROLE, or the lead", rule="may_reopen_task",
-             web=Web("reopen", "Reopen", "Reopen the {role} task", each="role"))
+             web=Web("reopen", "Reopen", "Reopen the {role} task", place="task:done"))
     def reopen_task(self, code: str, role: Role, *, actor: Actor = None, reason: Reason,
                     request_id: str | None = None, expected_seq: int | None = None) -> Event:
         """Mark ROLE's task of the current round not done again."""
         return self._command("reopen_task", _args(locals()))
 
     @command("POST", "/projects/{code}/approvals", action="approve", cli="approve", who="a holder of ROLE",
-             rule="may_approve", web=Web("approve", "Approve", "Approve as {role}", "primary", each="role"))
+             rule="may_approve", web=Web("approve", "Approve", "Approve as {role}", "primary",
+                                         "gate:unsigned"))
     def approve(self, code: str, role: Role, *, actor: Actor = None, comment: Comment = None,
                 request_id: str | None = None, expected_seq: int | None = None) -> Event:
         """Approve the current phase's gate as ROLE."""
@@ -212,14 +231,14 @@ class ProjectCommands(Protocol):
 
     @command("DELETE", "/projects/{code}/approvals/{role}", action="withdraw", cli="withdraw",
              who="the person who approved as ROLE", rule="may_withdraw",
-             web=Web("withdraw", "Withdraw", "Withdraw the {role} sign-off", each="role"))
+             web=Web("withdraw", "Withdraw", "Withdraw the {role} sign-off", place="gate:signed"))
     def withdraw(self, code: str, role: Role, *, actor: Actor = None, reason: MaybeReason = None,
                  request_id: str | None = None, expected_seq: int | None = None) -> Event:
         """Take back your approval of the current phase's gate as ROLE, before the gate is passed."""
         return self._command("withdraw", _args(locals()))
 
     @command("POST", "/projects/{code}/rejections", action="reject", cli="reject", who="a holder of ROLE",
-             rule="may_reject", web=Web("reject", "Reject", "Reject as {role}", "danger", each="role"))
+             rule="may_reject", web=Web("reject", "Reject", "Reject as {role}", "danger", "gate"))
     def reject(self, code: str, role: Role, *, actor: Actor = None, reason: Reason,
                request_id: str | None = None, expected_seq: int | None = None) -> Event:
         """Reject the current phase's gate as ROLE: the project goes back and starts a new round."""
