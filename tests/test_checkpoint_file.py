@@ -21,12 +21,12 @@ from hypothesis import strategies as st
 from workflow.domain.audit.checkpoint import (
     KEY_ENV,
     Checkpoint,
-    checkpoint_key,
     load_checkpoint,
     make_checkpoint,
     read_checkpoint,
 )
 from workflow.errors import AuditBroken, PhasegateError, UsageError
+from workflow.settings import current
 
 KEY = b"correct horse battery staple"
 CHAINS = {"@system": (4, "a" * 64), "P-1": (11, "0123456789abcdef" * 4), "P-2": (1, "f" * 64)}
@@ -96,7 +96,7 @@ def test_a_key_that_is_not_utf8_in_the_environment_is_used_as_its_bytes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv(KEY_ENV, b"k\xffey".decode("utf-8", "surrogateescape"))
-    assert checkpoint_key() == b"k\xffey"
+    assert current().checkpoint_key == b"k\xffey"
 
 
 def test_the_checkpoint_text_is_ascii_and_reads_back_to_the_same_checkpoint() -> None:

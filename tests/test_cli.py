@@ -506,10 +506,11 @@ def test_importing_the_cli_loads_only_click_the_vocabulary_the_input_rules_and_w
         "new = {m for m in set(sys.modules) - before if m.split('.')[0] not in sys.stdlib_module_names}; "
         "print(sorted(m for m in new if not m.startswith(('click', 'workflow.cli'))))"
     )
-    # workflow.domain.limits: pure data, the defaults `serve --help` shows (declared once there).
+    # workflow.domain.limits: pure data, the defaults `serve --help` shows (declared once there);
+    # workflow.settings: the PHASEGATE_* variables the global options read (stdlib only).
     assert _python(code) == str(sorted(["workflow", "workflow.domain", "workflow.domain.inputs",
                                         "workflow.domain.limits", "workflow.domain.vocabulary",
-                                        "workflow.errors"]))
+                                        "workflow.errors", "workflow.settings"]))
 
 
 @pytest.mark.parametrize("argv", [["--help"],
@@ -530,7 +531,7 @@ def test_commands_without_a_database_never_import_sqlalchemy(argv: list[str]) ->
 
 @pytest.mark.parametrize("transport", ["direct"])  # the demo makes its own database
 def test_demo_runs_on_its_own_throw_away_database(run: Run, tmp_path: Path) -> None:
-    pytest.importorskip("workflow.cli.demo")
+    pytest.importorskip("workflow.demo")
     kept = tmp_path / "demo.db"
     result = run("demo", "--keep", str(kept))
     assert result.exit_code == 0, result.output

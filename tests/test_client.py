@@ -339,7 +339,7 @@ def test_completion_with_a_server_sends_nothing_and_offers_the_built_in_roles() 
 
 
 def test_the_demo_runs_on_its_own_database_with_a_server_set(tmp_path: Path) -> None:
-    pytest.importorskip("workflow.cli.demo")
+    pytest.importorskip("workflow.demo")
     kept = tmp_path / "demo.db"
     result = phasegate("demo", "--keep", str(kept), env={"PHASEGATE_SERVER": "http://127.0.0.1:9"})
     assert result.exit_code == 0, result.output

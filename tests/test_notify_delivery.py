@@ -18,7 +18,7 @@ from receivers import Receiver, http_receiver, smtp_receiver, verified
 from schedules import MovableClock, moved_clock, timed_project
 from sqlalchemy import select, update
 
-from workflow import Engine
+from workflow import Engine, settings
 from workflow.delivery.backoff import retry_delay
 from workflow.delivery.leases import claim
 from workflow.delivery.mail import MailConfig
@@ -339,7 +339,7 @@ def test_smtp_settings_are_read_from_the_url() -> None:
     with pytest.raises(UsageError, match="in clear"):  # AUTH only over TLS
         MailConfig.from_url("smtp://me:secret@mail.example.com:587", "pg@x.com")
     assert MailConfig.from_url("smtp://me:secret@mail.example.com:587?starttls=1", "pg@x.com").user == "me"
-    assert MailConfig.from_env({"PHASEGATE_SMTP_URL": "smtp://h"}) is None
+    assert MailConfig.from_settings(settings.read({"PHASEGATE_SMTP_URL": "smtp://h"})) is None
 
 
 def test_the_lease_is_always_more_than_twice_the_deadline(engine: Engine) -> None:

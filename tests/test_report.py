@@ -14,7 +14,7 @@ from workflow import Engine
 from workflow.domain.templates.loader import builtin_paths
 from workflow.errors import NotFound, NotPermitted
 from workflow.reports.html import render_html
-from workflow.reports.timeline import duration, report_lines, template_report_lines
+from workflow.reports.text import duration, report_lines, template_report_lines
 
 TEAM = {"integrated_producer": "ana", "team": "fay"}
 

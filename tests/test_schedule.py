@@ -205,7 +205,7 @@ def test_the_report_compares_each_visit_with_its_plan(db_url: str) -> None:
         kickoff, build = report.visits
         assert (kickoff.planned, kickoff.due_on, kickoff.late) == ("3d", "2026-12-10", False)
         assert (build.planned, build.due_on, build.late) == ("5d", "2026-12-15", True)
-        from workflow.reports.timeline import report_lines
+        from workflow.reports.text import report_lines
 
         lines = report_lines(report)
         assert "  schedule: planned 3d, due 2026-12-10: on time" in lines

@@ -1,8 +1,8 @@
 """Every refusal phasegate can give, under one base class.
 
 Each subclass carries everything a transport needs to report it — the CLI's exit
-code, the HTTP status and the ``kind`` of the JSON error body — so the table
-"exception -> exit code -> HTTP status" lives here and nowhere else, and a script
+code, the HTTP status and the ``kind`` of the JSON error body, on its class line — so the
+table "exception -> exit code -> HTTP status -> kind" lives here and nowhere else, and a script
 using the Python API can catch :class:`PhasegateError` alone.
 """
 
@@ -20,6 +20,18 @@ class PhasegateError(Exception):
     http_status = 409
     kind = "refused"
 
+    def __init_subclass__(cls, *, exit_code: int | None = None, http_status: int | None = None,
+                          kind: str | None = None, **more: Any) -> None:
+        """A subclass states what differs from its parent on its class line:
+        ``class NotFound(PhasegateError, exit_code=3, http_status=404, kind="not_found")``."""
+        super().__init_subclass__(**more)
+        if exit_code is not None:
+            cls.exit_code = exit_code
+        if http_status is not None:
+            cls.http_status = http_status
+        if kind is not None:
+            cls.kind = kind
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
@@ -32,12 +44,8 @@ class PhasegateError(Exception):
         return {"kind": self.kind, "message": self.message}
 
 
-class RuleRefused(PhasegateError):
+class RuleRefused(PhasegateError, exit_code=1, http_status=409, kind="refused"):
     """The workflow's rules forbid this move now (tasks open, gate unsigned, wrong status)."""
-
-    exit_code = 1
-    http_status = 409
-    kind = "refused"
 
     def __init__(self, message: str, blockers: list[str] | None = None) -> None:
         super().__init__(message)
@@ -50,12 +58,8 @@ class RuleRefused(PhasegateError):
         return out
 
 
-class UsageError(PhasegateError):
+class UsageError(PhasegateError, exit_code=2, http_status=422, kind="bad_input"):
     """The input itself is malformed (a bad code, a bad time, an empty reason)."""
-
-    exit_code = 2
-    http_status = 422
-    kind = "bad_input"
 
 
 @dataclass(frozen=True)
@@ -76,10 +80,8 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-class DefinitionError(UsageError):
+class DefinitionError(UsageError, exit_code=2):
     """A template is invalid; ``problems`` lists every problem found, in file order."""
-
-    exit_code = 2
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = list(problems)
@@ -96,44 +98,24 @@ class DefinitionError(UsageError):
         return out
 
 
-class NotFound(PhasegateError):
+class NotFound(PhasegateError, exit_code=3, http_status=404, kind="not_found"):
     """A project, template, role or person named by the user does not exist."""
 
-    exit_code = 3
-    http_status = 404
-    kind = "not_found"
 
-
-class NotPermitted(PhasegateError):
+class NotPermitted(PhasegateError, exit_code=4, http_status=403, kind="not_permitted"):
     """The acting person lacks the role or grant this command needs."""
 
-    exit_code = 4
-    http_status = 403
-    kind = "not_permitted"
 
-
-class Conflict(PhasegateError):
+class Conflict(PhasegateError, exit_code=5, http_status=409, kind="conflict"):
     """The thing exists already, or changed meanwhile and retries ran out."""
 
-    exit_code = 5
-    http_status = 409
-    kind = "conflict"
 
-
-class AuditBroken(PhasegateError):
+class AuditBroken(PhasegateError, exit_code=6, http_status=409, kind="audit_broken"):
     """Audit verification found an edited, missing, reordered or forked event."""
 
-    exit_code = 6
-    http_status = 409
-    kind = "audit_broken"
 
-
-class DatabaseProblem(PhasegateError):
+class DatabaseProblem(PhasegateError, exit_code=2, http_status=503, kind="unavailable"):
     """The database cannot be used: unreachable, not a database, newer schema, bad URL."""
-
-    exit_code = 2
-    http_status = 503
-    kind = "unavailable"
 
 
 class ServerUnavailable(DatabaseProblem):
@@ -141,70 +123,44 @@ class ServerUnavailable(DatabaseProblem):
     phasegate's API (a proxy's error page, another program on that port)."""
 
 
-class Unauthenticated(PhasegateError):
+class Unauthenticated(PhasegateError, exit_code=4, http_status=401, kind="unauthenticated"):
     """No credential, or one that is not (or no longer) valid: who acts is not known."""
 
-    exit_code = 4
-    http_status = 401
-    kind = "unauthenticated"
 
-
-class Throttled(PhasegateError):
+class Throttled(PhasegateError, exit_code=4, http_status=429, kind="throttled"):
     """Too many failed sign-ins for this name or address: wait before trying again."""
-
-    exit_code = 4
-    http_status = 429
-    kind = "throttled"
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
 
-class BadRequest(UsageError):
+class BadRequest(UsageError, http_status=400):
     """The request itself is malformed in a way no field's value explains (a header that must come
     once came twice): answered 400, with the kind of any bad input."""
 
-    http_status = 400
 
-
-class TooLarge(UsageError):
+class TooLarge(UsageError, exit_code=2, http_status=413, kind="too_large"):
     """What was sent is bigger than phasegate accepts (a request body, an upload): refused before
     it costs more than the limit's worth of memory or time."""
 
-    exit_code = 2
-    http_status = 413
-    kind = "too_large"
 
-
-class TooSlow(UsageError):
+class TooSlow(UsageError, exit_code=2, http_status=408, kind="too_slow"):
     """What was sent did not arrive in time (a request's headers or body, trickled): the connection is
     not held open for it any longer."""
 
-    exit_code = 2
-    http_status = 408
-    kind = "too_slow"
 
-
-class Busy(PhasegateError):
+class Busy(PhasegateError, exit_code=5, http_status=503, kind="busy"):
     """The server is at a bound it keeps to stay up (password checks or database connections in
     use): nothing was done; try again after ``retry_after`` seconds."""
-
-    exit_code = 5
-    http_status = 503
-    kind = "busy"
 
     def __init__(self, message: str, retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
 
-class PreconditionFailed(Conflict):
+class PreconditionFailed(Conflict, exit_code=5, http_status=412, kind="precondition_failed"):
     """The project moved on since the caller read it (``If-Match``): nobody signs what they did not see."""
-
-    exit_code = 5
-    http_status = 412
-    kind = "precondition_failed"
 
 
 # -- the way back: an error body (HTTP, or the CLI's --json on stderr) as the exception it describes ----

@@ -22,7 +22,6 @@ from tampering import drop_triggers, execute
 
 from workflow import Engine
 from workflow.domain.audit.events import SYSTEM_CHAIN
-from workflow.engine.people import signin
 
 
 @pytest.fixture
@@ -87,7 +86,7 @@ def test_a_swapped_calendar_key_hash_is_named(engine: Engine, sql: sqlalchemy.En
 
 def test_a_swapped_password_hash_is_named(engine: Engine, sql: sqlalchemy.Engine) -> None:
     swap(sql, "people", "password_hash", "login", "ana", "mem")
-    assert signin.sign_in(engine.store, "ana", "the password of mem", address="10.0.0.1").identity.person == "ana"
+    assert engine.sign_in("ana", "the password of mem", address="10.0.0.1").identity.person == "ana"
     chain, problem, detail = named(engine)
     assert (chain, problem) == (SYSTEM_CHAIN, "state differs")
     assert detail.startswith("people row ana: sha256 of password_hash is "), detail
@@ -103,7 +102,7 @@ def test_a_password_rehashed_at_sign_in_still_verifies(engine: Engine, monkeypat
     monkeypatch.setattr(credentials, "_hasher", lambda: weak)
     engine.set_password("mem", "an older kind of hash", actor="ana")
     monkeypatch.undo()
-    assert signin.sign_in(engine.store, "mem", "an older kind of hash", address="10.0.0.1").identity.person == "mem"
+    assert engine.sign_in("mem", "an older kind of hash", address="10.0.0.1").identity.person == "mem"
     last = engine.store.read(lambda tx: tx.conn.execute(sqlalchemy.text(
         "SELECT action, data FROM events WHERE chain = :c ORDER BY seq DESC LIMIT 1"), {"c": SYSTEM_CHAIN}).one())
     assert last.action == "user.password" and '"rehashed":true' in last.data

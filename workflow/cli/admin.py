@@ -27,7 +27,7 @@ def init(s: Session, admin: str) -> None:
 @click.pass_context
 def demo(ctx: click.Context, keep: str | None) -> None:
     """Run a whole project through the large-agency model on a throw-away database, narrated."""
-    from workflow.cli.demo import run_demo
+    from workflow.demo import run_demo
 
     ctx.exit(run_demo(keep, emit))
 

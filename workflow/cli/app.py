@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
 
+from workflow import settings
 from workflow.errors import DefinitionError, PhasegateError, RuleRefused, Unauthenticated, UsageError
 
 if TYPE_CHECKING:
@@ -52,6 +53,19 @@ def emit(text: str = "", *, err: bool = False) -> None:
 def emit_lines(lines: Iterable[str]) -> None:
     for line in lines:
         emit(line)
+
+
+def emit_listing(as_json: bool, items: Sequence[Any], header: list[str], row: Callable[[Any], list[str]],
+                 empty: str | None = None) -> None:
+    """What a list command prints: the items' ``to_dict()`` under ``--json``, else a row each in
+    columns under ``header`` (``empty``: the sentence instead when there is none)."""
+    if as_json:
+        emit_json([item.to_dict() for item in items])
+        return
+    from workflow.cli.render import columns
+
+    rows = [row(item) for item in items]
+    emit_lines(columns(rows, header=header) if rows or empty is None else [empty])
 
 
 def emit_json_array(values: Iterable[Any]) -> None:
@@ -103,7 +117,7 @@ def report_error(exc: PhasegateError, *, as_json: bool = False) -> None:
 # -- the session: who acts, on which database, how the answer is printed ------------------------------
 
 
-TOKEN_ENV = "PHASEGATE_TOKEN"
+TOKEN_ENV = settings.TOKEN
 Connect = Callable[[str, str], "EngineAPI"]  # (server URL, token) -> an object with the Engine's methods
 
 
@@ -154,7 +168,7 @@ class Session:
         return engine
 
     def _token(self) -> str:
-        token = os.environ.get(TOKEN_ENV, "").strip()
+        token = settings.current().token
         if not token:
             raise Unauthenticated(f"--server needs your API token in {TOKEN_ENV} (`phasegate token create` "
                                   "makes one; an admin can give you an account)")
@@ -223,8 +237,7 @@ class PhasegateGroup(DeclaredGroup):
             if _wants_json(argv):
                 from workflow.cli.render import json_text
 
-                error = {"kind": "bad_input", "message": exc.format_message()}
-                click.echo(json_text({"error": error}), err=True)
+                click.echo(json_text({"error": UsageError(exc.format_message()).to_dict()}), err=True)
             else:
                 exc.show()
             sys.exit(exc.exit_code)
@@ -287,14 +300,14 @@ def show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> No
 @click.group(cls=PhasegateGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--db",
-    envvar="PHASEGATE_DB",
+    envvar=settings.DB,
     metavar="URL",
     help="SQLAlchemy database URL [env PHASEGATE_DB; default: a SQLite file in your data directory].",
 )
 @click.option(
     "--as",
     "actor",
-    envvar="PHASEGATE_USER",
+    envvar=settings.USER,
     metavar="PERSON",
     default=login_name,
     show_default="your login name",
@@ -302,7 +315,7 @@ def show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> No
 )
 @click.option(
     "--server",
-    envvar="PHASEGATE_SERVER",
+    envvar=settings.SERVER,
     metavar="URL",
     help="Run the command through `phasegate serve` at URL instead of a database [env PHASEGATE_SERVER], "
          "as the person whose API token is in the environment variable PHASEGATE_TOKEN (never an option: "
@@ -341,10 +354,10 @@ def refuse_with_server(ctx: click.Context) -> None:
         return {ParameterSource.COMMANDLINE: option, ParameterSource.ENVIRONMENT: env}.get(
             ctx.get_parameter_source(name))  # type: ignore[arg-type]
 
-    if where := given("actor", "--as", "PHASEGATE_USER"):
+    if where := given("actor", "--as", settings.USER):
         raise UsageError(f"{where} is not used with --server: the server knows you by your token "
                          f"({TOKEN_ENV}), and nobody can act as someone else there")
-    if where := given("db", "--db", "PHASEGATE_DB"):
+    if where := given("db", "--db", settings.DB):
         raise UsageError(f"{where} and --server are two ways to reach the data: give one of them")
 
 

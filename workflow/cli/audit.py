@@ -166,7 +166,7 @@ def audit_export(
 def report_command(s: Session, code: str | None, html: str | None, template_key: str | None,
                    force: bool) -> None:
     """Each phase visit of CODE: start, end, time in work, time waiting on each gate role, who signed."""
-    from workflow.reports.timeline import report_lines, template_report_lines
+    from workflow.reports.text import report_lines, template_report_lines
 
     if (code is None) == (template_key is None):
         raise click.UsageError("give a project CODE or --template KEY (one of them)")

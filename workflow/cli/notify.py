@@ -3,13 +3,13 @@ which e-mails a person gets."""
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
 import click
 
-from workflow.cli.app import Session, cli, emit, emit_json, emit_lines, pass_session
+from workflow import settings
+from workflow.cli.app import Session, cli, emit, emit_json, emit_listing, pass_session
 from workflow.cli.people import user
 from workflow.errors import UsageError
 
@@ -79,17 +79,15 @@ def notify_run(s: Session, once: bool, batch: int, concurrency: int, lease_secon
 @pass_session
 def notify_list(s: Session, failed: bool, limit: int) -> None:
     """The newest notifications and how their delivery stands (admins and auditors)."""
-    entries = s.engine.outbox(reader=s.actor, failed=failed, limit=limit)
-    if s.json:
-        emit_json([e.to_dict() for e in entries])
-        return
-    from workflow.cli.render import columns, when
+    from workflow.cli.render import when
 
-    rows = [[str(e.id), f"{e.chain}#{e.seq}", e.kind, e.channel, e.target, e.status, str(e.attempts),
-             when(e.delivered_at) if e.status == "delivered" else when(e.next_attempt_at)
-             if e.status == "pending" else "", (e.last_error or "")[:60]] for e in entries]
-    header = ["ID", "EVENT", "KIND", "CHANNEL", "TO", "STATUS", "TRIES", "WHEN", "LAST ERROR"]
-    emit_lines(columns(rows, header=header) if rows else ["no notifications" + (" failed" if failed else "")])
+    emit_listing(s.json, s.engine.outbox(reader=s.actor, failed=failed, limit=limit),
+                 ["ID", "EVENT", "KIND", "CHANNEL", "TO", "STATUS", "TRIES", "WHEN", "LAST ERROR"],
+                 lambda e: [str(e.id), f"{e.chain}#{e.seq}", e.kind, e.channel, e.target, e.status,
+                            str(e.attempts), when(e.delivered_at) if e.status == "delivered"
+                            else when(e.next_attempt_at) if e.status == "pending" else "",
+                            (e.last_error or "")[:60]],
+                 "no notifications" + (" failed" if failed else ""))
 
 
 @notify.command("retry")
@@ -124,7 +122,7 @@ def webhook_add(s: Session, url: str, events: str, fmt: str, secret_stdin: bool)
 
     secret = sys.stdin.readline().rstrip("\r\n") if secret_stdin else None
     # Over --server the server's own PHASEGATE_WEBHOOK_ALLOW decides (a client cannot widen it).
-    allow = () if s.server is not None else addresses.allow_list(os.environ.get(addresses.ALLOW_ENV))
+    allow = () if s.server is not None else addresses.allow_list(settings.current().webhook_allow)
     info, made = s.engine.add_webhook(url, actor=s.actor, events=events, format=fmt, secret=secret,
                                       allow=allow)
     if s.json:
@@ -141,16 +139,11 @@ def webhook_add(s: Session, url: str, events: str, fmt: str, secret_stdin: bool)
 @pass_session
 def webhook_list(s: Session) -> None:
     """Every webhook: id, URL, kinds, format, state, secret's fingerprint (never the secret)."""
-    found = s.engine.webhooks(reader=s.actor)
-    if s.json:
-        emit_json([w.to_dict() for w in found])
-        return
-    from workflow.cli.render import columns
-
-    rows = [[w.id, w.url, ",".join(w.kinds) if w.kinds != ["*"] else "all", w.format,
-             "active" if w.active else "removed", w.fingerprint] for w in found]
-    header = ["ID", "URL", "EVENTS", "FORMAT", "STATE", "SECRET"]
-    emit_lines(columns(rows, header=header) if rows else ["no webhooks"])
+    emit_listing(s.json, s.engine.webhooks(reader=s.actor),
+                 ["ID", "URL", "EVENTS", "FORMAT", "STATE", "SECRET"],
+                 lambda w: [w.id, w.url, ",".join(w.kinds) if w.kinds != ["*"] else "all", w.format,
+                            "active" if w.active else "removed", w.fingerprint],
+                 "no webhooks")
 
 
 @webhook.command("remove")

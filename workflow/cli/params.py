@@ -3,12 +3,12 @@ creates a database)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from workflow import settings
 from workflow.domain.inputs import VERSION_MAX
 
 if TYPE_CHECKING:
@@ -22,18 +22,18 @@ def _completion_engine(ctx: click.Context) -> Engine | None:
     only what needs none (the built-in roles) and sends nothing over the network.
     """
     root = ctx.find_root().params
-    if root.get("server") or os.environ.get("PHASEGATE_SERVER"):
+    found = settings.current()
+    if root.get("server") or found.server:
         return None
-    url = root.get("db") or os.environ.get("PHASEGATE_DB") or None
+    url = root.get("db") or found.db
+    from sqlalchemy.engine import make_url
+
+    from workflow.storage import dialects
     from workflow.storage.database import default_url
 
-    target = url or default_url()
-    if target.startswith("sqlite"):
-        from sqlalchemy.engine import make_url
-
-        path = make_url(target).database
-        if not path or path == ":memory:" or not os.path.exists(path):
-            return None
+    target = make_url(url or default_url())
+    if not dialects.for_url(target).exists(target):
+        return None
     from workflow.engine import Engine
 
     return Engine(url, create=False)  # completion only reads: it never creates tables or publishes

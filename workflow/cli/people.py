@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
-from workflow.cli.app import Session, cli, emit, emit_json, emit_lines, pass_session
+from workflow.cli.app import Session, cli, emit, emit_json, emit_listing, pass_session
 from workflow.domain import inputs
 
 if TYPE_CHECKING:
@@ -36,23 +36,11 @@ def user_add(s: Session, person: str, name: str | None, email: str | None) -> No
 @pass_session
 def user_list(s: Session) -> None:
     """Every account, enabled or not."""
-    people = s.engine.users(reader=s.actor)
-    if s.json:
-        emit_json([p.to_dict() for p in people])
-        return
-    from workflow.cli.render import columns
-
-    rows = [
-        [
-            p.login,
-            p.display_name or "",
-            p.email or "",
-            "active" if p.active else "disabled",
-            "password" if p.has_password else "no password",
-        ]
-        for p in people
-    ]
-    emit_lines(columns(rows, header=["LOGIN", "NAME", "E-MAIL", "STATE", "PASSWORD"]) or ["no accounts"])
+    emit_listing(s.json, s.engine.users(reader=s.actor),
+                 ["LOGIN", "NAME", "E-MAIL", "STATE", "PASSWORD"],
+                 lambda p: [p.login, p.display_name or "", p.email or "",
+                            "active" if p.active else "disabled",
+                            "password" if p.has_password else "no password"])
 
 
 @user.command("disable")
@@ -126,26 +114,13 @@ def token_create(s: Session, name: str | None, expires_in: str | None) -> None:
 @pass_session
 def token_list(s: Session) -> None:
     """Your tokens: id, name, created, expires, last used, revoked (never the secret)."""
-    found = s.engine.tokens(reader=s.actor)
-    if s.json:
-        emit_json([t.to_dict() for t in found])
-        return
-    from workflow.cli.render import columns, when
+    from workflow.cli.render import when
 
-    rows = [
-        [
-            t.id,
-            t.name or "",
-            when(t.created_at),
-            when(t.expires_at) or "never",
-            when(t.last_used_at) or "never",
-            "revoked " + when(t.revoked_at) if t.revoked_at else "active",
-        ]
-        for t in found
-    ]
-    emit_lines(
-        columns(rows, header=["ID", "NAME", "CREATED", "EXPIRES", "LAST USED", "STATE"]) or ["no tokens"]
-    )
+    emit_listing(s.json, s.engine.tokens(reader=s.actor),
+                 ["ID", "NAME", "CREATED", "EXPIRES", "LAST USED", "STATE"],
+                 lambda t: [t.id, t.name or "", when(t.created_at), when(t.expires_at) or "never",
+                            when(t.last_used_at) or "never",
+                            "revoked " + when(t.revoked_at) if t.revoked_at else "active"])
 
 
 @token.command("revoke")

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from workflow.cli.app import Session, cli, emit, emit_json, emit_lines, pass_session
+from workflow.cli.app import Session, cli, emit, emit_json, emit_lines, emit_listing, pass_session
 from workflow.cli.params import VERSION, FilePath, complete_templates
 from workflow.errors import DefinitionError
 
@@ -20,14 +20,8 @@ def template() -> None:
 @pass_session
 def template_list(s: Session) -> None:
     """The latest version of every published template."""
-    infos = s.engine.templates()
-    if s.json:
-        emit_json([i.to_dict() for i in infos])
-        return
-    from workflow.cli.render import columns
-
-    rows = [[i.key, f"v{i.version}", i.title] for i in infos]
-    emit_lines(columns(rows, header=["KEY", "VERSION", "TITLE"]))
+    emit_listing(s.json, s.engine.templates(), ["KEY", "VERSION", "TITLE"],
+                 lambda i: [i.key, f"v{i.version}", i.title])
 
 
 @template.command("show")
@@ -37,7 +31,7 @@ def template_list(s: Session) -> None:
 def template_show(s: Session, key: str, version: int | None) -> None:
     """Roles, phases, tasks and gates of a published template."""
     from workflow.cli.render import definition_lines
-    from workflow.domain.results import template_document
+    from workflow.domain.templates.document import template_document
 
     info, definition, _source = s.engine.template(key, version)
     if s.json:

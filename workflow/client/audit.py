@@ -12,6 +12,7 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from workflow import settings
 from workflow.client import paging
 from workflow.client.decode import one
 from workflow.client.transport import LONG_TIMEOUT, Transport, path
@@ -52,10 +53,10 @@ class RemoteAudit:
         return report
 
     def _verify_against(self, file: Path, params: dict[str, Any]) -> AuditReport:
-        from workflow.domain.audit.checkpoint import checkpoint_key, load_checkpoint, read_checkpoint
+        from workflow.domain.audit.checkpoint import load_checkpoint, read_checkpoint
 
         text = read_checkpoint(file)
-        here = load_checkpoint(text, checkpoint_key(), source=f"checkpoint {file}")
+        here = load_checkpoint(text, settings.current().checkpoint_key, source=f"checkpoint {file}")
         report = self.http.call("POST", path("audit", "verify"), params=params, content=text.encode("utf-8"),
                                 headers={"Content-Type": "application/json"}, timeout=LONG_TIMEOUT,
                                 read=one(AuditReport))

@@ -38,7 +38,7 @@ from workflow.storage.tables import events as t_events
 from workflow.storage.tables import outbox as t_outbox
 from workflow.storage.tables import people as t_people
 from workflow.storage.tables import webhooks as t_webhooks
-from workflow.storage.tx import WriteTx
+from workflow.storage.transaction import WriteTx
 
 LEASE_SECONDS = 60.0
 ERROR_MAX = 1000  # characters of phasegate's sentence for a failure kept in last_error (never an answer's)
@@ -96,9 +96,7 @@ def claim(store: Store, now: str, *, limit: int, channels: Sequence[str],
                .order_by(_o.next_attempt_at, _o.id).limit(limit))
         if skip:
             due = due.where(or_(_o.channel != "webhook", _o.target.not_in(sorted(skip))))
-        if tx.dialect.postgresql:
-            due = due.with_for_update(skip_locked=True)
-        ids = [row[0] for row in tx.core(due)]
+        ids = [row[0] for row in tx.core(tx.dialect.claimable(due))]
         if not ids:
             return []
         tx.core(update(t_outbox).where(_o.id.in_(ids)).values(lease_until=until, next_attempt_at=until))

@@ -11,16 +11,17 @@ from __future__ import annotations
 import smtplib
 import ssl
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from workflow import settings
 from workflow.delivery import messages
 from workflow.delivery.leases import Claimed, Outcome
 from workflow.errors import UsageError
 
-SMTP_URL_ENV = "PHASEGATE_SMTP_URL"
-MAIL_FROM_ENV = "PHASEGATE_MAIL_FROM"
+SMTP_URL_ENV = settings.SMTP_URL
+MAIL_FROM_ENV = settings.MAIL_FROM
 TIMEOUT_SECONDS = 20.0
 # A refusal of one message (its recipient, its sender, its data, an address the server cannot take
 # without SMTPUTF8): that row fails, the connection goes on.
@@ -61,9 +62,9 @@ class MailConfig:
                    unquote(parts.password) if parts.password is not None else None)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> MailConfig | None:
-        """The configuration the environment gives (None: not set up, see :data:`NOT_SET_UP`)."""
-        url, sender = env.get(SMTP_URL_ENV, "").strip(), env.get(MAIL_FROM_ENV, "").strip()
+    def from_settings(cls, found: settings.Settings) -> MailConfig | None:
+        """The configuration the settings give (None: not set up, see :data:`NOT_SET_UP`)."""
+        url, sender = found.smtp_url, found.mail_from
         if not url or not sender:
             return None
         return cls.from_url(url, sender)

@@ -24,7 +24,6 @@ a batch at a time: a healthy receiver's delivery is recorded while a slow one's 
 
 from __future__ import annotations
 
-import os
 import ssl
 import threading
 import time
@@ -33,6 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from workflow import settings
 from workflow.delivery import backoff, leases
 from workflow.delivery.leases import Claimed, Outcome
 from workflow.delivery.mail import NOT_SET_UP, MailConfig, MailSender
@@ -45,7 +45,7 @@ from workflow.errors import UsageError
 from workflow.storage.database import utcnow
 from workflow.storage.store import Store
 
-BASE_URL_ENV = "PHASEGATE_BASE_URL"
+BASE_URL_ENV = settings.BASE_URL
 POLL_SECONDS = 0.5  # while sends are in flight, how often drain() looks for rows newly due
 RESERVE = float(limits.WEBHOOK_OTHERS_RESERVE.default)  # a quarter of --concurrency more, for the others
 SETTLE_AFTER_SECONDS = 0.1  # a finished send is settled within this (or with enough others, sooner)
@@ -119,10 +119,10 @@ class Worker:
     def from_env(cls, store: Store, env: Mapping[str, str] | None = None, **options: Any) -> Worker:
         """A worker set up by ``PHASEGATE_SMTP_URL``, ``PHASEGATE_MAIL_FROM``, ``PHASEGATE_BASE_URL`` and
         ``PHASEGATE_WEBHOOK_ALLOW`` (``allow=`` given: that instead)."""
-        env = os.environ if env is None else env
+        found = settings.read(env)  # None: this process's environment
         if "allow" not in options:
-            options["allow"] = addresses.allow_list(env.get(addresses.ALLOW_ENV))
-        return cls(store, mail=MailConfig.from_env(env), base_url=env.get(BASE_URL_ENV) or None, **options)
+            options["allow"] = addresses.allow_list(found.webhook_allow)
+        return cls(store, mail=MailConfig.from_settings(found), base_url=found.base_url, **options)
 
     def close(self) -> None:
         with self._work:

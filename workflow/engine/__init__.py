@@ -53,6 +53,7 @@ from workflow.engine import templates as _templates
 from workflow.engine import work as _work  # noqa: F401 (its commands' bodies register themselves)
 from workflow.engine.commands import BODIES
 from workflow.engine.people import accounts as _people
+from workflow.engine.people import signin as _signin
 from workflow.engine.schedule import due as _schedules  # noqa: F401 (set_due's body registers itself)
 from workflow.engine.schedule import feed as _calendar
 from workflow.engine.schedule import tick as _ticking
@@ -239,6 +240,14 @@ class Engine(ProjectCommands):
         self, key: str, *, reader: Actor | None = None, actor: str | None = None
     ) -> TemplateReport:
         return _audit.template_report(self.store, key, reader=_reader(reader, actor))
+
+    # -- signing in (engine/people/signin.py): credentials to an identity, the server's only way in --
+    identify_token = _bound(_signin.identify_token)
+    identify_proxy = _bound(_signin.identify_proxy)
+    identify_session = _bound(_signin.identify_session)
+    sign_in = _bound(_signin.sign_in)
+    open_session = _bound(_signin.open_session)
+    close_session = _bound(_signin.close_session)
 
 
 def _reader(reader: Actor | None, actor: str | None) -> Actor | None:

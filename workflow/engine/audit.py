@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from workflow import settings
 from workflow.domain import inputs, rules
 from workflow.domain.audit.events import Event
 from workflow.domain.identity import Identity, acting
@@ -23,7 +24,7 @@ from workflow.storage.tables import events as t_events
 from workflow.storage.tables import projects as t_projects
 from workflow.storage.tables import templates as t_templates
 from workflow.storage.templates import template_row
-from workflow.storage.tx import ReadTx
+from workflow.storage.transaction import ReadTx
 
 if TYPE_CHECKING:
     from workflow.domain.audit.checkpoint import Checkpoint
@@ -52,14 +53,15 @@ def verify_audit(
     with the result (storage/audit/state.py; in this process and snapshot), since the
     hashes cover only the events.
     """
-    from workflow.domain.audit.checkpoint import Checkpoint, checkpoint_key, load_checkpoint, read_checkpoint
+    from workflow.domain.audit.checkpoint import Checkpoint, load_checkpoint, read_checkpoint
 
     jobs = inputs.jobs(jobs)
     cp = None
     if isinstance(checkpoint, Checkpoint):
         cp = checkpoint
     elif checkpoint is not None:
-        cp = load_checkpoint(read_checkpoint(checkpoint), checkpoint_key(), source=f"checkpoint {checkpoint}")
+        cp = load_checkpoint(read_checkpoint(checkpoint), settings.current().checkpoint_key,
+                             source=f"checkpoint {checkpoint}")
 
     def work(tx: ReadTx) -> AuditReport:
         _require_auditor(tx, reader, "verify the audit trail")
@@ -98,9 +100,9 @@ def checkpoint(store: Store, *, reader: str | Identity | None = None, jobs: int 
     The chains only (no replay of the state tables: a checkpoint records heads, and
     ``audit verify`` checks the state); a project row that is gone still fails it.
     """
-    from workflow.domain.audit.checkpoint import checkpoint_key, make_checkpoint
+    from workflow.domain.audit.checkpoint import make_checkpoint
 
-    key = checkpoint_key()
+    key = settings.current().checkpoint_key
     jobs = inputs.jobs(jobs)
 
     def work(tx: ReadTx) -> Checkpoint:

@@ -17,7 +17,8 @@ from sqlalchemy import String, and_, cast, func, literal, null, select, tuple_, 
 
 from workflow.domain import inputs, rules
 from workflow.domain.identity import Identity, acting
-from workflow.domain.results import ProjectSummary, project_summary
+from workflow.domain.results import ProjectSummary
+from workflow.domain.status import project_summary
 from workflow.errors import UsageError
 from workflow.storage import statements as sql
 from workflow.storage.database import utcnow
@@ -30,7 +31,7 @@ from workflow.storage.tables import assignments as t_assignments
 from workflow.storage.tables import projects as t_projects
 from workflow.storage.tables import tasks as t_tasks
 from workflow.storage.tables import templates as t_templates
-from workflow.storage.tx import ReadTx
+from workflow.storage.transaction import ReadTx
 
 PAGE = 500
 NO_DUE = "9999-12-31"  # sorts a project without a due date after every dated one

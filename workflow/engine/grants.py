@@ -13,7 +13,7 @@ from workflow.errors import NotFound, NotPermitted, RuleRefused, UsageError
 from workflow.storage.chains import append_system_event
 from workflow.storage.grants import add_grant, every_grant, holders, privileges_of, remove_grant
 from workflow.storage.store import Store
-from workflow.storage.tx import ReadTx, WriteTx
+from workflow.storage.transaction import ReadTx, WriteTx
 
 
 def init(store: Store, admin: str) -> dict[str, Any]:
@@ -45,8 +45,7 @@ def grant(store: Store, person: str, privilege: str, *, actor: str | Identity) -
     person, actor = _people(person, actor, privilege)
 
     def work(tx: WriteTx) -> Event:
-        tx.dialect.lock_system(tx)
-        rules.require_privilege(actor.person, privileges_of(tx, actor.person), "admin", "grant privileges")
+        _as_admin(tx, actor, "grant privileges")
         if person in holders(tx, privilege):
             raise RuleRefused(f"{person} already has the {privilege} grant")
         return _grant(tx, person, privilege, actor)
@@ -58,8 +57,7 @@ def revoke(store: Store, person: str, privilege: str, *, actor: str | Identity) 
     person, actor = _people(person, actor, privilege)
 
     def work(tx: WriteTx) -> Event:
-        tx.dialect.lock_system(tx)
-        rules.require_privilege(actor.person, privileges_of(tx, actor.person), "admin", "revoke privileges")
+        _as_admin(tx, actor, "revoke privileges")
         current = holders(tx, privilege)
         if person not in current:
             raise NotFound(f"{person} does not have the {privilege} grant")
@@ -84,6 +82,12 @@ def grants(store: Store, *, reader: str | Identity | None = None) -> dict[str, l
         return out
 
     return store.read(work)
+
+
+def _as_admin(tx: WriteTx, actor: Identity, doing: str) -> None:
+    """Grants change under the system chain's lock, and only by an admin."""
+    tx.dialect.lock_system(tx)
+    rules.require_privilege(actor.person, privileges_of(tx, actor.person), "admin", doing)
 
 
 def _people(person: str, actor: str | Identity, privilege: str) -> tuple[str, Identity]:

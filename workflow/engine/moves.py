@@ -7,13 +7,14 @@ from __future__ import annotations
 from workflow.domain import inputs, rules
 from workflow.domain.commands import Move, allowed_moves
 from workflow.domain.identity import Identity, acting
-from workflow.domain.results import ProjectStatus, project_status
+from workflow.domain.results import ProjectStatus
 from workflow.domain.rules import Context
+from workflow.domain.status import project_status
 from workflow.engine.visibility import missing_project
 from workflow.storage.database import utcnow
 from workflow.storage.project_rows import read_project, recent_events
 from workflow.storage.store import Store
-from workflow.storage.tx import ReadTx
+from workflow.storage.transaction import ReadTx
 
 
 def status_and_moves(

@@ -44,7 +44,7 @@ from workflow.storage.store import Store
 from workflow.storage.tables import notify_settings as t_settings
 from workflow.storage.tables import outbox as t_outbox
 from workflow.storage.tables import webhooks as t_webhooks
-from workflow.storage.tx import ReadTx, WriteTx
+from workflow.storage.transaction import ReadTx, WriteTx
 
 FORMATS = ("json", "slack")
 SECRET_MIN = 16  # a secret given by hand: long enough that its fingerprint on the record reveals nothing

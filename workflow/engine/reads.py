@@ -16,7 +16,8 @@ from workflow.domain import inputs, rules
 from workflow.domain.audit.events import Event
 from workflow.domain.audit.replay import replay
 from workflow.domain.identity import Identity, acting
-from workflow.domain.results import ProjectStatus, project_status
+from workflow.domain.results import ProjectStatus
+from workflow.domain.status import project_status
 from workflow.domain.vocabulary import PROJECT_ACTIONS, STATUSES
 from workflow.engine.visibility import missing_project
 from workflow.errors import NotFound, UsageError
@@ -29,7 +30,7 @@ from workflow.storage.tables import events as t_events
 from workflow.storage.tables import projects as t_projects
 from workflow.storage.tables import templates as t_templates
 from workflow.storage.templates import template_row
-from workflow.storage.tx import ReadTx
+from workflow.storage.transaction import ReadTx
 
 
 def status(

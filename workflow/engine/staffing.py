@@ -23,7 +23,7 @@ from workflow.storage.grants import privileges_of
 from workflow.storage.store import Store
 from workflow.storage.tables import projects as t_projects
 from workflow.storage.templates import template_row
-from workflow.storage.tx import WriteTx
+from workflow.storage.transaction import WriteTx
 
 
 def create_project(

@@ -19,7 +19,7 @@ from workflow.storage.grants import privileges_of
 from workflow.storage.store import Store
 from workflow.storage.tables import templates as t_templates
 from workflow.storage.templates import template_info, template_row
-from workflow.storage.tx import ReadTx, WriteTx
+from workflow.storage.transaction import ReadTx, WriteTx
 
 
 def templates(store: Store) -> list[TemplateInfo]:

@@ -16,7 +16,7 @@ from workflow.errors import NotFound, PhasegateError
 from workflow.storage.grants import privileges_of
 from workflow.storage.tables import assignments as t_assignments
 from workflow.storage.tables import projects as t_projects
-from workflow.storage.tx import ReadTx
+from workflow.storage.transaction import ReadTx
 
 
 def missing_project(tx: ReadTx, code: str, person: str | None) -> PhasegateError:

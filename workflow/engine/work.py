@@ -14,7 +14,7 @@ from workflow.engine.commands import implements
 from workflow.engine.running import project_command, record
 from workflow.storage import statements as sql
 from workflow.storage.store import Store
-from workflow.storage.tx import WriteTx
+from workflow.storage.transaction import WriteTx
 
 
 def meaning(gate_title: str, phase_title: str, round_no: int) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from workflow.storage import dialects
 from workflow.storage.tables import metadata
 
 config = context.config
@@ -23,7 +24,7 @@ def _configure(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         # SQLite cannot ALTER most things: batch mode rebuilds the table instead.
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=dialects.of(connection).batch_migrations,
         compare_type=True,
     )
 

@@ -1,1 +1,2 @@
-"""Reports over a project's history: phase visits and waits (``timeline``), as text and as HTML."""
+"""Reports over a project's history: phase visits and waits (``timeline``), as text (``text``) and as
+HTML (``html``)."""

@@ -16,7 +16,8 @@ from __future__ import annotations
 from html import escape
 from string import Template
 
-from workflow.reports.timeline import Hold, ProjectReport, Visit, _seconds, _time, duration
+from workflow.reports.text import duration
+from workflow.reports.timeline import Hold, ProjectReport, Visit, _seconds, _time
 
 WIDTH = 900
 LABEL = 220

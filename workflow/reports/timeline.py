@@ -26,6 +26,7 @@ from typing import Any
 from workflow.domain.audit.events import Event
 from workflow.domain.templates.definition import Definition
 from workflow.errors import AuditBroken
+from workflow.reports.text import count, duration
 
 
 @dataclass
@@ -337,75 +338,9 @@ def summarize(key: str, reports: Sequence[ProjectReport]) -> TemplateReport:
     ranked = sorted((r for r in role_rows if r.phase is not None and r.median_wait_seconds),
                     key=lambda r: -(r.median_wait_seconds or 0))
     longest = [f"{titles.get(r.phase or '', r.phase)}: waiting on the {r.role_title} "
-               f"(median {duration(r.median_wait_seconds)}, {_count(r.signed, 'sign-off')})"
+               f"(median {duration(r.median_wait_seconds)}, {count(r.signed, 'sign-off')})"
                for r in ranked[:3]]
     slow = sorted((p for p in phase_rows if p.median_seconds), key=lambda p: -(p.median_seconds or 0))
-    longest += [f"{p.phase_title}: median visit {duration(p.median_seconds)} over {_count(p.visits, 'visit')}"
+    longest += [f"{p.phase_title}: median visit {duration(p.median_seconds)} over {count(p.visits, 'visit')}"
                 for p in slow[:3]]
     return TemplateReport(key, len(reports), phase_rows, role_rows, longest)
-
-
-# -- text ---------------------------------------------------------------------------------------------
-
-
-def duration(seconds: float | None) -> str:
-    """A duration for people: 2d 03h, 4h 05m, 12m 30s, 45s."""
-    if seconds is None:
-        return "-"
-    if seconds < 10 and seconds != int(seconds):
-        return f"{seconds:.1f}s"
-    s = round(seconds)
-    days, rest = divmod(s, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours:02d}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def report_lines(rep: ProjectReport) -> list[str]:
-    lines = [f"{rep.code} ({rep.template} v{rep.template_version}), {rep.status}, as of {rep.as_of}"]
-    for v in rep.visits:
-        end = v.ended_at or "now"
-        how = f" ({v.ended_by})" if v.ended_by else " (current)"
-        lines.append("")
-        lines.append(f"{v.phase_title}, round {v.round}: {v.started_at} -> {end}{how}")
-        tail = "" if v.tasks_done_at else " (tasks not all done)"
-        lines.append(f"  in work: {duration(v.work_seconds)}{tail}")
-        if v.due_on is not None:
-            planned = f"planned {v.planned}, " if v.planned else ""
-            verdict = (("late" if v.ended_at else "overdue") if v.late
-                       else ("on time" if v.ended_at else "on track"))
-            lines.append(f"  schedule: {planned}due {v.due_on}: {verdict}")
-        if v.held_seconds:
-            lines.append(f"  on hold: {duration(v.held_seconds)}")
-        for w in v.waits:
-            who = f"signed by {w.person} at {w.signed_at}" if w.person else "not signed"
-            lines.append(f"  waiting on {w.role_title}: {duration(w.wait_seconds)} ({who})")
-        for s in v.signatures:
-            note = f": {s.comment}" if s.comment else ""
-            lines.append(f"  #{s.seq} {s.at} {s.person} {s.decision} as {s.role_title}{note}")
-    return lines
-
-
-def template_report_lines(t: TemplateReport) -> list[str]:
-    lines = [f"{t.template}: {_count(t.projects, 'project')}", "", "median time per phase:"]
-    for p in t.phases:
-        lines.append(f"  {p.phase_title}: {duration(p.median_seconds)} "
-                     f"(in work {duration(p.median_work_seconds)}; {_count(p.visits, 'finished visit')})")
-    lines += ["", "median wait per gate role:"]
-    for r in t.roles:
-        where = "all phases" if r.phase is None else r.phase
-        lines.append(f"  {r.role_title} ({where}): {duration(r.median_wait_seconds)} "
-                     f"over {_count(r.signed, 'sign-off')}")
-    lines += ["", "where projects wait longest:"]
-    lines += [f"  {s}" for s in t.longest_waits] or ["  (no finished visits yet)"]
-    return lines

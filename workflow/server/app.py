@@ -15,13 +15,14 @@ from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from workflow.engine import Engine
 from workflow.engine.people import passwords
 from workflow.errors import INTERNAL
 from workflow.server import checks, docs, errors, observe
 from workflow.server.api import router as api_router
+from workflow.server.asgi import HttpMiddleware
 from workflow.server.background import Deliverer, Ticker
 from workflow.server.bodies import BoundedBodies
 from workflow.server.settings import Settings
@@ -85,17 +86,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     return app
 
 
-class SecurityHeaders:
-    """``SECURITY_HEADERS`` and a ``Cache-Control`` on every answer that does not set its own
-    (plain ASGI middleware: see :class:`workflow.server.observe.Observe`)."""
+class SecurityHeaders(HttpMiddleware):
+    """``SECURITY_HEADERS`` and a ``Cache-Control`` on every answer that does not set its own."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         static = scope["path"].startswith("/static/")
 
         async def sending(message: Message) -> None:

@@ -18,7 +18,6 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from workflow.domain import credentials
 from workflow.domain.identity import Identity
 from workflow.engine import Engine
-from workflow.engine.people import signin
 from workflow.errors import BadRequest, NotPermitted, Unauthenticated
 from workflow.server.settings import Settings
 
@@ -76,7 +75,7 @@ def identify(request: Request, *, csrf_from: str | None = None) -> Identity | No
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("the Authorization header must be: Bearer TOKEN")
-        identity = signin.identify_token(engine.store, token.strip())
+        identity = engine.identify_token(token.strip())
     elif (
         settings.proxy_header
         and settings.trusts(peer_address(request), settings.networks)
@@ -86,11 +85,11 @@ def identify(request: Request, *, csrf_from: str | None = None) -> Identity | No
         if len(logins) > 1:  # which one the proxy meant is not ours to guess
             raise BadRequest(f"the request carries {settings.proxy_header} {len(logins)} times; the proxy "
                              "in front must send it exactly once, replacing whatever the client sent")
-        identity = signin.identify_proxy(engine.store, logins[0])
+        identity = engine.identify_proxy(logins[0])
         if request.method not in SAFE_METHODS:
             refuse_cross_site(request)  # the proxy's own cookie would ride along on a forged form
     elif session_id := request.cookies.get(SESSION_COOKIE):
-        identity, csrf = signin.identify_session(engine.store, session_id)
+        identity, csrf = engine.identify_session(session_id)
         if request.method not in SAFE_METHODS:
             refuse_cross_site(request)
             sent = csrf_from if csrf_from is not None else request.headers.get(CSRF_HEADER, "")

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workflow.domain import limits
 from workflow.errors import PhasegateError, TooLarge, TooSlow
+from workflow.server.asgi import HttpMiddleware
 
 #: What a file upload's form may add around the file (field names, boundaries, a CSRF token).
 FORM_ROOM = 65_536
@@ -62,17 +63,14 @@ class _Cut(Exception):
     """Raised into the app from ``receive`` when its body is refused: the app stops reading it."""
 
 
-class BoundedBodies:
+class BoundedBodies(HttpMiddleware):
     """The size and time bounds of every request's body (see the module's docstring)."""
 
     def __init__(self, app: ASGIApp, body_seconds: float) -> None:
-        self.app = app
+        super().__init__(app)
         self.body_seconds = body_seconds
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         most = most_for(scope["path"])
         length = announced_length(scope)
         if length is not None and length > most:

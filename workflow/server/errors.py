@@ -19,7 +19,20 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from workflow.errors import Busy, DatabaseProblem, PhasegateError, Throttled
+from workflow.errors import (
+    BadRequest,
+    Busy,
+    Conflict,
+    DatabaseProblem,
+    NotFound,
+    NotPermitted,
+    PhasegateError,
+    PreconditionFailed,
+    Throttled,
+    TooLarge,
+    Unauthenticated,
+    UsageError,
+)
 
 
 def error_body(kind: str, message: str, **more: Any) -> dict[str, Any]:
@@ -107,22 +120,15 @@ def validation_error(_request: Request, exc: Exception) -> Response:
     if for_a_person(_request):
         return error_page(_request, 422, message)
     return JSONResponse(
-        error_body("bad_input", message, problems=problems), status_code=400 if not_json else 422
+        error_body(UsageError.kind, message, problems=problems), status_code=400 if not_json else 422
     )
 
 
-_KINDS = {
-    400: "bad_input",
-    401: "unauthenticated",
-    403: "not_permitted",
-    404: "not_found",
-    405: "bad_input",
-    409: "conflict",
-    412: "precondition_failed",
-    413: "too_large",
-    415: "bad_input",
-    422: "bad_input",
-}
+# A status the framework answers by itself (no such route, a method it does not take, a body too
+# large for it) gets the kind of the error class phasegate answers that status with.
+_KINDS = {cls.http_status: cls.kind for cls in (BadRequest, Unauthenticated, NotPermitted, NotFound, Conflict,
+                                                PreconditionFailed, TooLarge, UsageError)}
+_KINDS |= {405: UsageError.kind, 415: UsageError.kind}
 
 
 def http_error(request: Request, exc: Exception) -> Response:
@@ -130,7 +136,7 @@ def http_error(request: Request, exc: Exception) -> Response:
     if for_a_person(request):
         return error_page(request, exc.status_code, "there is no such page" if exc.status_code == 404
                           else str(exc.detail))
-    kind = _KINDS.get(exc.status_code, "bad_input" if exc.status_code < 500 else "unavailable")
+    kind = _KINDS.get(exc.status_code, UsageError.kind if exc.status_code < 500 else DatabaseProblem.kind)
     headers = dict(getattr(exc, "headers", None) or {})
     if exc.status_code == 405:
         headers["Allow"] = allowed_methods(request)

@@ -11,7 +11,6 @@ served by one worker.
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 from dataclasses import replace
@@ -19,22 +18,23 @@ from typing import Any
 
 from workflow.engine.people import passwords
 from workflow.errors import UsageError
-from workflow.server.settings import ENV, Settings
+from workflow.server.settings import Settings
+from workflow.settings import current, hand_to_workers
 
 GRACE_SECONDS = 30
 
 
 def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     import uvicorn
-    from sqlalchemy.engine import make_url
 
-    from workflow.storage.database import ENV_DB, default_url
+    from workflow.storage import dialects
+    from workflow.storage.database import default_url
 
-    url = settings.db or os.environ.get(ENV_DB) or default_url()
-    if make_url(url).get_backend_name() == "sqlite" and workers > 1:
+    url = settings.db or current().db or default_url()
+    if dialects.for_url(url).one_writer and workers > 1:
         raise UsageError("a SQLite database is served by one worker; use PostgreSQL for --workers above 1")
     settings = shared_among(settings, workers)
-    os.environ[ENV] = settings.to_env()
+    hand_to_workers(settings.to_env())
     shown = f"[{host}]" if ":" in host else host
     print(
         f"phasegate serving http://{shown}:{port} (web app at /, API at /api/v1, {workers} worker"

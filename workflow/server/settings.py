@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 from dataclasses import dataclass, field
 
 from workflow.domain import limits
 from workflow.domain.notify import addresses
+from workflow.settings import SERVER_SETTINGS, current
 
-ENV = "PHASEGATE_SERVER_SETTINGS"
+ENV = SERVER_SETTINGS  # serve sets it for its workers
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.webhook_allow is None:  # a malformed list stops `serve` with a sentence (exit 2)
-            found = addresses.allow_list(os.environ.get(addresses.ALLOW_ENV))
+            found = addresses.allow_list(current().webhook_allow)
             object.__setattr__(self, "webhook_allow", tuple(str(n) for n in found))
         object.__setattr__(self, "webhook_networks", addresses.allow_list(",".join(self.webhook_allow or ())))
         object.__setattr__(
@@ -74,7 +74,7 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        raw = os.environ.get(ENV)
+        raw = current().server_settings
         if not raw:
             return cls()
         d = json.loads(raw)

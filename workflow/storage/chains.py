@@ -3,7 +3,7 @@ system chain of templates and grants."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workflow.domain.audit.events import GENESIS, SYSTEM_CHAIN, Event, new_event
 from workflow.domain.identity import Identity
@@ -11,15 +11,17 @@ from workflow.domain.state import ProjectState
 from workflow.storage import statements as sql
 from workflow.storage.database import event_time
 from workflow.storage.tables import events as t_events
-from workflow.storage.tx import WriteTx
+
+if TYPE_CHECKING:
+    from workflow.storage.transaction import WriteTx
 
 
 def append_project_event(tx: WriteTx, state: ProjectState, event: Event, moved: dict[str, Any]) -> Event:
     """Write ``event`` (the next of ``state``'s chain) and move the project's head with it.
 
     ``moved`` holds the fields the event changes (phase, round, rounds, status, and the
-    seq of a hold or rejection). On
-    PostgreSQL both writes go out with the COMMIT (see dialect.py).
+    seq of a hold or rejection). On PostgreSQL both writes go out with the COMMIT
+    (``Dialect.write``).
     """
     tx.write(sql.INSERT_EVENT, tx.record(event))
     head = {

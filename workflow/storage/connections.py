@@ -1,19 +1,21 @@
 """Connections and transactions: the held connection, and one transaction as a context manager.
 
 SQLite's write transactions are ``BEGIN IMMEDIATE`` (chosen by
-:data:`workflow.storage.database.BEGIN_WRITE`, read by the "begin" listener there).
+:data:`workflow.storage.dialects.base.BEGIN_WRITE`, read by SQLite's "begin" listener).
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from contextlib import AbstractContextManager
 from weakref import WeakSet
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from workflow.storage.database import BEGIN_WRITE
+from workflow.storage import dialects
+from workflow.storage.dialects.base import BEGIN_WRITE
 from workflow.storage.failures import is_retryable, translate_error
 
 # Connections a forked child inherited with an Engine: kept, never used or closed, so that
@@ -110,6 +112,19 @@ def read_transaction(engine: Engine, held: HeldConnection | None = None) -> Tran
     """``with read_transaction(engine) as conn``: a read transaction (one consistent snapshot on
     SQLite), rolled back at the end."""
     return Transaction(engine, False, held)
+
+
+def snapshot_transaction(engine: Engine) -> AbstractContextManager[Connection]:
+    """``with snapshot_transaction(engine) as conn``: a read transaction that sees one consistent
+    snapshot on every backend.
+
+    The engine's ordinary reads run at READ COMMITTED on PostgreSQL (its writers need
+    that). Reads that walk many rows and compare them with each other — verifying the
+    chains against the project heads, a checkpoint, an export, a replay — must not see
+    a write land halfway through: the dialect begins them in one snapshot (REPEATABLE READ
+    on PostgreSQL; SQLite's deferred read transaction in WAL mode already is one).
+    """
+    return dialects.of(engine).snapshot(engine, read_transaction(engine))
 
 
 class Transaction:

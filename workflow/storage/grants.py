@@ -6,7 +6,7 @@ from sqlalchemy import delete, insert, select
 
 from workflow.storage.database import utcnow
 from workflow.storage.tables import grants as t_grants
-from workflow.storage.tx import ReadTx, WriteTx
+from workflow.storage.transaction import ReadTx, WriteTx
 
 
 def privileges_of(tx: ReadTx, person: str) -> frozenset[str]:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from workflow.errors import DatabaseProblem
+from workflow.storage import dialects
 from workflow.storage.connections import write_transaction
 from workflow.storage.failures import translate_error
 
@@ -27,9 +28,6 @@ if TYPE_CHECKING:
 # Keep in step with migrations/versions/ (a test checks): oldest first, head last.
 KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009")
 HEAD_REVISION: str = KNOWN_REVISIONS[-1]
-
-# pg_advisory_xact_lock key for "migrating phasegate's schema" ("phsg" as an int).
-MIGRATION_LOCK_KEY = 0x70687367
 
 VERSION_TABLE = "alembic_version"
 
@@ -79,10 +77,7 @@ def _revisions_locked(conn: Connection) -> list[str] | None:
 
 
 def _describe(engine: Engine) -> str:
-    url = engine.url
-    if url.get_backend_name() == "sqlite":
-        return url.database or "the in-memory database"
-    return f"the database at {url.host or 'localhost'}:{url.port or 5432}/{url.database}"
+    return dialects.of(engine).describe(engine.url)
 
 
 def _check_known(engine: Engine, revisions: list[str]) -> None:
@@ -137,9 +132,8 @@ def ensure_schema(
 
 
 def _lock(conn: Connection) -> None:
-    """Serialise migrators: SQLite already holds the write lock (BEGIN IMMEDIATE)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    """Serialise migrators (SQLite already holds the write lock: BEGIN IMMEDIATE)."""
+    dialects.of(conn).lock_migrations(conn)
 
 
 def _migrate(

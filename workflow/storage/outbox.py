@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from workflow.domain.audit.events import Event
 from workflow.domain.notify.asks import Ask
 from workflow.storage.statements import Statement
-from workflow.storage.tx import WriteTx
+
+if TYPE_CHECKING:
+    from workflow.storage.transaction import WriteTx
 
 COLUMNS = ("chain", "seq", "kind", "people", "channel", "target", "status", "attempts", "next_attempt_at",
            "lease_until", "last_error", "created_at", "delivered_at")

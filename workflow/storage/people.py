@@ -6,14 +6,13 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import delete, insert, select, update
 
-from workflow.storage import dbapi
 from workflow.storage.statements import Statement
 from workflow.storage.tables import people as t_people
 from workflow.storage.tables import server_keys as t_keys
 from workflow.storage.tables import sessions as t_sessions
 from workflow.storage.tables import sign_in_failures as t_failures
 from workflow.storage.tables import tokens as t_tokens
-from workflow.storage.tx import ReadTx, WriteTx
+from workflow.storage.transaction import ReadTx, WriteTx
 
 
 def person_row(tx: ReadTx, login: str) -> Any:
@@ -74,14 +73,10 @@ TOKEN_BY_SECRET = Statement(
 def token_by_secret(tx: ReadTx, digest: str) -> TokenRow | None:
     """The token whose secret hashes to ``digest``, with its person's account (one index probe).
 
-    PostgreSQL: the transaction's BEGIN, the SELECT and its end go in one round trip (psycopg
-    pipeline mode) instead of three; the read transaction's own end then has nothing to do.
+    Its read transaction holds nothing else (``Dialect.read_alone``: on PostgreSQL the BEGIN, the
+    SELECT and the end go in one round trip).
     """
-    if tx.dialect.postgresql:
-        (cursor,) = dbapi.pipeline(tx.conn, [(TOKEN_BY_SECRET.postgresql, (digest,))], commit=True)
-    else:
-        cursor = tx.execute(TOKEN_BY_SECRET, digest=digest)
-    row = cursor.fetchone()
+    row = tx.dialect.read_alone(tx, TOKEN_BY_SECRET, {"digest": digest}).fetchone()
     if row is None:
         return None
     return TokenRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], bool(row[8]))

@@ -8,16 +8,17 @@ first (``Dialect.locked_project``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workflow.domain.audit.events import Event
 from workflow.domain.state import ProjectState, Signature, TaskDone
 from workflow.domain.vocabulary import ASSERTED, ON_HOLD
 from workflow.storage import statements as sql
-from workflow.storage.dialect import read_round
 from workflow.storage.outbox import Recipients
 from workflow.storage.statements import ProjectRow
-from workflow.storage.tx import ReadTx, WriteTx
+
+if TYPE_CHECKING:
+    from workflow.storage.transaction import ReadTx, WriteTx
 
 
 def locked_project(tx: WriteTx, code: str, actor: str) -> tuple[ProjectState, frozenset[str]] | None:
@@ -36,7 +37,8 @@ def read_project(tx: ReadTx, code: str, reader: str) -> tuple[ProjectState, froz
     if found is None:
         return None
     row = ProjectRow._make(found)
-    return state_of(row, read_round(tx, row, reader))
+    round_rows = tx.execute(sql.ROUND, project_id=row.id, actor=reader, phase=row.phase, round=row.round)
+    return state_of(row, round_rows.fetchall())
 
 
 def recent_events(tx: ReadTx, state: ProjectState) -> dict[str, Event]:

@@ -57,21 +57,19 @@ PROJECT_COLUMNS = ProjectRow._fields
 class Statement:
     """One SQL text with ``:named`` parameters, in both drivers' placeholder styles."""
 
-    __slots__ = ("_get", "name", "names", "postgresql", "sqlite")
+    __slots__ = ("_get", "name", "names", "postgresql", "sqlite", "texts")
 
     def __init__(self, name: str, sql: str) -> None:
         self.name = name
         self.names = tuple(_PARAM.findall(sql))
         self.sqlite = _PARAM.sub("?", sql)
         self.postgresql = _PARAM.sub("%s", sql)
+        self.texts = {"qmark": self.sqlite, "format": self.postgresql}  # by the driver's paramstyle
         if len(self.names) == 1:
             only = self.names[0]
             self._get: Any = lambda values: (values[only],)
         else:
             self._get = itemgetter(*self.names) if self.names else None
-
-    def text(self, postgresql: bool) -> str:
-        return self.postgresql if postgresql else self.sqlite
 
     def args(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         """The positional parameters, in the text's order (a name used twice is passed twice)."""

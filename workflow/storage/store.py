@@ -8,13 +8,12 @@ from typing import TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 
-from workflow.storage import transactions
+from workflow.storage import dialects, transaction
 from workflow.storage.connections import HeldConnection
 from workflow.storage.database import open_database, shown_url
-from workflow.storage.dialect import Dialect
 from workflow.storage.migrate import ensure_schema
 from workflow.storage.templates import TemplateCache
-from workflow.storage.tx import ReadTx, WriteTx
+from workflow.storage.transaction import ReadTx, WriteTx
 
 R = TypeVar("R")
 
@@ -40,7 +39,7 @@ class Store:
     ) -> None:
         self.sqlalchemy: Engine = open_database(url, create=create, pool_size=pool_size, pool_wait=pool_wait)
         self.url = shown_url(self.sqlalchemy.url)
-        self.dialect = Dialect.of(self.sqlalchemy)
+        self.dialect = dialects.of(self.sqlalchemy)
         self.templates = TemplateCache()
         self.held = HeldConnection(self.sqlalchemy)
 
@@ -55,13 +54,13 @@ class Store:
             raise
 
     def write(self, work: Callable[[WriteTx], R]) -> R:
-        return transactions.run_write(self, work)
+        return transaction.run_write(self, work)
 
     def read(self, work: Callable[[ReadTx], R]) -> R:
-        return transactions.run_read(self, work)
+        return transaction.run_read(self, work)
 
     def snapshot(self, work: Callable[[ReadTx], R]) -> R:
-        return transactions.run_snapshot(self, work)
+        return transaction.run_snapshot(self, work)
 
     def connect(self) -> Connection:
         """A plain SQLAlchemy connection of the engine's pool (for tools and tests)."""

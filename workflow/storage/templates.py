@@ -16,7 +16,7 @@ from workflow.errors import NotFound
 from workflow.storage.tables import templates as t_templates
 
 if TYPE_CHECKING:
-    from workflow.storage.tx import ReadTx
+    from workflow.storage.transaction import ReadTx
 
 
 class TemplateCache:

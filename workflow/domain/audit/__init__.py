@@ -1,2 +1,3 @@
-"""The record: events and their hash chains, replaying them (a project's, the system chain's), the
-first difference between a replay and the stored rows, and checkpoints."""
+"""The record: events and their hash chains (events), replaying them (a project's: replay; the
+system chain's: system_replay), the first difference between a replay and the stored rows
+(state_check), and checkpoints."""

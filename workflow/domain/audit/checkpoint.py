@@ -36,13 +36,13 @@ from __future__ import annotations
 
 import hmac
 import json
-import os
 import re
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
 from typing import Any, Literal
 
+from workflow import settings
 from workflow.domain import limits
 from workflow.domain.audit.events import canonical_json
 from workflow.domain.inputs import STORED_TIME_RE, shown
@@ -50,7 +50,7 @@ from workflow.errors import AuditBroken, UsageError
 
 FORMAT = "phasegate-checkpoint"
 VERSION = 1
-KEY_ENV = "PHASEGATE_CHECKPOINT_KEY"
+KEY_ENV = settings.CHECKPOINT_KEY  # the key is read at the edges and passed in
 MAX_BYTES = int(limits.CHECKPOINT_BYTES.default)  # ~400,000 chains; a checkpoint is never bigger
 CHAIN_MAX = 200  # a project code is at most 64 characters; this leaves room for other chains
 _HEX = frozenset("0123456789abcdef")
@@ -100,12 +100,6 @@ class Checkpoint:
         """The file's text: ASCII (``\\uNNNN`` escapes), since ``audit checkpoint`` prints it to a
         terminal and chain names come from the database; the digest covers the values, not the text."""
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=True) + "\n"
-
-
-def checkpoint_key() -> bytes | None:
-    """The HMAC key from the environment (unset or empty: no key)."""
-    value = os.environ.get(KEY_ENV, "")
-    return value.encode("utf-8", "surrogateescape") if value else None
 
 
 def _body(created_at: str, chains: dict[str, tuple[int, str]]) -> dict[str, Any]:

@@ -11,9 +11,9 @@ not what the rules would decide today: it reconstructs what happened, under the
 template version the project was pinned to. It is not a second transition table:
 a move (any machine trigger) lands where its event says it did.
 
-The system chain (templates and grants) has its replay here too, :class:`SystemReplay`:
-which template versions were published and who holds which grant. ``audit verify``
-compares both replays with the stored rows (``workflow/storage/verify_state.py``).
+The system chain (templates, grants, accounts, tokens, webhooks) has its own replay,
+:class:`~workflow.domain.audit.system_replay.SystemReplay`. ``audit verify`` compares both
+replays with the stored rows (``workflow/storage/audit/state.py``).
 
 What an event records of the clock and of credentials: a project's gate opening
 (``gate_opened_at``, in the create event and in every event that moves it), each notice a
@@ -25,7 +25,7 @@ replay then holds :data:`UNRECORDED` for the value, which agrees with whatever i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from workflow.domain.audit.events import SYSTEM_CHAIN, canonical_json
 from workflow.domain.state import ProjectState, Signature, TaskDone
@@ -99,7 +99,7 @@ class Assignment(NamedTuple):
     seq: int
 
 
-def _step_or_refuse(chain: str, expected: int, e: Recorded, known: bool) -> None:
+def step_or_refuse(chain: str, expected: int, e: Recorded, known: bool) -> None:
     if e.seq != expected:
         raise Unreplayable(chain, expected, f"missing (replay found event {e.seq} next); "
                            f"run `phasegate audit verify{'' if chain == SYSTEM_CHAIN else ' ' + chain}`")
@@ -107,7 +107,7 @@ def _step_or_refuse(chain: str, expected: int, e: Recorded, known: bool) -> None
         raise Unreplayable(chain, e.seq, f"unknown action {e.action!r}; this phasegate cannot replay it")
 
 
-def _unreadable(chain: str, e: Recorded, exc: Exception) -> Unreplayable:
+def unreadable(chain: str, e: Recorded, exc: Exception) -> Unreplayable:
     """Data that lacks what its action records (appended with valid hashes, but not by phasegate)."""
     what = f"no {exc.args[0]!r}" if isinstance(exc, KeyError) else "a value of the wrong type"
     return Unreplayable(chain, e.seq, f"its data has {what} (action {e.action!r})")
@@ -146,13 +146,13 @@ class Replay:
     def apply(self, e: Recorded) -> None:
         """Apply one event (the next of the chain); :class:`Unreplayable` if it cannot be."""
         step = _STEPS.get(e.action)
-        _step_or_refuse(self.code, self.seq + 1, e, step is not None or e.action in TRIGGERS)
+        step_or_refuse(self.code, self.seq + 1, e, step is not None or e.action in TRIGGERS)
         try:
             (step or Replay._move)(self, e, e.data)
             if "gate_opened_at" in e.data:  # the gate's opening as it stands after the event
                 self.gate_opened_at = e.data["gate_opened_at"]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise _unreadable(self.code, e, exc) from None
+            raise unreadable(self.code, e, exc) from None
         self.seq, self.head_hash, self.updated_at = e.seq, e.hash, e.at
 
     def _create(self, e: Recorded, d: dict[str, Any]) -> None:
@@ -280,165 +280,3 @@ def replay(code: str, events: Iterable[Recorded]) -> Replay:
     for event in events:
         state.apply(event)
     return state
-
-
-# -- the system chain ------------------------------------------------------------------------------
-
-
-class Published(NamedTuple):
-    """A template version as its ``template.publish`` event recorded it (a ``templates`` row)."""
-
-    sha256: str
-    title: str | None
-    by: str
-    seq: int
-
-
-class Granted(NamedTuple):
-    """A grant as its ``grant`` event recorded it (a ``grants`` row)."""
-
-    by: str
-    seq: int
-
-
-class Account(NamedTuple):
-    """An account as the ``user.*`` events left it (a ``people`` row)."""
-
-    name: str | None
-    email: str | None
-    active: bool
-    has_password: bool
-    password_sha256: Any  # the fingerprint of its password hash (None: none; UNRECORDED: an older event)
-    seq: int  # the event that last changed it
-
-
-class Token(NamedTuple):
-    """An API token as ``token.create`` and ``token.revoke`` left it (a ``tokens`` row)."""
-
-    person: str
-    name: str | None
-    expires_at: str | None
-    revoked: bool
-    secret_hash: Any  # the sha256 of its secret, as the row keeps it (UNRECORDED: an older event)
-    seq: int
-
-
-class Webhook(NamedTuple):
-    """A webhook as ``webhook.add`` and ``webhook.remove`` left it (a ``webhooks`` row)."""
-
-    url: str
-    kinds: tuple[str, ...]
-    format: str
-    active: bool
-    by: str
-    secret_sha256: str  # the fingerprint the event recorded (never the secret)
-    seq: int
-
-
-class EmailChoice(NamedTuple):
-    """A person's notification e-mails as ``notify.email`` left them (a ``notify_settings`` row;
-    ``calendar.key`` makes the row too, choosing nothing: every kind), and their calendar feed's key."""
-
-    kinds: tuple[str, ...] | None
-    calendar_key: Any  # the sha256 of the feed's key (None: no feed; UNRECORDED: an older event)
-    seq: int
-
-
-class SystemReplay:
-    """The system chain applied event by event: every template version published, every grant
-    held, every account, API token, webhook and e-mail choice as its events left it.
-
-    What the ``templates``, ``grants``, ``people``, ``tokens``, ``webhooks`` and
-    ``notify_settings`` tables must hold: a grant
-    row no event granted is someone making themselves admin with SQL; a token row no event
-    created, someone giving themselves a way in; a webhook row whose URL no event recorded,
-    someone sending everybody's notifications elsewhere.
-    """
-
-    def __init__(self) -> None:
-        self.seq = 0
-        self.head_hash = ""
-        self.templates: dict[tuple[str, int], Published] = {}  # (key, version) ->
-        self.grants: dict[tuple[str, str], Granted] = {}  # (person, privilege) ->
-        self.people: dict[tuple[str], Account] = {}  # (login,) ->
-        self.tokens: dict[tuple[str], Token] = {}  # (id,) ->
-        self.webhooks: dict[tuple[str], Webhook] = {}  # (id,) ->
-        self.email_choices: dict[tuple[str], EmailChoice] = {}  # (person,) ->
-
-    def apply(self, e: Recorded) -> None:
-        """Apply one event (the next of the chain); :class:`Unreplayable` if it cannot be."""
-        step = SystemReplay.STEPS.get(e.action)
-        _step_or_refuse(SYSTEM_CHAIN, self.seq + 1, e, step is not None)
-        try:
-            step(self, e, e.data)  # type: ignore[misc]
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise _unreadable(SYSTEM_CHAIN, e, exc) from None
-        self.seq, self.head_hash = e.seq, e.hash
-
-    def _publish(self, e: Recorded, d: dict[str, Any]) -> None:
-        ref = d["template"]
-        published = Published(ref["sha256"], d.get("title"), e.actor, e.seq)
-        self.templates[(ref["key"], ref["version"])] = published
-
-    def _grant(self, e: Recorded, d: dict[str, Any]) -> None:
-        self.grants[(d["person"], d["privilege"])] = Granted(e.actor, e.seq)
-
-    def _revoke(self, e: Recorded, d: dict[str, Any]) -> None:
-        self.grants.pop((d["person"], d["privilege"]), None)
-
-    def _user_add(self, e: Recorded, d: dict[str, Any]) -> None:
-        self.people[(d["person"],)] = Account(d.get("name"), d.get("email"), True, False, None, e.seq)
-
-    def _user_change(self, e: Recorded, d: dict[str, Any]) -> None:
-        key = (d["person"],)
-        account = self.people[key]
-        if e.action == "user.password":
-            self.people[key] = account._replace(has_password=True, seq=e.seq,
-                                                password_sha256=d.get("password_sha256", UNRECORDED))
-        else:
-            self.people[key] = account._replace(active=e.action == "user.enable", seq=e.seq)
-
-    def _token_create(self, e: Recorded, d: dict[str, Any]) -> None:
-        self.tokens[(d["token"],)] = Token(d["person"], d.get("name"), d.get("expires_at"), False,
-                                           d.get("secret_sha256", UNRECORDED), e.seq)
-
-    def _token_revoke(self, e: Recorded, d: dict[str, Any]) -> None:
-        key = (d["token"],)
-        self.tokens[key] = self.tokens[key]._replace(revoked=True, seq=e.seq)
-
-    def _webhook_add(self, e: Recorded, d: dict[str, Any]) -> None:
-        self.webhooks[(d["webhook"],)] = Webhook(d["url"], tuple(d["kinds"]), d["format"], True, e.actor,
-                                                 d["secret_sha256"], e.seq)
-
-    def _webhook_remove(self, e: Recorded, d: dict[str, Any]) -> None:
-        key = (d["webhook"],)
-        self.webhooks[key] = self.webhooks[key]._replace(active=False, seq=e.seq)
-
-    def _notify_email(self, e: Recorded, d: dict[str, Any]) -> None:
-        kinds, key = d["email_kinds"], (d["person"],)
-        before = self.email_choices.get(key)
-        self.email_choices[key] = EmailChoice(None if kinds is None else tuple(kinds),
-                                              None if before is None else before.calendar_key, e.seq)
-
-    def _calendar_key(self, e: Recorded, d: dict[str, Any]) -> None:
-        key = (d["person"],)
-        before = self.email_choices.get(key)
-        self.email_choices[key] = EmailChoice(None if before is None else before.kinds,
-                                              d.get("key_sha256", UNRECORDED), e.seq)
-
-    STEPS: ClassVar[dict[str, Callable[[SystemReplay, Recorded, dict[str, Any]], None]]] = {
-        "template.publish": _publish,
-        "grant": _grant,
-        "revoke": _revoke,
-        "user.add": _user_add,
-        "user.enable": _user_change,
-        "user.disable": _user_change,
-        "user.password": _user_change,
-        "token.create": _token_create,
-        "token.revoke": _token_revoke,
-        "calendar.key": _calendar_key,  # a feed's secret: its sha256, as the row keeps it
-        "webhook.add": _webhook_add,
-        "webhook.remove": _webhook_remove,
-        "notify.email": _notify_email,
-        "notify.retry": lambda self, e, d: None,  # the outbox is delivery's, not a cache of the record
-    }

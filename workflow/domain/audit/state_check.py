@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from workflow.domain.audit.events import canonical_json
-from workflow.domain.audit.replay import UNRECORDED, Replay, SystemReplay
+from workflow.domain.audit.replay import UNRECORDED, Replay
+from workflow.domain.audit.system_replay import SystemReplay
 from workflow.domain.inputs import shown
 from workflow.domain.schedule.clock import Clock, due_now, moments
 from workflow.domain.schedule.workdays import LAST_MOMENT, stored

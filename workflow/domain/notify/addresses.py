@@ -22,9 +22,10 @@ import ipaddress
 import re
 from collections.abc import Iterable
 
+from workflow import settings
 from workflow.errors import UsageError
 
-ALLOW_ENV = "PHASEGATE_WEBHOOK_ALLOW"
+ALLOW_ENV = settings.WEBHOOK_ALLOW
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -23,7 +23,7 @@ from workflow.storage.chains import append_system_event
 from workflow.storage.database import utcnow
 from workflow.storage.grants import holders, privileges_of
 from workflow.storage.store import Store
-from workflow.storage.tx import ReadTx, WriteTx
+from workflow.storage.transaction import ReadTx, WriteTx
 
 EMAIL_MAX = 320
 # local@domain, neither part holding space, a second @ or anything that separates, quotes or

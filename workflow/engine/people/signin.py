@@ -35,7 +35,7 @@ from workflow.storage import people as rows
 from workflow.storage.chains import append_system_event
 from workflow.storage.database import utcnow
 from workflow.storage.store import Store
-from workflow.storage.tx import ReadTx, WriteTx
+from workflow.storage.transaction import ReadTx, WriteTx
 
 SESSION_SECONDS = 12 * 3600
 FREE_FAILURES = int(limits.SIGN_IN_FREE_FAILURES.default)  # failures in a window before sign-ins are slowed

@@ -13,7 +13,7 @@ from workflow.engine.running import project_command, record
 from workflow.errors import RuleRefused, UsageError
 from workflow.storage.database import utcnow
 from workflow.storage.store import Store
-from workflow.storage.tx import WriteTx
+from workflow.storage.transaction import WriteTx
 
 
 @implements("set_due")

@@ -25,7 +25,7 @@ from workflow.storage.grants import privileges_of
 from workflow.storage.store import Store
 from workflow.storage.tables import notify_settings as t_settings
 from workflow.storage.tables import people as t_people
-from workflow.storage.tx import ReadTx, WriteTx
+from workflow.storage.transaction import ReadTx, WriteTx
 
 KEY_PREFIX = "pgc_"
 

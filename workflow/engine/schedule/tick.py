@@ -40,7 +40,7 @@ from workflow.storage.project_rows import locked_project, read_project
 from workflow.storage.store import Store
 from workflow.storage.tables import projects as t_projects
 from workflow.storage.tables import timers as t_timers
-from workflow.storage.tx import ReadTx, WriteTx
+from workflow.storage.transaction import ReadTx, WriteTx
 
 PAGE = 500
 

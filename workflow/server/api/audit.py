@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from workflow import settings
 from workflow.domain import limits
 from workflow.domain.audit.checkpoint import MAX_BYTES as CHECKPOINT_MAX_BYTES
-from workflow.domain.audit.checkpoint import checkpoint_key, load_checkpoint
+from workflow.domain.audit.checkpoint import load_checkpoint
 from workflow.domain.inputs import JOBS_MAX
 from workflow.domain.results import AuditReport
 from workflow.errors import UsageError
@@ -19,10 +20,8 @@ from workflow.server.auth import CurrentIdentity, EngineDep
 from workflow.server.spool import InFlight, Spool, SpoolResponse
 
 router = APIRouter(tags=["audit"])
-# What a verification takes, the same on both of its endpoints.
+# A project code in a query (the export).
 Project = Annotated[str | None, Query(max_length=64)]
-Jobs = Annotated[int | None, Query(ge=1, le=JOBS_MAX)]
-Replay = Annotated[bool, Query(description="false: the hash chains only, not the state check")]
 CHECKPOINT_BODY = {
     "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
 }
@@ -41,18 +40,31 @@ async def _body_text(request: Request, most: int, what: str) -> str:
         raise UsageError(f"the body is not {what} (not UTF-8 text)") from None
 
 
+class VerifyQuery:
+    """What ``/audit/verify`` takes in its query, with or without a checkpoint in the body."""
+
+    def __init__(
+        self,
+        project: str | None = Query(default=None, max_length=64),
+        jobs: int | None = Query(default=None, ge=1, le=JOBS_MAX),
+        replay: bool = Query(default=True, description="false: the hash chains only, not the state check"),
+    ) -> None:
+        self.project, self.jobs, self.replay = project, jobs, replay
+
+
+VerifyQueryDep = Annotated[VerifyQuery, Depends()]
+
+
 @router.get("/audit/verify", response_model=AuditReport)
-def verify(who: CurrentIdentity, engine: EngineDep, project: Project = None, jobs: Jobs = None,
-           replay: Replay = True) -> AuditReport:
+def verify(who: CurrentIdentity, engine: EngineDep, q: VerifyQueryDep) -> AuditReport:
     """Recompute the hash chains (all, or one project's), then replay them against the state tables;
     a broken chain or a state that differs is a report with ``ok: false``."""
-    return engine.verify_audit(project, reader=who, jobs=jobs, replay=replay)
+    return engine.verify_audit(q.project, reader=who, jobs=q.jobs, replay=q.replay)
 
 
 @router.post("/audit/verify", response_model=AuditReport, openapi_extra=CHECKPOINT_BODY)
 async def verify_against_checkpoint(
-    request: Request, who: CurrentIdentity, engine: EngineDep, project: Project = None, jobs: Jobs = None,
-    replay: Replay = True,
+    request: Request, who: CurrentIdentity, engine: EngineDep, q: VerifyQueryDep
 ) -> AuditReport:
     """Verify, and require every chain the checkpoint in the body recorded to be intact.
 
@@ -62,8 +74,8 @@ async def verify_against_checkpoint(
     text = await _body_text(request, CHECKPOINT_MAX_BYTES, "a checkpoint")
 
     def verify() -> AuditReport:
-        cp = load_checkpoint(text, checkpoint_key(), source="the uploaded checkpoint")
-        return engine.verify_audit(project, reader=who, checkpoint=cp, jobs=jobs, replay=replay)
+        cp = load_checkpoint(text, settings.current().checkpoint_key, source="the uploaded checkpoint")
+        return engine.verify_audit(q.project, reader=who, checkpoint=cp, jobs=q.jobs, replay=q.replay)
 
     return await run_in_threadpool(verify)
 

@@ -59,9 +59,9 @@ def sign_in(body: SignIn, request: Request, response: Response, engine: EngineDe
     """
     command(request, "sign-in")
     refuse_cross_site(request)
-    identity, device = signin.sign_in(engine.store, body.login, body.password,
+    identity, device = engine.sign_in(body.login, body.password,
                                       address=client_address(request), devices_sent=request.cookies)
-    session_id, csrf = signin.open_session(engine.store, identity)
+    session_id, csrf = engine.open_session(identity)
     set_session_cookie(response, session_id, secure=settings_of(request).secure_cookies)
     set_device_cookie(response, device, secure=settings_of(request).secure_cookies)
     request.state.identity = identity
@@ -73,7 +73,7 @@ def sign_out(request: Request, response: Response, who: CurrentIdentity, engine:
     """Sign out: the session ends on the server, and its cookie is cleared."""
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
-        signin.close_session(engine.store, session_id)
+        engine.close_session(session_id)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, create_model
 from workflow.domain.audit.events import Event
 from workflow.domain.commands import COMMANDS, Command
 from workflow.domain.inputs import COUNT_MAX
+from workflow.domain.paging import page_and_next
 from workflow.domain.results import ProjectStatus, ProjectSummary
 from workflow.server.api.common import (
     MOVED_ON,
@@ -67,14 +68,11 @@ def board(
     sort: Literal["code", "due"] = "code",
 ) -> dict[str, Any]:
     """Every project I may read, in code order (or by due date), a page at a time."""
-    projects = list(
-        engine.iter_projects(
-            reader=who, status=status, template=template, phase=phase, after=after, limit=limit + 1,
-            overdue=overdue or None, sort=sort,
-        )
-    )
-    more = len(projects) > limit
-    return {"projects": projects[:limit], "next": projects[limit - 1].code if more else None}
+    projects, following = page_and_next(
+        lambda size: engine.iter_projects(reader=who, status=status, template=template, phase=phase,
+                                          after=after, limit=size, overdue=overdue or None, sort=sort),
+        limit, lambda p: p.code)
+    return {"projects": projects, "next": following}
 
 
 CREATED = "$response.body#/project"
@@ -208,12 +206,11 @@ def history(
     last: int | None = Query(default=None, ge=1, le=COUNT_MAX),
 ) -> dict[str, Any]:
     """The events, oldest first, a page at a time (``next`` is the ``after_seq`` of the next page)."""
-    filters: dict[str, Any] = {"since": since, "until": until, "actor": actor, "action": action,
-                               "phase": phase, "last": last}
-    events = list(engine.iter_history(code, reader=who, after=after_seq, limit=limit + 1, **filters))
-    more = len(events) > limit
-    page = events[:limit]
-    return {"events": [e.to_dict() for e in page], "next": page[-1].seq if more else None}
+    events, following = page_and_next(
+        lambda size: engine.iter_history(code, reader=who, since=since, until=until, actor=actor,
+                                         action=action, phase=phase, after=after_seq, limit=size, last=last),
+        limit, lambda e: e.seq)
+    return {"events": [e.to_dict() for e in events], "next": following}
 
 
 @router.get("/projects/{code}/report")

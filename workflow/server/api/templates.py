@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
-from workflow.domain.results import TemplateInfo, template_document
+from workflow.domain.results import TemplateInfo
 from workflow.domain.templates import schema
+from workflow.domain.templates.document import template_document
 from workflow.errors import DefinitionError
 from workflow.server.api.common import command, links
 from workflow.server.auth import CurrentIdentity, EngineDep

@@ -25,7 +25,6 @@ from workflow.domain.commands import COMMANDS, TEXT_MAX, Command
 from workflow.domain.identity import Identity
 from workflow.domain.inputs import event_number, shown
 from workflow.engine import Engine
-from workflow.engine.people import signin
 from workflow.errors import Busy, PhasegateError, Throttled, UsageError
 from workflow.server import checks
 from workflow.server.api.me import set_device_cookie, set_session_cookie
@@ -98,7 +97,7 @@ def sign_in(request: Request, form: Form) -> Response:
     login = str(form.get("login") or "").strip()
     try:
         refuse_cross_site(request)  # no signing someone in to the forger's account
-        identity, device = signin.sign_in(engine.store, login, str(form.get("password") or ""),
+        identity, device = engine.sign_in(login, str(form.get("password") or ""),
                                           address=client_address(request), devices_sent=request.cookies)
     except PhasegateError as refusal:
         exc = for_the_caller(request, refusal)  # never where the database is, to someone not signed in
@@ -106,7 +105,7 @@ def sign_in(request: Request, form: Form) -> Response:
         if isinstance(exc, Throttled | Busy):
             refused.headers["Retry-After"] = str(exc.retry_after)
         return refused
-    session_id, _csrf = signin.open_session(engine.store, identity)
+    session_id, _csrf = engine.open_session(identity)
     response = see(back)
     secure = settings_of(request).secure_cookies
     set_session_cookie(response, session_id, secure=secure)
@@ -119,7 +118,7 @@ def sign_out(request: Request, form: Form) -> Response:
     viewer(request, csrf=form.get("csrf"))
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
-        signin.close_session(engine_of(request).store, session_id)
+        engine_of(request).close_session(session_id)
     response = see("/signin")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from workflow.domain.commands import COMMANDS, Move
 from workflow.domain.identity import Identity
 from workflow.domain.inputs import COUNT_MAX
+from workflow.domain.paging import page_and_next
 from workflow.domain.vocabulary import PRIVILEGES  # the grants form offers exactly what grant accepts
 from workflow.errors import PhasegateError
 from workflow.server.auth import engine_of
@@ -62,16 +63,18 @@ def board_page(request: Request, *, filters: dict[str, str | None] | None = None
     empty: dict[str, str | None] = dict.fromkeys(("status", "template", "phase", "overdue", "sort"))
     filters = empty | (filters or {})
     rows: list[Any] = []
+    following = None
     try:
-        rows = list(engine.iter_projects(reader=me, after=after, limit=BOARD_PAGE + 1,
-                                         status=filters["status"], template=filters["template"],
-                                         phase=filters["phase"], overdue=bool(filters["overdue"]) or None,
-                                         sort=filters["sort"] or "code"))
+        rows, following = page_and_next(
+            lambda limit: engine.iter_projects(reader=me, after=after, limit=limit, status=filters["status"],
+                                               template=filters["template"], phase=filters["phase"],
+                                               overdue=bool(filters["overdue"]) or None,
+                                               sort=filters["sort"] or "code"),
+            BOARD_PAGE, lambda p: p.code)
     except PhasegateError as exc:
         error = error or exc
-    more = len(rows) > BOARD_PAGE
-    return page(request, "board.html", status=_status(error), error=error, projects=rows[:BOARD_PAGE],
-                next=rows[BOARD_PAGE - 1].code if more else None, filters=filters, after=after,
+    return page(request, "board.html", status=_status(error), error=error, projects=rows,
+                next=following, filters=filters, after=after,
                 templates=engine.templates(), draft=draft or {})
 
 
@@ -111,12 +114,14 @@ def project_page(request: Request, code: str, *, at: str | None = None, action: 
             current, moves = engine.status_and_moves(code, reader=me)
         else:
             current = engine.status(code, reader=me, at=at)
-        events = list(engine.iter_history(code, reader=me, action=action, actor=actor, after=after,
-                                          limit=HISTORY_PAGE + 1))
+        events, history_next = page_and_next(
+            lambda limit: engine.iter_history(code, reader=me, action=action, actor=actor, after=after,
+                                              limit=limit),
+            HISTORY_PAGE, lambda e: e.seq)
     except PhasegateError as exc:
         if at is None and action is None and actor is None:
             return page(request, "error.html", status=exc.http_status, error=exc, title=code)
-        error, events = exc, []  # a bad filter: the page, and why
+        error, events, history_next = exc, [], None  # a bad filter: the page, and why
         current, moves = engine.status_and_moves(code, reader=me)
     _info, definition, _src = engine.template(current.template, current.template_version)
     titles = {r.key: r.title for r in definition.roles}
@@ -124,8 +129,7 @@ def project_page(request: Request, code: str, *, at: str | None = None, action: 
                 offer=offer(current, me.person, moves), commands=COMMANDS, titles=titles,
                 steps=steps(current, [(p.key, p.title) for p in definition.phases]),
                 phase_titles={p.key: p.title for p in definition.phases},
-                events=events[:HISTORY_PAGE],
-                history_next=events[HISTORY_PAGE - 1].seq if len(events) > HISTORY_PAGE else None,
+                events=events, history_next=history_next,
                 history_filter={"action": action or "", "actor": actor or ""}, after=after,
                 timeline=_timeline(engine, code, me), at=at or "")
 

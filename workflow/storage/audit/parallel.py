@@ -30,7 +30,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from workflow import settings
 from workflow.domain.results import STATE_DIFFERS, AuditReport, BrokenEvent
+from workflow.storage import dialects
 from workflow.storage.audit.verify import EVERY_CHAIN, Heads, Span, verify_chains
 from workflow.storage.tables import projects as t_projects
 
@@ -53,7 +55,7 @@ def _events(conn: Connection) -> int:
 
 def worth_splitting(conn: Connection, jobs: int | None, events: int | None = None) -> int:
     """How many processes to verify every chain of this database with (1: one pass, as always)."""
-    if conn.dialect.name != "sqlite" or jobs == 1:
+    if not dialects.of(conn).verifies_in_parallel or jobs == 1:
         return 1
     if jobs is None:
         events = _events(conn) if events is None else events
@@ -63,7 +65,7 @@ def worth_splitting(conn: Connection, jobs: int | None, events: int | None = Non
 
 def plan(conn: Connection, jobs: int | None) -> list[Span]:
     """The ranges to verify, the first here: as many as ``jobs`` asks (equal shares), or chosen."""
-    events = _events(conn) if jobs is None and conn.dialect.name == "sqlite" else 0
+    events = _events(conn) if jobs is None and dialects.of(conn).verifies_in_parallel else 0
     parts = worth_splitting(conn, jobs, events)
     if parts == 1:
         return [EVERY_CHAIN]
@@ -110,7 +112,7 @@ def _worker_command() -> tuple[list[str], dict[str, str]]:
     import workflow
 
     root = str(Path(workflow.__file__).resolve().parent.parent)
-    env = dict(os.environ)
+    env = settings.child_environment()
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     return [sys.executable, "-m", "workflow.storage.audit.parallel"], env
 
@@ -162,8 +164,8 @@ def _finish(worker: subprocess.Popen[bytes]) -> tuple[AuditReport, Heads | None]
 
 def _serve() -> None:
     """The worker: read one request on stdin, verify its range, answer on stdout."""
+    from workflow.storage.connections import snapshot_transaction
     from workflow.storage.database import open_database
-    from workflow.storage.snapshot import snapshot_transaction
 
     request = json.loads(sys.stdin.read())
     lo, hi = request["span"]
@@ -281,9 +283,7 @@ def _merge(
 
 def sqlite_file(conn: Connection) -> Path | None:
     """The file of an SQLite database (None for PostgreSQL and in-memory databases)."""
-    from workflow.storage.database import sqlite_file as file_of
-
-    return file_of(conn.engine.url) if conn.dialect.name == "sqlite" else None
+    return dialects.of(conn).database_file(conn.engine.url)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.engine import Connection
 
 from workflow.domain.audit.events import SYSTEM_CHAIN, ParsedEvent, parse_data
-from workflow.domain.audit.replay import Replay, SystemReplay, Unreplayable
+from workflow.domain.audit.replay import Replay, Unreplayable
 from workflow.domain.audit.state_check import (
     Key,
     StoredProject,
@@ -43,6 +43,7 @@ from workflow.domain.audit.state_check import (
     templates_difference,
     uncreated_row,
 )
+from workflow.domain.audit.system_replay import SystemReplay
 from workflow.domain.credentials import password_fingerprint, secret_hash
 from workflow.domain.results import STATE_DIFFERS, UNREPLAYABLE, BrokenEvent
 from workflow.domain.templates.definition import Definition

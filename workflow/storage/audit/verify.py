@@ -39,6 +39,7 @@ from sqlalchemy.engine import Connection
 from workflow.domain.audit.events import GENESIS, SYSTEM_CHAIN
 from workflow.domain.audit.state_check import missing_row
 from workflow.domain.results import STATE_DIFFERS, AuditReport, BrokenEvent
+from workflow.storage import dialects
 from workflow.storage.audit.diagnosis import EVENT_COLUMNS, chain_end, check_row
 from workflow.storage.tables import events as t_events
 from workflow.storage.tables import projects as t_projects
@@ -67,11 +68,8 @@ def open_cursor(conn: Connection, stmt: Select[Any], name: str) -> Any:
     params: Any = tuple(values[k] for k in compiled.positiontup or ()) if compiled.positional else values
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
-    pg = conn.dialect.name == "postgresql"
-    cursor: Any = dbapi.cursor(name=name) if pg else dbapi.cursor()
+    cursor: Any = dialects.of(conn).stream_cursor(dbapi, name, BATCH)
     try:
-        if pg:
-            cursor.itersize = BATCH
         cursor.execute(str(compiled), params)
     except BaseException:
         cursor.close()

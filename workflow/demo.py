@@ -1,7 +1,9 @@
 """``phasegate demo``: one large-agency project, start to finish, narrated.
 
-It runs the real Engine on a throw-away SQLite database (or on ``--keep PATH``),
-so every refusal it shows is the one a user would get.
+Told with the Python API alone (each line goes to ``out``; the CLI's ``demo`` passes its
+printer), so it lives beside the Engine rather than in ``cli/``. It runs the real Engine on
+a throw-away SQLite database (or on ``--keep PATH``), so every refusal it shows is the one a
+user would get.
 """
 
 from __future__ import annotations
