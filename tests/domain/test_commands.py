@@ -21,10 +21,17 @@ def test_every_command_has_its_rule_its_body_and_both_engines_methods() -> None:
         assert cmd.path.startswith("/projects/{code}"), "a project command acts on one project"
 
 
-def test_a_body_takes_exactly_its_declarations_parameters() -> None:
+def test_a_body_takes_its_declarations_parameters_as_checked() -> None:
+    """Each body takes the locked project, the transaction, then the declared parameters (or what its
+    own input check gives it, keyed as the request id's fingerprint keeps them)."""
     for name, body in BODIES.items():
-        declared = list(inspect.signature(getattr(ProjectCommands, name)).parameters)[1:]
-        assert list(inspect.signature(body).parameters)[1:] == declared, name
+        declared = [p.name for p in COMMANDS[name].params]
+        takes = list(inspect.signature(body.run).parameters)
+        assert takes[:2] == ["ctx", "tx"], name
+        if body.inputs is None:
+            assert takes[2:] == declared, name
+        else:
+            assert list(inspect.signature(body.inputs).parameters) == declared, name
 
 
 def test_the_web_actions_and_the_actions_are_distinct() -> None:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, NamedTuple, Protocol, TypeVar
 
-from workflow.domain import limits
+from workflow.domain import inputs, limits
 from workflow.domain.audit.events import Event
 from workflow.domain.identity import Identity
 
@@ -51,16 +51,25 @@ class Arg:
     what: str
     label: str | None = None
     format: str | None = None
+    checked: Callable[[Any], Any] | None = None  # the Engine's check of a given value (None: taken as given)
+
+    def check(self, value: Any) -> Any:
+        return value if self.checked is None else self.checked(value)
+
+
+def _text(what: str, *, required: bool = False) -> Callable[[Any], Any]:
+    return lambda value: inputs.text(value, what, required=required)
 
 
 Role = Annotated[str, Arg(KEY_MAX, "the role")]
-Person = Annotated[str, Arg(KEY_MAX, "the person's login name")]
+Person = Annotated[str, Arg(KEY_MAX, "the person's login name", checked=inputs.person)]
 Phase = Annotated[str, Arg(KEY_MAX, "the phase")]
 Day = Annotated[str, Arg(DATE_MAX, "the date", format="YYYY-MM-DD")]
-Reason = Annotated[str, Arg(TEXT_MAX, "a reason", "Reason")]
-MaybeReason = Annotated[str | None, Arg(TEXT_MAX, "a reason")]  # withdrawing asks for none on the page
-Comment = Annotated[str | None, Arg(TEXT_MAX, "a comment", "Comment")]
-Note = Annotated[str | None, Arg(TEXT_MAX, "a note", "Note")]
+Reason = Annotated[str, Arg(TEXT_MAX, "a reason", "Reason", checked=_text("the reason", required=True))]
+# withdrawing asks for no reason on the page
+MaybeReason = Annotated[str | None, Arg(TEXT_MAX, "a reason", checked=_text("the reason"))]
+Comment = Annotated[str | None, Arg(TEXT_MAX, "a comment", "Comment", checked=_text("the comment"))]
+Note = Annotated[str | None, Arg(TEXT_MAX, "a note", "Note", checked=_text("the note"))]
 Actor = str | Identity | None  # who acts (the Engine needs it; a client never sends it: its token acts)
 
 RUN = ("actor", "request_id", "expected_seq")  # how a command runs: every command takes them

@@ -44,6 +44,7 @@ from workflow.domain.commands import ProjectCommands
 from workflow.domain.identity import Identity
 from workflow.engine import audit as _audit
 from workflow.engine import board as _board
+from workflow.engine import commands as _commands
 from workflow.engine import grants as _grants
 from workflow.engine import moves as _moves
 from workflow.engine import notifications as _notifications
@@ -51,7 +52,6 @@ from workflow.engine import reads as _reads
 from workflow.engine import staffing as _staffing
 from workflow.engine import templates as _templates
 from workflow.engine import work as _work  # noqa: F401 (its commands' bodies register themselves)
-from workflow.engine.commands import BODIES
 from workflow.engine.people import accounts as _people
 from workflow.engine.people import signin as _signin
 from workflow.engine.schedule import due as _schedules  # noqa: F401 (set_due's body registers itself)
@@ -104,7 +104,7 @@ class Engine(ProjectCommands):
     def _command(self, name: str, given: dict[str, Any]) -> Event:
         if given.get("actor") is None:
             raise TypeError(f"{name}() needs actor=: who acts")
-        return BODIES[name](self.store, **given)
+        return _commands.run(self.store, name, given)
 
     def __enter__(self) -> Engine:
         return self
