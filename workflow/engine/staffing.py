@@ -26,19 +26,9 @@ from workflow.storage.templates import template_row
 from workflow.storage.transaction import WriteTx
 
 
-def create_project(
-    store: Store,
-    code: str,
-    *,
-    template: str,
-    actor: str | Identity,
-    name: str | None = None,
-    client: str | None = None,
-    version: int | None = None,
-    request_id: str | None = None,
-    calendar: str | None = None,
-    starts_on: str | None = None,
-) -> Event:
+def create_project(store: Store, code: str, *, template: str, actor: str | Identity, name: str | None = None,
+                   client: str | None = None, version: int | None = None, request_id: str | None = None,
+                   calendar: str | None = None, starts_on: str | None = None) -> Event:
     """A new project on ``template`` (its latest version, or ``version``), in its first phase.
 
     ``calendar``: the working calendar its due dates count in (a country or subdivision,
