@@ -173,6 +173,29 @@ KINDS: dict[str, type[PhasegateError]] = {
     for cls in (RuleRefused, UsageError, NotFound, NotPermitted, Conflict, PreconditionFailed, AuditBroken,
                 DatabaseProblem, Unauthenticated, Throttled, TooLarge, TooSlow, Busy)
 }
+
+
+def every_error_class(cls: type[PhasegateError] = PhasegateError) -> list[type[PhasegateError]]:
+    """``cls`` and the subclasses declared here, each before its own, in the order they are declared
+    (a subclass elsewhere, such as replay's ``Unreplayable``, reports as the class it extends)."""
+    return [cls, *(c for sub in cls.__subclasses__() if sub.__module__ == __name__
+                   for c in every_error_class(sub))]
+
+
+def kinds_answered_with(status: int) -> list[str]:
+    """The kinds of error body an HTTP ``status`` carries, from the classes that answer with it."""
+    return list(dict.fromkeys(cls.kind for cls in every_error_class() if cls.http_status == status))
+
+
+def markdown_table() -> str:
+    """Every error class as the README's error table (the README holds exactly this text; a test compares)."""
+    lines = ["| exception | exit code | HTTP status | kind | when |", "| --- | --- | --- | --- | --- |"]
+    for cls in every_error_class():
+        when = " ".join((cls.__doc__ or "").split()).replace("``", "`")
+        lines.append(f"| `{cls.__name__}` | {cls.exit_code} | {cls.http_status} | `{cls.kind}` | {when} |")
+    return "\n".join(lines) + "\n"
+
+
 #: The kind of a 500's body: a failure of phasegate itself, never raised on purpose (its detail is logged).
 INTERNAL = "internal"
 #: Every kind an error body can carry, for the API's description of it.

@@ -1,6 +1,7 @@
 """Every setting phasegate takes from its environment, declared once and read in one place.
 
-Each ``PHASEGATE_*`` variable is one field of :class:`Settings`, with its name, its default
+Each ``PHASEGATE_*`` variable is one field of :class:`Environment` (named apart from the
+server's options, ``workflow.server.settings.Settings``), with its name, its default
 and what it means (the README's Settings table is :func:`markdown_table`'s text; a test
 compares). :func:`_environ` is the one function in ``workflow/`` that touches ``os.environ``
 (a design test fails on any other): the edges (a CLI command, the server's start, the
@@ -74,7 +75,7 @@ def _setting(variable: str, default: str, meaning: str, parse: Callable[[str | N
 
 
 @dataclass(frozen=True)
-class Settings:
+class Environment:
     """What the environment says, parsed; each field names its variable, default and meaning."""
 
     db: str | None = _setting(
@@ -113,7 +114,7 @@ class Settings:
         "for people to set", _text)
 
 
-_FIELDS = {f.name: f for f in fields(Settings)}
+_FIELDS = {f.name: f for f in fields(Environment)}
 
 
 def _environ() -> Mapping[str, str]:
@@ -121,14 +122,14 @@ def _environ() -> Mapping[str, str]:
     return os.environ
 
 
-def read(environ: Mapping[str, str] | None = None) -> Settings:
+def read(environ: Mapping[str, str] | None = None) -> Environment:
     """The settings ``environ`` gives (None: this process's environment)."""
     env = _environ() if environ is None else environ
-    return Settings(**{name: f.metadata["parse"](env.get(f.metadata["variable"]))
+    return Environment(**{name: f.metadata["parse"](env.get(f.metadata["variable"]))
                        for name, f in _FIELDS.items()})
 
 
-def current() -> Settings:
+def current() -> Environment:
     """This process's settings, as its environment says now."""
     return read()
 

@@ -49,15 +49,15 @@ def test_the_guard_sees_a_read_of_the_environment(tmp_path: Path) -> None:
 
 
 def test_every_variable_named_in_the_package_is_a_declared_setting() -> None:
-    declared = {f.metadata["variable"] for f in fields(settings.Settings)}
+    declared = {f.metadata["variable"] for f in fields(settings.Environment)}
     named = {name for path in PACKAGE.rglob("*.py")
              for name in re.findall(r"PHASEGATE_[A-Z_]+", path.read_text(encoding="utf-8"))}
     assert named - declared == set()
-    assert len(declared) == len(fields(settings.Settings)), "a variable is declared twice"
+    assert len(declared) == len(fields(settings.Environment)), "a variable is declared twice"
 
 
 def test_every_setting_says_its_default_and_meaning() -> None:
-    for f in fields(settings.Settings):
+    for f in fields(settings.Environment):
         assert f.metadata["variable"].startswith("PHASEGATE_"), f.name
         assert f.metadata["default"].strip() and f.metadata["meaning"].strip(), f.name
 
@@ -82,7 +82,7 @@ def test_the_sqlite_cache_has_a_floor_and_a_bad_value_keeps_the_default(raw: str
 def test_one_setting_read_alone_is_the_same_as_all_read_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PHASEGATE_LOCK_WAIT", "7")
     monkeypatch.setenv("PHASEGATE_TOKEN", "  pgt_x \n")
-    for f in fields(settings.Settings):
+    for f in fields(settings.Environment):
         assert settings.one(f.name) == getattr(settings.current(), f.name), f.name
     assert settings.current().lock_wait == 7.0 and settings.current().token == "pgt_x"
 
@@ -93,3 +93,17 @@ def test_secrets_are_not_shown_in_the_settings_repr(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("PHASEGATE_SMTP_URL", "smtps://u:pw@host:465")
     shown = repr(settings.current())
     assert "pgt_secret" not in shown and "hush" not in shown and "pw@" not in shown
+
+
+def test_the_domain_takes_settings_passed_in_and_never_reads_them() -> None:
+    """The domain may name a variable in a sentence (the constants), never read one."""
+    readers = {"current", "read", "one", "child_environment"}
+    found = []
+    for path in sorted((PACKAGE / "domain").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Attribute) and node.attr in readers and isinstance(node.value, ast.Name)
+                    and node.value.id == "settings"):
+                found.append(f"{path.name}:{node.lineno}")
+            elif isinstance(node, ast.ImportFrom) and node.module == "workflow.settings":
+                found += [f"{path.name}:{node.lineno}" for a in node.names if a.name in readers]
+    assert found == []

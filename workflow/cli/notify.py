@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from workflow import settings
-from workflow.cli.app import Session, cli, emit, emit_json, emit_listing, pass_session
+from workflow.cli.app import Session, cli, emit, emit_json, emit_listing, emit_made_with_secret, pass_session
 from workflow.cli.people import user
 from workflow.errors import UsageError
 
@@ -125,14 +125,11 @@ def webhook_add(s: Session, url: str, events: str, fmt: str, secret_stdin: bool)
     allow = () if s.server is not None else addresses.allow_list(settings.current().webhook_allow)
     info, made = s.engine.add_webhook(url, actor=s.actor, events=events, format=fmt, secret=secret,
                                       allow=allow)
-    if s.json:
-        emit_json({**info.to_dict(), **({"secret": made} if made else {})})
-        return
-    emit(f"webhook {info.id} posts {', '.join(info.kinds) if info.kinds != ['*'] else 'every kind'} "
-         f"to {info.url} ({info.format}; secret {info.fingerprint}…)")
-    if made:
-        emit(made)
-        emit("Keep the secret now: it is not shown again. The receiver checks each body's HMAC with it.")
+    emit_made_with_secret(
+        s.json, info, "secret", made,
+        f"webhook {info.id} posts {', '.join(info.kinds) if info.kinds != ['*'] else 'every kind'} "
+        f"to {info.url} ({info.format}; secret {info.fingerprint}…)",
+        "Keep the secret now: it is not shown again. The receiver checks each body's HMAC with it.")
 
 
 @webhook.command("list")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
-from workflow.cli.app import Session, cli, emit, emit_json, emit_listing, pass_session
+from workflow.cli.app import Session, cli, emit_listing, emit_made_with_secret, pass_session
 from workflow.domain import inputs
 
 if TYPE_CHECKING:
@@ -102,12 +102,10 @@ def token() -> None:
 def token_create(s: Session, name: str | None, expires_in: str | None) -> None:
     """Create a token for yourself; it is printed this once and kept only as a hash."""
     info, secret = s.engine.create_token(actor=s.actor, name=name, expires_in=expires_in)
-    if s.json:
-        emit_json({**info.to_dict(), "token": secret})
-        return
-    emit(f"token {info.id} for {info.person}" + (f", expires {info.expires_at}" if info.expires_at else ""))
-    emit(secret)
-    emit("Keep it now: it is not shown again. Use it as PHASEGATE_TOKEN or Authorization: Bearer.")
+    emit_made_with_secret(
+        s.json, info, "token", secret,
+        f"token {info.id} for {info.person}" + (f", expires {info.expires_at}" if info.expires_at else ""),
+        "Keep it now: it is not shown again. Use it as PHASEGATE_TOKEN or Authorization: Bearer.")
 
 
 @token.command("list")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TextIO
 
 from workflow.domain.wording import describe
@@ -22,21 +22,29 @@ TICK = "✓"
 OPEN = "·"
 
 
-def safe(text: str) -> str:
-    """``text`` with every non-printable character shown as ``\\xNN`` or ``\\uNNNN``."""
+def _escaped(text: str, escape: Callable[[int], str]) -> str:
+    """``text`` with each non-printable character replaced by ``escape`` of its code point."""
     if text.isprintable():
         return text
-    out = []
-    for ch in text:
-        if ch.isprintable():
-            out.append(ch)
-        else:
-            code = ord(ch)
-            if code < 0x100:
-                out.append(f"\\x{code:02x}")
-            else:
-                out.append(f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
-    return "".join(out)
+    return "".join(ch if ch.isprintable() else escape(ord(ch)) for ch in text)
+
+
+def _python_escape(code: int) -> str:
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _json_escape(code: int) -> str:
+    if code >= 0x10000:  # JSON escapes astral characters as a surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def safe(text: str) -> str:
+    """``text`` with every non-printable character shown as ``\\xNN`` or ``\\uNNNN``."""
+    return _escaped(text, _python_escape)
 
 
 def safe_lines(text: str) -> list[str]:
@@ -75,21 +83,7 @@ class TerminalSafeWriter:
 
 def json_text(value: Any) -> str:
     """One JSON document on one line; non-printable characters as ``\\uNNNN`` escapes (still valid JSON)."""
-    raw = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    if raw.isprintable():
-        return raw
-    out = []
-    for ch in raw:
-        if ch.isprintable():
-            out.append(ch)
-        else:
-            code = ord(ch)
-            if code >= 0x10000:  # JSON escapes astral characters as a surrogate pair
-                code -= 0x10000
-                out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
-            else:
-                out.append(f"\\u{code:04x}")
-    return "".join(out)
+    return _escaped(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str), _json_escape)
 
 
 def shorten(text: str, width: int) -> str:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
+from workflow.domain import paging
+
 T = TypeVar("T")
 C = TypeVar("C")
 PAGE = 500  # items a request (the API allows up to 1000)
@@ -21,19 +23,7 @@ Fetch = Callable[[C | None, int, bool], tuple[list[T], C | None]]  # (cursor, si
 def follow(fetch: Fetch[C, T], start: C | None, wanted: int | None) -> Iterator[T]:
     """Every item after ``start``, at most ``wanted`` (None: all): the first page now, the rest lazily."""
     items, cursor = fetch(start, PAGE if wanted is None else min(PAGE, wanted), True)
-    return _rest(fetch, items, cursor, wanted)
-
-
-def _rest(fetch: Fetch[C, T], items: list[T], cursor: C | None, wanted: int | None) -> Iterator[T]:
-    sent = 0
-    while True:
-        take = items if wanted is None else items[: wanted - sent]
-        yield from take
-        sent += len(take)
-        left = None if wanted is None else wanted - sent
-        if cursor is None or left == 0:
-            return
-        items, cursor = fetch(cursor, PAGE if left is None else min(PAGE, left), False)
+    return paging.follow(lambda after, size: fetch(after, size, False), items, cursor, wanted, PAGE)
 
 
 class RowCounter:

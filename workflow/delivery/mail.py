@@ -62,7 +62,7 @@ class MailConfig:
                    unquote(parts.password) if parts.password is not None else None)
 
     @classmethod
-    def from_settings(cls, found: settings.Settings) -> MailConfig | None:
+    def from_settings(cls, found: settings.Environment) -> MailConfig | None:
         """The configuration the settings give (None: not set up, see :data:`NOT_SET_UP`)."""
         url, sender = found.smtp_url, found.mail_from
         if not url or not sender:

@@ -10,17 +10,22 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from workflow.domain import limits
 from workflow.errors import UsageError
 
-CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# The longest values a person types, declared once: the API's models and the web forms' maxlength
+# use these (server/web/render.py hands them to the templates as ``most``).
+CODE_MAX = 64  # a project code
+PERSON_MAX = 64  # a person's login name
+LINE_MAX = 200  # a one-line name: a project's, a client's, a display name, a token's
+TEXT_MAX = int(limits.TEXT.default)  # free text: a note, a comment, a reason
+
+CODE_RE = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{CODE_MAX - 1}}}")
 
 # The bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they
 # reorder how the text around them is shown, so what a reader sees is not what was written.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
-PERSON_MAX = 200
-LINE_MAX = 200
-TEXT_MAX = 4000
 
 
 def _bad_char(text: str, allow_newlines: bool) -> str | None:
@@ -55,7 +60,7 @@ def project_code(code: str) -> str:
 
 
 # A login name: what people sign in with and are assigned by (product.md, "Accounts").
-PERSON_RE = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
+PERSON_RE = re.compile(rf"[a-z0-9][a-z0-9._@-]{{0,{PERSON_MAX - 1}}}")
 PERSON_RULE = "1-64 lowercase letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
 
 

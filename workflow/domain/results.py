@@ -7,10 +7,17 @@ Field names are the contract of ``project status --json`` and history events
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from workflow.domain.audit.events import Event
+
+
+class Result:
+    """A value the Engine hands back whose ``to_dict()`` (``--json``, the API) is its fields as they are."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(cast(Any, self))
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,7 @@ class GateStatus:
 
 
 @dataclass(frozen=True)
-class ProjectStatus:
+class ProjectStatus(Result):
     code: str
     name: str | None
     client: str | None
@@ -85,12 +92,9 @@ class ProjectStatus:
     starts_on: str | None = None
     schedule: list[dict[str, Any]] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class ProjectSummary:
+class ProjectSummary(Result):
     code: str
     name: str | None
     client: str | None
@@ -114,12 +118,9 @@ class ProjectSummary:
     overdue: bool = False
     due_in_days: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class Person:
+class Person(Result):
     """An account: who may sign in (``active``), and whether a password is set."""
 
     login: str
@@ -130,12 +131,9 @@ class Person:
     created_at: str
     updated_at: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class TokenInfo:
+class TokenInfo(Result):
     """An API token as listed: never its secret (shown once, when it is created)."""
 
     id: str
@@ -146,12 +144,9 @@ class TokenInfo:
     last_used_at: str | None
     revoked_at: str | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class WebhookInfo:
+class WebhookInfo(Result):
     """A webhook as listed: never its secret, only a fingerprint of it (the first 12 hex of its sha256)."""
 
     id: str
@@ -163,12 +158,9 @@ class WebhookInfo:
     created_by: str
     fingerprint: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class OutboxEntry:
+class OutboxEntry(Result):
     """One notification of the outbox: what it is about, where it goes, how its delivery stands."""
 
     id: int
@@ -185,32 +177,23 @@ class OutboxEntry:
     created_at: str
     delivered_at: str | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class NotifySettings:
+class NotifySettings(Result):
     """Which notification e-mails a person gets (``email_kinds`` None: every kind; []: none)."""
 
     person: str
     email_kinds: list[str] | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class TemplateInfo:
+class TemplateInfo(Result):
     key: str
     version: int
     title: str
     sha256: str
     published_at: str
     published_by: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 # The problems of the state check: a table that is not what its chain's replay says, and an

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import String, and_, cast, func, literal, null, select, tuple_, union_all
 
-from workflow.domain import inputs, rules
+from workflow.domain import inputs, paging, rules
 from workflow.domain.identity import Identity, acting
 from workflow.domain.results import ProjectSummary
 from workflow.domain.status import project_summary
@@ -81,15 +81,10 @@ def iter_projects(
 
 
 def _pages(store: Store, read_page: Any, cursor: str | None, limit: int | None) -> Iterator[ProjectSummary]:
-    left = limit
-    while left is None or left > 0:
-        size = PAGE if left is None else min(PAGE, left)
-        page = store.read(partial(read_page, after=cursor, size=size))
-        yield from page
-        if len(page) < size:
-            return
-        cursor = page[-1].code
-        left = None if left is None else left - len(page)
+    fetch = paging.read_after(lambda after, size: store.read(partial(read_page, after=after, size=size)),
+                              lambda p: p.code)
+    first, following = fetch(cursor, PAGE if limit is None else min(PAGE, limit))
+    yield from paging.follow(fetch, first, following, limit, PAGE)
 
 
 def _page(

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from workflow.domain import inputs, rules
+from workflow.domain import inputs, paging, rules
 from workflow.domain.audit.events import Event
 from workflow.domain.audit.replay import replay
 from workflow.domain.identity import Identity, acting
@@ -138,26 +138,14 @@ def iter_history(
         return _history_page(tx, filters=filters, values=values, after=begin, size=min(HISTORY_PAGE, wanted))
 
     page = store.read(first)  # the reader and the filters are checked now, before anything is printed
-    return iter(page) if one_page else _history_pages(store, page, filters, values, wanted)
-
-
-def _history_pages(
-    store: Store, page: list[Event], filters: tuple[str, ...], values: dict[str, Any], wanted: int
-) -> Iterator[Event]:
-    sent = 0
-    while page:
-        yield from page[: wanted - sent]
-        sent += len(page)
-        if sent >= wanted or len(page) < HISTORY_PAGE:
-            return
-        read = partial(
-            _history_page,
-            filters=filters,
-            values=values,
-            after=page[-1].seq,
-            size=min(HISTORY_PAGE, wanted - sent),
-        )
-        page = store.read(read)
+    if one_page:
+        return iter(page)
+    fetch = paging.read_after(
+        lambda after, size: store.read(partial(_history_page, filters=filters, values=values, after=after,
+                                               size=size)),
+        lambda e: e.seq)
+    following = paging.next_after(page, min(HISTORY_PAGE, wanted), lambda e: e.seq)
+    return paging.follow(fetch, page, following, wanted, HISTORY_PAGE)
 
 
 def _history_page(

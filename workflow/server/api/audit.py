@@ -13,7 +13,7 @@ from workflow import settings
 from workflow.domain import limits
 from workflow.domain.audit.checkpoint import MAX_BYTES as CHECKPOINT_MAX_BYTES
 from workflow.domain.audit.checkpoint import load_checkpoint
-from workflow.domain.inputs import JOBS_MAX
+from workflow.domain.inputs import CODE_MAX, JOBS_MAX
 from workflow.domain.results import AuditReport
 from workflow.errors import UsageError
 from workflow.server.auth import CurrentIdentity, EngineDep
@@ -21,7 +21,7 @@ from workflow.server.spool import InFlight, Spool, SpoolResponse
 
 router = APIRouter(tags=["audit"])
 # A project code in a query (the export).
-Project = Annotated[str | None, Query(max_length=64)]
+Project = Annotated[str | None, Query(max_length=CODE_MAX)]
 CHECKPOINT_BODY = {
     "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
 }
@@ -45,7 +45,7 @@ class VerifyQuery:
 
     def __init__(
         self,
-        project: str | None = Query(default=None, max_length=64),
+        project: Project = None,
         jobs: int | None = Query(default=None, ge=1, le=JOBS_MAX),
         replay: bool = Query(default=True, description="false: the hash chains only, not the state check"),
     ) -> None:

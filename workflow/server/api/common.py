@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from workflow.domain.audit.events import Event
 from workflow.domain.inputs import event_number
-from workflow.errors import ALL_KINDS, PreconditionFailed, UsageError
+from workflow.errors import ALL_KINDS, PreconditionFailed, UsageError, kinds_answered_with
 
 if TYPE_CHECKING:
     Kind = str
@@ -50,23 +50,24 @@ class ErrorOut(BaseModel):
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorOut, "description": _MEANING[status]} for status in statuses}
+    return {status: {"model": ErrorOut, "description": f"{_MEANING[status]} "
+                     f"(kind: {', '.join(kinds_answered_with(status))})"} for status in statuses}
 
 
+# What each status means to a client; the kinds it carries come from the error classes.
 _MEANING = {
-    400: "the body is not JSON",
-    401: "no valid credential (unauthenticated)",
-    403: "the person may not do this (not_permitted), or a session's CSRF token is missing",
-    404: "no such project, template, role, person or token (not_found)",
-    408: "the request's headers or body did not arrive in time (too_slow)",
-    409: "refused by a rule, or a conflict",
-    412: "If-Match: the project moved on since it was read (precondition_failed)",
-    413: "the body is larger than this endpoint accepts (too_large)",
-    422: "bad input (bad_input)",
-    429: "too many failed sign-ins: wait Retry-After seconds (throttled)",
-    503: "the database cannot be used (unavailable), or the server is at a bound it keeps: every "
-         "database connection, password check, template check, export slot or connection in use "
-         "(busy, with Retry-After)",
+    400: "the body is not JSON, or a header that must come once came twice",
+    401: "no valid credential",
+    403: "the person may not do this, or a session's CSRF token is missing",
+    404: "no such project, template, role, person or token",
+    408: "the request's headers or body did not arrive in time",
+    409: "refused by a rule, a conflict, or a broken audit trail",
+    412: "If-Match: the project moved on since it was read",
+    413: "the body is larger than this endpoint accepts",
+    422: "bad input",
+    429: "too many failed sign-ins: wait Retry-After seconds",
+    503: "the database cannot be used, or the server is at a bound it keeps: every database connection, "
+         "password check, template check, export slot or connection in use (busy, with Retry-After)",
 }
 # Documented on every operation of /api/v1, so a client (and the schema tests) know every answer.
 ERRORS = _errors(400, 401, 403, 404, 408, 409, 413, 422, 503)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from workflow.domain.inputs import LINE_MAX, PERSON_MAX
 from workflow.domain.results import Person
 from workflow.errors import UsageError
 from workflow.server.api.common import EventOut, command, event_out, links
@@ -16,8 +17,8 @@ router = APIRouter(tags=["people"])
 
 
 class PersonIn(BaseModel):
-    login: str = Field(max_length=64)
-    name: str | None = Field(default=None, max_length=200)
+    login: str = Field(max_length=PERSON_MAX)
+    name: str | None = Field(default=None, max_length=LINE_MAX)
     email: str | None = Field(default=None, max_length=320)
 
 

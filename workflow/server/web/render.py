@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from workflow.domain import inputs
 from workflow.domain.identity import Identity
 from workflow.domain.wording import describe
 from workflow.server.web.views import strip, waiting_on
@@ -28,6 +29,9 @@ def environment() -> Environment:
     env.globals["waiting_on"] = waiting_on
     env.globals["strip"] = strip
     env.globals["fresh_id"] = lambda: "web-" + secrets.token_urlsafe(12)
+    # the forms' maxlength: the longest values the engine takes (domain/inputs.py)
+    env.globals["most"] = {"code": inputs.CODE_MAX, "person": inputs.PERSON_MAX, "line": inputs.LINE_MAX,
+                           "text": inputs.TEXT_MAX}
     return env
 
 
