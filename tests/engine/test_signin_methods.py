@@ -26,6 +26,7 @@ def test_the_server_signs_people_in_through_engine_methods() -> None:
     assert not around, around
 
 
+@pytest.mark.slow  # argon2id sign-ins: 0.9 s on SQLite (measured 2026-12-07)
 def test_a_password_sign_in_opens_a_session_that_identifies_until_it_is_closed(db_url: str) -> None:
     with Engine(db_url) as engine:
         engine.init(admin="ana")
