@@ -417,7 +417,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def measure(backend: str, url: str, scratch: Path, args: Any) -> tuple[list[c.Row], list[str]]:
-    from servers import free_port, live_server
+    from support.servers import free_port, live_server
 
     pairs, window = sizes(args.quick)
     code, alice, bob = prepare(url)

@@ -15,7 +15,7 @@
      its own process.
 
 The query plan (an index search on ``ix_projects_next_tick_at``) is guarded by
-``tests/test_tick.py``.
+``tests/engine/test_tick.py``.
 """
 
 from __future__ import annotations

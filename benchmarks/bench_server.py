@@ -232,7 +232,7 @@ def floor_main(backend: str, target: str, port: int) -> None:
 @contextmanager
 def floor_server(backend: str, target: str, log: Path) -> Iterator[str]:
     import httpx
-    from servers import free_port
+    from support.servers import free_port
 
     port = free_port()
     with log.open("wb") as err:
@@ -282,7 +282,7 @@ def phases_for(commands: int, projects: int) -> int:
 
 
 def latency_rows(backend: str, url: str, floor_target: str, scratch: Path, args: Any) -> list[c.Row]:
-    from servers import live_server
+    from support.servers import live_server
 
     from workflow import Engine
     from workflow.server import auth
@@ -423,7 +423,7 @@ def pg_backends(conninfo: str) -> list[int]:
 
 
 def throughput_rows(url: str, conninfo: str, scratch: Path, args: Any) -> tuple[list[c.Row], list[str]]:
-    from servers import live_server
+    from support.servers import live_server
 
     _rounds, _per_round, seconds = sizes(args.quick)
     clients = LOAD_PROCESSES * LOAD_THREADS

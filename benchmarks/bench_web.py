@@ -173,7 +173,7 @@ def browser_figures(
 
 def run(args: Any) -> str:
     sys.path.insert(0, str(c.REPO / "tests"))
-    from servers import live_server  # the tests' real `phasegate serve` on a free port
+    from support.servers import live_server  # the tests' real `phasegate serve` on a free port
 
     calls, loads = sizes(args.quick)
     source, _events = _dataset.database(args.data_dir, PROJECTS, log=c.log)

@@ -1,4 +1,4 @@
-"""The full-size kill -9 loop: at least 200 kills per backend (CI runs 40, tests/test_killloop.py).
+"""The full-size kill -9 loop: at least 200 kills per backend (CI runs 40, tests/system/test_killloop.py).
 
     python benchmarks/killloop.py --kills 200                      # SQLite and PostgreSQL
     python benchmarks/killloop.py --kills 200 --backend sqlite
@@ -7,7 +7,7 @@
 Worker processes run writing commands in a loop; one at a time is killed with SIGKILL
 0-200 ms into its work and restarted. After every kill: SQLite's integrity check (or
 PostgreSQL answering), every chain verifies, stored state equals the replay of history,
-and every command a worker was told succeeded is stored. See tests/killing.py.
+and every command a worker was told succeeded is stored. See tests/support/killing.py.
 PostgreSQL runs in a fresh schema of the given database, dropped afterwards.
 """
 
@@ -24,9 +24,9 @@ for path in (REPO, REPO / "tests"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from killing import run_kill_loop  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
+from support.killing import run_kill_loop  # noqa: E402
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

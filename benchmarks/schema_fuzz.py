@@ -2,7 +2,7 @@
 
     python benchmarks/schema_fuzz.py [--examples 2000] [--steps 20] [-- PYTEST-ARGS...]
 
-Runs ``tests/test_http_schema.py`` (every operation, then the stateful run over the document's
+Runs ``tests/server/api/test_http_schema.py`` (every operation, then the stateful run over the document's
 links) with ``SCHEMATHESIS_EXAMPLES``/``SCHEMATHESIS_STEPS`` raised and the cases random rather
 than CI's fixed ones; the exit status is pytest's. CI runs the same file with 8 examples an
 operation, in well under a minute.
@@ -32,7 +32,7 @@ def main() -> int:
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-               str(ROOT / "tests" / "test_http_schema.py"), *args.pytest_args]
+               str(ROOT / "tests" / "server" / "api" / "test_http_schema.py"), *args.pytest_args]
     return subprocess.run(command, env=env, cwd=ROOT, check=False).returncode
 
 

@@ -66,6 +66,7 @@ def attempt(engine: Engine, code: str, move: Move, actor: str, rng: random.Rando
     return True
 
 
+@pytest.mark.slow  # a seeded walk over a built-in model: 0.5-1 s a test (measured 2026-12-07)
 @pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.parametrize("template", TEMPLATES)
 def test_a_move_is_offered_iff_the_engine_accepts_it(tmp_path: Path, template: str, seed: int) -> None:

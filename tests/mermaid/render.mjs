@@ -3,7 +3,7 @@
 // "edges": [...]} (the text a reader sees in each state box and on each edge) or, on a parse
 // or render error, {"ok": false, "error": "..."}. One process for many diagrams: loading
 // mermaid takes a second or two.
-// Used by tests/test_diagram_mermaid.py; needs `npm ci --prefix tests/mermaid` (or
+// Used by tests/domain/test_diagram_renderers.py; needs `npm ci --prefix tests/mermaid` (or
 // PHASEGATE_MERMAID_DIR naming a folder whose node_modules has mermaid and jsdom).
 import { createRequire } from 'node:module';
 import path from 'node:path';

@@ -13,13 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from apiclients import api, bearer, error_of
-from rawclient import MIB, chunked, exchange, filler, open_files_under, reset_peak, status_kib
-from servers import Server, live_server, people
+from support.apiclients import api, bearer, error_of
+from support.rawclient import MIB, chunked, exchange, filler, open_files_under, reset_peak, status_kib
+from support.servers import Server, live_server, people
 
 from workflow import Engine
 from workflow.domain import limits
 from workflow.server.app import SECURITY_HEADERS
+
+pytestmark = pytest.mark.slow  # a real `phasegate serve` taking bodies of several MiB: 2.9 s a test (measured 2026-12-07)
 
 PASSWORD = "correct horse battery"
 

@@ -17,12 +17,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servers import Server, live_server, people
+from support.servers import Server, live_server, people
 
 from workflow import Engine
 from workflow.domain.templates.loader import builtin_paths
 from workflow.engine.people.passwords import ARGON2_NICE
 from workflow.server.checks import CHECKER_NICE
+
+pytestmark = pytest.mark.slow  # a real `phasegate serve` with template checks and sign-ins competing for the CPU: 3.9 s a test (measured 2026-12-07)
 
 YAML = {"Content-Type": "application/x-yaml"}
 

@@ -19,13 +19,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 import sqlalchemy
-from apiclients import error_of
-from servers import Server, live_server, people
 from sqlalchemy import text
+from support.apiclients import error_of
+from support.servers import Server, live_server, people
 
 from workflow import Engine
 from workflow.domain.audit.events import event_hash
+
+pytestmark = pytest.mark.slow  # a real `phasegate serve` with readers that stop reading: 5.1 s a test (measured 2026-12-07)
 
 BIG_EVENTS = 2000  # ~4 KiB a line: an export of ~8 MiB, more than loopback's socket buffers hold
 TEAM = {"integrated_producer": "lee", "head_of_technology": "hol", "project_manager": "mem"}

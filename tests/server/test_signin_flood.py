@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servers import Server, live_server
+from support.servers import Server, live_server
 
 from workflow import Engine
 from workflow.engine.people import signin
@@ -61,6 +61,7 @@ def at_once(server: Server, attempts: list[tuple[str, str]]) -> list[httpx.Respo
         return list(pool.map(lambda a: attempt(*a), attempts))
 
 
+@pytest.mark.slow
 def test_32_concurrent_sign_ins_keep_the_servers_memory_within_400_mib(server: Server) -> None:
     """The red team's flood: 32 sign-ins at once, each from its own address with its own name, so
     no throttle stops them before the password check; the server's peak RSS stays bounded."""
@@ -81,6 +82,7 @@ def test_32_concurrent_sign_ins_keep_the_servers_memory_within_400_mib(server: S
     assert signed_in.status_code == 200, "after the flood, ana signs in"
 
 
+@pytest.mark.slow
 def test_24_simultaneous_guesses_at_one_account_are_not_all_checked(server: Server) -> None:
     """From 24 addresses at once, so only the account's count can stop them: at most the budget's
     worth are checked (answered 401); the rest are refused before argon2 (429, or 503 Busy)."""

@@ -14,10 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rawclient import Reader, connect, head
-from servers import Server, live_server, people
+from support.rawclient import Reader, connect, head
+from support.servers import Server, live_server, people
 
 from workflow import Engine
+
+pytestmark = pytest.mark.slow  # a real `phasegate serve` and clients that trickle or idle until its timeouts: 4.5 s a test (measured 2026-12-07)
 
 HEADER_SECONDS, BODY_SECONDS = 2, 3
 SLACK = 3  # the timer's own lateness on a loaded two-core machine, and the test's polling

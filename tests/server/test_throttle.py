@@ -15,12 +15,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from apiclients import api, error_of
 from fastapi.testclient import TestClient
+from support.apiclients import api, error_of
 
 from workflow import Engine
 from workflow.domain import credentials
 from workflow.engine.people import signin
+
+pytestmark = pytest.mark.slow  # password sign-ins (argon2id) and rounds of failed guesses: 3.0 s a test (measured 2026-12-07)
 
 PASSWORD = "correct horse battery"
 PROXY = ("10.0.0.1", 50000)
@@ -33,7 +35,7 @@ def stopped_clock() -> Iterator[None]:
     the test (the answers asserted are the rule's, not the machine's speed)."""
     from datetime import UTC, datetime
 
-    from schedules import moved_clock
+    from support.schedules import moved_clock
 
     with moved_clock(datetime.now(UTC).replace(microsecond=0)):
         yield

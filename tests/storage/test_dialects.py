@@ -73,6 +73,7 @@ def backend_branches(source: str, filename: str = "<source>") -> list[str]:
     return found
 
 
+@pytest.mark.slow  # reads every module's syntax tree: 1.1 s (measured 2026-12-07)
 def test_nothing_outside_the_dialects_branches_on_the_backend() -> None:
     offenders = []
     for path in sorted(PACKAGE.rglob("*.py")):

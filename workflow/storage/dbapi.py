@@ -7,7 +7,7 @@ as :class:`sqlalchemy.exc.DBAPIError` (with ``connection_invalidated``), and a
 dropped connection is invalidated so the pool never hands it out again.
 
 This is the one module that fires SQLAlchemy's dispatch by hand;
-``tests/test_dbapi.py`` fails if a SQLAlchemy upgrade changes any of the hooks used
+``tests/storage/test_dbapi.py`` fails if a SQLAlchemy upgrade changes any of the hooks used
 here (``dispatch.before_cursor_execute``, ``dispatch.commit``, ``DBAPIError.instance``,
 ``dialect.is_disconnect``, ``dialect.do_commit``).
 """

@@ -102,7 +102,7 @@ def event_response(event: Event, status_code: int = 200) -> Response:
     FastAPI validates what a plain ``def`` endpoint returns against its response model in its
     thread pool: one more hand-off to another thread per request (~0.3 ms of CPU on the 2-core
     benchmark machine, on the hot path of every project write). A Response is sent as it is;
-    the schema tests (tests/test_http_schema.py) hold the body to ``EventOut``.
+    the schema tests (tests/server/api/test_http_schema.py) hold the body to ``EventOut``.
     """
     return JSONResponse(event.to_dict(), status_code=status_code)
 

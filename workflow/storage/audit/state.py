@@ -12,7 +12,7 @@ them the projects (with the template version each is pinned to) and the assignme
 tasks and approvals joined to their project, every stream ordered by the project's
 code: merge joins, one chain's state in memory at a time. SQLite reads each stream
 along the code index and the tables' primary keys without sorting
-(``tests/test_design_guards.py``). The system chain's replay is compared with the
+(``tests/design/test_design_guards.py``). The system chain's replay is compared with the
 ``grants`` and ``templates`` rows when its last event is read.
 
 It runs after the hash pass, only when every chain is intact, in the same
