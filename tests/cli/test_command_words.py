@@ -1,5 +1,5 @@
-"""The CLI's project commands are the table's: each declared command has its words on the command line,
-taking the declared parameters, and each command of ``phasegate``'s work module is declared."""
+"""The CLI's project commands are the table's: each declared command is on the command line under its
+words, taking the declared parameters, and no other command acts on a project with a request id."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from workflow.domain.commands import COMMANDS
 
 def resolve(words: tuple[str, ...]) -> click.Command:
     found: click.Command = cli
-    for word in words:
-        assert isinstance(found, click.Group), f"{' '.join(words)}: {found.name} has no subcommands"
-        found = found.commands[word]
+    with click.Context(cli) as ctx:
+        for word in words:
+            assert isinstance(found, click.Group), f"{' '.join(words)}: {found.name} has no subcommands"
+            sub = found.get_command(ctx, word)
+            assert sub is not None, f"phasegate {' '.join(words)}: no such command"
+            found = sub
     return found
 
 
@@ -32,13 +35,15 @@ def test_every_project_command_on_the_command_line_is_declared() -> None:
     creating one aside) are exactly the table's."""
     declared = {cmd.cli for cmd in COMMANDS.values()}
 
-    def walk(group: click.Group, prefix: tuple[str, ...]) -> set[tuple[str, ...]]:
+    def walk(group: click.Group, prefix: tuple[str, ...], ctx: click.Context) -> set[tuple[str, ...]]:
         found = set()
-        for name, sub in group.commands.items():
+        for name in group.list_commands(ctx):
+            sub = group.get_command(ctx, name)
             if isinstance(sub, click.Group):
-                found |= walk(sub, (*prefix, name))
-            elif {"code", "request_id"} <= {p.name for p in sub.params}:
+                found |= walk(sub, (*prefix, name), ctx)
+            elif sub is not None and {"code", "request_id"} <= {p.name for p in sub.params}:
                 found.add((*prefix, name))
         return found
 
-    assert walk(cli, ()) - {("project", "create")} == declared
+    with click.Context(cli) as ctx:
+        assert walk(cli, (), ctx) - {("project", "create")} == declared

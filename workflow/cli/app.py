@@ -203,8 +203,32 @@ class Session:
 pass_session = click.make_pass_decorator(Session)
 
 
-class PhasegateGroup(click.Group):
+class DeclaredGroup(click.Group):
+    """A group that also holds the project commands declared under its words
+    (:mod:`workflow.domain.commands`), built by :mod:`workflow.cli.work` when the group is first asked
+    for its commands: importing the CLI imports no table (it stays as light as it is)."""
+
+    words: tuple[str, ...] | None = None  # its words on the command line (None: its name; () for phasegate)
+    _declared: dict[str, click.Command] | None = None
+
+    def declared(self) -> dict[str, click.Command]:
+        if self._declared is None:
+            from workflow.cli.work import declared
+
+            self._declared = declared(self.words if self.words is not None else (str(self.name),))
+        return self._declared
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.declared()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or self.declared().get(cmd_name)
+
+
+class PhasegateGroup(DeclaredGroup):
     """A group that turns every expected error into ``Error: …`` and its exit code, in one place."""
+
+    words = ()
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -242,20 +266,23 @@ def _wants_json(argv: list[str]) -> bool:
 
 
 def accept_json_after_the_command(group: click.Group) -> None:
-    """Every command also takes ``--json`` after its name (``project status X --json``)."""
+    """Every command also takes ``--json`` after its name (``project status X --json``); the declared
+    project commands are built with it (:func:`workflow.cli.work.command_of`)."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            accept_json_after_the_command(command)
+        elif not any(p.name == "as_json" for p in command.params):
+            command.params.append(json_option())
 
+
+def json_option() -> click.Option:
     def turn_on(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
         session = ctx.find_object(Session)
         if value and session is not None:
             session.json = True
 
-    for command in group.commands.values():
-        if isinstance(command, click.Group):
-            accept_json_after_the_command(command)
-        elif not any(p.name == "as_json" for p in command.params):
-            command.params.append(click.Option(["--json", "as_json"], is_flag=True, expose_value=False,
-                                               callback=turn_on, help="Machine-readable output (as the "
-                                               "global --json)."))
+    return click.Option(["--json", "as_json"], is_flag=True, expose_value=False, callback=turn_on,
+                        help="Machine-readable output (as the global --json).")
 
 
 def login_name() -> str:

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import click
 
-from workflow.cli.app import Session, cli, emit, emit_json, emit_json_array, emit_lines, pass_session
-from workflow.cli.params import CODE, REQUEST_ID, ROLE, VERSION, complete_templates
+from workflow.cli.app import (
+    DeclaredGroup,
+    Session,
+    cli,
+    emit,
+    emit_json,
+    emit_json_array,
+    emit_lines,
+    pass_session,
+)
+from workflow.cli.params import CODE, REQUEST_ID, VERSION, complete_templates
 from workflow.domain.inputs import COUNT_MAX
 from workflow.domain.vocabulary import STATUSES
 
 # -- projects -----------------------------------------------------------------------------------------
 
 
-@cli.group()
+@cli.group(cls=DeclaredGroup)
 def project() -> None:
     """Projects: create, staff, list, status."""
+
 
 
 @project.command("create")
@@ -43,30 +53,6 @@ def project_create(s: Session, code: str, template_key: str, name: str | None, c
         return f"{code} created on {tpl['key']} v{tpl['version']}, in {event.data['phase_title']} (round 1)"
 
     s.done(event, line)
-
-
-@project.command("assign")
-@CODE
-@ROLE
-@click.argument("person")
-@REQUEST_ID
-@pass_session
-def project_assign(s: Session, code: str, role: str, person: str, request_id: str | None) -> None:
-    """Give PERSON the ROLE on project CODE (admins or the project's lead)."""
-    event = s.engine.assign(code, role, person, actor=s.actor, request_id=request_id)
-    s.done(event, lambda: f"{code}: {person} now holds the {event.data['role_title']} role")
-
-
-@project.command("unassign")
-@CODE
-@ROLE
-@click.argument("person")
-@REQUEST_ID
-@pass_session
-def project_unassign(s: Session, code: str, role: str, person: str, request_id: str | None) -> None:
-    """Take ROLE on project CODE from PERSON (admins or the project's lead)."""
-    event = s.engine.unassign(code, role, person, actor=s.actor, request_id=request_id)
-    s.done(event, lambda: f"{code}: {person} no longer holds the {event.data['role_title']} role")
 
 
 @project.command("list")

@@ -1,4 +1,5 @@
-"""``phasegate project due``, ``tick`` and ``calendar``: due dates, the clock's turn, a calendar feed."""
+"""``phasegate tick`` and ``calendar``: the clock's turn, a calendar feed (``project due`` is a project
+command: workflow/cli/work.py)."""
 
 from __future__ import annotations
 
@@ -6,23 +7,7 @@ import click
 
 from workflow.cli.app import Session, cli, emit, emit_json, pass_session
 from workflow.cli.output import FORCE, output_file
-from workflow.cli.params import CODE, REQUEST_ID, FilePath
-from workflow.cli.projects import project
-
-
-@project.command("due")
-@CODE
-@click.argument("phase")
-@click.argument("day", metavar="DATE")
-@click.option("--reason", required=True, metavar="TEXT", help="Why the date is set or moved (on the record).")
-@REQUEST_ID
-@pass_session
-def project_due(s: Session, code: str, phase: str, day: str, reason: str, request_id: str | None) -> None:
-    """Set or move the due date of PHASE of project CODE to DATE (YYYY-MM-DD; the lead)."""
-    event = s.engine.set_due(code, phase, day, actor=s.actor, reason=reason, request_id=request_id)
-    d = event.data
-    was = f" (was {d['previous']})" if d.get("previous") else ""
-    s.done(event, lambda: f"{code}: {d['for_phase_title']} due {d['due_on']}{was}")
+from workflow.cli.params import FilePath
 
 
 @cli.command("tick")

@@ -1,139 +1,109 @@
-"""Doing a phase's work: tasks, sign-offs and the lead's moves."""
+"""The project commands on the command line, each built from its declaration
+(:mod:`workflow.domain.commands`: its words, its arguments and options, who may run it), the way
+Alembic builds its CLI from ``alembic/command.py``'s functions; only the sentence that confirms one is
+written here, per command. They are built when a group is first asked for its commands
+(:class:`~workflow.cli.app.DeclaredGroup`), so importing the CLI stays as light as it was."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from workflow.cli.app import Session, cli, pass_session
+from workflow.cli.app import DeclaredGroup, Session, cli, json_option, pass_session
 from workflow.cli.params import CODE, REQUEST_ID, ROLE
 
 if TYPE_CHECKING:
     from workflow.domain.audit.events import Event
+    from workflow.domain.commands import Command
+
+Said = Callable[[Session, "Event", dict[str, Any]], str]  # the confirmation: (session, event, arguments)
 
 
-# -- doing the work -----------------------------------------------------------------------------------
-
-
-@cli.group()
+@cli.group(cls=DeclaredGroup)
 def task() -> None:
     """Tasks of the current phase."""
 
 
-@task.command("done")
-@CODE
-@ROLE
-@click.option("--note", metavar="TEXT")
-@REQUEST_ID
-@pass_session
-def task_done(s: Session, code: str, role: str, note: str | None, request_id: str | None) -> None:
-    """Mark ROLE's task in the current phase of CODE done (a holder of ROLE)."""
+
+def _advanced(s: Session, event: Event, a: dict[str, Any]) -> str:
+    dest = event.data.get("to_phase")
+    if dest is None:
+        return f"{a['code']} completed"
+    return f"{a['code']} advanced to {_phase_title(s, event, dest)} (round {event.data['to_round']})"
+
+
+def _due(s: Session, event: Event, a: dict[str, Any]) -> str:
+    d = event.data
+    was = f" (was {d['previous']})" if d.get("previous") else ""
+    return f"{a['code']}: {d['for_phase_title']} due {d['due_on']}{was}"
+
+
+def _done(s: Session, event: Event, a: dict[str, Any]) -> str:
     from workflow.domain.templates.definition import possessive
 
-    event = s.engine.complete_task(code, role, actor=s.actor, note=note, request_id=request_id)
-    s.done(event, lambda: f"{code}: {possessive(event.data['role_title'])} task '{event.data['task']}' "
-                          f"done by {event.actor}")
+    return (f"{a['code']}: {possessive(event.data['role_title'])} task '{event.data['task']}' "
+            f"done by {event.actor}")
 
 
-@task.command("reopen")
-@CODE
-@ROLE
-@click.option("--reason", required=True, metavar="TEXT", help="Why; recorded in the history.")
-@REQUEST_ID
-@pass_session
-def task_reopen(s: Session, code: str, role: str, reason: str, request_id: str | None) -> None:
-    """Mark ROLE's task of the current round not done again (a holder of ROLE, or the lead)."""
-    event = s.engine.reopen_task(code, role, actor=s.actor, reason=reason, request_id=request_id)
-    s.done(event, lambda: f"{code}: the task '{event.data['task']}' is open again: {reason}")
+# command -> the sentence that confirms it (the human wording; everything else is the declaration's)
+SAID: dict[str, Said] = {
+    "assign": lambda s, e, a: f"{a['code']}: {a['person']} now holds the {e.data['role_title']} role",
+    "unassign": lambda s, e, a: f"{a['code']}: {a['person']} no longer holds the {e.data['role_title']} role",
+    "complete_task": _done,
+    "reopen_task": lambda s, e, a: f"{a['code']}: the task '{e.data['task']}' is open again: {a['reason']}",
+    "approve": lambda s, e, a: (f"{a['code']}: '{e.data['gate']}' approved by {e.actor} "
+                                f"as {e.data['role_title']}"),
+    "withdraw": lambda s, e, a: (f"{a['code']}: {e.actor} withdrew the {e.data['role_title']} approval of "
+                                 f"'{e.data['gate']}'"),
+    "reject": lambda s, e, a: (f"{a['code']} sent back to {_phase_title(s, e, e.data['to_phase'])} "
+                               f"(round {e.data['to_round']}): {a['reason']}"),
+    "advance": _advanced,
+    "hold": lambda s, e, a: f"{a['code']} put on hold in {e.data['phase_title']}: {a['reason']}",
+    "resume": lambda s, e, a: f"{a['code']} resumed in {e.data['phase_title']} (round {e.data['round']})",
+    "cancel": lambda s, e, a: f"{a['code']} cancelled: {a['reason']}",
+    "set_due": _due,
+}
+METAVARS = {"day": "DATE"}  # an argument shown under another name than its parameter's
+HELP = {"reason": "Why; recorded in the history."}
 
 
-@cli.command()
-@CODE
-@ROLE
-@click.option("--reason", metavar="TEXT", help="Why; recorded in the history.")
-@REQUEST_ID
-@pass_session
-def withdraw(s: Session, code: str, role: str, reason: str | None, request_id: str | None) -> None:
-    """Take back your approval of the current phase's gate as ROLE (before the gate is passed)."""
-    event = s.engine.withdraw(code, role, actor=s.actor, reason=reason, request_id=request_id)
-    s.done(event, lambda: f"{code}: {event.actor} withdrew the {event.data['role_title']} approval of "
-                          f"'{event.data['gate']}'")
+def command_of(cmd: Command) -> click.Command:
+    """``cmd`` as a click command: CODE, its positional parameters as arguments, the others as
+    ``--options`` (required where the declaration requires them), --request-id; one Engine call."""
+    said = SAID[cmd.name]
+
+    def run(s: Session, code: str, request_id: str | None, **given: Any) -> None:
+        positional = [given[p.name] for p in cmd.params if p.positional]
+        keywords = {p.name: given[p.name] for p in cmd.params if not p.positional}
+        run_command = getattr(s.engine, cmd.name)
+        event = run_command(code, *positional, actor=s.actor, request_id=request_id, **keywords)
+        s.done(event, lambda: said(s, event, {"code": code, **given}))
+
+    decorators = [CODE]
+    for p in cmd.params:
+        if p.name == "role":
+            decorators.append(ROLE)
+        elif p.positional:
+            decorators.append(click.argument(p.name, metavar=METAVARS.get(p.name, p.name.upper())))
+        else:
+            decorators.append(click.option(f"--{p.name}", required=p.required, metavar="TEXT",
+                                           help=HELP.get(p.name)))
+    decorators.append(REQUEST_ID)
+    callback: Callable[..., None] = pass_session(run)
+    for decorate in reversed(decorators):
+        callback = decorate(callback)
+    built = click.command(cmd.cli[-1], help=f"{cmd.doc.rstrip('.')} ({cmd.who}).")(callback)
+    built.params.append(json_option())
+    return built
 
 
-@cli.command()
-@CODE
-@ROLE
-@click.option("--comment", metavar="TEXT")
-@REQUEST_ID
-@pass_session
-def approve(s: Session, code: str, role: str, comment: str | None, request_id: str | None) -> None:
-    """Approve the current phase's gate as ROLE (a holder of ROLE)."""
-    event = s.engine.approve(code, role, actor=s.actor, comment=comment, request_id=request_id)
-    s.done(event, lambda: f"{code}: '{event.data['gate']}' approved by {event.actor} "
-                          f"as {event.data['role_title']}")
+def declared(words: tuple[str, ...]) -> dict[str, click.Command]:
+    """The project commands under the group named by ``words`` (() for ``phasegate`` itself)."""
+    from workflow.domain.commands import COMMANDS
 
-
-@cli.command()
-@CODE
-@ROLE
-@click.option("--reason", required=True, metavar="TEXT", help="Why; recorded in the history.")
-@REQUEST_ID
-@pass_session
-def reject(s: Session, code: str, role: str, reason: str, request_id: str | None) -> None:
-    """Reject the current phase's gate as ROLE: the project goes back and starts a new round."""
-    event = s.engine.reject(code, role, actor=s.actor, reason=reason, request_id=request_id)
-    s.done(event, lambda: f"{code} sent back to {_phase_title(s, event, event.data['to_phase'])} "
-                          f"(round {event.data['to_round']}): {reason}")
-
-
-@cli.command()
-@CODE
-@REQUEST_ID
-@pass_session
-def advance(s: Session, code: str, request_id: str | None) -> None:
-    """Move CODE to its next phase (the lead role; tasks done and gate signed)."""
-    event = s.engine.advance(code, actor=s.actor, request_id=request_id)
-
-    def line() -> str:
-        dest = event.data.get("to_phase")
-        if dest is None:
-            return f"{code} completed"
-        return f"{code} advanced to {_phase_title(s, event, dest)} (round {event.data['to_round']})"
-
-    s.done(event, line)
-
-
-@cli.command()
-@CODE
-@click.option("--reason", required=True, metavar="TEXT")
-@REQUEST_ID
-@pass_session
-def hold(s: Session, code: str, reason: str, request_id: str | None) -> None:
-    """Put CODE on hold (the lead role)."""
-    event = s.engine.hold(code, actor=s.actor, reason=reason, request_id=request_id)
-    s.done(event, lambda: f"{code} put on hold in {event.data['phase_title']}: {reason}")
-
-
-@cli.command()
-@CODE
-@REQUEST_ID
-@pass_session
-def resume(s: Session, code: str, request_id: str | None) -> None:
-    """Resume a held project where it stopped (the lead role)."""
-    event = s.engine.resume(code, actor=s.actor, request_id=request_id)
-    s.done(event, lambda: f"{code} resumed in {event.data['phase_title']} (round {event.data['round']})")
-
-
-@cli.command()
-@CODE
-@click.option("--reason", required=True, metavar="TEXT")
-@REQUEST_ID
-@pass_session
-def cancel(s: Session, code: str, reason: str, request_id: str | None) -> None:
-    """Cancel CODE for good (the lead role)."""
-    event = s.engine.cancel(code, actor=s.actor, reason=reason, request_id=request_id)
-    s.done(event, lambda: f"{code} cancelled: {reason}")
+    return {cmd.cli[-1]: command_of(cmd) for cmd in COMMANDS.values() if cmd.cli[:-1] == words}
 
 
 def _phase_title(s: Session, event: Event, phase: str) -> str:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, NamedTuple, Protocol, TypeVar
 
-from workflow.domain import limits
+from workflow.domain import inputs, limits
 from workflow.domain.audit.events import Event
 from workflow.domain.identity import Identity
 
@@ -51,16 +51,25 @@ class Arg:
     what: str
     label: str | None = None
     format: str | None = None
+    checked: Callable[[Any], Any] | None = None  # the Engine's check of a given value (None: taken as given)
+
+    def check(self, value: Any) -> Any:
+        return value if self.checked is None else self.checked(value)
+
+
+def _text(what: str, *, required: bool = False) -> Callable[[Any], Any]:
+    return lambda value: inputs.text(value, what, required=required)
 
 
 Role = Annotated[str, Arg(KEY_MAX, "the role")]
-Person = Annotated[str, Arg(KEY_MAX, "the person's login name")]
+Person = Annotated[str, Arg(KEY_MAX, "the person's login name", checked=inputs.person)]
 Phase = Annotated[str, Arg(KEY_MAX, "the phase")]
 Day = Annotated[str, Arg(DATE_MAX, "the date", format="YYYY-MM-DD")]
-Reason = Annotated[str, Arg(TEXT_MAX, "a reason", "Reason")]
-MaybeReason = Annotated[str | None, Arg(TEXT_MAX, "a reason")]  # withdrawing asks for none on the page
-Comment = Annotated[str | None, Arg(TEXT_MAX, "a comment", "Comment")]
-Note = Annotated[str | None, Arg(TEXT_MAX, "a note", "Note")]
+Reason = Annotated[str, Arg(TEXT_MAX, "a reason", "Reason", checked=_text("the reason", required=True))]
+# withdrawing asks for no reason on the page
+MaybeReason = Annotated[str | None, Arg(TEXT_MAX, "a reason", checked=_text("the reason"))]
+Comment = Annotated[str | None, Arg(TEXT_MAX, "a comment", "Comment", checked=_text("the comment"))]
+Note = Annotated[str | None, Arg(TEXT_MAX, "a note", "Note", checked=_text("the note"))]
 Actor = str | Identity | None  # who acts (the Engine needs it; a client never sends it: its token acts)
 
 RUN = ("actor", "request_id", "expected_seq")  # how a command runs: every command takes them
@@ -87,7 +96,25 @@ class Web:
     label: str
     form: str
     look: str = ""
-    each: str = "project"  # drawn once for the project, for each "role", or for each "member" of the team
+    place: str = "lead"  # where the page draws it: one of PLACES
+
+    @property
+    def each(self) -> str:
+        """Drawn once for the "project", for each "role", or for each "member" of the team."""
+        return PLACES[self.place]
+
+
+# Where a button goes on the project page -> what it is drawn for there.
+PLACES = {
+    "task:open": "role",  # beside a task not done yet
+    "task:done": "role",  # beside a task done
+    "gate:unsigned": "role",  # beside an approver role not signed yet
+    "gate:signed": "role",  # beside a signed approval
+    "gate": "role",  # under the gate, one for each of its approver roles
+    "lead": "project",  # the lead's moves
+    "team": "role",  # the staffing form (its role picked in it)
+    "team:member": "member",  # beside each member of the team
+}
 
 
 @dataclass(frozen=True)
@@ -115,9 +142,13 @@ class Command:
 
     def check(self) -> Callable[..., Any]:
         """The rule (loaded on first use: a ``--server`` client never imports the rules' machinery)."""
-        rules = importlib.import_module("workflow.domain.rules")
-        found: Callable[..., Any] = getattr(rules, self.rule)
+        found = _RULES.get(self.rule)
+        if found is None:
+            found = _RULES[self.rule] = getattr(importlib.import_module("workflow.domain.rules"), self.rule)
         return found
+
+
+_RULES: dict[str, Callable[..., Any]] = {}
 
 
 COMMANDS: dict[str, Command] = {}
@@ -165,42 +196,43 @@ class ProjectCommands(Protocol):
     # -- staffing -------------------------------------------------------------------------------------
 
     @command("PUT", "/projects/{code}/team/{role}/{person}", action="assign", cli="project assign",
-             who="admin or the project's lead", rule="may_assign",
-             web=Web("assign", "Assign", "Assign someone to a role", each="role"),
+             who="admins or the project's lead", rule="may_assign",
+             web=Web("assign", "Assign", "Assign someone to a role", place="team"),
              then=("unassign", "complete_task"))
     def assign(self, code: str, role: Role, person: Person, *, actor: Actor = None,
                request_id: str | None = None, expected_seq: int | None = None) -> Event:
-        """Give PERSON the ROLE on the project (admins and the lead, while it is open)."""
+        """Give PERSON the ROLE on project CODE, while it is open."""
         return self._command("assign", _args(locals()))
 
     @command("DELETE", "/projects/{code}/team/{role}/{person}", action="unassign", cli="project unassign",
-             who="admin or the project's lead", rule="may_unassign",
-             web=Web("unassign", "Unassign", "Unassign {person} as {role}", "quiet", "member"))
+             who="admins or the project's lead", rule="may_unassign",
+             web=Web("unassign", "Unassign", "Unassign {person} as {role}", "quiet", "team:member"))
     def unassign(self, code: str, role: Role, person: Person, *, actor: Actor = None,
                  request_id: str | None = None, expected_seq: int | None = None) -> Event:
-        """Take the ROLE from PERSON (their approval of the current round goes with it)."""
+        """Take ROLE on project CODE from PERSON; their approval of the current round goes with it."""
         return self._command("unassign", _args(locals()))
 
     # -- the work -------------------------------------------------------------------------------------
 
     @command("POST", "/projects/{code}/tasks/{role}/done", action="task.done", cli="task done",
              who="a holder of ROLE", rule="may_complete_task",
-             web=Web("done", "Mark done", "Mark the {role} task done", "primary", each="role"))
+             web=Web("done", "Mark done", "Mark the {role} task done", "primary", "task:open"))
     def complete_task(self, code: str, role: Role, *, actor: Actor = None, note: Note = None,
                       request_id: str | None = None, expected_seq: int | None = None) -> Event:
-        """Mark ROLE's task in the current phase done."""
+        """Mark ROLE's task in the current phase of CODE done."""
         return self._command("complete_task", _args(locals()))
 
     @command("POST", "/projects/{code}/tasks/{role}/reopen", action="task.reopen", cli="task reopen",
              who="a holder of ROLE, or the lead", rule="may_reopen_task",
-             web=Web("reopen", "Reopen", "Reopen the {role} task", each="role"))
+             web=Web("reopen", "Reopen", "Reopen the {role} task", place="task:done"))
     def reopen_task(self, code: str, role: Role, *, actor: Actor = None, reason: Reason,
                     request_id: str | None = None, expected_seq: int | None = None) -> Event:
         """Mark ROLE's task of the current round not done again."""
         return self._command("reopen_task", _args(locals()))
 
     @command("POST", "/projects/{code}/approvals", action="approve", cli="approve", who="a holder of ROLE",
-             rule="may_approve", web=Web("approve", "Approve", "Approve as {role}", "primary", each="role"))
+             rule="may_approve", web=Web("approve", "Approve", "Approve as {role}", "primary",
+                                         "gate:unsigned"))
     def approve(self, code: str, role: Role, *, actor: Actor = None, comment: Comment = None,
                 request_id: str | None = None, expected_seq: int | None = None) -> Event:
         """Approve the current phase's gate as ROLE."""
@@ -208,14 +240,14 @@ class ProjectCommands(Protocol):
 
     @command("DELETE", "/projects/{code}/approvals/{role}", action="withdraw", cli="withdraw",
              who="the person who approved as ROLE", rule="may_withdraw",
-             web=Web("withdraw", "Withdraw", "Withdraw the {role} sign-off", each="role"))
+             web=Web("withdraw", "Withdraw", "Withdraw the {role} sign-off", place="gate:signed"))
     def withdraw(self, code: str, role: Role, *, actor: Actor = None, reason: MaybeReason = None,
                  request_id: str | None = None, expected_seq: int | None = None) -> Event:
-        """Take back your approval of the current round's gate as ROLE (the gate not yet passed)."""
+        """Take back your approval of the current phase's gate as ROLE, before the gate is passed."""
         return self._command("withdraw", _args(locals()))
 
     @command("POST", "/projects/{code}/rejections", action="reject", cli="reject", who="a holder of ROLE",
-             rule="may_reject", web=Web("reject", "Reject", "Reject as {role}", "danger", each="role"))
+             rule="may_reject", web=Web("reject", "Reject", "Reject as {role}", "danger", "gate"))
     def reject(self, code: str, role: Role, *, actor: Actor = None, reason: Reason,
                request_id: str | None = None, expected_seq: int | None = None) -> Event:
         """Reject the current phase's gate as ROLE: the project goes back and starts a new round."""
@@ -227,35 +259,36 @@ class ProjectCommands(Protocol):
              rule="may_advance", web=Web("advance", "Advance", "Advance the project", "primary"))
     def advance(self, code: str, *, actor: Actor = None, request_id: str | None = None,
                 expected_seq: int | None = None) -> Event:
-        """Move the project to its next phase (its tasks done and its gate signed)."""
+        """Move CODE to its next phase, its tasks done and its gate signed."""
         return self._command("advance", _args(locals()))
 
     @command("POST", "/projects/{code}/hold", action="hold", cli="hold", who="the lead role",
              rule="may_hold", web=Web("hold", "Hold", "Hold the project"))
     def hold(self, code: str, *, actor: Actor = None, reason: Reason, request_id: str | None = None,
              expected_seq: int | None = None) -> Event:
-        """Put the project on hold; the reason is recorded and shown while it waits."""
+        """Put CODE on hold; the reason is recorded and shown while it waits."""
         return self._command("hold", _args(locals()))
 
     @command("POST", "/projects/{code}/resume", action="resume", cli="resume", who="the lead role",
              rule="may_resume", web=Web("resume", "Resume", "Resume the project", "primary"))
     def resume(self, code: str, *, actor: Actor = None, request_id: str | None = None,
                expected_seq: int | None = None) -> Event:
-        """Resume a held project in the phase it was held in."""
+        """Resume a held project where it stopped."""
         return self._command("resume", _args(locals()))
 
     @command("POST", "/projects/{code}/cancel", action="cancel", cli="cancel", who="the lead role",
              rule="may_cancel", web=Web("cancel", "Cancel project", "Cancel the project", "danger"))
     def cancel(self, code: str, *, actor: Actor = None, reason: Reason, request_id: str | None = None,
                expected_seq: int | None = None) -> Event:
-        """Cancel the project for good."""
+        """Cancel CODE for good."""
         return self._command("cancel", _args(locals()))
 
     @command("PUT", "/projects/{code}/due/{phase}", action="due", cli="project due", who="the lead role",
              rule="may_set_due", keys={"day": "date"})
     def set_due(self, code: str, phase: Phase, day: Day, *, actor: Actor = None, reason: Reason,
                 request_id: str | None = None, expected_seq: int | None = None) -> Event:
-        """Set or move the due date of PHASE (the current one, or one to come) to DAY (YYYY-MM-DD)."""
+        """Set or move the due date of PHASE of project CODE, the current phase or one to come, to DATE:
+        YYYY-MM-DD."""
         return self._command("set_due", _args(locals()))
 
 

@@ -15,7 +15,13 @@
 ``engine/board.py``           the board, streamed in pages
 ``engine/audit.py``           verify, checkpoints, export, reports
 ``engine/running.py``         how every project command runs (lock, rules, event)
+``engine/commands.py``        each project command's body, by name (``@implements``)
+``engine/moves.py``           a project's status with the moves a person may make
+``engine/protocol.py``        ``EngineAPI``: what the CLI asks of this and of RemoteEngine
 ============================  ==================================================
+
+The project commands (assign … cancel, set_due) are declared in :mod:`workflow.domain.commands`;
+the Engine inherits their methods and runs each one's body in :meth:`Engine._command`.
 
 Each method is the module function of the same name with the Engine's
 :class:`~workflow.storage.store.Store` bound as its first argument (:func:`_bound`
@@ -38,6 +44,7 @@ from workflow.domain.commands import ProjectCommands
 from workflow.domain.identity import Identity
 from workflow.engine import audit as _audit
 from workflow.engine import board as _board
+from workflow.engine import commands as _commands
 from workflow.engine import grants as _grants
 from workflow.engine import moves as _moves
 from workflow.engine import notifications as _notifications
@@ -45,7 +52,6 @@ from workflow.engine import reads as _reads
 from workflow.engine import staffing as _staffing
 from workflow.engine import templates as _templates
 from workflow.engine import work as _work  # noqa: F401 (its commands' bodies register themselves)
-from workflow.engine.commands import BODIES
 from workflow.engine.people import accounts as _people
 from workflow.engine.people import signin as _signin
 from workflow.engine.schedule import due as _schedules  # noqa: F401 (set_due's body registers itself)
@@ -98,7 +104,7 @@ class Engine(ProjectCommands):
     def _command(self, name: str, given: dict[str, Any]) -> Event:
         if given.get("actor") is None:
             raise TypeError(f"{name}() needs actor=: who acts")
-        return BODIES[name](self.store, **given)
+        return _commands.run(self.store, name, given)
 
     def __enter__(self) -> Engine:
         return self

@@ -1,42 +1,66 @@
-"""The project commands' bodies, by name: ``@implements("approve")`` registers the function that runs
-the command declared in :mod:`workflow.domain.commands`, and the Engine's method of that name calls it.
+"""How a project command declared in :mod:`workflow.domain.commands` runs on the Engine: its inputs
+checked (each declared parameter's own check, or the body's ``inputs``), then its body, registered
+here with ``@implements("approve")``, in the command's transaction on the project as locked
+(:func:`workflow.engine.running.project_command`), the request id's fingerprint the command's action
+and its checked arguments.
 
-A body takes the Engine's store, then exactly the declaration's parameters (checked here, when the
-module that holds it is imported: a body cannot drift from the API every transport builds from the
-declaration).
+A body takes the locked project's :class:`~workflow.domain.rules.Context`, the transaction and the
+checked arguments; it asks the command's rule first (``rules.may_<name>``) and records its event.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from workflow.domain.audit.events import Event
-from workflow.domain.commands import COMMANDS, ProjectCommands
+from workflow.domain.commands import COMMANDS
+from workflow.domain.rules import Context
+from workflow.engine.running import project_command
+from workflow.storage.store import Store
+from workflow.storage.transaction import WriteTx
 
 B = TypeVar("B", bound=Callable[..., Event])
-BODIES: dict[str, Callable[..., Event]] = {}
+Inputs = Callable[..., dict[str, Any]]
 
 
-def implements(name: str) -> Callable[[B], B]:
-    """Register the decorated function as the body of the declared command ``name``."""
+class Body(NamedTuple):
+    run: Callable[..., Event]  # (ctx, tx, **checked) -> the event
+    inputs: Inputs | None  # (**given) -> the checked arguments; None: each parameter's declared check
+
+
+BODIES: dict[str, Body] = {}
+
+
+def implements(name: str, *, inputs: Inputs | None = None) -> Callable[[B], B]:
+    """Register the decorated function as the body of the declared command ``name``: it takes
+    ``(ctx, tx)`` and then the declared parameters (or the names ``inputs`` returns)."""
     declared = COMMANDS[name]
 
-    def register(body: B) -> B:
+    def register(run: B) -> B:
         if name in BODIES:
             raise ValueError(f"the command {name!r} has two bodies")
-        wanted = inspect.signature(getattr(ProjectCommands, name))
-        have = inspect.signature(body)
-        if _shape(wanted, 1) != _shape(have, 1):
-            raise TypeError(f"the body of {name} takes {have}; its declaration ({declared.path}) {wanted}")
-        BODIES[name] = body
-        return body
+        takes, wanted = list(inspect.signature(run).parameters)[2:], [p.name for p in declared.params]
+        if inputs is None and takes != wanted:
+            raise TypeError(f"the body of {name} takes {takes}; its declaration {wanted}")
+        BODIES[name] = Body(run, inputs)
+        return run
 
     return register
 
 
-def _shape(sig: inspect.Signature, skip: int) -> list[tuple[str, Any, bool]]:
-    """The parameters' names, kinds and whether they are required (``self``/``store`` skipped)."""
-    return [(p.name, p.kind, p.default is p.empty and p.name != "actor")
-            for p in list(sig.parameters.values())[skip:]]
+def run(store: Store, name: str, given: dict[str, Any]) -> Event:
+    """The command ``name`` with the arguments of its call (``code``, its parameters, ``actor``,
+    ``request_id``, ``expected_seq``)."""
+    cmd, body = COMMANDS[name], BODIES[name]
+    if body.inputs is not None:
+        args = body.inputs(**{p.name: given[p.name] for p in cmd.params})
+    else:
+        args = {p.name: p.arg.check(given[p.name]) for p in cmd.params}
+
+    def work(ctx: Context, tx: WriteTx) -> Event:
+        return body.run(ctx, tx, **args)
+
+    return project_command(store, given["code"], given["actor"], given["request_id"],
+                           {"command": cmd.action, **args}, work, expected_seq=given["expected_seq"])

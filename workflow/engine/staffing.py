@@ -14,7 +14,7 @@ from workflow.domain.schedule import workdays
 from workflow.domain.schedule.clock import Clock, entering, next_tick
 from workflow.domain.vocabulary import ACTIVE
 from workflow.engine.commands import implements
-from workflow.engine.running import project_command, record, write_once
+from workflow.engine.running import record, write_once
 from workflow.errors import Conflict, RuleRefused
 from workflow.storage import statements as sql
 from workflow.storage.chains import start_project_chain
@@ -26,19 +26,9 @@ from workflow.storage.templates import template_row
 from workflow.storage.transaction import WriteTx
 
 
-def create_project(
-    store: Store,
-    code: str,
-    *,
-    template: str,
-    actor: str | Identity,
-    name: str | None = None,
-    client: str | None = None,
-    version: int | None = None,
-    request_id: str | None = None,
-    calendar: str | None = None,
-    starts_on: str | None = None,
-) -> Event:
+def create_project(store: Store, code: str, *, template: str, actor: str | Identity, name: str | None = None,
+                   client: str | None = None, version: int | None = None, request_id: str | None = None,
+                   calendar: str | None = None, starts_on: str | None = None) -> Event:
     """A new project on ``template`` (its latest version, or ``version``), in its first phase.
 
     ``calendar``: the working calendar its due dates count in (a country or subdivision,
@@ -107,79 +97,49 @@ def create_project(
 
 
 @implements("assign")
-def assign(
-    store: Store,
-    code: str,
-    role: str,
-    person: str,
-    *,
-    actor: str | Identity,
-    request_id: str | None = None,
-    expected_seq: int | None = None,
-) -> Event:
-    person = inputs.person(person)
-
-    def body(ctx: Context, tx: WriteTx) -> Event:
-        rules.may_assign(ctx, role)
-        if ctx.state.holds(role, person):
-            raise RuleRefused(f"{person} already holds the {ctx.role_title(role)} role on {ctx.code}")
-        tx.write(
-            sql.INSERT_ASSIGNMENT,
-            {
-                "project_id": ctx.state.id,
-                "role": role,
-                "person": person,
-                "assigned_at": ctx.now,
-                "assigned_by": ctx.actor,
-                "seq": ctx.state.seq + 1,
-            },
-        )
-        return record(
-            ctx,
-            tx,
-            "assign",
-            {"role": role, "role_title": ctx.role_title(role), "person": person},
-            authority=None,
-        )
-
-    command = {"command": "assign", "role": role, "person": person}
-    return project_command(store, code, actor, request_id, command, body, expected_seq=expected_seq)
+def assign(ctx: Context, tx: WriteTx, role: str, person: str) -> Event:
+    rules.may_assign(ctx, role)
+    if ctx.state.holds(role, person):
+        raise RuleRefused(f"{person} already holds the {ctx.role_title(role)} role on {ctx.code}")
+    tx.write(
+        sql.INSERT_ASSIGNMENT,
+        {
+            "project_id": ctx.state.id,
+            "role": role,
+            "person": person,
+            "assigned_at": ctx.now,
+            "assigned_by": ctx.actor,
+            "seq": ctx.state.seq + 1,
+        },
+    )
+    return record(
+        ctx,
+        tx,
+        "assign",
+        {"role": role, "role_title": ctx.role_title(role), "person": person},
+        authority=None,
+    )
 
 
 @implements("unassign")
-def unassign(
-    store: Store,
-    code: str,
-    role: str,
-    person: str,
-    *,
-    actor: str | Identity,
-    request_id: str | None = None,
-    expected_seq: int | None = None,
-) -> Event:
-    person = inputs.person(person)
-
-    def body(ctx: Context, tx: WriteTx) -> Event:
-        rules.may_unassign(ctx, role, person)
-        state = ctx.state
-        tx.write(sql.DELETE_ASSIGNMENT, {"project_id": state.id, "role": role, "person": person})
-        # An approval counts only while its signer holds the role: this one goes with the role.
-        signed = state.approvals.get(role)
-        voided = []
-        if signed is not None and signed.person == person:
-            tx.write(
-                sql.DELETE_APPROVAL,
-                {"project_id": state.id, "phase": state.phase, "round": state.round, "role": role},
-            )
-            voided.append({"role": role, "person": person, "seq": signed.seq})
-        data = {
-            "role": role,
-            "role_title": ctx.role_title(role),
-            "person": person,
-            "assignment_seq": state.authority[(role, person)],
-            "voided": {"approvals": voided},
-        }
-        return record(ctx, tx, "unassign", data, authority=None)
-
-    command = {"command": "unassign", "role": role, "person": person}
-    return project_command(store, code, actor, request_id, command, body, expected_seq=expected_seq)
+def unassign(ctx: Context, tx: WriteTx, role: str, person: str) -> Event:
+    rules.may_unassign(ctx, role, person)
+    state = ctx.state
+    tx.write(sql.DELETE_ASSIGNMENT, {"project_id": state.id, "role": role, "person": person})
+    # An approval counts only while its signer holds the role: this one goes with the role.
+    signed = state.approvals.get(role)
+    voided = []
+    if signed is not None and signed.person == person:
+        tx.write(
+            sql.DELETE_APPROVAL,
+            {"project_id": state.id, "phase": state.phase, "round": state.round, "role": role},
+        )
+        voided.append({"role": role, "person": person, "seq": signed.seq})
+    data = {
+        "role": role,
+        "role_title": ctx.role_title(role),
+        "person": person,
+        "assignment_seq": state.authority[(role, person)],
+        "voided": {"approvals": voided},
+    }
+    return record(ctx, tx, "unassign", data, authority=None)

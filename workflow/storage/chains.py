@@ -24,24 +24,11 @@ def append_project_event(tx: WriteTx, state: ProjectState, event: Event, moved: 
     (``Dialect.write``).
     """
     tx.write(sql.INSERT_EVENT, tx.record(event))
-    head = {
-        "seq": event.seq,
-        "head_hash": event.hash,
-        "updated_at": event.at,
-        "id": state.id,
-        "prev_seq": state.seq,
-        "phase": state.phase,
-        "round": state.round,
-        "rounds": state.rounds,
-        "status": state.status,
-        "hold_seq": state.hold_seq,
-        "rejection_seq": state.rejection_seq,
-        "due_on": state.due_on,
-        "gate_opened_at": state.gate_opened_at,
-        "planned_due": state.planned_due,
-        "next_tick_at": state.next_tick_at,
-    }
-    tx.write(sql.UPDATE_PROJECT, {**head, **moved}, one_row=True)
+    # Only the columns the event moves (to a value they do not have already) are written.
+    changed = tuple(c for c in sql.PROJECT_MOVES if c in moved and moved[c] != getattr(state, c))
+    head = {"seq": event.seq, "head_hash": event.hash, "updated_at": event.at, "id": state.id,
+            "prev_seq": state.seq}
+    tx.write(sql.update_project(changed), {**head, **moved}, one_row=True)
     return event
 
 

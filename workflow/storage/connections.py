@@ -14,8 +14,8 @@ from weakref import WeakSet
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from workflow.storage import dialects
-from workflow.storage.dialects.base import BEGIN_WRITE
+from workflow.storage import dbapi, dialects
+from workflow.storage.dialects.base import BEGIN_WRITE, Dialect
 from workflow.storage.failures import is_retryable, translate_error
 
 # Connections a forked child inherited with an Engine: kept, never used or closed, so that
@@ -125,6 +125,99 @@ def snapshot_transaction(engine: Engine) -> AbstractContextManager[Connection]:
     on PostgreSQL; SQLite's deferred read transaction in WAL mode already is one).
     """
     return dialects.of(engine).snapshot(engine, read_transaction(engine))
+
+
+def command_transaction(engine: Engine, held: HeldConnection | None, dialect: Dialect) -> CommandTransaction:
+    """``with command_transaction(...) as conn``: :func:`write_transaction` for the retry loop,
+    begun and committed on the DBAPI connection (see :class:`CommandTransaction`)."""
+    return CommandTransaction(engine, held, dialect)
+
+
+class CommandTransaction:
+    """A write transaction begun and ended on the DBAPI connection, under SQLAlchemy's Connection.
+
+    SQLAlchemy's own transaction (a ``RootTransaction``, its "begin" and "commit" events, the
+    calls between) costs a command more than its BEGIN and COMMIT do (benchmarks/results.md):
+    the write path's statements already go to the DBAPI cursor (dbapi.py), so the transaction
+    around them does too, firing the same hooks by hand: ``before_cursor_execute`` for the
+    BEGIN (``Dialect.begin_write``), the ``commit`` event and the dialect's ``do_commit`` for
+    the COMMIT, as SQLAlchemy would. A body that runs a Core statement makes SQLAlchemy begin
+    its transaction (the BEGIN already sent is not sent again); that one then ends as usual.
+    Errors are SQLAlchemy's ``DBAPIError``, and a failed COMMIT drops the connection, as in
+    :class:`Transaction`.
+    """
+
+    __slots__ = ("_conn", "_dialect", "_engine", "_held")
+
+    def __init__(self, engine: Engine, held: HeldConnection | None, dialect: Dialect) -> None:
+        self._engine = engine
+        self._held = held
+        self._dialect = dialect
+
+    def __enter__(self) -> Connection:
+        held = self._held
+        conn = held.take() if held is not None else None
+        if conn is None:
+            self._held = None
+            try:
+                conn = self._engine.connect()
+            except DBAPIError as exc:
+                raise translate_error(exc, self._engine.url) from exc
+        self._conn = conn
+        try:
+            self._dialect.begin_write(conn)
+        except BaseException as exc:
+            self._release(failed=True)
+            if isinstance(exc, DBAPIError) and not (is_retryable(exc) or exc.connection_invalidated):
+                raise translate_error(exc, self._engine.url) from exc
+            raise  # the caller may run it again
+        return conn
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        conn = self._conn
+        try:
+            trans = conn.get_transaction()  # SQLAlchemy's, begun by a Core statement of the body
+            if exc_type is not None:
+                if trans is not None:
+                    trans.rollback()
+                else:
+                    _end(conn, commit=False)
+            else:
+                try:
+                    if trans is not None:
+                        trans.commit()
+                    else:
+                        _end(conn, commit=True)
+                except BaseException:
+                    # The DBAPI connection may still be inside the transaction: the next command
+                    # on it would commit this one's writes. Drop it so the database discards them.
+                    conn.invalidate()
+                    raise
+        except BaseException:
+            self._release(failed=True)
+            raise
+        self._release(failed=exc_type is not None)
+
+    def _release(self, *, failed: bool) -> None:
+        if self._held is None:
+            self._conn.close()
+        elif failed:
+            self._held.drop()
+
+
+def _end(conn: Connection, *, commit: bool) -> None:
+    """COMMIT (or ROLLBACK) on the DBAPI connection, as SQLAlchemy's ``Connection`` would end it."""
+    try:
+        if commit:
+            if conn.dispatch.commit:
+                conn.dispatch.commit(conn)
+            conn.dialect.do_commit(conn.connection)
+        else:
+            if conn.dispatch.rollback:
+                conn.dispatch.rollback(conn)
+            conn.dialect.do_rollback(conn.connection)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise dbapi.wrapped(conn, exc, "COMMIT" if commit else "ROLLBACK", (), None) from exc
 
 
 class Transaction:

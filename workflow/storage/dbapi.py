@@ -23,15 +23,22 @@ from sqlalchemy.exc import DBAPIError
 
 def execute(conn: Connection, sql: str, params: Sequence[Any]) -> Any:
     """Run one statement on a new cursor of ``conn``'s DBAPI connection; returns the cursor."""
+    return run(conn, conn.connection.dbapi_connection, bool(conn.dispatch.before_cursor_execute), sql, params)
+
+
+def run(conn: Connection, raw: Any, hooked: bool, sql: str, params: Sequence[Any]) -> Any:
+    """:func:`execute` on ``raw``, ``conn``'s DBAPI connection, as a transaction keeps it at hand;
+    ``hooked``: ``before_cursor_execute`` has listeners (a transaction asks once, at its start)."""
     cursor = None
     try:
-        cursor = conn.connection.cursor()
-        if conn.dispatch.before_cursor_execute:
-            conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, False)
+        if not hooked:
+            return raw.execute(sql, params)  # the driver makes the cursor (no listener wants it first)
+        cursor = raw.cursor()
+        conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, False)
         cursor.execute(sql, params)
     except Exception as exc:  # the driver's error class is looked up only when one happened
         if isinstance(exc, conn.dialect.loaded_dbapi.Error):
-            raise _wrapped(conn, exc, sql, params, cursor) from exc
+            raise wrapped(conn, exc, sql, params, cursor) from exc
         raise
     return cursor
 
@@ -56,11 +63,12 @@ def pipeline(
                 conn.dialect.do_commit(conn.connection)
     except conn.dialect.loaded_dbapi.Error as exc:
         sql, params = statements[0]
-        raise _wrapped(conn, exc, sql, params, None) from exc
+        raise wrapped(conn, exc, sql, params, None) from exc
     return cursors
 
 
-def _wrapped(conn: Connection, exc: Exception, sql: str, params: Sequence[Any], cursor: Any) -> DBAPIError:
+def wrapped(conn: Connection, exc: Exception, sql: str, params: Sequence[Any], cursor: Any) -> DBAPIError:
+    """The driver's error ``exc`` as SQLAlchemy raises it; a dropped connection is invalidated."""
     gone = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)  # type: ignore[arg-type]
     if gone:
         conn.invalidate(exc)

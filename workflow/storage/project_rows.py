@@ -26,8 +26,7 @@ def locked_project(tx: WriteTx, code: str, actor: str) -> tuple[ProjectState, fr
     row, round_rows = tx.dialect.locked_project(tx, code, actor)
     if row is None:
         return None
-    state, privileges = state_of(row, round_rows)
-    tx.recipients = recipients_of(state, round_rows)
+    state, privileges, tx.recipients = _loaded(row, round_rows)
     return state, privileges
 
 
@@ -55,36 +54,43 @@ def recent_events(tx: ReadTx, state: ProjectState) -> dict[str, Event]:
 
 def state_of(row: ProjectRow, round_rows: Iterable[Any]) -> tuple[ProjectState, frozenset[str]]:
     """The state of a project row with its round rows, and the grants those rows name."""
+    state, privileges, _recipients = _loaded(row, round_rows)
+    return state, privileges
+
+
+def _loaded(row: ProjectRow, round_rows: Iterable[Any]) -> tuple[ProjectState, frozenset[str], Recipients]:
+    """:func:`state_of`, and the outbox's recipients among the write path's round rows ('e' and
+    'w'), in one pass over the rows."""
     team: dict[str, list[str]] = {}
     authority: dict[tuple[str, str], int] = {}
     tasks: dict[str, TaskDone] = {}
     approvals: dict[str, Signature] = {}
     privileges: set[str] = set()
+    members: set[str] = set()
+    emails: dict[str, tuple[str, str | None]] = {}
+    hooks: list[tuple[str, str]] = []
     for kind, role, person, at, seq, text, auth in round_rows:
         if kind == "a":
             team.setdefault(role, []).append(person)
             authority[(role, person)] = seq
+            members.add(person)
         elif kind == "t":
             tasks[role] = TaskDone(person, text, at, seq, auth or ASSERTED)
         elif kind == "g":
             approvals[role] = Signature(person, text, at, seq, auth or ASSERTED)
         elif kind == "p":
             privileges.add(role)
+        elif kind == "e":
+            emails[person] = (text, auth)
+        elif kind == "w":
+            hooks.append((role, text))
     for people in team.values():
         people.sort()
     # The row's fields are the state's first ones (checked below): built from the row as it is.
     state = ProjectState._make(
         (*row, {role: tuple(people) for role, people in team.items()}, authority, tasks, approvals)
     )
-    return state, frozenset(privileges)
-
-
-def recipients_of(state: ProjectState, round_rows: Iterable[Any]) -> Recipients:
-    """The outbox's recipients among the write path's round rows ('e' and 'w')."""
-    emails = {person: (text, auth) for kind, _r, person, _a, _s, text, auth in round_rows if kind == "e"}
-    hooks = tuple((role, text) for kind, role, _p, _a, _s, text, _au in round_rows if kind == "w")
-    team = frozenset(person for people in state.team.values() for person in people)
-    return Recipients(team, emails, hooks)
+    return state, frozenset(privileges), Recipients(frozenset(members), emails, tuple(hooks))
 
 
 assert ProjectState._fields[: len(ProjectRow._fields)] == ProjectRow._fields

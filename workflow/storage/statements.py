@@ -164,16 +164,21 @@ DELETE_APPROVAL = Statement(
     " WHERE project_id = :project_id AND phase = :phase AND round = :round AND role = :role",
 )
 INSERT_EVENT = _insert("events", *EVENT_COLUMNS)
-# Moves the chain head and the project's state; ``seq = :prev_seq`` guards against a fork.
-UPDATE_PROJECT = Statement(
-    "update_project",
-    (
-        "UPDATE projects SET seq = :seq, head_hash = :head_hash, updated_at = :updated_at, phase = :phase,"
-        " round = :round, rounds = :rounds, status = :status, hold_seq = :hold_seq,"
-        " rejection_seq = :rejection_seq, due_on = :due_on, gate_opened_at = :gate_opened_at,"
-        " planned_due = :planned_due, next_tick_at = :next_tick_at WHERE id = :id AND seq = :prev_seq"
-    ),
-)
+# The state columns an event may move along with the chain head.
+PROJECT_MOVES = ("phase", "round", "rounds", "status", "hold_seq", "rejection_seq", "due_on",
+                 "gate_opened_at", "planned_due", "next_tick_at")
+
+
+@lru_cache(maxsize=128)
+def update_project(moved: tuple[str, ...]) -> Statement:
+    """Moves the chain head and the state columns ``moved`` (of :data:`PROJECT_MOVES`), and only
+    those: the others keep the values the locked row has (setting them again would cost SQLite
+    their index updates, and the driver a parameter each); ``seq = :prev_seq`` guards against a fork."""
+    sets = ", ".join(f"{c} = :{c}" for c in ("seq", "head_hash", "updated_at", *moved))
+    return Statement("update_project_" + "_".join(moved),
+                     f"UPDATE projects SET {sets} WHERE id = :id AND seq = :prev_seq")
+
+
 # Whether a project exists and whether the reader holds a role on it.
 MEMBERSHIP = Statement(
     "membership",

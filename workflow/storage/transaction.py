@@ -45,7 +45,12 @@ from workflow.errors import Conflict, DatabaseProblem, PhasegateError, Precondit
 from workflow.storage import dbapi
 from workflow.storage import statements as sql
 from workflow.storage.chains import append_project_event
-from workflow.storage.connections import read_transaction, snapshot_transaction, write_transaction
+from workflow.storage.connections import (
+    command_transaction,
+    read_transaction,
+    snapshot_transaction,
+    write_transaction,
+)
 from workflow.storage.database import event_time, lock_wait_seconds
 from workflow.storage.failures import translate_error
 from workflow.storage.outbox import queue
@@ -73,21 +78,24 @@ Missing = Callable[["ReadTx", str, str], PhasegateError]
 class ReadTx:
     """A transaction's connection with phasegate's ways of reading through it."""
 
-    __slots__ = ("_style", "conn", "dialect", "templates")
+    __slots__ = ("_hooked", "_raw", "_style", "conn", "dialect", "templates")
 
     def __init__(self, conn: Connection, dialect: Dialect, templates: TemplateCache) -> None:
         self.conn = conn
         self.dialect = dialect
         self.templates = templates
         self._style = dialect.paramstyle
+        # Asked once a transaction, not once a statement (storage/dbapi.py).
+        self._raw = conn.connection.dbapi_connection
+        self._hooked = bool(conn.dispatch.before_cursor_execute)
 
     def execute(self, stmt: Statement, **values: Any) -> Any:
         """One of the prepared statements (statements.py), on the DBAPI cursor; returns the cursor."""
-        return dbapi.execute(self.conn, stmt.texts[self._style], stmt.args(values))
+        return dbapi.run(self.conn, self._raw, self._hooked, stmt.texts[self._style], stmt.args(values))
 
     def run(self, stmt: Statement, values: Mapping[str, Any]) -> Any:
         """:meth:`execute` with the values as a mapping."""
-        return dbapi.execute(self.conn, stmt.texts[self._style], stmt.args(values))
+        return dbapi.run(self.conn, self._raw, self._hooked, stmt.texts[self._style], stmt.args(values))
 
     def core(self, clause: Executable) -> Any:
         """A SQLAlchemy Core statement (everything off the write path)."""
@@ -107,7 +115,7 @@ class WriteTx(ReadTx):
     __slots__ = ("deferred", "recipients", "written")
 
     def __init__(self, conn: Connection, dialect: Dialect, templates: TemplateCache) -> None:
-        super().__init__(conn, dialect, templates)
+        ReadTx.__init__(self, conn, dialect, templates)
         self.written: list[Event] = []
         self.deferred: list[tuple[str, tuple[Any, ...]]] = []
         self.recipients: Recipients | None = None  # read with the locked project (storage/outbox.py)
@@ -299,12 +307,12 @@ def run_write(store: Store, work: Callable[[WriteTx], R]) -> R:
     """
     dialect = store.dialect
     delay = 0.005
-    deadline = time.monotonic() + lock_wait_seconds()
+    started = time.monotonic()  # the lock wait is read only when a command has to wait
     for attempt in range(1, MAX_ATTEMPTS + 1):
         committing = False
         tx: WriteTx | None = None
         try:
-            with write_transaction(store.sqlalchemy, store.held) as conn:
+            with command_transaction(store.sqlalchemy, store.held, dialect) as conn:
                 tx = WriteTx(conn, dialect, store.templates)
                 result = work(tx)
                 committing = True  # an error from here on comes from the COMMIT
@@ -320,7 +328,8 @@ def run_write(store: Store, work: Callable[[WriteTx], R]) -> R:
             retryable = dialect.is_retryable(exc) or isinstance(exc, IntegrityError)
             if not (retryable or exc.connection_invalidated):
                 raise translate_error(exc, store.sqlalchemy.url) from exc
-            if dialect.is_busy(exc) and (attempt == MAX_ATTEMPTS or time.monotonic() >= deadline):
+            if dialect.is_busy(exc) and (attempt == MAX_ATTEMPTS
+                                         or time.monotonic() >= started + lock_wait_seconds()):
                 raise Conflict(
                     f"the database is locked by another writer (waited {lock_wait_seconds():g} s); nothing "
                     f"was changed, try again"

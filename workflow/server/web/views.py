@@ -32,9 +32,14 @@ class Offer:
     def any(self, command: str) -> bool:
         return any(m.command == command for m in self.moves)
 
-    def project_moves(self) -> list[Command]:
-        """The moves on the project itself (the lead's), in the table's order."""
-        return [cmd for cmd in COMMANDS.values() if Move(cmd.name) in self.moves]
+    def at(self, place: str) -> list[Command]:
+        """The commands the page draws at ``place`` (domain/commands.py's PLACES), in the table's order
+        (whether this person gets one is :meth:`can`)."""
+        return [cmd for cmd in COMMANDS.values() if cmd.web is not None and cmd.web.place == place]
+
+    def moves_at(self, place: str) -> list[Command]:
+        """The moves on the project itself drawn at ``place`` that this person may make."""
+        return [cmd for cmd in self.at(place) if Move(cmd.name) in self.moves]
 
     @property
     def anything(self) -> bool:

@@ -122,6 +122,11 @@ class Dialect:
 
     # -- the write path ----------------------------------------------------------------------------
 
+    def begin_write(self, conn: Connection) -> None:
+        """Begin a command's write transaction on ``conn`` (here: SQLAlchemy's own, which
+        ``connections.CommandTransaction`` then ends)."""
+        conn.begin()
+
     def locked_project(self, tx: WriteTx, code: str, actor: str) -> tuple[ProjectRow | None, Sequence[Any]]:
         """The project's row (locked for the rest of the transaction) and its round rows; (None, [])
         when there is no such project."""

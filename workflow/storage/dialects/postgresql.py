@@ -142,6 +142,10 @@ class PostgreSQL(Dialect):
 
     # -- the write path ----------------------------------------------------------------------------
 
+    def begin_write(self, conn: Connection) -> None:
+        """Nothing to send: psycopg begins the transaction with its first statement (pipelined with
+        the row lock), at the READ COMMITTED the engine set on the connection."""
+
     def locked_project(self, tx: WriteTx, code: str, actor: str) -> tuple[ProjectRow | None, Sequence[Any]]:
         # The round query runs after the lock is granted, so under READ COMMITTED it sees whatever
         # the previous holder of the lock committed.

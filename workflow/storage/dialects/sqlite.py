@@ -99,21 +99,15 @@ class SQLite(Dialect):
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            # On the DBAPI connection directly: exec_driver_sql would be a sizeable part of every
-            # command. Listeners still see the statement, as they see the write path's (Engine._exec).
-            sql = "BEGIN IMMEDIATE" if BEGIN_WRITE.get() else "BEGIN"
-            dbapi_connection = conn.connection.dbapi_connection
-            try:
-                if conn.dispatch.before_cursor_execute:
-                    conn.dispatch.before_cursor_execute(conn, None, sql, (), None, False)
-                dbapi_connection.execute(sql)  # type: ignore[union-attr]
-            except sqlite3.Error as exc:
-                gone = engine.dialect.is_disconnect(exc, dbapi_connection, None)  # type: ignore[arg-type]
-                if gone:
-                    conn.invalidate(exc)
-                raise DBAPIError.instance(sql, (), exc, sqlite3.Error, connection_invalidated=gone) from exc
+            if conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+                return  # begun already, on the DBAPI connection (begin_write), by a command
+            _begin(conn, "BEGIN IMMEDIATE" if BEGIN_WRITE.get() else "BEGIN")
 
         return engine
+
+    def begin_write(self, conn: Connection) -> None:
+        # On the DBAPI connection, not SQLAlchemy's transaction (connections.CommandTransaction).
+        _begin(conn, "BEGIN IMMEDIATE")
 
     # -- failures ----------------------------------------------------------------------------------
 
@@ -151,6 +145,21 @@ class SQLite(Dialect):
         if "database is locked" in lower:
             return DatabaseProblem(f"the database {where} stayed locked by another process; try again.")
         return DatabaseProblem(f"the database {where} failed: {first_line.rstrip('.')}.")
+
+
+def _begin(conn: Connection, sql: str) -> None:
+    """``sql`` (a BEGIN) on the DBAPI connection directly: exec_driver_sql would be a sizeable part
+    of every command. Listeners still see the statement, as they see the write path's."""
+    dbapi_connection = conn.connection.dbapi_connection
+    try:
+        if conn.dispatch.before_cursor_execute:
+            conn.dispatch.before_cursor_execute(conn, None, sql, (), None, False)
+        dbapi_connection.execute(sql)  # type: ignore[union-attr]
+    except sqlite3.Error as exc:
+        gone = conn.dialect.is_disconnect(exc, dbapi_connection, None)  # type: ignore[arg-type]
+        if gone:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(sql, (), exc, sqlite3.Error, connection_invalidated=gone) from exc
 
 
 def _check_file(path: Path) -> None:
