@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from workflow.cli.app import Session, cli, emit, emit_json, emit_lines, pass_session
+from workflow.cli.app import Session, cli, pass_session
+from workflow.cli.output import emit, emit_json, emit_lines
 from workflow.domain.vocabulary import PRIVILEGES
 
 

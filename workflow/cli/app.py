@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
 
 from workflow import settings
-from workflow.errors import DefinitionError, PhasegateError, RuleRefused, Unauthenticated, UsageError
+from workflow.cli.output import emit, emit_json, report_error
+from workflow.errors import PhasegateError, Unauthenticated, UsageError
 
 if TYPE_CHECKING:
     from workflow.client import RemoteEngine
@@ -37,94 +38,6 @@ if TYPE_CHECKING:
     def _both_engines(engine: Engine, remote: RemoteEngine) -> tuple[EngineAPI, EngineAPI]:
         """mypy holds the Engine and its HTTP client to one API (never called)."""
         return engine, remote
-
-
-# -- output -------------------------------------------------------------------------------------------
-
-
-def emit(text: str = "", *, err: bool = False) -> None:
-    """Print human text, every line escaped."""
-    from workflow.cli.render import safe_lines
-
-    for line in safe_lines(text):
-        click.echo(line, err=err)
-
-
-def emit_lines(lines: Iterable[str]) -> None:
-    for line in lines:
-        emit(line)
-
-
-def emit_listing(as_json: bool, items: Sequence[Any], header: list[str], row: Callable[[Any], list[str]],
-                 empty: str | None = None) -> None:
-    """What a list command prints: the items' ``to_dict()`` under ``--json``, else a row each in
-    columns under ``header`` (``empty``: the sentence instead when there is none)."""
-    if as_json:
-        emit_json([item.to_dict() for item in items])
-        return
-    from workflow.cli.render import columns
-
-    rows = [row(item) for item in items]
-    emit_lines(columns(rows, header=header) if rows or empty is None else [empty])
-
-
-def emit_made_with_secret(as_json: bool, made: Any, field: str, secret: str | None, summary: str,
-                          keep: str) -> None:
-    """What made a secret it shows this once (a token, a webhook's signing secret): under ``--json``
-    ``made``'s ``to_dict()`` with the secret as ``field``, else ``summary``, the secret and ``keep``."""
-    if as_json:
-        emit_json({**made.to_dict(), **({field: secret} if secret else {})})
-        return
-    emit(summary)
-    if secret:
-        emit(secret)
-        emit(keep)
-
-
-def emit_json_array(values: Iterable[Any]) -> None:
-    """One JSON array, written element by element as they come (a stream of any length)."""
-    from workflow.cli.render import json_text
-
-    click.echo("[", nl=False)
-    for i, value in enumerate(values):
-        click.echo(("," if i else "") + json_text(value), nl=False)
-    click.echo("]")
-
-
-def emit_json(value: Any) -> None:
-    """Print one JSON document (one line, so a list of them is JSON Lines)."""
-    from workflow.cli.render import json_text
-
-    click.echo(json_text(value))
-
-
-def report_error(exc: PhasegateError, *, as_json: bool = False) -> None:
-    """``Error: <message>`` on stderr; a template's problems and a refusal's blockers one per line.
-
-    Under ``--json``, one JSON document on stderr instead: ``{"error": {"kind", "message", ...}}``
-    (the body the HTTP API answers with).
-    """
-    if as_json:
-        from workflow.cli.render import json_text
-
-        click.echo(json_text({"error": exc.to_dict()}), err=True)
-        return
-    if isinstance(exc, DefinitionError):
-        count = len(exc.problems)
-        emit(f"Error: {count} problem{'s' if count != 1 else ''} in the template:", err=True)
-        for problem in exc.problems:
-            emit(f"  {problem}", err=True)
-        return
-    if isinstance(exc, RuleRefused) and exc.blockers:
-        head = exc.message
-        joined = "; ".join(exc.blockers)
-        if head.endswith(joined):  # the message repeats the blockers inline; list them instead
-            head = head[: -len(joined)].rstrip().rstrip(":")
-        emit(f"Error: {head}:", err=True)
-        for blocker in exc.blockers:
-            emit(f"  - {blocker}", err=True)
-        return
-    emit(f"Error: {exc.message}", err=True)
 
 
 # -- the session: who acts, on which database, how the answer is printed ------------------------------

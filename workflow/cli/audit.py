@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from workflow.cli.app import Session, cli, emit, emit_json, emit_lines, pass_session
-from workflow.cli.output import FORCE, output_file
+from workflow.cli.app import Session, cli, pass_session
+from workflow.cli.output import FORCE, emit, emit_json, emit_lines, output_file
 from workflow.cli.params import CODE, FilePath, complete_codes, complete_templates
 from workflow.domain.inputs import COUNT_MAX, JOBS_MAX
 from workflow.domain.vocabulary import PROJECT_ACTIONS

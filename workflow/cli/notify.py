@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from workflow import settings
-from workflow.cli.app import Session, cli, emit, emit_json, emit_listing, emit_made_with_secret, pass_session
+from workflow.cli.app import Session, cli, pass_session
+from workflow.cli.output import emit, emit_json, emit_listing, emit_made_with_secret
 from workflow.cli.people import user
 from workflow.errors import UsageError
 

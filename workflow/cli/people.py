@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
-from workflow.cli.app import Session, cli, emit_listing, emit_made_with_secret, pass_session
+from workflow.cli.app import Session, cli, pass_session
+from workflow.cli.output import emit_listing, emit_made_with_secret
 from workflow.domain import inputs
 
 if TYPE_CHECKING:

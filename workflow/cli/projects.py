@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import click
 
-from workflow.cli.app import (
-    DeclaredGroup,
-    Session,
-    cli,
-    emit,
-    emit_json,
-    emit_json_array,
-    emit_lines,
-    pass_session,
-)
+from workflow.cli.app import DeclaredGroup, Session, cli, pass_session
+from workflow.cli.output import emit, emit_json, emit_json_array, emit_lines
 from workflow.cli.params import CODE, REQUEST_ID, VERSION, complete_templates
 from workflow.domain.inputs import COUNT_MAX
 from workflow.domain.vocabulary import STATUSES

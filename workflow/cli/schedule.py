@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import click
 
-from workflow.cli.app import Session, cli, emit, emit_json, pass_session
-from workflow.cli.output import FORCE, output_file
+from workflow.cli.app import Session, cli, pass_session
+from workflow.cli.output import FORCE, emit, emit_json, output_file
 from workflow.cli.params import FilePath
 
 

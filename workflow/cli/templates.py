@@ -6,7 +6,8 @@ import os
 
 import click
 
-from workflow.cli.app import Session, cli, emit, emit_json, emit_lines, emit_listing, pass_session
+from workflow.cli.app import Session, cli, pass_session
+from workflow.cli.output import emit, emit_json, emit_lines, emit_listing
 from workflow.cli.params import VERSION, FilePath, complete_templates
 from workflow.errors import DefinitionError
 
