@@ -43,22 +43,21 @@ def user_list(s: Session) -> None:
                             "password" if p.has_password else "no password"])
 
 
-@user.command("disable")
-@click.argument("person")
-@pass_session
-def user_disable(s: Session, person: str) -> None:
-    """Disable PERSON's account: their sessions end and their tokens stop working at once."""
-    event = s.engine.disable_user(person, actor=s.actor)
-    s.done(event, lambda: f"{person}'s account is disabled")
+def _account_switch(word: str, help_text: str) -> None:
+    """``user disable`` and ``user enable``: one command but for which way the account is switched."""
+
+    @user.command(word, help=help_text)
+    @click.argument("person")
+    @pass_session
+    def switch(s: Session, person: str) -> None:
+        change = s.engine.enable_user if word == "enable" else s.engine.disable_user
+        event = change(person, actor=s.actor)
+        s.done(event, lambda: f"{person}'s account is {word}d")
 
 
-@user.command("enable")
-@click.argument("person")
-@pass_session
-def user_enable(s: Session, person: str) -> None:
-    """Enable PERSON's account again."""
-    event = s.engine.enable_user(person, actor=s.actor)
-    s.done(event, lambda: f"{person}'s account is enabled")
+_account_switch("disable",
+                "Disable PERSON's account: their sessions end and their tokens stop working at once.")
+_account_switch("enable", "Enable PERSON's account again.")
 
 
 @user.command("password")

@@ -89,6 +89,17 @@ def text(
     return value
 
 
+def utf8_text(data: bytes | bytearray, most: int, *, too_large: str, not_text: str) -> str:
+    """``data`` (a file's, a request body's) as text: refused with ``too_large`` past ``most`` bytes,
+    with ``not_text`` when it is not UTF-8."""
+    if len(data) > most:
+        raise UsageError(too_large)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(not_text) from None
+
+
 def shown(value: object, limit: int = 60) -> str:
     """A value quoted for an error message: escapes made visible, long text shortened."""
     s = value if isinstance(value, str) else repr(value)

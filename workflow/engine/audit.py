@@ -221,16 +221,9 @@ def _verify(conn: Connection, chain: str | None, jobs: int | None, **options: An
     return verify_chains(conn, chain, **options)
 
 
-def search_events(
-    store: Store,
-    *,
-    reader: str | Identity | None = None,
-    actor: str | None = None,
-    action: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    limit: int = 100,
-) -> list[Event]:
+def search_events(store: Store, *, reader: str | Identity | None = None, actor: str | None = None,
+                  action: str | None = None, since: str | None = None, until: str | None = None,
+                  limit: int = 100) -> list[Event]:
     """Events across every chain (admins and auditors), newest first, by actor, action and time.
 
     An auditor's search: it reads the events table in time order with the filters applied

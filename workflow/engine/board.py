@@ -37,18 +37,10 @@ PAGE = 500
 NO_DUE = "9999-12-31"  # sorts a project without a due date after every dated one
 
 
-def iter_projects(
-    store: Store,
-    *,
-    reader: str | Identity | None = None,
-    status: str | None = None,
-    template: str | None = None,
-    phase: str | None = None,
-    after: str | None = None,
-    limit: int | None = None,
-    overdue: bool | None = None,
-    sort: str = "code",
-) -> Iterator[ProjectSummary]:
+def iter_projects(store: Store, *, reader: str | Identity | None = None, status: str | None = None,
+                  template: str | None = None, phase: str | None = None, after: str | None = None,
+                  limit: int | None = None, overdue: bool | None = None,
+                  sort: str = "code") -> Iterator[ProjectSummary]:
     """The projects ``reader`` may read (None: all), in code order, after ``after``, at most ``limit``.
 
     ``overdue``: only those whose current phase is past its due date; ``sort="due"``: the

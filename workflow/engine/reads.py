@@ -90,20 +90,10 @@ def _before_the_first_later(events: Iterator[Event]) -> Iterator[Event]:
 HISTORY_PAGE = 1000
 
 
-def iter_history(
-    store: Store,
-    code: str,
-    *,
-    reader: str | Identity | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    actor: str | None = None,
-    action: str | None = None,
-    phase: str | None = None,
-    last: int | None = None,
-    after: int | None = None,
-    limit: int | None = None,
-) -> Iterator[Event]:
+def iter_history(store: Store, code: str, *, reader: str | Identity | None = None, since: str | None = None,
+                 until: str | None = None, actor: str | None = None, action: str | None = None,
+                 phase: str | None = None, last: int | None = None, after: int | None = None,
+                 limit: int | None = None) -> Iterator[Event]:
     """The project's events, oldest first, filtered (``actor``: whose events; ``last``: the newest N),
     after seq ``after``, at most ``limit``: streamed a page at a time, each page its own short
     read, so a history of any length holds one page in memory."""

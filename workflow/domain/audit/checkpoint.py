@@ -45,7 +45,7 @@ from typing import Any, Literal
 from workflow import settings
 from workflow.domain import limits
 from workflow.domain.audit.events import canonical_json
-from workflow.domain.inputs import STORED_TIME_RE, shown
+from workflow.domain.inputs import STORED_TIME_RE, shown, utf8_text
 from workflow.errors import AuditBroken, UsageError
 
 FORMAT = "phasegate-checkpoint"
@@ -140,12 +140,9 @@ def read_checkpoint(path: str | Path) -> str:
         raise UsageError(f"cannot read the checkpoint file {path}: {exc.strerror or exc}") from None
     except (ValueError, TypeError):  # a NUL byte in the path; not a path at all
         raise UsageError(f"{shown(path)} is not a path to a checkpoint file") from None
-    if len(data) > MAX_BYTES:
-        raise UsageError(f"{file} is larger than any checkpoint ({MAX_BYTES} bytes); it is not one")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"{file} is not a phasegate checkpoint (not UTF-8 text)") from None
+    return utf8_text(data, MAX_BYTES,
+                     too_large=f"{file} is larger than any checkpoint ({MAX_BYTES} bytes); it is not one",
+                     not_text=f"{file} is not a phasegate checkpoint (not UTF-8 text)")
 
 
 def load_checkpoint(text: str, key: bytes | None, *, source: str = "the checkpoint") -> Checkpoint:

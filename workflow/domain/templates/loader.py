@@ -136,12 +136,18 @@ class _Builder(ShapeChecker):
 
     # -- converters of structures
 
+    def _filled(self, key: Node, node: Node, name: str, one: str, shape: type[Node]) -> bool:
+        """Whether ``node`` (the template's ``name``: roles, phases) is a non-empty ``shape``; if not, why."""
+        if is_empty(node) or (isinstance(node, shape) and not node.value):
+            self.add(key, f"the template's '{name}' is empty; a template needs at least one {one}")
+            return False
+        if not isinstance(node, shape):
+            self.add(node, f"'{name}' must be {schema.KINDS[name]}, not {kind_of(node)}")
+            return False
+        return True
+
     def roles(self, key: Node, node: Node) -> Any:
-        if is_empty(node) or (isinstance(node, MappingNode) and not node.value):
-            self.add(key, "the template's 'roles' is empty; a template needs at least one role")
-            return INVALID
-        if not isinstance(node, MappingNode):
-            self.add(node, f"'roles' must be {schema.KINDS['roles']}, not {kind_of(node)}")
+        if not self._filled(key, node, "roles", "role", MappingNode):
             return INVALID
         roles: list[Role] = []
         ok = True
@@ -157,11 +163,7 @@ class _Builder(ShapeChecker):
         return tuple(roles) if ok else INVALID
 
     def phases(self, key: Node, node: Node) -> Any:
-        if is_empty(node) or (isinstance(node, SequenceNode) and not node.value):
-            self.add(key, "the template's 'phases' is empty; a template needs at least one phase")
-            return INVALID
-        if not isinstance(node, SequenceNode):
-            self.add(node, f"'phases' must be {schema.KINDS['phases']}, not {kind_of(node)}")
+        if not self._filled(key, node, "phases", "phase", SequenceNode):
             return INVALID
         first_line: dict[str, int] = {}
         built: list[Any] = []

@@ -13,7 +13,7 @@ from workflow import settings
 from workflow.domain import limits
 from workflow.domain.audit.checkpoint import MAX_BYTES as CHECKPOINT_MAX_BYTES
 from workflow.domain.audit.checkpoint import load_checkpoint
-from workflow.domain.inputs import CODE_MAX, JOBS_MAX
+from workflow.domain.inputs import CODE_MAX, JOBS_MAX, utf8_text
 from workflow.domain.results import AuditReport
 from workflow.errors import UsageError
 from workflow.server.auth import CurrentIdentity, EngineDep
@@ -29,15 +29,13 @@ CHECKPOINT_BODY = {
 
 async def _body_text(request: Request, most: int, what: str) -> str:
     """The request's body as text, refused with a sentence beyond ``most`` bytes or when not UTF-8."""
+    too_large = f"the body is larger than {what} can be ({most} bytes)"
     data = bytearray()
     async for chunk in request.stream():
         data += chunk
-        if len(data) > most:
-            raise UsageError(f"the body is larger than {what} can be ({most} bytes)")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"the body is not {what} (not UTF-8 text)") from None
+        if len(data) > most:  # refused as soon as it is past the bound, not when it has all come
+            raise UsageError(too_large)
+    return utf8_text(data, most, too_large=too_large, not_text=f"the body is not {what} (not UTF-8 text)")
 
 
 class VerifyQuery:
