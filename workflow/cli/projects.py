@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from workflow.cli.app import (
-    DeclaredGroup,
     Session,
     cli,
     emit,
@@ -14,6 +13,7 @@ from workflow.cli.app import (
     emit_lines,
     pass_session,
 )
+from workflow.cli.declared import DeclaredGroup
 from workflow.cli.params import CODE, REQUEST_ID, VERSION, complete_templates
 from workflow.domain.inputs import COUNT_MAX
 from workflow.domain.vocabulary import STATUSES
@@ -24,7 +24,6 @@ from workflow.domain.vocabulary import STATUSES
 @cli.group(cls=DeclaredGroup)
 def project() -> None:
     """Projects: create, staff, list, status."""
-
 
 
 @project.command("create")
