@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from workflow.cli.app import DeclaredGroup, Session, cli, pass_session
+from workflow.cli.app import Session, cli, pass_session
+from workflow.cli.declared import DeclaredGroup
 from workflow.cli.output import emit, emit_json, emit_json_array, emit_lines
 from workflow.cli.params import CODE, REQUEST_ID, VERSION, complete_templates
 from workflow.domain.inputs import COUNT_MAX
@@ -16,7 +17,6 @@ from workflow.domain.vocabulary import STATUSES
 @cli.group(cls=DeclaredGroup)
 def project() -> None:
     """Projects: create, staff, list, status."""
-
 
 
 @project.command("create")

@@ -2,7 +2,7 @@
 (:mod:`workflow.domain.commands`: its words, its arguments and options, who may run it), the way
 Alembic builds its CLI from ``alembic/command.py``'s functions; only the sentence that confirms one is
 written here, per command. They are built when a group is first asked for its commands
-(:class:`~workflow.cli.app.DeclaredGroup`), so importing the CLI stays as light as it was."""
+(:class:`~workflow.cli.declared.DeclaredGroup`), so importing the CLI stays as light as it was."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from workflow.cli.app import DeclaredGroup, Session, cli, json_option, pass_session
+from workflow.cli.app import Session, cli, json_option, pass_session
+from workflow.cli.declared import DeclaredGroup
 from workflow.cli.params import CODE, REQUEST_ID, ROLE
 
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ Said = Callable[[Session, "Event", dict[str, Any]], str]  # the confirmation: (s
 @cli.group(cls=DeclaredGroup)
 def task() -> None:
     """Tasks of the current phase."""
-
 
 
 def _advanced(s: Session, event: Event, a: dict[str, Any]) -> str:

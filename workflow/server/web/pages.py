@@ -41,7 +41,7 @@ def sign_in_page(request: Request, next: str | None = None) -> HTMLResponse:
 @router.get("/", response_class=HTMLResponse)
 def my_work(request: Request) -> HTMLResponse:
     me = viewer(request)
-    return page(request, "work.html", work=engine_of(request).work_of(me))
+    return page(request, "work.html", work=engine_of(request).work_of(me), commands=COMMANDS)
 
 
 # -- the board -----------------------------------------------------------------------------------
