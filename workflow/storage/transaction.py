@@ -160,7 +160,7 @@ def project_command(
     """
     code = inputs.project_code(code)
     who = acting(actor)
-    once = _request(request_id, who.person, {"code": code, **command})
+    once = None if request_id is None else _request(request_id, who.person, {"code": code, **command})
 
     def work(tx: WriteTx) -> Event:
         if once is not None and (prior := _prior_outcome(tx, *once)) is not None:
