@@ -25,7 +25,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 
-SQLITE_TARGET = 2.5
+SQLITE_TARGET = 2.2
 PG_TARGET = 4.0
 KINDS = ("task done", "approve", "advance")
 

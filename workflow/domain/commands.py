@@ -190,7 +190,9 @@ class ProjectCommands(Protocol):
 
     def _command(self, name: str, given: dict[str, Any]) -> Event:
         """Run the command ``name`` with the arguments of its call (``code``, its parameters,
-        ``actor``, ``request_id``, ``expected_seq``)."""
+        ``actor``, ``request_id``, ``expected_seq``): the declaration's ``locals()`` at its first
+        line, read by name (``self`` is among them and read by nobody; copying the rest into a
+        dict of their own cost every command a comprehension)."""
         raise NotImplementedError  # pragma: no cover (Engine and RemoteEngine say how)
 
     # -- staffing -------------------------------------------------------------------------------------
@@ -202,7 +204,7 @@ class ProjectCommands(Protocol):
     def assign(self, code: str, role: Role, person: Person, *, actor: Actor = None,
                request_id: str | None = None, expected_seq: int | None = None) -> Event:
         """Give PERSON the ROLE on project CODE, while it is open."""
-        return self._command("assign", _args(locals()))
+        return self._command("assign", locals())
 
     @command("DELETE", "/projects/{code}/team/{role}/{person}", action="unassign", cli="project unassign",
              who="admins or the project's lead", rule="may_unassign",
@@ -210,7 +212,7 @@ class ProjectCommands(Protocol):
     def unassign(self, code: str, role: Role, person: Person, *, actor: Actor = None,
                  request_id: str | None = None, expected_seq: int | None = None) -> Event:
         """Take ROLE on project CODE from PERSON; their approval of the current round goes with it."""
-        return self._command("unassign", _args(locals()))
+        return self._command("unassign", locals())
 
     # -- the work -------------------------------------------------------------------------------------
 
@@ -220,7 +222,7 @@ class ProjectCommands(Protocol):
     def complete_task(self, code: str, role: Role, *, actor: Actor = None, note: Note = None,
                       request_id: str | None = None, expected_seq: int | None = None) -> Event:
         """Mark ROLE's task in the current phase of CODE done."""
-        return self._command("complete_task", _args(locals()))
+        return self._command("complete_task", locals())
 
     @command("POST", "/projects/{code}/tasks/{role}/reopen", action="task.reopen", cli="task reopen",
              who="a holder of ROLE, or the lead", rule="may_reopen_task",
@@ -228,7 +230,7 @@ class ProjectCommands(Protocol):
     def reopen_task(self, code: str, role: Role, *, actor: Actor = None, reason: Reason,
                     request_id: str | None = None, expected_seq: int | None = None) -> Event:
         """Mark ROLE's task of the current round not done again."""
-        return self._command("reopen_task", _args(locals()))
+        return self._command("reopen_task", locals())
 
     @command("POST", "/projects/{code}/approvals", action="approve", cli="approve", who="a holder of ROLE",
              rule="may_approve", web=Web("approve", "Approve", "Approve as {role}", "primary",
@@ -236,7 +238,7 @@ class ProjectCommands(Protocol):
     def approve(self, code: str, role: Role, *, actor: Actor = None, comment: Comment = None,
                 request_id: str | None = None, expected_seq: int | None = None) -> Event:
         """Approve the current phase's gate as ROLE."""
-        return self._command("approve", _args(locals()))
+        return self._command("approve", locals())
 
     @command("DELETE", "/projects/{code}/approvals/{role}", action="withdraw", cli="withdraw",
              who="the person who approved as ROLE", rule="may_withdraw",
@@ -244,14 +246,14 @@ class ProjectCommands(Protocol):
     def withdraw(self, code: str, role: Role, *, actor: Actor = None, reason: MaybeReason = None,
                  request_id: str | None = None, expected_seq: int | None = None) -> Event:
         """Take back your approval of the current phase's gate as ROLE, before the gate is passed."""
-        return self._command("withdraw", _args(locals()))
+        return self._command("withdraw", locals())
 
     @command("POST", "/projects/{code}/rejections", action="reject", cli="reject", who="a holder of ROLE",
              rule="may_reject", web=Web("reject", "Reject", "Reject as {role}", "danger", "gate"))
     def reject(self, code: str, role: Role, *, actor: Actor = None, reason: Reason,
                request_id: str | None = None, expected_seq: int | None = None) -> Event:
         """Reject the current phase's gate as ROLE: the project goes back and starts a new round."""
-        return self._command("reject", _args(locals()))
+        return self._command("reject", locals())
 
     # -- the lead's moves -----------------------------------------------------------------------------
 
@@ -260,28 +262,28 @@ class ProjectCommands(Protocol):
     def advance(self, code: str, *, actor: Actor = None, request_id: str | None = None,
                 expected_seq: int | None = None) -> Event:
         """Move CODE to its next phase, its tasks done and its gate signed."""
-        return self._command("advance", _args(locals()))
+        return self._command("advance", locals())
 
     @command("POST", "/projects/{code}/hold", action="hold", cli="hold", who="the lead role",
              rule="may_hold", web=Web("hold", "Hold", "Hold the project"))
     def hold(self, code: str, *, actor: Actor = None, reason: Reason, request_id: str | None = None,
              expected_seq: int | None = None) -> Event:
         """Put CODE on hold; the reason is recorded and shown while it waits."""
-        return self._command("hold", _args(locals()))
+        return self._command("hold", locals())
 
     @command("POST", "/projects/{code}/resume", action="resume", cli="resume", who="the lead role",
              rule="may_resume", web=Web("resume", "Resume", "Resume the project", "primary"))
     def resume(self, code: str, *, actor: Actor = None, request_id: str | None = None,
                expected_seq: int | None = None) -> Event:
         """Resume a held project where it stopped."""
-        return self._command("resume", _args(locals()))
+        return self._command("resume", locals())
 
     @command("POST", "/projects/{code}/cancel", action="cancel", cli="cancel", who="the lead role",
              rule="may_cancel", web=Web("cancel", "Cancel project", "Cancel the project", "danger"))
     def cancel(self, code: str, *, actor: Actor = None, reason: Reason, request_id: str | None = None,
                expected_seq: int | None = None) -> Event:
         """Cancel CODE for good."""
-        return self._command("cancel", _args(locals()))
+        return self._command("cancel", locals())
 
     @command("PUT", "/projects/{code}/due/{phase}", action="due", cli="project due", who="the lead role",
              rule="may_set_due", keys={"day": "date"})
@@ -289,12 +291,7 @@ class ProjectCommands(Protocol):
                 request_id: str | None = None, expected_seq: int | None = None) -> Event:
         """Set or move the due date of PHASE of project CODE, the current phase or one to come, to DATE:
         YYYY-MM-DD."""
-        return self._command("set_due", _args(locals()))
-
-
-def _args(given: dict[str, Any]) -> dict[str, Any]:
-    """A declaration's call, as its arguments by name (``locals()`` at its first line, less ``self``)."""
-    return {name: value for name, value in given.items() if name != "self"}
+        return self._command("set_due", locals())
 
 
 # -- what a person may do now -----------------------------------------------------------------------

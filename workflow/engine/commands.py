@@ -28,6 +28,9 @@ Inputs = Callable[..., dict[str, Any]]
 class Body(NamedTuple):
     run: Callable[..., Event]  # (ctx, tx, **checked) -> the event
     inputs: Inputs | None  # (**given) -> the checked arguments; None: each parameter's declared check
+    # Each declared parameter's name and its check (None: taken as given), read off the declaration
+    # once: every command's call runs them.
+    checks: tuple[tuple[str, Callable[[Any], Any] | None], ...]
 
 
 BODIES: dict[str, Body] = {}
@@ -44,7 +47,7 @@ def implements(name: str, *, inputs: Inputs | None = None) -> Callable[[B], B]:
         takes, wanted = list(inspect.signature(run).parameters)[2:], [p.name for p in declared.params]
         if inputs is None and takes != wanted:
             raise TypeError(f"the body of {name} takes {takes}; its declaration {wanted}")
-        BODIES[name] = Body(run, inputs)
+        BODIES[name] = Body(run, inputs, tuple((p.name, p.arg.checked) for p in declared.params))
         return run
 
     return register
@@ -53,14 +56,15 @@ def implements(name: str, *, inputs: Inputs | None = None) -> Callable[[B], B]:
 def run(store: Store, name: str, given: dict[str, Any]) -> Event:
     """The command ``name`` with the arguments of its call (``code``, its parameters, ``actor``,
     ``request_id``, ``expected_seq``)."""
-    cmd, body = COMMANDS[name], BODIES[name]
+    body = BODIES[name]
     if body.inputs is not None:
-        args = body.inputs(**{p.name: given[p.name] for p in cmd.params})
+        args = body.inputs(**{key: given[key] for key, _check in body.checks})
     else:
-        args = {p.name: p.arg.check(given[p.name]) for p in cmd.params}
+        args = {key: given[key] if check is None else check(given[key]) for key, check in body.checks}
 
     def work(ctx: Context, tx: WriteTx) -> Event:
         return body.run(ctx, tx, **args)
 
     return project_command(store, given["code"], given["actor"], given["request_id"],
-                           {"command": cmd.action, **args}, work, expected_seq=given["expected_seq"])
+                           {"command": COMMANDS[name].action, **args}, work,
+                           expected_seq=given["expected_seq"])

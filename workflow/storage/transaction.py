@@ -160,7 +160,7 @@ def project_command(
     """
     code = inputs.project_code(code)
     who = acting(actor)
-    once = _request(request_id, who.person, {"code": code, **command})
+    once = None if request_id is None else _request(request_id, who.person, {"code": code, **command})
 
     def work(tx: WriteTx) -> Event:
         if once is not None and (prior := _prior_outcome(tx, *once)) is not None:
@@ -255,9 +255,10 @@ def record(
     notifications the event owes, in the same transaction.
     """
     state = ctx.state
+    phase = ctx.phase  # looked up once: the record, the schedule and the asks all need it
     moved = dict(moved or {})
     definition = ctx.tpl.definition
-    full: dict[str, Any] = {"template": ctx.tpl.ref, "phase_title": ctx.phase.title, "round": state.round,
+    full: dict[str, Any] = {"template": ctx.tpl.ref, "phase_title": phase.title, "round": state.round,
                             **data}
     full["auth"] = ctx.auth
     if authority is not None:
@@ -266,7 +267,7 @@ def record(
         full["authority"] = {"role": authority, "assignment_seq": state.authority.get((authority, ctx.actor))}
     if state.due_on or state.gate_opened_at or state.planned_due or ctx.tpl.timed or action == "due":
         held_at = _held_at(tx, state) if action == "resume" else None
-        changes = moves(definition, ctx.phase, state.status, state.tasks, state.clock, action, full, moved,
+        changes = moves(definition, phase, state.status, state.tasks, state.clock, action, full, moved,
                         ctx.now, held_at)
         moved.update(changes)
         if "due_on" in changes and (changes["due_on"] or state.due_on) and action != "due":
@@ -276,7 +277,7 @@ def record(
     event = new_event(state.code, state.seq + 1, state.head_hash, ctx.now, ctx.actor, action, state.phase,
                       full)
     event = append_project_event(tx, state, event, moved)
-    asks = asks_of(definition, ctx.phase, state.status, state.team,
+    asks = asks_of(definition, phase, state.status, state.team,
                    {r: t.person for r, t in state.tasks.items()},
                    {r: a.person for r, a in state.approvals.items()}, action, full, moved, ctx.actor)
     if asks:
