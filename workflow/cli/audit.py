@@ -10,7 +10,7 @@ from workflow.cli.app import Session, cli, pass_session
 from workflow.cli.output import FORCE, emit, emit_json, emit_lines, output_file
 from workflow.cli.params import CODE, FilePath, complete_codes, complete_templates
 from workflow.domain.inputs import COUNT_MAX, JOBS_MAX
-from workflow.domain.vocabulary import PROJECT_ACTIONS
+from workflow.domain.vocabulary import HISTORY_ACTIONS
 from workflow.errors import AuditBroken, NotPermitted
 
 # -- history and audit --------------------------------------------------------------------------------
@@ -22,7 +22,7 @@ from workflow.errors import AuditBroken, NotPermitted
               help="Events at or after this time (e.g. 2026-11-28 or 2026-11-28T14:30Z).")
 @click.option("--until", metavar="ISO", help="Events at or before this time.")
 @click.option("--actor", "by", metavar="PERSON", help="Only this person's events.")
-@click.option("--action", type=click.Choice(PROJECT_ACTIONS), help="Only this action.")
+@click.option("--action", type=click.Choice(HISTORY_ACTIONS), help="Only this action.")
 @click.option("--phase", metavar="PHASE", help="Only events in this phase (a phase key).")
 @click.option("--last", type=click.IntRange(min=1, max=COUNT_MAX), metavar="N",
               help="Only the newest N events.")
