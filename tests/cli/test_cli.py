@@ -627,3 +627,18 @@ def test_the_api_bounds_counts_too(tmp_path: Path) -> None:
             engine.history("N-1", last=10**23)
         with pytest.raises(UsageError, match="the template version"):
             engine.template("team-based", 10**23)
+
+
+def test_the_board_names_who_a_project_waits_on_and_who_can_resume_a_held_one(acme: Run) -> None:
+    """WAITING ON names people (not a sentence cut mid-word); a project on hold waits on the people who
+    can resume it, in the table and in --json (issue 21, item 12)."""
+    row = acme("project", "list").output.splitlines()[1]
+    assert row.rstrip().endswith("waiting for ana (task, sign-off), ben (task, sign-off), cy (task, sign-off)"), row
+    acme("hold", "ACME-1", "--reason", "the client is re-scoping")
+    held = acme("project", "list").output.splitlines()[1]
+    assert "on_hold" in held and held.rstrip().endswith("waiting for ana (to resume)"), held
+    (summary,) = json.loads(acme("project", "list", as_json=True).stdout)
+    assert summary["waiting"] == [{"kind": "resume", "role": "integrated_producer",
+                                   "role_title": "Integrated Producer", "people": ["ana"]}]
+    assert summary["waiting_on"] == [
+        "the project is on hold: the Integrated Producer can resume it (ana)"]  # the sentence stays

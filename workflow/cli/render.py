@@ -191,12 +191,32 @@ def board_lines(projects: Iterable[Any]) -> Iterator[str]:
         yield "no projects"
 
 
+BOARD_PEOPLE = 3  # the WAITING ON column names this many people, then "+N more"
+KIND_WORDS = {"task": "task", "approval": "sign-off", "resume": "to resume"}
+
+
+def waiting_people(p: Any) -> str:
+    """The board's WAITING ON: who the project waits on and for what, person by person ("waiting for
+    ben (task, sign-off), cy (sign-off)"; on hold: "waiting for ana (to resume)"), never a sentence
+    cut mid-word; a project that waits on nobody: its one short blocker (completed, cancelled)."""
+    owed: dict[str, list[str]] = {}
+    for w in p.waiting:
+        for person in w["people"] or [f"nobody as {w['role_title']}"]:
+            kinds = owed.setdefault(person, [])
+            word = KIND_WORDS.get(w["kind"], w["kind"])
+            if word not in kinds:
+                kinds.append(word)
+    if not owed and p.status == "active" and p.can_advance and p.lead_people:
+        owed = {person: ["to advance"] for person in p.lead_people}
+    if not owed:
+        return shorten(p.waiting_on[0], 60) if p.waiting_on else ""
+    named = [f"{person} ({', '.join(kinds)})" for person, kinds in owed.items()]
+    more = f" +{len(named) - BOARD_PEOPLE} more" if len(named) > BOARD_PEOPLE else ""
+    return "waiting for " + ", ".join(named[:BOARD_PEOPLE]) + more
+
+
 def _board_row(p: Any) -> list[str]:
-    waiting = ""
-    if p.waiting_on:
-        waiting = shorten(p.waiting_on[0], 60)
-        if len(p.waiting_on) > 1:
-            waiting += f" (+{len(p.waiting_on) - 1} more)"
+    waiting = waiting_people(p)
     return [p.code, f"{p.template} v{p.template_version}", f"{p.phase_title} (round {p.round})", p.status,
             due_text(p.due, p.overdue, p.due_in_days, short=True), waiting]
 

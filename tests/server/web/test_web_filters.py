@@ -66,3 +66,14 @@ def test_the_projects_history_filter_offers_the_clocks_actions(client: TestClien
     assert filtered.status_code == 200 and '<option value="remind" selected>' in filtered.text
     refused = client.get("/projects/P-1?action=rejected")
     assert refused.status_code == 422 and "use one of:" in html.unescape(refused.text)
+
+
+def test_the_board_says_who_can_resume_a_project_on_hold(client: TestClient, db_url: str) -> None:
+    """A held project's "Waiting on" was empty though its status says who can resume it (issue 21,
+    item 12)."""
+    with Engine(db_url) as engine:
+        engine.hold("P-1", reason="the client is re-scoping", actor="ana")
+    board = client.get("/projects").text
+    cell = board[board.index('data-label="Waiting on"'):]
+    cell = cell[:cell.index("</td>")]
+    assert "<li>ana: Producer to resume (on hold)</li>" in cell, cell
