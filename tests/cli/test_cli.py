@@ -131,6 +131,11 @@ def test_template_validate_lists_every_problem_with_its_line_and_exits_2(run: Ru
     as_json = run("template", "validate", str(bad), as_json=True)
     assert as_json.exit_code == 2
     assert json.loads(as_json.stdout)["valid"] is False
+    # The problems once (issue 21): in the answer on stdout; stderr's error document says where they are.
+    assert len(json.loads(as_json.stdout)["problems"]) == 2
+    error = json.loads(as_json.stderr)["error"]
+    assert "problems" not in error and "surprise" not in as_json.stderr
+    assert (error["kind"], error["message"]) == ("bad_input", "2 problems in the template (listed on stdout)")
 
 
 def test_template_validate_of_a_missing_file_exits_2_without_a_traceback(run: Run, tmp_path: Path) -> None:
