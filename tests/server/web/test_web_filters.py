@@ -5,6 +5,7 @@ answer "No events match." (issue 21, item 9)."""
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -77,3 +78,19 @@ def test_the_board_says_who_can_resume_a_project_on_hold(client: TestClient, db_
     cell = board[board.index('data-label="Waiting on"'):]
     cell = cell[:cell.index("</td>")]
     assert "<li>ana: Producer to resume (on hold)</li>" in cell, cell
+
+
+def test_a_verified_project_reads_as_one_chain_with_its_signature_in_words(client: TestClient, db_url: str) -> None:
+    """"53 events in 1 chains", "all 1 chains", "(signature none)" (issue 21, LOW)."""
+    with Engine(db_url) as engine:
+        checkpoint = engine.checkpoint(reader="ana").to_json()
+    page = client.get("/audit").text
+    csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    answer = client.post("/audit/verify", data={"csrf": csrf, "project": "P-1"},
+                         files={"checkpoint": ("cp.json", checkpoint.encode(), "application/json")})
+    said = html.unescape(answer.text)
+    start = said.index("Intact: ")
+    said = said[start:said.index("</p>", start)]
+    assert re.match(r"Intact: \d+ events in 1 chain;", said), said
+    assert "1 chains" not in said and "signature none" not in said
+    assert "the one chain of the checkpoint of" in said and "(not signed)" in said, said
