@@ -11,7 +11,6 @@ from workflow.cli.output import FORCE, emit, emit_json, emit_lines, output_file
 from workflow.cli.params import CODE, FilePath, complete_codes, complete_templates
 from workflow.domain.inputs import COUNT_MAX, JOBS_MAX
 from workflow.domain.vocabulary import HISTORY_ACTIONS
-from workflow.domain.wording import all_chains, count, signature_words
 from workflow.errors import AuditBroken, NotPermitted
 
 # -- history and audit --------------------------------------------------------------------------------
@@ -79,6 +78,8 @@ def audit_verify(s: Session, code: str | None, checkpoint: str | None, jobs: int
     if not result.ok:
         raise AuditBroken(f"audit verification failed: {result.first_broken}")
     if not s.json:
+        from workflow.domain.wording import all_chains, count, signature_words
+
         line = f"verified {count(result.events_checked, 'event')} in {count(result.chains_checked, 'chain')}"
         line += ("; the state tables match their replay" if result.state_checked
                  else "; the state tables were not checked (--no-replay)")
@@ -110,6 +111,8 @@ def audit_checkpoint(s: Session, output: str | None, force: bool, jobs: int | No
         emit_json({"output": output, "chains": len(cp.chains), "created_at": cp.created_at,
                    "digest": cp.digest, "signed": cp.signed, "signature": cp.signature_state})
     else:
+        from workflow.domain.wording import count
+
         emit(f"checkpoint of {count(len(cp.chains), 'chain')} written to {output} "
              f"({'signed' if cp.signed else 'unsigned: set PHASEGATE_CHECKPOINT_KEY to sign'}); "
              f"keep it outside the database")
