@@ -647,3 +647,18 @@ def test_the_board_names_who_a_project_waits_on_and_who_can_resume_a_held_one(ac
                                    "role_title": "Integrated Producer", "people": ["ana"]}]
     assert summary["waiting_on"] == [
         "the project is on hold: the Integrated Producer can resume it (ana)"]  # the sentence stays
+
+
+def test_status_names_the_same_people_missing_as_the_blockers_when_one_holds_two_roles(acme: Run) -> None:
+    """ana holds Integrated Producer and Project Manager; having signed as the first, only cy can sign as
+    the second: "missing" said "Project Manager ana, cy" while Blockers said cy (issue 21, LOW)."""
+    acme("project", "assign", "ACME-1", "project_manager", "ana")
+    for role, person in LARGE_TEAM.items():
+        acme("task", "done", "ACME-1", role, actor=person)
+    acme("approve", "ACME-1", "integrated_producer", actor="ana")
+    acme("approve", "ACME-1", "head_of_technology", actor="ben")
+    out = acme("project", "status", "ACME-1").output
+    missing = out[out.index("  missing:"):out.index("Blockers:")].splitlines()[1]
+    assert missing.split() == ["Project", "Manager", "cy", "(ana", "cannot:", "signed", "as", "Integrated",
+                               "Producer)"], missing
+    assert "  - waiting for the Project Manager's approval: cy" in out

@@ -263,7 +263,8 @@ def status_lines(st: Any, role_titles: dict[str, str] | None = None) -> list[str
         )
     else:
         lines.append("  (no tasks in this phase)")
-    lines += gate_lines(st.gate, st.team, title)
+    can_sign = {w["role"]: w["people"] for w in st.waiting if w["kind"] == "approval"}
+    lines += gate_lines(st.gate, st.team, title, can_sign if st.status == "active" else None)
     if st.hold:
         lines += ["", f"On hold since {when(st.hold['at'])} by {st.hold['by']}: {st.hold['reason']}"]
     if st.last_rejection:
@@ -286,7 +287,11 @@ def status_lines(st: Any, role_titles: dict[str, str] | None = None) -> list[str
     return lines
 
 
-def gate_lines(gate: Any, team: dict[str, list[str]], title: Any) -> list[str]:
+def gate_lines(gate: Any, team: dict[str, list[str]], title: Any,
+               can_sign: dict[str, list[str]] | None = None) -> list[str]:
+    """The gate's rule, who signed and, per missing role, who can sign it now (``can_sign``: the status'
+    answer, the same as its blockers; None: the role's holders) — a holder who already signed for
+    another role is named as such, not as someone the gate waits on."""
     if gate is None:
         return ["", "Gate: none (the tasks alone open this phase)"]
     state = "satisfied" if gate.satisfied else "not satisfied"
@@ -300,9 +305,25 @@ def gate_lines(gate: Any, team: dict[str, list[str]], title: Any) -> list[str]:
         lines.append("  signed by: nobody yet")
     if gate.missing:
         lines.append("  missing:")
-        lines += columns([[title(r), ", ".join(team.get(r, [])) or "nobody holds this role yet"]
-                          for r in gate.missing], indent="    ")
+        signed_as = {a.person: a.role_title for a in gate.approvals} if gate.distinct_people else {}
+        rows = []
+        for r in gate.missing:
+            eligible = None if can_sign is None else can_sign.get(r, [])
+            rows.append([title(r), _can_sign(team.get(r, []), eligible, signed_as)])
+        lines += columns(rows, indent="    ")
     return lines
+
+
+def _can_sign(holders: list[str], eligible: list[str] | None, signed_as: dict[str, str]) -> str:
+    if not holders:
+        return "nobody holds this role yet"
+    if eligible is None:
+        return ", ".join(holders)
+    barred = [f"{p} cannot: signed as {signed_as[p]}" for p in holders
+              if p not in eligible and p in signed_as]
+    if not eligible:
+        return "nobody can sign now" + (f" ({'; '.join(barred)})" if barred else "")
+    return ", ".join(eligible) + (f" ({'; '.join(barred)})" if barred else "")
 
 
 # -- events ---------------------------------------------------------------------------------------
