@@ -228,6 +228,23 @@ def test_project_status_at_a_past_moment(acme: Run) -> None:
     assert human.startswith(f"as of {events[6]['at']}")
 
 
+def test_verify_of_one_project_says_one_chain(acme: Run) -> None:
+    """"11 events in 1 chains" (issue 21, LOW)."""
+    said = acme("audit", "verify", "ACME-1", actor="olga").output
+    assert said.startswith("verified 11 events in 1 chain;") and "1 chains" not in said
+
+
+def test_history_accepts_the_clocks_actions_and_refuses_since_after_until(acme: Run, run: Run) -> None:
+    """history --action remind|escalate|overdue was refused (exit 2); a range that cannot match is refused
+    with why, rather than answered with no events (issue 21, item 9)."""
+    for action in ("remind", "escalate", "overdue", "due"):
+        assert acme("history", "ACME-1", "--action", action).exit_code == 0
+    backwards = run("history", "ACME-1", "--since", "2026-12-10", "--until", "2026-12-01")
+    assert backwards.exit_code == 2 and "is after until" in backwards.output + backwards.stderr
+    unknown = run("history", "ACME-1", "--action", "rejected")
+    assert unknown.exit_code == 2 and "remind" in unknown.output + unknown.stderr
+
+
 @pytest.mark.slow
 def test_report_writes_a_self_contained_html_timeline(acme: Run, run: Run, tmp_path: Path) -> None:
     page = tmp_path / "acme.html"

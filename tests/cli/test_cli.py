@@ -131,6 +131,11 @@ def test_template_validate_lists_every_problem_with_its_line_and_exits_2(run: Ru
     as_json = run("template", "validate", str(bad), as_json=True)
     assert as_json.exit_code == 2
     assert json.loads(as_json.stdout)["valid"] is False
+    # The problems once (issue 21): in the answer on stdout; stderr's error document says where they are.
+    assert len(json.loads(as_json.stdout)["problems"]) == 2
+    error = json.loads(as_json.stderr)["error"]
+    assert "problems" not in error and "surprise" not in as_json.stderr
+    assert (error["kind"], error["message"]) == ("bad_input", "2 problems in the template (listed on stdout)")
 
 
 def test_template_validate_of_a_missing_file_exits_2_without_a_traceback(run: Run, tmp_path: Path) -> None:
@@ -627,3 +632,33 @@ def test_the_api_bounds_counts_too(tmp_path: Path) -> None:
             engine.history("N-1", last=10**23)
         with pytest.raises(UsageError, match="the template version"):
             engine.template("team-based", 10**23)
+
+
+def test_the_board_names_who_a_project_waits_on_and_who_can_resume_a_held_one(acme: Run) -> None:
+    """WAITING ON names people (not a sentence cut mid-word); a project on hold waits on the people who
+    can resume it, in the table and in --json (issue 21, item 12)."""
+    row = acme("project", "list").output.splitlines()[1]
+    assert row.rstrip().endswith("waiting for ana (task, sign-off), ben (task, sign-off), cy (task, sign-off)"), row
+    acme("hold", "ACME-1", "--reason", "the client is re-scoping")
+    held = acme("project", "list").output.splitlines()[1]
+    assert "on_hold" in held and held.rstrip().endswith("waiting for ana (to resume)"), held
+    (summary,) = json.loads(acme("project", "list", as_json=True).stdout)
+    assert summary["waiting"] == [{"kind": "resume", "role": "integrated_producer",
+                                   "role_title": "Integrated Producer", "people": ["ana"]}]
+    assert summary["waiting_on"] == [
+        "the project is on hold: the Integrated Producer can resume it (ana)"]  # the sentence stays
+
+
+def test_status_names_the_same_people_missing_as_the_blockers_when_one_holds_two_roles(acme: Run) -> None:
+    """ana holds Integrated Producer and Project Manager; having signed as the first, only cy can sign as
+    the second: "missing" said "Project Manager ana, cy" while Blockers said cy (issue 21, LOW)."""
+    acme("project", "assign", "ACME-1", "project_manager", "ana")
+    for role, person in LARGE_TEAM.items():
+        acme("task", "done", "ACME-1", role, actor=person)
+    acme("approve", "ACME-1", "integrated_producer", actor="ana")
+    acme("approve", "ACME-1", "head_of_technology", actor="ben")
+    out = acme("project", "status", "ACME-1").output
+    missing = out[out.index("  missing:"):out.index("Blockers:")].splitlines()[1]
+    assert missing.split() == ["Project", "Manager", "cy", "(ana", "cannot:", "signed", "as", "Integrated",
+                               "Producer)"], missing
+    assert "  - waiting for the Project Manager's approval: cy" in out

@@ -409,3 +409,29 @@ def test_a_withdrawn_approval_and_a_reopened_task_do_not_count_in_the_report(eng
     assert comments == {"second look", None} and "first look" not in comments
     assert [s.seq for s in kickoff.signatures if s.role == "team"] == [again.seq]
     assert kickoff.tasks_done_at >= done.at
+
+
+def test_the_report_shows_withdrawn_approvals_and_who_voided_them(engine: Engine) -> None:
+    """An audit report shows what happened: the approval withdrawn, the withdrawal with its reason,
+    and an approval voided by removing its signer from the role (issue 21, item 10)."""
+    start(engine, "W-1")
+    engine.complete_task("W-1", "team", actor="fay")
+    first = engine.approve("W-1", "team", actor="fay", comment="first look")
+    took_back = engine.withdraw("W-1", "team", actor="fay", reason="changed my mind")
+    second = engine.approve("W-1", "team", actor="fay", comment="second look")
+    removed = engine.unassign("W-1", "team", "fay", actor="ana")
+    rep = engine.report("W-1")
+    lines = report_lines(rep)
+    (kickoff,) = rep.visits
+    assert kickoff.signatures == []  # nothing stands: the waits are timed to what stood
+    assert [(w.approval.seq, w.seq, w.by, w.action) for w in kickoff.voided] == [
+        (first.seq, took_back.seq, "fay", "withdraw"), (second.seq, removed.seq, "ana", "unassign")]
+    trail = [line.strip() for line in lines if line.strip().startswith("#")]
+    assert [t.split()[0] for t in trail] == [f"#{s}" for s in (first.seq, took_back.seq, second.seq, removed.seq)]
+    assert "first look (withdrawn: #" in trail[0]
+    assert f"fay withdrew it, voiding #{first.seq}" in trail[1] and trail[1].endswith("changed my mind")
+    assert f"ana removed fay from Team, voiding #{second.seq}" in trail[3]
+    text = _text_of(render_html(rep))
+    assert "first look" in text and "changed my mind" in text
+    assert f"approved, withdrawn by event {took_back.seq}" in text
+    assert f"voided the approval of event {second.seq}: ana removed fay from Team" in text

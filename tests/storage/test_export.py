@@ -251,3 +251,23 @@ def test_audit_export_to_stdout_prints_no_control_character(engine: Engine, db_u
         result = cli_runner(db_url)("audit", "export", "--format", fmt, "--project", "P-1", actor="olga")
         assert result.exit_code == 0, result.output
         assert not control_characters(result.stdout), (fmt, control_characters(result.stdout))
+
+
+def test_csv_keeps_the_system_chains_name_and_still_guards_formulas() -> None:
+    """``@system`` was written ``'@system`` (issue 21): the chain's name is phasegate's own word, kept
+    as is; what people typed is still guarded, and a chain cell that is not @system too."""
+    data = json.dumps({"comment": "@SUM(A1:A9)"})
+    row = ("@system", 1, "2026-11-28T14:30:00.000000Z", "ana", "grant", None, data, "0" * 64, "a" * 64)
+    cells = dict(zip(export.CSV_COLUMNS, export._csv_row(row), strict=True))
+    assert (cells["chain"], cells["project"]) == ("@system", "")
+    assert cells["comment_or_reason"] == "'@SUM(A1:A9)"
+    for typed in ("=1+2", "@SUM(A1:A9)", "+cmd", "-2+3", "=HYPERLINK(\"http://x\")"):
+        tampered = (typed, 2, row[2], typed, "approve", None, json.dumps({"reason": typed}), "0" * 64, "a" * 64)
+        guarded = dict(zip(export.CSV_COLUMNS, export._csv_row(tampered), strict=True))
+        assert guarded["chain"] == guarded["project"] == guarded["actor"] == "'" + typed
+        assert guarded["comment_or_reason"] == "'" + typed
+
+
+def test_a_csv_export_of_the_system_chain_says_at_system(engine: Engine) -> None:
+    rows = csv_rows(exported(engine, "csv"))
+    assert {r["chain"] for r in rows if r["project"] == ""} == {"@system"}

@@ -10,7 +10,7 @@ from workflow.cli.app import Session, cli, pass_session
 from workflow.cli.output import FORCE, emit, emit_json, emit_lines, output_file
 from workflow.cli.params import CODE, FilePath, complete_codes, complete_templates
 from workflow.domain.inputs import COUNT_MAX, JOBS_MAX
-from workflow.domain.vocabulary import PROJECT_ACTIONS
+from workflow.domain.vocabulary import HISTORY_ACTIONS
 from workflow.errors import AuditBroken, NotPermitted
 
 # -- history and audit --------------------------------------------------------------------------------
@@ -22,7 +22,7 @@ from workflow.errors import AuditBroken, NotPermitted
               help="Events at or after this time (e.g. 2026-11-28 or 2026-11-28T14:30Z).")
 @click.option("--until", metavar="ISO", help="Events at or before this time.")
 @click.option("--actor", "by", metavar="PERSON", help="Only this person's events.")
-@click.option("--action", type=click.Choice(PROJECT_ACTIONS), help="Only this action.")
+@click.option("--action", type=click.Choice(HISTORY_ACTIONS), help="Only this action.")
 @click.option("--phase", metavar="PHASE", help="Only events in this phase (a phase key).")
 @click.option("--last", type=click.IntRange(min=1, max=COUNT_MAX), metavar="N",
               help="Only the newest N events.")
@@ -52,13 +52,6 @@ jobs_option = click.option(
 )
 
 
-SIGNATURE_WORDS = {
-    "checked": "signature checked",
-    "not checked": "signed, but the signature was not checked: set PHASEGATE_CHECKPOINT_KEY to check it",
-    "none": "not signed",
-}
-
-
 @cli.group()
 def audit() -> None:
     """The tamper-evident history."""
@@ -85,13 +78,14 @@ def audit_verify(s: Session, code: str | None, checkpoint: str | None, jobs: int
     if not result.ok:
         raise AuditBroken(f"audit verification failed: {result.first_broken}")
     if not s.json:
-        chains = result.chains_checked
-        line = f"verified {result.events_checked} events in {chains} chain{'s' if chains != 1 else ''}"
+        from workflow.domain.wording import all_chains, count, signature_words
+
+        line = f"verified {count(result.events_checked, 'event')} in {count(result.chains_checked, 'chain')}"
         line += ("; the state tables match their replay" if result.state_checked
                  else "; the state tables were not checked (--no-replay)")
         if result.checkpoint_chains is not None:
-            signed = SIGNATURE_WORDS[result.checkpoint_signature or "none"]
-            line += (f"; all {result.checkpoint_chains} chains of the checkpoint of "
+            signed = signature_words(result.checkpoint_signature)
+            line += (f"; {all_chains(result.checkpoint_chains)} of the checkpoint of "
                      f"{result.checkpoint_created_at} intact ({signed})")
         emit(line)
 
@@ -117,7 +111,9 @@ def audit_checkpoint(s: Session, output: str | None, force: bool, jobs: int | No
         emit_json({"output": output, "chains": len(cp.chains), "created_at": cp.created_at,
                    "digest": cp.digest, "signed": cp.signed, "signature": cp.signature_state})
     else:
-        emit(f"checkpoint of {len(cp.chains)} chains written to {output} "
+        from workflow.domain.wording import count
+
+        emit(f"checkpoint of {count(len(cp.chains), 'chain')} written to {output} "
              f"({'signed' if cp.signed else 'unsigned: set PHASEGATE_CHECKPOINT_KEY to sign'}); "
              f"keep it outside the database")
 

@@ -191,12 +191,32 @@ def board_lines(projects: Iterable[Any]) -> Iterator[str]:
         yield "no projects"
 
 
+BOARD_PEOPLE = 3  # the WAITING ON column names this many people, then "+N more"
+KIND_WORDS = {"task": "task", "approval": "sign-off", "resume": "to resume"}
+
+
+def waiting_people(p: Any) -> str:
+    """The board's WAITING ON: who the project waits on and for what, person by person ("waiting for
+    ben (task, sign-off), cy (sign-off)"; on hold: "waiting for ana (to resume)"), never a sentence
+    cut mid-word; a project that waits on nobody: its one short blocker (completed, cancelled)."""
+    owed: dict[str, list[str]] = {}
+    for w in p.waiting:
+        for person in w["people"] or [f"nobody as {w['role_title']}"]:
+            kinds = owed.setdefault(person, [])
+            word = KIND_WORDS.get(w["kind"], w["kind"])
+            if word not in kinds:
+                kinds.append(word)
+    if not owed and p.status == "active" and p.can_advance and p.lead_people:
+        owed = {person: ["to advance"] for person in p.lead_people}
+    if not owed:
+        return shorten(p.waiting_on[0], 60) if p.waiting_on else ""
+    named = [f"{person} ({', '.join(kinds)})" for person, kinds in owed.items()]
+    more = f" +{len(named) - BOARD_PEOPLE} more" if len(named) > BOARD_PEOPLE else ""
+    return "waiting for " + ", ".join(named[:BOARD_PEOPLE]) + more
+
+
 def _board_row(p: Any) -> list[str]:
-    waiting = ""
-    if p.waiting_on:
-        waiting = shorten(p.waiting_on[0], 60)
-        if len(p.waiting_on) > 1:
-            waiting += f" (+{len(p.waiting_on) - 1} more)"
+    waiting = waiting_people(p)
     return [p.code, f"{p.template} v{p.template_version}", f"{p.phase_title} (round {p.round})", p.status,
             due_text(p.due, p.overdue, p.due_in_days, short=True), waiting]
 
@@ -243,7 +263,8 @@ def status_lines(st: Any, role_titles: dict[str, str] | None = None) -> list[str
         )
     else:
         lines.append("  (no tasks in this phase)")
-    lines += gate_lines(st.gate, st.team, title)
+    can_sign = {w["role"]: w["people"] for w in st.waiting if w["kind"] == "approval"}
+    lines += gate_lines(st.gate, st.team, title, can_sign if st.status == "active" else None)
     if st.hold:
         lines += ["", f"On hold since {when(st.hold['at'])} by {st.hold['by']}: {st.hold['reason']}"]
     if st.last_rejection:
@@ -266,7 +287,11 @@ def status_lines(st: Any, role_titles: dict[str, str] | None = None) -> list[str
     return lines
 
 
-def gate_lines(gate: Any, team: dict[str, list[str]], title: Any) -> list[str]:
+def gate_lines(gate: Any, team: dict[str, list[str]], title: Any,
+               can_sign: dict[str, list[str]] | None = None) -> list[str]:
+    """The gate's rule, who signed and, per missing role, who can sign it now (``can_sign``: the status'
+    answer, the same as its blockers; None: the role's holders) — a holder who already signed for
+    another role is named as such, not as someone the gate waits on."""
     if gate is None:
         return ["", "Gate: none (the tasks alone open this phase)"]
     state = "satisfied" if gate.satisfied else "not satisfied"
@@ -280,9 +305,25 @@ def gate_lines(gate: Any, team: dict[str, list[str]], title: Any) -> list[str]:
         lines.append("  signed by: nobody yet")
     if gate.missing:
         lines.append("  missing:")
-        lines += columns([[title(r), ", ".join(team.get(r, [])) or "nobody holds this role yet"]
-                          for r in gate.missing], indent="    ")
+        signed_as = {a.person: a.role_title for a in gate.approvals} if gate.distinct_people else {}
+        rows = []
+        for r in gate.missing:
+            eligible = None if can_sign is None else can_sign.get(r, [])
+            rows.append([title(r), _can_sign(team.get(r, []), eligible, signed_as)])
+        lines += columns(rows, indent="    ")
     return lines
+
+
+def _can_sign(holders: list[str], eligible: list[str] | None, signed_as: dict[str, str]) -> str:
+    if not holders:
+        return "nobody holds this role yet"
+    if eligible is None:
+        return ", ".join(holders)
+    barred = [f"{p} cannot: signed as {signed_as[p]}" for p in holders
+              if p not in eligible and p in signed_as]
+    if not eligible:
+        return "nobody can sign now" + (f" ({'; '.join(barred)})" if barred else "")
+    return ", ".join(eligible) + (f" ({'; '.join(barred)})" if barred else "")
 
 
 # -- events ---------------------------------------------------------------------------------------

@@ -46,17 +46,21 @@ def template_show(s: Session, key: str, version: int | None) -> None:
 @pass_session
 def template_validate(s: Session, file: str) -> None:
     """Check a template file and print every problem (exit 2 when there is one)."""
-    from workflow.cli.render import summary
+    from workflow.cli.render import json_text, summary
     from workflow.domain.templates.loader import load_file
 
     try:
         definition = load_file(file)
     except DefinitionError as exc:
-        if s.json:
-            emit_json({"valid": False, "problems": [
-                {"source": p.source, "line": p.line, "column": p.column, "message": p.message}
-                for p in exc.problems]})
-        raise
+        if not s.json:
+            raise
+        # The problems once, in the answer on stdout; stderr's error document only says where they are.
+        answer = exc.to_dict()
+        emit_json({"valid": False, "problems": answer.pop("problems")})
+        count = len(exc.problems)
+        answer["message"] = f"{count} problem{'s' if count != 1 else ''} in the template (listed on stdout)"
+        click.echo(json_text({"error": answer}), err=True)
+        raise click.exceptions.Exit(exc.exit_code) from None
     if s.json:
         gates = sum(1 for p in definition.phases if p.gate is not None)
         emit_json({"valid": True, "key": definition.key, "title": definition.title,

@@ -164,6 +164,17 @@ COUNT_MAX = 1_000_000_000
 VERSION_MAX = 2**31 - 1
 
 
+def time_range(since: str | None, until: str | None) -> tuple[str | None, str | None]:
+    """``since`` and ``until`` as stored (see :func:`normalize_time`), refused when ``since`` is after
+    ``until``: such a filter matches nothing, and "no events" would read as "nothing happened"."""
+    begin = None if since is None else normalize_time(since)
+    end = None if until is None else normalize_time(until)
+    if begin is not None and end is not None and begin > end:
+        raise UsageError(f"since ({shown(since)}) is after until ({shown(until)}): no event can match; "
+                         "swap them or widen the range")
+    return begin, end
+
+
 def count(value: int | None, what: str, *, most: int = COUNT_MAX) -> int | None:
     """A number of things (None: no bound), from 1 to ``most``; anything else is bad input."""
     if value is None:

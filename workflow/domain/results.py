@@ -106,7 +106,8 @@ class ProjectSummary(Result):
     status: str
     waiting_on: list[str]
     updated_at: str
-    # The same as data: [{"kind": "task" | "approval", "role", "people"}] (who can clear what now).
+    # The same as data: [{"kind": "task" | "approval" | "resume", "role", "role_title", "people"}] (who can
+    # clear what now; "resume": the project is on hold and these people can resume it).
     waiting: list[dict[str, Any]] = field(default_factory=list)
     can_advance: bool = False
     lead: str = ""

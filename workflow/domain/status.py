@@ -139,8 +139,14 @@ def _blockers(state: ProjectState, definition: Any, blockers: list[str], ready: 
 
 
 def project_summary(state: ProjectState, tpl: TemplateVersion, now: str | None = None) -> ProjectSummary:
-    """One line of the board: where the project is and what it waits on."""
+    """One line of the board: where the project is and what it waits on (on hold: on the people who
+    can resume it, an entry of kind "resume")."""
     status = project_status(state, tpl, now=now)
+    lead_people = list(status.team.get(status.lead, []))
+    waiting = status.waiting
+    if state.status == ON_HOLD:
+        title = tpl.definition.role_title(status.lead)
+        waiting = [{"kind": "resume", "role": status.lead, "role_title": title, "people": lead_people}]
     return ProjectSummary(
         code=state.code,
         name=state.name,
@@ -153,10 +159,10 @@ def project_summary(state: ProjectState, tpl: TemplateVersion, now: str | None =
         status=state.status,
         waiting_on=status.blockers,
         updated_at=state.updated_at,
-        waiting=status.waiting,
+        waiting=waiting,
         can_advance=status.can_advance,
         lead=status.lead,
-        lead_people=list(status.team.get(status.lead, [])),
+        lead_people=lead_people,
         seq=state.seq,
         phase_number=status.phase_number,
         phase_count=status.phase_count,

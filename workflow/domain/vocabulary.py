@@ -25,9 +25,13 @@ READ_EVERYTHING: Final[frozenset[str]] = frozenset(PRIVILEGES)  # both grants re
 
 # What a project's events record, in the order a project usually meets them.
 PROJECT_ACTIONS: Final[tuple[str, ...]] = (
-    "create", "assign", "unassign", "task.done", "task.reopen", "approve", "withdraw", "reject", "advance",
-    "hold", "resume", "cancel",
+    "create", "assign", "unassign", "due", "task.done", "task.reopen", "approve", "withdraw", "reject",
+    "advance", "hold", "resume", "cancel",
 )  # fmt: skip
+# What phasegate's clock (``tick``) records in a project's chain: reminders, escalations, overdue notices.
+CLOCK_ACTIONS: Final[tuple[str, ...]] = ("remind", "escalate", "overdue")
+# Every action a project's history holds (what ``history --action`` and the web's filters accept).
+HISTORY_ACTIONS: Final[tuple[str, ...]] = PROJECT_ACTIONS + CLOCK_ACTIONS
 # The moves the compiled machine knows (workflow.domain.templates.machine); the lead makes all but reject.
 TRIGGERS: Final[tuple[str, ...]] = ("advance", "reject", "hold", "resume", "cancel")
 # What the system chain (templates, grants, accounts and tokens) records.
@@ -35,6 +39,8 @@ SYSTEM_ACTIONS: Final[tuple[str, ...]] = (
     "template.publish", "grant", "revoke", "user.add", "user.disable", "user.enable", "user.password",
     "token.create", "token.revoke", "calendar.key",
 )  # fmt: skip
+# Every action of every chain (what the audit search across projects accepts).
+EVENT_ACTIONS: Final[tuple[str, ...]] = HISTORY_ACTIONS + SYSTEM_ACTIONS
 
 # How the person acting was authenticated, recorded in every event (covered by its hash):
 # asserted (direct-database mode: --as or the OS login, trusted because the caller can write

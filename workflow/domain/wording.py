@@ -55,3 +55,26 @@ def describe(action: str, data: dict[str, Any]) -> str:
     elif action in ("grant", "revoke"):
         text = f"{data.get('person')} {data.get('privilege')}"
     return " ".join(text.split())  # one line, whatever the note held
+
+
+def count(n: int, noun: str) -> str:
+    """``1 chain``, ``53 events``: a number and its noun, the plural only when it is not one."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def all_chains(n: int) -> str:
+    """The chains a checkpoint holds, as a verify result names them: "the one chain", "all 3 chains"."""
+    return "the one chain" if n == 1 else f"all {n} chains"
+
+
+# A checkpoint's signature as ``audit verify`` found it (AuditReport.checkpoint_signature), in words.
+SIGNATURE_WORDS = {
+    "checked": "signature checked",
+    "not checked": "signed, but the signature was not checked: set PHASEGATE_CHECKPOINT_KEY to check it",
+    "none": "not signed",
+}
+
+
+def signature_words(state: str | None) -> str:
+    return SIGNATURE_WORDS.get(state or "none", state or "not signed")
+

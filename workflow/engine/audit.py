@@ -15,8 +15,9 @@ from workflow.domain import inputs, rules
 from workflow.domain.audit.events import Event
 from workflow.domain.identity import Identity, acting
 from workflow.domain.results import AuditReport
+from workflow.domain.vocabulary import EVENT_ACTIONS
 from workflow.engine.reads import require_readable
-from workflow.errors import AuditBroken, NotFound
+from workflow.errors import AuditBroken, NotFound, UsageError
 from workflow.storage.database import utcnow
 from workflow.storage.grants import privileges_of
 from workflow.storage.store import Store
@@ -230,8 +231,9 @@ def search_events(store: Store, *, reader: str | Identity | None = None, actor: 
     and stops at ``limit`` (at most 1,000), so a search is bounded however large the record.
     """
     limit = inputs.count(limit, "the number of events", most=1000) or 100
-    begin = None if since is None else inputs.normalize_time(since)
-    end = None if until is None else inputs.normalize_time(until)
+    begin, end = inputs.time_range(since, until)
+    if action is not None and action not in EVENT_ACTIONS:
+        raise UsageError(f"unknown action {inputs.shown(action)}; use one of: {', '.join(EVENT_ACTIONS)}")
 
     def work(tx: ReadTx) -> list[Event]:
         _require_auditor(tx, reader, "search the history across projects")

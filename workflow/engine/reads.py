@@ -18,7 +18,7 @@ from workflow.domain.audit.replay import replay
 from workflow.domain.identity import Identity, acting
 from workflow.domain.results import ProjectStatus
 from workflow.domain.status import project_status
-from workflow.domain.vocabulary import PROJECT_ACTIONS, STATUSES
+from workflow.domain.vocabulary import HISTORY_ACTIONS, STATUSES
 from workflow.engine.visibility import missing_project
 from workflow.errors import NotFound, UsageError
 from workflow.storage import statements as sql
@@ -102,10 +102,11 @@ def iter_history(store: Store, code: str, *, reader: str | Identity | None = Non
     last = inputs.count(last, "the number of newest events (--last)")
     limit = inputs.count(limit, "the number of events (--limit)")
     start = 0 if after is None else _seq(after)
+    begin, end = inputs.time_range(since, until)
     values: dict[str, Any] = {
         "chain": code,
-        "since": _time(since),
-        "until": _time(until),
+        "since": begin,
+        "until": end,
         "actor": None if actor is None else inputs.person(actor, "the actor filter"),
         "action": action,
         "phase": phase,
@@ -196,8 +197,8 @@ def check_filters(tx: ReadTx, status: str | None, template: str | None, phase: s
 
 
 def check_history_filters(tx: ReadTx, code: str, action: str | None, phase: str | None) -> None:
-    if action is not None and action not in PROJECT_ACTIONS:
-        raise UsageError(f"unknown action {inputs.shown(action)}; use one of: {', '.join(PROJECT_ACTIONS)}")
+    if action is not None and action not in HISTORY_ACTIONS:
+        raise UsageError(f"unknown action {inputs.shown(action)}; use one of: {', '.join(HISTORY_ACTIONS)}")
     if phase is not None:
         template_id = tx.core(select(t_projects.c.template_id).where(t_projects.c.code == code)).scalar_one()
         known = tx.template(template_id).definition.phase_keys
@@ -208,10 +209,6 @@ def check_history_filters(tx: ReadTx, code: str, action: str | None, phase: str 
 def _reader(reader: str | Identity | None) -> str | None:
     """Who reads, by name (how they were authenticated does not change what they may read)."""
     return None if reader is None else acting(reader).person
-
-
-def _time(value: str | None) -> str | None:
-    return None if value is None else inputs.normalize_time(value)
 
 
 def memberships(store: Store, person: str | Identity) -> dict[str, list[str]]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from html import escape
 from string import Template
 
-from workflow.reports.text import duration
+from workflow.reports.text import duration, voiding_words
 from workflow.reports.timeline import Hold, ProjectReport, Visit, _seconds, _time
 
 WIDTH = 900
@@ -51,6 +51,7 @@ rect.work { fill: #3a6f9e; opacity: .55; }
 rect.hold { fill: url(#hold-stripes); stroke: #555; stroke-dasharray: 2 2; }
 line.tick { stroke: #ddd; }
 .rejected td { color: #b3261e; }
+.voided td { color: #666; font-style: italic; }
 </style>
 </head>
 <body>
@@ -280,10 +281,23 @@ def _holds_table(rep: ProjectReport) -> str:
 
 
 def _trail_table(rep: ProjectReport) -> str:
-    rows = [([escape(str(s.seq)), _time_html(s.at), escape(s.person), escape(s.role_title),
-              escape(s.decision), escape(s.meaning), escape(s.comment or "")],
-             "rejected" if s.decision == "rejected" else "")
-            for s in rep.signatures]
+    """Every approval and rejection in the order given, the withdrawn ones marked, and the events that
+    withdrew them (an audit report shows what was voided and by whom)."""
+    rows: list[tuple[int, list[str], str]] = [
+        (s.seq, [escape(str(s.seq)), _time_html(s.at), escape(s.person), escape(s.role_title),
+                 escape(s.decision), escape(s.meaning), escape(s.comment or "")],
+         "rejected" if s.decision == "rejected" else "")
+        for s in rep.signatures]
+    for w in rep.voided:
+        a = w.approval
+        rows.append((a.seq, [escape(str(a.seq)), _time_html(a.at), escape(a.person), escape(a.role_title),
+                             escape(f"{a.decision}, withdrawn by event {w.seq}"), escape(a.meaning),
+                             escape(a.comment or "")], "voided"))
+        rows.append((w.seq, [escape(str(w.seq)), _time_html(w.at), escape(w.by), escape(a.role_title),
+                             escape(f"voided the approval of event {a.seq}: {voiding_words(w)}"),
+                             escape(a.meaning), escape(w.reason or "")], "voided"))
     if not rows:
         return "<p>No approvals or rejections yet.</p>"
-    return _table(["event", "at (UTC)", "who", "authority", "decision", "meaning", "comment or reason"], rows)
+    rows.sort(key=lambda r: r[0])
+    return _table(["event", "at (UTC)", "who", "authority", "decision", "meaning", "comment or reason"],
+                  [(cells, cls) for _seq, cells, cls in rows])

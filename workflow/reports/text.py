@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the timeline's summary words its lines with duration() and count()
-    from workflow.reports.timeline import ProjectReport, TemplateReport
+    from workflow.reports.timeline import ProjectReport, TemplateReport, Visit, Voided
 
 
 def duration(seconds: float | None) -> str:
@@ -50,10 +50,34 @@ def report_lines(rep: ProjectReport) -> list[str]:
         for w in v.waits:
             who = f"signed by {w.person} at {w.signed_at}" if w.person else "not signed"
             lines.append(f"  waiting on {w.role_title}: {duration(w.wait_seconds)} ({who})")
-        for s in v.signatures:
-            note = f": {s.comment}" if s.comment else ""
-            lines.append(f"  #{s.seq} {s.at} {s.person} {s.decision} as {s.role_title}{note}")
+        lines += [f"  {line}" for line in trail_lines(v)]
     return lines
+
+
+def voiding_words(w: Voided) -> str:
+    """What voided an approval, in words: "fay withdrew it" or "ana removed fay from Team"."""
+    a = w.approval
+    if w.action == "withdraw":
+        return f"{w.by} withdrew it"
+    return f"{w.by} removed {a.person} from {a.role_title}"
+
+
+def trail_lines(v: Visit) -> list[str]:
+    """A visit's approval trail in the order it happened: the approvals and rejections that stand,
+    the approvals withdrawn (marked so) and the events that withdrew them."""
+    entries: list[tuple[int, str]] = []
+    for s in v.signatures:
+        note = f": {s.comment}" if s.comment else ""
+        entries.append((s.seq, f"#{s.seq} {s.at} {s.person} {s.decision} as {s.role_title}{note}"))
+    for w in v.voided:
+        a = w.approval
+        note = f": {a.comment}" if a.comment else ""
+        entries.append((a.seq, f"#{a.seq} {a.at} {a.person} {a.decision} as {a.role_title}{note} "
+                               f"(withdrawn: #{w.seq})"))
+        why = f": {w.reason}" if w.reason else ""
+        entries.append((w.seq, f"#{w.seq} {w.at} {voiding_words(w)}, voiding #{a.seq} "
+                               f"({a.person}'s approval as {a.role_title}){why}"))
+    return [line for _seq, line in sorted(entries, key=lambda e: e[0])]
 
 
 def template_report_lines(t: TemplateReport) -> list[str]:

@@ -51,6 +51,19 @@ class Signature:
 
 
 @dataclass
+class Voided:
+    """An approval that no longer counts, and what took it back: its signer's withdrawal, or the
+    signer's removal from the role (an audit report shows what was voided and by whom)."""
+
+    approval: Signature  # the approval as it was given
+    seq: int  # the event that voided it
+    at: str
+    by: str
+    action: str  # withdraw | unassign
+    reason: str | None
+
+
+@dataclass
 class Hold:
     started_at: str
     by: str
@@ -72,6 +85,7 @@ class Visit:
     waits: list[GateWait] = field(default_factory=list)
     signatures: list[Signature] = field(default_factory=list)
     holds: list[Hold] = field(default_factory=list)
+    voided: list[Voided] = field(default_factory=list)  # withdrawn approvals, in the order voided
     # Planned against actual: the phase's duration in the template, the round's due date as the
     # record has it (moved by ``project due`` and holds), and whether it ended (or stands) past it.
     planned: str | None = None
@@ -107,6 +121,10 @@ class ProjectReport:
     @property
     def signatures(self) -> list[Signature]:
         return [s for v in self.visits for s in v.signatures]
+
+    @property
+    def voided(self) -> list[Voided]:
+        return [w for v in self.visits for w in v.voided]
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -188,6 +206,7 @@ class _OpenVisit:
     held: float = 0.0  # seconds on hold, holds already resumed
     hold_start: str | None = None
     holds: list[Hold] = field(default_factory=list)
+    voided: list[Voided] = field(default_factory=list)
     due: str | None = None  # the round's due date, as the events set it
 
 
@@ -216,7 +235,7 @@ class _Timeline:
         elif e.action in ("approve", "reject"):
             self.signed(v, e)
         elif e.action in ("withdraw", "task.reopen", "unassign"):
-            self.voided(v, d.get("voided") or {})
+            self.voided(v, e, d.get("voided") or {})
         elif e.action == "advance":
             self.advanced(v, e)
         elif e.action == "hold":
@@ -240,13 +259,17 @@ class _Timeline:
             self.close(v, e.at, "reject")
             self.current = _OpenVisit(d["to_phase"], d["to_round"], e.at, due=d.get("due_on"))
 
-    def voided(self, v: _OpenVisit, voided: dict[str, Any]) -> None:
+    def voided(self, v: _OpenVisit, e: Event, voided: dict[str, Any]) -> None:
         """An undo: a withdrawn approval no longer signs the visit, a reopened task is open again
-        (the work and the wait are timed to the ones that stood)."""
+        (the work and the wait are timed to the ones that stood); the withdrawn approval is kept
+        in the visit's ``voided``, with the event that voided it."""
         for t in voided.get("tasks", ()):
             v.tasks.pop(t["role"], None)
         gone = {a["seq"] for a in voided.get("approvals", ())}
         if gone:
+            reason = e.data.get("reason") if e.action == "withdraw" else None
+            v.voided += [Voided(s, e.seq, e.at, e.actor, e.action, reason)
+                         for s in v.signatures if s.seq in gone]
             v.signatures = [s for s in v.signatures if s.seq not in gone]
             for a in voided["approvals"]:
                 v.approved.pop(a["role"], None)
@@ -285,6 +308,7 @@ class _Timeline:
             phase=phase.key, phase_title=phase.title, round=v.round, started_at=v.start, ended_at=end,
             ended_by=how, tasks_done_at=done_at, work_seconds=_seconds(v.start, done_at or until),
             held_seconds=held, waits=waits, signatures=v.signatures, holds=v.holds,
+            voided=v.voided,
             planned=phase.duration, due_on=v.due, late=None if v.due is None else until[:10] > v.due,
         ))
 

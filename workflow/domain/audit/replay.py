@@ -29,7 +29,7 @@ from typing import Any, NamedTuple, Protocol
 
 from workflow.domain.audit.events import SYSTEM_CHAIN, canonical_json
 from workflow.domain.state import ProjectState, Signature, TaskDone
-from workflow.domain.vocabulary import ACTIVE, ASSERTED, ON_HOLD, TRIGGERS, Status
+from workflow.domain.vocabulary import ACTIVE, ASSERTED, CLOCK_ACTIONS, ON_HOLD, TRIGGERS, Status
 from workflow.errors import AuditBroken
 
 RoundKey = tuple[str, int, str]  # (phase, round, role)
@@ -55,7 +55,7 @@ class _Unrecorded:
 
 
 UNRECORDED: Any = _Unrecorded()
-NOTICES = ("remind", "escalate", "overdue")
+NOTICES = CLOCK_ACTIONS
 
 
 class Recorded(Protocol):

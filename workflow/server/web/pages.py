@@ -17,7 +17,11 @@ from workflow.domain.commands import COMMANDS, Move
 from workflow.domain.identity import Identity
 from workflow.domain.inputs import COUNT_MAX
 from workflow.domain.paging import page_and_next
-from workflow.domain.vocabulary import PRIVILEGES  # the grants form offers exactly what grant accepts
+from workflow.domain.vocabulary import (  # the forms offer exactly what the engine accepts
+    EVENT_ACTIONS,
+    HISTORY_ACTIONS,
+    PRIVILEGES,
+)
 from workflow.errors import PhasegateError
 from workflow.server.auth import engine_of
 from workflow.server.web.render import page
@@ -131,6 +135,7 @@ def project_page(request: Request, code: str, *, at: str | None = None, action: 
                 phase_titles={p.key: p.title for p in definition.phases},
                 events=events, history_next=history_next,
                 history_filter={"action": action or "", "actor": actor or ""}, after=after,
+                history_actions=HISTORY_ACTIONS,
                 timeline=_timeline(engine, code, me), at=at or "")
 
 
@@ -194,15 +199,16 @@ def audit_page(request: Request, me: Identity, *, search: dict[str, str] | None 
                project: str | None = None, error: PhasegateError | None = None) -> HTMLResponse:
     search = search or {"actor": "", "action": "", "since": "", "until": ""}
     events: list[Any] = []
-    if any(search.values()):
+    searched = any(search.values())
+    if searched:
         try:
             events = engine_of(request).search_events(
                 reader=me, actor=search["actor"] or None, action=search["action"] or None,
                 since=search["since"] or None, until=search["until"] or None)
-        except PhasegateError as exc:
-            error = error or exc
+        except PhasegateError as exc:  # a refused search: its sentence, not "No events match."
+            error, searched = error or exc, False
     return page(request, "audit.html", status=_status(error), error=error, search=search, events=events,
-                report=report, project=project or "", searched=any(search.values()))
+                report=report, project=project or "", searched=searched, actions=EVENT_ACTIONS)
 
 
 # -- people and tokens ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from workflow.domain import inputs
 from workflow.domain.identity import Identity
-from workflow.domain.wording import describe
+from workflow.domain.wording import all_chains, count, describe, signature_words
 from workflow.server.web.views import strip, waiting_on
 
 FOLDER = Path(__file__).parent
@@ -26,6 +26,9 @@ def environment() -> Environment:
                       auto_reload=False)
     env.filters["when"] = when
     env.globals["describe"] = describe
+    env.globals["count"] = count
+    env.globals["all_chains"] = all_chains
+    env.globals["signature_words"] = signature_words
     env.globals["waiting_on"] = waiting_on
     env.globals["strip"] = strip
     env.globals["fresh_id"] = lambda: "web-" + secrets.token_urlsafe(12)

@@ -73,6 +73,9 @@ def steps(status: ProjectStatus, phases: list[tuple[str, str]]) -> list[dict[str
     return out
 
 
+KIND_WORDS = {"task": "task", "approval": "sign-off", "resume": "to resume (on hold)"}
+
+
 def waiting_on(waiting: list[dict[str, Any]]) -> list[str]:
     """A board row's "waiting on": one line per person (or unfilled role), what they owe and as what.
 
@@ -81,7 +84,7 @@ def waiting_on(waiting: list[dict[str, Any]]) -> list[str]:
     and sign-off"."""
     owed: dict[str, dict[str, list[str]]] = {}  # person -> role title -> kinds
     for w in waiting:
-        kind = "task" if w["kind"] == "task" else "sign-off"
+        kind = KIND_WORDS.get(w["kind"], "sign-off")
         for person in w["people"] or [f"nobody ({w['role_title']} unassigned)"]:
             owed.setdefault(person, {}).setdefault(w["role_title"], []).append(kind)
     return [person + ": " + "; ".join(f"{title} {' and '.join(kinds)}" for title, kinds in roles.items())

@@ -19,8 +19,9 @@ named ``=HYPERLINK(...)`` or a comment ``+1`` would be executed or mangled. So b
 default every *text* cell that begins with one of these is written with a leading
 ``'`` (the spreadsheets' own "this is text" mark), which a spreadsheet does not show.
 Hashes, times, seq and versions never begin with them and stay exact; numbers are
-written as numbers. ``raw=True`` writes every cell exactly as stored, for programs
-that read the CSV; JSON Lines is always exact (it is never opened as a sheet).
+written as numbers; the system chain's name ``@system`` (phasegate's own word, a name and not a
+formula, in the ``chain`` column only) is written as it is. ``raw=True`` writes every cell
+exactly as stored, for programs that read the CSV; JSON Lines is always exact (it is never opened as a sheet).
 """
 
 from __future__ import annotations
@@ -104,7 +105,11 @@ def _csv_row(row: Any, raw: bool = False) -> list[Any]:
         _cell(template.get("version")), _cell(template.get("sha256")), _cell(d.get("decision")),
         _cell(comment), data_text, prev_hash, digest,
     ]
-    return cells if raw else [_as_text(cell) for cell in cells]
+    if raw:
+        return cells
+    # The chain's name is phasegate's own: a project code (which starts with a letter or digit)
+    # or exactly SYSTEM_CHAIN, kept as is; any other value there (a tampered row) is guarded.
+    return [chain if chain == SYSTEM_CHAIN else _as_text(chain)] + [_as_text(cell) for cell in cells[1:]]
 
 
 def _cell(value: Any) -> Any:
