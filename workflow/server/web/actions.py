@@ -1,8 +1,9 @@
 """What the pages' forms do: each POST is one Engine call, then a redirect to a page (POST, redirect, GET).
 
-A refused form answers with the page it came from, drawn fresh, the Engine's sentence in
-an alert and the error's HTTP status: nothing is half-done, and the person sees the state
-that refused them. Every form carries the session's CSRF token; a project form also the
+A refused project form is redirected too (303) to the page it came from, drawn fresh, the
+Engine's sentence in an alert (carried by a cookie signed with the session:
+:mod:`workflow.server.web.flash`): nothing is half-done, the person sees the state that
+refused them, and Reload re-reads the page instead of meeting 405. Every form carries the session's CSRF token; a project form also the
 ``seq`` of the state it was drawn from (the engine refuses it, under its lock, when the
 project has moved on: nobody signs a state they did not see) and a request id, so a
 double-click is one command.
@@ -33,6 +34,7 @@ from workflow.server.bodies import UPLOADS
 from workflow.server.checks import TEMPLATE_CHECKS
 from workflow.server.errors import for_the_caller
 from workflow.server.web import pages
+from workflow.server.web.flash import remember
 from workflow.server.web.render import page
 from workflow.server.web.session import safe_next, signed_in, viewer
 
@@ -155,10 +157,19 @@ def _arguments(cmd: Command, form: dict[str, Any]) -> dict[str, Any]:
             for p in cmd.params}
 
 
-@router.post("/projects/{code}/do", response_class=HTMLResponse)
+# what My work says after a move from it, and the move that takes it back (an undo form)
+DONE_FROM_WORK = {"done": ("the {title} task is marked done", "reopen"),
+                  "approve": ("approved as {title}", "withdraw")}
+
+
+@router.post("/projects/{code}/do")
 def act(request: Request, code: str, form: Form) -> Response:
+    """One project command, then back to the page the form was on: the project page, or My work
+    (``back=work``) with what was done and its undo. A refusal goes back too, its sentence with it."""
     me = viewer(request, csrf=form.get("csrf"))
     engine = engine_of(request)
+    from_work = form.get("back") == "work"
+    back = "/" if from_work else project_path(code)
     try:
         cmd = MOVES.get(str(form.get("action")))
         if cmd is None:
@@ -166,10 +177,34 @@ def act(request: Request, code: str, form: Form) -> Response:
         request.state.action = str(form.get("action"))
         run: Callable[..., Any] = getattr(engine, cmd.name)
         expected, request_id = _seq(form), text(form, "request_id")
-        run(code, **_arguments(cmd, form), actor=me, expected_seq=expected, request_id=request_id)
+        arguments = _arguments(cmd, form)
+        run(code, **arguments, actor=me, expected_seq=expected, request_id=request_id)
     except PhasegateError as exc:
-        return pages.project_page(request, code, error=exc)
-    return see(project_path(code))
+        return remember(request, see(back), error=exc)
+    if not from_work or cmd.web is None or cmd.web.action not in DONE_FROM_WORK:
+        return see(back)
+    return remember(request, see(back), **_done_from_work(engine, me, code, cmd.web.action, arguments))
+
+
+def _done_from_work(engine: Engine, me: Identity, code: str, action: str, arguments: dict[str, Any]
+                    ) -> dict[str, Any]:
+    """My work's confirmation of ``action`` on ``code`` and, where the person may take it back now,
+    the undo form's fields (the state it is drawn from: the one after the move)."""
+    role = str(arguments.get("role") or "")
+    current, moves = engine.status_and_moves(code, reader=me)
+    titles = {t.role: t.role_title for t in current.tasks}
+    if current.gate is not None:
+        titles |= {a.role: a.role_title for a in current.gate.approvals}
+    sentence, undo_action = DONE_FROM_WORK[action]
+    notice = f"{code}: " + sentence.format(title=titles.get(role, role)) + "."
+    undo_cmd = MOVES[undo_action]
+    if not any(m.command == undo_cmd.name and m.role == role for m in moves):
+        return {"notice": notice}
+    asks_reason = any(p.name == "reason" and p.required for p in undo_cmd.params)
+    label = undo_cmd.web.label if undo_cmd.web else undo_action
+    return {"notice": notice, "undo": {"project": code, "action": undo_action, "role": role,
+                                       "seq": str(current.seq), "label": label,
+                                       "reason": "yes" if asks_reason else ""}}
 
 
 @router.post("/projects", response_class=HTMLResponse)
