@@ -62,3 +62,26 @@ def test_reload_of_a_form_address_leads_to_its_page(db_url: str, address: str) -
         answer = client.get(address)
         assert answer.status_code == 303, answer.text[:300]
         assert client.get(answer.headers["location"]).status_code == 200
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("address", "fields", "page", "kept"), [
+    ("/projects", {"code": "NEW-1", "template": "no-such-template", "name": "Kept name"}, "/projects",
+     'value="Kept name"'),
+    ("/people", {"login": "zed"}, "/people", None),
+    ("/grants", {"person": "zed", "privilege": "admin"}, "/people", None),
+    ("/audit/verify", {"project": "P-1"}, "/audit", None),
+    ("/me/tokens/nope/revoke", {}, "/me/tokens", None),
+], ids=["create", "add-person", "grant", "verify", "revoke"])
+def test_a_refused_form_redirects_to_its_page_with_the_sentence(db_url: str, address: str, fields: dict[str, str],
+                                                               page: str, kept: str | None) -> None:
+    prepare(db_url)
+    with api(db_url) as client:
+        csrf = signed_in(client)
+        refused = client.post(address, data={"csrf": csrf, **fields})
+        assert refused.status_code == 303, refused.text[:300]
+        assert refused.headers["location"] == page
+        shown = client.get(page)
+        assert 'role="alert"' in shown.text, shown.text[:2000]
+        if kept:
+            assert kept in shown.text  # the refused form filled in again

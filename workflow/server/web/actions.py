@@ -1,9 +1,11 @@
 """What the pages' forms do: each POST is one Engine call, then a redirect to a page (POST, redirect, GET).
 
-A refused project form is redirected too (303) to the page it came from, drawn fresh, the
-Engine's sentence in an alert (carried by a cookie signed with the session:
-:mod:`workflow.server.web.flash`): nothing is half-done, the person sees the state that
-refused them, and Reload re-reads the page instead of meeting 405. Every form carries the session's CSRF token; a project form also the
+A refused form is redirected too (303) to the page it came from, drawn fresh, the Engine's
+sentence in an alert (carried by a cookie signed with the session: :mod:`workflow.server.web.flash`):
+nothing is half-done, the person sees the state that refused them, and Reload re-reads the page
+instead of meeting 405. Three answers are pages, not redirects: a new token (its secret is shown
+once and stored nowhere), a template's Check and an audit's Verify (their findings are the answer).
+Every form carries the session's CSRF token; a project form also the
 ``seq`` of the state it was drawn from (the engine refuses it, under its lock, when the
 project has moved on: nobody signs a state they did not see) and a request id, so a
 double-click is one command.
@@ -217,7 +219,9 @@ def create(request: Request, form: Form) -> Response:
                                           actor=me, name=text(form, "name"), client=text(form, "client"),
                                           request_id=text(form, "request_id"))
     except PhasegateError as exc:
-        return pages.board_page(request, error=exc, draft=form)
+        fields = ("code", "template", "name", "client")
+        draft = {k: str(form.get(k) or "") for k in fields}
+        return remember(request, see("/projects"), error=exc, draft=draft)
     return see(project_path(code))
 
 
@@ -274,7 +278,7 @@ def verify(request: Request, form: Form) -> Response:
                 anchor.write_bytes(form["checkpoint"])
             report = engine_of(request).verify_audit(project, reader=me, checkpoint=anchor)
     except PhasegateError as exc:
-        return pages.audit_page(request, me, error=exc, project=project)
+        return remember(request, see("/audit"), error=exc)
     return pages.audit_page(request, me, report=report, project=project)
 
 
@@ -285,7 +289,7 @@ def checkpoint(request: Request, form: Form) -> Response:
     try:
         cp = engine_of(request).checkpoint(reader=me)
     except PhasegateError as exc:
-        return pages.audit_page(request, me, error=exc)
+        return remember(request, see("/audit"), error=exc)
     stamp = cp.created_at.replace(":", "").replace("-", "")[:15]
     return Response(cp.to_json(), media_type="application/json", headers={
         "Content-Disposition": f'attachment; filename="phasegate-checkpoint-{stamp}.json"'})
@@ -299,7 +303,7 @@ def _people_form(request: Request, form: Form, call: Callable[[Engine, Identity]
     try:
         call(engine_of(request), me)
     except PhasegateError as exc:
-        return pages.people_page(request, me, error=exc)
+        return remember(request, see("/people"), error=exc)
     return see("/people")
 
 
@@ -339,8 +343,8 @@ def set_password(request: Request, login: str, form: Form) -> Response:
     try:
         call(engine_of(request), me)
     except PhasegateError as exc:
-        return pages.tokens_page(request, me, error=exc)
-    return pages.tokens_page(request, me, notice="Your password is changed.")
+        return remember(request, see("/me/tokens"), error=exc)
+    return remember(request, see("/me/tokens"), notice="Your password is changed.")
 
 
 @router.post("/grants", response_class=HTMLResponse)
@@ -361,7 +365,8 @@ def create_token(request: Request, form: Form) -> Response:
         info, secret = engine_of(request).create_token(
             actor=me, name=text(form, "name"), expires_in=text(form, "expires_in"))
     except PhasegateError as exc:
-        return pages.tokens_page(request, me, error=exc)
+        return remember(request, see("/me/tokens"), error=exc)
+    # the new token's secret is on this one answer, never stored (so not in a redirect's cookie either)
     return pages.tokens_page(request, me, new=(info, secret), status=201)
 
 
@@ -371,6 +376,6 @@ def revoke_token(request: Request, token_id: str, form: Form) -> Response:
     try:
         engine_of(request).revoke_token(token_id, actor=me)
     except PhasegateError as exc:
-        return pages.tokens_page(request, me, error=exc)
+        return remember(request, see("/me/tokens"), error=exc)
     return see("/me/tokens")
 

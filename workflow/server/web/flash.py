@@ -34,6 +34,7 @@ class Said:
     blockers: list[str] = field(default_factory=list)
     notice: str | None = None
     undo: dict[str, str] | None = None
+    draft: dict[str, str] | None = None  # a refused form's short fields, to fill it again
 
     # the alert macro reads an error's sentence, problems and blockers
     problems: None = None
@@ -47,7 +48,8 @@ def _mac(key: str, payload: bytes) -> str:
 
 
 def remember(request: Request, response: Response, *, error: PhasegateError | None = None,
-             notice: str | None = None, undo: dict[str, str] | None = None) -> Response:
+             notice: str | None = None, undo: dict[str, str] | None = None,
+             draft: dict[str, str] | None = None) -> Response:
     """``response`` (a redirect) carrying the sentence to the next page this session draws."""
     key = request.cookies.get(SESSION_COOKIE)
     if not key:
@@ -60,6 +62,8 @@ def remember(request: Request, response: Response, *, error: PhasegateError | No
         said["notice"] = notice[:MOST]
     if undo is not None:
         said["undo"] = undo
+    if draft:
+        said["draft"] = {k: v[:200] for k, v in draft.items() if isinstance(v, str)}
     payload = base64.urlsafe_b64encode(json.dumps(said).encode())
     response.set_cookie(COOKIE, f"{payload.decode()}.{_mac(key, payload)}", max_age=SECONDS, path="/",
                         httponly=True, samesite="lax", secure=request.url.scheme == "https")
@@ -77,6 +81,6 @@ def recall(request: Request) -> Said | None:
     try:
         said = json.loads(base64.urlsafe_b64decode(payload.encode()))
         return Said(error=said.get("error"), blockers=list(said.get("blockers") or []),
-                    notice=said.get("notice"), undo=said.get("undo"))
+                    notice=said.get("notice"), undo=said.get("undo"), draft=said.get("draft"))
     except (ValueError, TypeError, AttributeError):
         return None

@@ -50,6 +50,8 @@ def page(request: Request, template: str, *, status: int = 200, **context: Any) 
     said = flash.recall(request) if drawn else None
     if said is not None and said.error and context.get("error") is None:
         context["error"] = said
+        if said.draft and context.get("draft") == {}:
+            context["draft"] = said.draft
     html = environment().get_template(template).render(
         request=request, me=identity, csrf=getattr(request.state, "csrf", ""), path=request.url.path,
         said=said, **context)
