@@ -237,14 +237,20 @@ def _yaml(form: dict[str, Any]) -> bytes:
     return bytes(data)
 
 
+def _as_typed(form: dict[str, Any]) -> dict[str, Any]:
+    """The form with a chosen file's text in the box: what was checked is what Publish sends."""
+    data = form.get("file")
+    return {**form, "yaml": data.decode("utf-8", "replace")} if isinstance(data, bytes) else form
+
+
 @router.post("/templates/check", response_class=HTMLResponse)
 def check_template(request: Request, form: Form) -> Response:
     me = viewer(request, csrf=form.get("csrf"))
     try:
         definition = checks.check_template(_yaml(form))
     except PhasegateError as exc:
-        return pages.templates_page(request, me, error=exc, draft=form)
-    return pages.templates_page(request, me, draft=form, checked=definition)
+        return pages.templates_page(request, me, error=exc, draft=_as_typed(form))
+    return pages.templates_page(request, me, draft=_as_typed(form), checked=definition)
 
 
 @router.post("/templates/publish", response_class=HTMLResponse)
@@ -256,7 +262,7 @@ def publish_template(request: Request, form: Form) -> Response:
         with TEMPLATE_CHECKS.slot():
             info, _published = engine_of(request).publish_template(data, actor=me, name="the template")
     except PhasegateError as exc:
-        return pages.templates_page(request, me, error=exc, draft=form)
+        return pages.templates_page(request, me, error=exc, draft=_as_typed(form))
     return see(f"/templates/{quote(info.key, safe='')}?version={info.version}")
 
 
