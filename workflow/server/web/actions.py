@@ -177,6 +177,9 @@ def act(request: Request, code: str, form: Form) -> Response:
         if cmd is None:
             raise UsageError(f"there is no action {str(form.get('action'))[:40]!r} on a project page")
         request.state.action = str(form.get("action"))
+        if cmd.web is not None and cmd.web.confirm and text(form, "confirm") != code:
+            raise UsageError(f"nothing done: type the project's code, {code}, to {cmd.web.label.lower()} "
+                             "for good")
         run: Callable[..., Any] = getattr(engine, cmd.name)
         expected, request_id = _seq(form), text(form, "request_id")
         arguments = _arguments(cmd, form)
