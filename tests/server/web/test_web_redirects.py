@@ -85,3 +85,16 @@ def test_a_refused_form_redirects_to_its_page_with_the_sentence(db_url: str, add
         assert 'role="alert"' in shown.text, shown.text[:2000]
         if kept:
             assert kept in shown.text  # the refused form filled in again
+
+
+@pytest.mark.slow
+def test_a_person_the_sso_proxy_names_sees_the_refusal_after_the_redirect(db_url: str) -> None:
+    """No session cookie behind the proxy: the sentence still reaches the page the redirect leads to."""
+    prepare(db_url)
+    with api(db_url, client=("127.0.0.1", 50000)) as client:
+        client.headers["X-Forwarded-User"] = "ana"
+        refused = client.post("/projects/P-1/do", data={"action": "advance", "seq": "1", "request_id": "r-2"},
+                              headers={"Origin": "http://testserver"})
+        assert refused.status_code == 303, refused.text[:300]
+        page = client.get(refused.headers["location"])
+        assert 'role="alert"' in page.text and "has moved on since it was read" in page.text

@@ -2,8 +2,9 @@
 
 A form's answer is always a redirect, refusals included, so Reload re-reads a page instead of
 posting again (or meeting 405 on the form's address). The sentence rides one short-lived cookie,
-signed with the person's own session cookie (HMAC): a page shows only what this server said to
-this session, as escaped text (never HTML), once: the page that shows it deletes it.
+signed with the person's own session cookie (HMAC; :func:`_key` for the SSO proxy's people): a
+page shows only what this server said to this person, as escaped text (never HTML), once: the
+page that shows it deletes it.
 """
 
 from __future__ import annotations
@@ -47,11 +48,22 @@ def _mac(key: str, payload: bytes) -> str:
     return hmac.new(key.encode(), payload, hashlib.sha256).hexdigest()
 
 
+def _key(request: Request) -> str | None:
+    """What signs the sentence: the session cookie (a secret of this browser's); for a person the
+    SSO proxy names (no session), their login, which keeps a sentence to the person it was said to
+    (a cookie planted from a sibling domain could show them a line of text, never markup)."""
+    session = request.cookies.get(SESSION_COOKIE)
+    if session:
+        return session
+    identity = getattr(request.state, "identity", None)
+    return f"proxy:{identity.person}" if identity is not None else None
+
+
 def remember(request: Request, response: Response, *, error: PhasegateError | None = None,
              notice: str | None = None, undo: dict[str, str] | None = None,
              draft: dict[str, str] | None = None) -> Response:
     """``response`` (a redirect) carrying the sentence to the next page this session draws."""
-    key = request.cookies.get(SESSION_COOKIE)
+    key = _key(request)
     if not key:
         return response
     said: dict[str, Any] = {}
@@ -72,7 +84,7 @@ def remember(request: Request, response: Response, *, error: PhasegateError | No
 
 def recall(request: Request) -> Said | None:
     """The sentence the last redirect left for this session (None if none, or not signed by it)."""
-    value, key = request.cookies.get(COOKIE), request.cookies.get(SESSION_COOKIE)
+    value, key = request.cookies.get(COOKIE), _key(request)
     if not value or not key or "." not in value:
         return None
     payload, mac = value.rsplit(".", 1)
