@@ -40,6 +40,9 @@ def test_mark_done_and_approve_from_my_work_stay_on_my_work_with_an_undo(site: S
     status = page.get_by_role("status")
     expect(status).to_contain_text(f"{CODE}: the Head of Technology task is marked done.")
     expect(page.get_by_role("region", name=re.compile("^Tasks to mark done"))).to_have_count(0)
+    reopen = status.get_by_role("form", name=f"Undo: Reopen on {CODE}")
+    expect(reopen.get_by_role("button", name="Undo (Reopen)")).to_be_visible()
+    expect(reopen.get_by_label("Reason")).to_be_visible()  # Reopen asks why, as on the project page
 
     signs = page.get_by_role("region", name=re.compile("^Gates to sign"))
     press(signs.get_by_role("button", name="Approve"))
