@@ -97,6 +97,7 @@ class Web:
     form: str
     look: str = ""
     place: str = "lead"  # where the page draws it: one of PLACES
+    confirm: bool = False  # for good: the form asks the person to type the project's code first
 
     @property
     def each(self) -> str:
@@ -279,7 +280,8 @@ class ProjectCommands(Protocol):
         return self._command("resume", locals())
 
     @command("POST", "/projects/{code}/cancel", action="cancel", cli="cancel", who="the lead role",
-             rule="may_cancel", web=Web("cancel", "Cancel project", "Cancel the project", "danger"))
+             rule="may_cancel", web=Web("cancel", "Cancel project", "Cancel the project", "danger",
+                                        confirm=True))
     def cancel(self, code: str, *, actor: Actor = None, reason: Reason, request_id: str | None = None,
                expected_seq: int | None = None) -> Event:
         """Cancel CODE for good."""

@@ -154,7 +154,9 @@ def test_the_web_form_with_the_current_password_changes_it(url: str) -> None:
         csrf = web_session(client, "ana")
         changed = client.post("/people/ana/password", data={
             "csrf": csrf, "from": "tokens", "current": OLD, "password": NEW, "again": NEW})
-        assert changed.status_code == 200 and "Your password is changed." in changed.text
+        assert changed.status_code == 303 and changed.headers["location"] == "/me/tokens"  # POST, redirect, GET
+        shown = client.get("/me/tokens")
+        assert shown.status_code == 200 and "Your password is changed." in shown.text
         client.cookies.clear()
         assert signs_in(client, "ana", NEW)
 

@@ -1,8 +1,11 @@
 """What the pages' forms do: each POST is one Engine call, then a redirect to a page (POST, redirect, GET).
 
-A refused form answers with the page it came from, drawn fresh, the Engine's sentence in
-an alert and the error's HTTP status: nothing is half-done, and the person sees the state
-that refused them. Every form carries the session's CSRF token; a project form also the
+A refused form is redirected too (303) to the page it came from, drawn fresh, the Engine's
+sentence in an alert (carried by a cookie signed with the session: :mod:`workflow.server.web.flash`):
+nothing is half-done, the person sees the state that refused them, and Reload re-reads the page
+instead of meeting 405. Three answers are pages, not redirects: a new token (its secret is shown
+once and stored nowhere), a template's Check and an audit's Verify (their findings are the answer).
+Every form carries the session's CSRF token; a project form also the
 ``seq`` of the state it was drawn from (the engine refuses it, under its lock, when the
 project has moved on: nobody signs a state they did not see) and a request id, so a
 double-click is one command.
@@ -33,6 +36,7 @@ from workflow.server.bodies import UPLOADS
 from workflow.server.checks import TEMPLATE_CHECKS
 from workflow.server.errors import for_the_caller
 from workflow.server.web import pages
+from workflow.server.web.flash import remember
 from workflow.server.web.render import page
 from workflow.server.web.session import safe_next, signed_in, viewer
 
@@ -155,21 +159,57 @@ def _arguments(cmd: Command, form: dict[str, Any]) -> dict[str, Any]:
             for p in cmd.params}
 
 
-@router.post("/projects/{code}/do", response_class=HTMLResponse)
+# what My work says after a move from it, and the move that takes it back (an undo form)
+DONE_FROM_WORK = {"done": ("the {title} task is marked done", "reopen"),
+                  "approve": ("approved as {title}", "withdraw")}
+
+
+@router.post("/projects/{code}/do")
 def act(request: Request, code: str, form: Form) -> Response:
+    """One project command, then back to the page the form was on: the project page, or My work
+    (``back=work``) with what was done and its undo. A refusal goes back too, its sentence with it."""
     me = viewer(request, csrf=form.get("csrf"))
     engine = engine_of(request)
+    from_work = form.get("back") == "work"
+    back = "/" if from_work else project_path(code)
     try:
         cmd = MOVES.get(str(form.get("action")))
         if cmd is None:
             raise UsageError(f"there is no action {str(form.get('action'))[:40]!r} on a project page")
         request.state.action = str(form.get("action"))
+        if cmd.web is not None and cmd.web.confirm and text(form, "confirm") != code:
+            raise UsageError(f"nothing done: type the project's code, {code}, to {cmd.web.label.lower()} "
+                             "for good")
         run: Callable[..., Any] = getattr(engine, cmd.name)
         expected, request_id = _seq(form), text(form, "request_id")
-        run(code, **_arguments(cmd, form), actor=me, expected_seq=expected, request_id=request_id)
+        arguments = _arguments(cmd, form)
+        run(code, **arguments, actor=me, expected_seq=expected, request_id=request_id)
     except PhasegateError as exc:
-        return pages.project_page(request, code, error=exc)
-    return see(project_path(code))
+        return remember(request, see(back), error=exc)
+    if not from_work or cmd.web is None or cmd.web.action not in DONE_FROM_WORK:
+        return see(back)
+    return remember(request, see(back), **_done_from_work(engine, me, code, cmd.web.action, arguments))
+
+
+def _done_from_work(engine: Engine, me: Identity, code: str, action: str, arguments: dict[str, Any]
+                    ) -> dict[str, Any]:
+    """My work's confirmation of ``action`` on ``code`` and, where the person may take it back now,
+    the undo form's fields (the state it is drawn from: the one after the move)."""
+    role = str(arguments.get("role") or "")
+    current, moves = engine.status_and_moves(code, reader=me)
+    titles = {t.role: t.role_title for t in current.tasks}
+    if current.gate is not None:
+        titles |= {a.role: a.role_title for a in current.gate.approvals}
+    sentence, undo_action = DONE_FROM_WORK[action]
+    notice = f"{code}: " + sentence.format(title=titles.get(role, role)) + "."
+    undo_cmd = MOVES[undo_action]
+    if not any(m.command == undo_cmd.name and m.role == role for m in moves):
+        return {"notice": notice}
+    asks_reason = any(p.name == "reason" and p.required for p in undo_cmd.params)
+    label = undo_cmd.web.label if undo_cmd.web else undo_action
+    return {"notice": notice, "undo": {"project": code, "action": undo_action, "role": role,
+                                       "seq": str(current.seq), "label": label,
+                                       "reason": "yes" if asks_reason else ""}}
 
 
 @router.post("/projects", response_class=HTMLResponse)
@@ -182,7 +222,9 @@ def create(request: Request, form: Form) -> Response:
                                           actor=me, name=text(form, "name"), client=text(form, "client"),
                                           request_id=text(form, "request_id"))
     except PhasegateError as exc:
-        return pages.board_page(request, error=exc, draft=form)
+        fields = ("code", "template", "name", "client")
+        draft = {k: str(form.get(k) or "") for k in fields}
+        return remember(request, see("/projects"), error=exc, draft=draft)
     return see(project_path(code))
 
 
@@ -198,14 +240,20 @@ def _yaml(form: dict[str, Any]) -> bytes:
     return bytes(data)
 
 
+def _as_typed(form: dict[str, Any]) -> dict[str, Any]:
+    """The form with a chosen file's text in the box: what was checked is what Publish sends."""
+    data = form.get("file")
+    return {**form, "yaml": data.decode("utf-8", "replace")} if isinstance(data, bytes) else form
+
+
 @router.post("/templates/check", response_class=HTMLResponse)
 def check_template(request: Request, form: Form) -> Response:
     me = viewer(request, csrf=form.get("csrf"))
     try:
         definition = checks.check_template(_yaml(form))
     except PhasegateError as exc:
-        return pages.templates_page(request, me, error=exc, draft=form)
-    return pages.templates_page(request, me, draft=form, checked=definition)
+        return pages.templates_page(request, me, error=exc, draft=_as_typed(form))
+    return pages.templates_page(request, me, draft=_as_typed(form), checked=definition)
 
 
 @router.post("/templates/publish", response_class=HTMLResponse)
@@ -217,7 +265,7 @@ def publish_template(request: Request, form: Form) -> Response:
         with TEMPLATE_CHECKS.slot():
             info, _published = engine_of(request).publish_template(data, actor=me, name="the template")
     except PhasegateError as exc:
-        return pages.templates_page(request, me, error=exc, draft=form)
+        return pages.templates_page(request, me, error=exc, draft=_as_typed(form))
     return see(f"/templates/{quote(info.key, safe='')}?version={info.version}")
 
 
@@ -239,7 +287,7 @@ def verify(request: Request, form: Form) -> Response:
                 anchor.write_bytes(form["checkpoint"])
             report = engine_of(request).verify_audit(project, reader=me, checkpoint=anchor)
     except PhasegateError as exc:
-        return pages.audit_page(request, me, error=exc, project=project)
+        return remember(request, see("/audit"), error=exc)
     return pages.audit_page(request, me, report=report, project=project)
 
 
@@ -250,7 +298,7 @@ def checkpoint(request: Request, form: Form) -> Response:
     try:
         cp = engine_of(request).checkpoint(reader=me)
     except PhasegateError as exc:
-        return pages.audit_page(request, me, error=exc)
+        return remember(request, see("/audit"), error=exc)
     stamp = cp.created_at.replace(":", "").replace("-", "")[:15]
     return Response(cp.to_json(), media_type="application/json", headers={
         "Content-Disposition": f'attachment; filename="phasegate-checkpoint-{stamp}.json"'})
@@ -264,7 +312,7 @@ def _people_form(request: Request, form: Form, call: Callable[[Engine, Identity]
     try:
         call(engine_of(request), me)
     except PhasegateError as exc:
-        return pages.people_page(request, me, error=exc)
+        return remember(request, see("/people"), error=exc)
     return see("/people")
 
 
@@ -304,8 +352,8 @@ def set_password(request: Request, login: str, form: Form) -> Response:
     try:
         call(engine_of(request), me)
     except PhasegateError as exc:
-        return pages.tokens_page(request, me, error=exc)
-    return pages.tokens_page(request, me, notice="Your password is changed.")
+        return remember(request, see("/me/tokens"), error=exc)
+    return remember(request, see("/me/tokens"), notice="Your password is changed.")
 
 
 @router.post("/grants", response_class=HTMLResponse)
@@ -326,7 +374,8 @@ def create_token(request: Request, form: Form) -> Response:
         info, secret = engine_of(request).create_token(
             actor=me, name=text(form, "name"), expires_in=text(form, "expires_in"))
     except PhasegateError as exc:
-        return pages.tokens_page(request, me, error=exc)
+        return remember(request, see("/me/tokens"), error=exc)
+    # the new token's secret is on this one answer, never stored (so not in a redirect's cookie either)
     return pages.tokens_page(request, me, new=(info, secret), status=201)
 
 
@@ -336,6 +385,6 @@ def revoke_token(request: Request, token_id: str, form: Form) -> Response:
     try:
         engine_of(request).revoke_token(token_id, actor=me)
     except PhasegateError as exc:
-        return pages.tokens_page(request, me, error=exc)
+        return remember(request, see("/me/tokens"), error=exc)
     return see("/me/tokens")
 

@@ -8,9 +8,10 @@ drawn fresh, with the Engine's sentence in an alert and the error's HTTP status.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from workflow.domain.commands import COMMANDS, Move
@@ -162,6 +163,25 @@ def templates_page(request: Request, me: Identity, *, error: PhasegateError | No
     yaml_text = (draft or {}).get("yaml") or ""
     return page(request, "templates.html", status=_status(error), error=error, templates=engine.templates(),
                 admin="admin" in engine.grants_of(me.person), yaml_text=yaml_text, checked=checked)
+
+
+# A form's address read with GET (Reload, a bookmark, the address bar): the page the form is on,
+# never 405 or 404 (every form's answer is a redirect: workflow/server/web/actions.py).
+FORM_PAGES = {"/templates/check": "/templates", "/templates/publish": "/templates", "/audit/verify": "/audit",
+              "/audit/checkpoint": "/audit"}
+
+
+@router.get("/projects/{code}/do")
+def project_form_address(code: str) -> RedirectResponse:
+    return RedirectResponse(f"/projects/{quote(code, safe='')}", status_code=303)
+
+
+@router.get("/templates/check")
+@router.get("/templates/publish")
+@router.get("/audit/verify")
+@router.get("/audit/checkpoint")
+def form_address(request: Request) -> RedirectResponse:
+    return RedirectResponse(FORM_PAGES[request.url.path], status_code=303)
 
 
 @router.get("/templates/{key}", response_class=HTMLResponse)

@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from workflow.domain import inputs
 from workflow.domain.identity import Identity
 from workflow.domain.wording import all_chains, count, describe, signature_words
+from workflow.server.web import flash
 from workflow.server.web.views import strip, waiting_on
 
 FOLDER = Path(__file__).parent
@@ -44,8 +45,20 @@ def when(at: str | None) -> str:
 
 
 def page(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+    """``template`` drawn for the signed-in person, with what the last form's redirect left to say
+    (:mod:`workflow.server.web.flash`: shown once, then forgotten)."""
     identity: Identity | None = getattr(request.state, "identity", None)
+    # a page drawn for the person (htmx's swap of a form's redirect too), not the live poll's refresh
+    drawn = request.method == "GET" and not request.url.path.endswith("/live")
+    said = flash.recall(request) if drawn else None
+    if said is not None and said.error and context.get("error") is None:
+        context["error"] = said
+        if said.draft and context.get("draft") == {}:
+            context["draft"] = said.draft
     html = environment().get_template(template).render(
         request=request, me=identity, csrf=getattr(request.state, "csrf", ""), path=request.url.path,
-        **context)
-    return HTMLResponse(html, status_code=status)
+        said=said, **context)
+    response = HTMLResponse(html, status_code=status)
+    if drawn and flash.COOKIE in request.cookies:
+        response.delete_cookie(flash.COOKIE, path="/")
+    return response
