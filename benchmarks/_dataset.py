@@ -44,7 +44,7 @@ BASE_TIME = datetime(2019, 1, 7, 9, 0, tzinfo=UTC)
 
 def _fingerprint() -> str:
     h = hashlib.sha256(GENERATOR_VERSION.encode())
-    for rel in ("workflow/storage/tables.py", "workflow/domain/events.py", "benchmarks/_dataset.py"):
+    for rel in ("workflow/storage/tables.py", "workflow/domain/audit/events.py", "benchmarks/_dataset.py"):
         h.update((c.REPO / rel).read_bytes())
     versions = c.REPO / "workflow" / "migrations" / "versions"
     for p in sorted(versions.glob("*.py")):
