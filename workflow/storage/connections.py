@@ -133,6 +133,17 @@ def command_transaction(engine: Engine, held: HeldConnection | None, dialect: Di
     return CommandTransaction(engine, held, dialect)
 
 
+def _checkout(engine: Engine, held: HeldConnection | None) -> tuple[Connection, HeldConnection | None]:
+    """The held connection when it is free, else one from the pool (and no held one to give back)."""
+    conn = held.take() if held is not None else None
+    if conn is None:
+        try:
+            return engine.connect(), None
+        except DBAPIError as exc:
+            raise translate_error(exc, engine.url) from exc
+    return conn, held
+
+
 class CommandTransaction:
     """A write transaction begun and ended on the DBAPI connection, under SQLAlchemy's Connection.
 
@@ -155,14 +166,7 @@ class CommandTransaction:
         self._dialect = dialect
 
     def __enter__(self) -> Connection:
-        held = self._held
-        conn = held.take() if held is not None else None
-        if conn is None:
-            self._held = None
-            try:
-                conn = self._engine.connect()
-            except DBAPIError as exc:
-                raise translate_error(exc, self._engine.url) from exc
+        conn, self._held = _checkout(self._engine, self._held)
         self._conn = conn
         try:
             self._dialect.begin_write(conn)
@@ -235,14 +239,7 @@ class Transaction:
         self._held = held
 
     def __enter__(self) -> Connection:
-        held = self._held
-        conn = held.take() if held is not None else None
-        if conn is None:
-            self._held = None
-            try:
-                conn = self._engine.connect()
-            except DBAPIError as exc:
-                raise translate_error(exc, self._engine.url) from exc
+        conn, self._held = _checkout(self._engine, self._held)
         self._conn = conn
         writing = BEGIN_WRITE.set(self._write)
         try:
