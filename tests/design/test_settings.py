@@ -14,7 +14,7 @@ import workflow
 from workflow import settings
 
 PACKAGE = Path(workflow.__file__).resolve().parent
-README = PACKAGE.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"  # the checkout's, not the installed package's
 ENVIRONMENT_NAMES = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
 
 
