@@ -220,9 +220,10 @@ def create(request: Request, form: Form) -> Response:
         code = needed(form, "code", "the project's code")
         engine_of(request).create_project(code, template=needed(form, "template", "a template"),
                                           actor=me, name=text(form, "name"), client=text(form, "client"),
+                                          calendar=text(form, "calendar"), starts_on=text(form, "starts_on"),
                                           request_id=text(form, "request_id"))
     except PhasegateError as exc:
-        fields = ("code", "template", "name", "client")
+        fields = ("code", "template", "name", "client", "starts_on", "calendar")
         draft = {k: str(form.get(k) or "") for k in fields}
         return remember(request, see("/projects"), error=exc, draft=draft)
     return see(project_path(code))
@@ -336,8 +337,9 @@ def set_active(request: Request, login: str, form: Form) -> Response:
 @router.post("/people/{login}/password", response_class=HTMLResponse)
 def set_password(request: Request, login: str, form: Form) -> Response:
     """An admin sets anyone's password (``/people/-/password`` with the person in the form); a
-    person changes their own from their tokens page, with their current password (the Engine
-    asks for it whichever form it comes from)."""
+    person changes their own from their Settings page (``from=settings``; ``from=tokens``, the
+    page it was on before, lands there too), with their current password (the Engine asks for it
+    whichever form it comes from)."""
     person = str(form.get("person") or login)
 
     def call(e: Engine, me: Identity) -> None:
@@ -346,14 +348,14 @@ def set_password(request: Request, login: str, form: Form) -> Response:
             raise UsageError("the two passwords differ; type the same one twice")
         e.set_password(person, password, actor=me, current=str(form.get("current") or "") or None)
 
-    if form.get("from") != "tokens":
+    if form.get("from") not in ("settings", "tokens"):
         return _people_form(request, form, call)
     me = viewer(request, csrf=form.get("csrf"))
     try:
         call(engine_of(request), me)
     except PhasegateError as exc:
-        return remember(request, see("/me/tokens"), error=exc)
-    return remember(request, see("/me/tokens"), notice="Your password is changed.")
+        return remember(request, see("/settings"), error=exc)
+    return remember(request, see("/settings"), notice="Your password is changed.")
 
 
 @router.post("/grants", response_class=HTMLResponse)
