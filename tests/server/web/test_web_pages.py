@@ -42,6 +42,7 @@ PAGES = [
     ("people", "root", "/people"),
     ("people-refused", "ana", "/people"),
     ("tokens", "ana", "/me/tokens"),
+    ("settings", "ana", "/settings"),
     ("not-found", "ana", project_url("NOPE-1")),
 ]
 
@@ -109,7 +110,7 @@ def pages_of(site: Site, only: tuple[str, ...] | None = None, viewport: dict[str
 
 # Dark mode is looked at on the pages with the most colour in them (every page is checked for
 # contrast in both schemes by the accessibility test).
-DARK = ("signin", "my-work", "board", "project", "template", "audit")
+DARK = ("signin", "my-work", "board", "project", "template", "audit", "settings")
 
 
 def test_screenshots_of_every_page_at_desktop_and_phone_width(tour: Site) -> None:
@@ -259,7 +260,9 @@ def test_an_admin_manages_accounts_grants_and_a_person_their_tokens(site: Site) 
         assert "eve" not in e.grants()["auditor"] and "dee" in e.grants()["auditor"]
 
     eve = site.open("eve", password="a long enough passphrase")
-    eve.get_by_role("link", name="My tokens").click()
+    eve.get_by_role("link", name="Settings").click()
+    settle(eve)
+    eve.get_by_role("link", name="Create or revoke tokens").click()
     settle(eve)
     create = eve.get_by_role("form", name="Create a token")
     create.get_by_label("Token name").fill("laptop")
