@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,12 @@ def a_busy_agency(site: Site) -> None:
             for number in range(phases):
                 finish_phase(e, code, reject_first=(code == CODE and number == 1))
         e.complete_task(CODE, "head_of_technology", actor="ben", note="estimate reviewed with the client")
+        # due dates: ACME-5's first phase was due two days ago (overdue), ACME-1's is due in a week
+        today = date.today()
+        e.set_due("ACME-5", "client_kickoff", (today - timedelta(days=2)).isoformat(), actor="ana",
+                  reason="the client's board meets early")
+        e.set_due(CODE, e.status(CODE).phase, (today + timedelta(days=7)).isoformat(), actor="ana",
+                  reason="agreed with the client")
         e.hold("ACME-2", reason="the client is re-scoping", actor="ana")
         e.cancel("ACME-4", reason="budget moved to next year", actor="ana")
         e.create_token(actor="ana", name="laptop")

@@ -27,6 +27,7 @@ from starlette.datastructures import UploadFile
 from workflow.domain.commands import COMMANDS, TEXT_MAX, Command
 from workflow.domain.identity import Identity
 from workflow.domain.inputs import event_number, shown
+from workflow.domain.wording import describe
 from workflow.engine import Engine
 from workflow.errors import Busy, PhasegateError, Throttled, UsageError
 from workflow.server import checks
@@ -183,12 +184,16 @@ def act(request: Request, code: str, form: Form) -> Response:
         run: Callable[..., Any] = getattr(engine, cmd.name)
         expected, request_id = _seq(form), text(form, "request_id")
         arguments = _arguments(cmd, form)
-        run(code, **arguments, actor=me, expected_seq=expected, request_id=request_id)
+        event = run(code, **arguments, actor=me, expected_seq=expected, request_id=request_id)
     except PhasegateError as exc:
         return remember(request, see(back), error=exc)
-    if not from_work or cmd.web is None or cmd.web.action not in DONE_FROM_WORK:
-        return see(back)
-    return remember(request, see(back), **_done_from_work(engine, me, code, cmd.web.action, arguments))
+    if from_work and cmd.web is not None and cmd.web.action in DONE_FROM_WORK:
+        return remember(request, see(back), **_done_from_work(engine, me, code, cmd.web.action, arguments))
+    # what was done, in the status region the page focuses (the keyboard goes on from there)
+    details = describe(event.action, event.data)
+    label = cmd.web.label if cmd.web is not None else cmd.name
+    said = f"{code}: done ({label})" + (f": {details}." if details else ".")
+    return remember(request, see(back), notice=said)
 
 
 def _done_from_work(engine: Engine, me: Identity, code: str, action: str, arguments: dict[str, Any]
@@ -305,7 +310,7 @@ def checkpoint(request: Request, form: Form) -> Response:
         "Content-Disposition": f'attachment; filename="phasegate-checkpoint-{stamp}.json"'})
 
 
-# -- people, grants, tokens ----------------------------------------------------------------------
+# -- people and grants (my tokens: workflow/server/web/settings.py) ---------------------------------
 
 
 def _people_form(request: Request, form: Form, call: Callable[[Engine, Identity], Any]) -> Response:
@@ -365,28 +370,3 @@ def grant(request: Request, form: Form) -> Response:
         (e.revoke if form.get("revoke") == "yes" else e.grant)(_person(form), privilege, actor=me)
 
     return _people_form(request, form, call)
-
-
-@router.post("/me/tokens", response_class=HTMLResponse)
-def create_token(request: Request, form: Form) -> Response:
-    """The new token is on this one answer (never stored, never shown again; the page is not cached)."""
-    me = viewer(request, csrf=form.get("csrf"))
-    request.state.action = "token.create"
-    try:
-        info, secret = engine_of(request).create_token(
-            actor=me, name=text(form, "name"), expires_in=text(form, "expires_in"))
-    except PhasegateError as exc:
-        return remember(request, see("/me/tokens"), error=exc)
-    # the new token's secret is on this one answer, never stored (so not in a redirect's cookie either)
-    return pages.tokens_page(request, me, new=(info, secret), status=201)
-
-
-@router.post("/me/tokens/{token_id}/revoke", response_class=HTMLResponse)
-def revoke_token(request: Request, token_id: str, form: Form) -> Response:
-    me = viewer(request, csrf=form.get("csrf"))
-    try:
-        engine_of(request).revoke_token(token_id, actor=me)
-    except PhasegateError as exc:
-        return remember(request, see("/me/tokens"), error=exc)
-    return see("/me/tokens")
-

@@ -18,7 +18,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from workflow.domain.notify.asks import KINDS
 from workflow.errors import PhasegateError
 from workflow.server.auth import engine_of
-from workflow.server.web.actions import Form, see
+from workflow.server.web import pages
+from workflow.server.web.actions import Form, see, text
 from workflow.server.web.flash import remember
 from workflow.server.web.render import page
 from workflow.server.web.session import viewer
@@ -88,3 +89,31 @@ def new_calendar_link(request: Request, form: Form) -> Response:
     return remember(request, see(HERE), link=link,
                     notice="Your calendar feed has a new link: the old link no longer works. Copy the new "
                            "one into your calendar application now; it is shown this once.")
+
+
+# -- my tokens (their own page: a new token's secret is shown on the form's answer, never in a cookie) --
+
+
+@router.post("/me/tokens", response_class=HTMLResponse)
+def create_token(request: Request, form: Form) -> Response:
+    """The new token is on this one answer (never stored, never shown again; the page is not cached)."""
+    me = viewer(request, csrf=form.get("csrf"))
+    request.state.action = "token.create"
+    try:
+        info, secret = engine_of(request).create_token(
+            actor=me, name=text(form, "name"), expires_in=text(form, "expires_in"))
+    except PhasegateError as exc:
+        return remember(request, see("/me/tokens"), error=exc)
+    # the new token's secret is on this one answer, never stored (so not in a redirect's cookie either)
+    return pages.tokens_page(request, me, new=(info, secret), status=201)
+
+
+@router.post("/me/tokens/{token_id}/revoke", response_class=HTMLResponse)
+def revoke_token(request: Request, token_id: str, form: Form) -> Response:
+    me = viewer(request, csrf=form.get("csrf"))
+    try:
+        engine_of(request).revoke_token(token_id, actor=me)
+    except PhasegateError as exc:
+        return remember(request, see("/me/tokens"), error=exc)
+    return see("/me/tokens")
+
