@@ -88,6 +88,9 @@ def test_the_lead_sets_and_moves_a_due_date_from_the_project_page(signed_in: tup
     assert moved.status_code == 303 and moved.headers["location"] == "/projects/P-1"
     page = client.get("/projects/P-1").text
     assert '<th scope="row">Build</th><td><time datetime="2026-12-24">24 Dec 2026</time></td>' in page
+    # what was done, in the status region, and in the history: the page's one way of writing a date
+    assert 'role="status" tabindex="-1" autofocus><p>P-1: done (Set due date): Build due 24 Dec 2026' in page
+    assert "<td>Build due 24 Dec 2026: the client&#39;s launch moved</td>" in page
     refused = client.post("/projects/P-1/do", data={**form, "seq": str(int(seq) + 1), "day": "not a day"},
                           follow_redirects=False)
     assert refused.status_code == 303 and refused.headers["location"] == "/projects/P-1"

@@ -35,7 +35,7 @@ def environment() -> Environment:
                       autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True,
                       auto_reload=False)
     env.filters["when"] = when
-    env.globals["describe"] = describe
+    env.globals["describe"] = lambda action, data: describe(action, data, day=when)
     env.globals["count"] = count
     env.globals["all_chains"] = all_chains
     env.globals["signature_words"] = signature_words
