@@ -71,6 +71,15 @@ def test_the_project_page_shows_the_phase_due_and_the_steps_to_come(signed_in: t
     assert 'now · due <time datetime="2026-12-10">10 Dec 2026</time>' in page
     # Build: five working days, from the day Kick-Off is due
     assert 'to come · due <time datetime="2026-12-17">17 Dec 2026</time>' in page
+    # the header's facts, each its own item (never "…05:40 Kick-Off due…" run together)
+    facts = re.search(r'<ul class="facts">(.*?)</ul>', page, re.S)
+    assert facts is not None
+    items = re.findall(r"<li[^>]*>(.*?)</li>", facts.group(1), re.S)
+    assert len(items) == 3 and items[1].startswith("event ") and items[2].startswith("Kick-Off due ")
+    # how each actor proved who they were: the badge's title, and a legend under the history
+    assert '<abbr class="auth auth-asserted" title="named on the command line against the database' in page
+    assert "How each person proved who they were:" in page
+    assert re.search(r'<time datetime="2026-12-07T09:00:00\.\d+Z">7 Dec 2026 09:00 UTC</time>', page)
 
 
 def test_the_lead_sets_and_moves_a_due_date_from_the_project_page(signed_in: tuple[TestClient, MovableClock]
