@@ -77,7 +77,7 @@ def test_the_project_page_shows_the_phase_due_and_the_steps_to_come(signed_in: t
     items = re.findall(r"<li[^>]*>(.*?)</li>", facts.group(1), re.S)
     assert len(items) == 3 and items[1].startswith("event ") and items[2].startswith("Kick-Off due ")
     # how each actor proved who they were: the badge's title, and a legend under the history
-    assert '<abbr class="auth auth-asserted" title="named on the command line against the database' in page
+    assert '<abbr class="auth auth-asserted" title="the command line on the database, no server: named, not proven"' in page
     assert "How each person proved who they were:" in page
     assert re.search(r'<time datetime="2026-12-07T09:00:00\.\d+Z">7 Dec 2026 09:00 UTC</time>', page)
 
