@@ -7,12 +7,15 @@ first (``Dialect.locked_project``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from workflow.domain.audit.events import Event
 from workflow.domain.state import ProjectState, Signature, TaskDone
 from workflow.domain.vocabulary import ASSERTED, ON_HOLD
+
+NONE: Mapping[str, Any] = MappingProxyType({})  # the deliverables, read apart (storage/files/versions.py)
 from workflow.storage import statements as sql
 from workflow.storage.outbox import Recipients
 from workflow.storage.statements import ProjectRow
@@ -88,7 +91,7 @@ def _loaded(row: ProjectRow, round_rows: Iterable[Any]) -> tuple[ProjectState, f
         people.sort()
     # The row's fields are the state's first ones (checked below): built from the row as it is.
     state = ProjectState._make(
-        (*row, {role: tuple(people) for role, people in team.items()}, authority, tasks, approvals)
+        (*row, {role: tuple(people) for role, people in team.items()}, authority, tasks, approvals, NONE)
     )
     return state, frozenset(privileges), Recipients(frozenset(members), emails, tuple(hooks))
 

@@ -28,7 +28,8 @@ def read(builder: _Builder, key: Node, node: Node, what: str) -> Any:
     if is_empty(node):
         return ()
     if not isinstance(node, SequenceNode):
-        builder.add(node, f"{label} 'deliverables' must be {schema.KINDS['deliverables']}, not {kind_of(node)}")
+        builder.add(node, f"{label} 'deliverables' must be {schema.KINDS['deliverables']}, "
+                          f"not {kind_of(node)}")
         return INVALID
     found: list[dict[str, Any]] = []
     first_line: dict[str, int] = {}
@@ -52,14 +53,16 @@ def read(builder: _Builder, key: Node, node: Node, what: str) -> Any:
 
 def _key_of(item: Node) -> str:
     node = _key_node(item)
-    return node.value if node is not item and isinstance(node, ScalarNode) and schema.PHASE_KEY.fullmatch(node.value) else ""
+    if node is item or not isinstance(node, ScalarNode):
+        return ""
+    return node.value if schema.PHASE_KEY.fullmatch(node.value) else ""
 
 
 def _key_node(item: Node) -> Node:
     if isinstance(item, MappingNode):
         for k, v in item.value:
             if isinstance(k, ScalarNode) and k.value == "key":
-                return v  # type: ignore[no-any-return]
+                return v
     return item
 
 
@@ -103,7 +106,8 @@ def carry_over(builder: _Builder, key: Node, node: Node, what: str) -> Any:
     return tuple(kept)
 
 
-def finish(values: tuple[dict[str, Any], ...], task_roles: tuple[str, ...], lead: str) -> tuple[Deliverable, ...]:
+def finish(values: tuple[dict[str, Any], ...], task_roles: tuple[str, ...], lead: str
+           ) -> tuple[Deliverable, ...]:
     """The deliverables built, each ``by`` filled where the template left it out."""
     default = tuple(dict.fromkeys((*task_roles, lead)))
     return tuple(

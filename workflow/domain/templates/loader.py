@@ -349,7 +349,8 @@ class _Builder(ShapeChecker):
                 gate=p["gate"],
                 description=p["description"],
                 duration=p["duration"],
-                deliverables=_deliverables.finish(p["deliverables"], tuple(r for r, _ in tasks), values["lead"]),
+                deliverables=_deliverables.finish(p["deliverables"], tuple(r for r, _ in tasks),
+                                                  values["lead"]),
             ))
         return Definition(
             key=values["key"],

@@ -68,7 +68,8 @@ KINDS: dict[str, str] = {
     "span": "a number of working days or hours, such as 5d or 4h (1 to 999)",
     "escalate_to": "lead, admin or the key of a declared role",
     "deliverables": "a list of deliverables, each a mapping with key and title",
-    "deliverable_key": f"a key of lowercase letters a-z, digits and '_' (at most {MAX_KEY_LENGTH} characters)",
+    "deliverable_key": f"a key of lowercase letters a-z, digits and '_' (at most {MAX_KEY_LENGTH} "
+                       "characters)",
     "by_roles": "a non-empty list of declared role keys",
     "carry_over": "a list of what may change while approvals carry over: note, name",
 }
