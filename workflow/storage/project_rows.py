@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 from workflow.domain.audit.events import Event
 from workflow.domain.state import ProjectState, Signature, TaskDone
 from workflow.domain.vocabulary import ASSERTED, ON_HOLD
-
-NONE: Mapping[str, Any] = MappingProxyType({})  # the deliverables, read apart (storage/files/versions.py)
 from workflow.storage import statements as sql
+from workflow.storage.files.versions import with_deliverables
 from workflow.storage.outbox import Recipients
 from workflow.storage.statements import ProjectRow
+
+NONE: Mapping[str, Any] = MappingProxyType({})  # the deliverables, read apart (storage/files/versions.py)
 
 if TYPE_CHECKING:
     from workflow.storage.transaction import ReadTx, WriteTx
@@ -30,7 +31,7 @@ def locked_project(tx: WriteTx, code: str, actor: str) -> tuple[ProjectState, fr
     if row is None:
         return None
     state, privileges, tx.recipients = _loaded(row, round_rows)
-    return state, privileges
+    return with_deliverables(tx, state, tx.template(state.template_id).definition), privileges
 
 
 def read_project(tx: ReadTx, code: str, reader: str) -> tuple[ProjectState, frozenset[str]] | None:
@@ -40,7 +41,8 @@ def read_project(tx: ReadTx, code: str, reader: str) -> tuple[ProjectState, froz
         return None
     row = ProjectRow._make(found)
     round_rows = tx.execute(sql.ROUND, project_id=row.id, actor=reader, phase=row.phase, round=row.round)
-    return state_of(row, round_rows.fetchall())
+    state, privileges = state_of(row, round_rows.fetchall())
+    return with_deliverables(tx, state, tx.template(state.template_id).definition), privileges
 
 
 def recent_events(tx: ReadTx, state: ProjectState) -> dict[str, Event]:
