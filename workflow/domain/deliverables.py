@@ -30,8 +30,9 @@ class Current(NamedTuple):
     version: int
     sha256: str | None  # None for a link: phasegate has not seen its content
     kind: str  # FILE or LINK
-    name: str | None
+    name: str | None  # a link's label
     url: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,10 +97,11 @@ class BrokenFile(Result):
     key: str
     version: int
     sha256: str
-    problem: str  # "missing" or "changed"
+    problem: str  # "missing", "changed" (the bytes), or "record" (the row differs from its event)
 
     def __str__(self) -> str:
-        what = "is missing" if self.problem == "missing" else "no longer hashes to its sha256"
+        what = {"missing": "is missing", "changed": "no longer hashes to its sha256"}.get(
+            self.problem, "differs from its deliverable.add event")
         return f"{self.project} {self.key} v{self.version} (sha256 {self.sha256[:12]}…) {what}"
 
 

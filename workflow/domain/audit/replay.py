@@ -194,7 +194,8 @@ class Replay:
         """A version added: the newest of its key; the approvals it voided go."""
         self._void(e, d)
         self.deliverables[(e.phase or self.phase, d["key"])] = Current(
-            d["version"], d.get("sha256"), d.get("kind", "file"), d.get("name"), d.get("url"))
+            d["version"], d.get("sha256"), d.get("kind", "file"), d.get("name") or d.get("label"),
+            d.get("url"), d.get("note"))
 
     def _task_done(self, e: Recorded, d: dict[str, Any]) -> None:
         self.tasks[(e.phase or self.phase, d["round"], d["role"])] = TaskDone(

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 CURRENT = Statement(
     "deliverables_current",
-    "SELECT d.key, d.version, d.sha256, d.kind, d.name, d.url FROM deliverables d"
+    "SELECT d.key, d.version, d.sha256, d.kind, coalesce(d.name, d.label), d.url, d.note FROM deliverables d"
     " WHERE d.project_id = :project_id AND d.phase = :phase AND d.version = ("
     "SELECT max(v.version) FROM deliverables v WHERE v.project_id = d.project_id AND v.phase = d.phase"
     " AND v.key = d.key)",
@@ -36,7 +36,7 @@ INSERT = _insert("deliverables", "project_id", "phase", "key", "version", "round
 def current(tx: ReadTx, project_id: int, phase: str) -> dict[str, Current]:
     """The newest version of each deliverable of ``phase`` that has one."""
     rows = tx.execute(CURRENT, project_id=project_id, phase=phase).fetchall()
-    return {key: Current(version, sha256, kind, name, url) for key, version, sha256, kind, name, url in rows}
+    return {row[0]: Current(*row[1:]) for row in rows}
 
 
 def with_deliverables(tx: ReadTx, state: ProjectState, definition: Definition) -> ProjectState:
