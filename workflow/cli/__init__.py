@@ -5,6 +5,7 @@ module per area (``admin``, ``templates``, ``projects``, ``work``, ``audit``, ``
 from workflow.cli import (  # noqa: F401  (they register them)
     admin,
     audit,
+    files,
     notify,
     people,
     projects,
