@@ -150,9 +150,9 @@ def test_every_refusal_stores_nothing(engine: Engine, tmp_path: Path, monkeypatc
     monkeypatch.setenv("PHASEGATE_MAX_FILE_MIB", "0.001")  # 1,048 bytes
     with pytest.raises(TooLarge, match="larger than 1,048 bytes"):
         engine.add_deliverable("S-1", "estimate", good, actor="cy")
-    with pytest.raises(TooLarge):  # a stream says no size: refused as it passes the limit
-        with good.open("rb") as stream:
-            engine.add_deliverable("S-1", "estimate", stream, actor="cy", name="e.xlsx")
+    # a stream says no size: refused as it passes the limit
+    with pytest.raises(TooLarge), good.open("rb") as stream:
+        engine.add_deliverable("S-1", "estimate", stream, actor="cy", name="e.xlsx")
     monkeypatch.delenv("PHASEGATE_MAX_FILE_MIB")
     engine.hold("S-1", actor="ana", reason="client away")
     with pytest.raises(RuleRefused, match="on hold"):
