@@ -5,7 +5,6 @@ module per area (``admin``, ``templates``, ``projects``, ``work``, ``audit``, ``
 from workflow.cli import (  # noqa: F401  (they register them)
     admin,
     audit,
-    files,
     notify,
     people,
     projects,
@@ -15,6 +14,7 @@ from workflow.cli import (  # noqa: F401  (they register them)
     work,
 )
 from workflow.cli.app import accept_json_after_the_command, cli, main, run
+from workflow.cli.files import commands as _files  # noqa: F401  (deliverable, audit prove)
 
 accept_json_after_the_command(cli)
 

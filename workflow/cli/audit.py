@@ -96,7 +96,7 @@ def audit_verify(s: Session, code: str | None, checkpoint: str | None, jobs: int
             signed = signature_words(result.checkpoint_signature)
             line += (f"; {all_chains(result.checkpoint_chains)} of the checkpoint of "
                      f"{result.checkpoint_created_at} intact ({signed})")
-        if files is not None:
+        if files is not None and files.files_checked:
             line += f"; {count(files.files_checked, 'stored file')} hash to their recorded sha256"
         emit(line)
 
