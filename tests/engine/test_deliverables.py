@@ -55,7 +55,11 @@ def test_an_approval_binds_every_present_deliverable_and_a_new_version_voids_it(
     assert v2.data["version"] == 2
     assert v2.data["voided"] == {"approvals": [{"role": "head_of_technology", "person": "bo",
                                                 "seq": signed.seq}]}
-    assert engine.status("S-1").gate.approvals == []
+    status = engine.status("S-1")
+    assert status.gate.approvals == []
+    assert [(d["key"], d["required"], d["current"] and d["current"]["version"]) for d in status.deliverables] == [
+        ("sow_doc", True, 1), ("estimate", True, 2), ("moodboard", False, None)]
+    assert status.deliverables[1]["current"]["sha256"] == v2.data["sha256"]
     changed = [o for o in engine.outbox(reader="ana") if o.kind == "changed"]
     assert [(o.people, o.seq) for o in changed] == [(["bo"], v2.seq)]
     again = engine.approve("S-1", "head_of_technology", actor="bo",
