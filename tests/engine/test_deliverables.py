@@ -108,6 +108,7 @@ def test_a_required_deliverable_missing_is_a_blocker_and_refuses_approve_and_adv
     engine.approve("S-1", "head_of_technology", actor="bo")
     engine.approve("S-1", "integrated_producer", actor="ana")
     assert engine.status("S-1").can_advance
+    assert [p.can_advance for p in engine.list_projects()] == [True]  # the board reads them too
     assert engine.advance("S-1", actor="ana").data["to_phase"] == "build"
 
 
