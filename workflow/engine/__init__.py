@@ -126,6 +126,7 @@ class Engine(ProjectCommands):
     versions = _bound(_templates.versions)
     add_user = _bound(_people.add_user)
     users = _bound(_people.users)
+    assignable = _bound(_people.assignable)
     disable_user = _bound(_people.disable_user)
     enable_user = _bound(_people.enable_user)
     set_password = _bound(_people.set_password)

@@ -32,6 +32,10 @@ from workflow.server.web.views import offer, steps
 router = APIRouter()
 BOARD_PAGE = 50
 HISTORY_PAGE = 25
+# The Assign form's people: a select of them when they are this few, else a field that suggests the
+# first PICKER_MOST as one types (the server refuses a name without an account whatever is typed).
+PICKER_SELECT_MOST = 30
+PICKER_MOST = 500
 
 
 def _status(error: PhasegateError | None, ok: int = 200) -> int:
@@ -130,8 +134,11 @@ def project_page(request: Request, code: str, *, at: str | None = None, action: 
         current, moves = engine.status_and_moves(code, reader=me)
     _info, definition, _src = engine.template(current.template, current.template_version)
     titles = {r.key: r.title for r in definition.roles}
+    offered = offer(current, me.person, moves)
+    choices = engine.assignable(most=PICKER_MOST) if offered.any("assign") else []
     return page(request, "project.html", status=_status(error), error=error, st=current,
-                offer=offer(current, me.person, moves), commands=COMMANDS, titles=titles,
+                offer=offered, commands=COMMANDS, titles=titles,
+                people_choices=choices, picker_select_most=PICKER_SELECT_MOST,
                 steps=steps(current, [(p.key, p.title) for p in definition.phases]),
                 phase_titles={p.key: p.title for p in definition.phases},
                 events=events, history_next=history_next,
