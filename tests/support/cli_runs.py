@@ -23,6 +23,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from workflow.cli import cli
+from workflow.domain.inputs import PERSON_RE
 
 Run = Callable[..., Result]
 # Through a server is marked slow: an in-process server for each test (measured 2026-12-07: median 0.5-0.7 s a
@@ -85,7 +86,8 @@ class InProcessServer:
         command = next((a for a in args if not a.startswith("-")), None)
         if command == "init":
             return self.direct(*args, actor=actor, as_json=as_json, **extra)
-        if self.accounts_for_assigned and args[:2] == ("project", "assign") and len(args) >= 5:
+        if (self.accounts_for_assigned and args[:2] == ("project", "assign") and len(args) >= 5
+                and PERSON_RE.fullmatch(args[4])):
             self.token(args[4])  # where a server is deployed, the people one assigns have accounts
         env = {**CLEAN_ENV, "PHASEGATE_TOKEN": self.token(actor), **extra.pop("env", {})}
         head = ["--server", IN_PROCESS] + (["--json"] if as_json else [])

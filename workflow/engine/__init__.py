@@ -124,6 +124,7 @@ class Engine(ProjectCommands):
     publish_builtins = _bound(_templates.publish_builtins)
     template_keys = _bound(_templates.template_keys)
     versions = _bound(_templates.versions)
+    phase_choices = _bound(_templates.phase_choices)
     add_user = _bound(_people.add_user)
     users = _bound(_people.users)
     assignable = _bound(_people.assignable)

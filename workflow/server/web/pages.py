@@ -73,6 +73,7 @@ def board_page(request: Request, *, filters: dict[str, str | None] | None = None
     filters = empty | (filters or {})
     rows: list[Any] = []
     following = None
+    refused: PhasegateError | None = None
     try:
         rows, following = page_and_next(
             lambda limit: engine.iter_projects(reader=me, after=after, limit=limit, status=filters["status"],
@@ -80,11 +81,11 @@ def board_page(request: Request, *, filters: dict[str, str | None] | None = None
                                                overdue=bool(filters["overdue"]) or None,
                                                sort=filters["sort"] or "code"),
             BOARD_PAGE, lambda p: p.code)
-    except PhasegateError as exc:
-        error = error or exc
-    return page(request, "board.html", status=_status(error), error=error, projects=rows,
+    except PhasegateError as exc:  # a filter naming what does not exist: why, not "No project matches"
+        error, refused = error or exc, exc
+    return page(request, "board.html", status=_status(error), error=error, refused=refused, projects=rows,
                 next=following, filters=filters, after=after,
-                templates=engine.templates(), draft=draft or {})
+                templates=engine.templates(), phases=engine.phase_choices(), draft=draft or {})
 
 
 # -- a project -----------------------------------------------------------------------------------
