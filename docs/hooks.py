@@ -10,7 +10,9 @@ mkdocs hook: ``hooks: [docs/hooks.py]`` in mkdocs.yml) replaces it with :func:`g
 * ``http``: every operation of the server's own OpenAPI document, by tag (the app is built, not run);
 * ``settings``: every environment variable (``workflow.settings.markdown_table``);
 * ``errors``: every error class, its exit code, HTTP status and kind (``workflow.errors.markdown_table``);
-* ``events``: every event action and its ``data`` fields (``workflow.domain.audit.actions``).
+* ``events``: every event action and its ``data`` fields (``workflow.domain.audit.actions``);
+* ``limits``: every limit, its default and the setting that changes it (``workflow.domain.limits``),
+  for the operations guide's page on limits.
 
 Without mkdocs: ``python docs/hooks.py cli`` prints one; the tests call :func:`generate`.
 Only the installed package is imported, and only when a page asks for its reference.
@@ -31,9 +33,9 @@ MARKER = re.compile(r"<!-- generated: ([a-z]+) -->")
 
 
 def text(value: str) -> str:
-    """Prose for markdown: ``<`` and ``>`` outside code spans escaped, so nothing becomes HTML."""
+    """Prose for markdown: ``<`` outside code spans escaped, so nothing becomes HTML."""
     parts = re.split(r"(`[^`]*`)", value)
-    return "".join(p if p.startswith("`") else p.replace("<", "&lt;").replace(">", "&gt;") for p in parts)
+    return "".join(p if p.startswith("`") else p.replace("<", "&lt;") for p in parts)
 
 
 def cell(value: str) -> str:
@@ -229,6 +231,12 @@ def errors_reference() -> str:
             f"({code(errors.INTERNAL)}: a failure of phasegate itself, HTTP 500, never raised on purpose).\n")
 
 
+def limits_reference() -> str:
+    from workflow.domain import limits
+
+    return limits.markdown_table()
+
+
 def events_reference() -> str:
     from workflow.domain.audit.actions import ACTIONS, PROJECT_FIELDS, SYSTEM_FIELDS, chain_of
 
@@ -254,6 +262,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "settings": settings_reference,
     "errors": errors_reference,
     "events": events_reference,
+    "limits": limits_reference,
 }
 
 
