@@ -162,8 +162,9 @@ def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, A
 
 
 def _schema(schema: dict[str, Any]) -> str:
-    if "$ref" in schema:
-        return schema["$ref"].rsplit("/", 1)[-1]
+    if "$ref" in schema:  # a link to the schema's section (mkdocs' toc slug of its heading)
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return f"[{name}](#{name.lower()})"
     if "anyOf" in schema:
         return " or ".join(_schema(s) for s in schema["anyOf"])
     if schema.get("type") == "array":
@@ -211,6 +212,24 @@ def http_reference() -> str:
         if described.get(tag):
             out.append(text(described[tag]) + "\n")
         out.extend(ops)
+    out.append("## Schemas\n\nThe bodies named above, field by field.\n")
+    for name, schema in document.get("components", {}).get("schemas", {}).items():
+        out.append(_component(name, schema))
+    return "\n".join(out)
+
+
+def _component(name: str, schema: dict[str, Any]) -> str:
+    out = [f"### {name}\n"]
+    if schema.get("description"):
+        out.append(text(schema["description"]) + "\n")
+    required = set(schema.get("required", ()))
+    fields = schema.get("properties", {})
+    if fields:
+        out.append(table(("field", "type", "required", "meaning"), [
+            (code(field), _schema(about), "yes" if field in required else "no", about.get("description", ""))
+            for field, about in fields.items()]))
+    elif "enum" in schema:
+        out.append("One of " + ", ".join(code(v) for v in schema["enum"]) + ".\n")
     return "\n".join(out)
 
 

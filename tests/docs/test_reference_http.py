@@ -8,6 +8,7 @@ import importlib
 import pkgutil
 from collections.abc import Iterator
 
+import pytest
 from fastapi.routing import APIRoute
 from support.docs_reference import page
 
@@ -31,6 +32,7 @@ def test_every_operation_says_what_it_does() -> None:
     assert wordless == [], "give each endpoint a docstring: what it does, who may"
 
 
+@pytest.mark.slow  # the app built and its OpenAPI document made: 2.7 s (measured 2026-12-07)
 def test_the_reference_has_every_operation_with_its_answers() -> None:
     shown = page("http")
     operations = list(every_operation())
