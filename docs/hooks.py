@@ -110,7 +110,7 @@ def _option_row(option: Any) -> tuple[str, ...]:
     help_text = option.help or ""
     if option.required:
         help_text = "Required. " + help_text
-    if option.envvar:
+    if option.envvar and str(option.envvar) not in help_text:
         help_text += f" Environment: {code(option.envvar)}."
     return names, _kind(option), _default(option), help_text
 
