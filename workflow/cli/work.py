@@ -66,7 +66,11 @@ SAID: dict[str, Said] = {
     "set_due": _due,
 }
 METAVARS = {"day": "DATE"}  # an argument shown under another name than its parameter's
-HELP = {"reason": "Why; recorded in the history."}
+HELP = {
+    "reason": "Why; recorded in the history.",
+    "note": "A note recorded with the task (shown in the history).",
+    "comment": "A comment recorded with the approval (shown in the history).",
+}
 
 
 def command_of(cmd: Command) -> click.Command:
