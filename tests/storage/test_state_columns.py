@@ -81,7 +81,7 @@ EDITS["projects"] |= {
 # What an edit of a key is named as, where the sentence does not name its own table.
 NAMED_AS = {("projects", "id"): "assignments has no row", ("templates", "id"): "which no templates row has"}
 
-# Every column the state check leaves alone, with the reason (the README's "does not catch" list).
+# Every column the state check leaves alone, with the reason (docs/use/auditors.md's "does not catch" list).
 OUTSIDE: dict[str, dict[str, str]] = {
     "templates": {"published_at": "when a version was stored: the clock's, apart from the event's time"},
     "grants": {"granted_at": "when a grant was stored: the clock's, apart from the event's time"},
