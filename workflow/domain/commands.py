@@ -16,7 +16,7 @@ A command is one method of :class:`ProjectCommands` under :func:`command`:
 ``Engine`` and ``RemoteEngine`` both subclass :class:`ProjectCommands` and say how a command runs
 (``_command``): the Engine calls the body registered for it (``@implements`` in
 ``workflow/engine/``), the client sends the request. Adding a command: declare it here, write its
-body in the engine, test it (README, "Adding a project command").
+body in the engine, test it (docs/inside/architecture.md, "Adding a project command").
 
 Alembic builds its CLI from ``alembic/command.py``'s functions the same way (``CommandLine._generate_args``).
 """
