@@ -78,8 +78,27 @@ def every_kind_of_event(engine: Engine) -> None:
         engine.resume("P-1", actor="ana")
         engine.unassign("P-1", "qa", "qa", actor="ana")
         engine.cancel("P-1", actor="ana", reason="budget cut")
+        deliverables_recorded(engine)
         entry = engine.outbox(reader="ana", limit=1)[0]
         engine.retry_notification(entry.id, actor="ana")
+
+
+def deliverables_recorded(engine: Engine) -> None:
+    """A deliverable added, signed, and a new version voiding the signature (issue 23)."""
+    import tempfile
+    from pathlib import Path
+
+    from support.deliverables import signed_sow_project, write, xlsx
+
+    signed_sow_project(engine, "D-1")
+    folder = Path(tempfile.mkdtemp())
+    engine.add_deliverable("D-1", "sow_doc", write(folder, "sow.pdf", b"%PDF-1.4 sow"), actor="ana")
+    engine.add_deliverable("D-1", "estimate", write(folder, "e1.xlsx", xlsx()), actor="cy", note="first")
+    engine.approve("D-1", "head_of_technology", actor="bo")
+    engine.add_deliverable("D-1", "estimate", write(folder, "e1.xlsx", xlsx()), actor="cy", note="first")
+    engine.approve("D-1", "head_of_technology", actor="bo")
+    engine.add_deliverable("D-1", "estimate", folder / "e1.xlsx", actor="cy", note="same bytes")
+    engine.add_deliverable("D-1", "moodboard", url="https://board.example/1", label="Board", actor="dee")
 
 
 @pytest.fixture(scope="module")

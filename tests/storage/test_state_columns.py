@@ -108,6 +108,14 @@ OUTSIDE: dict[str, dict[str, str]] = {
     "outbox": dict.fromkeys(("id", "chain", "seq", "kind", "people", "channel", "target", "status", "attempts",
                              "next_attempt_at", "lease_until", "last_error", "created_at", "delivered_at"),
                             "delivery's queue: sending changes it, so it is no cache of the record"),
+    # issue 23: audit verify's deliverables pass (engine/deliverables/proof.py) compares each version row
+    # with its deliverable.add event, and hashes each stored file again
+    "deliverables": dict.fromkeys(("project_id", "phase", "key", "version", "round", "kind", "sha256", "size",
+                                   "name", "media_type", "note", "url", "label", "person", "added_at", "seq"),
+                                  "compared with its deliverable.add event by audit verify's files pass"),
+    "blobs": dict.fromkeys(("sha256", "size", "chunks", "place", "stored_at"),
+                           "the bytes: audit verify hashes each stored file again"),
+    "blob_chunks": dict.fromkeys(("sha256", "n", "data"), "the bytes: audit verify hashes each stored file again"),
 }
 
 

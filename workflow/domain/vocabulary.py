@@ -26,7 +26,7 @@ READ_EVERYTHING: Final[frozenset[str]] = frozenset(PRIVILEGES)  # both grants re
 # What a project's events record, in the order a project usually meets them.
 PROJECT_ACTIONS: Final[tuple[str, ...]] = (
     "create", "assign", "unassign", "due", "task.done", "task.reopen", "approve", "withdraw", "reject",
-    "advance", "hold", "resume", "cancel",
+    "advance", "hold", "resume", "cancel", "deliverable.add",
 )  # fmt: skip
 # What phasegate's clock (``tick``) records in a project's chain: reminders, escalations, overdue notices.
 CLOCK_ACTIONS: Final[tuple[str, ...]] = ("remind", "escalate", "overdue")

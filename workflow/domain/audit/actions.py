@@ -77,7 +77,9 @@ ACTIONS: Final[MappingProxyType[str, Action]] = MappingProxyType({
                       task="the task's title", reason=_REASON, voided=_VOIDED),
     "approve": _a("A role signed the current phase's gate.",
                   gate=_GATE, decision="`approved`", comment="the comment given (null: none)",
-                  meaning=_MEANING),
+                  meaning=_MEANING,
+                  deliverables="what was signed, in a phase that declares deliverables: `{KEY: {version, "
+                               "sha256}}` for each that had a version (a link: sha256 null, and its `url`)"),
     "withdraw": _a("A signer took back their approval before the gate was passed.",
                    gate=_GATE, decision="`withdrawn`", reason=_REASON + " (null: none)", meaning=_MEANING,
                    voided=_VOIDED),
@@ -93,6 +95,15 @@ ACTIONS: Final[MappingProxyType[str, Action]] = MappingProxyType({
         status="`active`, or `completed` after the last phase",
         to_phase="the next phase (null: completed)", to_round="its round (null: completed)"),
     "hold": _a("The lead put the project on hold.", reason=_REASON, status="`on_hold`"),
+    "deliverable.add": _a(
+        "A new version of a deliverable of the current phase was added; the approvals that bound the "
+        "old one are voided, unless the template lets them carry over.",
+        key="the deliverable's key", title="its title", version="the new version's number (1, 2, …)",
+        kind="`file`, or `link` for work that lives elsewhere", sha256="the file's sha256 (null: a link)",
+        size="the file's size in bytes (null: a link)", name="the file's name as given",
+        media_type="the media type sniffed from the bytes", note="the note given (null: none)",
+        url="a link's address", label="a link's words", voided=_VOIDED,
+        carried_over="the approvals kept (the template's `carry_over`: only the note or name changed)"),
     "resume": _a("The lead resumed a held project where it stopped.", status="`active`"),
     "cancel": _a("The lead cancelled the project for good.", reason=_REASON, status="`cancelled`"),
     "remind": _a(
