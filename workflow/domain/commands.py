@@ -16,7 +16,7 @@ A command is one method of :class:`ProjectCommands` under :func:`command`:
 ``Engine`` and ``RemoteEngine`` both subclass :class:`ProjectCommands` and say how a command runs
 (``_command``): the Engine calls the body registered for it (``@implements`` in
 ``workflow/engine/``), the client sends the request. Adding a command: declare it here, write its
-body in the engine, test it (README, "Adding a project command").
+body in the engine, test it (docs/inside/architecture.md, "Adding a project command").
 
 Alembic builds its CLI from ``alembic/command.py``'s functions the same way (``CommandLine._generate_args``).
 """
@@ -32,6 +32,7 @@ from typing import Annotated, Any, NamedTuple, Protocol, TypeVar
 
 from workflow.domain import inputs, limits
 from workflow.domain.audit.events import Event
+from workflow.domain.deliverables import DIGESTS_MAX, digests
 from workflow.domain.identity import Identity
 
 if typing.TYPE_CHECKING:
@@ -70,6 +71,9 @@ Reason = Annotated[str, Arg(TEXT_MAX, "a reason", "Reason", checked=_text("the r
 MaybeReason = Annotated[str | None, Arg(TEXT_MAX, "a reason", checked=_text("the reason"))]
 Comment = Annotated[str | None, Arg(TEXT_MAX, "a comment", "Comment", checked=_text("the comment"))]
 Note = Annotated[str | None, Arg(TEXT_MAX, "a note", "Note", checked=_text("the note"))]
+# The deliverables an approval was given on (sign what you saw): KEY=SHA256 pairs, or a mapping.
+Seen = Annotated[str | dict[str, str] | None, Arg(DIGESTS_MAX, "the deliverables' digests",
+                                                  format="KEY=SHA256 KEY=SHA256", checked=digests)]
 Actor = str | Identity | None  # who acts (the Engine needs it; a client never sends it: its token acts)
 
 RUN = ("actor", "request_id", "expected_seq")  # how a command runs: every command takes them
@@ -238,8 +242,10 @@ class ProjectCommands(Protocol):
              rule="may_approve", web=Web("approve", "Approve", "Approve as {role}", "primary",
                                          "gate:unsigned"))
     def approve(self, code: str, role: Role, *, actor: Actor = None, comment: Comment = None,
-                request_id: str | None = None, expected_seq: int | None = None) -> Event:
-        """Approve the current phase's gate as ROLE."""
+                deliverables: Seen = None, request_id: str | None = None,
+                expected_seq: int | None = None) -> Event:
+        """Approve the current phase's gate as ROLE (with the digests of the deliverables you saw:
+        refused if they are no longer the current ones)."""
         return self._command("approve", locals())
 
     @command("DELETE", "/projects/{code}/approvals/{role}", action="withdraw", cli="withdraw",

@@ -92,6 +92,9 @@ class ProjectStatus(Result):
     calendar: str | None = None
     starts_on: str | None = None
     schedule: list[dict[str, Any]] = field(default_factory=list)
+    # The current phase's deliverables: [{"key", "title", "required", "by", "current"}], "current" the
+    # newest version ({"version", "sha256", "kind", "name", "url", "note"}) or None (issue 23).
+    deliverables: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

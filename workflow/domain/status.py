@@ -83,6 +83,11 @@ def project_status(
         rounds=json.loads(state.rounds),
         last_rejection=_rejection((recent or {}).get("reject")),
         **due_view(definition, state.clock, state.phase, state.status, as_of or now),
+        deliverables=[
+            {"key": d.key, "title": d.title, "required": d.required, "by": list(d.by),
+             "current": None if (c := state.deliverables.get(d.key)) is None else c._asdict()}
+            for d in phase.deliverables
+        ],
     )
     return status
 

@@ -5,7 +5,8 @@ Plain text, one line whatever a note held; the caller escapes it for its medium.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import difflib
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
@@ -26,6 +27,14 @@ def describe(action: str, data: dict[str, Any], day: Callable[[str], str] = str)
         rows = voided.get("approvals") or voided.get("tasks") or []
         what = [f"{v.get('role')} by {v.get('person')}" for v in rows]
         text = f"voids {', '.join(what)}" + (f" — {data['reason']}" if data.get("reason") else "")
+    elif action == "deliverable.add":
+        shown = data.get("name") if data.get("kind") != "link" else (data.get("label") or data.get("url"))
+        text = f"{data.get('title')} v{data.get('version')}: {shown}"
+        if data.get("sha256"):
+            text += f" (sha256 {str(data['sha256'])[:12]})"
+        voided = (data.get("voided") or {}).get("approvals") or []
+        if voided:
+            text += "; voids " + ", ".join(f"{v.get('role')} by {v.get('person')}" for v in voided)
     elif action == "task.done":
         text = f"{role}: '{data.get('task')}'"
         if data.get("note"):
@@ -80,3 +89,14 @@ SIGNATURE_WORDS = {
 def signature_words(state: str | None) -> str:
     return SIGNATURE_WORDS.get(state or "none", state or "not signed")
 
+
+
+def no_account(person: str, logins: Sequence[str]) -> str:
+    """Why ``person`` cannot be assigned: "no account 'bne'; did you mean ben?" (the close logins,
+    if any is close)."""
+    close = difflib.get_close_matches(person, logins, n=3, cutoff=0.6)
+    text = f"no account '{person}'"
+    if close:
+        names = close[0] if len(close) == 1 else f"{', '.join(close[:-1])} or {close[-1]}"
+        text += f"; did you mean {names}?"
+    return text

@@ -22,6 +22,7 @@ from workflow.domain.status import project_summary
 from workflow.errors import UsageError
 from workflow.storage import statements as sql
 from workflow.storage.database import utcnow
+from workflow.storage.files.versions import with_deliverables
 from workflow.storage.grants import privileges_of
 from workflow.storage.project_rows import state_of
 from workflow.storage.statements import ProjectRow
@@ -120,7 +121,10 @@ def _page(
     now = utcnow()
     for row in rows:
         state, _ = state_of(row, rounds.get(row.id, ()))
-        out.append(project_summary(state, tx.template(state.template_id), now))
+        tpl = tx.template(state.template_id)
+        # a phase declaring deliverables: their versions read (one query; none for other phases)
+        state = with_deliverables(tx, state, tpl.definition)
+        out.append(project_summary(state, tpl, now))
     return out
 
 

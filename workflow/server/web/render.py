@@ -14,8 +14,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from workflow.domain import inputs
 from workflow.domain.identity import Identity
 from workflow.domain.wording import all_chains, count, describe, signature_words
+from workflow.server.auth import engine_of
 from workflow.server.web import flash
-from workflow.server.web.views import strip, waiting_on
+from workflow.server.web.views import nav_hidden, strip, waiting_on
 
 FOLDER = Path(__file__).parent
 # How a person proved who they were, for each way an event records (domain/vocabulary.py's AUTHS).
@@ -80,9 +81,10 @@ def page(request: Request, template: str, *, status: int = 200, **context: Any) 
         context["error"] = said
         if said.draft and context.get("draft") == {}:
             context["draft"] = said.draft
+    hidden = frozenset() if identity is None else nav_hidden(engine_of(request).grants_of(identity.person))
     html = environment().get_template(template).render(
         request=request, me=identity, csrf=getattr(request.state, "csrf", ""), path=request.url.path,
-        said=said, **context)
+        said=said, nav_hidden=hidden, **context)
     response = HTMLResponse(html, status_code=status)
     if drawn and flash.COOKIE in request.cookies:
         response.delete_cookie(flash.COOKIE, path="/")
