@@ -6,12 +6,13 @@ Plain text, one line whatever a note held; the caller escapes it for its medium.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
-def describe(action: str, data: dict[str, Any]) -> str:
-    """A short sentence-fragment of an event's data for one history line."""
+def describe(action: str, data: dict[str, Any], day: Callable[[str], str] = str) -> str:
+    """A short sentence-fragment of an event's data for one history line; ``day`` writes a date
+    (the CLI keeps ``YYYY-MM-DD``, the web app its one way of writing a time)."""
     role = data.get("role_title") or data.get("role") or ""
     text = ""
     if action == "create":
@@ -51,9 +52,9 @@ def describe(action: str, data: dict[str, Any]) -> str:
     elif action in ("hold", "cancel"):
         text = str(data.get("reason") or "")
     elif action == "due":
-        text = f"{data.get('for_phase_title')} due {data.get('due_on')}"
+        text = f"{data.get('for_phase_title')} due {day(str(data.get('due_on')))}"
         if data.get("previous"):
-            text += f" (was {data['previous']})"
+            text += f" (was {day(str(data['previous']))})"
         text += f": {data.get('reason')}"
     elif action == "remind":
         text = f"reminded {', '.join(data.get('people') or [])} to sign '{data.get('gate')}'"
@@ -61,7 +62,7 @@ def describe(action: str, data: dict[str, Any]) -> str:
         text = (f"'{data.get('gate')}' escalated to {', '.join(data.get('people') or [])}; waiting on "
                 f"{', '.join(data.get('waiting_on') or []) or 'nobody who can sign'}")
     elif action == "overdue":
-        text = f"due {data.get('due_on')} passed; told {', '.join(data.get('people') or [])}"
+        text = f"due {day(str(data.get('due_on')))} passed; told {', '.join(data.get('people') or [])}"
     elif action in ("grant", "revoke"):
         text = f"{data.get('person')} {data.get('privilege')}"
     return " ".join(text.split())  # one line, whatever the note held

@@ -30,6 +30,7 @@ from workflow.domain.identity import Identity
 from workflow.server.auth import SESSION_COOKIE
 from workflow.server.web.actions import MOVES
 from workflow.server.web.actions import router as actions
+from workflow.server.web.settings import router as my_settings
 
 pytestmark = pytest.mark.slow  # a signed-in admin (argon2id sign-in) for every hostile form: 1.4 s a test (measured 2026-12-07)
 
@@ -38,9 +39,9 @@ SECONDS = 20.0
 
 TEMPLATES = Path(web.__file__).parent / "templates"
 FIELDS = sorted({name for page in TEMPLATES.glob("*.html")
-                 for name in re.findall(r'name="([a-z_]+)"', page.read_text())} - {"viewport"})
-ROUTES = sorted(path for route in actions.routes if isinstance(route, Route) and "POST" in (route.methods or ())
-                for path in [route.path])
+                 for name in re.findall(r'name="([a-z_-]+)"', page.read_text())} - {"viewport"})
+ROUTES = sorted(path for route in [*actions.routes, *my_settings.routes]
+                if isinstance(route, Route) and "POST" in (route.methods or ()) for path in [route.path])
 
 HOSTILE = [
     "", " ", "0", "-1", "1", "²", "٣", "1e999", "NaN", "9" * 40, str(2**63), str(2**64), str(-(2**63) - 1),

@@ -116,3 +116,19 @@ def test_without_javascript_the_calendar_link_is_there_to_select(site: Site) -> 
     expect(page.get_by_role("textbox", name="Your new link (shown this once)")).to_have_value(
         re.compile(r"key=pgc_"))
     expect(page.get_by_role("button", name="Copy link")).to_be_hidden()  # nothing to run it
+
+
+def test_the_create_forms_template_select_shows_whole_titles_on_a_desktop(site: Site) -> None:
+    page = site.open("root")
+    page.goto("/projects")
+    form = page.get_by_role("form", name="New project")
+    expect(form.get_by_label("Start date")).to_be_visible()
+    expect(form.get_by_label("Calendar")).to_be_visible()
+    cut = page.evaluate("""() => {
+        const s = document.getElementById('n-template');
+        const c = document.createElement('canvas').getContext('2d');
+        c.font = getComputedStyle(s).font;
+        const widest = Math.max(...[...s.options].map(o => c.measureText(o.text).width));
+        return widest + 40 - s.clientWidth;  /* 40: the arrow and the padding */
+    }""")
+    assert cut <= 0, f"the longest template title is cut by {cut:.0f}px"

@@ -72,7 +72,11 @@ def test_reload_of_a_form_address_leads_to_its_page(db_url: str, address: str) -
     ("/grants", {"person": "zed", "privilege": "admin"}, "/people", None),
     ("/audit/verify", {"project": "P-1"}, "/audit", None),
     ("/me/tokens/nope/revoke", {}, "/me/tokens", None),
-], ids=["create", "add-person", "grant", "verify", "revoke"])
+    ("/projects", {"code": "NEW-2", "template": "team-based", "calendar": "not a calendar"}, "/projects",
+     'value="not a calendar"'),
+    ("/people/ana/password", {"from": "settings", "current": "not it", "password": "a long new passphrase",
+                              "again": "a long new passphrase"}, "/settings", None),
+], ids=["create", "add-person", "grant", "verify", "revoke", "create-calendar", "my-password"])
 def test_a_refused_form_redirects_to_its_page_with_the_sentence(db_url: str, address: str, fields: dict[str, str],
                                                                page: str, kept: str | None) -> None:
     prepare(db_url)

@@ -71,6 +71,15 @@ def test_the_project_page_shows_the_phase_due_and_the_steps_to_come(signed_in: t
     assert 'now · due <time datetime="2026-12-10">10 Dec 2026</time>' in page
     # Build: five working days, from the day Kick-Off is due
     assert 'to come · due <time datetime="2026-12-17">17 Dec 2026</time>' in page
+    # the header's facts, each its own item (never "…05:40 Kick-Off due…" run together)
+    facts = re.search(r'<ul class="facts">(.*?)</ul>', page, re.S)
+    assert facts is not None
+    items = re.findall(r"<li[^>]*>(.*?)</li>", facts.group(1), re.S)
+    assert len(items) == 3 and items[1].startswith("event ") and items[2].startswith("Kick-Off due ")
+    # how each actor proved who they were: the badge's title, and a legend under the history
+    assert '<abbr class="auth auth-asserted" title="the command line on the database, no server: named, not proven"' in page
+    assert "How each person proved who they were:" in page
+    assert re.search(r'<time datetime="2026-12-07T09:00:00\.\d+Z">7 Dec 2026 09:00 UTC</time>', page)
 
 
 def test_the_lead_sets_and_moves_a_due_date_from_the_project_page(signed_in: tuple[TestClient, MovableClock]
@@ -88,6 +97,9 @@ def test_the_lead_sets_and_moves_a_due_date_from_the_project_page(signed_in: tup
     assert moved.status_code == 303 and moved.headers["location"] == "/projects/P-1"
     page = client.get("/projects/P-1").text
     assert '<th scope="row">Build</th><td><time datetime="2026-12-24">24 Dec 2026</time></td>' in page
+    # what was done, in the status region, and in the history: the page's one way of writing a date
+    assert 'role="status" tabindex="-1" autofocus><p>P-1: done (Set due date): Build due 24 Dec 2026' in page
+    assert "<td>Build due 24 Dec 2026: the client&#39;s launch moved</td>" in page
     refused = client.post("/projects/P-1/do", data={**form, "seq": str(int(seq) + 1), "day": "not a day"},
                           follow_redirects=False)
     assert refused.status_code == 303 and refused.headers["location"] == "/projects/P-1"

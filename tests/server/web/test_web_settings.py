@@ -14,6 +14,8 @@ from starlette.testclient import TestClient
 from support.apiclients import api
 
 from workflow import Engine
+from workflow.domain.notify.asks import KINDS
+from workflow.server.web.settings import KIND_WORDS
 
 PASSWORD = "correct horse battery"
 NEW = "a much longer passphrase"
@@ -49,7 +51,8 @@ def test_settings_is_in_the_navigation_and_its_old_addresses_lead_there(ana: tup
 def test_my_email_choices_are_saved_and_said(ana: tuple[TestClient, str], db_url: str) -> None:
     client, csrf = ana
     page = client.get("/settings").text
-    assert page.count('type="checkbox"') == 7 and page.count(" checked") == 7  # every kind, by default
+    kinds = len(KINDS)
+    assert page.count('type="checkbox"') == kinds and page.count(" checked") == kinds  # every kind, by default
     saved = client.post("/settings/email", data={"csrf": csrf, "kind-task": "yes", "kind-overdue": "yes"},
                         follow_redirects=False)
     assert saved.status_code == 303 and saved.headers["location"] == "/settings"
@@ -62,6 +65,10 @@ def test_my_email_choices_are_saved_and_said(ana: tuple[TestClient, str], db_url
     client.post("/settings/email", data={"csrf": csrf})
     with Engine(db_url) as engine:
         assert engine.notifications(reader="ana").email_kinds == []
+
+
+def test_every_kind_of_notification_has_its_words_on_settings() -> None:
+    assert set(KIND_WORDS) == set(KINDS)
 
 
 def test_a_new_calendar_link_is_shown_once_and_the_old_one_stops_working(ana: tuple[TestClient, str]) -> None:

@@ -58,3 +58,4 @@ def test_my_work_page_names_the_task_and_says_overdue_in_words(late: TestClient)
     assert 'Overdue: due <time datetime="2026-12-08">8 Dec 2026</time>' in tasks
     assert 'Due <time datetime="2026-12-09">9 Dec 2026</time>' in tasks
     assert tasks.count("Overdue") == 1
+    assert tasks.count("</a> <span class=\"muted\">— Kick-Off, as Producer</span>") == 3

@@ -119,7 +119,14 @@ def me(who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
 
 @router.get("/me/work")
 def my_work(who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
-    """What waits on me: tasks to mark done, gates to sign, projects I lead that can advance."""
+    """What waits on me: tasks to mark done, gates to sign, projects I lead that can advance.
+
+    Four lists (``tasks``, ``sign``, ``advance``, ``blocked``), each overdue first, then by due
+    date, then the longest waiting. An item has ``project``, ``name``, ``phase``,
+    ``phase_title``, ``round``, ``role``, ``role_title``, ``title`` (the task's words, or the
+    gate's title), ``seq``, ``since``, ``due`` (YYYY-MM-DD, or null), ``overdue`` and
+    ``due_in_days`` (working days left; negative: overdue by); a lead's item has ``blockers``
+    instead of a role."""
     return engine.work_of(who)
 
 

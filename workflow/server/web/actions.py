@@ -38,7 +38,7 @@ from workflow.server.checks import TEMPLATE_CHECKS
 from workflow.server.errors import for_the_caller
 from workflow.server.web import pages
 from workflow.server.web.flash import remember
-from workflow.server.web.render import page
+from workflow.server.web.render import page, when
 from workflow.server.web.session import safe_next, signed_in, viewer
 
 router = APIRouter()
@@ -190,7 +190,7 @@ def act(request: Request, code: str, form: Form) -> Response:
     if from_work and cmd.web is not None and cmd.web.action in DONE_FROM_WORK:
         return remember(request, see(back), **_done_from_work(engine, me, code, cmd.web.action, arguments))
     # what was done, in the status region the page focuses (the keyboard goes on from there)
-    details = describe(event.action, event.data)
+    details = describe(event.action, event.data, day=when)
     label = cmd.web.label if cmd.web is not None else cmd.name
     said = f"{code}: done ({label})" + (f": {details}." if details else ".")
     return remember(request, see(back), notice=said)

@@ -21,11 +21,10 @@ from workflow.server.web.views import nav_hidden, strip, waiting_on
 FOLDER = Path(__file__).parent
 # How a person proved who they were, for each way an event records (domain/vocabulary.py's AUTHS).
 AUTH_WORDS = {
-    "password": "signed in to the web app with their password",
-    "token": "used an API token",
-    "proxy": "named by the single-sign-on proxy's header",
-    "asserted": "named on the command line against the database, without a server (not proven: whoever "
-                "can write the database can act as anyone)",
+    "password": "signed in with their password",
+    "token": "an API token",
+    "proxy": "the single-sign-on proxy's header",
+    "asserted": "the command line on the database, no server: named, not proven",
     "system": "phasegate's own clock",
 }
 
@@ -36,7 +35,7 @@ def environment() -> Environment:
                       autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True,
                       auto_reload=False)
     env.filters["when"] = when
-    env.globals["describe"] = describe
+    env.globals["describe"] = lambda action, data: describe(action, data, day=when)
     env.globals["count"] = count
     env.globals["all_chains"] = all_chains
     env.globals["signature_words"] = signature_words

@@ -35,6 +35,7 @@ KIND_WORDS = {
     "remind": "a reminder of a signature I still owe",
     "escalate": "an escalation of a signature others owe",
     "overdue": "a phase I have work in is past its due date",
+    "changed": "a new version of a deliverable voids my signature",
 }
 
 
