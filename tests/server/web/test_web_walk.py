@@ -91,7 +91,7 @@ class Person:
 def assign(page: Page, role: str, person: str) -> None:
     form = page.get_by_role("form", name="Assign someone to a role")
     form.get_by_label("Role").select_option(label=role)
-    form.get_by_label("Person").fill(person)
+    form.get_by_label("Person").select_option(person)  # a list of the accounts
     answer = press(form.get_by_role("button", name="Assign"))
     assert answer is not None and answer.status == 303
     expect(page.get_by_role("row", name=re.compile(f"^{role}"))).to_contain_text(person)
