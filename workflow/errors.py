@@ -163,6 +163,21 @@ class PreconditionFailed(Conflict, exit_code=5, http_status=412, kind="precondit
     """The project moved on since the caller read it (``If-Match``): nobody signs what they did not see."""
 
 
+class DeliverablesChanged(PreconditionFailed):
+    """An approval was sent with the digests of deliverables that are no longer the current ones
+    (a new version came in since they were read): refused like a stale `If-Match`, with the
+    current set, so nobody signs bytes they did not see."""
+
+    def __init__(self, message: str, current: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.current = dict(current)
+
+    def to_dict(self) -> dict[str, object]:
+        out = super().to_dict()
+        out["deliverables"] = self.current
+        return out
+
+
 # -- the way back: an error body (HTTP, or the CLI's --json on stderr) as the exception it describes ----
 
 # kind -> the class that reports it. Each class names its own kind; where several share one,
@@ -188,7 +203,7 @@ def kinds_answered_with(status: int) -> list[str]:
 
 
 def markdown_table() -> str:
-    """Every error class as the README's error table (the README holds exactly this text; a test compares)."""
+    """Every error class as a markdown table (the docs' errors reference shows it, generated at build)."""
     lines = ["| exception | exit code | HTTP status | kind | when |", "| --- | --- | --- | --- | --- |"]
     for cls in every_error_class():
         when = " ".join((cls.__doc__ or "").split()).replace("``", "`")
@@ -224,4 +239,6 @@ def error_from_dict(body: Mapping[str, Any], *, retry_after: int = 0) -> Phasega
         return Throttled(message, retry_after)
     if cls is Busy:
         return Busy(message, retry_after or 1)
+    if cls is PreconditionFailed and isinstance(body.get("deliverables"), dict):
+        return DeliverablesChanged(message, body["deliverables"])
     return (cls or PhasegateError)(message)

@@ -2,10 +2,11 @@
 
 Each ``PHASEGATE_*`` variable is one field of :class:`Environment` (named apart from the
 server's options, ``workflow.server.settings.Settings``), with its name, its default
-and what it means (the README's Settings table is :func:`markdown_table`'s text; a test
-compares). :func:`_environ` is the one function in ``workflow/`` that touches ``os.environ``
-(a design test fails on any other): the edges (a CLI command, the server's start, the
-outbox's worker) take :func:`current` and pass the values in; the domain never reads it.
+and what it means (the docs' settings reference, docs/reference/settings.md, is
+:func:`markdown_table`'s text, generated when the site is built). :func:`_environ` is the one
+function in ``workflow/`` that touches ``os.environ`` (a design test fails on any other): the
+edges (a CLI command, the server's start, the outbox's worker) take :func:`current` and pass the
+values in; the domain never reads it.
 
 Nothing is cached: a variable changed while the process runs (a test's ``monkeypatch``,
 ``phasegate serve`` handing its options to its workers) is seen by the next read. A
@@ -33,6 +34,8 @@ SMTP_URL = "PHASEGATE_SMTP_URL"
 MAIL_FROM = "PHASEGATE_MAIL_FROM"
 BASE_URL = "PHASEGATE_BASE_URL"
 SERVER_SETTINGS = "PHASEGATE_SERVER_SETTINGS"
+FILES = "PHASEGATE_FILES"
+MAX_FILE_MIB = "PHASEGATE_MAX_FILE_MIB"
 
 LOCK_WAIT_DEFAULT_S = 5.0
 SQLITE_CACHE_KIB = 32 * 1024
@@ -61,6 +64,15 @@ def _sqlite_cache_kib(raw: str | None) -> int:
     except ValueError:
         return SQLITE_CACHE_KIB
     return max(256, int(mib * 1024))
+
+
+def _mib(raw: str | None) -> int | None:
+    """A size in MiB as bytes (None: unset or not a positive number, the limit's default)."""
+    try:
+        mib = float(raw) if raw else 0.0
+    except ValueError:
+        return None
+    return int(mib * 1024 * 1024) if mib > 0 else None
 
 
 def _key(raw: str | None) -> bytes | None:
@@ -109,6 +121,11 @@ class Environment:
     base_url: str | None = _setting(
         BASE_URL, "`http://127.0.0.1:8765`", "where the links in notifications point: `…/projects/CODE`",
         _text)
+    files: str | None = _setting(
+        FILES, "— (in the database)", "a directory deliverables' bytes are stored in, each file under its "
+        "sha256, instead of the database (every host sharing the database needs it, at the same path)", _text)
+    max_file_bytes: int | None = _setting(
+        MAX_FILE_MIB, "100", "the largest deliverable file accepted, in MiB", _mib)
     server_settings: str | None = _setting(
         SERVER_SETTINGS, "—", "set by `phasegate serve` for its workers (its options, as JSON); not "
         "for people to set", _text)
@@ -151,7 +168,7 @@ def child_environment(**extra: str) -> dict[str, str]:
 
 
 def markdown_table() -> str:
-    """Every setting as the README's Settings table (the README holds exactly this text)."""
+    """Every setting as a markdown table (the docs' settings reference shows it)."""
     lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
     for f in _FIELDS.values():
         default = f.metadata["default"]
@@ -159,5 +176,5 @@ def markdown_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-if __name__ == "__main__":  # python -m workflow.settings: the table, to paste where the README holds it
+if __name__ == "__main__":  # python -m workflow.settings: the table, as the docs show it
     print(markdown_table(), end="")

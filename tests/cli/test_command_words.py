@@ -46,4 +46,6 @@ def test_every_project_command_on_the_command_line_is_declared() -> None:
         return found
 
     with click.Context(cli) as ctx:
-        assert walk(cli, (), ctx) - {("project", "create")} == declared
+        # deliverable add takes a file, which the table's text parameters cannot carry: wired directly
+        # (workflow/engine/deliverables/add.py), its rule declared once (rules.may_add_deliverable)
+        assert walk(cli, (), ctx) - {("project", "create"), ("deliverable", "add")} == declared

@@ -688,6 +688,10 @@ SAMPLES = {
     "phase_ref": "build",
     "span": "2d",
     "escalate_to": "lead",
+    "deliverables": [{"key": "brief", "title": "Brief"}],
+    "deliverable_key": "brief",
+    "by_roles": ["team"],
+    "carry_over": ["note", "name"],
 }
 # A key that only means something beside another (whom to escalate to needs when).
 COMPANIONS = {"escalate_to": {"escalate_after": "4d"}}
@@ -711,6 +715,9 @@ def level_of(document: dict, level: str) -> dict:
         "gate": lambda: document["phases"][0].setdefault(
             "gate", {"title": "Sign-off", "approvers": ["team"]}
         ),
+        "deliverable": lambda: document["phases"][0].setdefault(
+            "deliverables", [{"key": "brief", "title": "Brief"}]
+        )[0],
     }[level]()
 
 
@@ -780,6 +787,10 @@ def test_builtins_round_trip_through_the_schema(key: str) -> None:
                 "distinct_people": "true" if phase.gate.distinct_people else "false",
                 "on_reject": phase.gate.on_reject,
             }
+        if phase.deliverables:
+            item["deliverables"] = [{"key": d.key, "title": d.title, "by": list(d.by),
+                                     "required": "true" if d.required else "false"}
+                                    for d in phase.deliverables]
         document["phases"].append(item)
     for fields in (document, *document["roles"].values(), *document["phases"]):
         assert set(fields) <= set().union(*(schema.allowed_keys(level) for level in schema.LEVELS))

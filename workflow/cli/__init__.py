@@ -14,6 +14,7 @@ from workflow.cli import (  # noqa: F401  (they register them)
     work,
 )
 from workflow.cli.app import accept_json_after_the_command, cli, main, run
+from workflow.cli.files import commands as _files  # noqa: F401  (deliverable, audit prove)
 
 accept_json_after_the_command(cli)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +13,9 @@ from workflow.cli.params import CODE, FilePath, complete_codes, complete_templat
 from workflow.domain.inputs import COUNT_MAX, JOBS_MAX
 from workflow.domain.vocabulary import HISTORY_ACTIONS
 from workflow.errors import AuditBroken, NotPermitted, PhasegateError
+
+if TYPE_CHECKING:
+    from workflow.domain.deliverables import FilesReport
 
 # -- history and audit --------------------------------------------------------------------------------
 
@@ -84,10 +88,15 @@ def audit_verify(s: Session, code: str | None, checkpoint: str | None, jobs: int
 
     anchor = None if checkpoint is None else Path(checkpoint)
     result = s.engine.verify_audit(code, reader=s.actor, checkpoint=anchor, jobs=jobs, replay=not no_replay)
+    files = _verify_files(s, code) if result.ok else None
     if s.json:
-        emit_json(result.to_dict())
+        emit_json({**result.to_dict(), **({"files": files.to_dict()} if files is not None else {})})
     if not result.ok:
         raise AuditBroken(f"audit verification failed: {result.first_broken}")
+    if files is not None and not files.ok:
+        raise AuditBroken("audit verification failed: the stored deliverables do not match their record: "
+                          + "; ".join(str(b) for b in files.broken[:10])
+                          + (f" (and {len(files.broken) - 10} more)" if len(files.broken) > 10 else ""))
     if not s.json:
         from workflow.domain.wording import all_chains, count, signature_words
 
@@ -98,7 +107,17 @@ def audit_verify(s: Session, code: str | None, checkpoint: str | None, jobs: int
             signed = signature_words(result.checkpoint_signature)
             line += (f"; {all_chains(result.checkpoint_chains)} of the checkpoint of "
                      f"{result.checkpoint_created_at} intact ({signed})")
+        if files is not None and files.files_checked:
+            line += f"; {count(files.files_checked, 'stored file')} hash to their recorded sha256"
         emit(line)
+
+
+def _verify_files(s: Session, code: str | None) -> FilesReport | None:
+    """The deliverables' bytes hashed again (on a database; the server's own verify does it there)."""
+    from workflow.engine import Engine
+
+    engine = s.engine
+    return engine.verify_deliverables(code, reader=s.actor) if isinstance(engine, Engine) else None
 
 
 @audit.command("checkpoint")
@@ -130,7 +149,9 @@ def audit_checkpoint(s: Session, output: str | None, force: bool, jobs: int | No
 
 
 @audit.command("export")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
+              help="jsonl: one event as JSON per line; csv: a row per event, its main fields in columns and "
+                   "its whole data as JSON.")
 @click.option("--output", "output", type=FilePath(dir_okay=False), metavar="FILE",
               help="Write to FILE instead of stdout.")
 @click.option("--project", "project", metavar="CODE", shell_complete=complete_codes,

@@ -31,6 +31,8 @@ WORDS = {
     "remind": ("reminder", "Project {code} still waits for you in phase {phase}."),
     "escalate": ("escalated", "Project {code} has waited too long in phase {phase}: it is escalated to you."),
     "overdue": ("overdue", "Phase {phase} of project {code} is past its due date."),
+    "changed": ("changed after you signed", "The {deliverable} of project {code} changed after you signed: "
+                "please look again (phase {phase})."),
 }
 
 
@@ -47,7 +49,8 @@ def event_of(row: Claimed) -> dict[str, Any]:
 def summary(row: Claimed) -> str:
     code = row.event.project or SYSTEM_CHAIN
     sentence = WORDS.get(row.kind, (row.kind, "{code}: {phase}"))[1]
-    return sentence.format(code=code, phase=row.event.phase or "-")
+    deliverable = row.event.data.get("title") or "deliverable"
+    return sentence.format(code=code, phase=row.event.phase or "-", deliverable=deliverable)
 
 
 def webhook_body(row: Claimed, base_url: str) -> bytes:

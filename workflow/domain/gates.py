@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from workflow.domain import deliverables
+from workflow.domain.deliverables import Current
 from workflow.domain.templates.definition import Definition, Gate, Phase, possessive
 
 
@@ -27,10 +29,11 @@ class PhaseEvaluation:
     blockers: tuple[str, ...]  # sentences, each naming who can clear it now
     can_do: Mapping[str, tuple[str, ...]]  # open task role -> people who can mark it done
     can_sign: Mapping[str, tuple[str, ...]]  # missing approver role -> people who can approve it now
+    deliverables_missing: tuple[str, ...] = ()  # required deliverables without a version yet
 
     @property
     def ready(self) -> bool:
-        return not self.tasks_open and self.gate_satisfied
+        return not self.tasks_open and self.gate_satisfied and not self.deliverables_missing
 
 
 def approvals_counted(gate: Gate, approvals: Mapping[str, str]) -> int:
@@ -60,8 +63,12 @@ def evaluate(
     tasks_done: Mapping[str, str],
     approvals: Mapping[str, str],
     team: Mapping[str, Sequence[str]],
+    present: Mapping[str, Current] | None = None,
 ) -> PhaseEvaluation:
-    """What still stands between ``phase`` (in its current round) and the next phase."""
+    """What still stands between ``phase`` (in its current round) and the next phase.
+
+    ``present``: the phase's deliverables that have a version (None: not asked, as the
+    notifications and the schedule do); a required one missing is a blocker."""
     tasks_open = tuple(role for role in phase.task_roles if role not in tasks_done)
     can_do = {role: tuple(team.get(role) or ()) for role in tasks_open}
     blockers = [
@@ -69,12 +76,16 @@ def evaluate(
         + (", ".join(can_do[role]) or "nobody holds the role yet; assign someone to it")
         for role in tasks_open
     ]
+    waiting: tuple[str, ...] = ()
+    if present is not None and phase.deliverables:
+        waiting = tuple(d.key for d in phase.deliverables if d.required and d.key not in present)
+        blockers += deliverables.missing(definition, phase, present, team)
     gate = phase.gate
     if gate is None:
-        return PhaseEvaluation(tasks_open, True, (), tuple(blockers), can_do, {})
+        return PhaseEvaluation(tasks_open, True, (), tuple(blockers), can_do, {}, waiting)
     satisfied, missing = gate_open(gate, approvals)
     if satisfied:
-        return PhaseEvaluation(tasks_open, True, (), tuple(blockers), can_do, {})
+        return PhaseEvaluation(tasks_open, True, (), tuple(blockers), can_do, {}, waiting)
     can_sign = {r: tuple(p for p in team.get(r) or () if may_sign(gate, p, approvals)) for r in missing}
     who = {r: _who_can_sign(definition, r, can_sign[r], team, approvals) for r in missing}
     if gate.required == "all":
@@ -87,7 +98,7 @@ def evaluate(
         blockers.append(
             f"waiting for {more} more approval{'s' if more != 1 else ''} of '{gate.title}' from: {listed}"
         )
-    return PhaseEvaluation(tasks_open, False, missing, tuple(blockers), can_do, can_sign)
+    return PhaseEvaluation(tasks_open, False, missing, tuple(blockers), can_do, can_sign, waiting)
 
 
 def _who_can_sign(

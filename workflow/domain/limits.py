@@ -55,6 +55,15 @@ TEMPLATE_BYTES = declare(
     "bytes",
     "refused before it is decoded or parsed; the built-in templates are under 10 KiB",
 )
+DELIVERABLE_BYTES = declare(
+    "DELIVERABLE_BYTES",
+    "a deliverable's file",
+    100 * 1024 * 1024,
+    "bytes",
+    "an SOW, an estimate, QA material: streamed in and out 1 MiB at a time, never whole in memory; a "
+    "larger file is refused while it streams, and nothing of it is kept",
+    "PHASEGATE_MAX_FILE_MIB",
+)
 
 # -- delivering webhooks (workflow/delivery/webhooks.py, workflow/delivery/worker.py) -----------------
 WEBHOOK_ANSWER_BYTES = declare(

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Set
 from typing import NamedTuple
 
-from workflow.domain import inputs
+from workflow.domain import deliverables, inputs
 from workflow.domain.state import ProjectState, Signature, TaskDone
-from workflow.domain.templates.definition import Definition, Gate, Phase, possessive
+from workflow.domain.templates.definition import Definition, Deliverable, Gate, Phase, possessive
 from workflow.domain.templates.machine import Binding, fire, position
 from workflow.domain.templates.version import TemplateVersion
 from workflow.domain.vocabulary import ACTIVE, ASSERTED, CLOSED, DISABLED, ON_HOLD, READ_EVERYTHING, Auth
@@ -272,7 +272,34 @@ def may_reopen_task(ctx: Context, role: str) -> tuple[str, str, TaskDone]:
 def may_approve(ctx: Context, role: str) -> Gate:
     gate = require_signer(ctx, role, "approve")
     require_four_eyes(ctx, gate, role)
+    waiting = deliverables.missing(ctx.definition, ctx.phase, ctx.state.deliverables, ctx.state.team)
+    if waiting:
+        raise RuleRefused(f"'{gate.title}' cannot be approved yet: " + "; ".join(waiting), waiting)
     return gate
+
+
+def may_add_deliverable(ctx: Context, key: str) -> tuple[Deliverable, str]:
+    """(the deliverable, the role the actor adds it under): a holder of a role in its ``by``, in the
+    phase that declares it while it is the current one, the project active."""
+    declared, home = ctx.phase.deliverable(key), ctx.phase
+    if declared is None:
+        elsewhere = next((p for p in ctx.definition.phases if p.deliverable(key)), None)
+        if elsewhere is None:
+            keys = ", ".join(d.key for p in ctx.definition.phases for d in p.deliverables) or "none"
+            raise NotFound(f"template {ctx.tpl.key} declares no deliverable {inputs.shown(key)} "
+                           f"(its deliverables: {keys})")
+        declared, home = elsewhere.deliverable(key), elsewhere
+        assert declared is not None
+    authority = next((r for r in declared.by if ctx.holds(r)), None)
+    if authority is None:
+        titles = " or ".join(f"the {ctx.role_title(r)}" for r in declared.by)
+        raise NotPermitted(f"{ctx.actor} may not add versions of the {declared.title} on {ctx.code}: "
+                           f"that needs {titles} role")
+    require_active(ctx, "add deliverables")
+    if ctx.phase.deliverable(key) is None:
+        raise RuleRefused(f"the {declared.title} belongs to {home.title}, and {ctx.code} is in "
+                          f"{ctx.phase.title}: versions are added in their own phase while it is current")
+    return declared, authority
 
 
 def may_withdraw(ctx: Context, role: str) -> tuple[Gate, Signature]:

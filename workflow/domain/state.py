@@ -15,9 +15,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
 from typing import NamedTuple
 
 from workflow.domain.audit.events import canonical_json
+from workflow.domain.deliverables import Current
 from workflow.domain.gates import PhaseEvaluation, evaluate
 from workflow.domain.schedule.clock import Clock
 from workflow.domain.templates.definition import Definition, Phase
@@ -74,6 +76,9 @@ class ProjectState(NamedTuple):
     authority: Mapping[tuple[str, str], int]  # (role, person) -> the assign event that gave it
     tasks: Mapping[str, TaskDone]  # role -> its task done this round
     approvals: Mapping[str, Signature]  # role -> its approval this round
+    # The current phase's deliverables that have a version: key -> the newest (read only where the
+    # phase declares deliverables; empty otherwise).
+    deliverables: Mapping[str, Current] = MappingProxyType({})
 
     @property
     def clock(self) -> Clock:
@@ -99,6 +104,7 @@ class ProjectState(NamedTuple):
             {r: t.person for r, t in self.tasks.items()},
             {r: a.person for r, a in self.approvals.items()},
             self.team,
+            self.deliverables,
         )
 
     def entered(self, phase: str) -> tuple[int, str]:

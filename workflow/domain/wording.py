@@ -33,6 +33,14 @@ def describe(action: str, data: dict[str, Any], *, phases: Mapping[str, str] | N
         rows = voided.get("approvals") or voided.get("tasks") or []
         what = [f"{_titled(roles, v.get('role'))} by {v.get('person')}" for v in rows]
         text = f"voids {', '.join(what)}" + (f" — {data['reason']}" if data.get("reason") else "")
+    elif action == "deliverable.add":
+        shown = data.get("name") if data.get("kind") != "link" else (data.get("label") or data.get("url"))
+        text = f"{data.get('title')} v{data.get('version')}: {shown}"
+        if data.get("sha256"):
+            text += f" (sha256 {str(data['sha256'])[:12]})"
+        voided = (data.get("voided") or {}).get("approvals") or []
+        if voided:
+            text += "; voids " + ", ".join(f"{v.get('role')} by {v.get('person')}" for v in voided)
     elif action == "task.done":
         text = f"{role}: '{data.get('task')}'"
         if data.get("note"):

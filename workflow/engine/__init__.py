@@ -14,6 +14,7 @@
 ``engine/reads.py``           status (now or then), history
 ``engine/board.py``           the board, streamed in pages
 ``engine/audit.py``           verify, checkpoints, export, reports
+``engine/deliverables/``      versions of a phase's documents, their bytes, the proof from a file
 ``engine/running.py``         how every project command runs (lock, rules, event)
 ``engine/commands.py``        each project command's body, by name (``@implements``)
 ``engine/moves.py``           a project's status with the moves a person may make
@@ -52,6 +53,9 @@ from workflow.engine import reads as _reads
 from workflow.engine import staffing as _staffing
 from workflow.engine import templates as _templates
 from workflow.engine import work as _work  # noqa: F401 (its commands' bodies register themselves)
+from workflow.engine.deliverables import add as _deliverables_add
+from workflow.engine.deliverables import proof as _proof
+from workflow.engine.deliverables import read as _deliverables
 from workflow.engine.people import accounts as _people
 from workflow.engine.people import signin as _signin
 from workflow.engine.schedule import due as _schedules  # noqa: F401 (set_due's body registers itself)
@@ -143,6 +147,14 @@ class Engine(ProjectCommands):
     calendar_entries = _bound(_calendar.entries)
     new_calendar_key = _bound(_calendar.new_calendar_key)
     calendar_owner = _bound(_calendar.calendar_owner)
+
+    # -- deliverables (engine/deliverables/: the API written down in its __init__) ----------------------
+    add_deliverable = _bound(_deliverables_add.add_deliverable)
+    may_add_deliverable = _bound(_deliverables_add.may_add_deliverable)
+    deliverables = _bound(_deliverables.deliverables)
+    open_deliverable = _bound(_deliverables.open_deliverable)
+    prove = _bound(_proof.prove)
+    verify_deliverables = _bound(_proof.verify_deliverables)
 
     # -- notifications (delivering them: workflow/delivery) -------------------------------------------
     add_webhook = _bound(_notifications.add_webhook)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from workflow.domain import deliverables as files
 from workflow.domain import rules
 from workflow.domain.audit.events import Event
 from workflow.domain.rules import Context
@@ -16,6 +17,7 @@ from workflow.domain.templates.machine import settle
 from workflow.domain.vocabulary import COMPLETED, ON_HOLD
 from workflow.engine.commands import implements
 from workflow.engine.running import record
+from workflow.errors import DeliverablesChanged
 from workflow.storage import statements as sql
 from workflow.storage.transaction import WriteTx
 
@@ -47,8 +49,15 @@ def complete_task(ctx: Context, tx: WriteTx, role: str, note: str | None) -> Eve
 
 
 @implements("approve")
-def approve(ctx: Context, tx: WriteTx, role: str, comment: str | None) -> Event:
+def approve(ctx: Context, tx: WriteTx, role: str, comment: str | None,
+            deliverables: dict[str, str] | None) -> Event:
     gate = rules.may_approve(ctx, role)
+    present = ctx.state.deliverables
+    if deliverables is not None and files.seen_differs(ctx.phase, present, deliverables):
+        raise DeliverablesChanged(
+            f"the deliverables of {ctx.phase.title} on {ctx.code} are not the ones this approval was given "
+            f"on (a new version came in since they were read); look at the current ones and approve again",
+            files.current_digests(present))
     tx.write(
         sql.INSERT_APPROVAL,
         {
@@ -63,12 +72,14 @@ def approve(ctx: Context, tx: WriteTx, role: str, comment: str | None) -> Event:
             "auth": ctx.auth,
         },
     )
-    data = {
+    data: dict[str, Any] = {
         "gate": gate.title,
         "decision": "approved",
         "comment": comment,
         "meaning": meaning(gate.title, ctx.phase.title, ctx.state.round),
     }
+    if ctx.phase.deliverables:  # what was signed: each deliverable's version and sha256, in the hashed event
+        data["deliverables"] = files.binding(ctx.phase, present)
     return record(ctx, tx, "approve", data, authority=role)
 
 

@@ -7,15 +7,19 @@ first (``Dialect.locked_project``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from workflow.domain.audit.events import Event
 from workflow.domain.state import ProjectState, Signature, TaskDone
 from workflow.domain.vocabulary import ASSERTED, ON_HOLD
 from workflow.storage import statements as sql
+from workflow.storage.files.versions import with_deliverables
 from workflow.storage.outbox import Recipients
 from workflow.storage.statements import ProjectRow
+
+NONE: Mapping[str, Any] = MappingProxyType({})  # the deliverables, read apart (storage/files/versions.py)
 
 if TYPE_CHECKING:
     from workflow.storage.transaction import ReadTx, WriteTx
@@ -27,7 +31,7 @@ def locked_project(tx: WriteTx, code: str, actor: str) -> tuple[ProjectState, fr
     if row is None:
         return None
     state, privileges, tx.recipients = _loaded(row, round_rows)
-    return state, privileges
+    return with_deliverables(tx, state, tx.template(state.template_id).definition), privileges
 
 
 def read_project(tx: ReadTx, code: str, reader: str) -> tuple[ProjectState, frozenset[str]] | None:
@@ -37,7 +41,8 @@ def read_project(tx: ReadTx, code: str, reader: str) -> tuple[ProjectState, froz
         return None
     row = ProjectRow._make(found)
     round_rows = tx.execute(sql.ROUND, project_id=row.id, actor=reader, phase=row.phase, round=row.round)
-    return state_of(row, round_rows.fetchall())
+    state, privileges = state_of(row, round_rows.fetchall())
+    return with_deliverables(tx, state, tx.template(state.template_id).definition), privileges
 
 
 def recent_events(tx: ReadTx, state: ProjectState) -> dict[str, Event]:
@@ -88,7 +93,7 @@ def _loaded(row: ProjectRow, round_rows: Iterable[Any]) -> tuple[ProjectState, f
         people.sort()
     # The row's fields are the state's first ones (checked below): built from the row as it is.
     state = ProjectState._make(
-        (*row, {role: tuple(people) for role, people in team.items()}, authority, tasks, approvals)
+        (*row, {role: tuple(people) for role, people in team.items()}, authority, tasks, approvals, NONE)
     )
     return state, frozenset(privileges), Recipients(frozenset(members), emails, tuple(hooks))
 

@@ -11,12 +11,14 @@ compares the two (``alembic check``) so a change here without a migration fails.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -304,4 +306,51 @@ notify_settings = Table(
     Column("calendar_key_hash", HASH),  # sha256 of the feed's secret; None: no feed
     Column("updated_at", TIME, nullable=False),
     UniqueConstraint("calendar_key_hash", name="uq_notify_settings_calendar_key_hash"),
+)
+
+# A deliverable's versions (issue 23): one row per version of one key in one phase of a project,
+# written with its ``deliverable.add`` event. A file's bytes are in ``blobs``, by sha256; a link
+# (work that lives elsewhere) has a url and no sha256: phasegate has not seen its content.
+deliverables = Table(
+    "deliverables",
+    metadata,
+    Column("project_id", Integer, ForeignKey("projects.id"), primary_key=True),
+    Column("phase", KEY, primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("round", Integer, nullable=False),  # the phase's round it was added in
+    Column("kind", String(8), nullable=False),  # file | link
+    Column("sha256", HASH),
+    Column("size", BigInteger),
+    Column("name", String(255)),
+    Column("media_type", String(128)),  # sniffed from the bytes, never taken from the name
+    Column("note", Text),
+    Column("url", String(2000)),
+    Column("label", String(200)),
+    Column("person", PERSON, nullable=False),
+    Column("added_at", TIME, nullable=False),
+    Column("seq", Integer, nullable=False),  # the deliverable.add event
+    CheckConstraint("kind IN ('file', 'link')", name="kind"),
+    Index("ix_deliverables_sha256", "sha256"),
+)
+
+# Content-addressed bytes: one row per distinct file, its bytes in ``blob_chunks`` (1 MiB each,
+# so nothing is whole in memory) or, with PHASEGATE_FILES, in that directory under its sha256.
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("sha256", HASH, primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("chunks", Integer, nullable=False),  # rows in blob_chunks (0: stored in the directory)
+    Column("place", String(8), nullable=False),  # db | dir
+    Column("stored_at", TIME, nullable=False),
+    CheckConstraint("place IN ('db', 'dir')", name="place"),
+)
+
+blob_chunks = Table(
+    "blob_chunks",
+    metadata,
+    Column("sha256", HASH, ForeignKey("blobs.sha256"), primary_key=True),
+    Column("n", Integer, primary_key=True),  # 0, 1, …
+    Column("data", LargeBinary, nullable=False),
 )

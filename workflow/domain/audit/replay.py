@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, Protocol
 
 from workflow.domain.audit.events import SYSTEM_CHAIN, canonical_json
+from workflow.domain.deliverables import Current
 from workflow.domain.state import ProjectState, Signature, TaskDone
 from workflow.domain.vocabulary import ACTIVE, ASSERTED, CLOCK_ACTIONS, ON_HOLD, TRIGGERS, Status
 from workflow.errors import AuditBroken
@@ -142,6 +143,7 @@ class Replay:
         self.tasks: dict[RoundKey, TaskDone] = {}  # every round's, as the tasks table holds them
         self.approvals: dict[RoundKey, Signature] = {}
         self.timers: dict[TimerKey, int] = {}  # every round's notices given, as the timers table holds them
+        self.deliverables: dict[tuple[str, str], Current] = {}  # (phase, key) -> its newest version
 
     def apply(self, e: Recorded) -> None:
         """Apply one event (the next of the chain); :class:`Unreplayable` if it cannot be."""
@@ -187,6 +189,13 @@ class Replay:
             self.tasks.pop((*where, t["role"]), None)
         for a in voided.get("approvals", ()):
             self.approvals.pop((*where, a["role"]), None)
+
+    def _deliverable(self, e: Recorded, d: dict[str, Any]) -> None:
+        """A version added: the newest of its key; the approvals it voided go."""
+        self._void(e, d)
+        self.deliverables[(e.phase or self.phase, d["key"])] = Current(
+            d["version"], d.get("sha256"), d.get("kind", "file"), d.get("name") or d.get("label"),
+            d.get("url"), d.get("note"))
 
     def _task_done(self, e: Recorded, d: dict[str, Any]) -> None:
         self.tasks[(e.phase or self.phase, d["round"], d["role"])] = TaskDone(
@@ -256,6 +265,7 @@ class Replay:
             approvals={
                 role: a for (phase, rnd, role), a in self.approvals.items() if (phase, rnd) == current
             },
+            deliverables={key: c for (phase, key), c in self.deliverables.items() if phase == self.phase},
         )
 
 
@@ -267,6 +277,7 @@ _STEPS: dict[str, Callable[[Replay, Recorded, dict[str, Any]], None]] = {
     "approve": Replay._approve,
     "withdraw": Replay._void,
     "task.reopen": Replay._void,
+    "deliverable.add": Replay._deliverable,
     "due": Replay._due,
     # tick's notices: on the record, each with its timers rows
     "remind": Replay._notice,

@@ -17,7 +17,7 @@ from workflow.domain.gates import evaluate
 from workflow.domain.templates.definition import Definition, Phase
 from workflow.domain.vocabulary import ACTIVE
 
-KINDS = ("task", "sign", "ready", "rejected", "remind", "escalate", "overdue")
+KINDS = ("task", "sign", "ready", "rejected", "remind", "escalate", "overdue", "changed")
 
 
 class Ask(NamedTuple):
@@ -45,6 +45,9 @@ def asks_of(definition: Definition, phase: Phase, status: str, team: Mapping[str
         done: dict[str, str] = {**tasks_done, str(role): actor}
         if all(r in done for r in phase.task_roles):
             found = _gate_waits(definition, phase, team, done, approvals) or _ready(definition, team)
+    elif action == "deliverable.add":  # a new version voided what they signed: they look again
+        for voided in data["voided"]["approvals"]:
+            found.append(Ask("changed", (voided["person"],), voided["role"]))
     elif action == "task.reopen":
         for voided in data["voided"]["tasks"]:
             found.append(Ask("task", tuple(team.get(voided["role"], ())), voided["role"]))

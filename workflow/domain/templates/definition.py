@@ -49,6 +49,22 @@ class Gate:
 
 
 @dataclass(frozen=True)
+class Deliverable:
+    """Something a phase produces and its gate signs: versions of it are added by the holders of the
+    roles in ``by``; a ``required`` one must be in before the gate can be approved or the phase left.
+
+    ``carry_over``: what may change in a new version (``note``, ``name``) while the approvals
+    given to the previous one still count; never the bytes (a changed sha256 always voids them)."""
+
+    key: str
+    title: str
+    by: tuple[str, ...]  # filled by the loader when absent: the roles with a task in the phase, and the lead
+    required: bool = True
+    carry_over: tuple[str, ...] = ()
+    description: str | None = None
+
+
+@dataclass(frozen=True)
 class Phase:
     key: str
     title: str
@@ -56,6 +72,13 @@ class Phase:
     gate: Gate | None = None
     description: str | None = None
     duration: str | None = None  # the time a round of the phase is planned to take ("5d": working days)
+    deliverables: tuple[Deliverable, ...] = ()
+
+    def deliverable(self, key: str) -> Deliverable | None:
+        for d in self.deliverables:
+            if d.key == key:
+                return d
+        return None
 
     @property
     def task_roles(self) -> tuple[str, ...]:
@@ -135,6 +158,10 @@ def definition_to_dict(definition: Definition) -> dict[str, Any]:
                     "escalate_to": p.gate.escalate_to,
                 },
                 "duration": p.duration,
+                **({"deliverables": [
+                    {"key": d.key, "title": d.title, "by": list(d.by), "required": d.required,
+                     "carry_over": list(d.carry_over), "description": d.description}
+                    for d in p.deliverables]} if p.deliverables else {}),
             }
             for p in definition.phases
         ],
@@ -162,7 +189,12 @@ def definition_from_dict(data: dict[str, Any]) -> Definition:
             )
         )
         tasks = tuple((r, t) for r, t in p["tasks"])
-        phases.append(Phase(p["key"], p["title"], tasks, gate, p["description"], p.get("duration")))
+        # compiled before deliverables existed: none
+        deliverables = tuple(Deliverable(d["key"], d["title"], tuple(d["by"]), d["required"],
+                                         tuple(d["carry_over"]), d.get("description"))
+                             for d in p.get("deliverables", ()))
+        phases.append(Phase(p["key"], p["title"], tasks, gate, p["description"], p.get("duration"),
+                            deliverables))
     return Definition(
         key=data["key"],
         title=data["title"],

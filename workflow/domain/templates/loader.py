@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from workflow.domain.templates import deliverables as _deliverables
 from workflow.domain.templates import schema
 from workflow.domain.templates.definition import Definition, Gate, Phase, Role
 from workflow.domain.templates.reader import (
@@ -97,6 +98,10 @@ class _Builder(ShapeChecker):
             "phase_ref": self.phase_ref,
             "span": self.span,
             "escalate_to": self.escalate_to,
+            "deliverables": lambda k, v, what: _deliverables.read(self, k, v, what),
+            "deliverable_key": lambda k, v, what: self.key(v, what, schema.PHASE_KEY, "deliverable_key"),
+            "by_roles": lambda k, v, what: _deliverables.by_roles(self, k, v, what),
+            "carry_over": lambda k, v, what: _deliverables.carry_over(self, k, v, what),
         })
         # Set while converting one phase: its label, position and key.
         self.phase_label = ""
@@ -208,7 +213,7 @@ class _Builder(ShapeChecker):
         if tasks == {} and gate is None:
             self.add(node, f"{label} has neither tasks nor a gate; give it at least one of them")
         if INVALID in (values["key"], values["title"], values["description"], tasks, gate,
-                       values["duration"]):
+                       values["duration"], values["deliverables"]):
             return INVALID
         return {
             "key": values["key"],
@@ -217,6 +222,7 @@ class _Builder(ShapeChecker):
             "tasks": tasks,
             "gate": gate,
             "duration": values["duration"],
+            "deliverables": values["deliverables"] or (),
         }
 
     def tasks(self, key: Node, node: Node, what: str) -> Any:
@@ -333,23 +339,25 @@ class _Builder(ShapeChecker):
             raise DefinitionError(in_order(self.problems))
         roles: tuple[Role, ...] = values["roles"]
         order = {role.key: i for i, role in enumerate(roles)}
-        phases = tuple(
-            Phase(
+        phases = []
+        for p in values["phases"]:
+            tasks = tuple(sorted(p["tasks"].items(), key=lambda item: order[item[0]]))
+            phases.append(Phase(
                 key=p["key"],
                 title=p["title"],
-                tasks=tuple(sorted(p["tasks"].items(), key=lambda item: order[item[0]])),
+                tasks=tasks,
                 gate=p["gate"],
                 description=p["description"],
                 duration=p["duration"],
-            )
-            for p in values["phases"]
-        )
+                deliverables=_deliverables.finish(p["deliverables"], tuple(r for r, _ in tasks),
+                                                  values["lead"]),
+            ))
         return Definition(
             key=values["key"],
             title=values["title"],
             roles=roles,
             lead=values["lead"],
-            phases=phases,
+            phases=tuple(phases),
             description=values["description"],
         )
 

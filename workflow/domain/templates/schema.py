@@ -67,11 +67,20 @@ KINDS: dict[str, str] = {
     "phase_ref": "the key of this phase or an earlier one",
     "span": "a number of working days or hours, such as 5d or 4h (1 to 999)",
     "escalate_to": "lead, admin or the key of a declared role",
+    "deliverables": "a list of deliverables, each a mapping with key and title",
+    "deliverable_key": f"a key of lowercase letters a-z, digits and '_' (at most {MAX_KEY_LENGTH} "
+                       "characters)",
+    "by_roles": "a non-empty list of declared role keys",
+    "carry_over": "a list of what may change while approvals carry over: note, name",
 }
+
+#: What a new version of a deliverable may change while the approvals of the previous one still count.
+CARRY_OVER = ("note", "name")
 
 #: Allowed keys per level, in the order a template usually writes them.
 #: "template" is the document itself; "role" is one value under ``roles``;
-#: "phase" is one item of ``phases``; "gate" is a phase's ``gate``.
+#: "phase" is one item of ``phases``; "gate" is a phase's ``gate``; "deliverable" one item of a phase's
+#: ``deliverables``.
 LEVELS: dict[str, dict[str, Field]] = {
     "template": {
         "key": Field("template_key", required=True),
@@ -92,6 +101,15 @@ LEVELS: dict[str, dict[str, Field]] = {
         "tasks": Field("tasks"),
         "gate": Field("gate"),
         "duration": Field("span"),
+        "deliverables": Field("deliverables"),
+    },
+    "deliverable": {
+        "key": Field("deliverable_key", required=True),
+        "title": Field("title", required=True),
+        "by": Field("by_roles"),  # absent: the roles with a task in the phase, and the lead
+        "required": Field("boolean", default=True),
+        "carry_over": Field("carry_over", default=()),
+        "description": Field("description"),
     },
     "gate": {
         "title": Field("title", required=True),

@@ -1,4 +1,5 @@
-"""The pages people read: my work, the board, a project, templates, audit, people, my tokens.
+"""The pages people read: my work, the board, a project, templates, audit, people, my tokens (my
+settings: :mod:`workflow.server.web.settings`).
 
 Each handler is one or two Engine calls for the signed-in person and a template. A page
 function (``project_page``, ``board_page`` …) also answers a refused form: the same page,

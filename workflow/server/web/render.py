@@ -19,6 +19,15 @@ from workflow.server.web import flash
 from workflow.server.web.views import nav_hidden, strip, waiting_on
 
 FOLDER = Path(__file__).parent
+# How a person proved who they were, for each way an event records (domain/vocabulary.py's AUTHS).
+AUTH_WORDS = {
+    "password": "signed in to the web app with their password",
+    "token": "used an API token",
+    "proxy": "named by the single-sign-on proxy's header",
+    "asserted": "named on the command line against the database, without a server (not proven: whoever "
+                "can write the database can act as anyone)",
+    "system": "phasegate's own clock",
+}
 
 
 @lru_cache(maxsize=1)
@@ -33,6 +42,7 @@ def environment() -> Environment:
     env.globals["signature_words"] = signature_words
     env.globals["waiting_on"] = waiting_on
     env.globals["strip"] = strip
+    env.globals["auth_words"] = AUTH_WORDS
     env.globals["fresh_id"] = lambda: "web-" + secrets.token_urlsafe(12)
     # the forms' maxlength: the longest values the engine takes (domain/inputs.py)
     env.globals["most"] = {"code": inputs.CODE_MAX, "person": inputs.PERSON_MAX, "line": inputs.LINE_MAX,
@@ -40,9 +50,25 @@ def environment() -> Environment:
     return env
 
 
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def when(at: str | None) -> str:
-    """A stored time shown to the minute (the full value goes in the datetime attribute)."""
-    return "" if not at else at[:16].replace("T", " ")
+    """The one way the pages write a time: "8 Dec 2026 10:00 UTC" (a stored time, to the minute),
+    or "8 Dec 2026" (a day: a due date). The full value goes in the ``<time>`` element's datetime
+    attribute; a value that is neither is shown as it is."""
+    if not at:
+        return ""
+    if len(at) < 10 or at[4] != "-" or at[7] != "-" or not (at[:4] + at[5:7] + at[8:10]).isdigit():
+        return at
+    year, month, day = int(at[:4]), int(at[5:7]), int(at[8:10])
+    if not 1 <= month <= 12:
+        return at
+    shown = f"{day} {MONTHS[month - 1]} {year}"
+    clock = at[11:16]
+    if len(at) > 10 and len(clock) == 5 and clock[2] == ":":
+        shown += f" {clock} UTC"
+    return shown
 
 
 def page(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:

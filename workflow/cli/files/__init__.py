@@ -1,0 +1,1 @@
+"""Deliverables on the command line (``deliverable add | list | get``, ``audit prove``): commands."""
