@@ -85,7 +85,7 @@ def remember(request: Request, response: Response, *, error: PhasegateError | No
     if undo is not None:
         said["undo"] = undo
     if link is not None:
-        said["link"] = link[:MOST]
+        said["link"] = link  # never cut (a cut address leads nowhere): the server makes it, short
     if draft:
         said["draft"] = {k: v[:BLOCKER_MOST] for k, v in draft.items() if isinstance(v, str)}
     response.set_cookie(COOKIE, encode(said, key), max_age=SECONDS, path="/",
