@@ -54,7 +54,7 @@ class Person:
         self.page.get_by_role("link", name="My work").click()
         settle(self.page)
         section = self.page.get_by_role("region", name=re.compile(heading))
-        return section.get_by_role("listitem").filter(has_text=f"as {role};")
+        return section.get_by_role("listitem").filter(has_text=re.compile(rf"as {re.escape(role)}\b"))
 
     def mark_done(self, note: str | None = None) -> None:
         if self.login == "ben":
