@@ -16,8 +16,8 @@ def _project(engine: Engine) -> None:
     engine.create_project("P-1", template="team-based", actor="ana")
 
 
-def test_an_unknown_login_is_refused_not_found_with_the_close_logins(tmp_path: Path) -> None:
-    with Engine(f"sqlite:///{tmp_path}/a.db") as engine:
+def test_an_unknown_login_is_refused_not_found_with_the_close_logins(db_url: str) -> None:
+    with Engine(db_url) as engine:
         _project(engine)
         for login in ("ana", "ben", "cy"):
             engine.add_user(login, actor="ana")
@@ -43,8 +43,8 @@ def test_a_disabled_account_still_exists_for_an_assignment(tmp_path: Path) -> No
         assert engine.assignable(most=10) == [("ana", None)]  # a picker offers the active ones
 
 
-def test_a_database_without_accounts_assigns_any_name_as_before(tmp_path: Path) -> None:
-    with Engine(f"sqlite:///{tmp_path}/n.db") as engine:
+def test_a_database_without_accounts_assigns_any_name_as_before(db_url: str) -> None:
+    with Engine(db_url) as engine:
         _project(engine)
         engine.assign("P-1", "team", "bne", actor="ana")
         assert engine.status("P-1").team["team"] == ["bne"]

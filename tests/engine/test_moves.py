@@ -54,7 +54,7 @@ def attempt(engine: Engine, code: str, move: Move, actor: str, rng: random.Rando
         elif p.name == "person":
             if move.person is not None:
                 args["person"] = move.person
-            else:  # an assignment: someone who does not hold the role yet (the page's form takes anyone)
+            else:  # an assignment: someone who does not hold the role yet (the page's form offers every account)
                 team = engine.status(code).team.get(move.role or "", ())
                 args["person"] = rng.choice([p for p in [*PEOPLE, "new1", "new2"] if p not in team])
         elif p.required:
@@ -74,7 +74,7 @@ def test_a_move_is_offered_iff_the_engine_accepts_it(tmp_path: Path, template: s
     with Engine(f"sqlite:///{tmp_path / 'walk.db'}") as engine:
         engine.init(admin="root")
         engine.grant("aud", "auditor", actor="root")
-        for person in ("dis", "ann"):
+        for person in [*PEOPLE, "new1", "new2"]:  # accounts: a role goes only to a person with one
             engine.add_user(person, actor="root")
         engine.create_project("W-1", template=template, actor="root")
         status = engine.status("W-1")

@@ -12,7 +12,7 @@ from workflow.cli.output import FORCE, emit, emit_json, emit_lines, output_file
 from workflow.cli.params import CODE, FilePath, complete_codes, complete_templates
 from workflow.domain.inputs import COUNT_MAX, JOBS_MAX
 from workflow.domain.vocabulary import HISTORY_ACTIONS
-from workflow.errors import AuditBroken, NotPermitted
+from workflow.errors import AuditBroken, NotPermitted, PhasegateError
 
 if TYPE_CHECKING:
     from workflow.domain.deliverables import FilesReport
@@ -45,7 +45,18 @@ def history(s: Session, code: str, since: str | None, until: str | None, by: str
         return
     from workflow.cli.render import history_lines
 
-    emit_lines(history_lines(events))
+    emit_lines(history_lines(events, *_titles(s, code)))
+
+
+def _titles(s: Session, code: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The project's phase and role titles by key, for the history's words (none if it cannot be read:
+    the history then says why)."""
+    try:
+        st = s.engine.status(code, reader=s.actor)
+        _info, definition, _src = s.engine.template(st.template, st.template_version)
+    except PhasegateError:
+        return {}, {}
+    return {p.key: p.title for p in definition.phases}, {r.key: r.title for r in definition.roles}
 
 
 # audit verify and audit checkpoint; the engine refuses more than inputs.JOBS_MAX (exit 2).

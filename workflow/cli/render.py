@@ -250,7 +250,7 @@ def status_lines(st: Any, role_titles: dict[str, str] | None = None) -> list[str
     lines = [
         head,
         f"template {st.template} v{st.template_version} · phase {st.phase_number}/{st.phase_count} "
-        f"{st.phase_title} · round {st.round} · {st.status}",
+        f"{st.phase_title} · round {st.round} · {st.status.replace('_', ' ')}",
         "",
         "Tasks:",
     ]
@@ -340,10 +340,11 @@ def _can_sign(holders: list[str], eligible: list[str] | None, signed_as: dict[st
 # -- events ---------------------------------------------------------------------------------------
 
 
-def history_lines(events: Iterable[Any]) -> Iterator[str]:
-    """The history, a line an event, streamed."""
+def history_lines(events: Iterable[Any], phases: dict[str, str] | None = None,
+                  roles: dict[str, str] | None = None) -> Iterator[str]:
+    """The history, a line an event, streamed (``phases``, ``roles``: the titles its words use)."""
     rows = ([str(e.seq), when(e.at), e.actor, e.action, e.phase or "",
-             shorten(describe(e.action, e.data), 100)] for e in events)
+             shorten(describe(e.action, e.data, phases=phases, roles=roles), 100)] for e in events)
     empty = True
     for line in streamed_columns(rows):
         empty = False

@@ -6,13 +6,20 @@ Plain text, one line whatever a note held; the caller escapes it for its medium.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 
-def describe(action: str, data: dict[str, Any], day: Callable[[str], str] = str) -> str:
-    """A short sentence-fragment of an event's data for one history line; ``day`` writes a date
-    (the CLI keeps ``YYYY-MM-DD``, the web app its one way of writing a time)."""
+def describe(action: str, data: dict[str, Any], day: Callable[[str], str] = str, *,
+             phases: Mapping[str, str] | None = None, roles: Mapping[str, str] | None = None) -> str:
+    """A short sentence-fragment of an event's data for one history line.
+
+    ``day`` writes a date (the CLI keeps ``YYYY-MM-DD``, the web app its one way of writing a time).
+    ``phases`` and ``roles``: the project's template's titles by key, for what an event names by key
+    only (where a rejection or an advance went, whose approvals a withdrawal voided); without them,
+    the keys.
+    """
+    phases, roles = phases or {}, roles or {}
     role = data.get("role_title") or data.get("role") or ""
     text = ""
     if action == "create":
@@ -25,7 +32,7 @@ def describe(action: str, data: dict[str, Any], day: Callable[[str], str] = str)
     elif action in ("withdraw", "task.reopen"):
         voided = data.get("voided") or {}
         rows = voided.get("approvals") or voided.get("tasks") or []
-        what = [f"{v.get('role')} by {v.get('person')}" for v in rows]
+        what = [f"{_titled(roles, v.get('role'))} by {v.get('person')}" for v in rows]
         text = f"voids {', '.join(what)}" + (f" — {data['reason']}" if data.get("reason") else "")
     elif action == "deliverable.add":
         shown = data.get("name") if data.get("kind") != "link" else (data.get("label") or data.get("url"))
@@ -44,11 +51,11 @@ def describe(action: str, data: dict[str, Any], day: Callable[[str], str] = str)
         if data.get("comment"):
             text += f" — {data['comment']}"
     elif action == "reject":
-        text = f"'{data.get('gate')}' as {role} → {data.get('to_phase')} round {data.get('to_round')}: " \
-               f"{data.get('reason')}"
+        to = _titled(phases, data.get("to_phase"))
+        text = f"'{data.get('gate')}' as {role} → {to} round {data.get('to_round')}: {data.get('reason')}"
     elif action == "advance":
         text = "→ completed" if data.get("to_phase") is None else \
-            f"→ {data.get('to_phase')} round {data.get('to_round')}"
+            f"→ {_titled(phases, data.get('to_phase'))} round {data.get('to_round')}"
     elif action in ("hold", "cancel"):
         text = str(data.get("reason") or "")
     elif action == "due":
@@ -66,6 +73,11 @@ def describe(action: str, data: dict[str, Any], day: Callable[[str], str] = str)
     elif action in ("grant", "revoke"):
         text = f"{data.get('person')} {data.get('privilege')}"
     return " ".join(text.split())  # one line, whatever the note held
+
+
+def _titled(titles: Mapping[str, str], key: Any) -> Any:
+    """The title of ``key`` (a phase's or a role's), or the key itself when there is none."""
+    return titles.get(key, key) if isinstance(key, str) else key
 
 
 def count(n: int, noun: str) -> str:

@@ -30,6 +30,7 @@ def test_assign_picks_a_person_from_a_select_of_the_accounts(site: Site) -> None
     expect(person.locator("option")).to_have_text(["ana (Ana)", "ben (Ben)", "cy (Cy)", "dee (Dee)", "root (Root)"])
     form.get_by_role("combobox", name="Role").select_option(label="Team")
     person.select_option(label="ben (Ben)")
+    site.shoot(page, "project-assign-select")
     answer = press(form.get_by_role("button", name="Assign"))
     assert answer is not None and answer.status == 303
     team = page.get_by_role("region", name="Team")
@@ -57,5 +58,6 @@ def test_among_many_people_a_typo_is_refused_on_the_page_with_did_you_mean(site:
     assert answer is not None and answer.status == 303
     expect(page).to_have_url(re.compile(rf"/projects/{CODE}$"))
     expect(page.get_by_role("alert")).to_contain_text("no account 'bne'; did you mean ben?")
+    site.shoot(page, f"project-assign-refused-{'htmx' if javascript else 'no-js'}")
     with site.engine() as engine:
         assert engine.status(CODE).team.get("team", []) == []

@@ -54,7 +54,7 @@ class Person:
         self.page.get_by_role("link", name="My work").click()
         settle(self.page)
         section = self.page.get_by_role("region", name=re.compile(heading))
-        return section.get_by_role("listitem").filter(has_text=f"as {role}")
+        return section.get_by_role("listitem").filter(has_text=re.compile(rf"as {re.escape(role)}\b"))
 
     def mark_done(self, note: str | None = None) -> None:
         if self.login == "ben":
@@ -91,7 +91,7 @@ class Person:
 def assign(page: Page, role: str, person: str) -> None:
     form = page.get_by_role("form", name="Assign someone to a role")
     form.get_by_label("Role").select_option(label=role)
-    form.get_by_label("Person").fill(person)
+    form.get_by_label("Person").select_option(person)  # a list of the accounts
     answer = press(form.get_by_role("button", name="Assign"))
     assert answer is not None and answer.status == 303
     expect(page.get_by_role("row", name=re.compile(f"^{role}"))).to_contain_text(person)

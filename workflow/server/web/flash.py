@@ -23,7 +23,16 @@ from workflow.server.auth import SESSION_COOKIE
 
 COOKIE = "phasegate_flash"
 SECONDS = 60  # long enough for the redirect, not for a later visit
-MOST = 3000  # bytes of sentence kept (a cookie holds about 4 KB)
+# The cookie's name and value together stay under this: a browser drops a cookie past about 4 KB
+# without a word (RFC 6265 asks it to keep 4096 bytes), and the sentence would be lost. What is said
+# is cut to fit (:func:`_fitted`), each cut marked with an ellipsis; the sentence itself is never
+# dropped. Not a limit on what anyone sends: on what the server says back through one cookie.
+COOKIE_BYTES = 4000
+_SIGNED = len(COOKIE) + len("=.") + 64  # the name, "=", ".", the HMAC's hex digest
+# The longest a sentence and a blocker are before a cut; then shorter, until the cookie fits.
+TEXT_STEPS = (3000, 1500, 800, 400, 200, 100)
+BLOCKER_MOST = 200
+BLOCKERS_MOST = 10
 
 
 @dataclass(frozen=True)
@@ -69,26 +78,75 @@ def remember(request: Request, response: Response, *, error: PhasegateError | No
         return response
     said: dict[str, Any] = {}
     if error is not None:
-        said["error"] = str(error)[:MOST]
-        said["blockers"] = [str(b)[:200] for b in (getattr(error, "blockers", None) or [])][:10]
+        said["error"] = str(error)
+        said["blockers"] = [str(b) for b in (getattr(error, "blockers", None) or [])]
     if notice is not None:
-        said["notice"] = notice[:MOST]
+        said["notice"] = notice
     if undo is not None:
         said["undo"] = undo
     if link is not None:
-        said["link"] = link[:MOST]
+        said["link"] = link  # never cut (a cut address leads nowhere): the server makes it, short
     if draft:
-        said["draft"] = {k: v[:200] for k, v in draft.items() if isinstance(v, str)}
-    payload = base64.urlsafe_b64encode(json.dumps(said).encode())
-    response.set_cookie(COOKIE, f"{payload.decode()}.{_mac(key, payload)}", max_age=SECONDS, path="/",
+        said["draft"] = {k: v[:BLOCKER_MOST] for k, v in draft.items() if isinstance(v, str)}
+    response.set_cookie(COOKIE, encode(said, key), max_age=SECONDS, path="/",
                         httponly=True, samesite="lax", secure=request.url.scheme == "https")
     return response
+
+
+def encode(said: dict[str, Any], key: str) -> str:
+    """The cookie's value for ``said``, cut to fit in :data:`COOKIE_BYTES` with its name: the
+    JSON in base64, a dot, its HMAC under ``key``."""
+    payload = _payload(_fitted(said))
+    return f"{payload.decode()}.{_mac(key, payload)}"
+
+
+def _payload(said: dict[str, Any]) -> bytes:
+    # UTF-8 rather than JSON's \u escapes: a letter of most scripts costs two bytes, not six
+    return base64.urlsafe_b64encode(json.dumps(said, ensure_ascii=False).encode())
+
+
+def _fits(said: dict[str, Any]) -> bool:
+    return len(_payload(said)) + _SIGNED < COOKIE_BYTES
+
+
+def _cut(text: str, most: int) -> str:
+    return text if len(text) <= most else text[:most - 1].rstrip() + "…"
+
+
+def _fitted(said: dict[str, Any]) -> dict[str, Any]:
+    """``said`` as it fits the cookie: the sentences and blockers shorter and shorter (each cut ends
+    in "…"), then the last blockers left out (the last one kept says how many), then the refused
+    form's fields (it comes back empty); the sentence itself is never left out."""
+    given = list(said.get("blockers") or [])
+    fitted = dict(said)
+    for most in TEXT_STEPS:
+        for name in ("error", "notice"):
+            if fitted.get(name):
+                fitted[name] = _cut(said[name], most)
+        if given:
+            kept = [_cut(b, min(most, BLOCKER_MOST)) for b in given[:BLOCKERS_MOST]]
+            if len(given) > BLOCKERS_MOST:
+                kept[-1] = f"… and {len(given) - BLOCKERS_MOST + 1} more"
+            fitted["blockers"] = kept
+        if _fits(fitted):
+            return fitted
+    while fitted.get("blockers") and not _fits(fitted):
+        kept = fitted["blockers"][:-2]
+        fitted["blockers"] = [*kept, f"… and {len(given) - len(kept)} more"] if kept else []
+    if not _fits(fitted):
+        fitted.pop("draft", None)
+    return fitted
 
 
 def recall(request: Request) -> Said | None:
     """The sentence the last redirect left for this session (None if none, or not signed by it)."""
     value, key = request.cookies.get(COOKIE), _key(request)
-    if not value or not key or "." not in value:
+    return decode(value, key) if value and key else None
+
+
+def decode(value: str, key: str) -> Said | None:
+    """What :func:`encode` wrote, if ``key`` signed it."""
+    if "." not in value:
         return None
     payload, mac = value.rsplit(".", 1)
     if not hmac.compare_digest(mac, _mac(key, payload.encode())):

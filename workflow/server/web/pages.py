@@ -8,6 +8,8 @@ drawn fresh, with the Engine's sentence in an alert and the error's HTTP status.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -24,9 +26,10 @@ from workflow.domain.vocabulary import (  # the forms offer exactly what the eng
     HISTORY_ACTIONS,
     PRIVILEGES,
 )
+from workflow.domain.wording import describe
 from workflow.errors import PhasegateError
 from workflow.server.auth import engine_of
-from workflow.server.web.render import page
+from workflow.server.web.render import page, when
 from workflow.server.web.session import safe_next, viewer
 from workflow.server.web.views import offer, steps
 
@@ -146,6 +149,7 @@ def project_page(request: Request, code: str, *, at: str | None = None, action: 
                 events=events, history_next=history_next,
                 history_filter={"action": action or "", "actor": actor or ""}, after=after,
                 history_actions=HISTORY_ACTIONS,
+                describe=partial(describe, phases={p.key: p.title for p in definition.phases}, roles=titles),
                 timeline=_timeline(engine, code, me), at=at or "")
 
 
@@ -237,7 +241,34 @@ def audit_page(request: Request, me: Identity, *, search: dict[str, str] | None 
         except PhasegateError as exc:  # a refused search: its sentence, not "No events match."
             error, searched = error or exc, False
     return page(request, "audit.html", status=_status(error), error=error, search=search, events=events,
+                describe=_describer(engine_of(request)),
                 report=report, project=project or "", searched=searched, actions=EVENT_ACTIONS)
+
+
+def _describer(engine: Any) -> Callable[[str, dict[str, Any]], str]:
+    """``describe`` for events of any project: the titles from each event's own template version."""
+    names: dict[tuple[str, int], tuple[dict[str, str], dict[str, str]]] = {}
+
+    def described(action: str, data: dict[str, Any]) -> str:
+        ref = data.get("template")
+        if not isinstance(ref, dict) or action not in TITLED_ACTIONS:
+            return describe(action, data, day=when)
+        key = (str(ref.get("key")), int(ref.get("version") or 0))
+        if key not in names:
+            try:
+                _info, definition, _src = engine.template(*key)
+                names[key] = ({p.key: p.title for p in definition.phases},
+                              {r.key: r.title for r in definition.roles})
+            except PhasegateError:
+                names[key] = ({}, {})
+        phases, roles = names[key]
+        return describe(action, data, day=when, phases=phases, roles=roles)
+
+    return described
+
+
+# events whose words name a phase or a role by key (wording.describe)
+TITLED_ACTIONS = frozenset({"advance", "reject", "withdraw", "task.reopen"})
 
 
 # -- people and tokens ---------------------------------------------------------------------------
