@@ -20,11 +20,13 @@ connection open for the rest of the body, and it has no deadline.
 from __future__ import annotations
 
 import asyncio
+import re
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from workflow import settings
 from workflow.domain import limits
 from workflow.errors import PhasegateError, TooLarge, TooSlow
 from workflow.server.asgi import HttpMiddleware
@@ -45,9 +47,23 @@ UPLOADS: dict[str, int] = {
 }
 
 
+# A deliverable's version (the API's raw body, the page's form) and a file to prove: the file limit
+# (PHASEGATE_MAX_FILE_MIB, read when the request comes) and the form's room around it.
+FILE_UPLOADS = re.compile(r"(/api/v1)?/projects/[^/]+/deliverables/[^/]+|/api/v1/audit/prove")
+
+
+def file_limit() -> int:
+    """The most a deliverable's file may be, in bytes."""
+    return settings.current().max_file_bytes or int(limits.DELIVERABLE_BYTES.default)
+
+
 def most_for(path: str) -> int:
     """The largest body ``path`` accepts, in bytes."""
-    return UPLOADS.get(path, int(limits.REQUEST_BYTES.default))
+    if path in UPLOADS:
+        return UPLOADS[path]
+    if FILE_UPLOADS.fullmatch(path):
+        return file_limit() + FORM_ROOM
+    return int(limits.REQUEST_BYTES.default)
 
 
 def announced_length(scope: Scope) -> int | None:
