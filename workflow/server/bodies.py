@@ -66,6 +66,18 @@ def most_for(path: str) -> int:
     return int(limits.REQUEST_BYTES.default)
 
 
+def too_large(path: str, most: int, length: int | None = None) -> TooLarge:
+    """The refusal of a body past ``most`` (``length``: as its Content-Length announced); a file's
+    in the words the Engine uses for a file too large."""
+    if FILE_UPLOADS.fullmatch(path):
+        mib = file_limit() / (1024 * 1024)
+        return TooLarge(f"the file is larger than {mib:g} MiB, the most a deliverable may be; nothing was "
+                        "stored (an operator can raise PHASEGATE_MAX_FILE_MIB)")
+    if length is not None:
+        return TooLarge(f"the request's body is {length:,} bytes; at most {most:,} bytes are accepted here")
+    return TooLarge(f"the request's body is larger than {most:,} bytes, the most accepted here")
+
+
 def announced_length(scope: Scope) -> int | None:
     """The ``Content-Length`` the request gave (None when it gave none, or nonsense: the server's
     parser refuses a malformed one before the app is called)."""
@@ -90,8 +102,7 @@ class BoundedBodies(HttpMiddleware):
         most = most_for(scope["path"])
         length = announced_length(scope)
         if length is not None and length > most:
-            await refuse(scope, receive, send, TooLarge(
-                f"the request's body is {length:,} bytes; at most {most:,} bytes are accepted here"))
+            await refuse(scope, receive, send, too_large(scope["path"], most, length))
             return
         deadline = asyncio.get_running_loop().time() + self.body_seconds
         received = 0
@@ -115,8 +126,7 @@ class BoundedBodies(HttpMiddleware):
                 received += len(message.get("body", b""))
                 complete = not message.get("more_body", False)
                 if received > most:
-                    refusal = TooLarge(f"the request's body is larger than {most:,} bytes, the most "
-                                       "accepted here")
+                    refusal = too_large(scope["path"], most)
                     raise _Cut(str(refusal))
             return message
 
