@@ -203,7 +203,7 @@ def kinds_answered_with(status: int) -> list[str]:
 
 
 def markdown_table() -> str:
-    """Every error class as the README's error table (the README holds exactly this text; a test compares)."""
+    """Every error class as a markdown table (the docs' errors reference shows it, generated at build)."""
     lines = ["| exception | exit code | HTTP status | kind | when |", "| --- | --- | --- | --- | --- |"]
     for cls in every_error_class():
         when = " ".join((cls.__doc__ or "").split()).replace("``", "`")

@@ -2,10 +2,11 @@
 
 Each ``PHASEGATE_*`` variable is one field of :class:`Environment` (named apart from the
 server's options, ``workflow.server.settings.Settings``), with its name, its default
-and what it means (the README's Settings table is :func:`markdown_table`'s text; a test
-compares). :func:`_environ` is the one function in ``workflow/`` that touches ``os.environ``
-(a design test fails on any other): the edges (a CLI command, the server's start, the
-outbox's worker) take :func:`current` and pass the values in; the domain never reads it.
+and what it means (the docs' settings reference, docs/reference/settings.md, is
+:func:`markdown_table`'s text, generated when the site is built). :func:`_environ` is the one
+function in ``workflow/`` that touches ``os.environ`` (a design test fails on any other): the
+edges (a CLI command, the server's start, the outbox's worker) take :func:`current` and pass the
+values in; the domain never reads it.
 
 Nothing is cached: a variable changed while the process runs (a test's ``monkeypatch``,
 ``phasegate serve`` handing its options to its workers) is seen by the next read. A
@@ -167,7 +168,7 @@ def child_environment(**extra: str) -> dict[str, str]:
 
 
 def markdown_table() -> str:
-    """Every setting as the README's Settings table (the README holds exactly this text)."""
+    """Every setting as a markdown table (the docs' settings reference shows it)."""
     lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
     for f in _FIELDS.values():
         default = f.metadata["default"]
@@ -175,5 +176,5 @@ def markdown_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-if __name__ == "__main__":  # python -m workflow.settings: the table, to paste where the README holds it
+if __name__ == "__main__":  # python -m workflow.settings: the table, as the docs show it
     print(markdown_table(), end="")

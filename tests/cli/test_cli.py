@@ -644,7 +644,8 @@ def test_the_board_names_who_a_project_waits_on_and_who_can_resume_a_held_one(ac
     assert "on_hold" in held and held.rstrip().endswith("waiting for ana (to resume)"), held
     (summary,) = json.loads(acme("project", "list", as_json=True).stdout)
     assert summary["waiting"] == [{"kind": "resume", "role": "integrated_producer",
-                                   "role_title": "Integrated Producer", "people": ["ana"]}]
+                                   "role_title": "Integrated Producer", "people": ["ana"],
+                                   "title": "resume the project"}]
     assert summary["waiting_on"] == [
         "the project is on hold: the Integrated Producer can resume it (ana)"]  # the sentence stays
 

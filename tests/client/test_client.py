@@ -98,6 +98,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     with Engine(f"sqlite:///{tmp_path}/c.db") as e:
         e.init(admin="ana")
         e.add_user("ana", actor="ana", name="Ana", email="ana@example.com")
+        e.add_user("ben", actor="ana", name="Ben")
         e.create_project("C-1", template="team-based", actor="ana", name="Client", client="Acme")
         e.assign("C-1", "integrated_producer", "ana", actor="ana")
         e.assign("C-1", "team", "ben", actor="ana")

@@ -1,4 +1,4 @@
-"""Every limit is declared once (workflow/domain/limits.py) and the README's Limits table is its text."""
+"""Every limit is declared once (workflow/domain/limits.py) and the Limits page's table (docs/run/limits.md) is its text."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from pathlib import Path
 
 from workflow.domain import limits
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "run" / "limits.md"
 
 
-def test_the_readmes_limits_table_is_the_declared_limits() -> None:
+def test_the_limits_pages_table_is_the_declared_limits() -> None:
     """A limit added, changed or removed without its row fails here; `python -m workflow.domain.limits`
     prints the table to paste."""
-    assert limits.markdown_table() in README.read_text(encoding="utf-8")
+    assert limits.markdown_table() in PAGE.read_text(encoding="utf-8")
 
 
 def test_every_limit_says_why_and_what_it_counts() -> None:

@@ -1,7 +1,7 @@
 """Due dates in working days: templates say how long, calendars say which days count, the lead moves them.
 
-The rules under test are workflow/domain/workdays.py's docstring (and the README's
-"Schedules and notifications"). The clock is a MovableClock: nothing sleeps.
+The rules under test are workflow/domain/workdays.py's docstring (and the docs'
+"The clock" page, docs/run/clock.md). The clock is a MovableClock: nothing sleeps.
 """
 
 from __future__ import annotations

@@ -55,7 +55,11 @@ def test_an_approval_binds_every_present_deliverable_and_a_new_version_voids_it(
     assert v2.data["version"] == 2
     assert v2.data["voided"] == {"approvals": [{"role": "head_of_technology", "person": "bo",
                                                 "seq": signed.seq}]}
-    assert engine.status("S-1").gate.approvals == []
+    status = engine.status("S-1")
+    assert status.gate.approvals == []
+    assert [(d["key"], d["required"], d["current"] and d["current"]["version"]) for d in status.deliverables] == [
+        ("sow_doc", True, 1), ("estimate", True, 2), ("moodboard", False, None)]
+    assert status.deliverables[1]["current"]["sha256"] == v2.data["sha256"]
     changed = [o for o in engine.outbox(reader="ana") if o.kind == "changed"]
     assert [(o.people, o.seq) for o in changed] == [(["bo"], v2.seq)]
     again = engine.approve("S-1", "head_of_technology", actor="bo",
@@ -104,6 +108,7 @@ def test_a_required_deliverable_missing_is_a_blocker_and_refuses_approve_and_adv
     engine.approve("S-1", "head_of_technology", actor="bo")
     engine.approve("S-1", "integrated_producer", actor="ana")
     assert engine.status("S-1").can_advance
+    assert [p.can_advance for p in engine.list_projects()] == [True]  # the board reads them too
     assert engine.advance("S-1", actor="ana").data["to_phase"] == "build"
 
 

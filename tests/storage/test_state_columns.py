@@ -1,5 +1,5 @@
 """Every column of every table is either compared by `audit verify` (edited with SQL, it fails) or named
-here as left outside, with the reason the README's "does not catch" list gives.
+here as left outside, with the reason the Auditors page's "does not catch" list gives (docs/use/auditors.md).
 
 A column added to the schema without a word here fails ``test_every_column_is_compared_or_left_outside_
 with_a_reason``: a new credential or clock column cannot be left out of the check silently.
@@ -81,7 +81,7 @@ EDITS["projects"] |= {
 # What an edit of a key is named as, where the sentence does not name its own table.
 NAMED_AS = {("projects", "id"): "assignments has no row", ("templates", "id"): "which no templates row has"}
 
-# Every column the state check leaves alone, with the reason (the README's "does not catch" list).
+# Every column the state check leaves alone, with the reason (docs/use/auditors.md's "does not catch" list).
 OUTSIDE: dict[str, dict[str, str]] = {
     "templates": {"published_at": "when a version was stored: the clock's, apart from the event's time"},
     "grants": {"granted_at": "when a grant was stored: the clock's, apart from the event's time"},
@@ -121,7 +121,7 @@ OUTSIDE: dict[str, dict[str, str]] = {
 
 def test_every_column_is_compared_or_left_outside_with_a_reason() -> None:
     """A column added to any table (a credential, a clock) fails here until it is compared (an edit in
-    EDITS that verify catches) or left outside with its reason (OUTSIDE, and the README says why)."""
+    EDITS that verify catches) or left outside with its reason (OUTSIDE, and docs/use/auditors.md says why)."""
     for table in metadata.sorted_tables:
         columns = {c.name for c in table.columns}
         compared, outside = set(EDITS.get(table.name, {})), set(OUTSIDE.get(table.name, {}))
@@ -131,14 +131,14 @@ def test_every_column_is_compared_or_left_outside_with_a_reason() -> None:
             f"reason; {sorted((compared | outside) - columns)} no longer exist")
 
 
-def test_what_is_left_outside_is_in_the_readmes_does_not_catch_list() -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
+def test_what_is_left_outside_is_in_the_auditors_pages_does_not_catch_list() -> None:
+    readme = (Path(__file__).parents[2] / "docs" / "use" / "auditors.md").read_text()
     paragraph = readme[readme.index("- **The state check**"):readme.index("- **A checkpoint**")]
     said = re.sub(r"\s+", " ", paragraph)
     for table, columns in OUTSIDE.items():
         for column in columns:
             assert f"`{table}`" in said or f"`{table}.{column}`" in said or (
-                f"`{column}`" in said and table in said), f"{table}.{column} is not in the README's list"
+                f"`{column}`" in said and table in said), f"{table}.{column} is not in docs/use/auditors.md's list"
 
 
 

@@ -23,6 +23,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from workflow.cli import cli
+from workflow.domain.inputs import PERSON_RE
 
 Run = Callable[..., Result]
 # Through a server is marked slow: an in-process server for each test (measured 2026-12-07: median 0.5-0.7 s a
@@ -67,6 +68,9 @@ class InProcessServer:
         self.url, self.webhook_allow = url, webhook_allow
         self.direct = cli_runner(url)
         self.tokens: dict[str, str] = {}
+        # `project assign` makes the assigned person's account first (a server's database has accounts,
+        # and refuses a name without one); False: it does not, to see that refusal.
+        self.accounts_for_assigned = True
         self._stack = contextlib.ExitStack()
         self._client: Any = None
         self._engine: Any = None
@@ -82,6 +86,9 @@ class InProcessServer:
         command = next((a for a in args if not a.startswith("-")), None)
         if command == "init":
             return self.direct(*args, actor=actor, as_json=as_json, **extra)
+        if (self.accounts_for_assigned and args[:2] == ("project", "assign") and len(args) >= 5
+                and PERSON_RE.fullmatch(args[4])):
+            self.token(args[4])  # where a server is deployed, the people one assigns have accounts
         env = {**CLEAN_ENV, "PHASEGATE_TOKEN": self.token(actor), **extra.pop("env", {})}
         head = ["--server", IN_PROCESS] + (["--json"] if as_json else [])
         return CliRunner().invoke(cli, [*head, *args], prog_name="phasegate", env=env, obj=self.connect,

@@ -54,12 +54,23 @@ def write(folder: Path, name: str, data: bytes) -> Path:
     return path
 
 
+def accounts_for(engine: Engine, people: list[str]) -> None:
+    """Where accounts exist, an assignment names one: the missing ones added (by ana)."""
+    logins = {p.login for p in engine.users()}
+    if logins:
+        for person in people:
+            if person not in logins:
+                engine.add_user(person, actor="ana")
+
+
 def signed_sow_project(engine: Engine, code: str = "S-1") -> None:
     """A project on SIGNED_SOW (published by ana, the first admin), its team assigned."""
     engine.init(admin="ana")
     engine.publish_template(SIGNED_SOW, actor="ana")
     engine.create_project(code, template="signed-sow", actor="ana")
-    for role, person in {**TEAM, "team": "dee"}.items():
+    team = {**TEAM, "team": "dee"}
+    accounts_for(engine, list(team.values()))
+    for role, person in team.items():
         engine.assign(code, role, person, actor="ana")
 
 

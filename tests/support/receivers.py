@@ -17,7 +17,7 @@ from typing import Any
 
 
 def verified(secret: str, body: bytes, header: str) -> bool:
-    """The receiver's side of a webhook's signature, as the README shows it."""
+    """The receiver's side of a webhook's signature, as docs/run/notifications.md shows it."""
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, header)
 

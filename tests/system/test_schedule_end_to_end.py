@@ -95,7 +95,7 @@ def test_an_overdue_gate_reminds_by_email_and_webhook_then_escalates_each_once(d
         assert result.exit_code == 0, (args, result.output)
         return result
 
-    # From nothing to three people with tokens, as the README's fresh install does it.
+    # From nothing to three people with tokens, as the install page's fresh install does it (docs/run/install.md).
     direct("init", "--admin", "ana")
     tokens = {}
     for person in PEOPLE.values():

@@ -135,7 +135,9 @@ def audit_checkpoint(s: Session, output: str | None, force: bool, jobs: int | No
 
 
 @audit.command("export")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
+              help="jsonl: one event as JSON per line; csv: a row per event, its main fields in columns and "
+                   "its whole data as JSON.")
 @click.option("--output", "output", type=FilePath(dir_okay=False), metavar="FILE",
               help="Write to FILE instead of stdout.")
 @click.option("--project", "project", metavar="CODE", shell_complete=complete_codes,

@@ -76,7 +76,8 @@ def notify_run(s: Session, once: bool, batch: int, concurrency: int, lease_secon
 
 @notify.command("list")
 @click.option("--failed", is_flag=True, help="Only the dead ones and those failing and waiting to retry.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000),
+              help="At most this many notifications, the newest first.")
 @pass_session
 def notify_list(s: Session, failed: bool, limit: int) -> None:
     """The newest notifications and how their delivery stands (admins and auditors)."""

@@ -23,7 +23,8 @@ def user() -> None:
 @user.command("add")
 @click.argument("person")
 @click.option("--name", metavar="TEXT", help="The display name.")
-@click.option("--email", metavar="ADDRESS")
+@click.option("--email", metavar="ADDRESS",
+              help="Where their notification e-mails go (`user notify` chooses which).")
 @pass_session
 def user_add(s: Session, person: str, name: str | None, email: str | None) -> None:
     """Give PERSON an account (no password yet: set one with `user password`)."""

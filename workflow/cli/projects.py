@@ -23,8 +23,8 @@ def project() -> None:
 @CODE
 @click.option("--template", "template_key", required=True, metavar="KEY", shell_complete=complete_templates,
               help="The process template the project follows.")
-@click.option("--name", metavar="TEXT")
-@click.option("--client", metavar="TEXT")
+@click.option("--name", metavar="TEXT", help="The project's name, shown beside its code.")
+@click.option("--client", metavar="TEXT", help="The client the project is for.")
 @click.option("--calendar", metavar="CODE",
               help="Working days: Monday-Friday less a country's or subdivision's holidays (e.g. GB-ENG).")
 @click.option("--start", "starts_on", metavar="DATE",
@@ -48,8 +48,9 @@ def project_create(s: Session, code: str, template_key: str, name: str | None, c
 
 
 @project.command("list")
-@click.option("--status", type=click.Choice(STATUSES))
-@click.option("--template", "template_key", metavar="KEY", shell_complete=complete_templates)
+@click.option("--status", type=click.Choice(STATUSES), help="Only projects with this status.")
+@click.option("--template", "template_key", metavar="KEY", shell_complete=complete_templates,
+              help="Only projects on this template.")
 @click.option("--phase", metavar="PHASE", help="A phase key, e.g. client_kickoff.")
 @click.option("--limit", type=click.IntRange(min=1, max=COUNT_MAX), metavar="N", help="At most N projects.")
 @click.option("--after", metavar="CODE", help="Only projects after CODE (the last one of the previous page).")

@@ -265,6 +265,10 @@ def status_lines(st: Any, role_titles: dict[str, str] | None = None) -> list[str
         lines.append("  (no tasks in this phase)")
     can_sign = {w["role"]: w["people"] for w in st.waiting if w["kind"] == "approval"}
     lines += gate_lines(st.gate, st.team, title, can_sign if st.status == "active" else None)
+    if st.deliverables:
+        lines += ["", "Deliverables:"]
+        lines += columns([[d["title"], "required" if d["required"] else "optional",
+                           _version_text(d["current"])] for d in st.deliverables], indent="  ")
     if st.hold:
         lines += ["", f"On hold since {when(st.hold['at'])} by {st.hold['by']}: {st.hold['reason']}"]
     if st.last_rejection:
@@ -285,6 +289,13 @@ def status_lines(st: Any, role_titles: dict[str, str] | None = None) -> list[str
     lines += columns(team, indent="  ")
     lines += ["", f"can advance: {'yes' if st.can_advance else 'no'}"]
     return lines
+
+
+def _version_text(current: dict[str, Any] | None) -> str:
+    if current is None:
+        return "missing"
+    where = f"sha256 {current['sha256'][:12]}" if current["sha256"] else str(current["url"])
+    return f"v{current['version']} {current['name'] or ''} {where}"
 
 
 def gate_lines(gate: Any, team: dict[str, list[str]], title: Any,

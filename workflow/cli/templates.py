@@ -87,7 +87,8 @@ def template_publish(s: Session, file: str) -> None:
 
 @template.command("diagram")
 @click.argument("source", metavar="KEY|FILE", shell_complete=complete_templates)
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True,
+              help="mermaid: a Mermaid state diagram; dot: Graphviz DOT source (render it with `dot`).")
 @click.option("--no-lead-moves", "lead_moves", is_flag=True, flag_value=False, default=True,
               help="Leave out hold, resume and cancel: only the phases, advances and rejections.")
 @VERSION

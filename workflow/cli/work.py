@@ -66,9 +66,13 @@ SAID: dict[str, Said] = {
     "set_due": _due,
 }
 METAVARS = {"day": "DATE"}  # an argument shown under another name than its parameter's
-HELP = {"reason": "Why; recorded in the history.",
-        "deliverables": "The deliverables you approve, as KEY=SHA256 pairs (space- or comma-separated): "
-                        "refused (exit 5) if a newer version came in since."}
+HELP = {
+    "reason": "Why; recorded in the history.",
+    "note": "A note recorded with the task (shown in the history).",
+    "comment": "A comment recorded with the approval (shown in the history).",
+    "deliverables": "The deliverables you approve, as KEY=SHA256 pairs (space- or comma-separated): "
+                    "refused (exit 5) if a newer version came in since.",
+}
 
 
 def command_of(cmd: Command) -> click.Command:

@@ -16,7 +16,7 @@ A command is one method of :class:`ProjectCommands` under :func:`command`:
 ``Engine`` and ``RemoteEngine`` both subclass :class:`ProjectCommands` and say how a command runs
 (``_command``): the Engine calls the body registered for it (``@implements`` in
 ``workflow/engine/``), the client sends the request. Adding a command: declare it here, write its
-body in the engine, test it (README, "Adding a project command").
+body in the engine, test it (docs/inside/architecture.md, "Adding a project command").
 
 Alembic builds its CLI from ``alembic/command.py``'s functions the same way (``CommandLine._generate_args``).
 """
@@ -65,7 +65,7 @@ def _text(what: str, *, required: bool = False) -> Callable[[Any], Any]:
 Role = Annotated[str, Arg(KEY_MAX, "the role")]
 Person = Annotated[str, Arg(KEY_MAX, "the person's login name", checked=inputs.person)]
 Phase = Annotated[str, Arg(KEY_MAX, "the phase")]
-Day = Annotated[str, Arg(DATE_MAX, "the date", format="YYYY-MM-DD")]
+Day = Annotated[str, Arg(DATE_MAX, "the date", "Due on", format="YYYY-MM-DD")]
 Reason = Annotated[str, Arg(TEXT_MAX, "a reason", "Reason", checked=_text("the reason", required=True))]
 # withdrawing asks for no reason on the page
 MaybeReason = Annotated[str | None, Arg(TEXT_MAX, "a reason", checked=_text("the reason"))]
@@ -117,6 +117,7 @@ PLACES = {
     "gate:signed": "role",  # beside a signed approval
     "gate": "role",  # under the gate, one for each of its approver roles
     "lead": "project",  # the lead's moves
+    "schedule": "project",  # the due dates' form (its phase picked in it: the current one or one to come)
     "team": "role",  # the staffing form (its role picked in it)
     "team:member": "member",  # beside each member of the team
 }
@@ -294,7 +295,8 @@ class ProjectCommands(Protocol):
         return self._command("cancel", locals())
 
     @command("PUT", "/projects/{code}/due/{phase}", action="due", cli="project due", who="the lead role",
-             rule="may_set_due", keys={"day": "date"})
+             rule="may_set_due", keys={"day": "date"},
+             web=Web("due", "Set due date", "Set or move a due date", place="schedule"))
     def set_due(self, code: str, phase: Phase, day: Day, *, actor: Actor = None, reason: Reason,
                 request_id: str | None = None, expected_seq: int | None = None) -> Event:
         """Set or move the due date of PHASE of project CODE, the current phase or one to come, to DATE:

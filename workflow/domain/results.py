@@ -77,7 +77,8 @@ class ProjectStatus(Result):
     seq: int
     updated_at: str
     as_of: str | None = None  # set when the status was rebuilt from history at a past moment
-    # Who can clear what now: [{"kind": "task" | "approval", "role", "people"}] (the blockers, as data).
+    # Who can clear what now: [{"kind": "task" | "approval", "role", "role_title", "people", "title"}] (the
+    # blockers, as data; "title": the task's words, or the gate's title).
     waiting: list[dict[str, Any]] = field(default_factory=list)
     hold: dict[str, Any] | None = None  # while on hold: {"by", "at", "reason"}
     rounds: dict[str, int] = field(default_factory=dict)  # phase -> rounds entered so far
@@ -91,6 +92,9 @@ class ProjectStatus(Result):
     calendar: str | None = None
     starts_on: str | None = None
     schedule: list[dict[str, Any]] = field(default_factory=list)
+    # The current phase's deliverables: [{"key", "title", "required", "by", "current"}], "current" the
+    # newest version ({"version", "sha256", "kind", "name", "url", "note"}) or None (issue 23).
+    deliverables: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -106,8 +110,8 @@ class ProjectSummary(Result):
     status: str
     waiting_on: list[str]
     updated_at: str
-    # The same as data: [{"kind": "task" | "approval" | "resume", "role", "role_title", "people"}] (who can
-    # clear what now; "resume": the project is on hold and these people can resume it).
+    # The same as data: [{"kind": "task" | "approval" | "resume", "role", "role_title", "people", "title"}]
+    # (who can clear what now; "resume": the project is on hold and these people can resume it).
     waiting: list[dict[str, Any]] = field(default_factory=list)
     can_advance: bool = False
     lead: str = ""

@@ -78,21 +78,32 @@ def project_status(
         seq=state.seq,
         updated_at=state.updated_at,
         as_of=as_of,
-        waiting=_waiting(evaluation, definition) if state.status == ACTIVE else [],
+        waiting=_waiting(evaluation, definition, phase) if state.status == ACTIVE else [],
         hold=_hold(recent or {}) if state.status == ON_HOLD else None,
         rounds=json.loads(state.rounds),
         last_rejection=_rejection((recent or {}).get("reject")),
         **due_view(definition, state.clock, state.phase, state.status, as_of or now),
+        deliverables=[
+            {"key": d.key, "title": d.title, "required": d.required, "by": list(d.by),
+             "current": None if (c := state.deliverables.get(d.key)) is None else c._asdict()}
+            for d in phase.deliverables
+        ],
     )
     return status
 
 
-def _waiting(evaluation: Any, definition: Definition) -> list[dict[str, Any]]:
-    def entry(kind: str, role: str, people: tuple[str, ...]) -> dict[str, Any]:
-        return {"kind": kind, "role": role, "role_title": definition.role_title(role), "people": list(people)}
+def _waiting(evaluation: Any, definition: Definition, phase: Any) -> list[dict[str, Any]]:
+    """Who can clear what now; each entry's ``title`` is what is owed: the task's own words ("Write
+    the brief"), or the gate's title for a sign-off."""
+    tasks = dict(phase.tasks)
+    gate = phase.gate.title if phase.gate is not None else ""
 
-    return [entry("task", r, p) for r, p in evaluation.can_do.items()] + [
-        entry("approval", r, p) for r, p in evaluation.can_sign.items()
+    def entry(kind: str, role: str, people: tuple[str, ...], title: str) -> dict[str, Any]:
+        return {"kind": kind, "role": role, "role_title": definition.role_title(role), "people": list(people),
+                "title": title}
+
+    return [entry("task", r, p, tasks.get(r, "")) for r, p in evaluation.can_do.items()] + [
+        entry("approval", r, p, gate) for r, p in evaluation.can_sign.items()
     ]
 
 
@@ -146,7 +157,8 @@ def project_summary(state: ProjectState, tpl: TemplateVersion, now: str | None =
     waiting = status.waiting
     if state.status == ON_HOLD:
         title = tpl.definition.role_title(status.lead)
-        waiting = [{"kind": "resume", "role": status.lead, "role_title": title, "people": lead_people}]
+        waiting = [{"kind": "resume", "role": status.lead, "role_title": title, "people": lead_people,
+                    "title": "resume the project"}]
     return ProjectSummary(
         code=state.code,
         name=state.name,

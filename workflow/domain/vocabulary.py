@@ -34,10 +34,12 @@ CLOCK_ACTIONS: Final[tuple[str, ...]] = ("remind", "escalate", "overdue")
 HISTORY_ACTIONS: Final[tuple[str, ...]] = PROJECT_ACTIONS + CLOCK_ACTIONS
 # The moves the compiled machine knows (workflow.domain.templates.machine); the lead makes all but reject.
 TRIGGERS: Final[tuple[str, ...]] = ("advance", "reject", "hold", "resume", "cancel")
-# What the system chain (templates, grants, accounts and tokens) records.
+# What the system chain (templates, grants, accounts, tokens, webhooks, e-mail choices) records; what
+# each action means and what its data holds: workflow.domain.audit.actions.
 SYSTEM_ACTIONS: Final[tuple[str, ...]] = (
     "template.publish", "grant", "revoke", "user.add", "user.disable", "user.enable", "user.password",
-    "token.create", "token.revoke", "calendar.key",
+    "token.create", "token.revoke", "calendar.key", "webhook.add", "webhook.remove", "notify.email",
+    "notify.retry",
 )  # fmt: skip
 # Every action of every chain (what the audit search across projects accepts).
 EVENT_ACTIONS: Final[tuple[str, ...]] = HISTORY_ACTIONS + SYSTEM_ACTIONS

@@ -5,6 +5,8 @@ Plain text, one line whatever a note held; the caller escapes it for its medium.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -86,3 +88,14 @@ SIGNATURE_WORDS = {
 def signature_words(state: str | None) -> str:
     return SIGNATURE_WORDS.get(state or "none", state or "not signed")
 
+
+
+def no_account(person: str, logins: Sequence[str]) -> str:
+    """Why ``person`` cannot be assigned: "no account 'bne'; did you mean ben?" (the close logins,
+    if any is close)."""
+    close = difflib.get_close_matches(person, logins, n=3, cutoff=0.6)
+    text = f"no account '{person}'"
+    if close:
+        names = close[0] if len(close) == 1 else f"{', '.join(close[:-1])} or {close[-1]}"
+        text += f"; did you mean {names}?"
+    return text

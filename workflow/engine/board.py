@@ -22,6 +22,7 @@ from workflow.domain.status import project_summary
 from workflow.errors import UsageError
 from workflow.storage import statements as sql
 from workflow.storage.database import utcnow
+from workflow.storage.files.versions import with_deliverables
 from workflow.storage.grants import privileges_of
 from workflow.storage.project_rows import state_of
 from workflow.storage.statements import ProjectRow
@@ -120,7 +121,10 @@ def _page(
     now = utcnow()
     for row in rows:
         state, _ = state_of(row, rounds.get(row.id, ()))
-        out.append(project_summary(state, tx.template(state.template_id), now))
+        tpl = tx.template(state.template_id)
+        # a phase declaring deliverables: their versions read (one query; none for other phases)
+        state = with_deliverables(tx, state, tpl.definition)
+        out.append(project_summary(state, tpl, now))
     return out
 
 
@@ -171,13 +175,18 @@ def _rounds(tx: ReadTx, ids: Sequence[int]) -> dict[int, list[tuple[Any, ...]]]:
 def work_of(store: Store, person: str | Identity) -> dict[str, list[dict[str, Any]]]:
     """What waits on ``person`` across their projects: tasks to mark done, gates to sign, projects
     they lead that can advance, and what blocks the others they lead (with who can clear it).
-    Oldest first (by the project's last change), as they have waited longest."""
+
+    Each item names what is owed (``title``: the task's words, or the gate's title) and when its
+    phase is due (``due``, ``overdue``, ``due_in_days``: the board's reading, no query more). Each
+    list is in the order to work through it: the overdue first, then by due date (undated last),
+    then the longest waiting (by the project's last change)."""
     who = acting(person).person
     tasks: list[dict[str, Any]] = []
     sign: list[dict[str, Any]] = []
     advance: list[dict[str, Any]] = []
     blocked: list[dict[str, Any]] = []
     for p in iter_projects(store, reader=who, status="active"):
+        dated = {"due": p.due, "overdue": p.overdue, "due_in_days": p.due_in_days}
         for w in p.waiting:
             if who in w["people"]:
                 item = {
@@ -188,8 +197,10 @@ def work_of(store: Store, person: str | Identity) -> dict[str, list[dict[str, An
                     "round": p.round,
                     "role": w["role"],
                     "role_title": w["role_title"],
+                    "title": w.get("title") or "",
                     "seq": p.seq,
                     "since": p.updated_at,
+                    **dated,
                 }
                 (tasks if w["kind"] == "task" else sign).append(item)
         if who in p.lead_people:
@@ -201,14 +212,17 @@ def work_of(store: Store, person: str | Identity) -> dict[str, list[dict[str, An
                 "seq": p.seq,
                 "since": p.updated_at,
                 "blockers": p.waiting_on,
+                **dated,
             }
             (advance if p.can_advance else blocked).append(entry)
-    def oldest(item: dict[str, Any]) -> str:
-        return str(item["since"])
-
     return {
-        "tasks": sorted(tasks, key=oldest),
-        "sign": sorted(sign, key=oldest),
-        "advance": sorted(advance, key=oldest),
-        "blocked": sorted(blocked, key=oldest),
+        "tasks": sorted(tasks, key=first_due),
+        "sign": sorted(sign, key=first_due),
+        "advance": sorted(advance, key=first_due),
+        "blocked": sorted(blocked, key=first_due),
     }
+
+
+def first_due(item: dict[str, Any]) -> tuple[bool, str, str]:
+    """My work's order: overdue first, then the earliest due date (undated last), then the oldest."""
+    return (not item["overdue"], item["due"] or NO_DUE, str(item["since"]))

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from workflow.domain import inputs, rules
+from workflow.domain import inputs, rules, wording
 from workflow.domain.audit.events import GENESIS, Event, canonical_json, new_event
 from workflow.domain.identity import Identity, acting
 from workflow.domain.rules import Context
@@ -15,7 +15,8 @@ from workflow.domain.schedule.clock import Clock, entering, next_tick
 from workflow.domain.vocabulary import ACTIVE
 from workflow.engine.commands import implements
 from workflow.engine.running import record, write_once
-from workflow.errors import Conflict, RuleRefused
+from workflow.errors import Conflict, NotFound, RuleRefused
+from workflow.storage import people
 from workflow.storage import statements as sql
 from workflow.storage.chains import start_project_chain
 from workflow.storage.database import utcnow
@@ -99,6 +100,7 @@ def create_project(store: Store, code: str, *, template: str, actor: str | Ident
 @implements("assign")
 def assign(ctx: Context, tx: WriteTx, role: str, person: str) -> Event:
     rules.may_assign(ctx, role)
+    require_account(tx, person)
     if ctx.state.holds(role, person):
         raise RuleRefused(f"{person} already holds the {ctx.role_title(role)} role on {ctx.code}")
     tx.write(
@@ -119,6 +121,14 @@ def assign(ctx: Context, tx: WriteTx, role: str, person: str) -> Event:
         {"role": role, "role_title": ctx.role_title(role), "person": person},
         authority=None,
     )
+
+
+def require_account(tx: WriteTx, person: str) -> None:
+    """Where the database has accounts, only a person who has one can be given a role (a typo such as
+    ``bne`` for ``ben`` would leave a project waiting on nobody for good); a database without any
+    account (one person's SQLite file, ``--as``) takes any name, as before accounts existed."""
+    if people.person_row(tx, person) is None and people.accounts_exist(tx):
+        raise NotFound(wording.no_account(person, people.logins(tx)))
 
 
 @implements("unassign")

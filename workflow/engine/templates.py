@@ -151,3 +151,20 @@ def versions(store: Store, key: str) -> list[TemplateInfo]:
         return [template_info(r) for r in rows]
 
     return store.read(work)
+
+
+def phase_choices(store: Store) -> dict[str, list[tuple[str, str]]]:
+    """Template key -> the phases a project on it can be in, (key, title): its latest version's in
+    order, then those only an older version has (a project keeps the version it started on)."""
+
+    def work(tx: ReadTx) -> dict[str, list[tuple[str, str]]]:
+        rows = tx.core(select(t_templates.c.id, t_templates.c.key)
+                       .order_by(t_templates.c.key, t_templates.c.version.desc()))
+        out: dict[str, dict[str, str]] = {}
+        for row in rows:
+            phases = out.setdefault(row.key, {})
+            for phase in tx.template(row.id).definition.phases:
+                phases.setdefault(phase.key, phase.title)
+        return {key: list(phases.items()) for key, phases in out.items()}
+
+    return store.read(work)

@@ -19,6 +19,23 @@ def person_row(tx: ReadTx, login: str) -> Any:
     return tx.core(select(t_people).where(t_people.c.login == login)).first()
 
 
+def accounts_exist(tx: ReadTx) -> bool:
+    """Whether the database has any account at all (one row read)."""
+    return tx.core(select(t_people.c.login).limit(1)).first() is not None
+
+
+def logins(tx: ReadTx) -> list[str]:
+    """Every account's login name, in order."""
+    return [login for (login,) in tx.core(select(t_people.c.login).order_by(t_people.c.login))]
+
+
+def active_people(tx: ReadTx, most: int) -> list[tuple[str, str | None]]:
+    """The first ``most`` active accounts by login: (login, display name)."""
+    stmt = (select(t_people.c.login, t_people.c.display_name).where(t_people.c.active.is_(True))
+            .order_by(t_people.c.login).limit(most))
+    return [(login, name) for login, name in tx.core(stmt)]
+
+
 def every_person(tx: ReadTx) -> list[Any]:
     return list(tx.core(select(t_people).order_by(t_people.c.login)))
 

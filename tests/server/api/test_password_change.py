@@ -137,11 +137,12 @@ def web_session(client: TestClient, login: str) -> str:
     return str(signed_in.json()["csrf"])
 
 
-@pytest.mark.parametrize("extra", [{}, {"from": "tokens"}, {"current": ""}], ids=["no-from", "tokens", "empty"])
+@pytest.mark.parametrize("extra", [{}, {"from": "tokens"}, {"from": "settings"}, {"current": ""}],
+                         ids=["no-from", "tokens", "settings", "empty"])
 def test_the_web_form_without_the_current_password_changes_nothing(
     url: str, extra: dict[str, str]
 ) -> None:
-    """The red team's form: the same POST as the tokens page's, without its current-password field."""
+    """The red team's form: the same POST as the Settings page's, without its current-password field."""
     with api(url) as client:
         csrf = web_session(client, "ana")
         client.post("/people/ana/password", data={"csrf": csrf, "password": NEW, "again": NEW, **extra})
@@ -153,9 +154,9 @@ def test_the_web_form_with_the_current_password_changes_it(url: str) -> None:
     with api(url) as client:
         csrf = web_session(client, "ana")
         changed = client.post("/people/ana/password", data={
-            "csrf": csrf, "from": "tokens", "current": OLD, "password": NEW, "again": NEW})
-        assert changed.status_code == 303 and changed.headers["location"] == "/me/tokens"  # POST, redirect, GET
-        shown = client.get("/me/tokens")
+            "csrf": csrf, "from": "settings", "current": OLD, "password": NEW, "again": NEW})
+        assert changed.status_code == 303 and changed.headers["location"] == "/settings"  # POST, redirect, GET
+        shown = client.get("/settings")
         assert shown.status_code == 200 and "Your password is changed." in shown.text
         client.cookies.clear()
         assert signs_in(client, "ana", NEW)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ PAGES = [
     ("people", "root", "/people"),
     ("people-refused", "ana", "/people"),
     ("tokens", "ana", "/me/tokens"),
+    ("settings", "ana", "/settings"),
     ("not-found", "ana", project_url("NOPE-1")),
 ]
 
@@ -59,6 +61,12 @@ def a_busy_agency(site: Site) -> None:
             for number in range(phases):
                 finish_phase(e, code, reject_first=(code == CODE and number == 1))
         e.complete_task(CODE, "head_of_technology", actor="ben", note="estimate reviewed with the client")
+        # due dates: ACME-5's first phase was due two days ago (overdue), ACME-1's is due in a week
+        today = date.today()
+        e.set_due("ACME-5", "client_kickoff", (today - timedelta(days=2)).isoformat(), actor="ana",
+                  reason="the client's board meets early")
+        e.set_due(CODE, e.status(CODE).phase, (today + timedelta(days=7)).isoformat(), actor="ana",
+                  reason="agreed with the client")
         e.hold("ACME-2", reason="the client is re-scoping", actor="ana")
         e.cancel("ACME-4", reason="budget moved to next year", actor="ana")
         e.create_token(actor="ana", name="laptop")
@@ -109,7 +117,7 @@ def pages_of(site: Site, only: tuple[str, ...] | None = None, viewport: dict[str
 
 # Dark mode is looked at on the pages with the most colour in them (every page is checked for
 # contrast in both schemes by the accessibility test).
-DARK = ("signin", "my-work", "board", "project", "template", "audit")
+DARK = ("signin", "my-work", "board", "project", "template", "audit", "settings")
 
 
 def test_screenshots_of_every_page_at_desktop_and_phone_width(tour: Site) -> None:
@@ -259,7 +267,9 @@ def test_an_admin_manages_accounts_grants_and_a_person_their_tokens(site: Site) 
         assert "eve" not in e.grants()["auditor"] and "dee" in e.grants()["auditor"]
 
     eve = site.open("eve", password="a long enough passphrase")
-    eve.get_by_role("link", name="My tokens").click()
+    eve.get_by_role("link", name="Settings").click()
+    settle(eve)
+    eve.get_by_role("link", name="Create or revoke tokens").click()
     settle(eve)
     create = eve.get_by_role("form", name="Create a token")
     create.get_by_label("Token name").fill("laptop")

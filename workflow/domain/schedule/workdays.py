@@ -1,6 +1,6 @@
 """Working time: a project's calendar, a phase's due date, and when a waiting signer is reminded.
 
-The rules (README, "Schedules and notifications"):
+The rules (docs/run/clock.md, "The rules"):
 
 - A **calendar** is Monday to Friday, less the public holidays of a country or subdivision
   the ``holidays`` package knows (``GB-ENG``, ``US-NY``, ``FR``); none: Monday to Friday.

@@ -58,6 +58,12 @@ def users(store: Store, *, reader: str | Identity | None = None) -> list[Person]
     return store.read(work)
 
 
+def assignable(store: Store, *, most: int) -> list[tuple[str, str | None]]:
+    """Who a role can be given to, for a picker: the first ``most`` active accounts, (login, display
+    name). Empty where the database has no accounts (then any name can be assigned)."""
+    return store.read(lambda tx: rows.active_people(tx, most))
+
+
 def set_active(store: Store, person: str, active: bool, *, actor: str | Identity) -> Event:
     """Enable or disable an account; a disabled person's sessions end and their tokens are revoked."""
     return change_account(store, person, actor=actor, active=active)[-1]  # user.enable or user.disable

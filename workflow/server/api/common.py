@@ -107,8 +107,12 @@ def event_response(event: Event, status_code: int = 200) -> Response:
     return JSONResponse(event.to_dict(), status_code=status_code)
 
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]
-IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=40)]
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", max_length=128,
+    description="the command's request id: a retry with the same key is answered with the first outcome")]
+IfMatch = Annotated[str | None, Header(
+    alias="If-Match", max_length=40,
+    description='the last event of the project you saw, `"SEQ"` (its ETag): 412 if another came since')]
 
 
 def expected_seq(if_match: str | None) -> int | None:

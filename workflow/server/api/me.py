@@ -125,6 +125,7 @@ def my_work(who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
 
 @router.post("/me/tokens", status_code=201, response_model=NewToken)
 def create_token(body: TokenIn, request: Request, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
+    """A new API token for me; its secret is in this answer only (kept as a hash)."""
     command(request, "token.create")
     info, secret = engine.create_token(actor=who, name=body.name, expires_in=body.expires_in)
     return {**info.to_dict(), "token": secret}
@@ -132,10 +133,12 @@ def create_token(body: TokenIn, request: Request, who: CurrentIdentity, engine: 
 
 @router.get("/me/tokens", response_model=list[TokenInfo])
 def list_tokens(who: CurrentIdentity, engine: EngineDep) -> list[TokenInfo]:
+    """My tokens: id, name, created, expires, last used, revoked (never the secret)."""
     return engine.tokens(reader=who)
 
 
 @router.delete("/me/tokens/{token_id}", response_model=EventOut)
 def revoke_token(token_id: str, request: Request, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
+    """Revoke one of my tokens (admins: anyone's); it stops working at once."""
     command(request, "token.revoke")
     return event_out(engine.revoke_token(token_id, actor=who))

@@ -63,6 +63,7 @@ def add_webhook(body: WebhookIn, request: Request, who: CurrentIdentity, engine:
 @router.delete("/webhooks/{webhook_id}", response_model=EventOut)
 def remove_webhook(webhook_id: str, request: Request, who: CurrentIdentity,
                    engine: EngineDep) -> dict[str, Any]:
+    """Stop posting to a webhook (admins); its notifications still waiting are not sent."""
     command(request, "webhook.remove")
     return event_out(engine.remove_webhook(webhook_id, actor=who))
 
@@ -76,6 +77,7 @@ def my_notifications(who: CurrentIdentity, engine: EngineDep) -> NotifySettings:
 @router.put("/me/notifications", response_model=EventOut)
 def choose_notifications(body: EmailChoiceIn, request: Request, who: CurrentIdentity,
                          engine: EngineDep) -> dict[str, Any]:
+    """Choose which notification e-mails I get: comma-separated kinds, `all` or `none`."""
     command(request, "notify.email")
     return event_out(engine.set_notifications(who.person, body.email, actor=who))
 

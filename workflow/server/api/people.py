@@ -39,6 +39,7 @@ class GrantIn(BaseModel):
 
 @router.get("/people", response_model=list[Person])
 def people(who: CurrentIdentity, engine: EngineDep) -> list[Person]:
+    """Every account, enabled or not."""
     return engine.users(reader=who)
 
 
@@ -49,6 +50,7 @@ def people(who: CurrentIdentity, engine: EngineDep) -> list[Person]:
     responses=links(201, change=("patch", "/people/{person}", {"person": "$response.body#/data/person"})),
 )
 def add_person(body: PersonIn, request: Request, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
+    """An account for a new person (admins); no password yet: set one with ``PATCH /people/{person}``."""
     command(request, "user.add")
     return event_out(engine.add_user(body.login, actor=who, name=body.name, email=body.email))
 
@@ -81,6 +83,7 @@ def change_person(
     ),
 )
 def grant(body: GrantIn, request: Request, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
+    """Give a person the admin or auditor grant (admins)."""
     command(request, "grant")
     return event_out(engine.grant(body.person, body.privilege, actor=who))
 
@@ -99,5 +102,6 @@ def revoke(
     who: CurrentIdentity,
     engine: EngineDep,
 ) -> dict[str, Any]:
+    """Take the admin or auditor grant from a person (admins)."""
     command(request, "revoke")
     return event_out(engine.revoke(person, privilege, actor=who))

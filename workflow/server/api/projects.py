@@ -98,6 +98,7 @@ def create(
     engine: EngineDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    """A new project in the first phase of a template (admins); ``Idempotency-Key`` makes a retry safe."""
     command(request, "create")
     given = body.model_dump(exclude={"code"})  # template, name, client, version, calendar, starts_on
     return event_response(engine.create_project(body.code, actor=who, request_id=idempotency_key, **given),

@@ -27,6 +27,7 @@ from starlette.datastructures import UploadFile
 from workflow.domain.commands import COMMANDS, TEXT_MAX, Command
 from workflow.domain.identity import Identity
 from workflow.domain.inputs import event_number, shown
+from workflow.domain.wording import describe
 from workflow.engine import Engine
 from workflow.errors import Busy, PhasegateError, Throttled, UsageError
 from workflow.server import checks
@@ -183,12 +184,16 @@ def act(request: Request, code: str, form: Form) -> Response:
         run: Callable[..., Any] = getattr(engine, cmd.name)
         expected, request_id = _seq(form), text(form, "request_id")
         arguments = _arguments(cmd, form)
-        run(code, **arguments, actor=me, expected_seq=expected, request_id=request_id)
+        event = run(code, **arguments, actor=me, expected_seq=expected, request_id=request_id)
     except PhasegateError as exc:
         return remember(request, see(back), error=exc)
-    if not from_work or cmd.web is None or cmd.web.action not in DONE_FROM_WORK:
-        return see(back)
-    return remember(request, see(back), **_done_from_work(engine, me, code, cmd.web.action, arguments))
+    if from_work and cmd.web is not None and cmd.web.action in DONE_FROM_WORK:
+        return remember(request, see(back), **_done_from_work(engine, me, code, cmd.web.action, arguments))
+    # what was done, in the status region the page focuses (the keyboard goes on from there)
+    details = describe(event.action, event.data)
+    label = cmd.web.label if cmd.web is not None else cmd.name
+    said = f"{code}: done ({label})" + (f": {details}." if details else ".")
+    return remember(request, see(back), notice=said)
 
 
 def _done_from_work(engine: Engine, me: Identity, code: str, action: str, arguments: dict[str, Any]
@@ -220,9 +225,10 @@ def create(request: Request, form: Form) -> Response:
         code = needed(form, "code", "the project's code")
         engine_of(request).create_project(code, template=needed(form, "template", "a template"),
                                           actor=me, name=text(form, "name"), client=text(form, "client"),
+                                          calendar=text(form, "calendar"), starts_on=text(form, "starts_on"),
                                           request_id=text(form, "request_id"))
     except PhasegateError as exc:
-        fields = ("code", "template", "name", "client")
+        fields = ("code", "template", "name", "client", "starts_on", "calendar")
         draft = {k: str(form.get(k) or "") for k in fields}
         return remember(request, see("/projects"), error=exc, draft=draft)
     return see(project_path(code))
@@ -304,7 +310,7 @@ def checkpoint(request: Request, form: Form) -> Response:
         "Content-Disposition": f'attachment; filename="phasegate-checkpoint-{stamp}.json"'})
 
 
-# -- people, grants, tokens ----------------------------------------------------------------------
+# -- people and grants (my tokens: workflow/server/web/settings.py) ---------------------------------
 
 
 def _people_form(request: Request, form: Form, call: Callable[[Engine, Identity], Any]) -> Response:
@@ -336,8 +342,9 @@ def set_active(request: Request, login: str, form: Form) -> Response:
 @router.post("/people/{login}/password", response_class=HTMLResponse)
 def set_password(request: Request, login: str, form: Form) -> Response:
     """An admin sets anyone's password (``/people/-/password`` with the person in the form); a
-    person changes their own from their tokens page, with their current password (the Engine
-    asks for it whichever form it comes from)."""
+    person changes their own from their Settings page (``from=settings``; ``from=tokens``, the
+    page it was on before, lands there too), with their current password (the Engine asks for it
+    whichever form it comes from)."""
     person = str(form.get("person") or login)
 
     def call(e: Engine, me: Identity) -> None:
@@ -346,14 +353,14 @@ def set_password(request: Request, login: str, form: Form) -> Response:
             raise UsageError("the two passwords differ; type the same one twice")
         e.set_password(person, password, actor=me, current=str(form.get("current") or "") or None)
 
-    if form.get("from") != "tokens":
+    if form.get("from") not in ("settings", "tokens"):
         return _people_form(request, form, call)
     me = viewer(request, csrf=form.get("csrf"))
     try:
         call(engine_of(request), me)
     except PhasegateError as exc:
-        return remember(request, see("/me/tokens"), error=exc)
-    return remember(request, see("/me/tokens"), notice="Your password is changed.")
+        return remember(request, see("/settings"), error=exc)
+    return remember(request, see("/settings"), notice="Your password is changed.")
 
 
 @router.post("/grants", response_class=HTMLResponse)
@@ -363,28 +370,3 @@ def grant(request: Request, form: Form) -> Response:
         (e.revoke if form.get("revoke") == "yes" else e.grant)(_person(form), privilege, actor=me)
 
     return _people_form(request, form, call)
-
-
-@router.post("/me/tokens", response_class=HTMLResponse)
-def create_token(request: Request, form: Form) -> Response:
-    """The new token is on this one answer (never stored, never shown again; the page is not cached)."""
-    me = viewer(request, csrf=form.get("csrf"))
-    request.state.action = "token.create"
-    try:
-        info, secret = engine_of(request).create_token(
-            actor=me, name=text(form, "name"), expires_in=text(form, "expires_in"))
-    except PhasegateError as exc:
-        return remember(request, see("/me/tokens"), error=exc)
-    # the new token's secret is on this one answer, never stored (so not in a redirect's cookie either)
-    return pages.tokens_page(request, me, new=(info, secret), status=201)
-
-
-@router.post("/me/tokens/{token_id}/revoke", response_class=HTMLResponse)
-def revoke_token(request: Request, token_id: str, form: Form) -> Response:
-    me = viewer(request, csrf=form.get("csrf"))
-    try:
-        engine_of(request).revoke_token(token_id, actor=me)
-    except PhasegateError as exc:
-        return remember(request, see("/me/tokens"), error=exc)
-    return see("/me/tokens")
-

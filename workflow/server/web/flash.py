@@ -36,6 +36,7 @@ class Said:
     notice: str | None = None
     undo: dict[str, str] | None = None
     draft: dict[str, str] | None = None  # a refused form's short fields, to fill it again
+    link: str | None = None  # a new calendar feed's address, shown on the page it lands on, once
 
     # the alert macro reads an error's sentence, problems and blockers
     problems: None = None
@@ -61,7 +62,7 @@ def _key(request: Request) -> str | None:
 
 def remember(request: Request, response: Response, *, error: PhasegateError | None = None,
              notice: str | None = None, undo: dict[str, str] | None = None,
-             draft: dict[str, str] | None = None) -> Response:
+             draft: dict[str, str] | None = None, link: str | None = None) -> Response:
     """``response`` (a redirect) carrying the sentence to the next page this session draws."""
     key = _key(request)
     if not key:
@@ -74,6 +75,8 @@ def remember(request: Request, response: Response, *, error: PhasegateError | No
         said["notice"] = notice[:MOST]
     if undo is not None:
         said["undo"] = undo
+    if link is not None:
+        said["link"] = link[:MOST]
     if draft:
         said["draft"] = {k: v[:200] for k, v in draft.items() if isinstance(v, str)}
     payload = base64.urlsafe_b64encode(json.dumps(said).encode())
@@ -93,6 +96,7 @@ def recall(request: Request) -> Said | None:
     try:
         said = json.loads(base64.urlsafe_b64decode(payload.encode()))
         return Said(error=said.get("error"), blockers=list(said.get("blockers") or []),
-                    notice=said.get("notice"), undo=said.get("undo"), draft=said.get("draft"))
+                    notice=said.get("notice"), undo=said.get("undo"), draft=said.get("draft"),
+                    link=said.get("link"))
     except (ValueError, TypeError, AttributeError):
         return None

@@ -1,4 +1,5 @@
-"""The pages people read: my work, the board, a project, templates, audit, people, my tokens.
+"""The pages people read: my work, the board, a project, templates, audit, people, my tokens (my
+settings: :mod:`workflow.server.web.settings`).
 
 Each handler is one or two Engine calls for the signed-in person and a template. A page
 function (``project_page``, ``board_page`` …) also answers a refused form: the same page,
@@ -32,6 +33,10 @@ from workflow.server.web.views import offer, steps
 router = APIRouter()
 BOARD_PAGE = 50
 HISTORY_PAGE = 25
+# The Assign form's people: a select of them when they are this few, else a field that suggests the
+# first PICKER_MOST as one types (the server refuses a name without an account whatever is typed).
+PICKER_SELECT_MOST = 30
+PICKER_MOST = 500
 
 
 def _status(error: PhasegateError | None, ok: int = 200) -> int:
@@ -69,6 +74,7 @@ def board_page(request: Request, *, filters: dict[str, str | None] | None = None
     filters = empty | (filters or {})
     rows: list[Any] = []
     following = None
+    refused: PhasegateError | None = None
     try:
         rows, following = page_and_next(
             lambda limit: engine.iter_projects(reader=me, after=after, limit=limit, status=filters["status"],
@@ -76,11 +82,11 @@ def board_page(request: Request, *, filters: dict[str, str | None] | None = None
                                                overdue=bool(filters["overdue"]) or None,
                                                sort=filters["sort"] or "code"),
             BOARD_PAGE, lambda p: p.code)
-    except PhasegateError as exc:
-        error = error or exc
-    return page(request, "board.html", status=_status(error), error=error, projects=rows,
+    except PhasegateError as exc:  # a filter naming what does not exist: why, not "No project matches"
+        error, refused = error or exc, exc
+    return page(request, "board.html", status=_status(error), error=error, refused=refused, projects=rows,
                 next=following, filters=filters, after=after,
-                templates=engine.templates(), draft=draft or {})
+                templates=engine.templates(), phases=engine.phase_choices(), draft=draft or {})
 
 
 # -- a project -----------------------------------------------------------------------------------
@@ -130,8 +136,11 @@ def project_page(request: Request, code: str, *, at: str | None = None, action: 
         current, moves = engine.status_and_moves(code, reader=me)
     _info, definition, _src = engine.template(current.template, current.template_version)
     titles = {r.key: r.title for r in definition.roles}
+    offered = offer(current, me.person, moves)
+    choices = engine.assignable(most=PICKER_MOST) if offered.any("assign") else []
     return page(request, "project.html", status=_status(error), error=error, st=current,
-                offer=offer(current, me.person, moves), commands=COMMANDS, titles=titles,
+                offer=offered, commands=COMMANDS, titles=titles,
+                people_choices=choices, picker_select_most=PICKER_SELECT_MOST,
                 steps=steps(current, [(p.key, p.title) for p in definition.phases]),
                 phase_titles={p.key: p.title for p in definition.phases},
                 events=events, history_next=history_next,

@@ -14,10 +14,20 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from workflow.domain import inputs
 from workflow.domain.identity import Identity
 from workflow.domain.wording import all_chains, count, describe, signature_words
+from workflow.server.auth import engine_of
 from workflow.server.web import flash
-from workflow.server.web.views import strip, waiting_on
+from workflow.server.web.views import nav_hidden, strip, waiting_on
 
 FOLDER = Path(__file__).parent
+# How a person proved who they were, for each way an event records (domain/vocabulary.py's AUTHS).
+AUTH_WORDS = {
+    "password": "signed in to the web app with their password",
+    "token": "used an API token",
+    "proxy": "named by the single-sign-on proxy's header",
+    "asserted": "named on the command line against the database, without a server (not proven: whoever "
+                "can write the database can act as anyone)",
+    "system": "phasegate's own clock",
+}
 
 
 @lru_cache(maxsize=1)
@@ -32,6 +42,7 @@ def environment() -> Environment:
     env.globals["signature_words"] = signature_words
     env.globals["waiting_on"] = waiting_on
     env.globals["strip"] = strip
+    env.globals["auth_words"] = AUTH_WORDS
     env.globals["fresh_id"] = lambda: "web-" + secrets.token_urlsafe(12)
     # the forms' maxlength: the longest values the engine takes (domain/inputs.py)
     env.globals["most"] = {"code": inputs.CODE_MAX, "person": inputs.PERSON_MAX, "line": inputs.LINE_MAX,
@@ -39,9 +50,25 @@ def environment() -> Environment:
     return env
 
 
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def when(at: str | None) -> str:
-    """A stored time shown to the minute (the full value goes in the datetime attribute)."""
-    return "" if not at else at[:16].replace("T", " ")
+    """The one way the pages write a time: "8 Dec 2026 10:00 UTC" (a stored time, to the minute),
+    or "8 Dec 2026" (a day: a due date). The full value goes in the ``<time>`` element's datetime
+    attribute; a value that is neither is shown as it is."""
+    if not at:
+        return ""
+    if len(at) < 10 or at[4] != "-" or at[7] != "-" or not (at[:4] + at[5:7] + at[8:10]).isdigit():
+        return at
+    year, month, day = int(at[:4]), int(at[5:7]), int(at[8:10])
+    if not 1 <= month <= 12:
+        return at
+    shown = f"{day} {MONTHS[month - 1]} {year}"
+    clock = at[11:16]
+    if len(at) > 10 and len(clock) == 5 and clock[2] == ":":
+        shown += f" {clock} UTC"
+    return shown
 
 
 def page(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
@@ -55,9 +82,10 @@ def page(request: Request, template: str, *, status: int = 200, **context: Any) 
         context["error"] = said
         if said.draft and context.get("draft") == {}:
             context["draft"] = said.draft
+    hidden = frozenset() if identity is None else nav_hidden(engine_of(request).grants_of(identity.person))
     html = environment().get_template(template).render(
         request=request, me=identity, csrf=getattr(request.state, "csrf", ""), path=request.url.path,
-        said=said, **context)
+        said=said, nav_hidden=hidden, **context)
     response = HTMLResponse(html, status_code=status)
     if drawn and flash.COOKIE in request.cookies:
         response.delete_cookie(flash.COOKIE, path="/")

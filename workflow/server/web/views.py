@@ -15,7 +15,18 @@ from markupsafe import Markup, escape
 
 from workflow.domain.commands import COMMANDS, Command, Move
 from workflow.domain.results import ProjectStatus
-from workflow.domain.vocabulary import ACTIVE
+from workflow.domain.vocabulary import ACTIVE, READ_EVERYTHING
+
+# The navigation's pages that only some people can use, and the grants that let them: the audit pages
+# (verify, checkpoint, export, search) are an admin's or an auditor's, the accounts and grants an
+# admin's. Templates is everyone's: reading a template (its phases, who signs each gate, where a
+# rejection goes back to) helps anyone on a project; only its Publish form is an admin's.
+NAV_NEEDS: dict[str, frozenset[str]] = {"/audit": READ_EVERYTHING, "/people": frozenset({"admin"})}
+
+
+def nav_hidden(privileges: frozenset[str]) -> frozenset[str]:
+    """The navigation's addresses a person holding ``privileges`` has no use for."""
+    return frozenset(href for href, needs in NAV_NEEDS.items() if needs.isdisjoint(privileges))
 
 
 @dataclass(frozen=True)
