@@ -231,7 +231,9 @@ class RemoteEngine(RemoteAudit, RemoteFiles, ProjectCommands):
             values[p.name] = inputs.person(given[p.name]) if p.name == "person" else given[p.name]
         parts = cmd.path.split("/")[1:]
         url = path(*(values[part[1:-1]] if part.startswith("{") else part for part in parts))
-        body = {p.key: given[p.name] for p in cmd.body_params()} or None
+        # a mapping (approve's deliverables: {KEY: sha256}) goes as the text its field takes, KEY=VALUE …
+        body = {p.key: " ".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else value
+                for p in cmd.body_params() for value in (given[p.name],)} or None
         return self._event(cmd.method, url, body=body, request_id=given["request_id"],
                            expected_seq=given["expected_seq"])
 

@@ -35,4 +35,13 @@ a version; ``deliverables`` (``{KEY: sha256}``, or the text ``KEY=SHA256 KEY=SHA
 digests the signer saw: not the current set -> ``DeliverablesChanged`` (a ``PreconditionFailed``:
 exit 5, HTTP 412, ``kind: precondition_failed``, the body's ``deliverables`` the current set).
 A required deliverable missing refuses ``approve`` and ``advance`` (``RuleRefused`` with blockers).
+
+``status(code).deliverables``: the current phase's, each ``{key, title, required, by, current}``
+(``current``: the newest version's ``{version, sha256, kind, name, url, note}``, or None) — what a
+page shows and what its Approve form sends back as the digests it showed.
+
+Events: ``deliverable.add`` (its data above; replay applies its ``voided`` as ``withdraw``'s);
+notification kind ``changed`` to each voided signer (workflow/domain/notify/asks.py).
+Storage: ``workflow/storage/files/`` (spool, blobs, version rows); the rule:
+``workflow.domain.rules.may_add_deliverable``; pure values: ``workflow.domain.deliverables``.
 """
