@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,10 +109,11 @@ def _copy_seconds(source: Path, target: Path) -> float:
     return time.perf_counter() - t0
 
 
-def _up_and_down(client: Any, source: Path, where: str, headers: dict[str, str], target: Path
-                 ) -> tuple[float, float]:
-    """Seconds to upload ``source`` and to download it again into ``target``: with curl when the
-    machine has it (the server's pace, not a Python client's on the same two cores), else httpx."""
+def _up_and_down(client: Any, source: Path, where: str, headers: dict[str, str], target: Path,
+                 uploaded: Callable[[], None]) -> tuple[float, float]:
+    """Seconds to upload ``source`` (then ``uploaded()``) and to download it again into ``target``: with
+    curl when the machine has it (the server's pace, not a Python client's on the same two cores),
+    else httpx."""
     size = source.stat().st_size
     auth = [f"{k}: {v}" for k, v in headers.items()]
     if shutil.which("curl"):
@@ -121,6 +123,7 @@ def _up_and_down(client: Any, source: Path, where: str, headers: dict[str, str],
                                  f"{where}?name=big.pdf"], capture_output=True, text=True, check=True).stdout
         up = time.perf_counter() - t0
         assert status == "201", status
+        uploaded()
         t0 = time.perf_counter()
         subprocess.run(["curl", "-s", "-f", "-o", str(target), "-H", auth[0], where], check=True)
         down = time.perf_counter() - t0
@@ -137,6 +140,7 @@ def _up_and_down(client: Any, source: Path, where: str, headers: dict[str, str],
                          headers={**headers, "Content-Type": "application/octet-stream"})
     up = time.perf_counter() - t0
     answer.raise_for_status()
+    uploaded()
     t0 = time.perf_counter()
     with client.stream("GET", where, headers=headers) as r, target.open("wb") as out:
         r.raise_for_status()
@@ -183,8 +187,10 @@ def throughput(scratch: Path, quick: bool) -> tuple[list[c.Row], list[str]]:
                 client.get(f"{server.url}/api/v1/projects/BIG-1", headers=headers).raise_for_status()
                 idle = _proc_kib(pid, "VmRSS")
 
-                up, down = _up_and_down(client, source, where, headers, scratch / "down.bin")
-                peak = _proc_kib(pid, "VmHWM")
+                peaks: list[int] = []
+                up, down = _up_and_down(client, source, where, headers, scratch / "down.bin",
+                                        lambda pid=pid, peaks=peaks: peaks.append(_proc_kib(pid, "VmHWM")))
+                peak = peaks[0]
         for what, seconds in (("upload", up), ("download", down)):
             rate = size / MiB / seconds
             rows.append(c.Row(f"(b) {what} of {size // MiB} MiB through `phasegate serve` ({store})",
