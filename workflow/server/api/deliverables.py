@@ -30,7 +30,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from workflow.domain import limits
+from workflow.domain import inputs, limits
 from workflow.domain.deliverables import DeliverableVersion, FilesReport
 from workflow.domain.inputs import CODE_MAX, TEXT_MAX
 from workflow.engine.deliverables.read import Opened
@@ -230,6 +230,7 @@ async def prove(
 ) -> Response:
     """Which approvals signed exactly these bytes (the body, streamed; or ``?sha256=``): project, gate,
     round, role, who, when, the event's hash, and what became of each approval."""
+    project = None if project is None else inputs.project_code(project)
     if sha256 is not None:
         proof = await run_in_threadpool(lambda: engine.prove(sha256=sha256, project=project, reader=who))
     else:
@@ -242,4 +243,4 @@ async def prove(
 def verify_files(who: CurrentIdentity, engine: EngineDep,
                  project: str | None = Query(default=None, max_length=CODE_MAX)) -> FilesReport:
     """Every stored deliverable's bytes hashed again and compared with its record (admins, auditors)."""
-    return engine.verify_deliverables(project, reader=who)
+    return engine.verify_deliverables(None if project is None else inputs.project_code(project), reader=who)
