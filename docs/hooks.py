@@ -100,6 +100,11 @@ def _kind(option: Any) -> str:
         return "flag"
     if isinstance(option.type, click.Choice):
         return " \\| ".join(code(c) for c in option.type.choices)
+    if isinstance(option.type, click.IntRange | click.FloatRange):
+        kind = option.metavar or ("INTEGER" if isinstance(option.type, click.IntRange) else "NUMBER")
+        low, high = option.type.min, option.type.max
+        bounds = f"{low}–{high}" if None not in (low, high) else f"≥ {low}" if high is None else f"≤ {high}"
+        return f"{kind}, {bounds}"
     return option.metavar or option.type.name.upper()
 
 

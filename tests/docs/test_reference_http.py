@@ -26,6 +26,12 @@ def every_operation() -> Iterator[tuple[str, str, APIRoute]]:
                     yield method, api.router.prefix + route.path, route
 
 
+def test_every_tag_says_what_its_operations_are_for() -> None:
+    tags = {str(t) for _method, _path, route in every_operation() for t in route.tags}
+    described = {t["name"]: t["description"] for t in api.TAGS}
+    assert tags == set(described) and all(d.strip() for d in described.values())
+
+
 def test_every_operation_says_what_it_does() -> None:
     wordless = [f"{method} {path}" for method, path, route in every_operation()
                 if not (route.description or "").strip()]

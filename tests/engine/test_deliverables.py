@@ -165,6 +165,17 @@ def test_every_refusal_stores_nothing(engine: Engine, tmp_path: Path, monkeypatc
     assert counts(engine) == {**before, "events": before["events"] + 1}  # the hold only
 
 
+def test_a_refused_upload_is_refused_before_a_byte_of_it_is_read(engine: Engine, tmp_path: Path) -> None:
+    signed_sow_project(engine)
+    with write(tmp_path, "e.xlsx", xlsx()).open("rb") as stream:
+        with pytest.raises(NotPermitted):
+            engine.add_deliverable("S-1", "estimate", stream, actor="bo", name="e.xlsx")
+        assert stream.tell() == 0
+        assert engine.may_add_deliverable("S-1", "estimate", actor="cy").title == "Estimate"
+        with pytest.raises(NotPermitted):
+            engine.may_add_deliverable("S-1", "estimate", actor="outsider")
+
+
 def test_a_deliverable_of_another_phase_is_refused(engine: Engine, tmp_path: Path) -> None:
     at_sow_estimate(engine)
     with pytest.raises(RuleRefused, match="belongs to Planning"):

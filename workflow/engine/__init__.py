@@ -150,6 +150,7 @@ class Engine(ProjectCommands):
 
     # -- deliverables (engine/deliverables/: the API written down in its __init__) ----------------------
     add_deliverable = _bound(_deliverables_add.add_deliverable)
+    may_add_deliverable = _bound(_deliverables_add.may_add_deliverable)
     deliverables = _bound(_deliverables.deliverables)
     open_deliverable = _bound(_deliverables.open_deliverable)
     prove = _bound(_proof.prove)

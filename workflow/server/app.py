@@ -21,6 +21,7 @@ from workflow.engine import Engine
 from workflow.engine.people import passwords
 from workflow.errors import INTERNAL
 from workflow.server import checks, docs, errors, observe
+from workflow.server.api import TAGS as API_TAGS
 from workflow.server.api import router as api_router
 from workflow.server.asgi import HttpMiddleware
 from workflow.server.background import Deliverer, Ticker
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         version="1",
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
+        openapi_tags=API_TAGS,
         docs_url=None,  # FastAPI's page loads Swagger UI from a CDN: docs.py serves it from the package
         redoc_url=None,
     )

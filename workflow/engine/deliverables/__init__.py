@@ -15,6 +15,9 @@ request_id=None, expected_seq=None) -> Event``
     ``TooLarge`` (exit 2, HTTP 413), ``UsageError`` (empty, bad url; 2/422), ``NotFound`` (a key
     no phase declares; 3/404), ``NotPermitted`` (no role in ``by``; 4/403), ``RuleRefused`` (not
     the current phase, held or closed; 1/409), ``PreconditionFailed`` (``expected_seq``; 5/412).
+``may_add_deliverable(code, key, *, actor) -> Deliverable``
+    The refusal ``add_deliverable`` would give, asked before any byte is read (an HTTP upload can be
+    refused before its body is read); ``add_deliverable`` asks it first, and again under the lock.
 ``deliverables(code, *, phase=None, key=None, reader=None) -> list[DeliverableVersion]``
     Every version (of one phase, of one key), for admins, auditors and the project's team.
 ``open_deliverable(code, key, version=None, *, phase=None, reader=None) -> Opened``

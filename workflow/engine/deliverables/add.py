@@ -22,16 +22,20 @@ from workflow import settings
 from workflow.domain import inputs, limits, rules
 from workflow.domain.audit.events import Event
 from workflow.domain.deliverables import FILE, LINK, Current
-from workflow.domain.identity import Identity
+from workflow.domain.identity import Identity, acting
 from workflow.domain.rules import Context
+from workflow.domain.templates.definition import Deliverable
 from workflow.engine.running import project_command, record
+from workflow.engine.visibility import missing_project
 from workflow.errors import UsageError
 from workflow.storage import statements as sql
+from workflow.storage.database import utcnow
 from workflow.storage.files import blobs, versions
 from workflow.storage.files.spool import Source, Spooled, spool
+from workflow.storage.project_rows import read_project
 from workflow.storage.store import Store
 from workflow.storage.tables import events as t_events
-from workflow.storage.transaction import WriteTx
+from workflow.storage.transaction import ReadTx, WriteTx
 
 KEY = re.compile(r"[a-z0-9_]{1,64}")
 URL = re.compile(r"https?://[^\s]{1,1990}", re.IGNORECASE)
@@ -51,6 +55,7 @@ def add_deliverable(store: Store, code: str, key: str, source: Source | None = N
     if (source is None) == (url is None):
         raise UsageError("give the deliverable's file, or --url (and --label) for work that lives elsewhere; "
                          "not both")
+    may_add_deliverable(store, code, key, actor=actor)  # refused before a byte is read
     if url is not None:
         if not URL.fullmatch(url) or not inputs.text(url, "the url", multiline=False):
             raise UsageError(f"the url {inputs.shown(url)} must be an http:// or https:// address")
@@ -65,6 +70,25 @@ def add_deliverable(store: Store, code: str, key: str, source: Source | None = N
     with spool(source, limit=limit, folder=env.files) as spooled:
         return _run(store, code, key, spooled, actor, name, note, None, None, request_id, expected_seq,
                     folder=env.files)
+
+
+def may_add_deliverable(store: Store, code: str, key: str, *, actor: str | Identity) -> Deliverable:
+    """The deliverable ``actor`` may add a version of now, or the refusal the command would give: asked
+    before an upload is read (an HTTP upload refused without reading its body), and again under the
+    project's lock when it is stored."""
+    code = inputs.project_code(code)
+    who = acting(actor)
+
+    def work(tx: ReadTx) -> Deliverable:
+        loaded = read_project(tx, code, who.person)
+        if loaded is None:
+            raise missing_project(tx, code, who.person)
+        state, privileges = loaded
+        ctx = Context(state, tx.template(state.template_id), who.person, privileges, utcnow(), who.auth)
+        rules.require_party(ctx)
+        return rules.may_add_deliverable(ctx, key)[0]
+
+    return store.read(work)
 
 
 def _run(store: Store, code: str, key: str, spooled: Spooled | None, actor: str | Identity, name: str | None,

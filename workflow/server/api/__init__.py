@@ -13,3 +13,15 @@ from workflow.server.api.common import ERRORS
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 for module in (me, people, templates, projects, deliverables, schedule, notify, audit):
     router.include_router(module.router)
+
+#: Each router's tag and what its operations are for (the OpenAPI document's tags, in this order).
+TAGS = [
+    {"name": "me", "description": "Signing in and out, who I am, what waits on me, my API tokens."},
+    {"name": "people", "description": "Accounts and the admin and auditor grants (admins change them)."},
+    {"name": "templates", "description": "Process templates: publish, validate, read, diagram, report."},
+    {"name": "projects", "description": "Projects: the board, a project's status, the moves that change it "
+                                        "(the command line's project commands), its history and report."},
+    {"name": "schedule", "description": "phasegate's clock (tick) and the personal calendar feed."},
+    {"name": "notifications", "description": "Webhooks, e-mail choices and the outbox of notifications."},
+    {"name": "audit", "description": "The hash chains: verify, checkpoint, export."},
+]

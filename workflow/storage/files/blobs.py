@@ -143,13 +143,3 @@ def rehash(store: Store, sha256: str, folder: str | None) -> str | None:
     except DatabaseProblem:
         return None
     return digest.hexdigest() if seen else None
-
-
-def copy_out(store: Store, sha256: str, folder: str | None, out: Any) -> int:
-    """Write a stored file to the binary file ``out``; the bytes written."""
-    written = 0
-    for data in chunks(store, sha256, folder):
-        out.write(data)
-        written += len(data)
-    return written
-

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
 from workflow.domain.deliverables import Current, DeliverableVersion
 from workflow.storage.statements import Statement, _insert
@@ -71,19 +71,6 @@ def by_sha256(tx: ReadTx, sha256: str, codes: list[str] | None = None) -> list[d
     if codes is not None:
         query = query.where(t_projects.c.code.in_(codes))
     return [dict(r) for r in tx.core(query.order_by(t_projects.c.code, t_versions.c.seq)).mappings().all()]
-
-
-def stored_files(tx: ReadTx, code: str | None = None) -> list[dict[str, Any]]:
-    """Each distinct stored file (sha256) with the first version that holds it (for ``audit verify``)."""
-    query = (select(t_versions.c.sha256, t_versions.c.key, t_versions.c.version, t_projects.c.code)
-             .join(t_projects, and_(t_projects.c.id == t_versions.c.project_id))
-             .where(t_versions.c.kind == "file"))
-    if code is not None:
-        query = query.where(t_projects.c.code == code)
-    first: dict[str, dict[str, Any]] = {}
-    for r in tx.core(query.order_by(t_projects.c.code, t_versions.c.seq)).mappings():
-        first.setdefault(r["sha256"], dict(r))
-    return list(first.values())
 
 
 def _version(code: str, definition: Definition, r: Mapping[str, Any]) -> DeliverableVersion:
