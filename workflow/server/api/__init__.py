@@ -21,6 +21,9 @@ TAGS = [
     {"name": "templates", "description": "Process templates: publish, validate, read, diagram, report."},
     {"name": "projects", "description": "Projects: the board, a project's status, the moves that change it "
                                         "(the command line's project commands), its history and report."},
+    {"name": "deliverables", "description": "A phase's documents: versions uploaded and downloaded "
+                                            "(streamed), the proof from a file's bytes (which approvals "
+                                            "signed them), every stored file hashed again."},
     {"name": "schedule", "description": "phasegate's clock (tick) and the personal calendar feed."},
     {"name": "notifications", "description": "Webhooks, e-mail choices and the outbox of notifications."},
     {"name": "audit", "description": "The hash chains: verify, checkpoint, export."},
