@@ -79,7 +79,8 @@ def test_upload_list_preview_download_and_an_approval_refused_after_a_new_versio
         engine.add_deliverable("W-1", "sow_doc", second, actor="ana")
     approve = ben.get_by_role("form", name="Approve as Head of Technology")
     press(approve.get_by_role("button", name="Approve as Head of Technology"))
-    expect(ben.get_by_role("alert")).to_contain_text("not the ones this approval was given on")
+    expect(ben.get_by_role("alert")).to_contain_text(
+        "the Statement of work of SOW & Estimate on W-1: not the version this approval was given on")
     ben.goto(project_url("W-1"))
     expect(ben.get_by_role("region", name="Statement of work").get_by_role("row").filter(has_text="v2")
            ).to_contain_text("sow-v2.pdf")

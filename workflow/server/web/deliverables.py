@@ -42,12 +42,13 @@ def download_url(code: str, key: str, version: int, phase: str, *, inline: bool 
     return f"/api/v1/projects/{quote(code, safe='')}/deliverables/{quote(key, safe='')}?{urlencode(query)}"
 
 
-def shown(engine: Engine, st: ProjectStatus, me: Identity) -> tuple[list[dict[str, Any]], str]:
+def shown(engine: Engine, st: ProjectStatus, me: Identity) -> tuple[list[dict[str, Any]], str | None]:
     """The current phase's deliverables as the page draws them (each with its versions, newest first,
     whether ``me`` may upload one, and the newest's preview if it is an image), and the digests the
-    Approve forms carry: ``KEY=SHA256 …`` of the newest versions shown."""
+    Approve forms carry: ``KEY=SHA256 …`` of the newest versions shown ("" when none has a version
+    yet; None when the phase has no deliverables)."""
     if not st.deliverables:
-        return [], ""
+        return [], None
     try:
         versions = engine.deliverables(st.code, phase=st.phase, reader=me)
     except PhasegateError:
@@ -75,7 +76,7 @@ def changed(engine: Engine, code: str, me: Identity, form: dict[str, Any], error
     is a deliverable the page showed, the refusal says so (the digests it carried are not the
     current ones), not only that the project moved on."""
     seen = form.get("deliverables")
-    if form.get("action") != "approve" or not isinstance(seen, str) or not seen or \
+    if form.get("action") != "approve" or not isinstance(seen, str) or \
             not isinstance(error, PreconditionFailed) or isinstance(error, DeliverablesChanged):
         return error
     try:
@@ -89,9 +90,10 @@ def changed(engine: Engine, code: str, me: Identity, form: dict[str, Any], error
               and (now.get(d["key"]) or {}).get("kind") != "link"]
     if not differ:
         return error
+    s = "s" if len(differ) > 1 else ""
     return DeliverablesChanged(
-        f"the {' and the '.join(differ)} of {st.phase_title} on {code} are not the ones this approval was "
-        "given on (a new version came in since the page was drawn); look at the current ones and approve "
+        f"the {' and the '.join(differ)} of {st.phase_title} on {code}: not the version{s} this approval was "
+        f"given on (a new version came in since the page was drawn); look at the current one{s} and approve "
         "again", {k: {"version": c["version"], "sha256": c["sha256"]} for k, c in sorted(now.items())})
 
 

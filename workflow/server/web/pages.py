@@ -139,7 +139,7 @@ def project_page(request: Request, code: str, *, at: str | None = None, action: 
     titles = {r.key: r.title for r in definition.roles}
     offered = offer(current, me.person, moves)
     choices = engine.assignable(most=PICKER_MOST) if offered.any("assign") else []
-    files, seen = shown_deliverables(engine, current, me) if at is None else ([], "")
+    files, seen = shown_deliverables(engine, current, me) if at is None else ([], None)
     return page(request, "project.html", status=_status(error), error=error, st=current,
                 offer=offered, commands=COMMANDS, titles=titles,
                 people_choices=choices, picker_select_most=PICKER_SELECT_MOST,
