@@ -36,6 +36,7 @@ SUITE = {
     "exposure": "bench_exposure",
     "startup": "bench_startup",
     "notify": "bench_notify",
+    "deliverables": "bench_deliverables",
 }
 RESULTS = Path(__file__).resolve().parent / "results.md"
 

@@ -45,12 +45,18 @@ class RemoteAudit:
                   "replay": replay}
         if checkpoint is None:
             url = path("audit", "verify")
-            report = self.http.call("GET", url, params=params, timeout=LONG_TIMEOUT, read=one(AuditReport))
+            report = self.http.call("GET", url, params=params, timeout=LONG_TIMEOUT, read=self._keep_files)
         else:
             report = self._verify_against(Path(checkpoint), params)
         if raise_on_broken:
             report.raise_for_broken()
         return report
+
+    def _keep_files(self, doc: Any) -> AuditReport:
+        """The chains' report; the stored files' part of the answer is kept for ``verify_deliverables``
+        (the CLI asks for it next), so the server does not hash every file twice."""
+        self._verified_files = doc.get("files")
+        return one(AuditReport)(doc)
 
     def _verify_against(self, file: Path, params: dict[str, Any]) -> AuditReport:
         from workflow.domain.audit.checkpoint import load_checkpoint, read_checkpoint
@@ -59,7 +65,7 @@ class RemoteAudit:
         here = load_checkpoint(text, settings.current().checkpoint_key, source=f"checkpoint {file}")
         report = self.http.call("POST", path("audit", "verify"), params=params, content=text.encode("utf-8"),
                                 headers={"Content-Type": "application/json"}, timeout=LONG_TIMEOUT,
-                                read=one(AuditReport))
+                                read=self._keep_files)
         if here.signature_state == "checked" and report.checkpoint_signature != "checked":
             # Checked here with this side's key; the server held its chains to the very same content.
             report = dataclasses.replace(report, checkpoint_signed=True, checkpoint_signature="checked")

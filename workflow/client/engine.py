@@ -20,6 +20,7 @@ import httpx
 from workflow.client import paging
 from workflow.client.audit import RemoteAudit
 from workflow.client.decode import from_dict, many, one
+from workflow.client.files import RemoteFiles
 from workflow.client.transport import Transport, ascii_header, path
 from workflow.domain import inputs
 from workflow.domain.audit.events import Event, event_from_dict
@@ -45,7 +46,7 @@ YAML = "application/x-yaml"
 Unused = object  # actor= / reader=: accepted for the Engine's signatures, never sent (see RemoteEngine)
 
 
-class RemoteEngine(RemoteAudit, ProjectCommands):
+class RemoteEngine(RemoteAudit, RemoteFiles, ProjectCommands):
     """phasegate's Engine on a server: ``RemoteEngine(url=..., token=...)`` or ``RemoteEngine(client)``.
 
     On the server identity comes only from authentication (product.md): the token is who

@@ -10,7 +10,7 @@ httpx traceback.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -103,7 +103,7 @@ class Transport:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
-        content: bytes | str | None = None,
+        content: bytes | str | Iterable[bytes] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: httpx.Timeout | None = None,
         read: Callable[[Any], T] = _as_is,
@@ -133,12 +133,15 @@ class Transport:
 
     @contextlib.contextmanager
     def stream(
-        self, method: str, url: str, *, params: Mapping[str, Any] | None = None
+        self, method: str, url: str, *, params: Mapping[str, Any] | None = None,
+        content: Iterable[bytes] | None = None, headers: Mapping[str, str] | None = None,
     ) -> Iterator[httpx.Response]:
-        """A streamed answer, its status checked before the caller reads a byte of it."""
+        """A streamed answer (to a body streamed from ``content``), its status checked before the
+        caller reads a byte of it."""
         try:
             with self.client.stream(
-                method, url, params=_params(params), headers=self._auth, timeout=self._timeout(LONG_TIMEOUT)
+                method, url, params=_params(params), content=content,
+                headers={**self._auth, **(headers or {})}, timeout=self._timeout(LONG_TIMEOUT)
             ) as response:
                 if not response.is_success:
                     response.read()

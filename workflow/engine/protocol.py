@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from workflow.domain.commands import ProjectCommands
 
@@ -18,10 +18,20 @@ if TYPE_CHECKING:
     from workflow.domain import results as r
     from workflow.domain.audit.checkpoint import Checkpoint
     from workflow.domain.audit.events import Event
+    from workflow.domain.deliverables import DeliverableVersion, FilesReport, Proof
     from workflow.domain.notify.addresses import Network
     from workflow.domain.templates.definition import Definition
     from workflow.reports.timeline import ProjectReport, TemplateReport
     from workflow.storage.audit.export import TextSink
+
+
+class Download(Protocol):
+    """A deliverable's version opened to be read: its record, and its bytes as they come."""
+
+    @property
+    def version(self) -> DeliverableVersion: ...
+    @property
+    def chunks(self) -> Iterator[bytes]: ...
 
 
 class EngineAPI(ProjectCommands, Protocol):
@@ -88,3 +98,15 @@ class EngineAPI(ProjectCommands, Protocol):
                reader: str | None = None, raw: bool = False) -> int: ...
     def report(self, code: str, *, reader: str | None = None) -> ProjectReport: ...
     def template_report(self, key: str, *, reader: str | None = None) -> TemplateReport: ...
+
+    # -- deliverables (engine/deliverables/; over HTTP workflow/client/files.py) ------------------------
+    def add_deliverable(self, code: str, key: str, source: str | BinaryIO | None = None, *, actor: str,
+                        name: str | None = None, note: str | None = None, url: str | None = None,
+                        label: str | None = None, request_id: str | None = None) -> Event: ...
+    def deliverables(self, code: str, *, phase: str | None = None, key: str | None = None,
+                     reader: str | None = None) -> list[DeliverableVersion]: ...
+    def open_deliverable(self, code: str, key: str, version: int | None = None, *,
+                         phase: str | None = None, reader: str | None = None) -> Download: ...
+    def prove(self, source: str | BinaryIO, *, project: str | None = None,
+              reader: str | None = None) -> Proof: ...
+    def verify_deliverables(self, code: str | None = None, *, reader: str | None = None) -> FilesReport: ...

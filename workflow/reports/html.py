@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from html import escape
 from string import Template
+from urllib.parse import quote, urlencode
 
 from workflow.reports.text import duration, voiding_words
-from workflow.reports.timeline import Hold, ProjectReport, Visit, _seconds, _time
+from workflow.reports.timeline import Hold, PassedWith, ProjectReport, Visit, _seconds, _time
 
 WIDTH = 900
 LABEL = 220
@@ -263,10 +264,22 @@ def _visits_table(rep: ProjectReport) -> str:
                           + (f" ({w.person})" if w.person else "") for w in v.waits)
         cells = [escape(v.phase_title), escape(str(v.round)), _time_html(v.started_at),
                  _time_html(v.ended_at), escape(v.ended_by or "current"), escape(duration(v.work_seconds)),
-                 escape(duration(v.held_seconds) if v.held_seconds else "-"), escape(waits or "-")]
+                 escape(duration(v.held_seconds) if v.held_seconds else "-"), escape(waits or "-"),
+                 ", ".join(_passed_html(rep.code, v, p) for p in v.passed_with) or "-"]
         rows.append((cells, "rejected" if v.ended_by == "reject" else ""))
-    header = ["phase", "round", "started (UTC)", "ended (UTC)", "how", "in work", "on hold", "waiting on"]
+    header = ["phase", "round", "started (UTC)", "ended (UTC)", "how", "in work", "on hold", "waiting on",
+              "passed with"]
     return _table(header, rows)
+
+
+def _passed_html(code: str, v: Visit, p: PassedWith) -> str:
+    """A version the gate was passed with, linked to its download (the server's route)."""
+    if p.sha256 is None:
+        return escape(f"{p.title} v{p.version} (a link)")
+    query = urlencode({"version": p.version, "phase": v.phase})
+    href = f"/api/v1/projects/{quote(code, safe='')}/deliverables/{quote(p.key, safe='')}?{query}"
+    return (f'<a href="{escape(href)}" title="sha256 {escape(p.sha256)}">{escape(p.title)} v{p.version}</a> '
+            f"<code>{escape(p.sha256[:12])}</code>")
 
 
 def _holds_table(rep: ProjectReport) -> str:

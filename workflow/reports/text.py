@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the timeline's summary words its lines with duration() and count()
-    from workflow.reports.timeline import ProjectReport, TemplateReport, Visit, Voided
+    from workflow.reports.timeline import PassedWith, ProjectReport, TemplateReport, Visit, Voided
 
 
 def duration(seconds: float | None) -> str:
@@ -50,8 +50,15 @@ def report_lines(rep: ProjectReport) -> list[str]:
         for w in v.waits:
             who = f"signed by {w.person} at {w.signed_at}" if w.person else "not signed"
             lines.append(f"  waiting on {w.role_title}: {duration(w.wait_seconds)} ({who})")
+        if v.passed_with:
+            lines.append("  passed with: " + ", ".join(passed_words(p) for p in v.passed_with))
         lines += [f"  {line}" for line in trail_lines(v)]
     return lines
+
+
+def passed_words(p: PassedWith) -> str:
+    """A version a gate was passed with: "Estimate v2 (sha256 3f2a9c01b7e4)"."""
+    return f"{p.title} v{p.version} " + (f"(sha256 {p.sha256[:12]})" if p.sha256 else "(a link)")
 
 
 def voiding_words(w: Voided) -> str:
@@ -59,6 +66,8 @@ def voiding_words(w: Voided) -> str:
     a = w.approval
     if w.action == "withdraw":
         return f"{w.by} withdrew it"
+    if w.action == "deliverable.add":
+        return f"{w.by} added a new version of what it signed"
     return f"{w.by} removed {a.person} from {a.role_title}"
 
 

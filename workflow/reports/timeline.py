@@ -48,6 +48,17 @@ class Signature:
     decision: str  # approved | rejected
     meaning: str
     comment: str | None
+    deliverables: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> {version, sha256} signed
+
+
+@dataclass
+class PassedWith:
+    """A deliverable's version the approvals that passed a gate had signed (issue 23)."""
+
+    key: str
+    title: str
+    version: int
+    sha256: str | None  # None: a link, whose content phasegate has not seen
 
 
 @dataclass
@@ -59,7 +70,7 @@ class Voided:
     seq: int  # the event that voided it
     at: str
     by: str
-    action: str  # withdraw | unassign
+    action: str  # withdraw | unassign | deliverable.add (a new version of what it signed)
     reason: str | None
 
 
@@ -86,6 +97,7 @@ class Visit:
     signatures: list[Signature] = field(default_factory=list)
     holds: list[Hold] = field(default_factory=list)
     voided: list[Voided] = field(default_factory=list)  # withdrawn approvals, in the order voided
+    passed_with: list[PassedWith] = field(default_factory=list)  # the versions the gate was passed with
     # Planned against actual: the phase's duration in the template, the round's due date as the
     # record has it (moved by ``project due`` and holds), and whether it ended (or stands) past it.
     planned: str | None = None
@@ -234,7 +246,7 @@ class _Timeline:
             v.tasks.setdefault(d["role"], e.at)
         elif e.action in ("approve", "reject"):
             self.signed(v, e)
-        elif e.action in ("withdraw", "task.reopen", "unassign"):
+        elif e.action in ("withdraw", "task.reopen", "unassign", "deliverable.add"):
             self.voided(v, e, d.get("voided") or {})
         elif e.action == "advance":
             self.advanced(v, e)
@@ -254,7 +266,8 @@ class _Timeline:
             v.approved.setdefault(role, (e.actor, e.at))
         v.signatures.append(Signature(
             e.seq, e.at, e.actor, role, d.get("role_title", role), d.get("decision", e.action),
-            d.get("meaning", ""), d.get("comment") if e.action == "approve" else d.get("reason")))
+            d.get("meaning", ""), d.get("comment") if e.action == "approve" else d.get("reason"),
+            d.get("deliverables") or {}))
         if e.action == "reject":
             self.close(v, e.at, "reject")
             self.current = _OpenVisit(d["to_phase"], d["to_round"], e.at, due=d.get("due_on"))
@@ -304,11 +317,14 @@ class _Timeline:
         until = end or self.as_of
         held = v.held + (_seconds(v.hold_start, until) if v.hold_start else 0.0)
         waits = self.waits(v, phase.gate.approvers, done_at, until) if phase.gate is not None else []
+        signed = {k: b for s in v.signatures if s.decision == "approved" for k, b in s.deliverables.items()}
+        passed = [PassedWith(k, d.title if (d := phase.deliverable(k)) else k, b["version"], b["sha256"])
+                  for k, b in sorted(signed.items())] if how in ("advance", "completed") else []
         self.visits.append(Visit(
             phase=phase.key, phase_title=phase.title, round=v.round, started_at=v.start, ended_at=end,
             ended_by=how, tasks_done_at=done_at, work_seconds=_seconds(v.start, done_at or until),
             held_seconds=held, waits=waits, signatures=v.signatures, holds=v.holds,
-            voided=v.voided,
+            voided=v.voided, passed_with=passed,
             planned=phase.duration, due_on=v.due, late=None if v.due is None else until[:10] > v.due,
         ))
 

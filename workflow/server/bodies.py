@@ -20,11 +20,13 @@ connection open for the rest of the body, and it has no deadline.
 from __future__ import annotations
 
 import asyncio
+import re
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from workflow import settings
 from workflow.domain import limits
 from workflow.errors import PhasegateError, TooLarge, TooSlow
 from workflow.server.asgi import HttpMiddleware
@@ -45,9 +47,35 @@ UPLOADS: dict[str, int] = {
 }
 
 
+# A deliverable's version (the API's raw body, the page's form) and a file to prove: the file limit
+# (PHASEGATE_MAX_FILE_MIB, read when the request comes) and the form's room around it.
+FILE_UPLOADS = re.compile(r"(/api/v1)?/projects/[^/]+/deliverables/[^/]+|/api/v1/audit/prove")
+
+
+def file_limit() -> int:
+    """The most a deliverable's file may be, in bytes."""
+    return settings.current().max_file_bytes or int(limits.DELIVERABLE_BYTES.default)
+
+
 def most_for(path: str) -> int:
     """The largest body ``path`` accepts, in bytes."""
-    return UPLOADS.get(path, int(limits.REQUEST_BYTES.default))
+    if path in UPLOADS:
+        return UPLOADS[path]
+    if FILE_UPLOADS.fullmatch(path):
+        return file_limit() + FORM_ROOM
+    return int(limits.REQUEST_BYTES.default)
+
+
+def too_large(path: str, most: int, length: int | None = None) -> TooLarge:
+    """The refusal of a body past ``most`` (``length``: as its Content-Length announced); a file's
+    in the words the Engine uses for a file too large."""
+    if FILE_UPLOADS.fullmatch(path):
+        mib = file_limit() / (1024 * 1024)
+        return TooLarge(f"the file is larger than {mib:g} MiB, the most a deliverable may be; nothing was "
+                        "stored (an operator can raise PHASEGATE_MAX_FILE_MIB)")
+    if length is not None:
+        return TooLarge(f"the request's body is {length:,} bytes; at most {most:,} bytes are accepted here")
+    return TooLarge(f"the request's body is larger than {most:,} bytes, the most accepted here")
 
 
 def announced_length(scope: Scope) -> int | None:
@@ -74,8 +102,7 @@ class BoundedBodies(HttpMiddleware):
         most = most_for(scope["path"])
         length = announced_length(scope)
         if length is not None and length > most:
-            await refuse(scope, receive, send, TooLarge(
-                f"the request's body is {length:,} bytes; at most {most:,} bytes are accepted here"))
+            await refuse(scope, receive, send, too_large(scope["path"], most, length))
             return
         deadline = asyncio.get_running_loop().time() + self.body_seconds
         received = 0
@@ -99,8 +126,7 @@ class BoundedBodies(HttpMiddleware):
                 received += len(message.get("body", b""))
                 complete = not message.get("more_body", False)
                 if received > most:
-                    refusal = TooLarge(f"the request's body is larger than {most:,} bytes, the most "
-                                       "accepted here")
+                    refusal = too_large(scope["path"], most)
                     raise _Cut(str(refusal))
             return message
 

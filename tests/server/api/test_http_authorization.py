@@ -16,6 +16,8 @@ either, and a read never does); the allowed writes run on SQLite only.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 import secrets
 import shutil
@@ -53,6 +55,8 @@ READERS = frozenset({"admin", "auditor", "lead", "holder", "member"})
 AUDITORS = frozenset({"admin", "auditor"})
 PASSWORD = "correct horse battery"
 REVISED = "title: Team Based, revised"
+ESTIMATE_V1 = b"PK\x03\x04" + b"\x14\x00" * 13 + b"xl/workbook.xml v1"
+ESTIMATE_V2 = b"PK\x03\x04" + b"\x14\x00" * 13 + b"xl/workbook.xml v2"
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class Row:
     note: str = ""
     cli: str | None = None  # the command of the CLI matrix that is this request
     params: dict[str, str] = field(default_factory=dict)
+    content: bytes | None = None  # a raw body (a deliverable's file)
 
     @property
     def id(self) -> str:
@@ -153,6 +158,14 @@ ROWS = [
     row("POST", "/audit/verify", AUDITORS, checkpoint=True, note="against a checkpoint"),
     row("POST", "/audit/checkpoint", AUDITORS),
     row("GET", "/audit/export", AUDITORS, cli="audit export"),
+    # deliverables: D is at SOW & Estimate, its Estimate (by the Project Manager) at v1
+    row("POST", "/projects/D/deliverables/estimate", {"member"}, ok=201, content=ESTIMATE_V2,
+        params={"name": "estimate-v2.xlsx"}, note="the Estimate is the Project Manager's"),
+    row("GET", "/projects/D/deliverables", READERS),
+    row("GET", "/projects/D/deliverables/estimate", READERS),
+    row("POST", "/audit/prove", EVERYONE, params={"sha256": hashlib.sha256(ESTIMATE_V1).hexdigest()},
+        note="a digest: each caller learns only of the projects they may read"),
+    row("GET", "/audit/files", AUDITORS),
 ]
 
 
@@ -205,6 +218,15 @@ def prepare(url: str) -> Base:
             engine.approve(code, "project_manager", actor="mem")
         engine.approve("V", "head_of_technology", actor="hol")
         engine.hold("R", actor="lee", reason="client away")
+        engine.create_project("D", template="large-agency", actor="root")
+        for role, person in TEAM.items():
+            engine.assign("D", role, person, actor="root")
+        for _ in range(2):  # to SOW & Estimate, the phase with deliverables
+            for role, person in TEAM.items():
+                engine.complete_task("D", role, actor=person)
+                engine.approve("D", role, actor=person)
+            engine.advance("D", actor="lee")
+        engine.add_deliverable("D", "estimate", io.BytesIO(ESTIMATE_V1), name="estimate-v1.xlsx", actor="mem")
         checkpoint = engine.checkpoint().to_json()
     headers = {caller: bearer(tokens_of[person]) for caller, person in PEOPLE.items()}
     headers |= {
@@ -276,6 +298,9 @@ def send(client: Any, base: Base, r: Row, caller: str) -> Any:
         kwargs["headers"]["Content-Type"] = "application/json"
     elif r.json is not None:
         kwargs["json"] = r.json
+    elif r.content is not None:
+        kwargs["content"] = r.content
+        kwargs["headers"]["Content-Type"] = "application/octet-stream"
     where = r.path.replace("{spare}", base.spare).replace("{webhook}", base.webhook)
     return client.request(r.method, "/api/v1" + where, **kwargs)
 
@@ -361,7 +386,8 @@ def test_an_outsider_gets_the_same_answer_for_a_real_and_a_made_up_project(
 ) -> None:
     """403 with one sentence either way: nobody learns which project codes exist."""
     code = r.path.split("/")[2]
-    made_up = Row(r.method, r.path.replace(f"/{code}", "/NOPE-9", 1), r.allowed, json=r.json)
+    made_up = Row(r.method, r.path.replace(f"/{code}", "/NOPE-9", 1), r.allowed, json=r.json, content=r.content,
+                  params=r.params)
     fresh_copy(sqlite_base, cell_url)
     with serving(cell_app) as client:
         real = send(client, sqlite_base, r, "outsider")

@@ -1,7 +1,8 @@
 """Deliverables on the command line: ``deliverable add | list | get`` and ``audit prove``.
 
-On a database (``--db``) for now; through ``--server`` they are refused with a sentence until the
-HTTP upload and download exist. Files are streamed both ways, 1 MiB at a time.
+On a database (``--db``) or through ``--server`` (the same arguments, output and exit codes): files
+are streamed both ways, 1 MiB at a time; over ``--server``, ``audit prove`` hashes the file here and
+sends only its sha256.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def deliverable_add(s: Session, code: str, key: str, file: str | None, note: str
         raise UsageError("give FILE, or --url URL (with --label) for work that lives elsewhere")
     if label is not None and url is None:
         raise UsageError("--label goes with --url")
-    engine = s.database
+    engine = s.engine
     source: str | BinaryIO | None = file
     if file == "-":
         if not name:
@@ -95,7 +96,7 @@ def _added(code: str, d: dict[str, Any]) -> str:
 def deliverable_list(s: Session, code: str, phase: str | None, key: str | None) -> None:
     """Every version of CODE's deliverables: who added it, when, its size and sha256 (team, admins,
     auditors)."""
-    found = s.database.deliverables(code, phase=phase, key=key, reader=s.actor)
+    found = s.engine.deliverables(code, phase=phase, key=key, reader=s.actor)
     if s.json:
         emit_json({"project": code, "deliverables": [v.to_dict() for v in found]})
         return
@@ -124,7 +125,7 @@ def deliverable_list(s: Session, code: str, phase: str | None, key: str | None) 
 def deliverable_get(s: Session, code: str, key: str, version: int | None, phase: str | None, output: str,
                     force: bool) -> None:
     """Write a version of deliverable KEY of CODE to FILE, streamed (team, admins, auditors)."""
-    opened = s.database.open_deliverable(code, key, version, phase=phase, reader=s.actor)
+    opened = s.engine.open_deliverable(code, key, version, phase=phase, reader=s.actor)
     v = opened.version
     if v.kind == "link":
         raise NotFound(f"the {v.title} v{v.version} of {code} is a link, not a file: {v.url}")
@@ -185,7 +186,7 @@ def audit_prove(s: Session, file: str, project: str | None) -> None:
     bound it (project, gate, round, role, who, when, event hash; still current, or voided, withdrawn,
     rejected). None: says so, exit 3."""
     source: str | BinaryIO = sys.stdin.buffer if file == "-" else file
-    proof = s.database.prove(source, project=project, reader=s.actor)
+    proof = s.engine.prove(source, project=project, reader=s.actor)
     if s.json and proof.covered:
         emit_json({**proof.to_dict(), "covered": True})
         return

@@ -18,9 +18,11 @@ from sqlalchemy import select
 
 from workflow import settings
 from workflow.domain import rules
-from workflow.domain.deliverables import BrokenFile, FilesReport, Proof, ProvenApproval
+from workflow.domain.deliverables import SHA256, BrokenFile, FilesReport, Proof, ProvenApproval
 from workflow.domain.identity import Identity, acting
+from workflow.domain.inputs import shown
 from workflow.domain.vocabulary import READ_EVERYTHING
+from workflow.errors import UsageError
 from workflow.storage.files import blobs, versions
 from workflow.storage.files.spool import Source, sha256_of
 from workflow.storage.grants import privileges_of
@@ -36,11 +38,19 @@ ENDINGS = {"withdraw": "withdrawn", "reject": "rejected", "unassign": "unassigne
 WATCHED = ("approve", "advance", *ENDINGS)
 
 
-def prove(store: Store, source: Source, *, project: str | None = None,
-          reader: str | Identity | None = None) -> Proof:
+def prove(store: Store, source: Source | None = None, *, project: str | None = None,
+          reader: str | Identity | None = None, sha256: str | None = None) -> Proof:
     """Every approval that bound exactly the bytes of ``source`` (in ``project``; in every project
-    ``reader`` may read)."""
-    sha256, size = sha256_of(source)
+    ``reader`` may read). ``sha256``: instead of ``source``, the digest a client computed (a
+    server is sent only that); the size is then the stored version's (0 when none holds it)."""
+    if (source is None) == (sha256 is None):
+        raise UsageError("give the file to prove, or its sha256; not both")
+    if sha256 is not None:
+        if not isinstance(sha256, str) or not SHA256.fullmatch(sha256.lower()):
+            raise UsageError(f"{shown(sha256)} is not a sha256 (64 hexadecimal digits)")
+        sha256, size = sha256.lower(), -1
+    else:
+        sha256, size = sha256_of(source)  # type: ignore[arg-type]
     who = None if reader is None else acting(reader).person
 
     def work(tx: ReadTx) -> Proof:
@@ -53,7 +63,8 @@ def prove(store: Store, source: Source, *, project: str | None = None,
         approvals: list[ProvenApproval] = []
         for code in dict.fromkeys(r["code"] for r in rows):
             approvals += _approvals(tx, code, sha256)
-        return Proof(sha256, size, found, approvals)
+        held = size if size >= 0 else next((v.size for v in found if v.size is not None), 0)
+        return Proof(sha256, held, found, approvals)  # a digest given: the size of the bytes held
 
     return store.snapshot(work)
 

@@ -7,11 +7,11 @@ project's last event the caller saw.
 
 from fastapi import APIRouter
 
-from workflow.server.api import audit, me, notify, people, projects, schedule, templates
+from workflow.server.api import audit, deliverables, me, notify, people, projects, schedule, templates
 from workflow.server.api.common import ERRORS
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
-for module in (me, people, templates, projects, schedule, notify, audit):
+for module in (me, people, templates, projects, deliverables, schedule, notify, audit):
     router.include_router(module.router)
 
 #: Each router's tag and what its operations are for (the OpenAPI document's tags, in this order).
@@ -21,6 +21,9 @@ TAGS = [
     {"name": "templates", "description": "Process templates: publish, validate, read, diagram, report."},
     {"name": "projects", "description": "Projects: the board, a project's status, the moves that change it "
                                         "(the command line's project commands), its history and report."},
+    {"name": "deliverables", "description": "A phase's documents: versions uploaded and downloaded "
+                                            "(streamed), the proof from a file's bytes (which approvals "
+                                            "signed them), every stored file hashed again."},
     {"name": "schedule", "description": "phasegate's clock (tick) and the personal calendar feed."},
     {"name": "notifications", "description": "Webhooks, e-mail choices and the outbox of notifications."},
     {"name": "audit", "description": "The hash chains: verify, checkpoint, export."},

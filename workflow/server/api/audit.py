@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -13,8 +15,11 @@ from workflow import settings
 from workflow.domain import limits
 from workflow.domain.audit.checkpoint import MAX_BYTES as CHECKPOINT_MAX_BYTES
 from workflow.domain.audit.checkpoint import load_checkpoint
+from workflow.domain.deliverables import FilesReport
+from workflow.domain.identity import Identity
 from workflow.domain.inputs import CODE_MAX, JOBS_MAX, utf8_text
 from workflow.domain.results import AuditReport
+from workflow.engine import Engine
 from workflow.errors import UsageError
 from workflow.server.auth import CurrentIdentity, EngineDep
 from workflow.server.spool import InFlight, Spool, SpoolResponse
@@ -53,17 +58,34 @@ class VerifyQuery:
 VerifyQueryDep = Annotated[VerifyQuery, Depends()]
 
 
-@router.get("/audit/verify", response_model=AuditReport)
-def verify(who: CurrentIdentity, engine: EngineDep, q: VerifyQueryDep) -> AuditReport:
+@dataclass(frozen=True)
+class Verified(AuditReport):
+    """The chains' report and, when they are intact, every stored deliverable's bytes hashed again
+    (``files``: its own ``ok``, false naming each changed or missing file; the report's ``ok`` is the
+    chains')."""
+
+    files: FilesReport | None = None
+
+
+def _with_files(report: AuditReport, engine: Engine, project: str | None, who: Identity) -> Verified:
+    files = engine.verify_deliverables(project, reader=who) if report.ok else None
+    fields = {f.name: getattr(report, f.name) for f in dataclasses.fields(report)}
+    return Verified(**fields, files=files)
+
+
+@router.get("/audit/verify", response_model=Verified)
+def verify(who: CurrentIdentity, engine: EngineDep, q: VerifyQueryDep) -> Verified:
     """Recompute the hash chains (all, or one project's), then replay them against the state tables;
-    a broken chain or a state that differs is a report with ``ok: false``."""
-    return engine.verify_audit(q.project, reader=who, jobs=q.jobs, replay=q.replay)
+    a broken chain or a state that differs is a report with ``ok: false``; then every stored
+    deliverable's bytes are hashed again (``files``)."""
+    return _with_files(engine.verify_audit(q.project, reader=who, jobs=q.jobs, replay=q.replay), engine,
+                       q.project, who)
 
 
-@router.post("/audit/verify", response_model=AuditReport, openapi_extra=CHECKPOINT_BODY)
+@router.post("/audit/verify", response_model=Verified, openapi_extra=CHECKPOINT_BODY)
 async def verify_against_checkpoint(
     request: Request, who: CurrentIdentity, engine: EngineDep, q: VerifyQueryDep
-) -> AuditReport:
+) -> Verified:
     """Verify, and require every chain the checkpoint in the body recorded to be intact.
 
     The body is the checkpoint file's text (``audit checkpoint``); its digest, and its
@@ -71,9 +93,10 @@ async def verify_against_checkpoint(
     """
     text = await _body_text(request, CHECKPOINT_MAX_BYTES, "a checkpoint")
 
-    def verify() -> AuditReport:
+    def verify() -> Verified:
         cp = load_checkpoint(text, settings.current().checkpoint_key, source="the uploaded checkpoint")
-        return engine.verify_audit(q.project, reader=who, checkpoint=cp, jobs=q.jobs, replay=q.replay)
+        return _with_files(engine.verify_audit(q.project, reader=who, checkpoint=cp, jobs=q.jobs,
+                                               replay=q.replay), engine, q.project, who)
 
     return await run_in_threadpool(verify)
 

@@ -122,12 +122,20 @@ def status(
 # -- the project commands: one endpoint each, built from its declaration (workflow/domain/commands.py) --
 
 
+# The body fields that may also be a JSON object (commands.py's ``Seen``): an approval's digests.
+MAPPINGS = {"deliverables": "the digests of the deliverables the signer saw: {KEY: SHA256} (or the text "
+                            "KEY=SHA256 KEY=SHA256); not the current ones -> 412 with the current set"}
+
+
 def _body_model(cmd: Command) -> type[BaseModel] | None:
     """The command's JSON body: its parameters that are not in the path, with their limits."""
     fields: dict[str, Any] = {}
     for p in cmd.body_params():
         if p.required:
             fields[p.key] = (str, Field(max_length=p.arg.max_length, description=p.arg.format))
+        elif p.key in MAPPINGS:
+            fields[p.key] = (str | dict[str, Annotated[str, Field(max_length=64)]] | None, Field(
+                default=None, description=MAPPINGS[p.key]))
         else:
             fields[p.key] = (str | None, Field(default=None, max_length=p.arg.max_length,
                                                description=p.arg.format))

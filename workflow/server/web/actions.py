@@ -36,7 +36,7 @@ from workflow.server.auth import SESSION_COOKIE, client_address, engine_of, refu
 from workflow.server.bodies import UPLOADS
 from workflow.server.checks import TEMPLATE_CHECKS
 from workflow.server.errors import for_the_caller
-from workflow.server.web import pages
+from workflow.server.web import deliverables, pages
 from workflow.server.web.flash import remember
 from workflow.server.web.render import page, when
 from workflow.server.web.session import safe_next, signed_in, viewer
@@ -186,7 +186,7 @@ def act(request: Request, code: str, form: Form) -> Response:
         arguments = _arguments(cmd, form)
         event = run(code, **arguments, actor=me, expected_seq=expected, request_id=request_id)
     except PhasegateError as exc:
-        return remember(request, see(back), error=exc)
+        return remember(request, see(back), error=deliverables.changed(engine, code, me, form, exc))
     if from_work and cmd.web is not None and cmd.web.action in DONE_FROM_WORK:
         return remember(request, see(back), **_done_from_work(engine, me, code, cmd.web.action, arguments))
     # what was done, in the status region the page focuses (the keyboard goes on from there)

@@ -29,6 +29,7 @@ from workflow.domain.vocabulary import (  # the forms offer exactly what the eng
 from workflow.domain.wording import describe
 from workflow.errors import PhasegateError
 from workflow.server.auth import engine_of
+from workflow.server.web.deliverables import shown as shown_deliverables
 from workflow.server.web.render import page, when
 from workflow.server.web.session import safe_next, viewer
 from workflow.server.web.views import offer, steps
@@ -141,6 +142,7 @@ def project_page(request: Request, code: str, *, at: str | None = None, action: 
     titles = {r.key: r.title for r in definition.roles}
     offered = offer(current, me.person, moves)
     choices = engine.assignable(most=PICKER_MOST) if offered.any("assign") else []
+    files, seen = shown_deliverables(engine, current, me) if at is None else ([], None)
     return page(request, "project.html", status=_status(error), error=error, st=current,
                 offer=offered, commands=COMMANDS, titles=titles,
                 people_choices=choices, picker_select_most=PICKER_SELECT_MOST,
@@ -149,8 +151,9 @@ def project_page(request: Request, code: str, *, at: str | None = None, action: 
                 events=events, history_next=history_next,
                 history_filter={"action": action or "", "actor": actor or ""}, after=after,
                 history_actions=HISTORY_ACTIONS,
-                describe=partial(describe, phases={p.key: p.title for p in definition.phases}, roles=titles),
-                timeline=_timeline(engine, code, me), at=at or "")
+                describe=partial(describe, day=when, phases={p.key: p.title for p in definition.phases},
+                                 roles=titles),
+                timeline=_timeline(engine, code, me), at=at or "", files=files, seen=seen)
 
 
 def _timeline(engine: Any, code: str, me: Identity) -> Markup:
