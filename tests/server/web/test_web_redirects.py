@@ -4,6 +4,8 @@ sentence is on the page the redirect leads to, once, from a cookie signed with t
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from support.apiclients import api
 
@@ -70,19 +72,21 @@ def test_reload_of_a_form_address_leads_to_its_page(db_url: str, address: str) -
      'value="Kept name"'),
     ("/people", {"login": "zed"}, "/people", None),
     ("/grants", {"person": "zed", "privilege": "admin"}, "/people", None),
-    ("/audit/verify", {"project": "P-1"}, "/audit", None),
+    ("/audit/verify", {"project": "P-1", "checkpoint": ("cp.json", b"{}", "application/json")}, "/audit", None),
     ("/me/tokens/nope/revoke", {}, "/me/tokens", None),
     ("/projects", {"code": "NEW-2", "template": "team-based", "calendar": "not a calendar"}, "/projects",
      'value="not a calendar"'),
     ("/people/ana/password", {"from": "settings", "current": "not it", "password": "a long new passphrase",
                               "again": "a long new passphrase"}, "/settings", None),
 ], ids=["create", "add-person", "grant", "verify", "revoke", "create-calendar", "my-password"])
-def test_a_refused_form_redirects_to_its_page_with_the_sentence(db_url: str, address: str, fields: dict[str, str],
+def test_a_refused_form_redirects_to_its_page_with_the_sentence(db_url: str, address: str, fields: dict[str, Any],
                                                                page: str, kept: str | None) -> None:
     prepare(db_url)
     with api(db_url) as client:
         csrf = signed_in(client)
-        refused = client.post(address, data={"csrf": csrf, **fields})
+        files = {k: v for k, v in fields.items() if isinstance(v, tuple)}
+        data = {k: v for k, v in fields.items() if not isinstance(v, tuple)}
+        refused = client.post(address, data={"csrf": csrf, **data}, files=files or None)
         assert refused.status_code == 303, refused.text[:300]
         assert refused.headers["location"] == page
         shown = client.get(page)
@@ -102,3 +106,23 @@ def test_a_person_the_sso_proxy_names_sees_the_refusal_after_the_redirect(db_url
         assert refused.status_code == 303, refused.text[:300]
         page = client.get(refused.headers["location"])
         assert 'role="alert"' in page.text and "has moved on since it was read" in page.text
+
+
+@pytest.mark.slow
+def test_a_verification_without_a_checkpoint_answers_with_a_redirect_to_its_result(db_url: str) -> None:
+    """Verify is a redirect too (issue 21 item 3): the result is read at /audit?verify=…, so Reload
+    verifies again rather than re-posting; a refusal is said on that page, a 4xx with its alert."""
+    prepare(db_url)
+    with Engine(db_url) as engine:
+        engine.grant("ana", "auditor", actor="root")
+    with api(db_url) as client:
+        csrf = signed_in(client)
+        answer = client.post("/audit/verify", data={"csrf": csrf, "project": "P-1"})
+        assert answer.status_code == 303 and answer.headers["location"] == "/audit?verify=P-1"
+        page = client.get(answer.headers["location"])
+        assert page.status_code == 200 and "Intact: " in page.text and "P-1" in page.text
+        every = client.post("/audit/verify", data={"csrf": csrf, "project": ""})
+        assert every.headers["location"] == "/audit?verify=%2A"
+        assert "Intact: " in client.get(every.headers["location"]).text
+        unknown = client.get("/audit?verify=NOPE-9")
+        assert 400 <= unknown.status_code < 500 and 'role="alert"' in unknown.text

@@ -291,9 +291,13 @@ def verify(request: Request, form: Form) -> Response:
                     raise UsageError("the checkpoint was sent as text; choose the checkpoint file")
                 anchor = Path(folder) / "checkpoint.json"
                 anchor.write_bytes(form["checkpoint"])
+            if anchor is None:  # nothing uploaded: the verification is read where the redirect leads
+                return see("/audit?verify=" + quote(project or "*", safe=""))
             report = engine_of(request).verify_audit(project, reader=me, checkpoint=anchor)
     except PhasegateError as exc:
         return remember(request, see("/audit"), error=exc)
+    # Against a checkpoint file the file is the input (up to 64 MiB; no draft is kept on the server), so
+    # this answer is the page itself; the address read again (GET) leads to /audit.
     return pages.audit_page(request, me, report=report, project=project)
 
 

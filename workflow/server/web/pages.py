@@ -224,11 +224,22 @@ def template(request: Request, key: str, version: int | None = Query(default=Non
 def audit(request: Request, actor: str | None = Query(default=None, max_length=64),
           action: str | None = Query(default=None, max_length=40),
           since: str | None = Query(default=None, max_length=40),
-          until: str | None = Query(default=None, max_length=40)) -> HTMLResponse:
+          until: str | None = Query(default=None, max_length=40),
+          verify: str | None = Query(default=None, max_length=64,
+                                     description="a verification's answer: '*' every chain, else a project")
+          ) -> HTMLResponse:
     if until and len(until) == 10:  # a day from the date field: up to its end
         until += "T23:59:59.999999"
     search = {"actor": actor or "", "action": action or "", "since": since or "", "until": until or ""}
-    return audit_page(request, viewer(request), search=search)
+    me = viewer(request)
+    if verify:  # where the Verify form's redirect leads (without a checkpoint file: that one is the input)
+        project = None if verify == "*" else verify
+        try:
+            report = engine_of(request).verify_audit(project, reader=me)
+        except PhasegateError as exc:
+            return audit_page(request, me, search=search, error=exc)
+        return audit_page(request, me, search=search, report=report, project=project)
+    return audit_page(request, me, search=search)
 
 
 def audit_page(request: Request, me: Identity, *, search: dict[str, str] | None = None, report: Any = None,
