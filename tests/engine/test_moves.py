@@ -57,6 +57,10 @@ def attempt(engine: Engine, code: str, move: Move, actor: str, rng: random.Rando
             else:  # an assignment: someone who does not hold the role yet (the page's form offers every account)
                 team = engine.status(code).team.get(move.role or "", ())
                 args["person"] = rng.choice([p for p in [*PEOPLE, "new1", "new2"] if p not in team])
+        elif p.name == "phase":  # the due-date form offers the current phase and those to come
+            args["phase"] = engine.status(code).phase
+        elif p.name == "day":
+            args["day"] = "2031-06-30"
         elif p.required:
             args[p.name] = REASON
     try:
