@@ -43,12 +43,17 @@ def templates(store: Store) -> list[TemplateInfo]:
 
 def template(store: Store, key: str, version: int | None = None) -> tuple[TemplateInfo, Definition, str]:
     """(info, compiled definition, exact source text) of one version (default: the latest)."""
+    known = store.templates.published(key, version) if type(version) is int else None
+    if known is not None:  # a published version never changes
+        return known
 
     def work(tx: ReadTx) -> tuple[TemplateInfo, Definition, str]:
         row = template_row(tx, key, version)
         return template_info(row), tx.template(row.id).definition, row.source
 
-    return store.read(work)
+    found = store.read(work)
+    store.templates.remember(*found)
+    return found
 
 
 def publish_template(

@@ -16,6 +16,7 @@ from workflow.errors import NotFound
 from workflow.storage.tables import templates as t_templates
 
 if TYPE_CHECKING:
+    from workflow.domain.templates.definition import Definition
     from workflow.storage.transaction import ReadTx
 
 
@@ -24,12 +25,21 @@ class TemplateCache:
 
     def __init__(self) -> None:
         self._loaded: dict[int, TemplateVersion] = {}
+        self._published: dict[tuple[str, int], tuple[TemplateInfo, Definition, str]] = {}
 
     def get(self, tx: ReadTx, template_id: int) -> TemplateVersion:
         tpl = self._loaded.get(template_id)
         if tpl is None:
             tpl = self._loaded[template_id] = _load(tx, template_id)
         return tpl
+
+    def published(self, key: str, version: int) -> tuple[TemplateInfo, Definition, str] | None:
+        """(info, definition, source) of a version read before in this process, else None: a page that
+        names the version its project is pinned to needs no read for it."""
+        return self._published.get((key, version))
+
+    def remember(self, info: TemplateInfo, definition: Definition, source: str) -> None:
+        self._published[(info.key, info.version)] = (info, definition, source)
 
 
 def _load(tx: ReadTx, template_id: int) -> TemplateVersion:
