@@ -19,6 +19,8 @@ CODE_MAX = 64  # a project code
 PERSON_MAX = 64  # a person's login name
 LINE_MAX = 200  # a one-line name: a project's, a client's, a display name, a token's
 TEXT_MAX = int(limits.TEXT.default)  # free text: a note, a comment, a reason
+FILE_NAME_MAX = 255  # a deliverable's file name, as shown
+URL_MAX = 2000  # a deliverable that is a link: its address
 
 CODE_RE = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{CODE_MAX - 1}}}")
 

@@ -38,9 +38,7 @@ from workflow.storage.tables import events as t_events
 from workflow.storage.transaction import ReadTx, WriteTx
 
 KEY = re.compile(r"[a-z0-9_]{1,64}")
-URL = re.compile(r"https?://[^\s]{1,1990}", re.IGNORECASE)
-NAME_MAX = 255
-LABEL_MAX = 200
+URL = re.compile(rf"https?://[^\s]{{1,{inputs.URL_MAX - 8}}}", re.IGNORECASE)
 
 
 def add_deliverable(store: Store, code: str, key: str, source: Source | None = None, *,
@@ -59,11 +57,12 @@ def add_deliverable(store: Store, code: str, key: str, source: Source | None = N
     if url is not None:
         if not URL.fullmatch(url) or not inputs.text(url, "the url", multiline=False):
             raise UsageError(f"the url {inputs.shown(url)} must be an http:// or https:// address")
-        label = inputs.text(label, "the label", max_len=LABEL_MAX, multiline=False) or url[:LABEL_MAX]
+        label = (inputs.text(label, "the label", max_len=inputs.LINE_MAX, multiline=False)
+                 or url[:inputs.LINE_MAX])
         return _run(store, code, key, None, actor, None, note, url, label, request_id, expected_seq)
     if name is None and isinstance(source, (str, os.PathLike)):
         name = os.path.basename(os.fspath(source))
-    name = inputs.text(name, "the file's name", max_len=NAME_MAX, multiline=False)
+    name = inputs.text(name, "the file's name", max_len=inputs.FILE_NAME_MAX, multiline=False)
     env = settings.current()
     limit = env.max_file_bytes or int(limits.DELIVERABLE_BYTES.default)
     assert source is not None

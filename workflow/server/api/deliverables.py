@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from workflow.domain import inputs, limits
 from workflow.domain.deliverables import DeliverableVersion, FilesReport
-from workflow.domain.inputs import CODE_MAX, TEXT_MAX
+from workflow.domain.inputs import CODE_MAX, FILE_NAME_MAX, LINE_MAX, TEXT_MAX, URL_MAX
 from workflow.engine.deliverables.read import Opened
 from workflow.errors import NotFound, UsageError
 from workflow.server.api.common import (
@@ -48,7 +48,6 @@ from workflow.server.auth import CurrentIdentity, EngineDep
 
 router = APIRouter(tags=["deliverables"])
 KEY_MAX = 64
-NAME_MAX = 255
 # What a browser may be told a download is: it shows these, it runs none of them.
 IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 SHOWN = IMAGES | {"application/pdf"}
@@ -60,8 +59,8 @@ Key = Annotated[str, Field(max_length=KEY_MAX)]
 class LinkIn(BaseModel):
     """A version that is a link to work that lives elsewhere (phasegate has not seen its content)."""
 
-    url: str = Field(max_length=2000)
-    label: str | None = Field(default=None, max_length=200)
+    url: str = Field(max_length=URL_MAX)
+    label: str | None = Field(default=None, max_length=LINE_MAX)
     note: str | None = Field(default=None, max_length=TEXT_MAX)
 
 
@@ -140,7 +139,7 @@ async def add_deliverable(
     request: Request,
     who: CurrentIdentity,
     engine: EngineDep,
-    name: str | None = Query(default=None, max_length=NAME_MAX, description="the file's name as shown"),
+    name: str | None = Query(default=None, max_length=FILE_NAME_MAX, description="the file's name as shown"),
     note: str | None = Query(default=None, max_length=TEXT_MAX, description="what changed in this version"),
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
