@@ -81,6 +81,8 @@ def test_a_change_made_by_another_worker_is_heard_before_the_next_check(db_url: 
     info, secret = engine.create_token(actor="ann", name="t")
     engine.identify_token(secret)
     with Engine(db_url) as other:  # another worker, another process or another host: its own Engine
+        _own, own_secret = other.create_token(actor="ann", name="own")
+        other.identify_token(own_secret)  # a worker that has checked a token listens
         other.revoke_token(info.id, actor="root")
     with pytest.raises(Unauthenticated, match="revoked"):
         engine.identify_token(secret)

@@ -23,6 +23,7 @@ docs/inside/architecture.md, "The lean command path").
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -143,8 +144,8 @@ class LeanCommands(HttpMiddleware):
         if lean.model is not None:
             try:
                 parsed = parse_body(body, headers.get(b"content-type"))
-            except _NotJson:
-                problems = [{"where": "body", "message": "JSON decode error"}]
+            except _NotJson as exc:
+                problems = [{"where": f"body.{exc.args[0]}", "message": "JSON decode error"}]
                 await invalid(400, "the body is not JSON", problems)(scope, receive, send)
                 return
             problems += validate(lean, parsed, args)
@@ -213,7 +214,13 @@ def parse_body(body: bytes, content_type: bytes | None) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise _NotJson from None
+        pass
+    try:  # what orjson refuses and json takes (NaN), or where json says the error is, as FastAPI reads it
+        return json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise _NotJson(exc.pos) from None
+    except UnicodeDecodeError:
+        raise _NotJson(0) from None
 
 
 def validate(lean: Lean, parsed: Any, args: dict[str, Any]) -> list[dict[str, str]]:
@@ -228,7 +235,7 @@ def validate(lean: Lean, parsed: Any, args: dict[str, Any]) -> list[dict[str, st
                                              "from"}]
     assert lean.model is not None
     try:
-        model = lean.model.model_validate(parsed)
+        model = lean.model.model_validate(parsed, from_attributes=True)
     except ValidationError as exc:
         return [{"where": ".".join(str(p) for p in ("body", *e["loc"])), "message": e["msg"]}
                 for e in exc.errors()]

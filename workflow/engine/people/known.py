@@ -6,10 +6,12 @@ worker) remembers the identity a token proved, and asks the database again only 
 
 * any process, on any host, revoked a token, disabled or enabled an account or changed a password:
   those writes send ``NOTIFY phasegate_credentials`` in their own transaction
-  (``storage/people.py``), delivered at their commit to every worker's listening connection. A
-  worker reads what arrived on that connection (a non-blocking ``PQconsumeInput``: no round trip)
-  before it trusts anything it remembers, and then forgets everything. The Engine that made the
-  change forgets at once, without waiting for its own notification;
+  (``storage/people.py``), delivered at their commit to every worker's listening connection. Before
+  it trusts anything it remembers, a worker sends an empty statement on that connection (one round
+  trip, no transaction, no pool) and reads the notifications PostgreSQL hands over with its answer:
+  every change committed before the request came. Then it forgets everything. (Reading the socket
+  alone, with no round trip, missed a change now and then on a loaded machine: the listener's
+  PostgreSQL process had not yet run to send it.) The Engine that made the change forgets at once;
 * the token expires (its ``expires_at`` is kept beside the identity), or a minute has passed (the
   token's last use is written at most once a minute: the check that writes it runs again);
 * the listening connection is lost: everything is forgotten and nothing is remembered until it is
@@ -56,6 +58,7 @@ class KnownTokens:
         self.known: dict[str, _Known] = {}
         self.generation = 0
         self.listener: Any = None  # a psycopg connection, LISTENing on CHANNEL
+        self.empty_query: Any = None  # psycopg's status of an empty statement's answer (imported to listen)
         self.retry_at = 0.0  # after a failed connection, when to try again
 
     def identify(self, secret: str) -> Identity:
@@ -98,7 +101,12 @@ class KnownTokens:
                 self.retry_at = time.monotonic() + RETRY_SECONDS
                 self.listener = self._listen()
             pgconn = self.listener.pgconn
-            pgconn.consume_input()
+            # One empty round trip on the listening connection: PostgreSQL hands a listener every
+            # notification committed before its next statement, so whatever change was committed
+            # before this request came is heard now (waiting for the socket alone would miss one
+            # whose listener process had not run yet: seen on a loaded machine).
+            if pgconn.exec_(b"").status != self.empty_query:
+                raise ConnectionError(pgconn.error_message)
             heard = False
             while pgconn.notifies() is not None:
                 heard = True
@@ -112,6 +120,9 @@ class KnownTokens:
 
     def _listen(self) -> Any:
         import psycopg
+        from psycopg.pq import ExecStatus
+
+        self.empty_query = ExecStatus.EMPTY_QUERY
 
         url = self.store.sqlalchemy.url.set(drivername="postgresql")
         conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
