@@ -41,22 +41,35 @@ def test_the_rows_kept_are_the_rows_the_history_gives(engine: Engine) -> None:
     assert report.ok and report.state_checked, report
 
 
-@pytest.mark.parametrize(("statement", "named"), [
-    ("UPDATE insight_visits SET days = 9 WHERE phase = 'review' AND round = 1",
-     "insight_visits row ('review', 1): days is 9, the history says 3"),
-    ("DELETE FROM insight_signatures WHERE role = 'producer'",
-     "insight_signatures row ('kickoff', 1, 'producer') is missing"),
-    ("UPDATE insight_projects SET held_days = 0 WHERE status = 'completed'",
-     "insight_projects row 1: held_days is 0, the history says 3"),
-])
-def test_an_edited_summary_row_is_named_by_audit_verify(engine: Engine, sql: sqlalchemy.Engine, statement: str,
-                                                         named: str) -> None:
+@pytest.mark.parametrize(
+    ("statement", "named"),
+    [
+        (
+            "UPDATE insight_visits SET days = 9 WHERE phase = 'review' AND round = 1",
+            "insight_visits row ('review', 1): days is 9, the history says 3",
+        ),
+        (
+            "DELETE FROM insight_signatures WHERE role = 'producer'",
+            "insight_signatures row ('kickoff', 1, 'producer') is missing",
+        ),
+        (
+            "UPDATE insight_projects SET held_days = 0 WHERE status = 'completed'",
+            "insight_projects row 1: held_days is 0, the history says 3",
+        ),
+    ],
+)
+def test_an_edited_summary_row_is_named_by_audit_verify(
+    engine: Engine, sql: sqlalchemy.Engine, statement: str, named: str
+) -> None:
     with sql.begin() as conn:
         conn.execute(text(statement))
     report = engine.verify_audit()
     assert not report.ok and report.first_broken is not None
     assert (report.first_broken.chain, report.first_broken.problem, report.first_broken.detail) == (
-        "P-1", "state differs", named)
+        "P-1",
+        "state differs",
+        named,
+    )
 
 
 def test_the_backfill_writes_the_rows_the_engine_kept(engine: Engine, sql: sqlalchemy.Engine) -> None:

@@ -51,7 +51,9 @@ def project_facts(conn: Connection, code: str | None = None) -> Iterator[tuple[i
     definitions = _definitions(conn)
     last = 0
     while True:
-        query = select(t_projects.c.id, t_projects.c.code, t_projects.c.template_id).where(t_projects.c.id > last)
+        query = select(t_projects.c.id, t_projects.c.code, t_projects.c.template_id).where(
+            t_projects.c.id > last
+        )
         if code is not None:
             query = query.where(t_projects.c.code == code)
         batch = conn.execute(query.order_by(t_projects.c.id).limit(BATCH)).all()
@@ -60,14 +62,23 @@ def project_facts(conn: Connection, code: str | None = None) -> Iterator[tuple[i
         last = batch[-1].id
         by_code: dict[str, list[_Recorded]] = {p.code: [] for p in batch}
         rows = conn.execute(
-            select(t_events.c.chain, t_events.c.seq, t_events.c.at, t_events.c.actor, t_events.c.action,
-                   t_events.c.phase, t_events.c.data, t_events.c.hash)
+            select(
+                t_events.c.chain,
+                t_events.c.seq,
+                t_events.c.at,
+                t_events.c.actor,
+                t_events.c.action,
+                t_events.c.phase,
+                t_events.c.data,
+                t_events.c.hash,
+            )
             .where(t_events.c.chain.in_(list(by_code)))
             .order_by(t_events.c.chain, t_events.c.seq)
         )
         for r in rows:
             by_code[r.chain].append(
-                _Recorded(r.seq, r.at, r.actor, r.action, r.phase, json.loads(r.data), r.hash))
+                _Recorded(r.seq, r.at, r.actor, r.action, r.phase, json.loads(r.data), r.hash)
+            )
         for p in batch:
             events = by_code[p.code]
             facts = facts_of(p.code, p.id, p.template_id, events, definitions[p.template_id])
@@ -107,11 +118,16 @@ def first_difference(conn: Connection, code: str | None = None) -> BrokenEvent |
     return check() if pending else None
 
 
-_KEYS = {insight_projects: ("project_id",), insight_visits: ("phase", "round"),
-         insight_signatures: ("phase", "round", "role")}
+_KEYS = {
+    insight_projects: ("project_id",),
+    insight_visits: ("phase", "round"),
+    insight_signatures: ("phase", "round", "role"),
+}
 
 
-def _differs(table: str, replayed: dict[Any, dict[str, Any]], stored: dict[Any, dict[str, Any]]) -> str | None:
+def _differs(
+    table: str, replayed: dict[Any, dict[str, Any]], stored: dict[Any, dict[str, Any]]
+) -> str | None:
     for key in sorted(set(replayed) | set(stored), key=repr):
         want, have = replayed.get(key), stored.get(key)
         where = f"{table} row {key}"
