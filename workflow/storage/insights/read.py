@@ -103,7 +103,7 @@ def counts(
         .where(*vw, v.c.outcome == "running")
         .group_by(v.c.template_id, v.c.phase, so_far)
     ):
-        add_count(c.running_days[(tid, phase)], int(days), n)
+        add_count(c.running_days[(tid, phase)], max(0, int(days)), n)
     for tid, phase, days, n in tx.core(
         select(v.c.template_id, v.c.phase, v.c.gate_days, func.count())
         .where(*vw, v.c.outcome == "passed", v.c.gate_days.is_not(None))
@@ -163,7 +163,7 @@ def counts(
         .where(*pw, p.c.status == "running")
         .group_by(p.c.template_id, so_far)
     ):
-        add_count(c.cycles[tid]["running"], int(days), n)
+        add_count(c.cycles[tid]["running"], max(0, int(days)), n)
     month = func.substr(p.c.ended_at, 1, 7).label("month")
     for tid, m, days, n in tx.core(
         select(p.c.template_id, month, p.c.days, func.count())
