@@ -2,7 +2,8 @@
 and as one CSV (:meth:`Insights.to_csv`). The CLI, the HTTP API and the web page all show this value.
 
 Built from counted rows (:class:`Counts`, what ``storage/insights/read.py`` adds up in SQL) by
-:func:`build`, pure: the figures are checked by hand in ``tests/domain/test_insights_figures.py``.
+:func:`build`, pure: every figure is checked by hand in ``tests/engine/test_insights.py`` (three known
+histories, both backends), the arithmetic in ``tests/domain/test_insights_figures.py``.
 """
 
 from __future__ import annotations
