@@ -245,3 +245,32 @@ def test_the_csv_holds_the_same_figures_with_a_section_column(engine: Engine) ->
         "trend",
         "overdue",
     }
+
+
+def test_a_reopened_task_opens_the_gate_again(db_url: str) -> None:
+    """Kick-off: tasks done Mon 7 (the gate opens), QA signs Tue 8 (1 day); the developer's task
+    reopened Wed 9 (QA's signature stands: the template voids none), done again Thu 10 (the gate opens
+    again); the producer signs Fri 11 (1 day from Thu 10) and the lead advances: 4 days in the phase,
+    1 from the gate's last opening to its last signature."""
+    from support.insight_histories import day
+    from support.schedules import moved_clock, timed_project
+
+    with moved_clock(day(7)) as clock, Engine(db_url) as e:
+        timed_project(e, "P-1")
+        e.complete_task("P-1", "producer", actor="ana")
+        e.complete_task("P-1", "dev", actor="dev")
+        clock.to(day(8))
+        e.approve("P-1", "qa", actor="qa")
+        clock.to(day(9))
+        e.reopen_task("P-1", "dev", actor="ana", reason="the estimate was wrong")
+        clock.to(day(10))
+        e.complete_task("P-1", "dev", actor="dev")
+        clock.to(day(11))
+        e.approve("P-1", "producer", actor="ana")
+        e.advance("P-1", actor="ana")
+        v = only(e.insights(viewer="ana"))
+        assert e.verify_audit().ok
+    kickoff = v["phases"][0]
+    assert (kickoff["passed"], kickoff["days"]) == (1, d(1, 4, 4, 4))
+    assert v["gates"][0]["days_to_last_signature"] == d(1, 1, 1, 1)
+    assert {r["role"]: r["days_to_sign"] for r in v["roles"]} == {"producer": d(1, 1, 1, 1), "qa": d(1, 1, 1, 1)}
