@@ -108,6 +108,9 @@ projects = Table(
     CheckConstraint("status IN ('active', 'on_hold', 'cancelled', 'completed')", name="status"),
     Index("ix_projects_next_tick_at", "next_tick_at", sqlite_where=text("next_tick_at IS NOT NULL"),
           postgresql_where=text("next_tick_at IS NOT NULL")),
+    # The projects past their due date (insights, issue 25): only those with one are in it.
+    Index("ix_projects_due_on", "due_on", sqlite_where=text("due_on IS NOT NULL"),
+          postgresql_where=text("due_on IS NOT NULL")),
 )
 
 # Who holds which role on which project; ``seq`` is the assign event that gave the authority.
@@ -354,3 +357,8 @@ blob_chunks = Table(
     Column("n", Integer, primary_key=True),  # 0, 1, …
     Column("data", LargeBinary, nullable=False),
 )
+
+# Insights (issue 25): their tables are declared in storage/insights/schema.py, on this metadata.
+from workflow.storage.insights.schema import insight_projects as insight_projects  # noqa: E402
+from workflow.storage.insights.schema import insight_signatures as insight_signatures  # noqa: E402
+from workflow.storage.insights.schema import insight_visits as insight_visits  # noqa: E402
