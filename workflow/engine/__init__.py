@@ -13,6 +13,7 @@
 ``engine/notifications.py``   webhooks, e-mail choices, the outbox's list and retry
 ``engine/reads.py``           status (now or then), history
 ``engine/board.py``           the board, streamed in pages
+``engine/insights.py``        the figures across projects (issue 25)
 ``engine/audit.py``           verify, checkpoints, export, reports
 ``engine/deliverables/``      versions of a phase's documents, their bytes, the proof from a file
 ``engine/running.py``         how every project command runs (lock, rules, event)
@@ -47,6 +48,7 @@ from workflow.engine import audit as _audit
 from workflow.engine import board as _board
 from workflow.engine import commands as _commands
 from workflow.engine import grants as _grants
+from workflow.engine import insights as _insights
 from workflow.engine import moves as _moves
 from workflow.engine import notifications as _notifications
 from workflow.engine import reads as _reads
@@ -168,6 +170,7 @@ class Engine(ProjectCommands):
     # -- reading --------------------------------------------------------------------------------------
     status_and_moves = _bound(_moves.status_and_moves)
     iter_projects = _bound(_board.iter_projects)
+    insights = _bound(_insights.insights)
     work_of = _bound(_board.work_of)
     project_codes = _bound(_reads.project_codes)
     project_roles = _bound(_reads.project_roles)

@@ -19,6 +19,7 @@ from workflow.errors import Conflict, NotFound, RuleRefused
 from workflow.storage import people
 from workflow.storage import statements as sql
 from workflow.storage.chains import start_project_chain
+from workflow.storage.insights.track import track_created
 from workflow.storage.database import utcnow
 from workflow.storage.grants import privileges_of
 from workflow.storage.store import Store
@@ -66,7 +67,7 @@ def create_project(store: Store, code: str, *, template: str, actor: str | Ident
                  if v is not None}
         data["gate_opened_at"] = clock.gate_opened_at  # the gate's opening is on the record from the start
         event = new_event(code, 1, GENESIS, now, who.person, "create", first.key, data)
-        tx.core(
+        inserted = tx.core(
             insert(t_projects).values(
                 code=code,
                 name=name,
@@ -83,6 +84,7 @@ def create_project(store: Store, code: str, *, template: str, actor: str | Ident
                 **clock._asdict(),
             )
         )
+        track_created(tx, inserted.inserted_primary_key[0], tpl.id, client, calendar, first.key, now)
         return start_project_chain(tx, event)
 
     command = {

@@ -354,3 +354,8 @@ blob_chunks = Table(
     Column("n", Integer, primary_key=True),  # 0, 1, …
     Column("data", LargeBinary, nullable=False),
 )
+
+# Insights (issue 25): their tables are declared in storage/insights/schema.py, on this metadata.
+from workflow.storage.insights.schema import insight_projects as insight_projects  # noqa: E402
+from workflow.storage.insights.schema import insight_signatures as insight_signatures  # noqa: E402
+from workflow.storage.insights.schema import insight_visits as insight_visits  # noqa: E402
