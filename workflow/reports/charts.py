@@ -153,7 +153,8 @@ def column_chart(columns: Sequence[Column], *, chart_id: str, title: str, desc: 
                  words: Callable[[float], str], unit: str = "", empty: str = "nothing to draw yet") -> str:
     """Columns left to right in time order, each with its p90 mark; labels thinned to fit."""
     plot = 190
-    height = plot + 46
+    top_margin = 22  # room above the plot for the unit
+    height = top_margin + plot + 32
     out = _frame(chart_id, title, desc, height, "columns")
     if not columns:
         out.append(f'<text class="empty" x="{WIDTH / 2:.0f}" y="{plot / 2:.0f}" text-anchor="middle">'
@@ -161,10 +162,10 @@ def column_chart(columns: Sequence[Column], *, chart_id: str, title: str, desc: 
         return "\n".join(out)
     left, right = 56, 12
     span = WIDTH - left - right
-    top = max((v for c in columns for v in (c.value, c.mark) if v is not None), default=0.0)
-    step = nice_step(top)
-    end = step * max(math.ceil(top / step), 1)
-    base = 14 + plot - 20
+    most = max((v for c in columns for v in (c.value, c.mark) if v is not None), default=0.0)
+    step = nice_step(most)
+    end = step * max(math.ceil(most / step), 1)
+    base = top_margin + plot - 20
 
     def y(v: float) -> float:
         return base - (plot - 20) * min(max(v, 0.0), end) / end
@@ -175,7 +176,7 @@ def column_chart(columns: Sequence[Column], *, chart_id: str, title: str, desc: 
         out.append(f'<text class="axis" x="{left - 6}" y="{ty + 4:.1f}" text-anchor="end">'
                    f'{escape(_number(step * i))}</text>')
     if unit:
-        out.append(f'<text class="axis unit" x="{left - 6}" y="8" text-anchor="end">{escape(unit)}</text>')
+        out.append(f'<text class="axis unit" x="{left}" y="12">{escape(unit)}</text>')
     slot = span / len(columns)
     width = min(slot * 0.7, COLUMN_MOST)
     every = max(1, math.ceil(len(columns) * 64 / span))  # a label each 64 px at least

@@ -1,10 +1,11 @@
 """The Insights page's sections from the insights' JSON document (``Insights.to_dict()``, the very
-answer of ``GET /api/v1/insights`` and ``phasegate insights --json``): per section a chart
+answer of ``GET /api/v1/insights`` and ``phasegate insights --json``): per template version a chart
 (:mod:`workflow.reports.charts`) and the table of the same numbers, so that every chart can be read
 without seeing it, and the page cannot say other figures than the document.
 
 Pure: a dict in, text out (the web app marks the SVG safe and draws the tables with Jinja, which
-escapes every cell). A figure that is a lower bound (a project still running) is written "at least".
+escapes every cell). A distribution is the document's ``{n, median, p90, max, at_least}``; one that
+is a lower bound (rounds or projects still running) is drawn hatched and written "at least".
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from workflow.reports.charts import Bar, Column, bar_chart, column_chart
 
 Doc = Mapping[str, Any]
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+UNIT = "working days"
 
 
 @dataclass(frozen=True)
@@ -33,21 +35,31 @@ Cell = str | Link
 
 
 @dataclass
-class Section:
-    key: str  # the ids on the page: h-KEY, chart-KEY
-    heading: str
-    intro: str
+class Part:
+    """One chart (or none) and its table: a section has one per template version."""
+
+    key: str  # unique on the page: the chart's id
+    heading: str  # the template version's name, when the section has several parts
     svg: str
     caption: str
     headings: list[str]
     rows: list[list[Cell]]
     numeric: frozenset[int] = frozenset()  # the columns of numbers (right-aligned)
+
+
+@dataclass
+class Section:
+    key: str
+    heading: str
+    intro: str
+    parts: list[Part]
     none: str = "Nothing to show for these filters."
 
 
 @dataclass
 class View:
     summary: str
+    scope: str
     as_of: str | None
     empty: str | None  # the page's one sentence when there is nothing at all
     sections: list[Section] = field(default_factory=list)
@@ -65,10 +77,6 @@ def days(value: float | None, at_least: bool = False) -> str:
     return ("at least " if at_least else "") + f"{shown} d"
 
 
-def _short(value: float) -> str:
-    return days(value)
-
-
 def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
@@ -80,134 +88,214 @@ def month_words(month: str) -> str:
     return month
 
 
-def insights_view(doc: Doc, *, href: Callable[[str], str] = project_href) -> View:
-    """The page's summary line and its sections, in reading order."""
-    counts = doc.get("projects") or {}
-    total = int(counts.get("total", 0))
-    summary = (f"{_plural(total, 'project')}: {counts.get('completed', 0)} completed, "
-               f"{counts.get('running', 0)} running, {counts.get('cancelled', 0)} cancelled (shown apart).")
+def _dist(d: Mapping[str, Any] | None) -> tuple[Any, Any, Any, bool, int]:
+    d = d or {}
+    return d.get("median"), d.get("p90"), d.get("max"), bool(d.get("at_least")), int(d.get("n") or 0)
+
+
+def _bar(label: str, d: Mapping[str, Any] | None, noun: str) -> Bar:
+    median, p90, most, at_least, n = _dist(d)
+    return Bar(label, median, p90, most, at_least, note=_plural(n, noun))
+
+
+def _figures(d: Mapping[str, Any] | None) -> list[Cell]:
+    median, p90, most, at_least, _n = _dist(d)
+    return [days(median, at_least), days(p90, at_least), days(most, at_least)]
+
+
+def _name(v: Mapping[str, Any]) -> str:
+    return f"{v.get('title') or v.get('template')} v{v.get('version')}"
+
+
+RoleTitles = Mapping[tuple[str, int], Mapping[str, str]]  # (template, version) -> role key -> title
+
+
+def insights_view(doc: Doc, *, href: Callable[[str], str] = project_href, roles: RoleTitles | None = None
+                  ) -> View:
+    """The page's summary line and its sections, in reading order; ``roles``: the titles of the roles
+    the overdue projects wait on (the document names them by key), where the caller knows them."""
+    versions = list(doc.get("versions") or [])
+    running = sum(int(v.get("running") or 0) for v in versions)
+    completed = sum(int(v.get("completed") or 0) for v in versions)
+    cancelled = sum(int(v.get("cancelled") or 0) for v in versions)
+    total = running + completed + cancelled
+    summary = (f"{_plural(total, 'project')}: {running} running, {completed} completed, "
+               f"{cancelled} cancelled (shown apart).")
+    scope = ("Every project (admins and auditors see all)." if doc.get("scope") == "all"
+             else "The projects you may read.")
+    if doc.get("names_shown") == "led":
+        scope += " The slowest signers are named only on the projects you lead."
     if total == 0:
-        return View(summary, doc.get("as_of"), "No project matches these filters, or none you may read yet: "
-                    "the figures appear as projects move through their phases.")
-    sections = [phase_section(doc), gate_section(doc), trend_section(doc), overdue_section(doc, href),
-                role_section(doc), version_section(doc)]
-    return View(summary, doc.get("as_of"), None, [s for s in sections if s is not None])
+        return View(summary, scope, doc.get("generated_at"), "No project matches these filters, or none you "
+                    "may read yet: the figures appear as projects move through their phases.")
+    several = len(versions) > 1
+    sections = [phase_section(versions, several), gate_section(versions, several),
+                trend_section(list(doc.get("trend") or []), versions),
+                overdue_section(doc, href, roles or {}), role_section(versions, several),
+                version_section(versions)]
+    return View(summary, scope, doc.get("generated_at"), None, sections)
 
 
-def _label(row: Mapping[str, Any], several: bool) -> str:
-    title = str(row.get("title") or row.get("phase") or "")
-    return f"{title} ({row.get('template')})" if several and row.get("template") else title
+def phase_section(versions: Sequence[Mapping[str, Any]], several: bool) -> Section:
+    parts = []
+    for i, v in enumerate(versions):
+        bars: list[Bar] = []
+        rows: list[list[Cell]] = []
+        for p in v.get("phases") or []:
+            title = str(p.get("title") or p.get("phase"))
+            if (p.get("days") or {}).get("n"):
+                bars.append(_bar(title, p.get("days"), "ended round"))
+            if p.get("running"):
+                bars.append(_bar(f"{title} (running)", p.get("running_days"), "running round"))
+            rows.append([title, str(p.get("passed", 0)), str(p.get("rejected", 0)), *_figures(p.get("days")),
+                         f"{p.get('running', 0)}" + (f" ({days(_dist(p.get('running_days'))[0], True)})"
+                                                     if p.get("running") else ""),
+                         days(p.get("held_days")), f"{p.get('on_time', 0)} / {p.get('late', 0)}",
+                         str(p.get("cancelled", 0))])
+        svg = bar_chart(bars, chart_id=f"chart-phases-{i}", title=f"Time in phase: {_name(v)}",
+                        desc="For each phase, the median working days of its ended rounds, a mark at the "
+                             "90th percentile and a line to the longest; a phase's running rounds below it, "
+                             "hatched: their time so far, at least. The table below gives the numbers.",
+                        words=days, unit=UNIT, empty="no round has ended yet")
+        parts.append(Part(f"phases-{i}", _name(v) if several else "", svg,
+                          f"Time in phase, {_name(v)}, in working days",
+                          ["Phase", "Passed", "Sent back", "Median", "p90", "Longest",
+                           "Running (median so far)", "On hold", "On time / late", "Cancelled in it"], rows,
+                          frozenset({1, 2, 3, 4, 5, 6, 7, 9})))
+    return Section("phases", "Time in phase", "Working days from entering a phase until leaving it (passed, "
+                   "or sent back by its gate: each round counted), on each project's calendar, time on hold "
+                   "left out and shown apart. Rounds still running count their time so far: at least.", parts)
 
 
-def _several_templates(rows: Sequence[Mapping[str, Any]]) -> bool:
-    return len({r.get("template") for r in rows}) > 1
+def gate_section(versions: Sequence[Mapping[str, Any]], several: bool) -> Section:
+    parts = []
+    for i, v in enumerate(versions):
+        gates = list(v.get("gates") or [])
+        if not gates:
+            continue
+        bars = [Bar(str(g.get("gate") or g.get("phase")), g.get("rounds_per_pass"),
+                    note=_plural(int(g.get("passes") or 0), "pass")) for g in gates]
+        svg = bar_chart(bars, chart_id=f"chart-gates-{i}", title=f"Rounds per gate: {_name(v)}",
+                        desc="For each gate, the rounds its phase took per pass: 1 means the gate never sent "
+                             "work back, 2 that every pass took a second round.", words=lambda r: f"{r:g}",
+                        unit="rounds per pass", empty="no gate passed yet")
+        rows: list[list[Cell]] = [
+            [str(g.get("gate") or g.get("phase")), str(g.get("passes", 0)), str(g.get("rejections", 0)),
+             "-" if g.get("rounds_per_pass") is None else f"{g['rounds_per_pass']:g}",
+             *_figures(g.get("days_to_last_signature"))[:2],
+             "; ".join(f"{r.get('reason')} ({r.get('count')})" for r in g.get("reasons") or []) or "-"]
+            for g in gates]
+        parts.append(Part(f"gates-{i}", _name(v) if several else "", svg, f"Rounds per gate, {_name(v)}",
+                          ["Gate", "Passes", "Sent back", "Rounds per pass", "To last signature (median)",
+                           "To last signature (p90)", "Reasons sent back (times)"], rows,
+                          frozenset({1, 2, 3, 4, 5})))
+    return Section("gates", "Rounds per gate", "How often each gate sends work back, the reasons grouped, "
+                   "and the working days from the gate opening (its phase's tasks done) to its last "
+                   "signature.",
+                   parts, none="No template here has a gate.")
 
 
-def phase_section(doc: Doc) -> Section:
-    rows = list(doc.get("phases") or [])
-    several = _several_templates(rows)
-    bars = [Bar(_label(r, several), r.get("median_days"), r.get("p90_days"), r.get("max_days"),
-                bool(r.get("at_least")), note=_plural(int(r.get("projects", 0)), "project"))
-            for r in rows]
-    svg = bar_chart(bars, chart_id="chart-phases", title="Time in phase",
-                    desc="For each phase, the median working days projects spent in it, a mark at the 90th "
-                         "percentile and a line to the longest; the table below gives the numbers.",
-                    words=_short, unit="working days")
-    table = [[_label(r, several), str(r.get("projects", 0)),
-              days(r.get("median_days"), bool(r.get("at_least"))),
-              days(r.get("p90_days"), bool(r.get("at_least"))),
-              days(r.get("max_days"), bool(r.get("at_least"))), days(r.get("held_days")),
-              f"{r.get('on_time', 0)} / {r.get('late', 0)}"] for r in rows]
-    return Section("phases", "Time in phase", "Working days from entering a phase until leaving it, every "
-                   "round counted, time on hold left out (the hold column shows it apart). A phase a project "
-                   "is still in counts its time so far: at least.", svg, "Time in phase, in working days",
-                   ["Phase", "Projects", "Median", "p90", "Longest", "On hold (total)", "On time / late"],
-                   table, frozenset({1, 2, 3, 4, 5}))
-
-
-def gate_section(doc: Doc) -> Section:
-    rows = list(doc.get("gates") or [])
-    several = _several_templates(rows)
-    bars = [Bar(_label(r, several), r.get("rounds_per_pass"), note=_plural(int(r.get("passes", 0)), "pass"))
-            for r in rows]
-    svg = bar_chart(bars, chart_id="chart-gates", title="Rounds per gate",
-                    desc="For each gate, how many rounds it took on average to pass it once: "
-                         "1 means it never "
-                         "sent work back.", words=lambda v: f"{v:.2g}", unit="rounds")
-    table = [[_label(r, several), str(r.get("passes", 0)), f"{float(r.get('rounds_per_pass') or 0):.2f}",
-              str(r.get("rejections", 0)), days(r.get("median_sign_days")), days(r.get("p90_sign_days")),
-              "; ".join(f"{g.get('reason')} ({g.get('count')})" for g in r.get("reasons") or []) or "-"]
-             for r in rows]
-    return Section("gates", "Rounds per gate", "How often each gate sends work back: the rounds a phase took "
-                   "per pass of its gate, the rejections' reasons grouped, and the working days "
-                   "from the gate "
-                   "opening (the phase's tasks done) to its last signature.", svg, "Rounds and sign-off time "
-                   "per gate", ["Gate", "Passes", "Rounds per pass", "Rejections", "To sign (median)",
-                                "To sign (p90)", "Reasons sent back"], table, frozenset({1, 2, 3, 4, 5}))
-
-
-def trend_section(doc: Doc) -> Section:
-    rows = list(doc.get("trend") or [])
-    cols = [Column(month_words(str(r.get("month"))), r.get("median_days"), r.get("p90_days"),
-                   note=_plural(int(r.get("completed", 0)), "project")) for r in rows]
-    svg = column_chart(cols, chart_id="chart-trend", title="Cycle time, month by month",
-                       desc="For each month, the median working days from creation to completion of the "
-                            "projects completed that month, with a mark at the 90th percentile.",
-                       words=_short, unit="working days")
-    table = [[month_words(str(r.get("month"))), str(r.get("completed", 0)), days(r.get("median_days")),
-              days(r.get("p90_days"))] for r in rows]
+def trend_section(trend: Sequence[Mapping[str, Any]], versions: Sequence[Mapping[str, Any]]) -> Section:
+    titles = {(v.get("template"), v.get("version")): _name(v) for v in versions}
+    by_version: dict[tuple[Any, Any], list[Mapping[str, Any]]] = {}
+    for t in trend:
+        by_version.setdefault((t.get("template"), t.get("version")), []).append(t)
+    parts = []
+    for i, (key, points) in enumerate(by_version.items()):
+        name = titles.get(key, f"{key[0]} v{key[1]}")
+        cols = [Column(month_words(str(t.get("month"))), _dist(t.get("cycle_days"))[0],
+                       _dist(t.get("cycle_days"))[1], note=_plural(int(t.get("completed") or 0), "project"))
+                for t in points]
+        svg = column_chart(cols, chart_id=f"chart-trend-{i}", title=f"Cycle time, month by month: {name}",
+                           desc="For each month, the median working days from creation to completion of the "
+                                "projects completed that month, with a mark at the 90th percentile.",
+                           words=days, unit=UNIT)
+        rows: list[list[Cell]] = [[month_words(str(t.get("month"))), str(t.get("completed", 0)),
+                                   *_figures(t.get("cycle_days"))] for t in points]
+        parts.append(Part(f"trend-{i}", name if len(versions) > 1 else "", svg,
+                          f"Cycle time by month of completion, {name}",
+                          ["Month", "Completed", "Median", "p90", "Longest"], rows, frozenset({1, 2, 3, 4})))
     return Section("trend", "Cycle time, month by month", "Working days from a project's creation to its "
-                   "completion (holds left out), by the month it was completed.", svg,
-                   "Cycle time by month of completion", ["Month", "Completed", "Median", "p90"], table,
-                   frozenset({1, 2, 3}), none="No project has been completed in this range yet.")
+                   "completion, holds left out, by the month it was completed.", parts,
+                   none="No project has been completed in this range yet.")
 
 
-def overdue_section(doc: Doc, href: Callable[[str], str]) -> Section:
-    rows = sorted(doc.get("overdue") or [], key=lambda r: -float(r.get("days_over") or 0))
-    bars = [Bar(str(r.get("code")), r.get("days_over")) for r in rows]
+def overdue_section(doc: Doc, href: Callable[[str], str], roles: RoleTitles) -> Section:
+    rows_in = sorted(doc.get("overdue") or [], key=lambda r: -(r.get("days_overdue") or 0))
+    total = int(doc.get("overdue_total") or len(rows_in))
+    intro = ("The projects past their current phase's due date today, most overdue first, and where each "
+             "is stuck: the tasks not done, or the signatures missing.")
+    if total > len(rows_in):
+        intro += f" The {len(rows_in)} most overdue of {total} are listed."
+    if not rows_in:
+        return Section("overdue", "Over their due date now", intro, [],
+                       none="No project is over its due date.")
+    bars = [Bar(str(r.get("code")), r.get("days_overdue"), note=str(r.get("phase_title") or ""))
+            for r in rows_in]
     svg = bar_chart(bars, chart_id="chart-overdue", title="Projects over their due date",
                     desc="For each project now past the due date of its current phase, by how many working "
-                         "days; the table below links each to its page.", words=_short, unit="working days")
-    table: list[list[Cell]] = [[Link(str(r.get("code")), href(str(r.get("code"))), str(r.get("name") or "")),
-                                str(r.get("phase_title") or r.get("phase") or ""), str(r.get("due_on") or ""),
-                                days(r.get("days_over")), str(r.get("stuck") or "-")] for r in rows]
-    return Section("overdue", "Over their due date now", "The projects past their current phase's due date "
-                   "today, most overdue first, and where each is stuck.", svg if rows else "",
-                   "Projects over their due date", ["Project", "Phase", "Due", "Over by", "Stuck on"], table,
-                   frozenset({3}), none="No project is over its due date.")
+                         "days; the table below links each to its page.", words=days, unit=UNIT)
+    rows: list[list[Cell]] = [
+        [Link(str(r.get("code")), href(str(r.get("code"))), str(r.get("name") or "")),
+         f"{r.get('phase_title')}" + (f", round {r.get('round')}" if (r.get("round") or 1) > 1 else ""),
+         str(r.get("due_on") or ""), days(r.get("days_overdue")),
+         _stuck(r, roles.get((str(r.get("template")), int(r.get("version") or 0)), {}))]
+        for r in rows_in]
+    return Section("overdue", "Over their due date now", intro,
+                   [Part("overdue", "", svg, "Projects over their due date",
+                         ["Project", "Phase", "Due", "Over by", "Stuck on"], rows, frozenset({3}))])
 
 
-def role_section(doc: Doc) -> Section:
-    rows = list(doc.get("roles") or [])
-    bars = [Bar(str(r.get("title") or r.get("role")), r.get("median_days"), r.get("p90_days"),
-                note=_plural(int(r.get("signatures", 0)), "signature")) for r in rows]
-    svg = bar_chart(bars, chart_id="chart-roles", title="Time to sign, per role",
-                    desc="For each role that signs gates, the median working days from the gate "
-                         "opening to its "
-                         "signature, with a mark at the 90th percentile.", words=_short, unit="working days")
-    table = [[str(r.get("title") or r.get("role")), str(r.get("signatures", 0)), days(r.get("median_days")),
-              days(r.get("p90_days")),
-              ", ".join(f"{s.get('person')} ({days(s.get('median_days'))})" for s in r.get("slowest") or [])
-              or "-"] for r in rows]
-    return Section("roles", "Time to sign, per role", "The slowest signers are named only to admins and to "
-                   "the leads of their projects.", svg, "Time to sign per role, in working days",
-                   ["Role", "Signatures", "Median", "p90", "Slowest to sign"], table, frozenset({1, 2, 3}))
+def _stuck(r: Mapping[str, Any], titles: Mapping[str, str]) -> str:
+    who = ", ".join(titles.get(str(x), str(x)) for x in r.get("roles") or [])
+    if r.get("waiting_on") == "tasks":
+        return f"tasks of {who}" if who else "its tasks"
+    return f"the signatures of {who}" if who else "its gate's signatures"
 
 
-def version_section(doc: Doc) -> Section | None:
-    rows = list(doc.get("versions") or [])
-    if not rows:
-        return None
-    table = [[f"{r.get('template')} v{r.get('version')}", str(r.get("projects", 0)),
-              str(r.get("completed", 0)), days(r.get("median_days")), days(r.get("p90_days")),
-              f"{float(r.get('rounds_per_pass') or 0):.2f}"] for r in rows]
-    bars = [Bar(f"{r.get('template')} v{r.get('version')}", r.get("median_days"), r.get("p90_days"),
-                note=_plural(int(r.get("completed", 0)), "completed project")) for r in rows]
+def role_section(versions: Sequence[Mapping[str, Any]], several: bool) -> Section:
+    parts = []
+    for i, v in enumerate(versions):
+        roles = list(v.get("roles") or [])
+        if not roles:
+            continue
+        bars = [_bar(str(r.get("title") or r.get("role")), r.get("days_to_sign"), "signature") for r in roles]
+        svg = bar_chart(bars, chart_id=f"chart-roles-{i}", title=f"Time to sign, per role: {_name(v)}",
+                        desc="For each role that signs gates, the median working days from the gate opening "
+                             "to its signature, a mark at the 90th percentile and a line to the longest.",
+                        words=days, unit=UNIT)
+        rows: list[list[Cell]] = [
+            [str(r.get("title") or r.get("role")), str((r.get("days_to_sign") or {}).get("n", 0)),
+             *_figures(r.get("days_to_sign")),
+             ", ".join(f"{s.get('person')} ({days(s.get('mean_days'))} on average)"
+                       for s in r.get("slowest") or []) or "-"] for r in roles]
+        parts.append(Part(f"roles-{i}", _name(v) if several else "", svg,
+                          f"Time to sign per role, {_name(v)}",
+                          ["Role", "Signatures", "Median", "p90", "Longest", "Slowest to sign"], rows,
+                          frozenset({1, 2, 3, 4})))
+    return Section("roles", "Time to sign, per role", "From the gate opening to each signature that stands.",
+                   parts, none="Nobody has signed a gate yet.")
+
+
+def version_section(versions: Sequence[Mapping[str, Any]]) -> Section:
+    bars: list[Bar] = []
+    for v in versions:
+        if (v.get("cycle_days") or {}).get("n"):
+            bars.append(_bar(f"{_name(v)}", v.get("cycle_days"), "completed project"))
+        if v.get("running"):
+            bars.append(_bar(f"{_name(v)} (running)", v.get("running_cycle_days"), "running project"))
     svg = bar_chart(bars, chart_id="chart-versions", title="Cycle time per template version",
                     desc="For each template version, the median working days from creation to completion, "
-                         "with a mark at the 90th percentile: the effect of a new version, side by side.",
-                    words=_short, unit="working days")
-    return Section("versions", "Template versions side by side", "Whether a new version made things faster.",
-                   svg, "Cycle time and rounds per template version",
-                   ["Version", "Projects", "Completed", "Cycle time (median)", "Cycle time (p90)",
-                    "Rounds per pass"], table, frozenset({1, 2, 3, 4, 5}))
+                         "a mark at the 90th percentile and a line to the longest; its running projects "
+                         "below it, hatched: their time so far, at least.", words=days, unit=UNIT)
+    rows: list[list[Cell]] = [
+        [_name(v), str(v.get("running", 0)), str(v.get("completed", 0)), *_figures(v.get("cycle_days")),
+         days(_dist(v.get("running_cycle_days"))[0], True) if v.get("running") else "-",
+         str(v.get("cancelled", 0)), days(_dist(v.get("cancelled_cycle_days"))[0])]
+        for v in versions]
+    return Section("versions", "Template versions side by side", "Whether a new version made things faster: "
+                   "the cycle time of each version's completed projects; cancelled ones apart.",
+                   [Part("versions", "", svg, "Cycle time per template version",
+                         ["Version", "Running", "Completed", "Median", "p90", "Longest",
+                          "Running (median so far)", "Cancelled", "Cancelled after (median)"], rows,
+                         frozenset({1, 2, 3, 4, 5, 6, 7, 8}))])

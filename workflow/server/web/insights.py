@@ -38,13 +38,29 @@ def insights(request: Request, template: str | None = Query(default=None, max_le
         found = engine.insights(viewer=me, template=filters["template"] or None,
                                 version=_version(filters["version"]), client=filters["client"] or None,
                                 since=filters["since"] or None, until=filters["until"] or None)
-        view = insights_view(found.to_dict())
+        doc = found.to_dict()
+        view = insights_view(doc, roles=role_titles(engine, doc))
     except PhasegateError as exc:  # a filter naming what does not exist: the sentence, and the form
         error = exc
     asked = {k: v for k, v in filters.items() if v}
     return page(request, "insights.html", status=error.http_status if error else 200, error=error,
                 view=view, charts=_markup(view), filters=filters, templates=engine.templates(),
                 csv_href="/api/v1/insights?" + urlencode(asked | {"format": "csv"}))
+
+
+def role_titles(engine: Any, doc: dict[str, Any]) -> dict[tuple[str, int], dict[str, str]]:
+    """The roles' titles of each template version an overdue project is on (a published version is
+    read once per process: engine.template's cache)."""
+    out: dict[tuple[str, int], dict[str, str]] = {}
+    for o in doc.get("overdue") or []:
+        key = (str(o["template"]), int(o["version"]))
+        if key not in out:
+            try:
+                _info, definition, _source = engine.template(*key)
+                out[key] = {r.key: r.title for r in definition.roles}
+            except PhasegateError:
+                out[key] = {}
+    return out
 
 
 def _version(text: str) -> int | None:
@@ -58,4 +74,4 @@ def _version(text: str) -> int | None:
 
 def _markup(view: Any) -> dict[str, Markup]:
     """Each section's chart: SVG text the chart module escaped as it drew it, marked safe as such."""
-    return {} if view is None else {s.key: Markup(s.svg) for s in view.sections if s.svg}
+    return {} if view is None else {p.key: Markup(p.svg) for s in view.sections for p in s.parts if p.svg}
