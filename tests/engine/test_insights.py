@@ -21,10 +21,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
-from support.schedules import moved_clock, timed_project
+from support.insight_histories import three_histories
 
 from workflow import Engine
 from workflow.domain.insights.figures import Dist
@@ -32,47 +31,9 @@ from workflow.domain.insights.report import Insights
 from workflow.errors import NotFound, UsageError
 
 
-def day(n: int) -> datetime:
-    return datetime(2026, 12, n, 9, 0, tzinfo=UTC)
-
-
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    with moved_clock(day(7)) as clock, Engine(db_url) as e:
-        timed_project(e, "P-1", client="ACME")
-        timed_project(e, "P-2", client="Globex")
-        for code in ("P-1", "P-2"):
-            e.complete_task(code, "producer", actor="ana")
-            e.complete_task(code, "dev", actor="dev")  # the kick-off gates open: Monday 7th
-        clock.to(day(8))
-        e.approve("P-2", "qa", actor="qa")
-        e.withdraw("P-2", "qa", actor="qa", reason="too early")
-        clock.to(day(9))
-        e.approve("P-1", "producer", actor="ana")
-        e.cancel("P-2", actor="ana", reason="client left")
-        clock.to(day(10))
-        e.approve("P-1", "qa", actor="qa")
-        e.advance("P-1", actor="ana")
-        e.complete_task("P-1", "dev", actor="dev")
-        clock.to(day(11))
-        e.hold("P-1", actor="ana", reason="waiting for the client")
-        clock.to(day(14))
-        timed_project(e, "P-3", client="ACME")
-        clock.to(day(16))
-        e.resume("P-1", actor="ana")
-        e.advance("P-1", actor="ana")
-        e.complete_task("P-1", "qa", actor="qa")
-        clock.to(day(21))
-        e.reject("P-1", "qa", actor="qa", reason="Fails QA")
-        e.complete_task("P-1", "dev", actor="dev")
-        clock.to(day(22))
-        e.advance("P-1", actor="ana")
-        e.complete_task("P-1", "qa", actor="qa")
-        clock.to(day(23))
-        e.approve("P-1", "qa", actor="qa")
-        clock.to(day(24))
-        e.advance("P-1", actor="ana")
-        clock.move(hours=1)
+    with three_histories(db_url) as e:
         yield e
 
 
@@ -81,8 +42,9 @@ def only(found: Insights) -> dict:
     return version
 
 
-def d(n: int, median: int | None = None, p90: int | None = None, top: int | None = None,
-      at_least: bool = False) -> dict:
+def d(
+    n: int, median: int | None = None, p90: int | None = None, top: int | None = None, at_least: bool = False
+) -> dict:
     return Dist(n, median, p90, top, at_least).to_dict()
 
 
@@ -98,37 +60,113 @@ def test_every_figure_of_three_known_histories(engine: Engine) -> None:
     assert v["cancelled_cycle_days"] == d(1, 2, 2, 2)
 
     kickoff, build, review = v["phases"]
-    assert kickoff == {"phase": "kickoff", "title": "Kick-Off", "passed": 1, "rejected": 0, "cancelled": 1,
-                       "running": 1, "days": d(1, 3, 3, 3), "running_days": d(1, 8, 8, 8, at_least=True),
-                       "held_days": 0, "on_time": 1, "late": 0, "no_due_date": 0, "overdue_now": 1}
-    assert build == {"phase": "build", "title": "Build", "passed": 2, "rejected": 0, "cancelled": 0,
-                     "running": 0, "days": d(2, 1, 1, 1), "running_days": d(0, at_least=True),
-                     "held_days": 3, "on_time": 2, "late": 0, "no_due_date": 0, "overdue_now": 0}
+    assert kickoff == {
+        "phase": "kickoff",
+        "title": "Kick-Off",
+        "passed": 1,
+        "rejected": 0,
+        "cancelled": 1,
+        "running": 1,
+        "days": d(1, 3, 3, 3),
+        "running_days": d(1, 8, 8, 8, at_least=True),
+        "held_days": 0,
+        "on_time": 1,
+        "late": 0,
+        "no_due_date": 0,
+        "overdue_now": 1,
+    }
+    assert build == {
+        "phase": "build",
+        "title": "Build",
+        "passed": 2,
+        "rejected": 0,
+        "cancelled": 0,
+        "running": 0,
+        "days": d(2, 1, 1, 1),
+        "running_days": d(0, at_least=True),
+        "held_days": 3,
+        "on_time": 2,
+        "late": 0,
+        "no_due_date": 0,
+        "overdue_now": 0,
+    }
     # review: 2 and 3 days; nearest rank: median rank 1 -> 2, p90 rank ceil(1.8) = 2 -> 3
-    assert review == {"phase": "review", "title": "Review", "passed": 1, "rejected": 1, "cancelled": 0,
-                      "running": 0, "days": d(2, 2, 3, 3), "running_days": d(0, at_least=True),
-                      "held_days": 0, "on_time": 1, "late": 1, "no_due_date": 0, "overdue_now": 0}
+    assert review == {
+        "phase": "review",
+        "title": "Review",
+        "passed": 1,
+        "rejected": 1,
+        "cancelled": 0,
+        "running": 0,
+        "days": d(2, 2, 3, 3),
+        "running_days": d(0, at_least=True),
+        "held_days": 0,
+        "on_time": 1,
+        "late": 1,
+        "no_due_date": 0,
+        "overdue_now": 0,
+    }
 
     kickoff_gate, review_gate = v["gates"]
-    assert kickoff_gate == {"phase": "kickoff", "gate": "Kick-off sign-off", "passes": 1, "rejections": 0,
-                            "rounds_per_pass": 1.0, "reasons": [], "days_to_last_signature": d(1, 3, 3, 3)}
-    assert review_gate == {"phase": "review", "gate": "QA sign-off", "passes": 1, "rejections": 1,
-                           "rounds_per_pass": 2.0, "reasons": [{"reason": "Fails QA", "count": 1}],
-                           "days_to_last_signature": d(1, 1, 1, 1)}
+    assert kickoff_gate == {
+        "phase": "kickoff",
+        "gate": "Kick-off sign-off",
+        "passes": 1,
+        "rejections": 0,
+        "rounds_per_pass": 1.0,
+        "reasons": [],
+        "days_to_last_signature": d(1, 3, 3, 3),
+    }
+    assert review_gate == {
+        "phase": "review",
+        "gate": "QA sign-off",
+        "passes": 1,
+        "rejections": 1,
+        "rounds_per_pass": 2.0,
+        "reasons": [{"reason": "Fails QA", "count": 1}],
+        "days_to_last_signature": d(1, 1, 1, 1),
+    }
 
     producer, qa = v["roles"]
-    assert producer == {"role": "producer", "title": "Producer", "days_to_sign": d(1, 2, 2, 2),
-                        "slowest": [{"person": "ana", "signatures": 1, "mean_days": 2.0, "max_days": 2}]}
+    assert producer == {
+        "role": "producer",
+        "title": "Producer",
+        "days_to_sign": d(1, 2, 2, 2),
+        "slowest": [{"person": "ana", "signatures": 1, "mean_days": 2.0, "max_days": 2}],
+    }
     # qa: 3 (kick-off) and 1 (review round 2); P-2's withdrawn signature does not stand
-    assert qa == {"role": "qa", "title": "QA Lead", "days_to_sign": d(2, 1, 3, 3),
-                  "slowest": [{"person": "qa", "signatures": 2, "mean_days": 2.0, "max_days": 3}]}
+    assert qa == {
+        "role": "qa",
+        "title": "QA Lead",
+        "days_to_sign": d(2, 1, 3, 3),
+        "slowest": [{"person": "qa", "signatures": 2, "mean_days": 2.0, "max_days": 3}],
+    }
 
-    assert doc["trend"] == [{"month": "2026-12", "template": "timed-team", "version": 1, "completed": 1,
-                             "cycle_days": d(1, 10, 10, 10)}]
+    assert doc["trend"] == [
+        {
+            "month": "2026-12",
+            "template": "timed-team",
+            "version": 1,
+            "completed": 1,
+            "cycle_days": d(1, 10, 10, 10),
+        }
+    ]
     assert doc["overdue_total"] == 1
-    assert doc["overdue"] == [{"code": "P-3", "name": None, "template": "timed-team", "version": 1,
-                               "phase": "kickoff", "phase_title": "Kick-Off", "round": 1, "due_on": "2026-12-17",
-                               "days_overdue": 5, "waiting_on": "tasks", "roles": ["producer", "dev"]}]
+    assert doc["overdue"] == [
+        {
+            "code": "P-3",
+            "name": None,
+            "template": "timed-team",
+            "version": 1,
+            "phase": "kickoff",
+            "phase_title": "Kick-Off",
+            "round": 1,
+            "due_on": "2026-12-17",
+            "days_overdue": 5,
+            "waiting_on": "tasks",
+            "roles": ["producer", "dev"],
+        }
+    ]
 
 
 def test_filters_narrow_every_figure(engine: Engine) -> None:
@@ -139,7 +177,10 @@ def test_filters_narrow_every_figure(engine: Engine) -> None:
     # round 2, and P-3's kick-off; signatures given then: QA's of Wed 23
     late = only(engine.insights(viewer="ana", since="2026-12-21"))
     assert [(p["phase"], p["passed"], p["rejected"], p["running"]) for p in late["phases"]] == [
-        ("kickoff", 0, 0, 1), ("build", 1, 0, 0), ("review", 1, 1, 0)]
+        ("kickoff", 0, 0, 1),
+        ("build", 1, 0, 0),
+        ("review", 1, 1, 0),
+    ]
     assert [r["days_to_sign"]["n"] for r in late["roles"]] == [1]
     early = engine.insights(viewer="ana", until="2026-12-08").to_dict()
     (v,) = early["versions"]
@@ -147,7 +188,8 @@ def test_filters_narrow_every_figure(engine: Engine) -> None:
     assert (v["phases"][0]["passed"], v["phases"][0]["cancelled"], v["phases"][0]["running"]) == (1, 1, 0)
     assert (v["running"], v["completed"], v["cancelled"]) == (0, 1, 1)
     assert engine.insights(viewer="ana", template="timed-team", version=1).to_dict()["versions"] == [
-        only(engine.insights(viewer="ana"))]
+        only(engine.insights(viewer="ana"))
+    ]
     with pytest.raises(NotFound):
         engine.insights(viewer="ana", template="timed-team", version=2)
     with pytest.raises(UsageError):
@@ -169,12 +211,37 @@ def test_others_see_their_projects_and_no_names_but_those_they_lead(engine: Engi
 def test_the_csv_holds_the_same_figures_with_a_section_column(engine: Engine) -> None:
     found = engine.insights(viewer="ana")
     rows = list(csv.DictReader(io.StringIO(found.to_csv())))
-    assert rows == [{k: "" if v is None else str(v) for k, v in r.items()} | {
-        k: "" for k in ("section", "template", "version", "phase", "role", "person", "project", "month",
-                        "figure", "value") if k not in r} for r in found.csv_rows()]
+    assert rows == [
+        {k: "" if v is None else str(v) for k, v in r.items()}
+        | {
+            k: ""
+            for k in (
+                "section",
+                "template",
+                "version",
+                "phase",
+                "role",
+                "person",
+                "project",
+                "month",
+                "figure",
+                "value",
+            )
+            if k not in r
+        }
+        for r in found.csv_rows()
+    ]
     by = {(r["section"], r["phase"], r["figure"]): r["value"] for r in rows}
     assert by[("phase", "review", "days.p90")] == "3"
     assert by[("gate", "review", "rounds_per_pass")] == "2.0"
     assert by[("reason", "review", "Fails QA")] == "1"
-    assert {r["section"] for r in rows} == {"projects", "phase", "gate", "reason", "role", "slowest", "trend",
-                                           "overdue"}
+    assert {r["section"] for r in rows} == {
+        "projects",
+        "phase",
+        "gate",
+        "reason",
+        "role",
+        "slowest",
+        "trend",
+        "overdue",
+    }

@@ -108,7 +108,8 @@ def test_a_deleted_project_row_is_named_even_with_a_checkpoint_and_without_repla
     """The red-team find: deleting only a projects row passed verify, with a checkpoint too."""
     anchor = tmp_path / "cp.json"
     anchor.write_text(engine.checkpoint().to_json())
-    for table in ("tasks", "approvals", "assignments", "projects"):
+    for table in ("tasks", "approvals", "assignments", "insight_signatures", "insight_visits", "insight_projects",
+                  "projects"):
         column = "id" if table == "projects" else "project_id"
         execute(sql, f"DELETE FROM {table} WHERE {column} = (SELECT id FROM projects WHERE code = 'P-1')")
     expected = ("P-1", 11, "state differs", "the project's row is missing: its chain has 11 events")

@@ -1,4 +1,4 @@
-"""``phasegate project …``: create, staff, list, status."""
+"""``phasegate project …``: create, staff, list, status; and ``phasegate insights`` across projects."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from workflow.cli.output import emit, emit_json, emit_json_array, emit_lines
 from workflow.cli.params import CODE, REQUEST_ID, VERSION, complete_templates
 from workflow.domain.inputs import COUNT_MAX
 from workflow.domain.vocabulary import STATUSES
+from workflow.errors import UsageError
 
 # -- projects -----------------------------------------------------------------------------------------
 
@@ -88,3 +89,34 @@ def project_status(s: Session, code: str, at: str | None) -> None:
     if st.as_of is not None:
         emit(f"as of {st.as_of} (rebuilt from the history, event {st.seq})")
     emit_lines(status_lines(st, {r.key: r.title for r in definition.roles}))
+
+
+# -- insights across projects (issue 25) --------------------------------------------------------------
+
+
+@cli.command("insights")
+@click.option("--template", "template_key", metavar="KEY", shell_complete=complete_templates,
+              help="Only projects on this template.")
+@click.option("--version", type=click.IntRange(min=1), metavar="N", help="Only this version of --template.")
+@click.option("--client", metavar="TEXT", help="Only projects for this client.")
+@click.option("--since", metavar="DATE", help="Only what ran on or after this day (YYYY-MM-DD).")
+@click.option("--until", metavar="DATE", help="Only what ran on or before this day (YYYY-MM-DD).")
+@click.option("--csv", "as_csv", is_flag=True, help="One CSV table, a row per figure (a `section` column).")
+@pass_session
+def insights(s: Session, template_key: str | None, version: int | None, client: str | None,
+             since: str | None, until: str | None, as_csv: bool) -> None:
+    """Where projects spend their time, which gates send work back, who holds things up: per phase,
+    gate, role and template version, over the projects you may read (admins and auditors: all)."""
+    if s.json and as_csv:
+        raise UsageError("--json and --csv: choose one")
+    found = s.engine.insights(viewer=s.actor, template=template_key, version=version, client=client,
+                              since=since, until=until)
+    if s.json:
+        emit_json(found.to_dict())
+    elif as_csv:
+        emit(found.to_csv().rstrip("\n"))
+    else:
+        from workflow.cli.render import columns
+        from workflow.reports.insights_text import insights_lines
+
+        emit_lines(insights_lines(found, columns))

@@ -40,6 +40,7 @@ from workflow.domain.results import (
 from workflow.errors import UsageError
 
 if TYPE_CHECKING:
+    from workflow.domain.insights.report import Insights
     from workflow.domain.templates.definition import Definition
 
 YAML = "application/x-yaml"
@@ -256,6 +257,14 @@ class RemoteEngine(RemoteAudit, RemoteFiles, ProjectCommands):
         """The project now, or (``at``) as it stood then; the time is read as the Engine reads it."""
         moment = None if at is None else inputs.normalize_time(at)
         return self.http.call("GET", self._project(code), params={"at": moment}, read=one(ProjectStatus))
+
+    def insights(self, *, viewer: Unused = None, template: str | None = None, version: int | None = None,
+                 client: str | None = None, since: str | None = None, until: str | None = None) -> Insights:
+        """The figures across the projects the token's owner may read (``GET /api/v1/insights``)."""
+        from workflow.domain.insights.report import Insights as Figures
+
+        params = {"template": template, "version": version, "client": client, "since": since, "until": until}
+        return self.http.call("GET", path("insights"), params=params, read=one(Figures))
 
     def iter_projects(self, *, reader: Unused = None, status: str | None = None, template: str | None = None,
                       phase: str | None = None, after: str | None = None,

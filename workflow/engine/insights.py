@@ -58,7 +58,9 @@ def insights(
         versions = _versions(tx)
         ids = None
         if template is not None:
-            ids = tuple(v.id for v in versions if v.key == template and (version is None or v.version == version))
+            ids = tuple(
+                v.id for v in versions if v.key == template and (version is None or v.version == version)
+            )
             if not ids:
                 what = template if version is None else f"{template} version {version}"
                 raise NotFound(f"there is no template {what}")
@@ -80,22 +82,46 @@ def insights(
             if phase is None:
                 continue
             missing_tasks = tuple(role for role in phase.task_roles if role not in tasks[r.id])
-            missing_signatures = tuple(role for role in (phase.gate.approvers if phase.gate else ())
-                                       if role not in signed[r.id])
+            missing_signatures = tuple(
+                role for role in (phase.gate.approvers if phase.gate else ()) if role not in signed[r.id]
+            )
             waiting, roles = ("tasks", missing_tasks) if missing_tasks else ("signatures", missing_signatures)
             late_by = days_left(r.due_on, date.fromisoformat(today), r.calendar)
-            stuck.append(Overdue(r.code, r.name, v.key, v.version, r.phase, phase.title, r.round, r.due_on,
-                                 None if late_by is None else -late_by, waiting, roles))
+            stuck.append(
+                Overdue(
+                    r.code,
+                    r.name,
+                    v.key,
+                    v.version,
+                    r.phase,
+                    phase.title,
+                    r.round,
+                    r.due_on,
+                    None if late_by is None else -late_by,
+                    waiting,
+                    roles,
+                )
+            )
         filters = {"template": template, "version": version, "client": client, "since": since, "until": until}
-        return Insights(now, today, filters, "all" if reads_all else "readable",
-                        "all" if admin else "led", figures, trend, tuple(stuck), len(late_rows))
+        return Insights(
+            now,
+            today,
+            filters,
+            "all" if reads_all else "readable",
+            "all" if admin else "led",
+            figures,
+            trend,
+            tuple(stuck),
+            len(late_rows),
+        )
 
     return run_read(store, work)
 
 
 def _versions(tx: ReadTx) -> list[Version]:
-    rows = tx.core(select(t_templates.c.id, t_templates.c.key, t_templates.c.version, t_templates.c.title)
-                   .order_by(t_templates.c.key, t_templates.c.version))
+    rows = tx.core(
+        select(t_templates.c.id, t_templates.c.key, t_templates.c.version, t_templates.c.title).order_by(
+            t_templates.c.key, t_templates.c.version
+        )
+    )
     return [Version(r.id, r.key, r.version, r.title, tx.template(r.id).definition) for r in rows]
-
-

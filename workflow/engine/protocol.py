@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from workflow.domain.audit.checkpoint import Checkpoint
     from workflow.domain.audit.events import Event
     from workflow.domain.deliverables import DeliverableVersion, FilesReport, Proof
+    from workflow.domain.insights.report import Insights
     from workflow.domain.notify.addresses import Network
     from workflow.domain.templates.definition import Definition
     from workflow.reports.timeline import ProjectReport, TemplateReport
@@ -83,6 +84,9 @@ class EngineAPI(ProjectCommands, Protocol):
                       template: str | None = None, phase: str | None = None, after: str | None = None,
                       limit: int | None = None, overdue: bool | None = None,
                       sort: str = "code") -> Iterator[r.ProjectSummary]: ...
+    def insights(self, *, viewer: str | None, template: str | None = None, version: int | None = None,
+                 client: str | None = None, since: str | None = None,
+                 until: str | None = None) -> Insights: ...
     def iter_history(self, code: str, *, reader: str | None = None, since: str | None = None,
                      until: str | None = None, actor: str | None = None, action: str | None = None,
                      phase: str | None = None, last: int | None = None, after: int | None = None,

@@ -19,9 +19,9 @@ from workflow.errors import Conflict, NotFound, RuleRefused
 from workflow.storage import people
 from workflow.storage import statements as sql
 from workflow.storage.chains import start_project_chain
-from workflow.storage.insights.track import track_created
 from workflow.storage.database import utcnow
 from workflow.storage.grants import privileges_of
+from workflow.storage.insights.track import track_created
 from workflow.storage.store import Store
 from workflow.storage.tables import projects as t_projects
 from workflow.storage.templates import template_row

@@ -33,13 +33,16 @@ class Change(NamedTuple):
     values: dict[str, Any]
 
 
-def created(project_id: int | None, template_id: int, client: str | None, calendar: str | None,
-            phase: str, at: str) -> list[Change]:
+def created(
+    project_id: int | None, template_id: int, client: str | None, calendar: str | None, phase: str, at: str
+) -> list[Change]:
     """A new project: its row, and its first phase's round 1 entered."""
     day = ordinal(at, calendar)
     common = {"project_id": project_id, "template_id": template_id, "client": client, "calendar": calendar}
-    return [Change("new_project", {**common, "at": at, "ord": day}),
-            Change("open_visit", {**common, "phase": phase, "round": 1, "at": at, "ord": day})]
+    return [
+        Change("new_project", {**common, "at": at, "ord": day}),
+        Change("open_visit", {**common, "phase": phase, "round": 1, "at": at, "ord": day}),
+    ]
 
 
 def gate_opened(state: ProjectState, definition: Definition) -> str | None:
@@ -70,8 +73,15 @@ def late(left_at: str, due_on: str | None) -> bool | None:
     return left_at[:10] > due_on
 
 
-def changes(state: ProjectState, definition: Definition, action: str, at: str, actor: str,
-            data: Mapping[str, Any], moved: Mapping[str, Any]) -> list[Change]:
+def changes(
+    state: ProjectState,
+    definition: Definition,
+    action: str,
+    at: str,
+    actor: str,
+    data: Mapping[str, Any],
+    moved: Mapping[str, Any],
+) -> list[Change]:
     """The summary rows' changes of event ``action`` at ``at`` on the project as it stood before it
     (``data``: the event's data; ``moved``: the state fields it moved)."""
     cal = state.calendar
@@ -86,28 +96,72 @@ def changes(state: ProjectState, definition: Definition, action: str, at: str, a
         if action == "advance" and signed:  # the gate's time: from its opening to its last signature
             last_ord = ordinal(max(signed), cal)
             opened_ord = _opened_ord(gate_opened(state, definition), cal, last_ord)
-        out.append(Change("close_visit", {
-            **key, "at": at, "ord": day, "outcome": outcome, "due_on": due, "late": late(at, due),
-            "opened_ord": opened_ord, "last_ord": last_ord,
-            "reason": data.get("reason") if action == "reject" else None}))
+        out.append(
+            Change(
+                "close_visit",
+                {
+                    **key,
+                    "at": at,
+                    "ord": day,
+                    "outcome": outcome,
+                    "due_on": due,
+                    "late": late(at, due),
+                    "opened_ord": opened_ord,
+                    "last_ord": last_ord,
+                    "reason": data.get("reason") if action == "reject" else None,
+                },
+            )
+        )
         status = moved.get("status")
         if action == "cancel" or status == COMPLETED:
-            out.append(Change("close_project", {"project_id": state.id, "at": at, "ord": day,
-                                                "status": "cancelled" if action == "cancel" else "completed"}))
+            out.append(
+                Change(
+                    "close_project",
+                    {
+                        "project_id": state.id,
+                        "at": at,
+                        "ord": day,
+                        "status": "cancelled" if action == "cancel" else "completed",
+                    },
+                )
+            )
         elif moved.get("phase") is not None and moved.get("round") is not None:
-            out.append(Change("open_visit", {
-                "project_id": state.id, "template_id": state.template_id, "client": state.client,
-                "calendar": cal, "phase": moved["phase"], "round": moved["round"], "at": at, "ord": day}))
+            out.append(
+                Change(
+                    "open_visit",
+                    {
+                        "project_id": state.id,
+                        "template_id": state.template_id,
+                        "client": state.client,
+                        "calendar": cal,
+                        "phase": moved["phase"],
+                        "round": moved["round"],
+                        "at": at,
+                        "ord": day,
+                    },
+                )
+            )
     elif action == "hold":
         out.append(Change("hold", {**key, "ord": day}))
     elif action == "resume":
         out.append(Change("resume", {**key, "ord": day}))
     elif action == "approve":
         opened = gate_opened(state, definition)
-        out.append(Change("sign", {
-            **key, "role": data.get("role"), "person": actor, "template_id": state.template_id,
-            "client": state.client, "at": at, "ord": day,
-            "opened_ord": _opened_ord(opened, cal, day)}))
+        out.append(
+            Change(
+                "sign",
+                {
+                    **key,
+                    "role": data.get("role"),
+                    "person": actor,
+                    "template_id": state.template_id,
+                    "client": state.client,
+                    "at": at,
+                    "ord": day,
+                    "opened_ord": _opened_ord(opened, cal, day),
+                },
+            )
+        )
     if action in VOIDING:
         voided = (data.get("voided") or {}).get("approvals") or ()
         for role in sorted({v["role"] for v in voided}):
@@ -135,32 +189,69 @@ class Facts:
         v = change.values
         kind = change.kind
         if kind == "new_project":
-            self.project = {"project_id": v["project_id"], "template_id": v["template_id"], "client": v["client"],
-                            "calendar": v["calendar"], "created_at": v["at"], "created_ord": v["ord"],
-                            "status": "running", "ended_at": None, "held_days": 0, "held_since_ord": None,
-                            "days": None}
+            self.project = {
+                "project_id": v["project_id"],
+                "template_id": v["template_id"],
+                "client": v["client"],
+                "calendar": v["calendar"],
+                "created_at": v["at"],
+                "created_ord": v["ord"],
+                "status": "running",
+                "ended_at": None,
+                "held_days": 0,
+                "held_since_ord": None,
+                "days": None,
+            }
         elif kind == "open_visit":
             self.visits[(v["phase"], v["round"])] = {
-                "project_id": v["project_id"], "phase": v["phase"], "round": v["round"],
-                "template_id": v["template_id"], "client": v["client"], "calendar": v["calendar"],
-                "entered_at": v["at"], "entered_ord": v["ord"], "left_at": None, "outcome": "running",
-                "held_days": 0, "held_since_ord": None, "days": None, "due_on": None, "late": None,
-                "gate_days": None, "reason": None}
+                "project_id": v["project_id"],
+                "phase": v["phase"],
+                "round": v["round"],
+                "template_id": v["template_id"],
+                "client": v["client"],
+                "calendar": v["calendar"],
+                "entered_at": v["at"],
+                "entered_ord": v["ord"],
+                "left_at": None,
+                "outcome": "running",
+                "held_days": 0,
+                "held_since_ord": None,
+                "days": None,
+                "due_on": None,
+                "late": None,
+                "gate_days": None,
+                "reason": None,
+            }
         elif kind == "close_visit":
             row = self.visits.get((v["phase"], v["round"]))
             if row is not None:
                 held = _settled(row, v["ord"])
                 gate = None
                 if v["last_ord"] is not None:
-                    gate = v["last_ord"] - (v["opened_ord"] if v["opened_ord"] is not None else row["entered_ord"])
-                row.update(left_at=v["at"], outcome=v["outcome"], held_days=held, held_since_ord=None,
-                           days=v["ord"] - row["entered_ord"] - held, due_on=v["due_on"], late=v["late"],
-                           gate_days=gate, reason=v["reason"])
+                    gate = v["last_ord"] - (
+                        v["opened_ord"] if v["opened_ord"] is not None else row["entered_ord"]
+                    )
+                row.update(
+                    left_at=v["at"],
+                    outcome=v["outcome"],
+                    held_days=held,
+                    held_since_ord=None,
+                    days=v["ord"] - row["entered_ord"] - held,
+                    due_on=v["due_on"],
+                    late=v["late"],
+                    gate_days=gate,
+                    reason=v["reason"],
+                )
         elif kind == "close_project" and self.project is not None:
             row = self.project
             held = _settled(row, v["ord"])
-            row.update(status=v["status"], ended_at=v["at"], held_days=held, held_since_ord=None,
-                       days=v["ord"] - row["created_ord"] - held)
+            row.update(
+                status=v["status"],
+                ended_at=v["at"],
+                held_days=held,
+                held_since_ord=None,
+                days=v["ord"] - row["created_ord"] - held,
+            )
         elif kind in ("hold", "resume"):
             for row in (self.visits.get((v["phase"], v["round"])), self.project):
                 if row is None:
@@ -174,9 +265,16 @@ class Facts:
             if visit is not None:
                 opened = v["opened_ord"] if v["opened_ord"] is not None else visit["entered_ord"]
                 self.signatures[(v["phase"], v["round"], v["role"])] = {
-                    "project_id": v["project_id"], "phase": v["phase"], "round": v["round"], "role": v["role"],
-                    "person": v["person"], "template_id": v["template_id"], "client": v["client"],
-                    "signed_at": v["at"], "days": v["ord"] - opened}
+                    "project_id": v["project_id"],
+                    "phase": v["phase"],
+                    "round": v["round"],
+                    "role": v["role"],
+                    "person": v["person"],
+                    "template_id": v["template_id"],
+                    "client": v["client"],
+                    "signed_at": v["at"],
+                    "days": v["ord"] - opened,
+                }
         elif kind == "unsign":
             self.signatures.pop((v["phase"], v["round"], v["role"]), None)
 

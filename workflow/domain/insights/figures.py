@@ -48,7 +48,9 @@ def dist(counted: Mapping[int, int], *, at_least: bool = False) -> Dist:
     counted = {v: c for v, c in counted.items() if c}
     if not counted:
         return Dist(at_least=at_least)
-    return Dist(sum(counted.values()), percentile(counted, 50), percentile(counted, 90), max(counted), at_least)
+    return Dist(
+        sum(counted.values()), percentile(counted, 50), percentile(counted, 90), max(counted), at_least
+    )
 
 
 def counted(pairs: Iterable[tuple[int, int]]) -> dict[int, int]:

@@ -142,25 +142,61 @@ class Insights:
 
         for v in self.versions:
             base = {"template": v.template, "version": v.version}
-            add("projects", base, {k: getattr(v, k) for k in ("running", "completed", "cancelled", "cycle_days",
-                                                                "running_cycle_days", "cancelled_cycle_days")})
+            add(
+                "projects",
+                base,
+                {
+                    k: getattr(v, k)
+                    for k in (
+                        "running",
+                        "completed",
+                        "cancelled",
+                        "cycle_days",
+                        "running_cycle_days",
+                        "cancelled_cycle_days",
+                    )
+                },
+            )
             for p in v.phases:
                 add("phase", {**base, "phase": p.phase}, _fields(p, skip=("phase", "title")))
             for g in v.gates:
                 add("gate", {**base, "phase": g.phase}, _fields(g, skip=("phase", "gate", "reasons")))
-                for r in g.reasons:
-                    rows.append({"section": "reason", **base, "phase": g.phase, "figure": r.reason, "value": r.count})
+                for reason in g.reasons:
+                    rows.append(
+                        {"section": "reason", **base, "phase": g.phase, "figure": reason.reason,
+                         "value": reason.count}
+                    )
             for r in v.roles:
                 add("role", {**base, "role": r.role}, {"days_to_sign": r.days_to_sign})
                 for s in r.slowest:
-                    rows.append({"section": "slowest", **base, "role": r.role, "person": s.person,
-                                 "figure": "mean_days", "value": s.mean_days})
+                    rows.append(
+                        {
+                            "section": "slowest",
+                            **base,
+                            "role": r.role,
+                            "person": s.person,
+                            "figure": "mean_days",
+                            "value": s.mean_days,
+                        }
+                    )
         for t in self.trend:
-            add("trend", {"template": t.template, "version": t.version, "month": t.month},
-                {"completed": t.completed, "cycle_days": t.cycle_days})
+            add(
+                "trend",
+                {"template": t.template, "version": t.version, "month": t.month},
+                {"completed": t.completed, "cycle_days": t.cycle_days},
+            )
         for o in self.overdue:
-            rows.append({"section": "overdue", "template": o.template, "version": o.version, "phase": o.phase,
-                         "project": o.code, "figure": "days_overdue", "value": o.days_overdue})
+            rows.append(
+                {
+                    "section": "overdue",
+                    "template": o.template,
+                    "version": o.version,
+                    "phase": o.phase,
+                    "project": o.code,
+                    "figure": "days_overdue",
+                    "value": o.days_overdue,
+                }
+            )
         return rows
 
     def to_csv(self) -> str:
@@ -172,7 +208,18 @@ class Insights:
         return out.getvalue()
 
 
-CSV_COLUMNS = ("section", "template", "version", "phase", "role", "person", "project", "month", "figure", "value")
+CSV_COLUMNS = (
+    "section",
+    "template",
+    "version",
+    "phase",
+    "role",
+    "person",
+    "project",
+    "month",
+    "figure",
+    "value",
+)
 
 
 def _fields(obj: Any, skip: Sequence[str]) -> dict[str, Any]:
@@ -203,7 +250,9 @@ class Counts:
 
     # (tid, phase) -> {outcome: count}; -> {late flag: count} over ended rounds; -> held days
     outcomes: dict[tuple[int, str], dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
-    timeliness: dict[tuple[int, str], dict[bool | None, int]] = field(default_factory=lambda: defaultdict(dict))
+    timeliness: dict[tuple[int, str], dict[bool | None, int]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
     held: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))
     phase_days: dict[tuple[int, str], Hist] = field(default_factory=lambda: defaultdict(dict))
     running_days: dict[tuple[int, str], Hist] = field(default_factory=lambda: defaultdict(dict))
@@ -212,7 +261,8 @@ class Counts:
     sign_days: dict[tuple[int, str], Hist] = field(default_factory=lambda: defaultdict(dict))
     # (tid, role) -> [(person, signatures, total days, max days)]
     signers: dict[tuple[int, str], list[tuple[str, int, int, int]]] = field(
-        default_factory=lambda: defaultdict(list))
+        default_factory=lambda: defaultdict(list)
+    )
     # tid -> {status: {days: count}}: completed, cancelled, running (lower bounds)
     cycles: dict[int, dict[str, Hist]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(dict)))
     trend: dict[tuple[int, str], Hist] = field(default_factory=lambda: defaultdict(dict))
@@ -234,7 +284,9 @@ def add_count(hist: Hist, value: int, count: int) -> None:
     hist[value] = hist.get(value, 0) + count
 
 
-def build(counts: Counts, versions: Sequence[Version]) -> tuple[tuple[VersionFigures, ...], tuple[TrendPoint, ...]]:
+def build(
+    counts: Counts, versions: Sequence[Version]
+) -> tuple[tuple[VersionFigures, ...], tuple[TrendPoint, ...]]:
     """The figures of each template version (those with a project in the counts), and the trend."""
     out = []
     present = {tid for tid, _ in counts.outcomes} | set(counts.cycles)
@@ -248,11 +300,23 @@ def build(counts: Counts, versions: Sequence[Version]) -> tuple[tuple[VersionFig
             k = (v.id, p.key)
             o = counts.outcomes.get(k, {})
             t = counts.timeliness.get(k, {})
-            phases.append(PhaseFigures(
-                p.key, p.title, o.get("passed", 0), o.get("rejected", 0), o.get("cancelled", 0),
-                o.get("running", 0), dist(counts.phase_days.get(k, {})),
-                dist(counts.running_days.get(k, {}), at_least=True), counts.held.get(k, 0),
-                t.get(False, 0), t.get(True, 0), t.get(None, 0), counts.overdue_now.get(k, 0)))
+            phases.append(
+                PhaseFigures(
+                    p.key,
+                    p.title,
+                    o.get("passed", 0),
+                    o.get("rejected", 0),
+                    o.get("cancelled", 0),
+                    o.get("running", 0),
+                    dist(counts.phase_days.get(k, {})),
+                    dist(counts.running_days.get(k, {}), at_least=True),
+                    counts.held.get(k, 0),
+                    t.get(False, 0),
+                    t.get(True, 0),
+                    t.get(None, 0),
+                    counts.overdue_now.get(k, 0),
+                )
+            )
             if p.gate is not None:
                 passes, rejections = o.get("passed", 0), o.get("rejected", 0)
                 grouped: dict[str, tuple[str, int]] = {}
@@ -261,10 +325,17 @@ def build(counts: Counts, versions: Sequence[Version]) -> tuple[tuple[VersionFig
                     shown, had = grouped.get(norm, (" ".join((text or "").split()), 0))
                     grouped[norm] = (shown, had + n)
                 reasons = sorted(grouped.values(), key=lambda r: (-r[1], r[0]))[:REASONS]
-                gates.append(GateFigures(
-                    p.key, p.gate.title, passes, rejections,
-                    round((passes + rejections) / passes, 2) if passes else None,
-                    tuple(Reason(r, n) for r, n in reasons), dist(counts.gate_days.get(k, {}))))
+                gates.append(
+                    GateFigures(
+                        p.key,
+                        p.gate.title,
+                        passes,
+                        rejections,
+                        round((passes + rejections) / passes, 2) if passes else None,
+                        tuple(Reason(r, n) for r, n in reasons),
+                        dist(counts.gate_days.get(k, {})),
+                    )
+                )
         roles = []
         for role in d.roles:
             k = (v.id, role.key)
@@ -272,20 +343,37 @@ def build(counts: Counts, versions: Sequence[Version]) -> tuple[tuple[VersionFig
             if not hist:
                 continue
             slow = sorted(counts.signers.get(k, []), key=lambda s: (-s[2] / s[1], -s[3], s[0]))[:SLOWEST]
-            roles.append(RoleFigures(role.key, role.title, dist(hist), tuple(
-                Slow(person, n, round(total / n, 2), worst) for person, n, total, worst in slow)))
+            roles.append(
+                RoleFigures(
+                    role.key,
+                    role.title,
+                    dist(hist),
+                    tuple(Slow(person, n, round(total / n, 2), worst) for person, n, total, worst in slow),
+                )
+            )
         cyc = counts.cycles.get(v.id, {})
-        out.append(VersionFigures(
-            v.key, v.version, v.title, sum(cyc.get("running", {}).values()),
-            sum(cyc.get("completed", {}).values()), sum(cyc.get("cancelled", {}).values()),
-            dist(cyc.get("completed", {})), dist(cyc.get("running", {}), at_least=True),
-            dist(cyc.get("cancelled", {})), tuple(phases), tuple(gates), tuple(roles)))
+        out.append(
+            VersionFigures(
+                v.key,
+                v.version,
+                v.title,
+                sum(cyc.get("running", {}).values()),
+                sum(cyc.get("completed", {}).values()),
+                sum(cyc.get("cancelled", {}).values()),
+                dist(cyc.get("completed", {})),
+                dist(cyc.get("running", {}), at_least=True),
+                dist(cyc.get("cancelled", {})),
+                tuple(phases),
+                tuple(gates),
+                tuple(roles),
+            )
+        )
     by_id = {v.id: v for v in versions}
     trend = tuple(
         TrendPoint(month, by_id[tid].key, by_id[tid].version, sum(h.values()), dist(h))
-        for (tid, month), h in sorted(counts.trend.items(), key=lambda kv: (kv[0][1], by_id[kv[0][0]].key,
-                                                                            by_id[kv[0][0]].version))
-        if tid in by_id)
+        for (tid, month), h in sorted(
+            counts.trend.items(), key=lambda kv: (kv[0][1], by_id[kv[0][0]].key, by_id[kv[0][0]].version)
+        )
+        if tid in by_id
+    )
     return tuple(out), trend
-
-

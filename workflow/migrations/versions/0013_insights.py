@@ -28,8 +28,12 @@ TIME = sa.String(32)
 
 
 def _project(name: str) -> sa.Column[int]:
-    return sa.Column("project_id", sa.Integer(),
-                     sa.ForeignKey("projects.id", name=f"fk_{name}_project_id_projects"), nullable=False)
+    return sa.Column(
+        "project_id",
+        sa.Integer(),
+        sa.ForeignKey("projects.id", name=f"fk_{name}_project_id_projects"),
+        nullable=False,
+    )
 
 
 def upgrade() -> None:
@@ -52,8 +56,9 @@ def upgrade() -> None:
         sa.Column("late", sa.Boolean()),
         sa.Column("gate_days", sa.Integer()),
         sa.Column("reason", sa.Text()),
-        sa.CheckConstraint("outcome IN ('running', 'passed', 'rejected', 'cancelled')",
-                           name="ck_insight_visits_outcome"),
+        sa.CheckConstraint(
+            "outcome IN ('running', 'passed', 'rejected', 'cancelled')", name="ck_insight_visits_outcome"
+        ),
         sa.PrimaryKeyConstraint("project_id", "phase", "round", name="pk_insight_visits"),
     )
     op.create_table(
@@ -82,7 +87,9 @@ def upgrade() -> None:
         sa.Column("held_days", sa.Integer(), nullable=False),
         sa.Column("held_since_ord", sa.Integer()),
         sa.Column("days", sa.Integer()),
-        sa.CheckConstraint("status IN ('running', 'completed', 'cancelled')", name="ck_insight_projects_status"),
+        sa.CheckConstraint(
+            "status IN ('running', 'completed', 'cancelled')", name="ck_insight_projects_status"
+        ),
         sa.PrimaryKeyConstraint("project_id", name="pk_insight_projects"),
     )
     from workflow.storage.insights.backfill import backfill
