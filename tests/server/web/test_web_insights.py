@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from starlette.testclient import TestClient
 from support.apiclients import api
 from support.browser import AXE, DESKTOP, PHONE, Site, axe_script, settle, unavailable, with_axe
-from support.insight_history import HOSTILE, PASSWORD, agency
+from support.insight_agency import HOSTILE, PASSWORD, agency
 from support.schedules import moved_clock
 
 from workflow import Engine
