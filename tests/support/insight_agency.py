@@ -11,7 +11,7 @@ reasons typed by someone hostile.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from support.schedules import TIMED, MovableClock
 from workflow import Engine
@@ -39,9 +39,8 @@ def _holder(team: dict[str, list[str]], role: str) -> str:
     return team[role][0]
 
 
-def agency(e: Engine, clock: MovableClock, *, passwords: bool = True) -> None:
-    """The four projects (see the module's docstring), from the clock's Monday on; the clock ends on the
-    Monday two weeks later."""
+def accounts(e: Engine, *, passwords: bool = True) -> None:
+    """root (admin), :data:`PEOPLE` (aud an auditor) and the timed template."""
     e.init(admin="root")  # a database that has its admin already keeps it
     have = {p.login: p.has_password for p in e.users(reader="root")}
     for person in ("root", *PEOPLE):
@@ -52,6 +51,12 @@ def agency(e: Engine, clock: MovableClock, *, passwords: bool = True) -> None:
     if "aud" not in e.grants()["auditor"]:
         e.grant("aud", "auditor", actor="root")
     e.publish_template(TIMED, actor="root")
+
+
+def agency(e: Engine, clock: MovableClock, *, passwords: bool = True) -> None:
+    """The four projects (see the module's docstring), from the clock's Monday on; the clock ends on the
+    Monday two weeks later."""
+    accounts(e, passwords=passwords)
     staff = {"producer": "ana", "dev": "dev", "qa": "qa"}
     for code, name, client in (("P-1", "Spring launch", "Acme"), ("P-2", "Summer site", "Acme"),
                                ("P-3", HOSTILE, "Globex"), ("P-4", "Intranet", "Globex")):
@@ -73,3 +78,61 @@ def agency(e: Engine, clock: MovableClock, *, passwords: bool = True) -> None:
     due = (clock.at - timedelta(days=3)).date().isoformat()  # the Tuesday before
     e.set_due("P-2", "build", due, actor="ana", reason="agreed with the client")
     clock.move(days=3)  # Monday, two weeks on: P-2's build is past its due date
+
+
+def half_year(e: Engine, clock: MovableClock, until: datetime, count: int = 26) -> None:
+    """A busier history for the page's screenshot: ``count`` projects started a week apart from the
+    clock's Monday, each phase taking a few (varying) days and its gate signed a day or so after its
+    tasks, every fourth review sent back once, one project cancelled; whatever would happen after ``until`` has not happened yet
+    (those projects are running, one stuck past its due date). Half-way, the template's version 2 (a
+    shorter build) is published, and the later projects run on it. Events run in time order."""
+    accounts(e)
+    start = clock.at
+    steps: list[tuple[datetime, str, str]] = []
+    stalled = f"Q-{count - 4:02d}"  # stuck in its build, past its due date
+    for i in range(count):
+        code = f"Q-{i + 1:02d}"
+        t = start + timedelta(days=7 * i, hours=1)
+        steps.append((t, code, "create"))
+        for phase_days in (2 + i % 3, 4 + (i * 7) % 5):
+            t += timedelta(days=phase_days)
+            steps += [(t - timedelta(days=i % 2, seconds=1), code, "tasks"), (t, code, "finish")]
+            if code == stalled:
+                break
+        if code == stalled:
+            continue
+        if i % 4 == 0:
+            t += timedelta(days=1 + i % 2)
+            steps.append((t, code, "reject"))
+            t += timedelta(days=3)
+            steps.append((t, code, "finish"))
+        t += timedelta(days=1 + i % 2)
+        steps += [(t - timedelta(days=i % 3 // 2, seconds=1), code, "tasks"), (t, code, "finish")]
+    steps.append((start + timedelta(days=7 * 5 + 2, hours=2), "Q-06", "cancel"))
+    for at, code, step in sorted(steps):
+        if at > until:
+            continue
+        clock.to(at)
+        if step == "create" and code == f"Q-{count // 2 + 1:02d}":  # half-way: a revised template
+            e.publish_template(TIMED.replace("duration: 5d", "duration: 4d"), actor="root")
+        if step == "create":
+            e.create_project(code, template="timed-team", actor="root", name=f"Campaign {code[2:]}",
+                             client=("Acme", "Globex", "Initech")[int(code[2:]) % 3])
+            for role, person in (("producer", "ana"), ("dev", "dev"), ("qa", "qa")):
+                e.assign(code, role, person, actor="root")
+        elif e.status(code).status != "active":
+            continue
+        elif step == "reject":
+            if not all(task.done for task in e.status(code).tasks):
+                e.complete_task(code, "qa", actor="qa")
+            e.reject(code, "qa", actor="qa", reason=("Fails QA on Safari", "fails qa on safari",
+                                                     "Copy not approved by legal")[int(code[2:]) % 3])
+        elif step == "cancel":
+            e.cancel(code, reason="budget moved to next year", actor="ana")
+        elif step == "tasks":  # the tasks done: the gate opens, its signatures come at "finish"
+            st = e.status(code)
+            for task in st.tasks:
+                if not task.done:
+                    e.complete_task(code, task.role, actor=_holder(st.team, task.role))
+        else:
+            finish(e, code, clock, 0)

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from starlette.testclient import TestClient
 from support.apiclients import api
 from support.browser import AXE, DESKTOP, PHONE, Site, axe_script, settle, unavailable, with_axe
-from support.insight_agency import HOSTILE, PASSWORD, agency
+from support.insight_agency import HOSTILE, PASSWORD, agency, half_year
 from support.schedules import moved_clock
 
 from workflow import Engine
@@ -199,3 +199,24 @@ def test_a_producer_filters_downloads_the_csv_and_follows_an_overdue_project(age
     overdue = ana.get_by_role("table", name="Projects over their due date")
     overdue.get_by_role("link", name="P-2").click()
     expect(ana.get_by_role("heading", name="P-2", level=1)).to_be_visible()
+
+
+@pytest.mark.slow
+def test_half_a_year_of_projects_reads_at_a_glance_at_desktop_and_phone_width(site: Site) -> None:
+    """The screenshot of the docs (docs/web-insights.png): 26 projects started a week apart, two template
+    versions; the trend has a column a month, every chart its table, and the phone scrolls nothing but
+    the charts' and tables' own boxes."""
+    now = datetime.now(UTC)
+    start = (now - timedelta(days=now.weekday() + 26 * 7)).replace(hour=9, minute=0, second=0, microsecond=0)
+    with moved_clock(start) as clock, site.engine() as e:
+        half_year(e, clock, until=now - timedelta(hours=1))
+    ana = site.open("ana")
+    for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        ana.set_viewport_size(viewport)
+        ana.goto("/insights")
+        trends = ana.get_by_role("img", name=re.compile(r"^Cycle time, month by month"))
+        expect(trends).to_have_count(2)  # one per template version
+        assert ana.locator("svg.chart-columns rect.bar").count() >= 6
+        expect(ana.get_by_role("heading", name="Timed team v2", level=3).first).to_be_visible()
+        site.shoot(ana, f"insights-half-year-{label}")
+        assert ana.evaluate("document.documentElement.scrollWidth") <= viewport["width"]

@@ -36,6 +36,7 @@ PAGES = [
     ("signin", None, "/signin"),
     ("my-work", "ana", "/"),
     ("board", "ana", "/projects"),
+    ("insights", "ana", "/insights"),
     ("project", "ana", project_url(CODE)),
     ("project-past", "ana", project_url(CODE) + "?at=2020-01-01T00:00:00"),
     ("project-completed", "ana", project_url("ACME-3")),
@@ -119,7 +120,7 @@ def pages_of(site: Site, only: tuple[str, ...] | None = None, viewport: dict[str
 
 # Dark mode is looked at on the pages with the most colour in them (every page is checked for
 # contrast in both schemes by the accessibility test).
-DARK = ("signin", "my-work", "board", "project", "template", "audit", "settings")
+DARK = ("signin", "my-work", "board", "insights", "project", "template", "audit", "settings")
 
 
 def test_screenshots_of_every_page_at_desktop_and_phone_width(tour: Site) -> None:
