@@ -108,6 +108,9 @@ projects = Table(
     CheckConstraint("status IN ('active', 'on_hold', 'cancelled', 'completed')", name="status"),
     Index("ix_projects_next_tick_at", "next_tick_at", sqlite_where=text("next_tick_at IS NOT NULL"),
           postgresql_where=text("next_tick_at IS NOT NULL")),
+    # The projects past their due date (insights, issue 25): only those with one are in it.
+    Index("ix_projects_due_on", "due_on", sqlite_where=text("due_on IS NOT NULL"),
+          postgresql_where=text("due_on IS NOT NULL")),
 )
 
 # Who holds which role on which project; ``seq`` is the assign event that gave the authority.

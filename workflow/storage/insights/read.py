@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql import ColumnElement
 
 from workflow.domain.insights.report import Counts, add_count
@@ -56,33 +56,25 @@ def _where(table: Any, scope: Scope, start: Any, end: Any) -> list[ColumnElement
     return out
 
 
-def _today_ord(tx: ReadTx, table: Any, today: str) -> ColumnElement[int]:
-    """Today's working-day ordinal on each row's calendar, as a SQL expression."""
-    calendars = [c for (c,) in tx.core(select(table.c.calendar).distinct()) if c is not None]
-    plain = ordinal(today, None)
-    if not calendars:
-        return literal(plain)
-    return case({c: ordinal(today, c) for c in calendars}, value=table.c.calendar, else_=plain)
-
-
-def _so_far(table: Any, today_ord: ColumnElement[int], start: Any) -> ColumnElement[int]:
-    """Working days a running row has taken up to today, holds excluded (a lower bound)."""
-    held_now = case((table.c.held_since_ord.is_(None), 0), else_=today_ord - table.c.held_since_ord)
-    return today_ord - start - table.c.held_days - held_now
+def _so_far(today: str, calendar: str | None, start: int, held: int, held_since: int | None) -> int:
+    """Working days a running row has taken up to today, holds excluded (a lower bound, never below 0)."""
+    now = ordinal(today, calendar)
+    return max(0, now - start - held - (0 if held_since is None else now - held_since))
 
 
 def counts(
     tx: ReadTx, scope: Scope, today: str, lead_roles: dict[int, str] | None, viewer: str | None
 ) -> Counts:
-    """Every sum the figures need. ``lead_roles`` (template id -> its lead role): names of the slowest
-    signers only from the projects ``viewer`` leads; None: all names; {}: none."""
+    """Every sum the figures need, in one scan of each summary table's covering index (grouped in the
+    index's order, so nothing is sorted), plus the rejection reasons. ``lead_roles`` (template id -> its
+    lead role): names of the slowest signers only from the projects ``viewer`` leads; None: all
+    names; {}: none."""
     c = Counts()
     v = t_iv
     vw = _where(v, scope, v.c.entered_at, v.c.left_at)
-    for tid, phase, outcome, late, n, held in tx.core(
-        select(v.c.template_id, v.c.phase, v.c.outcome, v.c.late, func.count(), func.sum(v.c.held_days))
-        .where(*vw)
-        .group_by(v.c.template_id, v.c.phase, v.c.outcome, v.c.late)
+    keys = (v.c.template_id, v.c.phase, v.c.outcome, v.c.late, v.c.days, v.c.gate_days)
+    for tid, phase, outcome, late, days, gate_days, n, held in tx.core(
+        select(*keys, func.count(), func.sum(v.c.held_days)).where(*vw).group_by(*keys)
     ):
         k = (tid, phase)
         c.outcomes[k][outcome] = c.outcomes[k].get(outcome, 0) + n
@@ -90,88 +82,71 @@ def counts(
             flag = None if late is None else bool(late)
             c.timeliness[k][flag] = c.timeliness[k].get(flag, 0) + n
             c.held[k] += int(held or 0)
-    ended = v.c.outcome.in_(("passed", "rejected"))
-    for tid, phase, days, n in tx.core(
-        select(v.c.template_id, v.c.phase, v.c.days, func.count())
-        .where(*vw, ended)
-        .group_by(v.c.template_id, v.c.phase, v.c.days)
+            add_count(c.phase_days[k], int(days), n)
+            if outcome == "passed" and gate_days is not None:
+                add_count(c.gate_days[k], int(gate_days), n)
+    running = (v.c.template_id, v.c.phase, v.c.calendar, v.c.entered_ord, v.c.held_days, v.c.held_since_ord)
+    for tid, phase, cal, start, held, since, n in tx.core(
+        select(*running, func.count()).where(v.c.outcome == "running", *vw).group_by(*running)
     ):
-        add_count(c.phase_days[(tid, phase)], int(days), n)
-    so_far = _so_far(v, _today_ord(tx, v, today), v.c.entered_ord).label("so_far")
-    for tid, phase, days, n in tx.core(
-        select(v.c.template_id, v.c.phase, so_far, func.count())
-        .where(*vw, v.c.outcome == "running")
-        .group_by(v.c.template_id, v.c.phase, so_far)
-    ):
-        add_count(c.running_days[(tid, phase)], max(0, int(days)), n)
-    for tid, phase, days, n in tx.core(
-        select(v.c.template_id, v.c.phase, v.c.gate_days, func.count())
-        .where(*vw, v.c.outcome == "passed", v.c.gate_days.is_not(None))
-        .group_by(v.c.template_id, v.c.phase, v.c.gate_days)
-    ):
-        add_count(c.gate_days[(tid, phase)], int(days), n)
+        add_count(c.running_days[(tid, phase)], _so_far(today, cal, start, held, since), n)
     for tid, phase, reason, n in tx.core(
         select(v.c.template_id, v.c.phase, v.c.reason, func.count())
-        .where(*vw, v.c.outcome == "rejected")
+        .where(v.c.outcome == "rejected", *vw)
         .group_by(v.c.template_id, v.c.phase, v.c.reason)
     ):
         c.reasons[(tid, phase)][reason or ""] = c.reasons[(tid, phase)].get(reason or "", 0) + n
 
     s = t_is
     sw = _where(s, scope, s.c.signed_at, s.c.signed_at)
-    for tid, role, days, n in tx.core(
-        select(s.c.template_id, s.c.role, s.c.days, func.count())
-        .where(*sw)
-        .group_by(s.c.template_id, s.c.role, s.c.days)
-    ):
+    signed = (s.c.template_id, s.c.role, s.c.person, s.c.days)
+    per_person: dict[tuple[int, str, str], list[int]] = {}
+    for tid, role, person, days, n in tx.core(select(*signed, func.count()).where(*sw).group_by(*signed)):
         add_count(c.sign_days[(tid, role)], int(days), n)
-    if lead_roles is None or lead_roles:
-        named = list(sw)
-        if lead_roles:
-            led = select(t_assignments.c.project_id).where(t_assignments.c.person == viewer)
-            named.append(
-                or_(
-                    *(
-                        and_(
-                            s.c.template_id == tid,
-                            s.c.project_id.in_(led.where(t_assignments.c.role == role)),
-                        )
-                        for tid, role in lead_roles.items()
-                    )
-                )
+        if lead_roles is None:
+            _signer(per_person, (tid, role, person), int(days), n)
+    if lead_roles:
+        led = select(t_assignments.c.project_id).where(t_assignments.c.person == viewer)
+        mine = or_(
+            *(
+                and_(s.c.template_id == tid, s.c.project_id.in_(led.where(t_assignments.c.role == role)))
+                for tid, role in lead_roles.items()
             )
-        for tid, role, person, n, total, worst in tx.core(
-            select(
-                s.c.template_id, s.c.role, s.c.person, func.count(), func.sum(s.c.days), func.max(s.c.days)
-            )
-            .where(*named)
-            .group_by(s.c.template_id, s.c.role, s.c.person)
+        )
+        for tid, role, person, days, n in tx.core(
+            select(*signed, func.count()).where(*sw, mine).group_by(*signed)
         ):
-            c.signers[(tid, role)].append((person, n, int(total), int(worst)))
+            _signer(per_person, (tid, role, person), int(days), n)
+    for (tid, role, person), (n, total, worst) in per_person.items():
+        c.signers[(tid, role)].append((person, n, total, worst))
 
     p = t_ip
     pw = _where(p, scope, p.c.created_at, p.c.ended_at)
-    for tid, status, days, n in tx.core(
-        select(p.c.template_id, p.c.status, p.c.days, func.count())
-        .where(*pw, p.c.status != "running")
-        .group_by(p.c.template_id, p.c.status, p.c.days)
+    month = func.substr(p.c.ended_at, 1, 7).label("month")
+    for tid, status, days, m, n in tx.core(
+        select(p.c.template_id, p.c.status, p.c.days, month, func.count())
+        .where(p.c.status.in_(("completed", "cancelled")), *pw)
+        .group_by(p.c.template_id, p.c.status, p.c.days, month)
     ):
         add_count(c.cycles[tid][status], int(days), n)
-    so_far = _so_far(p, _today_ord(tx, p, today), p.c.created_ord).label("so_far")
-    for tid, days, n in tx.core(
-        select(p.c.template_id, so_far, func.count())
-        .where(*pw, p.c.status == "running")
-        .group_by(p.c.template_id, so_far)
+        if status == "completed":
+            add_count(c.trend[(tid, m)], int(days), n)
+    still = (p.c.template_id, p.c.calendar, p.c.created_ord, p.c.held_days, p.c.held_since_ord)
+    for tid, cal, start, held, since, n in tx.core(
+        select(*still, func.count()).where(p.c.status == "running", *pw).group_by(*still)
     ):
-        add_count(c.cycles[tid]["running"], max(0, int(days)), n)
-    month = func.substr(p.c.ended_at, 1, 7).label("month")
-    for tid, m, days, n in tx.core(
-        select(p.c.template_id, month, p.c.days, func.count())
-        .where(*pw, p.c.status == "completed")
-        .group_by(p.c.template_id, month, p.c.days)
-    ):
-        add_count(c.trend[(tid, m)], int(days), n)
+        add_count(c.cycles[tid]["running"], _so_far(today, cal, start, held, since), n)
     return c
+
+
+def _signer(
+    into: dict[tuple[int, str, str], list[int]], key: tuple[int, str, str], days: int, n: int
+) -> None:
+    """One person's signatures, their total and their longest wait, added up."""
+    had = into.setdefault(key, [0, 0, 0])
+    had[0] += n
+    had[1] += days * n
+    had[2] = max(had[2], days)
 
 
 def overdue(tx: ReadTx, scope: Scope, today: str) -> list[Any]:

@@ -3,7 +3,7 @@ imports this module, so ``alembic check`` and every reader see them)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text
 
 from workflow.storage.tables import KEY, PERSON, TIME, metadata
 
@@ -31,6 +31,27 @@ insight_visits = Table(
     Column("gate_days", Integer),  # from the gate's opening to its last signature
     Column("reason", Text),  # a rejected round's reason
     CheckConstraint("outcome IN ('running', 'passed', 'rejected', 'cancelled')", name="outcome"),
+    # Covering indexes: the sums read them in order, without the table and without sorting.
+    Index(
+        "ix_insight_visits_figures",
+        "template_id",
+        "phase",
+        "outcome",
+        "late",
+        "days",
+        "gate_days",
+        "held_days",
+    ),
+    Index(
+        "ix_insight_visits_outcome",
+        "outcome",
+        "template_id",
+        "phase",
+        "calendar",
+        "entered_ord",
+        "held_days",
+        "held_since_ord",
+    ),
 )
 insight_signatures = Table(
     "insight_signatures",
@@ -44,6 +65,7 @@ insight_signatures = Table(
     Column("client", String(200)),
     Column("signed_at", TIME, nullable=False),
     Column("days", Integer, nullable=False),  # from the gate's opening
+    Index("ix_insight_signatures_figures", "template_id", "role", "person", "days"),
 )
 insight_projects = Table(
     "insight_projects",
@@ -60,4 +82,15 @@ insight_projects = Table(
     Column("held_since_ord", Integer),
     Column("days", Integer),
     CheckConstraint("status IN ('running', 'completed', 'cancelled')", name="status"),
+    Index(
+        "ix_insight_projects_figures",
+        "status",
+        "template_id",
+        "calendar",
+        "created_ord",
+        "held_days",
+        "held_since_ord",
+        "ended_at",
+        "days",
+    ),
 )
