@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from workflow.domain.inputs import CODE_MAX, LINE_MAX, VERSION_MAX
-from workflow.engine import Engine
 from workflow.server.auth import CurrentIdentity, EngineDep
 
 router = APIRouter(tags=["insights"])
@@ -28,9 +27,10 @@ class InsightsQuery:
                                              description="one version of the template")] = None,
         client: Annotated[str | None, Query(max_length=LINE_MAX,
                                             description="the projects of one client")] = None,
-        since: Annotated[str | None, Query(max_length=40,
-                                           description="from this day (or ISO 8601 time) on")] = None,
-        until: Annotated[str | None, Query(max_length=40, description="up to this day (or time)")] = None,
+        since: Annotated[str | None, Query(max_length=40, description="from this day on, YYYY-MM-DD "
+                                                                      "(inclusive)")] = None,
+        until: Annotated[str | None, Query(max_length=40, description="up to this day, YYYY-MM-DD "
+                                                                      "(inclusive)")] = None,
     ) -> None:
         self.template, self.version, self.client = template or None, version, client or None
         self.since, self.until = since or None, until or None
@@ -41,11 +41,6 @@ class InsightsQuery:
 
 
 InsightsQueryDep = Annotated[InsightsQuery, Depends()]
-
-
-def insights_of(engine: Engine, who: Any, q: InsightsQuery) -> Any:
-    """The one computation, for the endpoint and the page alike."""
-    return engine.insights(viewer=who, **q.asked())
 
 
 @router.get(
@@ -61,7 +56,7 @@ def insights(request: Request, who: CurrentIdentity, engine: EngineDep, q: Insig
                                                           "whatever the Accept header says")) -> Response:
     """Per phase, gate, role and template version, the projects over their due date, the month-by-month
     cycle time: over the projects the caller may read (admins and auditors: all)."""
-    found = insights_of(engine, who, q)
+    found = engine.insights(viewer=who, **q.asked())
     if format == "csv" or (format is None and wants_csv(request.headers.get("accept", ""))):
         return Response(found.to_csv(), media_type=CSV,
                         headers={"Content-Disposition": 'attachment; filename="insights.csv"'})
