@@ -78,6 +78,30 @@ EDITS["projects"] |= {
     "starts_on": "'2026-01-01'", "due_on": "'2026-01-01'", "planned_due": "'{\"x\": \"2026-01-01\"}'",
     "gate_opened_at": "'2026-01-01T00:00:00.000000Z'", "next_tick_at": "'2026-01-01T00:00:00.000000Z'",
 }
+# The insights' summary rows (issue 25), replayed from the history with the write path's own changes.
+EDITS |= {
+    "insight_visits": {
+        "project_id": "project_id + 100", "phase": "phase || 'x'", "round": "round + 7",
+        "template_id": "template_id + 1", "client": "coalesce(client, '') || 'x'", "calendar": "'GB'",
+        "entered_at": "entered_at || 'x'", "entered_ord": "entered_ord + 7", "left_at": "coalesce(left_at, '') || 'x'",
+        "outcome": "CASE outcome WHEN 'running' THEN 'passed' ELSE 'running' END", "held_days": "held_days + 7",
+        "held_since_ord": "coalesce(held_since_ord, 0) + 7", "days": "coalesce(days, 0) + 7",
+        "due_on": "'2026-01-01'", "late": "CASE WHEN late THEN 0 ELSE 1 END", "gate_days": "coalesce(gate_days, 0) + 7",
+        "reason": "coalesce(reason, '') || 'x'",
+    },
+    "insight_signatures": {
+        "project_id": "project_id + 100", "phase": "phase || 'x'", "round": "round + 7", "role": "role || 'x'",
+        "person": "person || 'x'", "template_id": "template_id + 1", "client": "coalesce(client, '') || 'x'",
+        "signed_at": "signed_at || 'x'", "days": "days + 7",
+    },
+    "insight_projects": {
+        "project_id": "project_id + 100", "template_id": "template_id + 1", "client": "coalesce(client, '') || 'x'",
+        "calendar": "'GB'", "created_at": "created_at || 'x'", "created_ord": "created_ord + 7",
+        "status": "CASE status WHEN 'running' THEN 'completed' ELSE 'running' END",
+        "ended_at": "coalesce(ended_at, '') || 'x'", "held_days": "held_days + 7",
+        "held_since_ord": "coalesce(held_since_ord, 0) + 7", "days": "coalesce(days, 0) + 7",
+    },
+}
 # What an edit of a key is named as, where the sentence does not name its own table.
 NAMED_AS = {("projects", "id"): "assignments has no row", ("templates", "id"): "which no templates row has"}
 
