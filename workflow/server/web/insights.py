@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from workflow.domain.inputs import CODE_MAX, LINE_MAX, VERSION_MAX
 from workflow.errors import PhasegateError, UsageError
+from workflow.reports.insights_svg import insights_view  # imported with the app: not on a first answer
 from workflow.server.auth import engine_of
 from workflow.server.web.render import page
 from workflow.server.web.session import viewer
@@ -27,8 +28,6 @@ def insights(request: Request, template: str | None = Query(default=None, max_le
              client: str | None = Query(default=None, max_length=LINE_MAX),
              since: str | None = Query(default=None, max_length=40),
              until: str | None = Query(default=None, max_length=40)) -> HTMLResponse:
-    from workflow.reports.insights_svg import insights_view
-
     me, engine = viewer(request), engine_of(request)
     filters = {"template": template or "", "version": (version or "").strip(), "client": client or "",
                "since": since or "", "until": until or ""}
