@@ -29,6 +29,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 import _dataset
+from _insights_page import page_rows
 
 RATIO_TARGET = 20.0
 CALLS = 5
@@ -183,6 +184,10 @@ def run(args: Any) -> str:
                       "flat: < 1 MiB at both", c.yes_no(max(p_big, p_small) < 1.0)))
     rows.append(c.Row("the same, RSS growth over the call", f"{r_big:.1f} MiB", f"{r_small:.1f} MiB", "—",
                       "reported", "—"))
+    assert big_path is not None and big_events is not None
+    page, said = page_rows(big_path, f"{big_n // 1000}k projects / {big_events / 1e6:.2f}M events")
+    rows += page  # the web page's first answer (lane insights-page: benchmarks/_insights_page.py)
+    notes += said
     skip = c.pg_unreachable(args.pg)
     if skip is not None:
         notes.append(f"PostgreSQL rows skipped: {skip}.")

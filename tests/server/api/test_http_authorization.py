@@ -153,6 +153,7 @@ ROWS = [
     row("POST", "/notifications/1/retry", {"admin"}, note="a pending notification"),
     row("GET", "/projects/T/history", READERS, cli="history"),
     row("GET", "/projects/T/report", READERS),
+    row("GET", "/insights", EVERYONE, note="each caller: the projects they may read"),
     row("GET", "/audit/verify", AUDITORS, cli="audit verify"),
     row("GET", "/audit/verify", AUDITORS, params={"project": "T"}, note="one project", cli="audit verify one"),
     row("POST", "/audit/verify", AUDITORS, checkpoint=True, note="against a checkpoint"),
