@@ -43,6 +43,7 @@ def complete_task(ctx: Context, tx: WriteTx, role: str, note: str | None) -> Eve
             "done_at": ctx.now,
             "seq": ctx.state.seq + 1,
             "auth": ctx.auth,
+            "on_behalf_of": None,
         },
     )
     return record(ctx, tx, "task.done", {"task": task, "note": note}, authority=role)
@@ -70,6 +71,7 @@ def approve(ctx: Context, tx: WriteTx, role: str, comment: str | None,
             "approved_at": ctx.now,
             "seq": ctx.state.seq + 1,
             "auth": ctx.auth,
+            "on_behalf_of": None,
         },
     )
     data: dict[str, Any] = {

@@ -74,15 +74,15 @@ def _loaded(row: ProjectRow, round_rows: Iterable[Any]) -> tuple[ProjectState, f
     members: set[str] = set()
     emails: dict[str, tuple[str, str | None]] = {}
     hooks: list[tuple[str, str]] = []
-    for kind, role, person, at, seq, text, auth in round_rows:
+    for kind, role, person, at, seq, text, auth, behalf in round_rows:
         if kind == "a":
             team.setdefault(role, []).append(person)
             authority[(role, person)] = seq
             members.add(person)
         elif kind == "t":
-            tasks[role] = TaskDone(person, text, at, seq, auth or ASSERTED)
+            tasks[role] = TaskDone(person, text, at, seq, auth or ASSERTED, behalf)
         elif kind == "g":
-            approvals[role] = Signature(person, text, at, seq, auth or ASSERTED)
+            approvals[role] = Signature(person, text, at, seq, auth or ASSERTED, behalf)
         elif kind == "p":
             privileges.add(role)
         elif kind == "e":
