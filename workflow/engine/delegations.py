@@ -11,7 +11,6 @@ row; ``end_delegation`` a ``delegate.end``; ``delegations`` lists them. The rule
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 from workflow.domain import inputs, rules
 from workflow.domain.audit.events import Event
@@ -100,13 +99,6 @@ def delegations(store: Store, *, reader: str | Identity, person: str | None = No
         return [d for d in found if not current or d.ended_at is None]
 
     return store.read(work)
-
-
-def as_dict(d: Delegation) -> dict[str, Any]:
-    """A delegation as the CLI's --json and the HTTP API give it."""
-    return {"id": d.id, "person": d.person, "to": d.to, "from": d.starts_on, "until": d.until,
-            "roles": list(d.roles), "project": d.project, "reason": d.reason, "by": d.by,
-            "created_at": d.created_at, "ended_at": d.ended_at, "ended_by": d.ended_by, "seq": d.seq}
 
 
 def _roles(roles: list[str] | tuple[str, ...] | str | None) -> tuple[str, ...]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, or_, select, update
 
@@ -11,7 +11,9 @@ from workflow.domain.duties.delegations import Delegation
 from workflow.storage.database import utcnow
 from workflow.storage.tables import delegations as t_delegations
 from workflow.storage.tables import grants as t_grants
-from workflow.storage.transaction import ReadTx, WriteTx
+
+if TYPE_CHECKING:  # the transaction module reads projects, which read the delegations here
+    from workflow.storage.transaction import ReadTx, WriteTx
 
 
 def privileges_of(tx: ReadTx, person: str) -> frozenset[str]:

@@ -35,7 +35,8 @@ PROJECT_FIELDS: Final = MappingProxyType({
     "auth": "how the actor was authenticated: `asserted`, `password`, `token`, `proxy` or `system`",
     "role": "the role that gave the actor the right to act (absent when none was needed)",
     "role_title": "that role's title",
-    "authority": "the role and the `assignment_seq` of the event that gave the actor that role",
+    "authority": "the role and the `assignment_seq` of the event that gave the actor that role (a delegate: "
+                 "the person they act for)",
     "due_on": "the phase's due date, when this event set or moved it (a new round's)",
     "gate_opened_at": "when the gate opened (every task done), when this event opened or closed it",
 })
