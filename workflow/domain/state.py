@@ -101,6 +101,12 @@ class ProjectState(NamedTuple):
     def is_member(self, person: str) -> bool:
         return any(person in people for people in self.team.values())
 
+    def is_party(self, person: str, at: str) -> bool:
+        """A member, or the delegate in force at ``at`` of a member (who may then read the project)."""
+        return self.is_member(person) or any(
+            d.to == person and self.is_member(d.person) and d.project in (None, self.code) and d.in_force(at)
+            for d in self.delegations)
+
     def phase_of(self, definition: Definition) -> Phase:
         phase = definition.phase(self.phase)
         assert phase is not None, "a stored phase always exists in its pinned template version"
