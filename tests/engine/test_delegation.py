@@ -188,3 +188,13 @@ def test_a_delegate_sees_the_project_and_is_offered_only_what_the_delegation_all
     assert Move("approve", "tech") in moves
     assert Move("approve", "producer") not in moves and Move("reject", "tech") not in moves
     assert e.status("P-1", reader="dee").code == "P-1"
+
+
+def test_unassigning_the_person_voids_the_approval_their_delegate_gave_for_them(e: Engine) -> None:
+    e.delegate("ben", "dee", day(), day(3), actor="ben")
+    e.complete_task("P-1", "producer", actor="ana")
+    e.approve("P-1", "tech", actor="dee")
+    e.assign("P-1", "tech", "eve", actor="ana")
+    event = e.unassign("P-1", "tech", "ben", actor="ana")
+    assert event.data["voided"]["approvals"] == [{"role": "tech", "person": "dee", "seq": event.seq - 2}]
+    assert e.verify_audit(reader="ana").ok
