@@ -13,7 +13,7 @@ frozen dataclasses, which matters because every command builds one.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from types import MappingProxyType
 from typing import NamedTuple
@@ -86,7 +86,7 @@ class ProjectState(NamedTuple):
     # Who may sign for whom (workflow/domain/duties): the delegations that may be in force around
     # ``read_at`` (when the state was read), and the earlier signatures and tasks the current gate's
     # ``distinct_from`` names (read only where it names any).
-    delegations: tuple[Delegation, ...] = ()
+    delegations: Iterable[Delegation] = ()  # the write path reads them on first use (storage/project_rows)
     earlier: tuple[Earlier, ...] = ()
     read_at: str | None = None
 

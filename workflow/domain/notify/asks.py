@@ -58,7 +58,9 @@ def asks_of(definition: Definition, phase: Phase, status: str, team: Mapping[str
     elif action == "approve" and role:
         signed = {**approvals, role: actor}
         behalf = {**duties.behalf, **({role: data["on_behalf_of"]} if data.get("on_behalf_of") else {})}
-        after = evaluate(definition, phase, tasks_done, signed, team, None, duties._replace(behalf=behalf))
+        # only whether the phase is ready counts here: who else could sign (delegations) is not asked
+        after = evaluate(definition, phase, tasks_done, signed, team, None,
+                         duties._replace(behalf=behalf, delegations=()))
         if after.ready:
             found = _ready(definition, team)
     return [a._replace(people=people) for a in found if (people := tuple(p for p in a.people if p != actor))]
