@@ -47,6 +47,7 @@ from workflow.domain.identity import Identity
 from workflow.engine import audit as _audit
 from workflow.engine import board as _board
 from workflow.engine import commands as _commands
+from workflow.engine import delegations as _delegations
 from workflow.engine import grants as _grants
 from workflow.engine import insights as _insights
 from workflow.engine import moves as _moves
@@ -141,6 +142,9 @@ class Engine(ProjectCommands):
     create_token = _bound(_people.create_token)
     tokens = _bound(_people.tokens)
     revoke_token = _bound(_people.revoke_token)
+    delegate = _bound(_delegations.delegate)
+    delegations = _bound(_delegations.delegations)
+    end_delegation = _bound(_delegations.end_delegation)
 
     # -- projects -------------------------------------------------------------------------------------
     create_project = _bound(_staffing.create_project)

@@ -2,7 +2,7 @@
 kept in each event's transaction, and filled here from the history of the projects already there.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-07 19:00:00
 
 The backfill replays each project's events (``storage/insights/backfill.py``: the same changes
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0010"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
