@@ -6,7 +6,7 @@ import click
 
 from workflow.cli.app import Session, cli, pass_session
 from workflow.cli.declared import DeclaredGroup
-from workflow.cli.output import emit, emit_json, emit_json_array, emit_lines
+from workflow.cli.output import emit, emit_check, emit_json, emit_json_array, emit_lines
 from workflow.cli.params import CODE, REQUEST_ID, VERSION, complete_templates
 from workflow.domain.inputs import COUNT_MAX
 from workflow.domain.vocabulary import STATUSES
@@ -45,6 +45,15 @@ def project_create(s: Session, code: str, template_key: str, name: str | None, c
         return f"{code} created on {tpl['key']} v{tpl['version']}, in {event.data['phase_title']} (round 1)"
 
     s.done(event, line)
+
+
+@project.command("check")
+@CODE
+@pass_session
+def project_check(s: Session, code: str) -> None:
+    """Can every remaining gate of CODE be signed by its team? Each gate: can pass, or why not and the
+    smallest change that fixes it (exit 7 when one cannot)."""
+    emit_check(s.engine.check_project(code, reader=s.actor), s.json)
 
 
 @project.command("list")

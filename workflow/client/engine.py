@@ -40,6 +40,7 @@ from workflow.domain.results import (
 from workflow.errors import UsageError
 
 if TYPE_CHECKING:
+    from workflow.domain.staffing.gates import StaffingCheck
     from workflow.domain.templates.definition import Definition
 
 YAML = "application/x-yaml"
@@ -272,6 +273,12 @@ class RemoteEngine(RemoteAudit, RemoteFiles, ProjectCommands):
                                   read=lambda doc: (many(ProjectSummary)(doc["projects"]), doc["next"]))
 
         return paging.follow(page, None if after is None else inputs.project_code(after), wanted)
+
+    def check_project(self, code: str, *, reader: Unused = None) -> StaffingCheck:
+        """Can every remaining gate be signed by the team (``GET /projects/{code}/check``)?"""
+        from workflow.domain.staffing.gates import check_from_dict
+
+        return self.http.call("GET", self._project(code, "check"), read=check_from_dict)
 
     def list_projects(self, **filters: Any) -> list[ProjectSummary]:
         return list(self.iter_projects(**filters))

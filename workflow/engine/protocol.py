@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from workflow.domain.audit.events import Event
     from workflow.domain.deliverables import DeliverableVersion, FilesReport, Proof
     from workflow.domain.notify.addresses import Network
+    from workflow.domain.staffing.gates import StaffingCheck
     from workflow.domain.templates.definition import Definition
     from workflow.reports.timeline import ProjectReport, TemplateReport
     from workflow.storage.audit.export import TextSink
@@ -75,6 +76,7 @@ class EngineAPI(ProjectCommands, Protocol):
                        client: str | None = None, version: int | None = None, request_id: str | None = None,
                        calendar: str | None = None, starts_on: str | None = None) -> Event: ...
     def tick(self, *, now: str | None = None) -> r.TickReport: ...
+    def check_project(self, code: str, *, reader: str | None = None) -> StaffingCheck: ...
     def calendar(self, person: str, *, reader: str) -> str: ...
 
     # -- reading --------------------------------------------------------------------------------------

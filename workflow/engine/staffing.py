@@ -1,4 +1,4 @@
-"""Creating projects and staffing their roles."""
+"""Creating projects, staffing their roles, and checking that the staff can sign every remaining gate."""
 
 from __future__ import annotations
 
@@ -12,19 +12,22 @@ from workflow.domain.identity import Identity, acting
 from workflow.domain.rules import Context
 from workflow.domain.schedule import workdays
 from workflow.domain.schedule.clock import Clock, entering, next_tick
-from workflow.domain.vocabulary import ACTIVE
+from workflow.domain.staffing.gates import Staffing, StaffingCheck, check_gates
+from workflow.domain.vocabulary import ACTIVE, CLOSED, DISABLED
 from workflow.engine.commands import implements
 from workflow.engine.running import record, write_once
+from workflow.engine.visibility import missing_project
 from workflow.errors import Conflict, NotFound, RuleRefused
 from workflow.storage import people
 from workflow.storage import statements as sql
 from workflow.storage.chains import start_project_chain
 from workflow.storage.database import utcnow
-from workflow.storage.grants import privileges_of
+from workflow.storage.grants import holders, privileges_of
+from workflow.storage.project_rows import read_project
 from workflow.storage.store import Store
 from workflow.storage.tables import projects as t_projects
 from workflow.storage.templates import template_row
-from workflow.storage.transaction import WriteTx
+from workflow.storage.transaction import ReadTx, WriteTx
 
 
 def create_project(store: Store, code: str, *, template: str, actor: str | Identity, name: str | None = None,
@@ -153,3 +156,28 @@ def unassign(ctx: Context, tx: WriteTx, role: str, person: str) -> Event:
         "voided": {"approvals": voided},
     }
     return record(ctx, tx, "unassign", data, authority=None)
+
+
+def check_project(store: Store, code: str, *, reader: str | Identity | None = None) -> StaffingCheck:
+    """Can every remaining gate of ``code`` (its current phase's, with the approvals given this round,
+    and every later one) be signed by its team as it stands? For each gate: "can pass", or why not and
+    the smallest change that would fix it (:mod:`workflow.domain.staffing.gates`). A closed project has
+    no gate left. Readers of the project only (its team, admins, auditors)."""
+    code = inputs.project_code(code)
+    who = None if reader is None else acting(reader).person
+
+    def work(tx: ReadTx) -> StaffingCheck:
+        loaded = read_project(tx, code, who or "")
+        if loaded is None:
+            raise missing_project(tx, code, who)
+        state, privileges = loaded
+        if who is not None:
+            rules.require_reader(who, code, privileges, state.is_member(who))
+        definition = tx.template(state.template_id).definition
+        if state.status in CLOSED:
+            return StaffingCheck(code, ())
+        staffing = Staffing(state.team, frozenset(holders(tx, DISABLED)))
+        approvals = {role: signed.person for role, signed in state.approvals.items()}
+        return check_gates(definition, staffing, start=state.phase, approvals=approvals, subject=code)
+
+    return store.read(work)

@@ -222,6 +222,15 @@ def history(
     return {"events": [e.to_dict() for e in events], "next": following}
 
 
+@router.get("/projects/{code}/check")
+def check(code: str, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
+    """Can every remaining gate be signed by the team as staffed? For each gate from the current phase
+    on: ``can_pass``, or its ``reasons`` and the ``fixes`` (the smallest change: whom to assign). A
+    gate that cannot pass is the report's ``ok: false``, not an error (``phasegate project check``
+    exits 7 on it)."""
+    return engine.check_project(code, reader=who).to_dict()
+
+
 @router.get("/projects/{code}/report")
 def report(code: str, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
     """Each phase visit: start, end, time in work, time waiting on each gate role, who signed."""
