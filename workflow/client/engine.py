@@ -11,7 +11,7 @@ The audit trail's methods are in :mod:`workflow.client.audit`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -218,9 +218,12 @@ class RemoteEngine(RemoteAudit, RemoteFiles, ProjectCommands):
     def create_project(self, code: str, *, template: str, actor: Unused = None, name: str | None = None,
                        client: str | None = None, version: int | None = None,
                        request_id: str | None = None, calendar: str | None = None,
-                       starts_on: str | None = None) -> Event:
-        body = {"code": code, "template": template, "name": name, "client": client, "version": version,
-                "calendar": calendar, "starts_on": starts_on}
+                       starts_on: str | None = None,
+                       team: Mapping[str, Sequence[str]] | None = None) -> Event:
+        body: dict[str, Any] = {"code": code, "template": template, "name": name, "client": client,
+                                 "version": version, "calendar": calendar, "starts_on": starts_on}
+        if team:
+            body["team"] = {role: list(people) for role, people in team.items()}
         return self._event("POST", path("projects"), body=body, request_id=request_id)
 
     def _command(self, name: str, given: dict[str, Any]) -> Event:

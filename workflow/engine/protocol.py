@@ -8,7 +8,7 @@ subclass; the rest is written here once, with the arguments the CLI passes (an E
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
@@ -74,7 +74,8 @@ class EngineAPI(ProjectCommands, Protocol):
     # -- projects -------------------------------------------------------------------------------------
     def create_project(self, code: str, *, template: str, actor: str, name: str | None = None,
                        client: str | None = None, version: int | None = None, request_id: str | None = None,
-                       calendar: str | None = None, starts_on: str | None = None) -> Event: ...
+                       calendar: str | None = None, starts_on: str | None = None,
+                       team: Mapping[str, Sequence[str]] | None = None) -> Event: ...
     def tick(self, *, now: str | None = None) -> r.TickReport: ...
     def check_project(self, code: str, *, reader: str | None = None) -> StaffingCheck: ...
     def calendar(self, person: str, *, reader: str) -> str: ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -15,6 +17,7 @@ from workflow.domain.schedule.clock import Clock, entering, next_tick
 from workflow.domain.staffing.gates import Staffing, StaffingCheck, check_gates
 from workflow.domain.vocabulary import ACTIVE, CLOSED, DISABLED
 from workflow.engine.commands import implements
+from workflow.engine.commands import run as run_command
 from workflow.engine.running import record, write_once
 from workflow.engine.visibility import missing_project
 from workflow.errors import Conflict, NotFound, RuleRefused
@@ -32,14 +35,19 @@ from workflow.storage.transaction import ReadTx, WriteTx
 
 def create_project(store: Store, code: str, *, template: str, actor: str | Identity, name: str | None = None,
                    client: str | None = None, version: int | None = None, request_id: str | None = None,
-                   calendar: str | None = None, starts_on: str | None = None) -> Event:
+                   calendar: str | None = None, starts_on: str | None = None,
+                   team: Mapping[str, Sequence[str]] | None = None) -> Event:
     """A new project on ``template`` (its latest version, or ``version``), in its first phase.
 
     ``calendar``: the working calendar its due dates count in (a country or subdivision,
     ``GB-ENG``; None: Monday to Friday); ``starts_on``: the date its clock starts (None: now).
+    ``team`` (role -> people): assigned right after, each assignment its own command and event as
+    ``assign`` records it (request ids derived from ``request_id``, so a retry repeats none); its
+    roles and accounts are checked before the project is created, so a bad plan creates nothing.
     """
     code = inputs.project_code(code)
     who = acting(actor)
+    staff = [(str(role), [inputs.person(p) for p in people]) for role, people in (team or {}).items()]
     name = inputs.text(name, "the project name", max_len=inputs.LINE_MAX, multiline=False)
     client = inputs.text(client, "the client", max_len=inputs.LINE_MAX, multiline=False)
     calendar = None if calendar is None else workdays.calendar_code(calendar)
@@ -51,6 +59,12 @@ def create_project(store: Store, code: str, *, template: str, actor: str | Ident
         if tx.core(select(t_projects.c.id).where(t_projects.c.code == code)).first():
             raise Conflict(f"project {code} exists already")
         tpl = tx.template(template_row(tx, template, version).id)
+        for role, people_of_role in staff:
+            if tpl.definition.role(role) is None:
+                raise NotFound(f"template {tpl.key} has no role {inputs.shown(role)} "
+                               f"(roles: {', '.join(tpl.definition.role_keys)})")
+            for person in people_of_role:
+                require_account(tx, person)
         first = tpl.definition.phases[0]
         now = utcnow()
         clock = Clock(calendar, starts_on, None, None, None, None)
@@ -88,7 +102,7 @@ def create_project(store: Store, code: str, *, template: str, actor: str | Ident
         )
         return start_project_chain(tx, event)
 
-    command = {
+    command: dict[str, Any] = {
         "command": "create",
         "code": code,
         "template": template,
@@ -97,7 +111,16 @@ def create_project(store: Store, code: str, *, template: str, actor: str | Ident
         "client": client,
     }
     command |= {k: v for k, v in (("calendar", calendar), ("starts_on", starts_on)) if v is not None}
-    return write_once(store, request_id, who.person, command, work)
+    if staff:
+        command["team"] = {role: list(people_of_role) for role, people_of_role in staff}
+    event = write_once(store, request_id, who.person, command, work)
+    for role, people_of_role in staff:
+        for person in people_of_role:
+            again = None if request_id is None else "team:" + hashlib.sha256(
+                f"{request_id}\0{role}\0{person}".encode()).hexdigest()
+            run_command(store, "assign", {"code": code, "role": role, "person": person, "actor": actor,
+                                          "request_id": again, "expected_seq": None})
+    return event
 
 
 @implements("assign")
