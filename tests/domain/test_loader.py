@@ -692,6 +692,7 @@ SAMPLES = {
     "deliverable_key": "brief",
     "by_roles": ["team"],
     "carry_over": ["note", "name"],
+    "duty_refs": ["build.task.team"],  # the one earlier work a one-phase template can name
 }
 # A key that only means something beside another (whom to escalate to needs when).
 COMPANIONS = {"escalate_to": {"escalate_after": "4d"}}

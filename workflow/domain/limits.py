@@ -155,6 +155,14 @@ DATE_YEARS = declare(
     "phasegate, or with SQL) is still shown, and working days are counted over at most twice this span "
     "(beyond it, 'working days left' is not shown)",
 )
+DELEGATION_DAYS = declare(
+    "DELEGATION_DAYS",
+    "a delegation, from its first day to its last",
+    90,
+    "days",
+    "cover for a holiday or a leave, not a standing transfer of someone's signature: a longer absence is "
+    "a change of team (assign someone to the role); a delegation ending sooner can be ended early",
+)
 CLOCK_SKEW = declare(
     "CLOCK_SKEW",
     "how far ahead of this host's clock a chain's last event may be dated and still date the next one",

@@ -34,6 +34,7 @@ class TaskDone(NamedTuple):
     at: str
     seq: int  # the event that recorded it
     auth: str = ASSERTED  # how the person was authenticated
+    on_behalf_of: str | None = None  # whom ``person`` acted for, through a delegation
 
 
 class Signature(NamedTuple):
@@ -44,6 +45,7 @@ class Signature(NamedTuple):
     at: str
     seq: int
     auth: str = ASSERTED
+    on_behalf_of: str | None = None  # whom ``person`` signed for, through a delegation
 
 
 class ProjectState(NamedTuple):

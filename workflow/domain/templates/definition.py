@@ -37,6 +37,10 @@ class Gate:
     remind_after: str | None = None
     escalate_after: str | None = None
     escalate_to: str | None = None
+    # Separation of duties (workflow/domain/templates/duties.py): "PHASE.gate" or "PHASE.task.ROLE" whose
+    # people may not sign this gate; and whether a delegate may sign it on someone's behalf.
+    distinct_from: tuple[str, ...] = ()
+    delegable: bool = True
 
     @property
     def needed(self) -> int:
@@ -156,6 +160,9 @@ def definition_to_dict(definition: Definition) -> dict[str, Any]:
                     "remind_after": p.gate.remind_after,
                     "escalate_after": p.gate.escalate_after,
                     "escalate_to": p.gate.escalate_to,
+                    # written only when set: a template without them compiles as it always did
+                    **({"distinct_from": list(p.gate.distinct_from)} if p.gate.distinct_from else {}),
+                    **({"delegable": False} if not p.gate.delegable else {}),
                 },
                 "duration": p.duration,
                 **({"deliverables": [
@@ -186,6 +193,8 @@ def definition_from_dict(data: dict[str, Any]) -> Definition:
                 g.get("remind_after"),  # compiled before schedules existed: none
                 g.get("escalate_after"),
                 g.get("escalate_to"),
+                tuple(g.get("distinct_from", ())),  # compiled before separation of duties: none
+                g.get("delegable", True),
             )
         )
         tasks = tuple((r, t) for r, t in p["tasks"])

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from workflow.domain.templates import deliverables as _deliverables
+from workflow.domain.templates import duties as _duties
 from workflow.domain.templates import schema
 from workflow.domain.templates.definition import Definition, Gate, Phase, Role
 from workflow.domain.templates.reader import (
@@ -88,6 +89,7 @@ class _Builder(ShapeChecker):
         # References checked once every role and phase is known: (value, node, sentence start, ...).
         self.role_refs: list[tuple[str, Node, str]] = []
         self.phase_refs: list[tuple[str, Node, str, int, str]] = []
+        self.duty_refs: list[tuple[str, Node, str, str]] = []  # (PHASE.gate, node, what, own phase)
         self.converters.update({
             "roles": lambda k, v, what: self.roles(k, v),
             "role_ref": self.role_ref,
@@ -102,6 +104,7 @@ class _Builder(ShapeChecker):
             "deliverable_key": lambda k, v, what: self.key(v, what, schema.PHASE_KEY, "deliverable_key"),
             "by_roles": lambda k, v, what: _deliverables.by_roles(self, k, v, what),
             "carry_over": lambda k, v, what: _deliverables.carry_over(self, k, v, what),
+            "duty_refs": lambda k, v, what: _duties.read(self, k, v, what),
         })
         # Set while converting one phase: its label, position and key.
         self.phase_label = ""
@@ -309,6 +312,8 @@ class _Builder(ShapeChecker):
             remind_after=values["remind_after"],
             escalate_after=values["escalate_after"],
             escalate_to=values["escalate_to"] or ("lead" if values["escalate_after"] else None),
+            distinct_from=values["distinct_from"],
+            delegable=values["delegable"],
         )
 
     def _check_timers(self, node: Node, values: dict[str, Any]) -> None:
@@ -335,6 +340,8 @@ class _Builder(ShapeChecker):
             values = self.fields(root, "template", "the template")
         if values is not None:
             self.check_references()
+            if values["phases"] is not INVALID:
+                _duties.check(self, list(values["phases"]))
         if self.problems or values is None:
             raise DefinitionError(in_order(self.problems))
         roles: tuple[Role, ...] = values["roles"]
