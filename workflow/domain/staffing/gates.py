@@ -1,37 +1,51 @@
 """Can every remaining gate be signed, with this team? "Can pass", or why not and the smallest fix.
 
-A gate passes when ``needed`` of its approver roles are signed, each by a holder of the role, and
-(four eyes, ``distinct_people``) no person signs for two roles of it. Who may sign a role here: its
-holders, less the disabled accounts, less the people the template keeps apart from this gate
-(``barred``: separation of duties, with the earlier signature that bars them), less (four eyes) the
-people who already signed another role of the gate this round. Whether enough distinct people exist is
-a bipartite matching (``matching.py``); the roles it leaves short say why, and one more signer for
-one of them per missing signature is the smallest change (each added holder grows the matching by at
-most one, and one added to a short role always does).
+A gate passes when ``needed`` of its approver roles are signed, each by a holder of the role (or a
+delegate acting for one), and (four eyes, ``distinct_people``) no person stands behind two of its
+signatures. Who may sign a role: ``signers.py``, the engine's own rules. Whether enough distinct people
+exist is a bipartite matching (``matching.py``); the roles it leaves short say why, and one more signer
+for one of them per missing signature is the smallest change (each added holder grows the matching by
+at most one, and one added to a short role always does).
 
-Pure: the engine feeds the team, the accounts and the history it read; ``template check --team``
-feeds a staffing plan.
+Separation of duties (``distinct_from``) against work already done bars its people (``signers.py``).
+Against work still to come (a gate or a task of a phase from the current one to this gate's), the
+gate and that work must be staffed by different people: a bounded search over this gate's signers,
+each choice leaving the work to the rest of the team (:func:`_apart`).
+
+Pure: the engine feeds the team, the accounts, the delegations in force and the history it read;
+``template check --team`` feeds a staffing plan.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
 
-from workflow.domain.gates import approvals_counted
-from workflow.domain.staffing.matching import Matching, maximum_matching
-from workflow.domain.templates.definition import Definition, Phase, possessive
+from workflow.domain.duties.delegations import Delegation
+from workflow.domain.duties.signing import Earlier, counted, ways_to_act
+from workflow.domain.staffing import words
+from workflow.domain.staffing.matching import maximum_matching
+from workflow.domain.staffing.signers import Context, Option, best, pool
+from workflow.domain.templates.definition import Definition, Gate, Phase
+from workflow.domain.templates.duties import title_of
+
+#: Choices of signers tried for one gate kept apart from work still to come; past it the gate is taken
+#: to pass (bounded time; a template and team that large would be unusual).
+STEPS_MAX = 20_000
 
 
 @dataclass(frozen=True)
 class Staffing:
-    """Who could sign: the team (role -> people), the disabled accounts, and per phase the people
-    barred from its gate with the reason ("ana signed 'SOW signed' (#14)")."""
+    """Who could sign: the team (role -> people), the disabled accounts, the delegations in force at
+    ``at`` on project ``code``, and the project's earlier work (``distinct_from`` names it)."""
 
     team: Mapping[str, Sequence[str]]
     disabled: frozenset[str] = frozenset()
-    barred: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    delegations: Sequence[Delegation] = ()
+    earlier: Sequence[Earlier] = ()
+    code: str = ""
+    at: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,7 +87,7 @@ class StaffingCheck:
     """Every remaining gate of a project (or of a template, for a staffing plan), in phase order."""
 
     subject: str  # the project's code, or the template's key
-    gates: tuple[GateCheck, ...]
+    gates: tuple[GateCheck, ...] = field(default_factory=tuple)
 
     @property
     def ok(self) -> bool:
@@ -101,55 +115,60 @@ def check_from_dict(doc: Mapping[str, Any]) -> StaffingCheck:
 
 
 def check_gates(definition: Definition, staffing: Staffing, *, start: str | None = None,
-                approvals: Mapping[str, str] | None = None, subject: str = "") -> StaffingCheck:
-    """Every gate from phase ``start`` (None: the first) to the last; ``approvals`` (role -> person) are
-    those already given to ``start``'s gate in its current round."""
+                approvals: Mapping[str, frozenset[str]] | None = None, tasks_done: Collection[str] = (),
+                subject: str = "") -> StaffingCheck:
+    """Every gate from phase ``start`` (None: the first) to the last. ``approvals`` (role -> the people
+    of its signature) and ``tasks_done`` (roles) are ``start``'s in its current round."""
     first = 0 if start is None else definition.phase_position(start)
+    given = dict(approvals or {})
     checks = []
-    for i, phase in enumerate(definition.phases[first:]):
-        if phase.gate is not None:
-            checks.append(check_gate(definition, phase, staffing, approvals if i == 0 and approvals else {}))
+    for phase in definition.phases[first:]:
+        if phase.gate is None:
+            continue
+        signed = given if phase.key == definition.phases[first].key else {}
+        ahead = _work_ahead(definition, phase, first, given, set(tasks_done))
+        checks.append(check_gate(definition, phase, staffing, signed, ahead))
     return StaffingCheck(subject or definition.key, tuple(checks))
 
 
 def check_gate(definition: Definition, phase: Phase, staffing: Staffing,
-               approvals: Mapping[str, str]) -> GateCheck:
+               approvals: Mapping[str, frozenset[str]], ahead: Sequence[Work] = ()) -> GateCheck:
     gate = phase.gate
     assert gate is not None
-    signed = {r: p for r, p in approvals.items() if r in gate.approvers}
-    need = gate.needed - approvals_counted(gate, signed)
+    ctx = _context(definition, staffing)
+    signed = {r: people for r, people in approvals.items() if r in gate.approvers}
+    need = gate.needed - counted(gate, signed)
+    passes = GateCheck(phase.key, phase.title, gate.title, True)
     if need <= 0:
-        return GateCheck(phase.key, phase.title, gate.title, True)
-    open_roles = [r for r in gate.approvers if r not in signed]
-    taken = {p: r for r, p in signed.items()} if gate.distinct_people else {}
-    barred = staffing.barred.get(phase.key, {})
-
-    def signs(person: str) -> bool:
-        return person not in staffing.disabled and person not in barred and person not in taken
-
-    # Without four eyes one person may sign every role they hold: a node per (role, person) then.
-    def node(role: str, person: str) -> str:
-        return person if gate.distinct_people else f"{role}\0{person}"
-
-    edges = {r: [node(r, p) for p in staffing.team.get(r, ()) if signs(p)] for r in open_roles}
-    matching = maximum_matching(open_roles, edges)
+        return passes
+    roles = [r for r in gate.approvers if r not in signed]
+    found = pool(ctx, gate, roles, signed)
+    matching, edges = best(roles, found.options, gate.distinct_people)
     short = need - len(matching.pairs)
-    if short <= 0:
-        return GateCheck(phase.key, phase.title, gate.title, True)
-    words = _Words(definition, gate.title, staffing, barred, taken)
-    reasons: list[str] = []
-    fixes: list[Fix] = []
-    for added in range(short):
-        empty = [r for r in matching.short if not edges[r]]
-        role = empty[0] if empty else _pick(matching.short, staffing.team)
-        reason = words.nobody(role) if empty else words.too_few(matching, short - added)
-        if reason not in reasons:
-            reasons.append(reason)
-        helper = _helper(role, open_roles, edges, len(matching.pairs), staffing, signs, node)
-        fixes.append(Fix(role, helper, words.fix(role, helper, matching.short)))
-        edges[role] = [*edges[role], f"\0new{added}"]
-        matching = maximum_matching(open_roles, edges)
-    return GateCheck(phase.key, phase.title, gate.title, False, tuple(reasons), tuple(fixes))
+    said = words.Words(definition, gate.title, staffing.team, staffing.disabled, found.why_not)
+    if short > 0:
+        reasons: list[str] = []
+        fixes: list[Fix] = []
+        for added in range(short):
+            empty = [r for r in matching.short if not edges[r]]
+            role = empty[0] if empty else _pick(matching.short, staffing.team)
+            reason = said.nobody(role) if empty else said.too_few(matching, short - added)
+            if reason not in reasons:
+                reasons.append(reason)
+            helper = _helper(ctx, gate, role, roles, signed, edges, len(matching.pairs))
+            fixes.append(Fix(role, helper, said.fix(role, helper, matching.short)))
+            edges[role] = [*edges[role], f"\0new{added}"]
+            matching = maximum_matching(roles, edges)
+        return GateCheck(phase.key, phase.title, gate.title, False, tuple(reasons), tuple(fixes))
+    if not ahead or _apart(definition, gate, staffing, signed, ahead) is not False:
+        return passes
+    return GateCheck(phase.key, phase.title, gate.title, False, (said.kept_apart([w.title for w in ahead]),),
+                     _apart_fixes(definition, gate, staffing, signed, ahead, said))
+
+
+def _context(definition: Definition, staffing: Staffing) -> Context:
+    return Context(staffing.team, staffing.disabled, staffing.delegations, staffing.earlier, staffing.code,
+                   staffing.at, definition)
 
 
 def _pick(roles: Sequence[str], team: Mapping[str, Sequence[str]]) -> str:
@@ -158,70 +177,132 @@ def _pick(roles: Sequence[str], team: Mapping[str, Sequence[str]]) -> str:
     return min(reversed(roles), key=lambda r: len(team.get(r, ())))
 
 
-def _helper(role: str, roles: Sequence[str], edges: Mapping[str, list[str]], size: int, staffing: Staffing,
-            signs: Any, node: Any) -> str | None:
+def _helper(ctx: Context, gate: Gate, role: str, roles: Sequence[str], signed: Mapping[str, frozenset[str]],
+            edges: Mapping[str, list[str]], size: int) -> str | None:
     """Someone already on the team who, given ``role``, would make the matching one larger."""
-    members = sorted({p for people in staffing.team.values() for p in people})
+    members = sorted({p for people in ctx.team.values() for p in people} - set(ctx.team.get(role, ())))
     for person in members:
-        if person in staffing.team.get(role, ()) or not signs(person):
+        team = {**ctx.team, role: (*ctx.team.get(role, ()), person)}
+        options = pool(ctx._replace(team=team), gate, [role], signed).options[role]
+        if Option(person) not in options:
             continue
-        trial = {**edges, role: [*edges[role], node(role, person)]}
+        trial = {**edges, role: [*edges[role], person]}
         if len(maximum_matching(roles, trial).pairs) > size:
             return person
     return None
 
 
-class _Words:
-    """The sentences of one gate's check."""
-
-    def __init__(self, definition: Definition, title: str, staffing: Staffing, barred: Mapping[str, str],
-                 taken: Mapping[str, str]) -> None:
-        self.d, self.title, self.staffing = definition, title, staffing
-        self.barred, self.taken = barred, taken
-
-    def nobody(self, role: str) -> str:
-        holders = self.staffing.team.get(role, ())
-        name = self.d.role_title(role)
-        if not holders:
-            return f"'{self.title}' needs the {possessive(name)} approval and nobody holds the {name} role"
-        return f"'{self.title}' needs the {possessive(name)} approval and nobody can give it: " + "; ".join(
-            self.why_not(p) for p in holders)
-
-    def why_not(self, person: str) -> str:
-        if person in self.staffing.disabled:
-            return f"{person}'s account is disabled"
-        if person in self.barred:
-            return f"{self.barred[person]}, so {person} may not sign '{self.title}'"
-        return f"{person} already signed as the {self.d.role_title(self.taken[person])}"
-
-    def too_few(self, matching: Matching, missing: int) -> str:
-        roles = _and([self.d.role_title(r) for r in matching.short])
-        near = matching.near
-        count = len(near) + missing
-        holds = f"{_and(list(near))} {'holds' if len(near) == 1 else 'hold'}"
-        them = "both" if len(matching.short) == 2 else "them"
-        holders = {p for r in matching.short for p in self.staffing.team.get(r, ())}
-        if holders == set(near):
-            return f"'{self.title}' needs {count} distinct people for {roles}; only {holds} {them}"
-        return f"'{self.title}' needs {count} distinct people for {roles}; only {_and(list(near))} can sign"
-
-    def fix(self, role: str, helper: str | None, short: Sequence[str]) -> str:
-        """Another holder for ``role``; or, as good, an account enabled that holds a short role (it adds a
-        signer there), or the signer of another role withdrawing where that was the role's only one."""
-        name = self.d.role_title(role)
-        holders = self.staffing.team.get(role, ())
-        text = f"assign another {name}" if holders else f"assign someone to the {name} role"
-        if helper is not None:
-            text += f" (such as {helper})"
-        off = self.staffing.disabled
-        disabled = sorted({p for r in short for p in self.staffing.team.get(r, ()) if p in off})
-        others = [f"enable {p}'s account" for p in disabled]
-        others += [f"{p} withdraws the {self.d.role_title(self.taken[p])} approval"
-                   for p in holders if p in self.taken and p not in self.staffing.disabled]
-        return text + "".join(f", or {o}" for o in others)
+# -- kept apart from work still to come -----------------------------------------------------------------
 
 
-def _and(words: Sequence[str]) -> str:
-    if len(words) <= 1:
-        return "".join(words)
-    return ", ".join(words[:-1]) + " and " + words[-1]
+class Work(NamedTuple):
+    """Work a gate is kept apart from that is still to be done: a gate (with its approvals so far) or a
+    task (``role``)."""
+
+    title: str
+    phase: str
+    role: str | None  # the task's role; None: the phase's gate
+    signed: Mapping[str, frozenset[str]]
+
+
+def _work_ahead(definition: Definition, phase: Phase, first: int, given: Mapping[str, frozenset[str]],
+                tasks_done: set[str]) -> list[Work]:
+    """The work ``phase``'s gate is kept apart from that is still to be done: gates and tasks of the
+    phases from the current one up to (not including) this gate's own. A task of its own phase not yet
+    done can be done after the gate is signed, and a later phase's work after it too: no constraint."""
+    gate = phase.gate
+    assert gate is not None
+    mine = definition.phase_position(phase.key)
+    work: list[Work] = []
+    for ref in gate.distinct_from:
+        key, kind, *role = ref.split(".")
+        at = definition.phase_position(key)
+        if not first <= at < mine:
+            continue
+        if kind == "task" and (at != first or role[0] not in tasks_done):
+            work.append(Work(title_of(definition, ref), key, role[0], {}))
+        elif kind == "gate":
+            work.append(Work(title_of(definition, ref), key, None, given if at == first else {}))
+    return work
+
+
+def _can(definition: Definition, work: Work, blocked: frozenset[str], staffing: Staffing) -> bool:
+    """Whether ``work`` can be done by people outside ``blocked``."""
+    if work.role is not None:
+        for person in {*staffing.team.get(work.role, ()), *(d.to for d in staffing.delegations)} - blocked:
+            if person in staffing.disabled:
+                continue
+            ways = ways_to_act(person, work.role, staffing.code, staffing.at, staffing.team,
+                               staffing.delegations)
+            if any(w.people.isdisjoint(blocked) for w in ways):
+                return True
+        return False
+    phase = definition.phase(work.phase)
+    assert phase is not None and phase.gate is not None
+    gate = phase.gate
+    need = gate.needed - counted(gate, work.signed)
+    roles = [r for r in gate.approvers if r not in work.signed]
+    options = pool(_context(definition, staffing), gate, roles, work.signed, blocked).options
+    return need <= 0 or len(best(roles, options, gate.distinct_people)[0].pairs) >= need
+
+
+class _Undecided(Exception):
+    pass
+
+
+def _apart(definition: Definition, gate: Gate, staffing: Staffing, signed: Mapping[str, frozenset[str]],
+           ahead: Sequence[Work]) -> bool | None:
+    """Whether some choice of this gate's signers leaves every piece of work ``ahead`` to others
+    (None: undecided within :data:`STEPS_MAX` choices)."""
+    need = gate.needed - counted(gate, signed)
+    roles = [r for r in gate.approvers if r not in signed]
+    options = pool(_context(definition, staffing), gate, roles, signed).options
+    steps = 0
+
+    def search(i: int, count: int, used: frozenset[str]) -> bool:
+        nonlocal steps
+        steps += 1
+        if steps > STEPS_MAX:
+            raise _Undecided
+        if count == need:
+            return all(_can(definition, work, used, staffing) for work in ahead)
+        if len(roles) - i < need - count:
+            return False
+        for option in options[roles[i]]:
+            if gate.distinct_people and not option.people.isdisjoint(used):
+                continue
+            if search(i + 1, count + 1, used | option.people):
+                return True
+        return search(i + 1, count, used)
+
+    try:
+        return search(0, 0, frozenset())
+    except _Undecided:
+        return None
+
+
+def _apart_fixes(definition: Definition, gate: Gate, staffing: Staffing, signed: Mapping[str, frozenset[str]],
+                 ahead: Sequence[Work], said: words.Words) -> tuple[Fix, ...]:
+    """One more holder of one role (of this gate, or of the work ahead) that makes them separable:
+    someone on the team if one would do, else anyone new; if no one role is enough, say which."""
+    candidates: dict[str, None] = dict.fromkeys(r for r in gate.approvers if r not in signed)
+    for work in ahead:
+        if work.role is not None:
+            candidates[work.role] = None
+        else:
+            phase = definition.phase(work.phase)
+            assert phase is not None and phase.gate is not None
+            candidates.update(dict.fromkeys(phase.gate.approvers))
+    members = sorted({p for people in staffing.team.values() for p in people} - staffing.disabled)
+    for role in candidates:
+        holders = tuple(staffing.team.get(role, ()))
+        for person in [*[m for m in members if m not in holders], NEW]:
+            trial = replace(staffing, team={**staffing.team, role: (*holders, person)})
+            if _apart(definition, gate, trial, signed, ahead) is not False:
+                helper = None if person == NEW else person
+                return (Fix(role, helper, said.fix(role, helper, ())),)
+    titles = " and ".join(definition.role_title(r) for r in candidates)
+    return (Fix(next(iter(candidates)), None, f"assign more people to {titles}"),)
+
+
+NEW = "\0new"  # a person no team holds and no history names (a login name never has a NUL)
