@@ -99,7 +99,8 @@ def _refused(ctx: Context, gate: Gate, role: str, acting: Acting, signed: Mappin
     if clash is not None:
         did = "signed" if clash.ref.endswith(".gate") else "did"
         earlier = title_of(ctx.definition, clash.ref)
-        return f"{acting.person} may not sign it: {clash.person} {did} {earlier} (#{clash.seq})"
+        behalf = "" if clash.on_behalf_of is None else f" for {clash.on_behalf_of}"
+        return f"{clash.person} {did} {earlier}{behalf} (#{clash.seq})"
     if not people.isdisjoint(blocked):
         return f"{acting.person} is kept apart from it"
     return None
