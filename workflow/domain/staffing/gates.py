@@ -157,7 +157,7 @@ def check_gate(definition: Definition, phase: Phase, staffing: Staffing,
                 reasons.append(reason)
             helper = _helper(ctx, gate, role, roles, signed, edges, len(matching.pairs))
             fixes.append(Fix(role, helper, said.fix(role, helper, matching.short)))
-            edges[role] = [*edges[role], f"\0new{added}"]
+            edges[role] = [*edges[role], helper if helper is not None else f"\0new{added}"]
             matching = maximum_matching(roles, edges)
         return GateCheck(phase.key, phase.title, gate.title, False, tuple(reasons), tuple(fixes))
     if not ahead or _apart(definition, gate, staffing, signed, ahead) is not False:

@@ -65,13 +65,13 @@ def pool(ctx: Context, gate: Gate, roles: Sequence[str], signed: Mapping[str, fr
          blocked: frozenset[str] = frozenset()) -> Pool:
     """The options for ``roles`` of ``gate``; ``signed``: role -> the people of its approval this round;
     ``blocked``: people kept out besides (those who would do work this gate is kept apart from)."""
-    delegates = sorted({d.to for d in ctx.delegations} - {p for ps in ctx.team.values() for p in ps})
+    delegates = sorted({d.to for d in ctx.delegations})
     options: dict[str, list[Option]] = {}
     why_not: dict[str, dict[str, str]] = {}
     for role in roles:
         holders = list(ctx.team.get(role, ()))
         found, why = [], {}
-        for person in [*holders, *delegates]:
+        for person in [*holders, *(d for d in delegates if d not in holders)]:
             if person in ctx.disabled:
                 if person in holders:
                     why[person] = f"{person}'s account is disabled"
