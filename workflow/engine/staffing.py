@@ -17,7 +17,7 @@ from workflow.domain.schedule import workdays
 from workflow.domain.schedule.clock import Clock, entering, next_tick
 from workflow.domain.staffing.gates import Staffing, StaffingCheck, check_gates
 from workflow.domain.templates.definition import Definition
-from workflow.domain.vocabulary import ACTIVE, CLOSED, DISABLED
+from workflow.domain.vocabulary import ACTIVE, CLOSED
 from workflow.engine.commands import implements
 from workflow.engine.commands import run as run_command
 from workflow.engine.running import record, write_once
@@ -27,7 +27,7 @@ from workflow.storage import people
 from workflow.storage import statements as sql
 from workflow.storage.chains import start_project_chain
 from workflow.storage.database import utcnow
-from workflow.storage.grants import holders, privileges_of
+from workflow.storage.grants import privileges_of
 from workflow.storage.project_rows import read_project
 from workflow.storage.store import Store
 from workflow.storage.tables import events as t_events
@@ -202,7 +202,8 @@ def check_project(store: Store, code: str, *, reader: str | Identity | None = No
         definition = tx.template(state.template_id).definition
         if state.status in CLOSED:
             return StaffingCheck(code, ())
-        staffing = Staffing(state.team, frozenset(holders(tx, DISABLED)),
+        members = {p for team in state.team.values() for p in team}
+        staffing = Staffing(state.team, people.disabled_among(tx, members),
                             earlier=_earlier(tx, code, definition), code=code, at=utcnow())
         approvals = {role: people_of(signed) for role, signed in state.approvals.items()}
         return check_gates(definition, staffing, start=state.phase, approvals=approvals,
