@@ -58,6 +58,11 @@ class RuleRefused(PhasegateError, exit_code=1, http_status=409, kind="refused"):
         return out
 
 
+class DutiesSeparated(RuleRefused):
+    """Separation of duties (a gate's ``distinct_from``): the person signed (or had signed for them) an
+    earlier gate or did a task the template keeps apart from this one; someone else must sign."""
+
+
 class UsageError(PhasegateError, exit_code=2, http_status=422, kind="bad_input"):
     """The input itself is malformed (a bad code, a bad time, an empty reason)."""
 

@@ -73,6 +73,7 @@ HELP = {
     "comment": "A comment recorded with the approval (shown in the history).",
     "deliverables": "The deliverables you approve, as KEY=SHA256 pairs (space- or comma-separated): "
                     "refused (exit 5) if a newer version came in since.",
+    "on_behalf_of": "A delegate: the person you act for, where several delegated this role to you.",
 }
 
 
@@ -96,7 +97,8 @@ def command_of(cmd: Command) -> click.Command:
         elif p.positional:
             decorators.append(click.argument(p.name, metavar=METAVARS.get(p.name, p.name.upper())))
         else:
-            decorators.append(click.option(f"--{p.name}", required=p.required, metavar="TEXT",
+            decorators.append(click.option(f"--{p.name.replace('_', '-')}", required=p.required,
+                                           metavar="PERSON" if p.name == "on_behalf_of" else "TEXT",
                                            help=HELP.get(p.name)))
     decorators.append(REQUEST_ID)
     callback: Callable[..., None] = pass_session(run)

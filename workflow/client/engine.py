@@ -25,6 +25,8 @@ from workflow.client.transport import Transport, ascii_header, path
 from workflow.domain import inputs
 from workflow.domain.audit.events import Event, event_from_dict
 from workflow.domain.commands import COMMANDS, ProjectCommands
+from workflow.domain.duties.delegations import Delegation
+from workflow.domain.duties.delegations import from_dict as delegation_from_dict
 from workflow.domain.results import (
     Notice,
     NotifySettings,
@@ -175,6 +177,22 @@ class RemoteEngine(RemoteAudit, RemoteFiles, ProjectCommands):
 
     def revoke_token(self, token_id: str, *, actor: Unused = None) -> Event:
         return self._event("DELETE", path("me", "tokens", token_id))
+
+    def delegate(self, person: str, to: str, starts_on: str, until: str, *, actor: Unused = None,
+                 roles: list[str] | tuple[str, ...] | str | None = None, project: str | None = None,
+                 reason: str | None = None) -> Delegation:
+        wanted = roles.split(",") if isinstance(roles, str) else None if roles is None else list(roles)
+        body = {"person": person, "to": to, "from": starts_on, "until": until, "roles": wanted,
+                "project": project, "reason": reason}
+        return self.http.call("POST", path("delegations"), json=body, read=delegation_from_dict)
+
+    def delegations(self, *, reader: Unused = None, person: str | None = None,
+                    current: bool = False) -> list[Delegation]:
+        return self.http.call("GET", path("delegations"), params={"person": person, "current": current},
+                              read=lambda docs: [delegation_from_dict(d) for d in docs])
+
+    def end_delegation(self, ident: str, *, actor: Unused = None) -> Event:
+        return self._event("DELETE", path("delegations", ident))
 
     # -- notifications ----------------------------------------------------------------------------------
 

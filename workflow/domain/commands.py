@@ -74,6 +74,9 @@ Note = Annotated[str | None, Arg(TEXT_MAX, "a note", "Note", checked=_text("the 
 # The deliverables an approval was given on (sign what you saw): KEY=SHA256 pairs, or a mapping.
 Seen = Annotated[str | dict[str, str] | None, Arg(DIGESTS_MAX, "the deliverables' digests",
                                                   format="KEY=SHA256 KEY=SHA256", checked=digests)]
+# Whom a delegate acts for, where several delegations to them cover the role (workflow/domain/duties).
+OnBehalf = Annotated[str | None, Arg(KEY_MAX, "the person you act for", checked=lambda v: (
+    None if v is None else inputs.person(v, "the person you act for")))]
 Actor = str | Identity | None  # who acts (the Engine needs it; a client never sends it: its token acts)
 
 RUN = ("actor", "request_id", "expected_seq")  # how a command runs: every command takes them
@@ -226,8 +229,10 @@ class ProjectCommands(Protocol):
              who="a holder of ROLE", rule="may_complete_task",
              web=Web("done", "Mark done", "Mark the {role} task done", "primary", "task:open"))
     def complete_task(self, code: str, role: Role, *, actor: Actor = None, note: Note = None,
-                      request_id: str | None = None, expected_seq: int | None = None) -> Event:
-        """Mark ROLE's task in the current phase of CODE done."""
+                      on_behalf_of: OnBehalf = None, request_id: str | None = None,
+                      expected_seq: int | None = None) -> Event:
+        """Mark ROLE's task in the current phase of CODE done (a delegate: for the holder who delegated
+        it; ON_BEHALF_OF names them where several did)."""
         return self._command("complete_task", locals())
 
     @command("POST", "/projects/{code}/tasks/{role}/reopen", action="task.reopen", cli="task reopen",
@@ -242,10 +247,11 @@ class ProjectCommands(Protocol):
              rule="may_approve", web=Web("approve", "Approve", "Approve as {role}", "primary",
                                          "gate:unsigned"))
     def approve(self, code: str, role: Role, *, actor: Actor = None, comment: Comment = None,
-                deliverables: Seen = None, request_id: str | None = None,
+                deliverables: Seen = None, on_behalf_of: OnBehalf = None, request_id: str | None = None,
                 expected_seq: int | None = None) -> Event:
         """Approve the current phase's gate as ROLE (with the digests of the deliverables you saw:
-        refused if they are no longer the current ones)."""
+        refused if they are no longer the current ones; a delegate: for the approver who delegated it,
+        ON_BEHALF_OF naming them where several did)."""
         return self._command("approve", locals())
 
     @command("DELETE", "/projects/{code}/approvals/{role}", action="withdraw", cli="withdraw",

@@ -20,7 +20,9 @@ from typing import NamedTuple
 
 from workflow.domain.audit.events import canonical_json
 from workflow.domain.deliverables import Current
-from workflow.domain.gates import PhaseEvaluation, evaluate
+from workflow.domain.duties.delegations import Delegation
+from workflow.domain.duties.signing import Earlier
+from workflow.domain.gates import Duties, PhaseEvaluation, evaluate
 from workflow.domain.schedule.clock import Clock
 from workflow.domain.templates.definition import Definition, Phase
 from workflow.domain.vocabulary import ASSERTED, Status
@@ -81,6 +83,12 @@ class ProjectState(NamedTuple):
     # The current phase's deliverables that have a version: key -> the newest (read only where the
     # phase declares deliverables; empty otherwise).
     deliverables: Mapping[str, Current] = MappingProxyType({})
+    # Who may sign for whom (workflow/domain/duties): the delegations that may be in force around
+    # ``read_at`` (when the state was read), and the earlier signatures and tasks the current gate's
+    # ``distinct_from`` names (read only where it names any).
+    delegations: tuple[Delegation, ...] = ()
+    earlier: tuple[Earlier, ...] = ()
+    read_at: str | None = None
 
     @property
     def clock(self) -> Clock:
@@ -107,7 +115,13 @@ class ProjectState(NamedTuple):
             {r: a.person for r, a in self.approvals.items()},
             self.team,
             self.deliverables,
+            self.duties(),
         )
+
+    def duties(self, at: str | None = None) -> Duties:
+        """Who may sign for whom at ``at`` (None: when the state was read)."""
+        behalf = {r: a.on_behalf_of for r, a in self.approvals.items() if a.on_behalf_of is not None}
+        return Duties(self.code, at or self.read_at or "", self.delegations, self.earlier, behalf)
 
     def entered(self, phase: str) -> tuple[int, str]:
         """The round a (re-)entered ``phase`` starts, and the rounds counter after entering it."""

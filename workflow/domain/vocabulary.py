@@ -39,7 +39,7 @@ TRIGGERS: Final[tuple[str, ...]] = ("advance", "reject", "hold", "resume", "canc
 SYSTEM_ACTIONS: Final[tuple[str, ...]] = (
     "template.publish", "grant", "revoke", "user.add", "user.disable", "user.enable", "user.password",
     "token.create", "token.revoke", "calendar.key", "webhook.add", "webhook.remove", "notify.email",
-    "notify.retry",
+    "notify.retry", "delegate", "delegate.end",
 )  # fmt: skip
 # Every action of every chain (what the audit search across projects accepts).
 EVENT_ACTIONS: Final[tuple[str, ...]] = HISTORY_ACTIONS + SYSTEM_ACTIONS

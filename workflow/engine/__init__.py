@@ -46,6 +46,7 @@ from workflow.domain.identity import Identity
 from workflow.engine import audit as _audit
 from workflow.engine import board as _board
 from workflow.engine import commands as _commands
+from workflow.engine import delegations as _delegations
 from workflow.engine import grants as _grants
 from workflow.engine import moves as _moves
 from workflow.engine import notifications as _notifications
@@ -139,6 +140,9 @@ class Engine(ProjectCommands):
     create_token = _bound(_people.create_token)
     tokens = _bound(_people.tokens)
     revoke_token = _bound(_people.revoke_token)
+    delegate = _bound(_delegations.delegate)
+    delegations = _bound(_delegations.delegations)
+    end_delegation = _bound(_delegations.end_delegation)
 
     # -- projects -------------------------------------------------------------------------------------
     create_project = _bound(_staffing.create_project)

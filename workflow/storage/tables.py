@@ -136,6 +136,7 @@ tasks = Table(
     Column("done_at", TIME, nullable=False),
     Column("seq", Integer, nullable=False),
     Column("auth", AUTH),  # how the person was authenticated (None: before accounts, "asserted")
+    Column("on_behalf_of", PERSON),  # whom the person acted for through a delegation (None: themselves)
 )
 
 # A role's approval of the gate in one round of one phase (rejections end the round instead).
@@ -151,6 +152,7 @@ approvals = Table(
     Column("approved_at", TIME, nullable=False),
     Column("seq", Integer, nullable=False),
     Column("auth", AUTH),
+    Column("on_behalf_of", PERSON),  # whom the signer signed for through a delegation (None: themselves)
 )
 
 # The audit trail: one hash chain per project (chain = the project's code) and one for
@@ -353,4 +355,26 @@ blob_chunks = Table(
     Column("sha256", HASH, ForeignKey("blobs.sha256"), primary_key=True),
     Column("n", Integer, primary_key=True),  # 0, 1, …
     Column("data", LargeBinary, nullable=False),
+)
+
+# Someone away hands their roles to another for a while (``delegate`` events on the system chain;
+# ``delegate.end`` ends one early). roles: a JSON list (empty: every role); project None: every project.
+delegations = Table(
+    "delegations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("person", PERSON, nullable=False),
+    Column("delegate", PERSON, nullable=False),
+    Column("starts_on", String(10), nullable=False),
+    Column("until", String(10), nullable=False),
+    Column("roles", Text, nullable=False),
+    Column("project", String(64)),
+    Column("reason", Text),
+    Column("created_at", TIME, nullable=False),
+    Column("created_by", PERSON, nullable=False),
+    Column("ended_at", TIME),
+    Column("ended_by", PERSON),
+    Column("seq", Integer, nullable=False),
+    Index("ix_delegations_delegate", "delegate", "until"),
+    Index("ix_delegations_person", "person", "until"),
 )

@@ -259,12 +259,11 @@ def record(
     moved = dict(moved or {})
     definition = ctx.tpl.definition
     full: dict[str, Any] = {"template": ctx.tpl.ref, "phase_title": phase.title, "round": state.round,
-                            **data}
-    full["auth"] = ctx.auth
-    if authority is not None:
-        full["role"] = authority
-        full["role_title"] = ctx.role_title(authority)
-        full["authority"] = {"role": authority, "assignment_seq": state.authority.get((authority, ctx.actor))}
+                            **data, "auth": ctx.auth}
+    if authority is not None:  # a delegate acts under the assignment of the person they act for
+        full["role"], full["role_title"] = authority, ctx.role_title(authority)
+        holder = data.get("on_behalf_of") or ctx.actor
+        full["authority"] = {"role": authority, "assignment_seq": state.authority.get((authority, holder))}
     if state.due_on or state.gate_opened_at or state.planned_due or ctx.tpl.timed or action == "due":
         held_at = _held_at(tx, state) if action == "resume" else None
         changes = moves(definition, phase, state.status, state.tasks, state.clock, action, full, moved,

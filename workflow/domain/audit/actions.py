@@ -24,6 +24,8 @@ _MEANING = "what the signature meant: gate, phase and round in words (`QA sign-o
 _VOIDED = ("what the move cancelled: `tasks` and/or `approvals`, each a list of `{role, person, seq}` "
            "(`seq`: the event that had recorded it)")
 _PEOPLE = "who the notice went to (login names)"
+_BEHALF = "whom the actor acted for through a delegation (absent: themselves)"
+_DELEGATION = "the delegation the actor acted through (absent: none)"
 
 #: Every project event's data may hold these (``record`` in workflow/storage/transaction.py adds them).
 PROJECT_FIELDS: Final = MappingProxyType({
@@ -33,7 +35,8 @@ PROJECT_FIELDS: Final = MappingProxyType({
     "auth": "how the actor was authenticated: `asserted`, `password`, `token`, `proxy` or `system`",
     "role": "the role that gave the actor the right to act (absent when none was needed)",
     "role_title": "that role's title",
-    "authority": "the role and the `assignment_seq` of the event that gave the actor that role",
+    "authority": "the role and the `assignment_seq` of the event that gave the actor that role (a delegate: "
+                 "the person they act for)",
     "due_on": "the phase's due date, when this event set or moved it (a new round's)",
     "gate_opened_at": "when the gate opened (every task done), when this event opened or closed it",
 })
@@ -72,12 +75,13 @@ ACTIONS: Final[MappingProxyType[str, Action]] = MappingProxyType({
         for_phase="the phase the date is for", for_phase_title="its title",
         previous="the date it replaced (null: none)", reason=_REASON),
     "task.done": _a("A role's task in the current phase was marked done.",
-                    task="the task's title", note="the note given with it (null: none)"),
+                    task="the task's title", note="the note given with it (null: none)",
+                    on_behalf_of=_BEHALF, delegation=_DELEGATION),
     "task.reopen": _a("A done task of the current round was marked not done again.",
                       task="the task's title", reason=_REASON, voided=_VOIDED),
     "approve": _a("A role signed the current phase's gate.",
                   gate=_GATE, decision="`approved`", comment="the comment given (null: none)",
-                  meaning=_MEANING,
+                  meaning=_MEANING, on_behalf_of=_BEHALF, delegation=_DELEGATION,
                   deliverables="what was signed, in a phase that declares deliverables: `{KEY: {version, "
                                "sha256}}` for each that had a version (a link: sha256 null, and its `url`)"),
     "withdraw": _a("A signer took back their approval before the gate was passed.",
@@ -144,6 +148,15 @@ ACTIONS: Final[MappingProxyType[str, Action]] = MappingProxyType({
     "webhook.remove": _a("An admin removed a webhook.", webhook="the webhook's id"),
     "notify.email": _a("A person chose which notification e-mails they get.",
                        person=_PERSON, email_kinds="the kinds chosen (null: every kind)"),
+    "delegate": _a(
+        "Someone away handed their roles to another for a while: the delegate may do their tasks and sign "
+        "their gates, on their behalf, from the first day to the last (UTC).",
+        delegation="the delegation's id", person="who is away (the delegator)",
+        to="who acts on their behalf (the delegate)", starts_on="its first day (YYYY-MM-DD)",
+        until="its last day (YYYY-MM-DD)", roles="the roles it covers (empty: every role)",
+        project="the project it covers (null: every project)", reason=_REASON + " (null: none)"),
+    "delegate.end": _a("A delegation was ended before its last day.", delegation="the delegation's id",
+                       person="who had delegated", to="who had acted for them"),
     "notify.retry": _a(
         "An admin sent a dead or waiting notification again.",
         notification="the outbox entry's id", was="its status before", attempts="its attempts before"),

@@ -199,12 +199,13 @@ class Replay:
 
     def _task_done(self, e: Recorded, d: dict[str, Any]) -> None:
         self.tasks[(e.phase or self.phase, d["round"], d["role"])] = TaskDone(
-            e.actor, d.get("note"), e.at, e.seq, d.get("auth", ASSERTED)
+            e.actor, d.get("note"), e.at, e.seq, d.get("auth", ASSERTED), d.get("on_behalf_of")
         )
 
     def _approve(self, e: Recorded, d: dict[str, Any]) -> None:
         key = (e.phase or self.phase, d["round"], d["role"])
-        self.approvals[key] = Signature(e.actor, d.get("comment"), e.at, e.seq, d.get("auth", ASSERTED))
+        self.approvals[key] = Signature(e.actor, d.get("comment"), e.at, e.seq, d.get("auth", ASSERTED),
+                                        d.get("on_behalf_of"))
 
     def _move(self, e: Recorded, d: dict[str, Any]) -> None:
         """A machine move: to the phase and round it recorded, in the status it recorded."""

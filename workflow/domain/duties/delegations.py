@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from workflow.domain.limits import DELEGATION_DAYS
 from workflow.errors import RuleRefused, UsageError
@@ -47,9 +47,22 @@ class Delegation(NamedTuple):
         """Whether it covers ``role`` on project ``code``."""
         return (self.project is None or self.project == code) and (not self.roles or role in self.roles)
 
+    def to_dict(self) -> dict[str, Any]:
+        """As the CLI's --json and the HTTP API give it (:func:`from_dict` reads it back)."""
+        return {"id": self.id, "person": self.person, "to": self.to, "from": self.starts_on,
+                "until": self.until, "roles": list(self.roles), "project": self.project,
+                "reason": self.reason, "by": self.by, "created_at": self.created_at, "seq": self.seq,
+                "ended_at": self.ended_at, "ended_by": self.ended_by}
+
     def last_day(self) -> str:
         """Its last day in force, in words for a blocker ("until 2026-12-21")."""
         return self.until if self.ended_at is None else min(self.until, self.ended_at[:10])
+
+
+def from_dict(d: Mapping[str, Any]) -> Delegation:
+    """A delegation from :meth:`Delegation.to_dict`'s JSON (the client's)."""
+    return Delegation(d["id"], d["person"], d["to"], d["from"], d["until"], tuple(d["roles"]), d["project"],
+                      d["reason"], d["by"], d["created_at"], d["seq"], d["ended_at"], d["ended_by"])
 
 
 def acting_for(delegations: Iterable[Delegation], actor: str, code: str, role: str, at: str,

@@ -16,12 +16,13 @@ act for are one person for both rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple, Protocol
 
 from workflow.domain.duties.delegations import Delegation, acting_for
 from workflow.domain.templates.definition import Definition, Gate
 from workflow.domain.templates.duties import title_of
+from workflow.errors import NotPermitted, UsageError
 
 
 class Signed(Protocol):
@@ -135,3 +136,50 @@ def refusal(definition: Definition, gate: Gate, role: str, acting: Acting,
     if clash is not None:
         return separation_sentence(definition, gate, acting.person, clash)
     return None
+
+
+def choose(definition: Definition, role: str, actor: str, code: str, at: str,
+           team: Mapping[str, Sequence[str]], delegations: Iterable[Delegation],
+           on_behalf_of: str | None = None, *, delegable: bool = True) -> Acting:
+    """How ``actor`` acts as ``role`` now: as themselves when they hold it, else through the one
+    delegation in force that makes it possible (``on_behalf_of`` picks one where several do); refused
+    (:class:`NotPermitted`) with who holds the role otherwise."""
+    title = definition.role_title(role)
+    holders = ", ".join(team.get(role) or ()) or "nobody yet"
+    if on_behalf_of is not None and on_behalf_of != actor:
+        ways = [w for w in ways_to_act(actor, role, code, at, {**team, role: tuple(
+            p for p in team.get(role) or () if p != actor)}, delegations, delegable=delegable)
+            if w.on_behalf_of == on_behalf_of]
+        if not ways:
+            why = "" if delegable else " (this gate is not delegable)"
+            raise NotPermitted(f"{actor} may not act for {on_behalf_of} as the {title} on {code}: no "
+                               f"delegation from {on_behalf_of} to {actor} covers it now{why} "
+                               f"(held by: {holders})")
+        return ways[0]
+    ways = ways_to_act(actor, role, code, at, team, delegations, delegable=delegable)
+    if not ways:
+        why = "" if delegable else "; this gate is not delegable"
+        raise NotPermitted(f"{actor} does not hold the {title} role on {code} (held by: {holders}){why}")
+    if len(ways) > 1:
+        people = ", ".join(w.on_behalf_of or "" for w in ways)
+        raise UsageError(f"{actor} acts for several holders of the {title} role on {code} ({people}); "
+                         f"say which with --on-behalf-of")
+    return ways[0]
+
+
+def stands_in(actor: str, code: str, at: str, delegations: Iterable[Delegation],
+              is_member: Callable[[str], bool]) -> bool:
+    """Whether ``actor`` acts, at ``at``, for someone on project ``code``'s team (who ``is_member``)."""
+    return any(d.to == actor and is_member(d.person) and d.project in (None, code) and d.in_force(at)
+               for d in delegations)
+
+
+def four_eyes_sentence(definition: Definition, gate: Gate, role: str, other_role: str, other: Signed,
+                       acting: Acting) -> str:
+    """Why ``acting`` may not sign ``role`` where ``other`` signed ``other_role`` and they share a person."""
+    who = other.person if other.on_behalf_of is None else f"{other.person} (for {other.on_behalf_of})"
+    also = "" if acting.on_behalf_of is None else (
+        f" ({acting.person} acts for {acting.on_behalf_of}: a delegate and the person they act for are one)")
+    title, other_title = definition.role_title(role), definition.role_title(other_role)
+    return (f"four-eyes rule: {who} already approved '{gate.title}' as the {other_title}; one person's "
+            f"approval counts for one role only{also}, so another {title} must approve")
