@@ -137,3 +137,24 @@ def test_a_retried_create_with_a_team_assigns_nobody_twice(db_url: str) -> None:
         for _ in range(2):
             engine.create_project("D-3", template="digital-agency", actor="ana", team=team, request_id="r-1")
         assert [e.action for e in engine.history("D-3")] == ["create", "assign", "assign"]
+
+
+def test_a_delegation_in_force_lets_a_delegate_sign_for_a_disabled_holder_but_not_twice(db_url: str) -> None:
+    from datetime import date, timedelta
+
+    today = date.today()
+    with Engine(db_url) as engine:
+        engine.init(admin="ana")
+        for person in ("ana", "ivy", "sam", "dee"):
+            engine.add_user(person, actor="ana")
+        engine.create_project("D-1", template="digital-agency", actor="ana",
+                              team={"integrated_producer": ["ana"], "tech_creative_leads": ["ivy"],
+                                    "scrum_master": ["sam"]})
+        to_ivy = engine.delegate("sam", "ivy", today.isoformat(), (today + timedelta(days=5)).isoformat(),
+                                 actor="ana", project="D-1")
+        engine.disable_user("sam", actor="ana")
+        assert not engine.check_project("D-1").ok  # ivy cannot sign for sam and for herself
+        engine.end_delegation(to_ivy.id, actor="ana")
+        engine.delegate("sam", "dee", today.isoformat(), (today + timedelta(days=5)).isoformat(), actor="ana",
+                        project="D-1")
+        assert engine.check_project("D-1").ok  # dee signs as the Scrum Master on sam's behalf

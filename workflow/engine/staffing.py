@@ -9,14 +9,13 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from workflow.domain import inputs, rules, wording
-from workflow.domain.audit.events import GENESIS, Event, canonical_json, new_event, parse_data
-from workflow.domain.duties.signing import Earlier, people_of
+from workflow.domain.audit.events import GENESIS, Event, canonical_json, new_event
+from workflow.domain.duties.signing import people_of
 from workflow.domain.identity import Identity, acting
 from workflow.domain.rules import Context
 from workflow.domain.schedule import workdays
 from workflow.domain.schedule.clock import Clock, entering, next_tick
 from workflow.domain.staffing.gates import Staffing, StaffingCheck, check_gates
-from workflow.domain.templates.definition import Definition
 from workflow.domain.vocabulary import ACTIVE, CLOSED
 from workflow.engine.commands import implements
 from workflow.engine.commands import run as run_command
@@ -28,9 +27,9 @@ from workflow.storage import statements as sql
 from workflow.storage.chains import start_project_chain
 from workflow.storage.database import utcnow
 from workflow.storage.grants import privileges_of
+from workflow.storage.project_rows import _earlier as earlier_work  # the rounds' signatures and tasks
 from workflow.storage.project_rows import read_project
 from workflow.storage.store import Store
-from workflow.storage.tables import events as t_events
 from workflow.storage.tables import projects as t_projects
 from workflow.storage.templates import template_row
 from workflow.storage.transaction import ReadTx, WriteTx
@@ -202,27 +201,14 @@ def check_project(store: Store, code: str, *, reader: str | Identity | None = No
         definition = tx.template(state.template_id).definition
         if state.status in CLOSED:
             return StaffingCheck(code, ())
-        members = {p for team in state.team.values() for p in team}
-        staffing = Staffing(state.team, people.disabled_among(tx, members),
-                            earlier=_earlier(tx, code, definition), code=code, at=utcnow())
+        members = {p for team in state.team.values() for p in team} | {d.to for d in state.delegations}
+        named = tuple(sorted({ref for p in definition.phases[definition.phase_position(state.phase):]
+                              if p.gate is not None for ref in p.gate.distinct_from}))
+        staffing = Staffing(state.team, people.disabled_among(tx, members), state.delegations,
+                            earlier_work(tx, state, named) if named else (), code, state.read_at or utcnow())
         approvals = {role: people_of(signed) for role, signed in state.approvals.items()}
         return check_gates(definition, staffing, start=state.phase, approvals=approvals,
                            tasks_done=tuple(state.tasks), subject=code)
 
     return store.read(work)
 
-
-def _earlier(tx: ReadTx, code: str, definition: Definition) -> list[Earlier]:
-    """The project's signatures and tasks done, which a gate's ``distinct_from`` may name (none read
-    when no gate of the template names any)."""
-    if not any(p.gate is not None and p.gate.distinct_from for p in definition.phases):
-        return []
-    e = t_events.c
-    rows = tx.core(select(e.seq, e.actor, e.action, e.phase, e.data)
-                   .where(e.chain == code, e.action.in_(("approve", "task.done"))).order_by(e.seq))
-    earlier = []
-    for row in rows:
-        data = parse_data(row.data)
-        kind = "gate" if row.action == "approve" else f"task.{data.get('role')}"
-        earlier.append(Earlier(f"{row.phase}.{kind}", row.actor, data.get("on_behalf_of"), row.seq))
-    return earlier
