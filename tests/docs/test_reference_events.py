@@ -17,6 +17,7 @@ from workflow import Engine
 from workflow.domain.audit.actions import ACTIONS, PROJECT_FIELDS, SYSTEM_FIELDS, fields_of
 from workflow.domain.vocabulary import EVENT_ACTIONS
 from workflow.engine.schedule.tick import tick
+from workflow.storage.database import utcnow
 
 
 def test_every_action_has_a_sentence_and_every_field_a_meaning() -> None:
@@ -65,8 +66,11 @@ def every_kind_of_event(engine: Engine) -> None:
         tick(engine.store)  # remind
         clock.move(days=3)
         tick(engine.store)  # escalate, overdue
-        engine.approve("P-1", "qa", actor="qa", comment="fine")
+        today = utcnow()[:10]
+        away = engine.delegate("qa", "dee", today, today, actor="qa", roles=["qa"], reason="a day off")
+        engine.approve("P-1", "qa", actor="dee", comment="fine")  # on qa's behalf
         engine.withdraw("P-1", "qa", actor="qa", reason="one more look")
+        engine.end_delegation(away.id, actor="qa")
         engine.approve("P-1", "qa", actor="qa")
         engine.approve("P-1", "producer", actor="ana")
         engine.advance("P-1", actor="ana")

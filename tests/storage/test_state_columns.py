@@ -23,6 +23,7 @@ from support.tampering import drop_triggers, execute, two_rounds_on_hold
 
 from workflow import Engine
 from workflow.domain.results import AuditReport
+from workflow.storage.database import utcnow
 from workflow.storage.tables import metadata
 
 # -- every compared column, edited -------------------------------------------------------------------
@@ -45,10 +46,11 @@ EDITS: dict[str, dict[str, str]] = {
                     "assigned_by": "assigned_by || 'x'", "seq": "seq + 7"},
     "tasks": {"phase": "phase || 'x'", "round": "round + 7", "role": "role || 'x'", "person": "person || 'x'",
               "note": "coalesce(note, '') || 'x'", "done_at": "done_at || 'x'", "seq": "seq + 7",
-              "auth": "'token'"},
+              "auth": "'token'", "on_behalf_of": "coalesce(on_behalf_of, '') || 'x'"},
     "approvals": {"phase": "phase || 'x'", "round": "round + 7", "role": "role || 'x'",
                   "person": "person || 'x'", "comment": "coalesce(comment, '') || 'x'",
-                  "approved_at": "approved_at || 'x'", "seq": "seq + 7", "auth": "'proxy'"},
+                  "approved_at": "approved_at || 'x'", "seq": "seq + 7", "auth": "'proxy'",
+                  "on_behalf_of": "coalesce(on_behalf_of, '') || 'x'"},
     "grants": {"person": "person || 'x'", "granted_by": "granted_by || 'x'",
                "privilege": "CASE privilege WHEN 'admin' THEN 'auditor' ELSE 'admin' END"},
     "templates": {"id": "id + 1000", "key": "key || 'x'", "version": "version + 7", "title": "title || 'x'",
@@ -66,6 +68,12 @@ EDITS: dict[str, dict[str, str]] = {
     "webhooks": {"id": "id || 'x'", "url": "url || 'x'", "kinds": "'[\"task\"]'", "secret": "secret || 'x'",
                  "format": "CASE format WHEN 'json' THEN 'slack' ELSE 'json' END", "active": "NOT active",
                  "created_by": "created_by || 'x'"},
+    "delegations": {"id": "id || 'x'", "person": "person || 'x'", "delegate": "delegate || 'x'",
+                    "starts_on": "'2026-01-01'", "until": "'2026-01-02'", "roles": "'[\"x\"]'",
+                    "project": "coalesce(project, '') || 'x'", "reason": "coalesce(reason, '') || 'x'",
+                    "created_by": "created_by || 'x'", "created_at": "created_at || 'x'",
+                    "ended_at": "coalesce(ended_at, '') || 'x'", "ended_by": "coalesce(ended_by, '') || 'x'",
+                    "seq": "seq + 7"},
     "notify_settings": {"person": "person || 'x'", "email_kinds": "'[\"task\"]'",
                         "calendar_key_hash": flipped("calendar_key_hash")},
     # The hash chain covers every field of an event (the state check then trusts them).
@@ -165,6 +173,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
         spare, _secret = e.create_token(actor="ben")
         e.revoke_token(spare.id, actor="ben")
         e.add_webhook("https://hooks.example.com/all", actor="ana", events="all", secret="s" * 16)
+        today = utcnow()[:10]
+        e.delegate("ana", "ben", today, today, actor="ana", project="T-1", reason="a day off")
         clock.move(days=4, hours=1)
         assert len(e.tick().events) == 3
         assert e.verify_audit().ok
@@ -200,7 +210,7 @@ def test_a_row_of_no_project_is_ignored_until_a_project_takes_its_id(built: Path
     client = sqlalchemy.create_engine(f"sqlite:///{path}")
     try:
         execute(client, "INSERT INTO approvals VALUES ((SELECT max(id) + 1 FROM projects), 'client_kickoff', 1, "
-                        "'project_manager', 'mallory', NULL, '2026-01-01T00:00:00.000000Z', 2, 'asserted')")
+                        "'project_manager', 'mallory', NULL, '2026-01-01T00:00:00.000000Z', 2, 'asserted', NULL)")
     finally:
         client.dispose()
     with Engine(f"sqlite:///{path}") as e:

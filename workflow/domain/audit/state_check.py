@@ -111,7 +111,7 @@ PEOPLE = Table("people", ("display_name", "email", "active", "has a password", "
 TOKENS = Table("tokens", ("person", "name", "expires_at", "revoked", "secret_hash"), "created")
 WEBHOOKS = Table("webhooks", ("url", "kinds", "format", "active", "created_by", "sha256 of secret"), "added")
 DELEGATIONS = Table("delegations", ("person", "delegate", "starts_on", "until", "roles", "project", "reason",
-                                   "created_by", "created_at", "ended_at", "ended_by"), "made")
+                                   "created_by", "created_at", "ended_at", "ended_by", "seq"), "made")
 NOTIFY_SETTINGS = Table("notify_settings", ("email_kinds", "calendar_key_hash"), "chose")
 TEMPLATES = Table("templates", ("sha256", "title", "published_by", "sha256 of source"), "published",
                   lambda key: f"{_plain(key[0])} v{_plain(key[1])}")
@@ -287,9 +287,9 @@ def notifications_difference(replayed: SystemReplay, webhooks: Rows, settings: R
 
 def delegations_difference(replayed: SystemReplay, rows: Rows) -> str | None:
     """``delegations`` rows ((id,), (person, delegate, starts_on, until, roles, project, reason,
-    created_by, created_at, ended_at, ended_by)) against the ``delegate`` and ``delegate.end`` events."""
+    created_by, created_at, ended_at, ended_by, seq)) against the ``delegate`` and ``delegate.end`` events."""
     made = {k: ((d.person, d.to, d.starts_on, d.until, d.roles, d.project, d.reason, d.by, d.at, d.ended_at,
-                 d.ended_by), d.seq) for k, d in replayed.delegations.items()}
+                 d.ended_by, d.made), d.seq) for k, d in replayed.delegations.items()}
     return row_difference(DELEGATIONS, rows, made)
 
 

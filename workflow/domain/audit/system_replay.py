@@ -88,7 +88,8 @@ class Delegated(NamedTuple):
     at: str
     ended_at: str | None
     ended_by: str | None
-    seq: int
+    made: int  # the delegate event (the row's seq)
+    seq: int  # the event that last changed it
 
 
 class SystemReplay:
@@ -177,7 +178,7 @@ class SystemReplay:
     def _delegate(self, e: Recorded, d: dict[str, Any]) -> None:
         self.delegations[(d["delegation"],)] = Delegated(
             d["person"], d["to"], d["starts_on"], d["until"], tuple(d["roles"]), d["project"], d["reason"],
-            e.actor, e.at, None, None, e.seq)
+            e.actor, e.at, None, None, e.seq, e.seq)
 
     def _delegate_end(self, e: Recorded, d: dict[str, Any]) -> None:
         key = (d["delegation"],)

@@ -21,7 +21,6 @@ from typing import NamedTuple, Protocol
 
 from workflow.domain.duties.delegations import Delegation, acting_for
 from workflow.domain.templates.definition import Definition, Gate
-from workflow.domain.templates.duties import title_of
 from workflow.errors import NotPermitted, UsageError
 
 
@@ -95,6 +94,17 @@ def separation_clash(gate: Gate, people: frozenset[str], earlier: Iterable[Earli
     named = set(gate.distinct_from)
     found = [e for e in earlier if e.ref in named and not people_of(e).isdisjoint(people)]
     return min(found, key=lambda e: e.seq) if found else None
+
+
+def title_of(definition: Definition, ref: str) -> str:
+    """What a reference names, in words: "'SOW signed'" (a gate's title) or "the task 'Integrate'"."""
+    phase_key, kind, *role = ref.split(".")
+    phase = definition.phase(phase_key)
+    if phase is None:
+        return ref
+    if kind == "gate":
+        return f"'{phase.gate.title}'" if phase.gate else ref
+    return f"the task '{phase.task_of(role[0]) or ref}'"
 
 
 def separation_sentence(definition: Definition, gate: Gate, actor: str, clash: Earlier) -> str:

@@ -21,7 +21,7 @@ from workflow.domain.templates.reader import quote
 from workflow.domain.templates.shape import INVALID, is_empty, kind_of
 
 if TYPE_CHECKING:
-    from workflow.domain.templates.definition import Definition, Gate
+    from workflow.domain.templates.definition import Gate
     from workflow.domain.templates.loader import _Builder
 
 
@@ -80,17 +80,6 @@ def check(builder: _Builder, phases: list[dict[str, Any]]) -> None:
             tasks = ", ".join(phase["tasks"] or {}) or "none"
             builder.add(node, f"{what} names the task of {quote(role[0])} in phase {quote(phase_key)}, "
                               f"which has no such task (its tasks: {tasks})")
-
-
-def title_of(definition: Definition, ref: str) -> str:
-    """What a reference names, in words: "'SOW signed'" (a gate's title) or "the task 'Integrate'"."""
-    phase_key, kind, *role = ref.split(".")
-    phase = definition.phase(phase_key)
-    if phase is None:
-        return ref
-    if kind == "gate":
-        return f"'{phase.gate.title}'" if phase.gate else ref
-    return f"the task '{phase.task_of(role[0]) or ref}'"
 
 
 def named(gate: Gate, phase: str, role: str | None = None) -> bool:

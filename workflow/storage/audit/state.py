@@ -328,7 +328,7 @@ def _system(conn: Connection, replayed: SystemReplay) -> BrokenEvent | None:
     d = t_delegations.c
     made = (((r[0],), (*r[1:5], _kinds(r[5]), *r[6:])) for r in conn.execute(
         select(d.id, d.person, d.delegate, d.starts_on, d.until, d.roles, d.project, d.reason, d.created_by,
-               d.created_at, d.ended_at, d.ended_by).order_by(d.id)))
+               d.created_at, d.ended_at, d.ended_by, d.seq).order_by(d.id)))
     detail = (grants_difference(replayed, grants) or templates_difference(replayed, templates)
               or _compiled(conn) or accounts_difference(replayed, people, tokens)
               or notifications_difference(replayed, hooks, settings)
