@@ -23,12 +23,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from workflow.domain.duties.delegations import Delegation
-from workflow.domain.duties.signing import Earlier, counted, ways_to_act
+from workflow.domain.duties.signing import Earlier, counted, title_of, ways_to_act
 from workflow.domain.staffing import words
 from workflow.domain.staffing.matching import maximum_matching
 from workflow.domain.staffing.signers import Context, Option, best, pool
 from workflow.domain.templates.definition import Definition, Gate, Phase
-from workflow.domain.templates.duties import title_of
 
 #: Choices of signers tried for one gate kept apart from work still to come; past it the gate is taken
 #: to pass (bounded time; a template and team that large would be unusual).

@@ -21,10 +21,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from workflow.domain.duties.delegations import Delegation
-from workflow.domain.duties.signing import Acting, Earlier, four_eyes_clash, separation_clash, ways_to_act
+from workflow.domain.duties.signing import (
+    Acting,
+    Earlier,
+    four_eyes_clash,
+    separation_clash,
+    title_of,
+    ways_to_act,
+)
 from workflow.domain.staffing.matching import Matching, maximum_matching
 from workflow.domain.templates.definition import Definition, Gate
-from workflow.domain.templates.duties import title_of
 
 #: The delegated choices tried for one gate at most (each a matching of a few roles): beyond it the rest
 #: are left out, which can only under-count (a warning too many, never a gate said to pass that cannot).
