@@ -109,3 +109,28 @@ def test_separation_of_duties_names_the_earlier_signature() -> None:
     assert by_delegate is not None and "the task 'Write the SOW' (#15)" in by_delegate
     assert refusal(DEFINITION, QA_GATE, "qa", Acting("cy"), {}, earlier) is None
     assert people_of(earlier[1]) == {"eve", "ana"}
+
+
+@pytest.mark.parametrize(("items", "said"), [
+    ("[nope]", "names 'nope', which is not a phase of this template (phases: sow, build)"),
+    ("[build]", "names its own gate"),
+    ("[sow.task.qa]", "names the task of 'qa' in phase 'sow', which has no such task (its tasks: pm)"),
+    ("[a.b.c.d]", "lists 'a.b.c.d'; write a phase key, PHASE.gate or PHASE.task.ROLE"),
+    ("[sow, sow.gate]", "lists 'sow.gate' twice"),
+])
+def test_a_distinct_from_naming_nothing_is_refused_with_its_line(items: str, said: str) -> None:
+    from workflow.errors import DefinitionError
+
+    text = TEMPLATE.replace("distinct_from: [sow, sow.task.pm]", f"distinct_from: {items}")
+    with pytest.raises(DefinitionError) as refused:
+        load_definition(text, "duties.yaml")
+    (problem,) = refused.value.problems
+    assert problem.line == 17 and said in problem.message, problem  # the gate's line
+
+
+def test_distinct_from_and_delegable_survive_the_compiled_definition() -> None:
+    from workflow.domain.templates.definition import definition_from_dict, definition_to_dict
+
+    assert QA_GATE.distinct_from == ("sow.gate", "sow.task.pm") and QA_GATE.delegable
+    assert definition_from_dict(definition_to_dict(DEFINITION)) == DEFINITION
+    assert "distinct_from" not in definition_to_dict(DEFINITION)["phases"][0]["gate"]  # unchanged when unused

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from workflow import Engine
+from workflow.domain.commands import Move
 from workflow.errors import DutiesSeparated, NotPermitted, RuleRefused, UsageError
 
 TEMPLATE = """\
@@ -176,3 +177,24 @@ def test_a_delegate_for_someone_who_signed_a_named_gate_is_kept_apart_too(e: Eng
     e.complete_task("P-1", "tech", actor="eve")
     with pytest.raises(DutiesSeparated, match="ben signed 'SOW signed'"):
         e.approve("P-1", "qa", actor="eve")
+
+
+def test_a_delegate_sees_the_project_and_is_offered_only_what_the_delegation_allows(e: Engine) -> None:
+    with pytest.raises(NotPermitted):
+        e.status("P-1", reader="dee")
+    e.delegate("ben", "dee", day(), day(3), actor="ben")
+    e.complete_task("P-1", "producer", actor="ana")
+    _status, moves = e.status_and_moves("P-1", reader="dee")
+    assert Move("approve", "tech") in moves
+    assert Move("approve", "producer") not in moves and Move("reject", "tech") not in moves
+    assert e.status("P-1", reader="dee").code == "P-1"
+
+
+def test_unassigning_the_person_voids_the_approval_their_delegate_gave_for_them(e: Engine) -> None:
+    e.delegate("ben", "dee", day(), day(3), actor="ben")
+    e.complete_task("P-1", "producer", actor="ana")
+    e.approve("P-1", "tech", actor="dee")
+    e.assign("P-1", "tech", "eve", actor="ana")
+    event = e.unassign("P-1", "tech", "ben", actor="ana")
+    assert event.data["voided"]["approvals"] == [{"role": "tech", "person": "dee", "seq": event.seq - 2}]
+    assert e.verify_audit(reader="ana").ok

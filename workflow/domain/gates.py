@@ -13,7 +13,7 @@ withdraws their other approval).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import NamedTuple
@@ -33,7 +33,7 @@ class Duties(NamedTuple):
 
     code: str = ""
     at: str = ""
-    delegations: tuple[Delegation, ...] = ()
+    delegations: Iterable[Delegation] = ()
     earlier: tuple[Earlier, ...] = ()
     behalf: Mapping[str, str] = MappingProxyType({})
 

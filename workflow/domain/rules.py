@@ -78,10 +78,7 @@ def require_party(ctx: Context) -> None:
     auditors (the others learn nothing), and never for a disabled account."""
     if DISABLED in ctx.privileges:
         raise NotPermitted(f"{ctx.actor}'s account is disabled")
-    state = ctx.state
-    member = state.is_member(ctx.actor) or signing.stands_in(ctx.actor, ctx.code, ctx.now, state.delegations,
-                                                              state.is_member)
-    require_reader(ctx.actor, ctx.code, ctx.privileges, member)
+    require_reader(ctx.actor, ctx.code, ctx.privileges, ctx.state.is_party(ctx.actor, ctx.now))
 
 
 def require_audit_reader(reader: str, privileges: Set[str], doing: str) -> None:

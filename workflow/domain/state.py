@@ -13,7 +13,7 @@ frozen dataclasses, which matters because every command builds one.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from types import MappingProxyType
 from typing import NamedTuple
@@ -86,7 +86,7 @@ class ProjectState(NamedTuple):
     # Who may sign for whom (workflow/domain/duties): the delegations that may be in force around
     # ``read_at`` (when the state was read), and the earlier signatures and tasks the current gate's
     # ``distinct_from`` names (read only where it names any).
-    delegations: tuple[Delegation, ...] = ()
+    delegations: Iterable[Delegation] = ()  # the write path reads them on first use (storage/project_rows)
     earlier: tuple[Earlier, ...] = ()
     read_at: str | None = None
 
@@ -100,6 +100,12 @@ class ProjectState(NamedTuple):
 
     def is_member(self, person: str) -> bool:
         return any(person in people for people in self.team.values())
+
+    def is_party(self, person: str, at: str) -> bool:
+        """A member, or the delegate in force at ``at`` of a member (who may then read the project)."""
+        return self.is_member(person) or any(
+            d.to == person and self.is_member(d.person) and d.project in (None, self.code) and d.in_force(at)
+            for d in self.delegations)
 
     def phase_of(self, definition: Definition) -> Phase:
         phase = definition.phase(self.phase)

@@ -29,8 +29,8 @@ def status_and_moves(
         if loaded is None:
             raise missing_project(tx, code, who.person)
         state, privileges = loaded
-        rules.require_reader(who.person, code, privileges, state.is_member(who.person))
         tpl, now = tx.template(state.template_id), utcnow()
+        rules.require_reader(who.person, code, privileges, state.is_party(who.person, now))
         status = project_status(state, tpl, recent=recent_events(tx, state), now=now)
         return status, allowed_moves(Context(state, tpl, who.person, privileges, now, who.auth))
 

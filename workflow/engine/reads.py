@@ -48,7 +48,7 @@ def status(
             raise missing_project(tx, code, who)
         state, privileges = loaded
         if who is not None:
-            rules.require_reader(who, code, privileges, state.is_member(who))
+            rules.require_reader(who, code, privileges, state.is_party(who, utcnow()))
         return project_status(state, tx.template(state.template_id), recent=recent_events(tx, state),
                               now=utcnow())
 

@@ -164,15 +164,16 @@ def unassign(ctx: Context, tx: WriteTx, role: str, person: str) -> Event:
     rules.may_unassign(ctx, role, person)
     state = ctx.state
     tx.write(sql.DELETE_ASSIGNMENT, {"project_id": state.id, "role": role, "person": person})
-    # An approval counts only while its signer holds the role: this one goes with the role.
+    # An approval counts only while its signer holds the role: this one goes with the role (and one a
+    # delegate gave on the person's behalf).
     signed = state.approvals.get(role)
     voided = []
-    if signed is not None and signed.person == person:
+    if signed is not None and person in (signed.person, signed.on_behalf_of):
         tx.write(
             sql.DELETE_APPROVAL,
             {"project_id": state.id, "phase": state.phase, "round": state.round, "role": role},
         )
-        voided.append({"role": role, "person": person, "seq": signed.seq})
+        voided.append({"role": role, "person": signed.person, "seq": signed.seq})
     data = {
         "role": role,
         "role_title": ctx.role_title(role),

@@ -7,7 +7,7 @@ first (``Dialect.locked_project``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from workflow.domain.audit.events import Event
+from workflow.domain.duties.delegations import Delegation
 from workflow.domain.duties.signing import Earlier
 from workflow.domain.state import ProjectState, Signature, TaskDone
 from workflow.domain.vocabulary import ASSERTED, ON_HOLD
@@ -39,7 +40,7 @@ def locked_project(tx: WriteTx, code: str, actor: str) -> tuple[ProjectState, fr
     if row is None:
         return None
     state, privileges, tx.recipients = _loaded(row, round_rows)
-    return _read_more(tx, state), privileges
+    return _read_more(tx, state, lazy=True), privileges
 
 
 def read_project(tx: ReadTx, code: str, reader: str) -> tuple[ProjectState, frozenset[str]] | None:
@@ -53,22 +54,38 @@ def read_project(tx: ReadTx, code: str, reader: str) -> tuple[ProjectState, froz
     return _read_more(tx, state), privileges
 
 
-def _read_more(tx: ReadTx, state: ProjectState) -> ProjectState:
+def _read_more(tx: ReadTx, state: ProjectState, lazy: bool = False) -> ProjectState:
     """What the round query does not read: the phase's deliverables, the delegations, earlier work."""
-    return with_duties(tx, with_deliverables(tx, state, tx.template(state.template_id).definition))
+    return with_duties(tx, with_deliverables(tx, state, tx.template(state.template_id).definition), lazy)
 
 
-def with_duties(tx: ReadTx, state: ProjectState) -> ProjectState:
-    """``state`` with the delegations that may be in force now (for this project or every project),
-    and the earlier work its current gate's ``distinct_from`` names (workflow/domain/duties)."""
+class Around:
+    """The delegations that may be in force around ``day`` on project ``code``, read on first use: a
+    command by someone who holds the role, on a gate no one waits on, never needs them (no query)."""
+
+    def __init__(self, tx: ReadTx, code: str, day: str) -> None:
+        self.tx, self.code, self.day = tx, code, day
+        self.found: list[Delegation] | None = None
+
+    def __iter__(self) -> Iterator[Delegation]:
+        if self.found is None:
+            near = delegations(self.tx, from_day=_day(self.day, -1), to_day=_day(self.day, 1))
+            self.found = [d for d in near if d.project in (None, self.code)]
+        return iter(self.found)
+
+
+def with_duties(tx: ReadTx, state: ProjectState, lazy: bool = False) -> ProjectState:
+    """``state`` with the delegations that may be in force now (for this project or every project;
+    ``lazy``: read when first asked, within the transaction), and the earlier work its current gate's
+    ``distinct_from`` names (workflow/domain/duties)."""
     now = utcnow()
-    day = now[:10]
-    around = [d for d in delegations(tx, from_day=_day(day, -1), to_day=_day(day, 1))
-              if d.project in (None, state.code)]
+    around: Iterable[Delegation] = Around(tx, state.code, now[:10])
+    if not lazy:
+        around = tuple(around)
     gate = tx.template(state.template_id).definition.phase(state.phase)
     named = () if gate is None or gate.gate is None else gate.gate.distinct_from
     earlier = _earlier(tx, state, named) if named and state.id is not None else ()
-    return state._replace(delegations=tuple(around), earlier=earlier, read_at=now)
+    return state._replace(delegations=around, earlier=earlier, read_at=now)
 
 
 def _day(day: str, days: int) -> str:

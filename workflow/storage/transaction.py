@@ -276,9 +276,9 @@ def record(
     event = new_event(state.code, state.seq + 1, state.head_hash, ctx.now, ctx.actor, action, state.phase,
                       full)
     event = append_project_event(tx, state, event, moved)
-    asks = asks_of(definition, phase, state.status, state.team,
-                   {r: t.person for r, t in state.tasks.items()},
-                   {r: a.person for r, a in state.approvals.items()}, action, full, moved, ctx.actor)
+    asks = asks_of(definition, phase, state.status, state.team, {r: t.person for r, t in state.tasks.items()},
+                   {r: a.person for r, a in state.approvals.items()}, action, full, moved, ctx.actor,
+                   state.duties(ctx.now))
     if asks:
         queue(tx, event, asks, ctx.now)
     return event

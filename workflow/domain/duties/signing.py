@@ -16,7 +16,7 @@ act for are one person for both rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple, Protocol
 
 from workflow.domain.duties.delegations import Delegation, acting_for
@@ -175,13 +175,6 @@ def choose(definition: Definition, role: str, actor: str, code: str, at: str,
         raise UsageError(f"{actor} acts for several holders of the {title} role on {code} ({people}); "
                          f"say which with --on-behalf-of")
     return ways[0]
-
-
-def stands_in(actor: str, code: str, at: str, delegations: Iterable[Delegation],
-              is_member: Callable[[str], bool]) -> bool:
-    """Whether ``actor`` acts, at ``at``, for someone on project ``code``'s team (who ``is_member``)."""
-    return any(d.to == actor and is_member(d.person) and d.project in (None, code) and d.in_force(at)
-               for d in delegations)
 
 
 def four_eyes_sentence(definition: Definition, gate: Gate, role: str, other_role: str, other: Signed,
