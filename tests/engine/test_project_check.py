@@ -76,7 +76,7 @@ def test_only_the_remaining_gates_count_with_this_rounds_approvals(db_url: str) 
             engine.complete_task("D-1", role, actor=person)
             engine.approve("D-1", role, actor=person)
         engine.advance("D-1", actor="ana")
-        assert [g.phase for g in engine.check_project("D-1").gates][0] == "production_kickoff"
+        assert engine.check_project("D-1").gates[0].phase == "production_kickoff"
         engine.approve("D-1", "scrum_master", actor="sam")
         engine.unassign("D-1", "tech_creative_leads", "ben", actor="ana")
         engine.assign("D-1", "scrum_master", "ivy", actor="ana")

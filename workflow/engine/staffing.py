@@ -202,10 +202,11 @@ def check_project(store: Store, code: str, *, reader: str | Identity | None = No
         definition = tx.template(state.template_id).definition
         if state.status in CLOSED:
             return StaffingCheck(code, ())
-        members = {p for team in state.team.values() for p in team} | {d.to for d in state.delegations}
+        delegations = tuple(state.delegations)  # read once (a lazy read on the write path)
+        members = {p for team in state.team.values() for p in team} | {d.to for d in delegations}
         named = tuple(sorted({ref for p in definition.phases[definition.phase_position(state.phase):]
                               if p.gate is not None for ref in p.gate.distinct_from}))
-        staffing = Staffing(state.team, people.disabled_among(tx, members), state.delegations,
+        staffing = Staffing(state.team, people.disabled_among(tx, members), delegations,
                             earlier_work(tx, state, named) if named else (), code, state.read_at or utcnow())
         approvals = {role: people_of(signed) for role, signed in state.approvals.items()}
         return check_gates(definition, staffing, start=state.phase, approvals=approvals,
