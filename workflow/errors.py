@@ -119,6 +119,11 @@ class AuditBroken(PhasegateError, exit_code=6, http_status=409, kind="audit_brok
     """Audit verification found an edited, missing, reordered or forked event."""
 
 
+class Unsignable(PhasegateError, exit_code=7, http_status=409, kind="unsignable"):
+    """A remaining gate cannot be signed by the team as staffed (`project check`, `template check --team`):
+    the report names each such gate, why, and the smallest change that fixes it."""
+
+
 class DatabaseProblem(PhasegateError, exit_code=2, http_status=503, kind="unavailable"):
     """The database cannot be used: unreachable, not a database, newer schema, bad URL."""
 
@@ -191,7 +196,7 @@ class DeliverablesChanged(PreconditionFailed):
 KINDS: dict[str, type[PhasegateError]] = {
     cls.kind: cls
     for cls in (RuleRefused, UsageError, NotFound, NotPermitted, Conflict, PreconditionFailed, AuditBroken,
-                DatabaseProblem, Unauthenticated, Throttled, TooLarge, TooSlow, Busy)
+                Unsignable, DatabaseProblem, Unauthenticated, Throttled, TooLarge, TooSlow, Busy)
 }
 
 

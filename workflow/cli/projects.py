@@ -6,8 +6,8 @@ import click
 
 from workflow.cli.app import Session, cli, pass_session
 from workflow.cli.declared import DeclaredGroup
-from workflow.cli.output import emit, emit_json, emit_json_array, emit_lines
-from workflow.cli.params import CODE, REQUEST_ID, VERSION, complete_templates
+from workflow.cli.output import emit, emit_check, emit_json, emit_json_array, emit_lines
+from workflow.cli.params import CODE, REQUEST_ID, VERSION, FilePath, complete_templates
 from workflow.domain.inputs import COUNT_MAX
 from workflow.domain.vocabulary import STATUSES
 from workflow.errors import UsageError
@@ -30,22 +30,39 @@ def project() -> None:
               help="Working days: Monday-Friday less a country's or subdivision's holidays (e.g. GB-ENG).")
 @click.option("--start", "starts_on", metavar="DATE",
               help="The date the project's clock starts (default: now).")
+@click.option("--team", "team_file", type=FilePath(dir_okay=False), metavar="FILE",
+              help="Staff it at once: a YAML mapping of role key to a list of login names (each assigned as "
+                   "`project assign` does); warns of the gates that team cannot sign.")
 @VERSION
 @REQUEST_ID
 @pass_session
 def project_create(s: Session, code: str, template_key: str, name: str | None, client: str | None,
-                   calendar: str | None, starts_on: str | None, version: int | None,
+                   calendar: str | None, starts_on: str | None, team_file: str | None, version: int | None,
                    request_id: str | None) -> None:
     """Create project CODE in the first phase of a template (admins only)."""
+    team = None
+    if team_file is not None:
+        from workflow.domain.staffing.plan import read_team_file
+
+        team = read_team_file(team_file, s.engine.template(template_key, version)[1])
     event = s.engine.create_project(code, template=template_key, actor=s.actor, name=name, client=client,
                                     version=version, request_id=request_id, calendar=calendar,
-                                    starts_on=starts_on)
+                                    starts_on=starts_on, team=team)
 
     def line() -> str:
         tpl = event.data["template"]
         return f"{code} created on {tpl['key']} v{tpl['version']}, in {event.data['phase_title']} (round 1)"
 
-    s.done(event, line)
+    s.done(event, line, s.staffing_warnings(event.chain) if team else None)
+
+
+@project.command("check")
+@CODE
+@pass_session
+def project_check(s: Session, code: str) -> None:
+    """Can every remaining gate of CODE be signed by its team? Each gate: can pass, or why not and the
+    smallest change that fixes it (exit 7 when one cannot)."""
+    emit_check(s.engine.check_project(code, reader=s.actor), s.json)
 
 
 @project.command("list")

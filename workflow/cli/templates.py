@@ -69,6 +69,24 @@ def template_validate(s: Session, file: str) -> None:
         emit(f"{summary(definition)} — valid")
 
 
+@template.command("check")
+@click.argument("file", type=FilePath(dir_okay=False))
+@click.option("--team", "team_file", required=True, type=FilePath(dir_okay=False), metavar="FILE",
+              help="The staffing plan: a YAML mapping of role key to a list of login names.")
+@pass_session
+def template_check(s: Session, file: str, team_file: str) -> None:
+    """Can every gate of the template FILE be signed by the team in --team, before any project exists?
+    Each gate: can pass, or why not and the smallest change that fixes it (exit 7 when one cannot)."""
+    from workflow.cli.output import emit_check
+    from workflow.domain.staffing.gates import Staffing, check_gates
+    from workflow.domain.staffing.plan import read_team_file
+    from workflow.domain.templates.loader import load_file
+
+    definition = load_file(file)
+    team = read_team_file(team_file, definition)
+    emit_check(check_gates(definition, Staffing(team)), s.json)
+
+
 @template.command("publish")
 @click.argument("file", type=FilePath(dir_okay=False))
 @pass_session

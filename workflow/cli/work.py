@@ -65,6 +65,7 @@ SAID: dict[str, Said] = {
     "cancel": lambda s, e, a: f"{a['code']} cancelled: {a['reason']}",
     "set_due": _due,
 }
+STAFFING = ("assign", "unassign")  # their answer warns of the gates the team can no longer sign
 METAVARS = {"day": "DATE"}  # an argument shown under another name than its parameter's
 HELP = {
     "reason": "Why; recorded in the history.",
@@ -86,7 +87,8 @@ def command_of(cmd: Command) -> click.Command:
         keywords = {p.name: given[p.name] for p in cmd.params if not p.positional}
         run_command = getattr(s.engine, cmd.name)
         event = run_command(code, *positional, actor=s.actor, request_id=request_id, **keywords)
-        s.done(event, lambda: said(s, event, {"code": code, **given}))
+        warnings = s.staffing_warnings(code) if cmd.name in STAFFING else None
+        s.done(event, lambda: said(s, event, {"code": code, **given}), warnings)
 
     decorators = [CODE]
     for p in cmd.params:

@@ -11,7 +11,7 @@ The audit trail's methods are in :mod:`workflow.client.audit`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,7 @@ from workflow.errors import UsageError
 
 if TYPE_CHECKING:
     from workflow.domain.insights.report import Insights
+    from workflow.domain.staffing.gates import StaffingCheck
     from workflow.domain.templates.definition import Definition
 
 YAML = "application/x-yaml"
@@ -236,9 +237,12 @@ class RemoteEngine(RemoteAudit, RemoteFiles, ProjectCommands):
     def create_project(self, code: str, *, template: str, actor: Unused = None, name: str | None = None,
                        client: str | None = None, version: int | None = None,
                        request_id: str | None = None, calendar: str | None = None,
-                       starts_on: str | None = None) -> Event:
-        body = {"code": code, "template": template, "name": name, "client": client, "version": version,
-                "calendar": calendar, "starts_on": starts_on}
+                       starts_on: str | None = None,
+                       team: Mapping[str, Sequence[str]] | None = None) -> Event:
+        body: dict[str, Any] = {"code": code, "template": template, "name": name, "client": client,
+                                 "version": version, "calendar": calendar, "starts_on": starts_on}
+        if team:
+            body["team"] = {role: list(people) for role, people in team.items()}
         return self._event("POST", path("projects"), body=body, request_id=request_id)
 
     def _command(self, name: str, given: dict[str, Any]) -> Event:
@@ -299,6 +303,12 @@ class RemoteEngine(RemoteAudit, RemoteFiles, ProjectCommands):
                                   read=lambda doc: (many(ProjectSummary)(doc["projects"]), doc["next"]))
 
         return paging.follow(page, None if after is None else inputs.project_code(after), wanted)
+
+    def check_project(self, code: str, *, reader: Unused = None) -> StaffingCheck:
+        """Can every remaining gate be signed by the team (``GET /projects/{code}/check``)?"""
+        from workflow.domain.staffing.gates import check_from_dict
+
+        return self.http.call("GET", self._project(code, "check"), read=check_from_dict)
 
     def list_projects(self, **filters: Any) -> list[ProjectSummary]:
         return list(self.iter_projects(**filters))

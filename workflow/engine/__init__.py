@@ -1,7 +1,7 @@
 """The Engine: phasegate's Python API, a facade over one module per kind of work.
 
 ============================  ==================================================
-``engine/staffing.py``        creating projects, assigning and unassigning roles
+``engine/staffing.py``        creating projects, assigning and unassigning roles, checking the staff
 ``engine/work.py``            tasks, gate sign-offs, undo, the lead's moves
 ``engine/templates.py``       publishing and reading templates
 ``engine/grants.py``          the first admin, admin and auditor grants
@@ -148,6 +148,7 @@ class Engine(ProjectCommands):
 
     # -- projects -------------------------------------------------------------------------------------
     create_project = _bound(_staffing.create_project)
+    check_project = _bound(_staffing.check_project)
     tick = _bound(_ticking.tick)
     calendar = _bound(_calendar.calendar)
     calendar_entries = _bound(_calendar.entries)

@@ -8,7 +8,7 @@ subclass; the rest is written here once, with the arguments the CLI passes (an E
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from workflow.domain.insights.report import Insights
     from workflow.domain.duties.delegations import Delegation
     from workflow.domain.notify.addresses import Network
+    from workflow.domain.staffing.gates import StaffingCheck
     from workflow.domain.templates.definition import Definition
     from workflow.reports.timeline import ProjectReport, TemplateReport
     from workflow.storage.audit.export import TextSink
@@ -81,8 +82,10 @@ class EngineAPI(ProjectCommands, Protocol):
     # -- projects -------------------------------------------------------------------------------------
     def create_project(self, code: str, *, template: str, actor: str, name: str | None = None,
                        client: str | None = None, version: int | None = None, request_id: str | None = None,
-                       calendar: str | None = None, starts_on: str | None = None) -> Event: ...
+                       calendar: str | None = None, starts_on: str | None = None,
+                       team: Mapping[str, Sequence[str]] | None = None) -> Event: ...
     def tick(self, *, now: str | None = None) -> r.TickReport: ...
+    def check_project(self, code: str, *, reader: str | None = None) -> StaffingCheck: ...
     def calendar(self, person: str, *, reader: str) -> str: ...
 
     # -- reading --------------------------------------------------------------------------------------

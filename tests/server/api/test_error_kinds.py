@@ -18,7 +18,7 @@ def test_every_kind_an_error_class_names_is_documented_under_its_status() -> Non
 
 
 def test_a_status_lists_the_kinds_of_every_class_answered_with_it() -> None:
-    assert errors.kinds_answered_with(409) == ["refused", "conflict", "audit_broken"]
+    assert errors.kinds_answered_with(409) == ["refused", "conflict", "audit_broken", "unsignable"]
     assert errors.kinds_answered_with(400) == ["bad_input"]  # BadRequest: a 400 of the bad_input kind
     assert errors.kinds_answered_with(418) == []
 

@@ -40,6 +40,7 @@ PAGES = [
     ("project", "ana", project_url(CODE)),
     ("project-past", "ana", project_url(CODE) + "?at=2020-01-01T00:00:00"),
     ("project-completed", "ana", project_url("ACME-3")),
+    ("project-unsignable", "ana", project_url("ACME-6")),  # its box: gates this team cannot sign
     ("templates", "root", "/templates"),
     ("template", "root", "/templates/large-agency"),
     ("audit", "dee", "/audit?action=approve"),
@@ -73,6 +74,9 @@ def a_busy_agency(site: Site) -> None:
         e.hold("ACME-2", reason="the client is re-scoping", actor="ana")
         e.cancel("ACME-4", reason="budget moved to next year", actor="ana")
         e.create_token(actor="ana", name="laptop")
+        e.create_project("ACME-6", template="large-agency", actor="root", name="Short-staffed", client="Acme Corp",
+                         team={"integrated_producer": ["ana"], "head_of_technology": ["ben"],
+                               "project_manager": ["ben"]})
 
 
 def finish_phase(e: Any, code: str, *, reject_first: bool = False) -> None:

@@ -32,6 +32,10 @@ class EventOut(BaseModel):
     data: dict[str, Any]
     prev_hash: str
     hash: str
+    warnings: list[str] | None = Field(
+        default=None, description="a staffing change's (create with a team, assign, unassign): each "
+        "remaining gate the team can no longer sign, why, and the smallest fix (GET /projects/{code}/check); "
+        "a warning, not a refusal: the change is made")
 
 
 class ErrorDetail(BaseModel):

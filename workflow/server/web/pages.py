@@ -142,6 +142,8 @@ def project_page(request: Request, code: str, *, at: str | None = None, action: 
     titles = {r.key: r.title for r in definition.roles}
     offered = offer(current, me.person, moves)
     choices = engine.assignable(most=PICKER_MOST) if offered.any("assign") else []
+    # Who can change the team sees the gates it cannot sign (the others could not act on it).
+    staffing = engine.check_project(code, reader=me) if at is None and offered.any("assign") else None
     files, seen = shown_deliverables(engine, current, me) if at is None else ([], None)
     return page(request, "project.html", status=_status(error), error=error, st=current,
                 offer=offered, commands=COMMANDS, titles=titles,
@@ -153,7 +155,7 @@ def project_page(request: Request, code: str, *, at: str | None = None, action: 
                 history_actions=HISTORY_ACTIONS,
                 describe=partial(describe, day=when, phases={p.key: p.title for p in definition.phases},
                                  roles=titles),
-                timeline=_timeline(engine, code, me), at=at or "", files=files, seen=seen)
+                timeline=_timeline(engine, code, me), at=at or "", files=files, seen=seen, staffing=staffing)
 
 
 def _timeline(engine: Any, code: str, me: Identity) -> Markup:
