@@ -16,7 +16,7 @@ import re
 from workflow.errors import NotFound
 
 SUFFIX = "-client"
-CLIENT_ROLE = "  client: {title: Client, external: true, description: The client's signer, by e-mail}"
+CLIENT_ROLE = "  client: {title: Client, external: true, description: The client's signer (an e-mailed link)}"
 CLIENT_GATES = ("sow_estimate", "production_review_qa")  # the phases whose gate the client signs
 _PHASE = re.compile(r"  - key: ([a-z0-9_]+)\s*$")
 _APPROVERS = re.compile(r"(\s+approvers: \[[^\]]*)\]\s*$")
