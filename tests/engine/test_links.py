@@ -175,7 +175,7 @@ def test_codes_and_wrong_tries_are_bounded_per_link_and_per_address(engine: Engi
     assert len(payloads(engine, "code")) == 5
     # wrong codes: 10 an hour for an address, whatever the codes (5 a code)
     _other, other_secret = invited(engine, role="other_client")
-    wrong_tries = 0
+    wrong_tries, code = 0, ""
     for link in (secret, other_secret):
         engine.store.write(lambda tx: tx.core(sqlalchemy.text("DELETE FROM sign_in_failures "
                                                               "WHERE key LIKE 'link-codes%'")))
