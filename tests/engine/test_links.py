@@ -283,3 +283,11 @@ def test_a_dead_invitation_email_is_not_retried_without_its_secret(engine: Engin
     assert (payload, status) == (None, "dead")
     with pytest.raises(RuleRefused, match="does not keep"):
         engine.retry_notification(row_id, actor="ana")
+
+
+def test_the_page_offers_no_unassign_for_an_outside_signer(engine: Engine, tmp_path: Path) -> None:
+    client_project(engine, tmp_path)
+    invited(engine)
+    _status, moves = engine.status_and_moves("C-1", reader="pat")
+    assert {m.person for m in moves if m.command == "unassign"} == {"tim"}  # pat: the only lead
+    assert not any(m.command == "assign" and m.role == "client" for m in moves)
