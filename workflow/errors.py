@@ -128,7 +128,8 @@ class Unauthenticated(PhasegateError, exit_code=4, http_status=401, kind="unauth
 
 
 class Throttled(PhasegateError, exit_code=4, http_status=429, kind="throttled"):
-    """Too many failed sign-ins for this name or address: wait before trying again."""
+    """Too many failed sign-ins for this name or address, or too many codes asked or mistyped for a
+    signing link: wait before trying again."""
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
