@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from support.cli_runs import cli_runner, cli_session
+from support.cli_runs import cli_session
 from support.links import BUYER, client_project, payloads
 
 from workflow import Engine
@@ -39,8 +39,11 @@ def test_invite_list_and_revoke(db_url: str, transport: str, tmp_path: Path) -> 
         assert revoked.exit_code == 0, revoked.output
         assert f"revoked ({BUYER} left the Client role)" in revoked.output
         assert run("invite", "revoke", "C-1", "inv_nope", actor="pat").exit_code == 3
-    listed = cli_runner(db_url)("invite", "list", "C-1", actor="pat")
-    assert listed.exit_code == 0, listed.output
+        listed = run("invite", "list", "C-1", actor="pat")
+        assert listed.exit_code == 0, listed.output
+        as_data = run("invite", "list", "C-1", actor="tim", as_json=True)  # the team reads them
+        assert [i["state"] for i in json.loads(as_data.output)] == ["revoked", "revoked"]
+        assert run("invite", "list", "C-1", actor="nobody").exit_code == 4
     lines = listed.output.splitlines()
     assert lines[0].split() == ["ID", "ROLE", "E-MAIL", "NAME", "STATE", "INVITED", "EXPIRES"]
     assert len(lines) == 3 and all(" revoked " in line for line in lines[1:])

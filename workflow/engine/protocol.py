@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from workflow.domain.audit.checkpoint import Checkpoint
     from workflow.domain.audit.events import Event
     from workflow.domain.deliverables import DeliverableVersion, FilesReport, Proof
+    from workflow.domain.links.view import Invitation
     from workflow.domain.notify.addresses import Network
     from workflow.domain.templates.definition import Definition
     from workflow.reports.timeline import ProjectReport, TemplateReport
@@ -98,6 +99,8 @@ class EngineAPI(ProjectCommands, Protocol):
                reader: str | None = None, raw: bool = False) -> int: ...
     def report(self, code: str, *, reader: str | None = None) -> ProjectReport: ...
     def template_report(self, key: str, *, reader: str | None = None) -> TemplateReport: ...
+
+    def invitations(self, code: str, *, reader: str | None = None) -> list[Invitation]: ...
 
     # -- deliverables (engine/deliverables/; over HTTP workflow/client/files.py) ------------------------
     def add_deliverable(self, code: str, key: str, source: str | BinaryIO | None = None, *, actor: str,

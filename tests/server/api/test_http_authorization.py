@@ -171,6 +171,7 @@ ROWS = [
     row("POST", "/projects/K/invitations", {"admin", "lead"}, json={"role": "client", "email": "b@acme.example"},
         cli="invite new"),
     row("DELETE", "/projects/K/invitations/{invitation}", {"admin", "lead"}, cli="invite revoke"),
+    row("GET", "/projects/K/invitations", READERS),
 ]
 
 

@@ -7,11 +7,21 @@ project's last event the caller saw.
 
 from fastapi import APIRouter
 
-from workflow.server.api import audit, deliverables, me, notify, people, projects, schedule, templates
+from workflow.server.api import (
+    audit,
+    deliverables,
+    invitations,
+    me,
+    notify,
+    people,
+    projects,
+    schedule,
+    templates,
+)
 from workflow.server.api.common import ERRORS
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
-for module in (me, people, templates, projects, deliverables, schedule, notify, audit):
+for module in (me, people, templates, projects, invitations, deliverables, schedule, notify, audit):
     router.include_router(module.router)
 
 #: Each router's tag and what its operations are for (the OpenAPI document's tags, in this order).
