@@ -138,11 +138,20 @@ class Unauthenticated(PhasegateError, exit_code=4, http_status=401, kind="unauth
 
 
 class Throttled(PhasegateError, exit_code=4, http_status=429, kind="throttled"):
-    """Too many failed sign-ins for this name or address: wait before trying again."""
+    """Too many failed sign-ins for this name or address, or too many codes asked or mistyped for a
+    signing link: wait before trying again."""
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class LinkUnusable(PhasegateError, exit_code=4, http_status=410, kind="link_unusable"):
+    """A signing link (issue 24) that is unknown, expired, revoked or already used for a decision: one
+    answer for all, which says nothing of the project."""
+
+    def __init__(self, message: str = "this link can no longer be used") -> None:
+        super().__init__(message)
 
 
 class BadRequest(UsageError, http_status=400):
@@ -196,7 +205,8 @@ class DeliverablesChanged(PreconditionFailed):
 KINDS: dict[str, type[PhasegateError]] = {
     cls.kind: cls
     for cls in (RuleRefused, UsageError, NotFound, NotPermitted, Conflict, PreconditionFailed, AuditBroken,
-                Unsignable, DatabaseProblem, Unauthenticated, Throttled, TooLarge, TooSlow, Busy)
+                Unsignable, DatabaseProblem, Unauthenticated, Throttled, TooLarge, TooSlow, Busy,
+                LinkUnusable)
 }
 
 

@@ -64,6 +64,12 @@ SAID: dict[str, Said] = {
     "resume": lambda s, e, a: f"{a['code']} resumed in {e.data['phase_title']} (round {e.data['round']})",
     "cancel": lambda s, e, a: f"{a['code']} cancelled: {a['reason']}",
     "set_due": _due,
+    "invite": lambda s, e, a: (f"{a['code']}: {e.data['email']} invited as {e.data['role_title']} "
+                               f"(invitation {e.data['invitation']}, until {e.data['expires_at'][:10]}); the "
+                               f"link goes to that address by e-mail"),
+    "revoke_invite": lambda s, e, a: (f"{a['code']}: invitation {a['invitation']} revoked ({e.data['email']}"
+                                      + (f" left the {e.data['role_title']} role" if e.data["left"] else "")
+                                      + ")"),
 }
 STAFFING = ("assign", "unassign")  # their answer warns of the gates the team can no longer sign
 METAVARS = {"day": "DATE"}  # an argument shown under another name than its parameter's
@@ -71,6 +77,9 @@ HELP = {
     "reason": "Why; recorded in the history.",
     "note": "A note recorded with the task (shown in the history).",
     "comment": "A comment recorded with the approval (shown in the history).",
+    "email": "The outside signer's e-mail address (one plain address): the link and its codes go there.",
+    "name": "The outside signer's name, shown with the invitation.",
+    "expires": "How long the link lasts, in days: 14d by default, at most 90d.",
     "deliverables": "The deliverables you approve, as KEY=SHA256 pairs (space- or comma-separated): "
                     "refused (exit 5) if a newer version came in since.",
     "on_behalf_of": "A delegate: the person you act for, where several delegated this role to you.",

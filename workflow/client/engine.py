@@ -27,6 +27,7 @@ from workflow.domain.audit.events import Event, event_from_dict
 from workflow.domain.commands import COMMANDS, ProjectCommands
 from workflow.domain.duties.delegations import Delegation
 from workflow.domain.duties.delegations import from_dict as delegation_from_dict
+from workflow.domain.links.view import Invitation
 from workflow.domain.results import (
     Notice,
     NotifySettings,
@@ -336,6 +337,11 @@ class RemoteEngine(RemoteAudit, RemoteFiles, ProjectCommands):
 
     def history(self, code: str, **filters: Any) -> list[Event]:
         return list(self.iter_history(code, **filters))
+
+    def invitations(self, code: str, *, reader: Any = None) -> list[Invitation]:
+        """The project's invitations of outside signers (issue 24), oldest first."""
+        return self.http.call("GET", self._project(code, "invitations"),
+                              read=lambda doc: many(Invitation)(doc["invitations"]))
 
 
 def _grants(held: dict[str, Any]) -> dict[str, list[str]]:

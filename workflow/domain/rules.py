@@ -10,7 +10,7 @@ but the rule itself lives here.
 from __future__ import annotations
 
 from collections.abc import Set
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from workflow.domain import deliverables, inputs
 from workflow.domain.duties import signing
@@ -32,6 +32,7 @@ class Context(NamedTuple):
     privileges: frozenset[str]
     now: str
     auth: Auth = ASSERTED  # how the actor was authenticated, recorded in the event
+    evidence: dict[str, Any] | None = None  # what else the event records of how (a signing link's proof)
 
     @property
     def definition(self) -> Definition:
@@ -373,11 +374,16 @@ def may_assign(ctx: Context, role: str) -> None:
     """Someone may be given ``role`` (whoever it is: the body refuses a person who holds it already)."""
     require_assigner(ctx)
     require_role(ctx, role)
+    if ctx.definition.is_external(role):
+        raise RuleRefused(f"the {ctx.role_title(role)} role is external: invite its signer by e-mail "
+                          f"(`phasegate invite {ctx.code} {role} --email ADDRESS`); no account holds it")
 
 
 def may_unassign(ctx: Context, role: str, person: str) -> None:
     require_assigner(ctx)
     require_role(ctx, role)
+    if ctx.definition.is_external(role):
+        raise RuleRefused(f"the {ctx.role_title(role)} is an outside signer: revoke their invitation instead")
     if not ctx.state.holds(role, person):
         raise NotFound(f"{person} does not hold the {ctx.role_title(role)} role on {ctx.code}")
     require_lead_kept(ctx, role, person)
@@ -389,3 +395,6 @@ def may_set_due(ctx: Context) -> str:
     if ctx.state.status in CLOSED:
         raise RuleRefused(f"project {ctx.code} is {ctx.state.status}; its due dates are history")
     return lead
+
+# Outside signers' invitations (issue 24): their rules live in domain/links, found here like every rule.
+from workflow.domain.links.invites import may_invite, may_revoke_invite  # noqa: E402, F401

@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from workflow.domain.audit.checkpoint import Checkpoint
     from workflow.domain.audit.events import Event
     from workflow.domain.deliverables import DeliverableVersion, FilesReport, Proof
-    from workflow.domain.insights.report import Insights
     from workflow.domain.duties.delegations import Delegation
+    from workflow.domain.insights.report import Insights
+    from workflow.domain.links.view import Invitation
     from workflow.domain.notify.addresses import Network
     from workflow.domain.staffing.gates import StaffingCheck
     from workflow.domain.templates.definition import Definition
@@ -112,6 +113,8 @@ class EngineAPI(ProjectCommands, Protocol):
                reader: str | None = None, raw: bool = False) -> int: ...
     def report(self, code: str, *, reader: str | None = None) -> ProjectReport: ...
     def template_report(self, key: str, *, reader: str | None = None) -> TemplateReport: ...
+
+    def invitations(self, code: str, *, reader: str | None = None) -> list[Invitation]: ...
 
     # -- deliverables (engine/deliverables/; over HTTP workflow/client/files.py) ------------------------
     def add_deliverable(self, code: str, key: str, source: str | BinaryIO | None = None, *, actor: str,

@@ -284,6 +284,8 @@ outbox = Table(
     Column("last_error", Text),
     Column("created_at", TIME, nullable=False),
     Column("delivered_at", TIME),
+    # A secret the e-mail carries (an invitation's link, a one-time code): cleared once delivered or dead.
+    Column("payload", String(200)),
     CheckConstraint("status IN ('pending', 'delivered', 'dead')", name="status"),
     Index("ix_outbox_status", "status", "next_attempt_at"),
 )
@@ -382,7 +384,9 @@ delegations = Table(
     Index("ix_delegations_person", "person", "until"),
 )
 
-# Insights (issue 25): their tables are declared in storage/insights/schema.py, on this metadata.
+# Insights (issue 25) and invitations (issue 24): declared in storage/insights/schema.py and
+# storage/links/schema.py, on this metadata.
 from workflow.storage.insights.schema import insight_projects as insight_projects  # noqa: E402
 from workflow.storage.insights.schema import insight_signatures as insight_signatures  # noqa: E402
 from workflow.storage.insights.schema import insight_visits as insight_visits  # noqa: E402
+from workflow.storage.links.schema import invitations as invitations  # noqa: E402

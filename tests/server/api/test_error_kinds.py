@@ -6,12 +6,12 @@ from __future__ import annotations
 from support.docs_reference import page
 
 from workflow import errors
-from workflow.server.api.common import ERRORS, MOVED_ON, THROTTLED
+from workflow.server.api.common import ERRORS, GONE, MOVED_ON, THROTTLED
 from workflow.server.errors import _KINDS as FRAMEWORK_KINDS
 
 
 def test_every_kind_an_error_class_names_is_documented_under_its_status() -> None:
-    documented = {**ERRORS, **MOVED_ON, **THROTTLED}
+    documented = {**ERRORS, **MOVED_ON, **THROTTLED, **GONE}
     for kind, cls in errors.KINDS.items():
         assert cls.http_status in documented, kind
         assert kind in documented[cls.http_status]["description"], kind

@@ -1,7 +1,7 @@
 """Delegations (issue 26): someone away hands their roles to another for a while, on the record.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07 19:00:00
 
 A new table ``delegations`` (each made by a ``delegate`` event on the system chain, ended early by
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -11,6 +11,7 @@ from workflow.server.api import (
     audit,
     deliverables,
     insights,
+    invitations,
     me,
     notify,
     people,
@@ -21,7 +22,7 @@ from workflow.server.api import (
 from workflow.server.api.common import ERRORS
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
-for module in (me, people, templates, projects, deliverables, insights, schedule, notify, audit):
+for module in (me, people, templates, projects, invitations, deliverables, insights, schedule, notify, audit):
     router.include_router(module.router)
 
 #: Each router's tag and what its operations are for (the OpenAPI document's tags, in this order).
