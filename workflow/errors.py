@@ -135,6 +135,14 @@ class Throttled(PhasegateError, exit_code=4, http_status=429, kind="throttled"):
         self.retry_after = retry_after
 
 
+class LinkUnusable(PhasegateError, exit_code=4, http_status=410, kind="link_unusable"):
+    """A signing link (issue 24) that is unknown, expired, revoked or already used for a decision: one
+    answer for all, which says nothing of the project."""
+
+    def __init__(self, message: str = "this link can no longer be used") -> None:
+        super().__init__(message)
+
+
 class BadRequest(UsageError, http_status=400):
     """The request itself is malformed in a way no field's value explains (a header that must come
     once came twice): answered 400, with the kind of any bad input."""
@@ -186,7 +194,7 @@ class DeliverablesChanged(PreconditionFailed):
 KINDS: dict[str, type[PhasegateError]] = {
     cls.kind: cls
     for cls in (RuleRefused, UsageError, NotFound, NotPermitted, Conflict, PreconditionFailed, AuditBroken,
-                DatabaseProblem, Unauthenticated, Throttled, TooLarge, TooSlow, Busy)
+                DatabaseProblem, Unauthenticated, Throttled, TooLarge, TooSlow, Busy, LinkUnusable)
 }
 
 

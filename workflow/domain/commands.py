@@ -74,6 +74,12 @@ Note = Annotated[str | None, Arg(TEXT_MAX, "a note", "Note", checked=_text("the 
 # The deliverables an approval was given on (sign what you saw): KEY=SHA256 pairs, or a mapping.
 Seen = Annotated[str | dict[str, str] | None, Arg(DIGESTS_MAX, "the deliverables' digests",
                                                   format="KEY=SHA256 KEY=SHA256", checked=digests)]
+# An invitation (issue 24): the address the link goes to (checked by the engine: one plain address), the
+# signer's name, how long the link lasts ("14d"), the invitation's id.
+Email = Annotated[str, Arg(200, "the e-mail address", "E-mail", format="buyer@acme.example")]
+Name = Annotated[str | None, Arg(200, "the signer's name", "Name", checked=_text("the name"))]
+Expires = Annotated[str | None, Arg(8, "how long the link lasts", "Expires in", format="14d")]
+Invitation = Annotated[str, Arg(32, "the invitation's id")]
 Actor = str | Identity | None  # who acts (the Engine needs it; a client never sends it: its token acts)
 
 RUN = ("actor", "request_id", "expected_seq")  # how a command runs: every command takes them
@@ -302,6 +308,25 @@ class ProjectCommands(Protocol):
         """Set or move the due date of PHASE of project CODE, the current phase or one to come, to DATE:
         YYYY-MM-DD."""
         return self._command("set_due", locals())
+
+
+    # -- outside signers (issue 24: workflow/engine/links/) ---------------------------------------------
+
+    @command("POST", "/projects/{code}/invitations", action="invite", cli="invite new",
+             who="admins or the project's lead", rule="may_invite")
+    def invite(self, code: str, role: Role, *, email: Email, name: Name = None, expires: Expires = None,
+               actor: Actor = None, request_id: str | None = None, expected_seq: int | None = None) -> Event:
+        """Invite the outside signer at EMAIL to the external ROLE of CODE: a link, e-mailed, that lasts 14
+        days (--expires, at most 90d); inviting the same address to the role again revokes its old link."""
+        return self._command("invite", locals())
+
+    @command("DELETE", "/projects/{code}/invitations/{invitation}", action="invite.revoke",
+             cli="invite revoke", who="admins or the project's lead", rule="may_revoke_invite")
+    def revoke_invite(self, code: str, invitation: Invitation, *, actor: Actor = None,
+                      request_id: str | None = None, expected_seq: int | None = None) -> Event:
+        """Revoke invitation INVITATION of CODE: its link is dead and its signer leaves the role (their
+        approval of the current round goes with it)."""
+        return self._command("revoke_invite", locals())
 
 
 # -- what a person may do now -----------------------------------------------------------------------

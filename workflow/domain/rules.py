@@ -10,7 +10,7 @@ but the rule itself lives here.
 from __future__ import annotations
 
 from collections.abc import Set
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from workflow.domain import deliverables, inputs
 from workflow.domain.state import ProjectState, Signature, TaskDone
@@ -30,6 +30,7 @@ class Context(NamedTuple):
     privileges: frozenset[str]
     now: str
     auth: Auth = ASSERTED  # how the actor was authenticated, recorded in the event
+    evidence: dict[str, Any] | None = None  # what else the event records of how (a signing link's proof)
 
     @property
     def definition(self) -> Definition:
@@ -356,6 +357,25 @@ def may_assign(ctx: Context, role: str) -> None:
     """Someone may be given ``role`` (whoever it is: the body refuses a person who holds it already)."""
     require_assigner(ctx)
     require_role(ctx, role)
+    if ctx.definition.is_external(role):
+        raise RuleRefused(f"the {ctx.role_title(role)} role is external: invite its signer by e-mail "
+                          f"(`phasegate invite {ctx.code} {role} --email ADDRESS`); no account holds it")
+
+
+def may_invite(ctx: Context, role: str) -> str | None:
+    """The lead or an admin invites an outside signer to an external role of an open project; the
+    authority it is recorded under (the lead role, or None for an admin)."""
+    require_assigner(ctx)
+    require_role(ctx, role)
+    if not ctx.definition.is_external(role):
+        raise RuleRefused(f"the {ctx.role_title(role)} role of {ctx.code} is not external: only a role the "
+                          f"template marks `external: true` is given through an e-mailed link")
+    return ctx.definition.lead if ctx.holds(ctx.definition.lead) else None
+
+
+def may_revoke_invite(ctx: Context, invitation: str | None = None) -> str | None:
+    require_assigner(ctx)
+    return ctx.definition.lead if ctx.holds(ctx.definition.lead) else None
 
 
 def may_unassign(ctx: Context, role: str, person: str) -> None:

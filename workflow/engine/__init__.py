@@ -15,6 +15,7 @@
 ``engine/board.py``           the board, streamed in pages
 ``engine/audit.py``           verify, checkpoints, export, reports
 ``engine/deliverables/``      versions of a phase's documents, their bytes, the proof from a file
+``engine/links/``             outside signers: invitations, the signing link, its code and decision
 ``engine/running.py``         how every project command runs (lock, rules, event)
 ``engine/commands.py``        each project command's body, by name (``@implements``)
 ``engine/moves.py``           a project's status with the moves a person may make
@@ -56,6 +57,8 @@ from workflow.engine import work as _work  # noqa: F401 (its commands' bodies re
 from workflow.engine.deliverables import add as _deliverables_add
 from workflow.engine.deliverables import proof as _proof
 from workflow.engine.deliverables import read as _deliverables
+from workflow.engine.links import invite as _invite
+from workflow.engine.links import signing as _signing
 from workflow.engine.people import accounts as _people
 from workflow.engine.people import guesses as _guesses
 from workflow.engine.people import signin as _signin
@@ -156,6 +159,13 @@ class Engine(ProjectCommands):
     open_deliverable = _bound(_deliverables.open_deliverable)
     prove = _bound(_proof.prove)
     verify_deliverables = _bound(_proof.verify_deliverables)
+
+    # -- outside signers (engine/links/: issue 24); invite and revoke_invite are project commands --------
+    invitations = _bound(_invite.invitations)
+    link = _bound(_signing.link)
+    link_send_code = _bound(_signing.link_send_code)
+    link_decide = _bound(_signing.link_decide)
+    link_file = _bound(_signing.link_file)
 
     # -- notifications (delivering them: workflow/delivery) -------------------------------------------
     add_webhook = _bound(_notifications.add_webhook)

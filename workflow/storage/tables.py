@@ -279,6 +279,8 @@ outbox = Table(
     Column("last_error", Text),
     Column("created_at", TIME, nullable=False),
     Column("delivered_at", TIME),
+    # A secret the e-mail carries (an invitation's link, a one-time code): cleared once delivered or dead.
+    Column("payload", String(200)),
     CheckConstraint("status IN ('pending', 'delivered', 'dead')", name="status"),
     Index("ix_outbox_status", "status", "next_attempt_at"),
 )
@@ -353,4 +355,29 @@ blob_chunks = Table(
     Column("sha256", HASH, ForeignKey("blobs.sha256"), primary_key=True),
     Column("n", Integer, primary_key=True),  # 0, 1, …
     Column("data", LargeBinary, nullable=False),
+)
+
+# Invitations of outside signers to an external role (issue 24): the link's secret only as its sha256, its
+# one-time code (also hashed) with its expiry and wrong tries; ``used_seq``: the decision that used it.
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("role", KEY, nullable=False),
+    Column("email", String(200), nullable=False),
+    Column("name", String(200)),
+    Column("secret_hash", HASH, nullable=False),
+    Column("created_at", TIME, nullable=False),
+    Column("created_by", PERSON, nullable=False),
+    Column("expires_at", TIME, nullable=False),
+    Column("seq", Integer, nullable=False),  # the invite event
+    Column("revoked_at", TIME),
+    Column("used_seq", Integer),
+    Column("code_hash", HASH),
+    Column("code_delivery", Integer),  # the outbox row that e-mails the code
+    Column("code_expires_at", TIME),
+    Column("code_tries", Integer, nullable=False),  # wrong entries of the current code
+    UniqueConstraint("secret_hash", name="uq_invitations_secret_hash"),
+    Index("ix_invitations_project_id", "project_id", "role"),
 )

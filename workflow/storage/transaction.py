@@ -258,9 +258,9 @@ def record(
     phase = ctx.phase  # looked up once: the record, the schedule and the asks all need it
     moved = dict(moved or {})
     definition = ctx.tpl.definition
+    # (evidence: how an external signer proved who they are, workflow/engine/links/)
     full: dict[str, Any] = {"template": ctx.tpl.ref, "phase_title": phase.title, "round": state.round,
-                            **data}
-    full["auth"] = ctx.auth
+                            **data, "auth": ctx.auth, **(ctx.evidence or {})}
     if authority is not None:
         full["role"] = authority
         full["role_title"] = ctx.role_title(authority)

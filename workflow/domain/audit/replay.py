@@ -181,6 +181,16 @@ class Replay:
         self.assignments.pop((d["role"], d["person"]), None)
         self._void(e, d)
 
+    def _invite(self, e: Recorded, d: dict[str, Any]) -> None:
+        """An outside signer invited (issue 24): they join the role, unless they hold it already."""
+        if d["joined"]:
+            self._assign(e, d)
+
+    def _invite_revoke(self, e: Recorded, d: dict[str, Any]) -> None:
+        """An invitation revoked: its signer leaves the role (with their approval of the round)."""
+        if d["left"]:
+            self._unassign(e, d)
+
     def _void(self, e: Recorded, d: dict[str, Any]) -> None:
         """Remove the current round's tasks and approvals the event says it voids."""
         voided = d.get("voided") or {}
@@ -278,6 +288,8 @@ _STEPS: dict[str, Callable[[Replay, Recorded, dict[str, Any]], None]] = {
     "withdraw": Replay._void,
     "task.reopen": Replay._void,
     "deliverable.add": Replay._deliverable,
+    "invite": Replay._invite,
+    "invite.revoke": Replay._invite_revoke,
     "due": Replay._due,
     # tick's notices: on the record, each with its timers rows
     "remind": Replay._notice,

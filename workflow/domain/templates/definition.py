@@ -22,6 +22,7 @@ class Role:
     key: str
     title: str
     description: str | None = None
+    external: bool = False  # an outside signer (the client): invited by e-mail, never given to an account
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,10 @@ class Definition:
                 return r
         return None
 
+    def is_external(self, key: str) -> bool:
+        r = self.role(key)
+        return r is not None and r.external
+
     def role_title(self, key: str) -> str:
         r = self.role(key)
         return r.title if r else key
@@ -137,7 +142,8 @@ def definition_to_dict(definition: Definition) -> dict[str, Any]:
         "title": definition.title,
         "description": definition.description,
         "lead": definition.lead,
-        "roles": [[r.key, r.title, r.description] for r in definition.roles],
+        # an external role's entry has a fourth item (stored definitions from before have three)
+        "roles": [[r.key, r.title, r.description, *([True] if r.external else [])] for r in definition.roles],
         "phases": [
             {
                 "key": p.key,
@@ -198,7 +204,7 @@ def definition_from_dict(data: dict[str, Any]) -> Definition:
     return Definition(
         key=data["key"],
         title=data["title"],
-        roles=tuple(Role(k, t, d) for k, t, d in data["roles"]),
+        roles=tuple(Role(*r) for r in data["roles"]),
         lead=data["lead"],
         phases=tuple(phases),
         description=data["description"],

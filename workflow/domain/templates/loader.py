@@ -83,6 +83,7 @@ class _Builder(ShapeChecker):
 
     def __init__(self, source: str) -> None:
         super().__init__(source)
+        self.lead_node: Node | None = None
         self.role_keys: list[str] = []  # every key written under roles, valid or not
         self.phase_keys: list[str] = []  # every phase key written, valid or not
         # References checked once every role and phase is known: (value, node, sentence start, ...).
@@ -111,6 +112,8 @@ class _Builder(ShapeChecker):
     # -- converters of references
 
     def role_ref(self, key: Node, node: Node, what: str) -> Any:
+        if isinstance(key, ScalarNode) and key.value == "lead":
+            self.lead_node = node  # an external role cannot lead (checked once the roles are known)
         if not isinstance(node, ScalarNode):
             self.add(node, f"{what} must be {schema.KINDS['role_ref']}, not {kind_of(node)}")
             return INVALID
@@ -164,7 +167,8 @@ class _Builder(ShapeChecker):
             if valid_key is INVALID or values is None or INVALID in values.values():
                 ok = False
                 continue
-            roles.append(Role(key=valid_key, title=values["title"], description=values["description"]))
+            roles.append(Role(key=valid_key, title=values["title"], description=values["description"],
+                              external=values["external"]))
         return tuple(roles) if ok else INVALID
 
     def phases(self, key: Node, node: Node) -> Any:
@@ -338,6 +342,11 @@ class _Builder(ShapeChecker):
         if self.problems or values is None:
             raise DefinitionError(in_order(self.problems))
         roles: tuple[Role, ...] = values["roles"]
+        lead = next((r for r in roles if r.key == values["lead"]), None)
+        if lead is not None and lead.external:
+            self.add(self.lead_node, f"the lead role {quote(lead.key)} is external: an outside signer "
+                     "(external: true) can approve and do tasks, but cannot lead a project")
+            raise DefinitionError(in_order(self.problems))
         order = {role.key: i for i, role in enumerate(roles)}
         phases = []
         for p in values["phases"]:

@@ -93,6 +93,7 @@ LEVELS: dict[str, dict[str, Field]] = {
     "role": {
         "title": Field("title", required=True),
         "description": Field("description"),
+        "external": Field("boolean", default=False),  # an outside signer (issue 24): invited, never the lead
     },
     "phase": {
         "key": Field("phase_key", required=True),
