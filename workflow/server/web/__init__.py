@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from workflow.server.web import actions, deliverables, pages, settings
+from workflow.server.web import actions, deliverables, link, pages, settings
 
 STATIC = Path(__file__).parent / "static"
 router = APIRouter(include_in_schema=False)
@@ -18,3 +18,4 @@ router.include_router(pages.router)
 router.include_router(actions.router)
 router.include_router(deliverables.router)
 router.include_router(settings.router)
+router.include_router(link.router)
