@@ -277,7 +277,7 @@ def test_unknown_key_in_a_gate_suggests_the_close_one() -> None:
 def test_unknown_key_in_a_role_is_refused() -> None:
     problem = only_problem(VALID.replace("team: {title: Team}", "team: {title: Team, colour: red}"))
     assert problem.line == 5
-    assert "role 'team' has an unknown key 'colour' (allowed: title, description)" in problem.message
+    assert "role 'team' has an unknown key 'colour' (allowed: title, description, external)" in problem.message
 
 
 def test_unknown_key_in_a_phase_is_refused() -> None:

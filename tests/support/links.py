@@ -41,9 +41,10 @@ phases:
 BUYER = "buyer@acme.example"
 
 
-def client_project(engine: Engine, tmp_path: Path, code: str = "C-1") -> dict[str, Any]:
+def client_project(engine: Engine, tmp_path: Path, code: str = "C-1", *, init: bool = True) -> dict[str, Any]:
     """A project on CLIENT_SOW (ana: admin; pat: the producer, lead; tim: tech), its SOW uploaded."""
-    engine.init(admin="ana")
+    if init:
+        engine.init(admin="ana")
     engine.add_user("pat", actor="ana", email="pat@agency.example")
     engine.add_user("tim", actor="ana", email="tim@agency.example")
     engine.publish_template(CLIENT_SOW, actor="ana")

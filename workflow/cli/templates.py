@@ -73,10 +73,17 @@ def template_validate(s: Session, file: str) -> None:
 @click.argument("file", type=FilePath(dir_okay=False))
 @pass_session
 def template_publish(s: Session, file: str) -> None:
-    """Publish FILE as a new version of its template (identical text publishes nothing)."""
+    """Publish FILE as a new version of its template (identical text publishes nothing). FILE may be
+    a built-in's client variant instead (digital-agency-client, large-agency-client, team-based-client:
+    the built-in with an external client approving SOW & Estimate and Production Review QA)."""
     from pathlib import Path
 
-    info, published = s.engine.publish_template(Path(file), actor=s.actor)
+    from workflow.domain.templates.variants import SUFFIX, variant_source
+
+    if file.endswith(SUFFIX) and not os.path.exists(file):
+        info, published = s.engine.publish_template(variant_source(file), actor=s.actor, name=file)
+    else:
+        info, published = s.engine.publish_template(Path(file), actor=s.actor)
     if s.json:
         emit_json({**info.to_dict(), "published": published})
     elif published:

@@ -64,12 +64,21 @@ SAID: dict[str, Said] = {
     "resume": lambda s, e, a: f"{a['code']} resumed in {e.data['phase_title']} (round {e.data['round']})",
     "cancel": lambda s, e, a: f"{a['code']} cancelled: {a['reason']}",
     "set_due": _due,
+    "invite": lambda s, e, a: (f"{a['code']}: {e.data['email']} invited as {e.data['role_title']} "
+                               f"(invitation {e.data['invitation']}, until {e.data['expires_at'][:10]}); the "
+                               f"link goes to that address by e-mail"),
+    "revoke_invite": lambda s, e, a: (f"{a['code']}: invitation {a['invitation']} revoked ({e.data['email']}"
+                                      + (f" left the {e.data['role_title']} role" if e.data["left"] else "")
+                                      + ")"),
 }
 METAVARS = {"day": "DATE"}  # an argument shown under another name than its parameter's
 HELP = {
     "reason": "Why; recorded in the history.",
     "note": "A note recorded with the task (shown in the history).",
     "comment": "A comment recorded with the approval (shown in the history).",
+    "email": "The outside signer's e-mail address (one plain address): the link and its codes go there.",
+    "name": "The outside signer's name, shown with the invitation.",
+    "expires": "How long the link lasts, in days: 14d by default, at most 90d.",
     "deliverables": "The deliverables you approve, as KEY=SHA256 pairs (space- or comma-separated): "
                     "refused (exit 5) if a newer version came in since.",
 }

@@ -30,7 +30,14 @@ PROJECT_FIELDS: Final = MappingProxyType({
     "template": "the template version it happened under: `{key, version, sha256}`",
     "phase_title": "the title of the phase the project was in",
     "round": "the round of that phase (1, then one more after each rejection back to it)",
-    "auth": "how the actor was authenticated: `asserted`, `password`, `token`, `proxy` or `system`",
+    "auth": "how the actor was authenticated: `asserted`, `password`, `token`, `proxy`, `system` or "
+            "`email-link` (an outside signer: an invitation's link and the code e-mailed to its address)",
+    "email": "an outside signer's decision (`auth: email-link`): the invited address the code went to",
+    "invitation": "an outside signer's decision: the invitation whose link was used",
+    "code_delivery": "an outside signer's decision: the outbox id of the e-mail that carried the code typed",
+    "shown": "an outside signer's approval: the digests the link's page showed (`{key: sha256}`)",
+    "ip": "an outside signer's decision: the client's address, as evidence",
+    "user_agent": "an outside signer's decision: the browser's user agent, as evidence",
     "role": "the role that gave the actor the right to act (absent when none was needed)",
     "role_title": "that role's title",
     "authority": "the role and the `assignment_seq` of the event that gave the actor that role",
@@ -67,6 +74,19 @@ ACTIONS: Final[MappingProxyType[str, Action]] = MappingProxyType({
         "A person's role on the project was taken away; their approval in the current round goes too.",
         person="who no longer holds the role", assignment_seq="the event that had assigned it",
         voided=_VOIDED),
+    "invite": _a(
+        "The lead or an admin invited an outside signer to an external role: a link (its secret never on "
+        "the record) was e-mailed to the address; the signer acts as `client:ADDRESS`.",
+        invitation="the invitation's id", email="the invited address", name="the signer's name (null: none)",
+        person="who the signer acts as: `client:` and the address",
+        expires_at="when the link stops working", joined="whether the signer joined the role with it "
+                                                         "(false: they held it through an earlier link)",
+        replaces="the invitations of the same address to the role that this one revoked (a reissue)"),
+    "invite.revoke": _a(
+        "An invitation was revoked: its link no longer works, and its signer leaves the role (their "
+        "approval in the current round goes too).",
+        invitation="the invitation's id", email="its address", person="who the signer acted as",
+        left="whether the signer left the role with it", voided=_VOIDED),
     "due": _a(
         "The lead set or moved a phase's due date.",
         for_phase="the phase the date is for", for_phase_title="its title",
