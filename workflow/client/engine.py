@@ -25,6 +25,7 @@ from workflow.client.transport import Transport, ascii_header, path
 from workflow.domain import inputs
 from workflow.domain.audit.events import Event, event_from_dict
 from workflow.domain.commands import COMMANDS, ProjectCommands
+from workflow.domain.links.view import Invitation
 from workflow.domain.results import (
     Notice,
     NotifySettings,
@@ -299,6 +300,11 @@ class RemoteEngine(RemoteAudit, RemoteFiles, ProjectCommands):
 
     def history(self, code: str, **filters: Any) -> list[Event]:
         return list(self.iter_history(code, **filters))
+
+    def invitations(self, code: str, *, reader: Unused = None) -> list[Invitation]:
+        """The project's invitations of outside signers (never their secrets)."""
+        return self.http.call("GET", path("projects", inputs.project_code(code), "invitations"),
+                              read=lambda doc: many(Invitation)(doc["invitations"]))
 
 
 def _grants(held: dict[str, Any]) -> dict[str, list[str]]:

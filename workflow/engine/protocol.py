@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from workflow.domain.audit.checkpoint import Checkpoint
     from workflow.domain.audit.events import Event
     from workflow.domain.deliverables import DeliverableVersion, FilesReport, Proof
+    from workflow.domain.links.view import Invitation
     from workflow.domain.notify.addresses import Network
     from workflow.domain.templates.definition import Definition
     from workflow.reports.timeline import ProjectReport, TemplateReport
@@ -88,6 +89,7 @@ class EngineAPI(ProjectCommands, Protocol):
                      phase: str | None = None, last: int | None = None, after: int | None = None,
                      limit: int | None = None) -> Iterator[Event]: ...
     def history(self, code: str, **filters: Any) -> list[Event]: ...
+    def invitations(self, code: str, *, reader: str | None = None) -> list[Invitation]: ...
 
     # -- audit ----------------------------------------------------------------------------------------
     def verify_audit(self, code: str | None = None, *, raise_on_broken: bool = False,

@@ -35,7 +35,7 @@ def invite() -> None:
 @pass_session
 def invite_list(s: Session, code: str) -> None:
     """The invitations of project CODE: id, role, address, state (live, used, expired, revoked), expiry."""
-    found = s.database.invitations(code, reader=s.actor)
+    found = s.engine.invitations(code, reader=s.actor)
     if s.json:
         emit_json_array(i.to_dict() for i in found)
         return

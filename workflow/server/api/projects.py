@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, create_model
 from workflow.domain.audit.events import Event
 from workflow.domain.commands import COMMANDS, Command
 from workflow.domain.inputs import COUNT_MAX
+from workflow.domain.links.view import Invitation
 from workflow.domain.paging import page_and_next
 from workflow.domain.results import ProjectStatus, ProjectSummary
 from workflow.server.api.common import (
@@ -44,6 +45,11 @@ class ProjectIn(BaseModel):
 class Board(BaseModel):
     projects: list[ProjectSummary]
     next: str | None = Field(description="pass as after= for the next page; null after the last")
+
+
+class Invitations(BaseModel):
+    project: str
+    invitations: list[Invitation]
 
 
 class History(BaseModel):
@@ -220,6 +226,13 @@ def history(
                                          action=action, phase=phase, after=after_seq, limit=size, last=last),
         limit, lambda e: e.seq)
     return {"events": [e.to_dict() for e in events], "next": following}
+
+
+@router.get("/projects/{code}/invitations", response_model=Invitations)
+def invitations(code: str, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
+    """The project's invitations of outside signers, oldest first: role, address, expiry, state (live,
+    used, expired, revoked), never a link's secret (admins, auditors and the project's team)."""
+    return {"project": code, "invitations": engine.invitations(code, reader=who)}
 
 
 @router.get("/projects/{code}/report")
