@@ -173,7 +173,8 @@ def test_a_form_without_the_links_token_or_from_another_site_sends_nothing(
     token = token_of(page.text)
     for data, headers in (({}, {}), ({"csrf": "0" * 64}, {}),
                           ({"csrf": token}, {"Origin": "https://evil.example"}),
-                          ({"csrf": token}, {"Sec-Fetch-Site": "cross-site"})):
+                          ({"csrf": token}, {"Sec-Fetch-Site": "cross-site"}),
+                          ({"csrf": token}, {"Origin": "null", "Sec-Fetch-Site": "cross-site"})):
         refused = client.post(f"/link/{secret}/code", data=data, headers=headers)
         assert refused.status_code == 303 and refused.headers["location"] == f"/link/{secret}#h-decide"
         assert "another site" in client.get(f"/link/{secret}").text
@@ -193,7 +194,9 @@ def test_the_code_then_approve_records_the_signature_once_with_its_evidence(
     secret, sow = project["secret"], project["sow"].data
     page = client.get(f"/link/{secret}").text
     token, request_id = token_of(page), field_of(page, "request_id")
-    sent = client.post(f"/link/{secret}/code", data={"csrf": token})
+    # the page's own form, as Chromium sends it under no-referrer: Origin null, Sec-Fetch-Site same-origin
+    sent = client.post(f"/link/{secret}/code", data={"csrf": token},
+                       headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"})
     assert sent.status_code == 303 and sent.headers["location"] == f"/link/{secret}?said=code#h-decide"
     assert "A code is on its way" in client.get(sent.headers["location"]).text
     with Engine(project["url"]) as engine:

@@ -167,8 +167,15 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def _checked(request: Request, secret: str, form: dict[str, str]) -> None:
-    """The CSRF checks of a /link form (:class:`NotPermitted` when it fails)."""
-    refuse_cross_site(request)
+    """The CSRF checks of a /link form (:class:`NotPermitted` when it fails).
+
+    Under ``Referrer-Policy: no-referrer`` a browser sends ``Origin: null`` with the page's own forms,
+    so where the browser says ``Sec-Fetch-Site`` that is what is believed; the token is checked always."""
+    if request.headers.get("origin") == "null":
+        if request.headers.get("sec-fetch-site") not in (None, "same-origin"):
+            raise NotPermitted("a form from another site cannot act here; use phasegate's own pages")
+    else:
+        refuse_cross_site(request)
     cookie = request.cookies.get(COOKIE, "")
     sent = form.get("csrf", "")
     if not cookie or not sent or not hmac.compare_digest(sent, _token(secret, cookie)):
