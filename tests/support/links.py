@@ -45,8 +45,10 @@ def client_project(engine: Engine, tmp_path: Path, code: str = "C-1", *, init: b
     """A project on CLIENT_SOW (ana: admin; pat: the producer, lead; tim: tech), its SOW uploaded."""
     if init:
         engine.init(admin="ana")
-    engine.add_user("pat", actor="ana", email="pat@agency.example")
-    engine.add_user("tim", actor="ana", email="tim@agency.example")
+    logins = {p.login for p in engine.users()}
+    for login in ("pat", "tim"):
+        if login not in logins:
+            engine.add_user(login, actor="ana", email=f"{login}@agency.example")
     engine.publish_template(CLIENT_SOW, actor="ana")
     engine.create_project(code, template="client-sow", actor="ana")
     engine.assign(code, "producer", "pat", actor="ana")
