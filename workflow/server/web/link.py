@@ -87,8 +87,9 @@ def _token(secret: str, cookie: str) -> str:
 
 
 def _flash_key(secret: str) -> str:
-    """What signs a refusal's sentence across the redirect: known only to who holds the link."""
-    return "link:" + hashlib.sha256(secret.encode()).hexdigest()
+    """What signs a refusal's sentence across the redirect: known only to who holds the link (not the
+    sha256 the database keeps of it)."""
+    return "link:" + hmac.new(secret.encode(), b"flash", hashlib.sha256).hexdigest()
 
 
 def _evidence(request: Request) -> dict[str, str]:
