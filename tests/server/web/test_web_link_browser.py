@@ -26,7 +26,7 @@ AXE = """async () => {
 def invited_link(site: Site, tmp_path: Path) -> str:
     """ACME-7 on client-sow: ana leads, ben is tech, the SOW and a preview image uploaded, the client
     invited; the link's address (read from the outbox: this server sends no e-mail)."""
-    sow = tmp_path / "Acme SOW v1.pdf"
+    sow = tmp_path / "acme-sow-v1.pdf"
     sow.write_bytes(b"%PDF-1.7\n" + b"statement of work " * 300)
     with site.engine() as engine:
         engine.publish_template(CLIENT_SOW, actor="root")

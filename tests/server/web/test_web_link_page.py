@@ -288,3 +288,19 @@ def test_an_expired_code_cannot_decide(client: TestClient, project: dict[str, An
     assert "ask for a new one" in client.get(f"/link/{secret}").text
     with Engine(project["url"]) as engine:
         assert not [e for e in engine.history("C-1") if e.action == "approve"]
+
+
+
+HOSTILE = ["", "\x00", "a\x00b", "x" * 5000, "done:", "done:producer", "0" * 40, "sow_doc=" + "0" * 64, "<script>"]
+
+
+def test_hostile_link_forms_answer_below_500(client: TestClient, project: dict[str, Any]) -> None:
+    """Each field of the two forms given each hostile value (the rest valid): a refusal, never a 5xx."""
+    secret = project["secret"]
+    token = token_of(client.get(f"/link/{secret}").text)
+    for where, names in (("code", ("csrf",)), ("decide", ("code", "decision", "reason", "seen", "request_id"))):
+        for name in names:
+            for value in HOSTILE:
+                fields = {"csrf": token, "code": "123456", "decision": "approve", "request_id": "fuzz"}
+                answer = client.post(f"/link/{secret}/{where}", data={**fields, name: value})
+                assert answer.status_code < 500, (where, name, value, answer.text[:300])
