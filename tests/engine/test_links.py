@@ -273,3 +273,21 @@ def test_status_names_the_outside_signer_and_revoking_takes_them_off(engine: Eng
     assert [i.state for i in engine.invitations("C-1")] == ["revoked"]
     assert sql(engine, "SELECT count(*) FROM outbox WHERE payload IS NOT NULL") == [(0,)]
     assert engine.verify_audit().ok
+
+
+def test_a_dead_invitation_email_is_not_retried_without_its_secret(engine: Engine, tmp_path: Path) -> None:
+    client_project(engine, tmp_path)
+    invitation, _secret = invited(engine)
+    engine.revoke_invite("C-1", invitation, actor="pat")
+    (row_id, payload, _to, status), = payloads(engine, "invite")
+    assert (payload, status) == (None, "dead")
+    with pytest.raises(RuleRefused, match="does not keep"):
+        engine.retry_notification(row_id, actor="ana")
+
+
+def test_the_page_offers_no_unassign_for_an_outside_signer(engine: Engine, tmp_path: Path) -> None:
+    client_project(engine, tmp_path)
+    invited(engine)
+    _status, moves = engine.status_and_moves("C-1", reader="pat")
+    assert {m.person for m in moves if m.command == "unassign"} == {"tim"}  # pat: the only lead
+    assert not any(m.command == "assign" and m.role == "client" for m in moves)

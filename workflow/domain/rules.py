@@ -381,6 +381,8 @@ def may_revoke_invite(ctx: Context, invitation: str | None = None) -> str | None
 def may_unassign(ctx: Context, role: str, person: str) -> None:
     require_assigner(ctx)
     require_role(ctx, role)
+    if ctx.definition.is_external(role):
+        raise RuleRefused(f"the {ctx.role_title(role)} is an outside signer: revoke their invitation instead")
     if not ctx.state.holds(role, person):
         raise NotFound(f"{person} does not hold the {ctx.role_title(role)} role on {ctx.code}")
     require_lead_kept(ctx, role, person)

@@ -27,7 +27,7 @@ from workflow.engine.deliverables.read import Opened, open_deliverable
 from workflow.engine.people.signin import address_key
 from workflow.engine.running import project_command
 from workflow.engine.work import meaning
-from workflow.errors import LinkUnusable, NotPermitted, PhasegateError, Throttled, UsageError
+from workflow.errors import LinkUnusable, NotPermitted, PhasegateError, Throttled
 from workflow.storage import people as counters
 from workflow.storage.database import utcnow
 from workflow.storage.files import versions
@@ -249,4 +249,4 @@ def _check_code(tx: WriteTx, secret: str, code: str, decision: str,
     return NotPermitted(f"the code is wrong ({left} {'try' if left == 1 else 'tries'} left)")
 
 
-__all__ = ["UsageError", "link", "link_decide", "link_file", "link_send_code"]
+__all__ = ["link", "link_decide", "link_file", "link_send_code"]
