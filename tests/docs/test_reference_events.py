@@ -80,7 +80,8 @@ def every_kind_of_event(engine: Engine) -> None:
         engine.cancel("P-1", actor="ana", reason="budget cut")
         deliverables_recorded(engine)
         links_recorded(engine)
-        entry = engine.outbox(reader="ana", limit=1)[0]
+        # the newest notification that carries no secret (an invitation's or a code's is never retried)
+        entry = next(e for e in engine.outbox(reader="ana") if e.kind not in ("invite", "code"))
         engine.retry_notification(entry.id, actor="ana")
 
 
