@@ -84,7 +84,7 @@ def every_kind_of_event(engine: Engine) -> None:
         engine.cancel("P-1", actor="ana", reason="budget cut")
         deliverables_recorded(engine)
         links_recorded(engine)
-        # the newest notification without a secret (an invitation's, revoked, is not sent again)
+        # the newest notification that carries no secret (an invitation's or a code's is never retried)
         entry = next(e for e in engine.outbox(reader="ana") if e.kind not in ("invite", "code"))
         engine.retry_notification(entry.id, actor="ana")
 

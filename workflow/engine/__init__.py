@@ -63,6 +63,7 @@ from workflow.engine.deliverables import read as _deliverables
 from workflow.engine.links import invite as _invite
 from workflow.engine.links import signing as _signing
 from workflow.engine.people import accounts as _people
+from workflow.engine.people import guesses as _guesses
 from workflow.engine.people import signin as _signin
 from workflow.engine.schedule import due as _schedules  # noqa: F401 (set_due's body registers itself)
 from workflow.engine.schedule import feed as _calendar
@@ -280,6 +281,9 @@ class Engine(ProjectCommands):
     sign_in = _bound(_signin.sign_in)
     open_session = _bound(_signin.open_session)
     close_session = _bound(_signin.close_session)
+    # links that cannot be used, counted per client address (engine/people/guesses.py)
+    link_guesses_waiting = _bound(_guesses.link_guesses_waiting)
+    link_guess_missed = _bound(_guesses.link_guess_missed)
 
 
 def _reader(reader: Actor | None, actor: str | None) -> Actor | None:

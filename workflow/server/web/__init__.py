@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from workflow.server.web import actions, deliverables, insights, pages, settings
+from workflow.server.web import actions, deliverables, insights, invitations, link, pages, settings
 
 STATIC = Path(__file__).parent / "static"
 router = APIRouter(include_in_schema=False)
@@ -19,3 +19,5 @@ router.include_router(actions.router)
 router.include_router(deliverables.router)
 router.include_router(insights.router)
 router.include_router(settings.router)
+router.include_router(link.router)
+router.include_router(invitations.router)
