@@ -188,11 +188,11 @@ def link_decide(store: Store, secret: str, *, code: str, decision: str, reason: 
     person = external_person(row.email)
     args: dict[str, Any] = {"role": row.role}
     if command == APPROVE:
-        args |= {"comment": inputs.text(reason, "the comment"), "deliverables": shown}
+        args |= {"comment": inputs.text(reason, "the comment"), "deliverables": shown, "on_behalf_of": None}
     elif command == REJECT:
         args["reason"] = inputs.text(reason, "the reason", required=True)
     else:
-        args["note"] = inputs.text(reason, "the note")
+        args |= {"note": inputs.text(reason, "the note"), "on_behalf_of": None}  # (nobody delegates to a link)
     evidence = {"email": row.email, "invitation": row.id, "code_delivery": row.code_delivery,
                 "shown": shown, "ip": str(ip)[:64], "user_agent": None if user_agent is None else
                 " ".join(str(user_agent).split())[:300]}
