@@ -192,7 +192,7 @@ def link_decide(store: Store, secret: str, *, code: str, decision: str, reason: 
     elif command == REJECT:
         args["reason"] = inputs.text(reason, "the reason", required=True)
     else:
-        args |= {"note": inputs.text(reason, "the note"), "on_behalf_of": None}  # (nobody delegates to a link)
+        args |= {"note": inputs.text(reason, "the note"), "on_behalf_of": None}  # nobody delegates to a link
     evidence = {"email": row.email, "invitation": row.id, "code_delivery": row.code_delivery,
                 "shown": shown, "ip": str(ip)[:64], "user_agent": None if user_agent is None else
                 " ".join(str(user_agent).split())[:300]}
