@@ -37,6 +37,7 @@ SUITE = {
     "startup": "bench_startup",
     "notify": "bench_notify",
     "deliverables": "bench_deliverables",
+    "insights": "bench_insights",
 }
 RESULTS = Path(__file__).resolve().parent / "results.md"
 

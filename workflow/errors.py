@@ -58,6 +58,11 @@ class RuleRefused(PhasegateError, exit_code=1, http_status=409, kind="refused"):
         return out
 
 
+class DutiesSeparated(RuleRefused):
+    """Separation of duties (a gate's ``distinct_from``): the person signed (or had signed for them) an
+    earlier gate or did a task the template keeps apart from this one; someone else must sign."""
+
+
 class UsageError(PhasegateError, exit_code=2, http_status=422, kind="bad_input"):
     """The input itself is malformed (a bad code, a bad time, an empty reason)."""
 
@@ -114,6 +119,11 @@ class AuditBroken(PhasegateError, exit_code=6, http_status=409, kind="audit_brok
     """Audit verification found an edited, missing, reordered or forked event."""
 
 
+class Unsignable(PhasegateError, exit_code=7, http_status=409, kind="unsignable"):
+    """A remaining gate cannot be signed by the team as staffed (`project check`, `template check --team`):
+    the report names each such gate, why, and the smallest change that fixes it."""
+
+
 class DatabaseProblem(PhasegateError, exit_code=2, http_status=503, kind="unavailable"):
     """The database cannot be used: unreachable, not a database, newer schema, bad URL."""
 
@@ -128,11 +138,20 @@ class Unauthenticated(PhasegateError, exit_code=4, http_status=401, kind="unauth
 
 
 class Throttled(PhasegateError, exit_code=4, http_status=429, kind="throttled"):
-    """Too many failed sign-ins for this name or address: wait before trying again."""
+    """Too many failed sign-ins for this name or address, or too many codes asked or mistyped for a
+    signing link: wait before trying again."""
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class LinkUnusable(PhasegateError, exit_code=4, http_status=410, kind="link_unusable"):
+    """A signing link (issue 24) that is unknown, expired, revoked or already used for a decision: one
+    answer for all, which says nothing of the project."""
+
+    def __init__(self, message: str = "this link can no longer be used") -> None:
+        super().__init__(message)
 
 
 class BadRequest(UsageError, http_status=400):
@@ -186,7 +205,8 @@ class DeliverablesChanged(PreconditionFailed):
 KINDS: dict[str, type[PhasegateError]] = {
     cls.kind: cls
     for cls in (RuleRefused, UsageError, NotFound, NotPermitted, Conflict, PreconditionFailed, AuditBroken,
-                DatabaseProblem, Unauthenticated, Throttled, TooLarge, TooSlow, Busy)
+                Unsignable, DatabaseProblem, Unauthenticated, Throttled, TooLarge, TooSlow, Busy,
+                LinkUnusable)
 }
 
 

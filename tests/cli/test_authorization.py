@@ -22,6 +22,7 @@ from workflow import Engine
 from workflow.cli import cli
 from workflow.domain.commands import COMMANDS
 from workflow.domain.templates.loader import builtin_paths
+from workflow.domain.templates.variants import variant_source
 
 # The people: the admin, an auditor, the lead (Integrated Producer), the holder of the role the
 # commands name (Head of Technology), a team member without it (Project Manager), an outsider.
@@ -61,6 +62,9 @@ MATRIX: dict[str, tuple[list[str], set[str]]] = {
     "audit verify": (["audit", "verify"], {"admin", "auditor"}),
     "audit verify one": (["audit", "verify", "T"], {"admin", "auditor"}),
     "audit export": (["audit", "export"], {"admin", "auditor"}),
+    # outside signers (issue 24): K is on large-agency-client, its client invited once
+    "invite new": (["invite", "K", "client", "--email", "b@acme.example"], {"admin", "lead"}),
+    "invite revoke": (["invite", "revoke", "K", "{invitation}"], {"admin", "lead"}),
 }
 
 
@@ -90,6 +94,11 @@ def base_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             engine.approve(code, "project_manager", actor="mem")
         engine.approve("V", "head_of_technology", actor="hol")
         engine.hold("R", actor="lee", reason="client away")
+        engine.publish_template(variant_source("large-agency-client"), actor="root")
+        engine.create_project("K", template="large-agency-client", actor="root")
+        for role, person in TEAM.items():
+            engine.assign("K", role, person, actor="root")
+        engine.invite("K", "client", email="buyer@acme.example", actor="root")
     yield path
 
 
@@ -112,6 +121,7 @@ def test_only_the_allowed_people_run_each_command_and_a_refusal_changes_nothing(
     args = [a.replace("{template}", str(template)) for a in args]
     with Engine(url) as engine:
         before = dump(engine)
+        args = [a.replace("{invitation}", engine.invitations("K")[0].id) for a in args]
     result = CliRunner().invoke(cli, ["--db", url, "--as", PEOPLE[person], *args], prog_name="phasegate")
     assert "Traceback" not in result.output
     with Engine(url) as engine:
@@ -143,5 +153,5 @@ def test_an_outsider_lists_no_projects_and_a_member_only_their_own(base_db: Path
     with Engine(f"sqlite:///{db}") as engine:
         engine.create_project("OTHER", template="team-based", actor="root")
         assert engine.list_projects(reader="out") == []
-        assert [p.code for p in engine.list_projects(reader="mem")] == ["A", "H", "R", "T", "V"]
-        assert len(engine.list_projects(reader="aud")) == 6
+        assert [p.code for p in engine.list_projects(reader="mem")] == ["A", "H", "K", "R", "T", "V"]
+        assert len(engine.list_projects(reader="aud")) == 7

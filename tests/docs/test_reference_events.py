@@ -17,6 +17,7 @@ from workflow import Engine
 from workflow.domain.audit.actions import ACTIONS, PROJECT_FIELDS, SYSTEM_FIELDS, fields_of
 from workflow.domain.vocabulary import EVENT_ACTIONS
 from workflow.engine.schedule.tick import tick
+from workflow.storage.database import utcnow
 
 
 def test_every_action_has_a_sentence_and_every_field_a_meaning() -> None:
@@ -65,8 +66,11 @@ def every_kind_of_event(engine: Engine) -> None:
         tick(engine.store)  # remind
         clock.move(days=3)
         tick(engine.store)  # escalate, overdue
-        engine.approve("P-1", "qa", actor="qa", comment="fine")
+        today = utcnow()[:10]
+        away = engine.delegate("qa", "dee", today, today, actor="qa", roles=["qa"], reason="a day off")
+        engine.approve("P-1", "qa", actor="dee", comment="fine")  # on qa's behalf
         engine.withdraw("P-1", "qa", actor="qa", reason="one more look")
+        engine.end_delegation(away.id, actor="qa")
         engine.approve("P-1", "qa", actor="qa")
         engine.approve("P-1", "producer", actor="ana")
         engine.advance("P-1", actor="ana")
@@ -79,7 +83,9 @@ def every_kind_of_event(engine: Engine) -> None:
         engine.unassign("P-1", "qa", "qa", actor="ana")
         engine.cancel("P-1", actor="ana", reason="budget cut")
         deliverables_recorded(engine)
-        entry = engine.outbox(reader="ana", limit=1)[0]
+        links_recorded(engine)
+        # the newest notification that carries no secret (an invitation's or a code's is never retried)
+        entry = next(e for e in engine.outbox(reader="ana") if e.kind not in ("invite", "code"))
         engine.retry_notification(entry.id, actor="ana")
 
 
@@ -99,6 +105,24 @@ def deliverables_recorded(engine: Engine) -> None:
     engine.approve("D-1", "head_of_technology", actor="bo")
     engine.add_deliverable("D-1", "estimate", folder / "e1.xlsx", actor="cy", note="same bytes")
     engine.add_deliverable("D-1", "moodboard", url="https://board.example/1", label="Board", actor="dee")
+
+
+def links_recorded(engine: Engine) -> None:
+    """An outside signer invited, doing their task and approving through the link, revoked (issue 24)."""
+    import tempfile
+    from pathlib import Path
+
+    from support.links import client_project, code_of, invited
+
+    client_project(engine, Path(tempfile.mkdtemp()), "K-1", init=False)
+    invitation, secret = invited(engine, "K-1")
+    code = code_of(engine, engine.link_send_code(secret, ip="127.0.0.1"))
+    engine.link_decide(secret, code=code, decision="done", ip="127.0.0.1", user_agent="Firefox")
+    engine.complete_task("K-1", "producer", actor="pat")
+    code = code_of(engine, engine.link_send_code(secret, ip="127.0.0.1"))
+    shown = {d["key"]: d["sha256"] for d in engine.link(secret).deliverables}
+    engine.link_decide(secret, code=code, decision="approve", seen=shown, ip="127.0.0.1", user_agent="Firefox")
+    engine.revoke_invite("K-1", invitation, actor="pat")
 
 
 @pytest.fixture(scope="module")

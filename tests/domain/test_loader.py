@@ -277,7 +277,7 @@ def test_unknown_key_in_a_gate_suggests_the_close_one() -> None:
 def test_unknown_key_in_a_role_is_refused() -> None:
     problem = only_problem(VALID.replace("team: {title: Team}", "team: {title: Team, colour: red}"))
     assert problem.line == 5
-    assert "role 'team' has an unknown key 'colour' (allowed: title, description)" in problem.message
+    assert "role 'team' has an unknown key 'colour' (allowed: title, description, external)" in problem.message
 
 
 def test_unknown_key_in_a_phase_is_refused() -> None:
@@ -692,6 +692,7 @@ SAMPLES = {
     "deliverable_key": "brief",
     "by_roles": ["team"],
     "carry_over": ["note", "name"],
+    "duty_refs": ["build.task.team"],  # the one earlier work a one-phase template can name
 }
 # A key that only means something beside another (whom to escalate to needs when).
 COMPANIONS = {"escalate_to": {"escalate_after": "4d"}}

@@ -61,6 +61,17 @@ def test_the_last_task_done_opens_the_gate_to_its_signers(engine: Engine) -> Non
         (seq, "sign", "webhook", ["ana", "qa"], "wh_all"), (seq, "sign", "webhook", ["ana", "qa"], "wh_sign")]
 
 
+def test_a_gate_waiting_on_someone_away_asks_their_delegate_with_a_copy_to_them(engine: Engine) -> None:
+    timed_project(engine)
+    engine.add_user("dee", actor="ana", email="dee@example.com")
+    today = engine.clock.now().date().isoformat()  # type: ignore[attr-defined]
+    engine.delegate("qa", "dee", today, today, actor="qa", reason="a day off")
+    engine.complete_task("P-1", "producer", actor="ana")
+    seq = engine.complete_task("P-1", "dev", actor="dev").seq
+    emails = [(r[2], r[3]) for r in outbox(engine, since=seq - 1) if r[1] == "sign" and r[2] == "email"]
+    assert ("email", ["dee"]) in emails and ("email", ["qa"]) in emails
+
+
 def test_the_last_signature_tells_the_lead(engine: Engine) -> None:
     timed_project(engine)
     engine.complete_task("P-1", "producer", actor="ana")

@@ -47,6 +47,7 @@ def lean_only(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("the FastAPI route answered a bearer token's command")
 
     monkeypatch.setattr(projects, "event_response", route_was_used)
+    monkeypatch.setattr(projects, "warned", route_was_used)
 
 
 def session(client: TestClient) -> dict[str, str]:
@@ -137,3 +138,17 @@ def test_the_metrics_count_the_lean_paths_commands(client: TestClient, tokens: d
     assert 'phasegate_commands_total{action="hold",outcome="ok"} 1.0' in text
     assert 'phasegate_commands_total{action="hold",outcome="refused"} 1.0' in text
     assert 'route="/api/v1/projects/{code}/hold",status="200"' in text
+
+
+def test_a_staffing_change_answers_with_the_same_warnings_as_the_route(client: TestClient, tokens: dict[str, str],
+                                                                      lean_only: None) -> None:
+    path = "/api/v1/projects/P-1/team/team/root"
+    lean = client.put(path, headers=bearer(tokens["root"]))
+    assert lean.status_code == 200, lean.text
+    assert isinstance(lean.json()["warnings"], list)
+    routed = client.delete(path, headers=session(client))  # the route: a web session's request
+    client.cookies.clear()
+    again = client.put(path, headers=bearer(tokens["root"]))
+    assert routed.status_code == again.status_code == 200
+    assert again.json()["warnings"] == lean.json()["warnings"]
+    assert set(again.json()) == set(routed.json())  # the same fields, warnings among them

@@ -108,7 +108,8 @@ def test_a_deleted_project_row_is_named_even_with_a_checkpoint_and_without_repla
     """The red-team find: deleting only a projects row passed verify, with a checkpoint too."""
     anchor = tmp_path / "cp.json"
     anchor.write_text(engine.checkpoint().to_json())
-    for table in ("tasks", "approvals", "assignments", "projects"):
+    for table in ("tasks", "approvals", "assignments", "insight_signatures", "insight_visits", "insight_projects",
+                  "projects"):
         column = "id" if table == "projects" else "project_id"
         execute(sql, f"DELETE FROM {table} WHERE {column} = (SELECT id FROM projects WHERE code = 'P-1')")
     expected = ("P-1", 11, "state differs", "the project's row is missing: its chain has 11 events")
@@ -162,14 +163,15 @@ def test_an_assignment_deleted_added_or_edited_is_named(
          "tasks row client_kickoff/1/integrated_producer: note is 'all fine' but the history says "
          "'brief in the wiki'"),
         # cy rejected round 1 without doing the task: a row saying it was done, for that earlier round
-        ("INSERT INTO tasks SELECT project_id, phase, 1, 'project_manager', 'cy', NULL, done_at, seq, auth "
+        ("INSERT INTO tasks SELECT project_id, phase, 1, 'project_manager', 'cy', NULL, done_at, seq, auth, NULL "
          "FROM tasks WHERE round = 1 AND role = 'head_of_technology'",
          "tasks has a row client_kickoff/1/project_manager that no event recorded"),
         ("DELETE FROM tasks WHERE round = 2",
          "tasks has no row client_kickoff/2/integrated_producer, which event 9 recorded"),
         ("UPDATE approvals SET comment = 'great' WHERE round = 2",
          "approvals row client_kickoff/2/head_of_technology: comment is 'great' but the history says 'ok'"),
-        ("INSERT INTO approvals SELECT project_id, phase, 1, 'project_manager', 'cy', NULL, approved_at, seq, auth "
+        ("INSERT INTO approvals SELECT project_id, phase, 1, 'project_manager', 'cy', NULL, approved_at, seq, "
+         "auth, NULL "
          "FROM approvals WHERE round = 1",
          "approvals has a row client_kickoff/1/project_manager that no event recorded"),
         ("UPDATE approvals SET round = 1 WHERE round = 2",

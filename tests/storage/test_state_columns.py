@@ -23,6 +23,7 @@ from support.tampering import drop_triggers, execute, two_rounds_on_hold
 
 from workflow import Engine
 from workflow.domain.results import AuditReport
+from workflow.storage.database import utcnow
 from workflow.storage.tables import metadata
 
 # -- every compared column, edited -------------------------------------------------------------------
@@ -45,10 +46,11 @@ EDITS: dict[str, dict[str, str]] = {
                     "assigned_by": "assigned_by || 'x'", "seq": "seq + 7"},
     "tasks": {"phase": "phase || 'x'", "round": "round + 7", "role": "role || 'x'", "person": "person || 'x'",
               "note": "coalesce(note, '') || 'x'", "done_at": "done_at || 'x'", "seq": "seq + 7",
-              "auth": "'token'"},
+              "auth": "'token'", "on_behalf_of": "coalesce(on_behalf_of, '') || 'x'"},
     "approvals": {"phase": "phase || 'x'", "round": "round + 7", "role": "role || 'x'",
                   "person": "person || 'x'", "comment": "coalesce(comment, '') || 'x'",
-                  "approved_at": "approved_at || 'x'", "seq": "seq + 7", "auth": "'proxy'"},
+                  "approved_at": "approved_at || 'x'", "seq": "seq + 7", "auth": "'proxy'",
+                  "on_behalf_of": "coalesce(on_behalf_of, '') || 'x'"},
     "grants": {"person": "person || 'x'", "granted_by": "granted_by || 'x'",
                "privilege": "CASE privilege WHEN 'admin' THEN 'auditor' ELSE 'admin' END"},
     "templates": {"id": "id + 1000", "key": "key || 'x'", "version": "version + 7", "title": "title || 'x'",
@@ -66,6 +68,12 @@ EDITS: dict[str, dict[str, str]] = {
     "webhooks": {"id": "id || 'x'", "url": "url || 'x'", "kinds": "'[\"task\"]'", "secret": "secret || 'x'",
                  "format": "CASE format WHEN 'json' THEN 'slack' ELSE 'json' END", "active": "NOT active",
                  "created_by": "created_by || 'x'"},
+    "delegations": {"id": "id || 'x'", "person": "person || 'x'", "delegate": "delegate || 'x'",
+                    "starts_on": "'2026-01-01'", "until": "'2026-01-02'", "roles": "'[\"x\"]'",
+                    "project": "coalesce(project, '') || 'x'", "reason": "coalesce(reason, '') || 'x'",
+                    "created_by": "created_by || 'x'", "created_at": "created_at || 'x'",
+                    "ended_at": "coalesce(ended_at, '') || 'x'", "ended_by": "coalesce(ended_by, '') || 'x'",
+                    "seq": "seq + 7"},
     "notify_settings": {"person": "person || 'x'", "email_kinds": "'[\"task\"]'",
                         "calendar_key_hash": flipped("calendar_key_hash")},
     # The hash chain covers every field of an event (the state check then trusts them).
@@ -77,6 +85,30 @@ EDITS["projects"] |= {
     "id": "id + 100", "code": "code || 'x'", "template_id": "template_id + 1", "calendar": "'GB'",
     "starts_on": "'2026-01-01'", "due_on": "'2026-01-01'", "planned_due": "'{\"x\": \"2026-01-01\"}'",
     "gate_opened_at": "'2026-01-01T00:00:00.000000Z'", "next_tick_at": "'2026-01-01T00:00:00.000000Z'",
+}
+# The insights' summary rows (issue 25), replayed from the history with the write path's own changes.
+EDITS |= {
+    "insight_visits": {
+        "project_id": "project_id + 100", "phase": "phase || 'x'", "round": "round + 7",
+        "template_id": "template_id + 1", "client": "coalesce(client, '') || 'x'", "calendar": "'GB'",
+        "entered_at": "entered_at || 'x'", "entered_ord": "entered_ord + 7", "left_at": "coalesce(left_at, '') || 'x'",
+        "outcome": "CASE outcome WHEN 'running' THEN 'passed' ELSE 'running' END", "held_days": "held_days + 7",
+        "held_since_ord": "coalesce(held_since_ord, 0) + 7", "days": "coalesce(days, 0) + 7",
+        "due_on": "'2026-01-01'", "late": "CASE WHEN late THEN 0 ELSE 1 END", "gate_days": "coalesce(gate_days, 0) + 7",
+        "reason": "coalesce(reason, '') || 'x'",
+    },
+    "insight_signatures": {
+        "project_id": "project_id + 100", "phase": "phase || 'x'", "round": "round + 7", "role": "role || 'x'",
+        "person": "person || 'x'", "template_id": "template_id + 1", "client": "coalesce(client, '') || 'x'",
+        "signed_at": "signed_at || 'x'", "days": "days + 7",
+    },
+    "insight_projects": {
+        "project_id": "project_id + 100", "template_id": "template_id + 1", "client": "coalesce(client, '') || 'x'",
+        "calendar": "'GB'", "created_at": "created_at || 'x'", "created_ord": "created_ord + 7",
+        "status": "CASE status WHEN 'running' THEN 'completed' ELSE 'running' END",
+        "ended_at": "coalesce(ended_at, '') || 'x'", "held_days": "held_days + 7",
+        "held_since_ord": "coalesce(held_since_ord, 0) + 7", "days": "coalesce(days, 0) + 7",
+    },
 }
 # What an edit of a key is named as, where the sentence does not name its own table.
 NAMED_AS = {("projects", "id"): "assignments has no row", ("templates", "id"): "which no templates row has"}
@@ -165,6 +197,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
         spare, _secret = e.create_token(actor="ben")
         e.revoke_token(spare.id, actor="ben")
         e.add_webhook("https://hooks.example.com/all", actor="ana", events="all", secret="s" * 16)
+        today = utcnow()[:10]
+        e.delegate("ana", "ben", today, today, actor="ana", project="T-1", reason="a day off")
         clock.move(days=4, hours=1)
         assert len(e.tick().events) == 3
         assert e.verify_audit().ok
@@ -200,7 +234,7 @@ def test_a_row_of_no_project_is_ignored_until_a_project_takes_its_id(built: Path
     client = sqlalchemy.create_engine(f"sqlite:///{path}")
     try:
         execute(client, "INSERT INTO approvals VALUES ((SELECT max(id) + 1 FROM projects), 'client_kickoff', 1, "
-                        "'project_manager', 'mallory', NULL, '2026-01-01T00:00:00.000000Z', 2, 'asserted')")
+                        "'project_manager', 'mallory', NULL, '2026-01-01T00:00:00.000000Z', 2, 'asserted', NULL)")
     finally:
         client.dispose()
     with Engine(f"sqlite:///{path}") as e:

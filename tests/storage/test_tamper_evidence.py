@@ -285,7 +285,7 @@ def test_the_verifiers_inlined_hash_equals_the_chains_definition(
 
 def delete_project_row(sql: sqlalchemy.Engine, code: str) -> None:
     """Delete a project's row (and the rows that refer to it), leaving its events."""
-    for table in ("tasks", "approvals", "assignments"):
+    for table in ("tasks", "approvals", "assignments", "insight_signatures", "insight_visits", "insight_projects"):
         execute(
             sql, f"DELETE FROM {table} WHERE project_id = (SELECT id FROM projects WHERE code = :c)", c=code
         )
@@ -363,6 +363,11 @@ def _many_projects(url: str, n: int) -> None:
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + k for k in columns)})",
                 rows,
             )
+        for table in ("insight_projects", "insight_visits"):  # P-0's summary rows (issue 25), for each copy
+            columns = [r[1] for r in raw.execute(f"PRAGMA table_info({table})") if r[1] != "project_id"]
+            raw.execute(f"INSERT INTO {table} (project_id, {', '.join(columns)}) "
+                        f"SELECT p.id, {', '.join('i.' + c for c in columns)} FROM projects p, {table} i "
+                        "WHERE p.code <> 'P-0' AND i.project_id = (SELECT id FROM projects WHERE code = 'P-0')")
 
 
 @pytest.mark.slow
@@ -483,6 +488,12 @@ def test_a_full_rewrite_with_recomputed_hashes_passes_the_hash_chains_but_fails_
         "approvals row client_kickoff/1/head_of_technology: person is 'ben' but the history says 'mallory'",
     )
     execute(sql, "UPDATE approvals SET person = 'mallory' WHERE role = 'head_of_technology'")
+    assert broken(engine)[2:] == (  # and the insights' row of that signature (issue 25)
+        "state differs",
+        "insight_signatures row ('client_kickoff', 1, 'head_of_technology'): person is 'ben', the history says "
+        "'mallory'",
+    )
+    execute(sql, "UPDATE insight_signatures SET person = 'mallory' WHERE role = 'head_of_technology'")
     assert engine.verify_audit().ok
     assert engine.history("P-1")[8].actor == "mallory"
     assert broken(engine, checkpoint=cp)[:3] == ("P-1", 11, "edited")
@@ -495,7 +506,7 @@ def test_a_dropped_chain_passes_plain_verify_but_fails_against_the_checkpoint(
     walk_first_phase(engine, "P-2")
     cp = write_checkpoint(engine, tmp_path / "cp.json")
     drop_triggers(sql)
-    for table in ("tasks", "approvals", "assignments"):
+    for table in ("tasks", "approvals", "assignments", "insight_signatures", "insight_visits", "insight_projects"):
         execute(sql, f"DELETE FROM {table} WHERE project_id = (SELECT id FROM projects WHERE code = 'P-2')")
     execute(sql, "DELETE FROM projects WHERE code = 'P-2'")
     execute(sql, "DELETE FROM events WHERE chain = 'P-2'")

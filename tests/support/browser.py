@@ -31,7 +31,7 @@ from support.servers import Server, live_server
 from workflow import Engine
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Locator, Page, Response
+    from playwright.sync_api import Browser, BrowserContext, Locator, Page, Response, Route
 
 CHROMIUM = Path(os.environ.get("PHASEGATE_CHROMIUM", "/usr/bin/chromium"))
 # --no-sandbox: the tests run as root, where Chromium's sandbox cannot start. The rest keep a
@@ -240,3 +240,18 @@ def axe_script() -> Path | None:
     """axe-core's browser build, installed by ``npm ci --prefix tests/axe``; None when missing."""
     path = Path(__file__).parents[1] / "axe" / "node_modules" / "axe-core" / "axe.min.js"
     return path if path.exists() else None
+
+
+# axe-core's run inside a page: its serious and critical findings (tests/server/web/test_web_*.py).
+AXE = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                      nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
+}"""
+
+
+def with_axe(route: Route) -> None:
+    """Serves axe-core from the page's own origin (the CSP admits only same-origin scripts)."""
+    script = axe_script()
+    assert script is not None
+    route.fulfill(path=str(script), content_type="text/javascript")

@@ -15,6 +15,7 @@ from workflow.cli import (  # noqa: F401  (they register them)
 )
 from workflow.cli.app import accept_json_after_the_command, cli, main, run
 from workflow.cli.files import commands as _files  # noqa: F401  (deliverable, audit prove)
+from workflow.cli.links import commands as _links  # noqa: F401  (invite)
 
 accept_json_after_the_command(cli)
 

@@ -106,12 +106,19 @@ class Session:
             self._engine.close()
             self._engine = None
 
-    def done(self, event: Event, line: Callable[[], str]) -> None:
-        """Confirm a write: the event as JSON, or one human sentence."""
+    def done(self, event: Event, line: Callable[[], str], warnings: list[str] | None = None) -> None:
+        """Confirm a write: the event as JSON, or one human sentence. ``warnings`` (a staffing change's:
+        the gates the team can no longer sign) go in the JSON's ``warnings``, or to stderr."""
         if self.json:
-            emit_json(event.to_dict())
+            emit_json(event.to_dict() if warnings is None else {**event.to_dict(), "warnings": warnings})
         else:
             emit(line())
+            for warning in warnings or ():
+                emit(f"Warning: {warning}", err=True)
+
+    def staffing_warnings(self, code: str) -> list[str]:
+        """After a staffing change: each remaining gate of ``code`` its team cannot sign, and the fix."""
+        return self.engine.check_project(code, reader=self.actor).warnings
 
 
 pass_session = click.make_pass_decorator(Session)

@@ -20,11 +20,14 @@ import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from workflow.errors import DefinitionError, PhasegateError, RuleRefused
+
+if TYPE_CHECKING:
+    from workflow.domain.staffing.gates import StaffingCheck
 
 
 class LazyFile:
@@ -196,3 +199,21 @@ def report_error(exc: PhasegateError, *, as_json: bool = False) -> None:
             emit(f"  - {blocker}", err=True)
         return
     emit(f"Error: {exc.message}", err=True)
+
+
+def emit_check(report: StaffingCheck, as_json: bool) -> None:
+    """``project check`` / ``template check --team``: each gate's line (or the report as JSON) on stdout,
+    then, where a gate cannot be signed, :class:`~workflow.errors.Unsignable` (exit 7)."""
+    from workflow.errors import Unsignable
+
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        for gate in report.gates:
+            emit(("ok: " if gate.can_pass else "cannot pass: ") + gate.sentence)
+        if not report.gates:
+            emit(f"{report.subject}: no gate left to sign")
+    problems = len(report.problems)
+    if problems:
+        raise Unsignable(f"{problems} of the {len(report.gates)} remaining gates of {report.subject} "
+                         f"cannot be signed by the team as staffed")

@@ -1,4 +1,5 @@
-"""``phasegate user …`` and ``phasegate token …``: accounts and personal API tokens."""
+"""``phasegate user …``, ``phasegate token …`` and ``phasegate delegate …``: accounts, personal API
+tokens, and delegations."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import TYPE_CHECKING, cast
 import click
 
 from workflow.cli.app import Session, cli, pass_session
-from workflow.cli.output import emit_listing, emit_made_with_secret
+from workflow.cli.output import emit, emit_json, emit_listing, emit_made_with_secret
 from workflow.domain import inputs
 
 if TYPE_CHECKING:
@@ -129,3 +130,55 @@ def token_revoke(s: Session, token_id: str) -> None:
     """Revoke one of your tokens (admins: anyone's); it stops working at once."""
     event = s.engine.revoke_token(token_id, actor=s.actor)
     s.done(event, lambda: f"token {token_id} revoked")
+
+
+# -- delegations (issue 26): someone away hands their roles to another for a while ---------------------
+
+
+@cli.command()
+@click.argument("person", metavar="PERSON|list|end")
+@click.argument("ident", metavar="[ID]", required=False)
+@click.option("--to", "to", metavar="PERSON", help="Who acts on PERSON's behalf (the delegate).")
+@click.option("--from", "starts_on", metavar="DATE", help="The first day it is in force (YYYY-MM-DD, UTC).")
+@click.option("--until", metavar="DATE", help="The last day in force (YYYY-MM-DD, UTC; at most 90 days).")
+@click.option("--roles", metavar="R,...", help="Only these roles (default: every role PERSON holds).")
+@click.option("--project", metavar="CODE", help="Only this project (default: every project).")
+@click.option("--reason", metavar="TEXT", help="Why (recorded with it).")
+@click.option("--person", "whose", metavar="PERSON",
+              help="`delegate list`: PERSON's delegations (admins, auditors; `*`: everybody's).")
+@click.option("--current", is_flag=True, help="`delegate list`: only those not over yet.")
+@pass_session
+def delegate(s: Session, person: str, ident: str | None, to: str | None, starts_on: str | None,
+             until: str | None, roles: str | None, project: str | None, reason: str | None,
+             whose: str | None, current: bool) -> None:
+    """Let another act for PERSON while they are away: `delegate PERSON --to OTHER --from DATE --until
+    DATE` (PERSON, or an admin). OTHER then does PERSON's tasks and signs PERSON's gates, each event
+    naming both. `delegate list` shows yours (given and received); `delegate end ID` ends one early."""
+    if person == "list":
+        found = s.engine.delegations(reader=s.actor, person=whose, current=current)
+        emit_listing(s.json, found, ["ID", "PERSON", "TO", "FROM", "UNTIL", "ROLES", "PROJECT", "STATE"],
+                     lambda d: [d.id, d.person, d.to, d.starts_on, d.until, ",".join(d.roles) or "all",
+                                d.project or "all", f"ended {d.ended_at[:10]}" if d.ended_at else "made"],
+                     empty="no delegations")
+        return
+    if person == "end":
+        if ident is None:
+            raise click.UsageError("give the delegation's id: `phasegate delegate end ID`")
+        event = s.engine.end_delegation(ident, actor=s.actor)
+        s.done(event, lambda: f"delegation {ident} ended")
+        return
+    if ident is not None:
+        raise click.UsageError(f"unexpected {ident!r}: `delegate PERSON --to OTHER --from DATE --until DATE`")
+    missing = [name for name, value in (("--to", to), ("--from", starts_on), ("--until", until)) if not value]
+    if missing:
+        raise click.UsageError(f"delegate needs {', '.join(missing)}")
+    assert to is not None and starts_on is not None and until is not None
+    made = s.engine.delegate(person, to, starts_on, until, actor=s.actor, roles=roles, project=project,
+                             reason=reason)
+    if s.json:
+        emit_json(made.to_dict())
+        return
+    what = ", ".join(made.roles) or "every role"
+    where = made.project or "every project"
+    emit(f"delegation {made.id}: {made.to} acts for {made.person} ({what}, {where}) from {made.starts_on} "
+         f"to {made.until}")

@@ -1,4 +1,4 @@
-"""``phasegate project …``: create, staff, list, status."""
+"""``phasegate project …``: create, staff, list, status; and ``phasegate insights`` across projects."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import click
 
 from workflow.cli.app import Session, cli, pass_session
 from workflow.cli.declared import DeclaredGroup
-from workflow.cli.output import emit, emit_json, emit_json_array, emit_lines
-from workflow.cli.params import CODE, REQUEST_ID, VERSION, complete_templates
+from workflow.cli.output import emit, emit_check, emit_json, emit_json_array, emit_lines
+from workflow.cli.params import CODE, REQUEST_ID, VERSION, FilePath, complete_templates
 from workflow.domain.inputs import COUNT_MAX
 from workflow.domain.vocabulary import STATUSES
+from workflow.errors import UsageError
 
 # -- projects -----------------------------------------------------------------------------------------
 
@@ -29,22 +30,39 @@ def project() -> None:
               help="Working days: Monday-Friday less a country's or subdivision's holidays (e.g. GB-ENG).")
 @click.option("--start", "starts_on", metavar="DATE",
               help="The date the project's clock starts (default: now).")
+@click.option("--team", "team_file", type=FilePath(dir_okay=False), metavar="FILE",
+              help="Staff it at once: a YAML mapping of role key to a list of login names (each assigned as "
+                   "`project assign` does); warns of the gates that team cannot sign.")
 @VERSION
 @REQUEST_ID
 @pass_session
 def project_create(s: Session, code: str, template_key: str, name: str | None, client: str | None,
-                   calendar: str | None, starts_on: str | None, version: int | None,
+                   calendar: str | None, starts_on: str | None, team_file: str | None, version: int | None,
                    request_id: str | None) -> None:
     """Create project CODE in the first phase of a template (admins only)."""
+    team = None
+    if team_file is not None:
+        from workflow.domain.staffing.plan import read_team_file
+
+        team = read_team_file(team_file, s.engine.template(template_key, version)[1])
     event = s.engine.create_project(code, template=template_key, actor=s.actor, name=name, client=client,
                                     version=version, request_id=request_id, calendar=calendar,
-                                    starts_on=starts_on)
+                                    starts_on=starts_on, team=team)
 
     def line() -> str:
         tpl = event.data["template"]
         return f"{code} created on {tpl['key']} v{tpl['version']}, in {event.data['phase_title']} (round 1)"
 
-    s.done(event, line)
+    s.done(event, line, s.staffing_warnings(event.chain) if team else None)
+
+
+@project.command("check")
+@CODE
+@pass_session
+def project_check(s: Session, code: str) -> None:
+    """Can every remaining gate of CODE be signed by its team? Each gate: can pass, or why not and the
+    smallest change that fixes it (exit 7 when one cannot)."""
+    emit_check(s.engine.check_project(code, reader=s.actor), s.json)
 
 
 @project.command("list")
@@ -88,3 +106,34 @@ def project_status(s: Session, code: str, at: str | None) -> None:
     if st.as_of is not None:
         emit(f"as of {st.as_of} (rebuilt from the history, event {st.seq})")
     emit_lines(status_lines(st, {r.key: r.title for r in definition.roles}))
+
+
+# -- insights across projects (issue 25) --------------------------------------------------------------
+
+
+@cli.command("insights")
+@click.option("--template", "template_key", metavar="KEY", shell_complete=complete_templates,
+              help="Only projects on this template.")
+@click.option("--version", type=click.IntRange(min=1), metavar="N", help="Only this version of --template.")
+@click.option("--client", metavar="TEXT", help="Only projects for this client.")
+@click.option("--since", metavar="DATE", help="Only what ran on or after this day (YYYY-MM-DD).")
+@click.option("--until", metavar="DATE", help="Only what ran on or before this day (YYYY-MM-DD).")
+@click.option("--csv", "as_csv", is_flag=True, help="One CSV table, a row per figure (a `section` column).")
+@pass_session
+def insights(s: Session, template_key: str | None, version: int | None, client: str | None,
+             since: str | None, until: str | None, as_csv: bool) -> None:
+    """Where projects spend their time, which gates send work back, who holds things up: per phase,
+    gate, role and template version, over the projects you may read (admins and auditors: all)."""
+    if s.json and as_csv:
+        raise UsageError("--json and --csv: choose one")
+    found = s.engine.insights(viewer=s.actor, template=template_key, version=version, client=client,
+                              since=since, until=until)
+    if s.json:
+        emit_json(found.to_dict())
+    elif as_csv:
+        emit(found.to_csv().rstrip("\n"))
+    else:
+        from workflow.cli.render import columns
+        from workflow.reports.insights_text import insights_lines
+
+        emit_lines(insights_lines(found, columns))

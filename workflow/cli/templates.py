@@ -69,14 +69,39 @@ def template_validate(s: Session, file: str) -> None:
         emit(f"{summary(definition)} — valid")
 
 
+@template.command("check")
+@click.argument("file", type=FilePath(dir_okay=False))
+@click.option("--team", "team_file", required=True, type=FilePath(dir_okay=False), metavar="FILE",
+              help="The staffing plan: a YAML mapping of role key to a list of login names.")
+@pass_session
+def template_check(s: Session, file: str, team_file: str) -> None:
+    """Can every gate of the template FILE be signed by the team in --team, before any project exists?
+    Each gate: can pass, or why not and the smallest change that fixes it (exit 7 when one cannot)."""
+    from workflow.cli.output import emit_check
+    from workflow.domain.staffing.gates import Staffing, check_gates
+    from workflow.domain.staffing.plan import read_team_file
+    from workflow.domain.templates.loader import load_file
+
+    definition = load_file(file)
+    team = read_team_file(team_file, definition)
+    emit_check(check_gates(definition, Staffing(team)), s.json)
+
+
 @template.command("publish")
 @click.argument("file", type=FilePath(dir_okay=False))
 @pass_session
 def template_publish(s: Session, file: str) -> None:
-    """Publish FILE as a new version of its template (identical text publishes nothing)."""
+    """Publish FILE as a new version of its template (identical text publishes nothing). FILE may be
+    a built-in's client variant instead (digital-agency-client, large-agency-client, team-based-client:
+    the built-in with an external client approving SOW & Estimate and Production Review QA)."""
     from pathlib import Path
 
-    info, published = s.engine.publish_template(Path(file), actor=s.actor)
+    from workflow.domain.templates.variants import SUFFIX, variant_source
+
+    if file.endswith(SUFFIX) and not os.path.exists(file):
+        info, published = s.engine.publish_template(variant_source(file), actor=s.actor, name=file)
+    else:
+        info, published = s.engine.publish_template(Path(file), actor=s.actor)
     if s.json:
         emit_json({**info.to_dict(), "published": published})
     elif published:

@@ -64,14 +64,25 @@ SAID: dict[str, Said] = {
     "resume": lambda s, e, a: f"{a['code']} resumed in {e.data['phase_title']} (round {e.data['round']})",
     "cancel": lambda s, e, a: f"{a['code']} cancelled: {a['reason']}",
     "set_due": _due,
+    "invite": lambda s, e, a: (f"{a['code']}: {e.data['email']} invited as {e.data['role_title']} "
+                               f"(invitation {e.data['invitation']}, until {e.data['expires_at'][:10]}); the "
+                               f"link goes to that address by e-mail"),
+    "revoke_invite": lambda s, e, a: (f"{a['code']}: invitation {a['invitation']} revoked ({e.data['email']}"
+                                      + (f" left the {e.data['role_title']} role" if e.data["left"] else "")
+                                      + ")"),
 }
+STAFFING = ("assign", "unassign")  # their answer warns of the gates the team can no longer sign
 METAVARS = {"day": "DATE"}  # an argument shown under another name than its parameter's
 HELP = {
     "reason": "Why; recorded in the history.",
     "note": "A note recorded with the task (shown in the history).",
     "comment": "A comment recorded with the approval (shown in the history).",
+    "email": "The outside signer's e-mail address (one plain address): the link and its codes go there.",
+    "name": "The outside signer's name, shown with the invitation.",
+    "expires": "How long the link lasts, in days: 14d by default, at most 90d.",
     "deliverables": "The deliverables you approve, as KEY=SHA256 pairs (space- or comma-separated): "
                     "refused (exit 5) if a newer version came in since.",
+    "on_behalf_of": "A delegate: the person you act for, where several delegated this role to you.",
 }
 
 
@@ -85,7 +96,8 @@ def command_of(cmd: Command) -> click.Command:
         keywords = {p.name: given[p.name] for p in cmd.params if not p.positional}
         run_command = getattr(s.engine, cmd.name)
         event = run_command(code, *positional, actor=s.actor, request_id=request_id, **keywords)
-        s.done(event, lambda: said(s, event, {"code": code, **given}))
+        warnings = s.staffing_warnings(code) if cmd.name in STAFFING else None
+        s.done(event, lambda: said(s, event, {"code": code, **given}), warnings)
 
     decorators = [CODE]
     for p in cmd.params:
@@ -94,7 +106,8 @@ def command_of(cmd: Command) -> click.Command:
         elif p.positional:
             decorators.append(click.argument(p.name, metavar=METAVARS.get(p.name, p.name.upper())))
         else:
-            decorators.append(click.option(f"--{p.name}", required=p.required, metavar="TEXT",
+            decorators.append(click.option(f"--{p.name.replace('_', '-')}", required=p.required,
+                                           metavar="PERSON" if p.name == "on_behalf_of" else "TEXT",
                                            help=HELP.get(p.name)))
     decorators.append(REQUEST_ID)
     callback: Callable[..., None] = pass_session(run)

@@ -63,6 +63,8 @@ def _value(hint: Any, value: Any) -> Any:
     if origin is list:
         (item,) = typing.get_args(hint)
         return [_value(item, v) for v in value]
+    if origin is tuple and typing.get_args(hint)[1:] == (Ellipsis,):  # tuple[X, ...]
+        return tuple(_value(typing.get_args(hint)[0], v) for v in value)
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return from_dict(hint, value)
     return value

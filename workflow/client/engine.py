@@ -11,7 +11,7 @@ The audit trail's methods are in :mod:`workflow.client.audit`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,9 @@ from workflow.client.transport import Transport, ascii_header, path
 from workflow.domain import inputs
 from workflow.domain.audit.events import Event, event_from_dict
 from workflow.domain.commands import COMMANDS, ProjectCommands
+from workflow.domain.duties.delegations import Delegation
+from workflow.domain.duties.delegations import from_dict as delegation_from_dict
+from workflow.domain.links.view import Invitation
 from workflow.domain.results import (
     Notice,
     NotifySettings,
@@ -40,6 +43,8 @@ from workflow.domain.results import (
 from workflow.errors import UsageError
 
 if TYPE_CHECKING:
+    from workflow.domain.insights.report import Insights
+    from workflow.domain.staffing.gates import StaffingCheck
     from workflow.domain.templates.definition import Definition
 
 YAML = "application/x-yaml"
@@ -175,6 +180,22 @@ class RemoteEngine(RemoteAudit, RemoteFiles, ProjectCommands):
     def revoke_token(self, token_id: str, *, actor: Unused = None) -> Event:
         return self._event("DELETE", path("me", "tokens", token_id))
 
+    def delegate(self, person: str, to: str, starts_on: str, until: str, *, actor: Unused = None,
+                 roles: list[str] | tuple[str, ...] | str | None = None, project: str | None = None,
+                 reason: str | None = None) -> Delegation:
+        wanted = roles.split(",") if isinstance(roles, str) else None if roles is None else list(roles)
+        body = {"person": person, "to": to, "from": starts_on, "until": until, "roles": wanted,
+                "project": project, "reason": reason}
+        return self.http.call("POST", path("delegations"), json=body, read=delegation_from_dict)
+
+    def delegations(self, *, reader: Unused = None, person: str | None = None,
+                    current: bool = False) -> list[Delegation]:
+        return self.http.call("GET", path("delegations"), params={"person": person, "current": current},
+                              read=lambda docs: [delegation_from_dict(d) for d in docs])
+
+    def end_delegation(self, ident: str, *, actor: Unused = None) -> Event:
+        return self._event("DELETE", path("delegations", ident))
+
     # -- notifications ----------------------------------------------------------------------------------
 
     def add_webhook(self, url: str, *, actor: Unused = None, events: str | list[str] = "all",
@@ -217,9 +238,12 @@ class RemoteEngine(RemoteAudit, RemoteFiles, ProjectCommands):
     def create_project(self, code: str, *, template: str, actor: Unused = None, name: str | None = None,
                        client: str | None = None, version: int | None = None,
                        request_id: str | None = None, calendar: str | None = None,
-                       starts_on: str | None = None) -> Event:
-        body = {"code": code, "template": template, "name": name, "client": client, "version": version,
-                "calendar": calendar, "starts_on": starts_on}
+                       starts_on: str | None = None,
+                       team: Mapping[str, Sequence[str]] | None = None) -> Event:
+        body: dict[str, Any] = {"code": code, "template": template, "name": name, "client": client,
+                                 "version": version, "calendar": calendar, "starts_on": starts_on}
+        if team:
+            body["team"] = {role: list(people) for role, people in team.items()}
         return self._event("POST", path("projects"), body=body, request_id=request_id)
 
     def _command(self, name: str, given: dict[str, Any]) -> Event:
@@ -257,6 +281,14 @@ class RemoteEngine(RemoteAudit, RemoteFiles, ProjectCommands):
         moment = None if at is None else inputs.normalize_time(at)
         return self.http.call("GET", self._project(code), params={"at": moment}, read=one(ProjectStatus))
 
+    def insights(self, *, viewer: Unused = None, template: str | None = None, version: int | None = None,
+                 client: str | None = None, since: str | None = None, until: str | None = None) -> Insights:
+        """The figures across the projects the token's owner may read (``GET /api/v1/insights``)."""
+        from workflow.domain.insights.report import Insights as Figures
+
+        params = {"template": template, "version": version, "client": client, "since": since, "until": until}
+        return self.http.call("GET", path("insights"), params=params, read=one(Figures))
+
     def iter_projects(self, *, reader: Unused = None, status: str | None = None, template: str | None = None,
                       phase: str | None = None, after: str | None = None,
                       limit: int | None = None, overdue: bool | None = None,
@@ -272,6 +304,12 @@ class RemoteEngine(RemoteAudit, RemoteFiles, ProjectCommands):
                                   read=lambda doc: (many(ProjectSummary)(doc["projects"]), doc["next"]))
 
         return paging.follow(page, None if after is None else inputs.project_code(after), wanted)
+
+    def check_project(self, code: str, *, reader: Unused = None) -> StaffingCheck:
+        """Can every remaining gate be signed by the team (``GET /projects/{code}/check``)?"""
+        from workflow.domain.staffing.gates import check_from_dict
+
+        return self.http.call("GET", self._project(code, "check"), read=check_from_dict)
 
     def list_projects(self, **filters: Any) -> list[ProjectSummary]:
         return list(self.iter_projects(**filters))
@@ -299,6 +337,11 @@ class RemoteEngine(RemoteAudit, RemoteFiles, ProjectCommands):
 
     def history(self, code: str, **filters: Any) -> list[Event]:
         return list(self.iter_history(code, **filters))
+
+    def invitations(self, code: str, *, reader: Any = None) -> list[Invitation]:
+        """The project's invitations of outside signers (issue 24), oldest first."""
+        return self.http.call("GET", self._project(code, "invitations"),
+                              read=lambda doc: many(Invitation)(doc["invitations"]))
 
 
 def _grants(held: dict[str, Any]) -> dict[str, list[str]]:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
@@ -71,6 +71,7 @@ class Claimed:
     event: Event
     hook: Hook | None
     disabled: bool = False  # an e-mail whose recipient's account was disabled since it was queued
+    payload: str | None = field(default=None, repr=False)  # the secret an invitation's or a code's carries
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def claim(store: Store, now: str, *, limit: int, channels: Sequence[str],
         joined = (t_outbox.join(t_events, and_(_e.chain == _o.chain, _e.seq == _o.seq))
                   .outerjoin(t_webhooks, hooked))
         rows = tx.core(
-            select(_o.id, _o.kind, _o.people, _o.channel, _o.target, _o.attempts,
+            select(_o.id, _o.kind, _o.people, _o.channel, _o.target, _o.attempts, _o.payload,
                    _e.chain, _e.seq, _e.at, _e.actor, _e.action, _e.phase, _e.data, _e.prev_hash, _e.hash,
                    _w.id.label("hook_id"), _w.url, _w.secret, _w.format, _w.active)
             .select_from(joined).where(_o.id.in_(ids)).order_by(_o.id))
@@ -127,7 +128,7 @@ def _claimed(row: Any, lease: str) -> Claimed:
     if row.hook_id is not None:
         hook = Hook(row.hook_id, row.url, row.secret, row.format, bool(row.active))
     return Claimed(row.id, row.kind, tuple(json.loads(row.people)), row.channel, row.target, row.attempts,
-                   lease, event, hook)
+                   lease, event, hook, payload=row.payload)
 
 
 def settle(store: Store, outcomes: Iterable[Outcome], now: str, *, max_attempts: int,
@@ -155,7 +156,7 @@ def settle(store: Store, outcomes: Iterable[Outcome], now: str, *, max_attempts:
         if delivered:
             tx.conn.execute(
                 update(t_outbox).where(_o.id == bindparam("b_id"), _o.status == "pending")
-                .values(status="delivered", delivered_at=now, lease_until=None,
+                .values(status="delivered", delivered_at=now, lease_until=None, payload=None,
                         attempts=bindparam("b_attempts")),
                 delivered)
         if failed:
@@ -166,6 +167,11 @@ def settle(store: Store, outcomes: Iterable[Outcome], now: str, *, max_attempts:
                         last_error=bindparam("b_error"), next_attempt_at=bindparam("b_next"),
                         lease_until=None),
                 failed)
+            # a secret an e-mail carried goes with it: delivered or dead, it is not kept
+            ids = [f["b_id"] for f in failed if f["b_status"] == "dead"]
+            if ids:
+                tx.conn.execute(update(t_outbox).where(_o.id.in_(ids), _o.status == "dead")
+                                .values(payload=None))
         if released:  # never sent: due again at once, its tries and last error as they were
             tx.conn.execute(
                 update(t_outbox).where(_o.id == bindparam("b_id"), _o.status == "pending",

@@ -17,7 +17,9 @@ from typing import Any
 
 from workflow.delivery.leases import Claimed
 from workflow.domain.audit.events import SYSTEM_CHAIN
+from workflow.domain.identity import is_external
 
+SECRET_KINDS = ("invite", "code")  # e-mails that carry a secret (outbox.payload): to an outside signer
 DEFAULT_BASE_URL = "http://127.0.0.1:8765"
 
 # kind -> (the e-mail subject's words, the sentence of the body); {code} and {phase} filled in
@@ -87,9 +89,16 @@ def _line(text: str) -> str:
 
 
 def email(row: Claimed, sender: str, base_url: str) -> EmailMessage:
-    """A plain-text e-mail with an HTML alternative, both linking to the project's page."""
+    """A plain-text e-mail with an HTML alternative, both linking to the project's page (an outside
+    signer's: to the link they were sent; an invitation's or a code's: :func:`signer_email`)."""
+    if row.kind in SECRET_KINDS:
+        return signer_email(row, sender, base_url)
     code = row.event.project or SYSTEM_CHAIN
     link = project_link(base_url, row.event.project) or base_url
+    anchor = f'<a href="{html.escape(link, quote=True)}">Open project {html.escape(code)}</a>'
+    if row.people and is_external(row.people[0]):  # an outside signer has no account: their link it is
+        link = "the link in your invitation e-mail (ask the project's lead for a new one)"
+        anchor = html.escape(f"Open {link}.")
     words = WORDS.get(row.kind, (row.kind, ""))[0]
     said = summary(row)
     msg = EmailMessage()
@@ -103,7 +112,37 @@ def email(row: Claimed, sender: str, base_url: str) -> EmailMessage:
                     f"{code} by {by}.\n")
     msg.add_alternative(
         f"<!doctype html><html><body><p>{html.escape(said)}</p>"
-        f'<p><a href="{html.escape(link, quote=True)}">Open project {html.escape(code)}</a></p>'
-        f"<p><small>Recorded as event {row.event.seq} of {html.escape(code)} by "
+        f"<p>{anchor}</p><p><small>Recorded as event {row.event.seq} of {html.escape(code)} by "
         f"{html.escape(by)}.</small></p></body></html>\n", subtype="html")
+    return msg
+
+
+def signer_email(row: Claimed, sender: str, base_url: str) -> EmailMessage:
+    """An invitation's e-mail (its link, ``{base_url}/link/{secret}``) or a code's (the six digits), to
+    the invited address alone: the secret is the row's payload, gone once the row is delivered."""
+    d = row.event.data
+    project = row.event.project or SYSTEM_CHAIN
+    gate = d.get("role_title") or "signer"
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = row.target
+    msg["X-Phasegate-Event"] = f"{row.event.chain}/{row.event.seq}"
+    msg["X-Phasegate-Delivery"] = str(row.id)
+    if row.kind == "invite":
+        link = f"{base_url.rstrip('/')}/link/{row.payload or ''}"
+        msg["Subject"] = _line(f"[phasegate] {project}: your signature as {gate} is asked")
+        said = (f"{row.event.actor} asks you to review and sign project {project} as {gate}. Open this link "
+                f"(it is yours alone, until {d.get('expires_at')}; do not forward it):")
+        msg.set_content(f"{said}\n\n{link}\n\nBefore your decision counts, phasegate e-mails a one-time "
+                        f"code to this address.\n")
+        msg.add_alternative(
+            f"<!doctype html><html><body><p>{html.escape(said)}</p>"
+            f'<p><a href="{html.escape(link, quote=True)}">Open project {html.escape(project)}</a></p>'
+            f"<p><small>Before your decision counts, phasegate e-mails a one-time code to this address."
+            f"</small></p></body></html>\n", subtype="html")
+        return msg
+    msg["Subject"] = _line(f"[phasegate] {project}: your one-time code")
+    said = (f"Your code for project {project} is {row.payload or '(no longer valid)'}. It lasts 10 minutes. "
+            f"If you did not ask for it, someone has your link: tell the project's lead.")
+    msg.set_content(said + "\n")
     return msg

@@ -74,6 +74,15 @@ Note = Annotated[str | None, Arg(TEXT_MAX, "a note", "Note", checked=_text("the 
 # The deliverables an approval was given on (sign what you saw): KEY=SHA256 pairs, or a mapping.
 Seen = Annotated[str | dict[str, str] | None, Arg(DIGESTS_MAX, "the deliverables' digests",
                                                   format="KEY=SHA256 KEY=SHA256", checked=digests)]
+# Whom a delegate acts for, where several delegations to them cover the role (workflow/domain/duties).
+OnBehalf = Annotated[str | None, Arg(KEY_MAX, "the person you act for", checked=lambda v: (
+    None if v is None else inputs.person(v, "the person you act for")))]
+# An invitation (issue 24): the address the link goes to (checked by the engine: one plain address), the
+# signer's name, how long the link lasts ("14d"), the invitation's id.
+Email = Annotated[str, Arg(200, "the e-mail address", "E-mail", format="buyer@acme.example")]
+Name = Annotated[str | None, Arg(200, "the signer's name", "Name", checked=_text("the name"))]
+Expires = Annotated[str | None, Arg(8, "how long the link lasts", "Expires in", format="14d")]
+Invitation = Annotated[str, Arg(32, "the invitation's id")]
 Actor = str | Identity | None  # who acts (the Engine needs it; a client never sends it: its token acts)
 
 RUN = ("actor", "request_id", "expected_seq")  # how a command runs: every command takes them
@@ -226,8 +235,10 @@ class ProjectCommands(Protocol):
              who="a holder of ROLE", rule="may_complete_task",
              web=Web("done", "Mark done", "Mark the {role} task done", "primary", "task:open"))
     def complete_task(self, code: str, role: Role, *, actor: Actor = None, note: Note = None,
-                      request_id: str | None = None, expected_seq: int | None = None) -> Event:
-        """Mark ROLE's task in the current phase of CODE done."""
+                      on_behalf_of: OnBehalf = None, request_id: str | None = None,
+                      expected_seq: int | None = None) -> Event:
+        """Mark ROLE's task in the current phase of CODE done (a delegate: for the holder who delegated
+        it; ON_BEHALF_OF names them where several did)."""
         return self._command("complete_task", locals())
 
     @command("POST", "/projects/{code}/tasks/{role}/reopen", action="task.reopen", cli="task reopen",
@@ -242,10 +253,11 @@ class ProjectCommands(Protocol):
              rule="may_approve", web=Web("approve", "Approve", "Approve as {role}", "primary",
                                          "gate:unsigned"))
     def approve(self, code: str, role: Role, *, actor: Actor = None, comment: Comment = None,
-                deliverables: Seen = None, request_id: str | None = None,
+                deliverables: Seen = None, on_behalf_of: OnBehalf = None, request_id: str | None = None,
                 expected_seq: int | None = None) -> Event:
         """Approve the current phase's gate as ROLE (with the digests of the deliverables you saw:
-        refused if they are no longer the current ones)."""
+        refused if they are no longer the current ones; a delegate: for the approver who delegated it,
+        ON_BEHALF_OF naming them where several did)."""
         return self._command("approve", locals())
 
     @command("DELETE", "/projects/{code}/approvals/{role}", action="withdraw", cli="withdraw",
@@ -302,6 +314,25 @@ class ProjectCommands(Protocol):
         """Set or move the due date of PHASE of project CODE, the current phase or one to come, to DATE:
         YYYY-MM-DD."""
         return self._command("set_due", locals())
+
+
+    # -- outside signers (issue 24: workflow/engine/links/) ---------------------------------------------
+
+    @command("POST", "/projects/{code}/invitations", action="invite", cli="invite new",
+             who="admins or the project's lead", rule="may_invite")
+    def invite(self, code: str, role: Role, *, email: Email, name: Name = None, expires: Expires = None,
+               actor: Actor = None, request_id: str | None = None, expected_seq: int | None = None) -> Event:
+        """Invite the outside signer at EMAIL to the external ROLE of CODE: a link, e-mailed, that lasts 14
+        days (--expires, at most 90d); inviting the same address to the role again revokes its old link."""
+        return self._command("invite", locals())
+
+    @command("DELETE", "/projects/{code}/invitations/{invitation}", action="invite.revoke",
+             cli="invite revoke", who="admins or the project's lead", rule="may_revoke_invite")
+    def revoke_invite(self, code: str, invitation: Invitation, *, actor: Actor = None,
+                      request_id: str | None = None, expected_seq: int | None = None) -> Event:
+        """Revoke invitation INVITATION of CODE: its link is dead and its signer leaves the role (their
+        approval of the current round goes with it)."""
+        return self._command("revoke_invite", locals())
 
 
 # -- what a person may do now -----------------------------------------------------------------------

@@ -75,6 +75,9 @@ class ProvenApproval(Result):
     version: int
     state: str  # "current", "passed" (the gate was passed with it), "voided", "withdrawn", "rejected"
     ended_by: int | None = None  # the event that voided, withdrew or rejected it
+    auth: str | None = None  # how the signer proved who they are (email-link: an outside signer, issue 24)
+    email: str | None = None  # an outside signer's invited address (their link's and code's)
+    invitation: str | None = None  # an outside signer's invitation
 
 
 @dataclass(frozen=True)

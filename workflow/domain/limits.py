@@ -136,6 +136,22 @@ SIGN_IN_MAX_WAIT = declare(
     "seconds",
     "the doubling wait stops here: a guesser gets about a hundred guesses a day per key",
 )
+# -- the client's signing links (issue 24: workflow/engine/links/)
+INVITE_DAYS = declare("INVITE_DAYS", "an invitation's link, by default", 14, "days",
+                      "long enough for a client's review; `phasegate invite --expires` gives another")
+INVITE_MAX_DAYS = declare("INVITE_MAX_DAYS", "an invitation's link, at most", 90, "days",
+                          "a link is a bearer secret in someone's mailbox: it must end; reissue one instead")
+LINK_CODE_SECONDS = declare("LINK_CODE_SECONDS", "a link's one-time code", 600, "seconds",
+                            "the code e-mailed before a decision counts: long enough to read the mail")
+LINK_CODE_TRIES = declare("LINK_CODE_TRIES", "wrong entries of one code", 5, "tries",
+                          "past them the code is dead and a new one must be sent: 5 guesses of 1,000,000")
+LINK_CODES_PER_LINK = declare("LINK_CODES_PER_LINK", "codes sent for one link", 5, "codes per hour",
+                              "each sends an e-mail to the client: a forwarded link cannot flood the mailbox")
+LINK_CODES_PER_ADDRESS = declare("LINK_CODES_PER_ADDRESS", "codes sent to one address", 10, "codes per hour",
+                                 "over all the address's links; answered 429 with Retry-After past it")
+LINK_WRONG_CODES = declare("LINK_WRONG_CODES", "wrong codes for one address", 10, "tries per hour",
+                           "over every code of every link to the address (5 a code): 429 past it, so "
+                           "sending new codes cannot buy more guesses")
 DEVICE_COOKIE_SECONDS = declare(
     "DEVICE_COOKIE_SECONDS",
     "how long a browser that signed in stays known (its device cookie)",
@@ -154,6 +170,14 @@ DATE_YEARS = declare(
     "a schedule plans months or years ahead, not centuries; a date stored beyond it (by an older "
     "phasegate, or with SQL) is still shown, and working days are counted over at most twice this span "
     "(beyond it, 'working days left' is not shown)",
+)
+DELEGATION_DAYS = declare(
+    "DELEGATION_DAYS",
+    "a delegation, from its first day to its last",
+    90,
+    "days",
+    "cover for a holiday or a leave, not a standing transfer of someone's signature: a longer absence is "
+    "a change of team (assign someone to the role); a delegation ending sooner can be ended early",
 )
 CLOCK_SKEW = declare(
     "CLOCK_SKEW",

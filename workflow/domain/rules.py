@@ -10,15 +10,17 @@ but the rule itself lives here.
 from __future__ import annotations
 
 from collections.abc import Set
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from workflow.domain import deliverables, inputs
+from workflow.domain.duties import signing
+from workflow.domain.duties.signing import Acting
 from workflow.domain.state import ProjectState, Signature, TaskDone
 from workflow.domain.templates.definition import Definition, Deliverable, Gate, Phase, possessive
 from workflow.domain.templates.machine import Binding, fire, position
 from workflow.domain.templates.version import TemplateVersion
 from workflow.domain.vocabulary import ACTIVE, ASSERTED, CLOSED, DISABLED, ON_HOLD, READ_EVERYTHING, Auth
-from workflow.errors import NotFound, NotPermitted, RuleRefused
+from workflow.errors import DutiesSeparated, NotFound, NotPermitted, RuleRefused
 
 
 class Context(NamedTuple):
@@ -30,6 +32,7 @@ class Context(NamedTuple):
     privileges: frozenset[str]
     now: str
     auth: Auth = ASSERTED  # how the actor was authenticated, recorded in the event
+    evidence: dict[str, Any] | None = None  # what else the event records of how (a signing link's proof)
 
     @property
     def definition(self) -> Definition:
@@ -72,11 +75,11 @@ def require_reader(reader: str, code: str, privileges: Set[str], member: bool) -
 
 
 def require_party(ctx: Context) -> None:
-    """A command on a project is only for its team, admins and auditors (the others learn nothing),
-    and never for a disabled account."""
+    """A command on a project is only for its team, its members' delegates in force, admins and
+    auditors (the others learn nothing), and never for a disabled account."""
     if DISABLED in ctx.privileges:
         raise NotPermitted(f"{ctx.actor}'s account is disabled")
-    require_reader(ctx.actor, ctx.code, ctx.privileges, ctx.state.is_member(ctx.actor))
+    require_reader(ctx.actor, ctx.code, ctx.privileges, ctx.state.is_party(ctx.actor, ctx.now))
 
 
 def require_audit_reader(reader: str, privileges: Set[str], doing: str) -> None:
@@ -162,12 +165,18 @@ def require_active(ctx: Context, doing: str) -> None:
         raise RuleRefused(f"project {ctx.code} is {status}; nobody can {doing} any more")
 
 
-def require_signer(ctx: Context, role: str, verb: str) -> Gate:
-    """The current phase's gate, if the actor may ``verb`` it as ``role`` now."""
+def require_signer(ctx: Context, role: str, verb: str, on_behalf_of: str | None = None
+                   ) -> tuple[Gate, Acting]:
+    """The current phase's gate, if the actor may ``verb`` it as ``role`` now, and how they act: a
+    holder of ``role``, or (approving) a delegate of one, where the gate is delegable."""
     require_role(ctx, role)
-    require_holder(ctx, role)
-    require_active(ctx, f"{verb} a gate")
     gate = ctx.phase.gate
+    if verb == "approve":
+        acting = acting_as(ctx, role, on_behalf_of, gate is None or gate.delegable)
+    else:
+        require_holder(ctx, role)
+        acting = Acting(ctx.actor)
+    require_active(ctx, f"{verb} a gate")
     if gate is None:
         raise RuleRefused(f"{ctx.phase.title} has no gate to {verb}")
     if role not in gate.approvers:
@@ -175,7 +184,7 @@ def require_signer(ctx: Context, role: str, verb: str) -> Gate:
         raise RuleRefused(
             f"the {ctx.role_title(role)} does not sign '{gate.title}' (its approvers: {titles})"
         )
-    return gate
+    return gate, acting
 
 
 def require_own_approval(ctx: Context, role: str) -> tuple[Gate, Signature]:
@@ -200,7 +209,7 @@ def require_own_approval(ctx: Context, role: str) -> tuple[Gate, Signature]:
             f"nobody has approved '{gate.title}' as the {ctx.role_title(role)} in round {ctx.state.round}; "
             f"there is nothing to withdraw"
         )
-    if signed.person != ctx.actor:
+    if ctx.actor not in (signed.person, signed.on_behalf_of):  # a delegate's: theirs, or whom it was for
         raise NotPermitted(
             f"only {signed.person}, who approved '{gate.title}' as the {ctx.role_title(role)}, "
             f"may withdraw that approval"
@@ -208,23 +217,24 @@ def require_own_approval(ctx: Context, role: str) -> tuple[Gate, Signature]:
     return gate, signed
 
 
-def require_four_eyes(ctx: Context, gate: Gate, role: str) -> None:
-    """One person's approval counts for one role only (``distinct_people``), and once per role."""
+def require_four_eyes(ctx: Context, gate: Gate, role: str, acting: Acting | None = None) -> None:
+    """One person's approval counts for one role only (``distinct_people``), and once per role; a
+    delegate and the person they act for are one person; the gate's ``distinct_from`` is kept."""
     prior = ctx.state.approvals.get(role)
     if prior is not None:
         raise RuleRefused(
             f"'{gate.title}' is already approved for the {ctx.role_title(role)} "
             f"(by {prior.person} at {prior.at})"
         )
-    if not gate.distinct_people:
-        return
-    for other_role, other in ctx.state.approvals.items():
-        if other.person == ctx.actor:
-            raise RuleRefused(
-                f"four-eyes rule: {ctx.actor} already approved '{gate.title}' as the "
-                f"{ctx.role_title(other_role)}; one person's approval counts for one role only, "
-                f"so another {ctx.role_title(role)} must approve"
-            )
+    acting = acting or Acting(ctx.actor)
+    if gate.distinct_people:
+        for other_role, other in ctx.state.approvals.items():
+            if not signing.people_of(other).isdisjoint(acting.people):
+                raise RuleRefused(signing.four_eyes_sentence(ctx.definition, gate, role, other_role, other,
+                                                             acting))
+    clash = signing.separation_clash(gate, acting.people, ctx.state.earlier)
+    if clash is not None:
+        raise DutiesSeparated(signing.separation_sentence(ctx.definition, gate, ctx.actor, clash))
 
 
 # -- each project command's rule: may the actor run it now? -------------------------------------------
@@ -233,10 +243,17 @@ def require_four_eyes(ctx: Context, gate: Gate, role: str) -> None:
 # command's body goes on with.
 
 
-def may_complete_task(ctx: Context, role: str) -> str:
-    """The task the actor marks done as ``role``."""
+def acting_as(ctx: Context, role: str, on_behalf_of: str | None = None, delegable: bool = True) -> Acting:
+    """How the actor acts as ``role``: as a holder, or for a holder through a delegation in force."""
+    state = ctx.state
+    return signing.choose(ctx.definition, role, ctx.actor, ctx.code, ctx.now, state.team, state.delegations,
+                          on_behalf_of, delegable=delegable)
+
+
+def may_complete_task(ctx: Context, role: str, on_behalf_of: str | None = None) -> tuple[str, Acting]:
+    """The task the actor marks done as ``role``, and how they act (for themselves, or for someone)."""
     require_role(ctx, role)
-    require_holder(ctx, role)
+    acting = acting_as(ctx, role, on_behalf_of)
     require_active(ctx, "mark tasks done")
     phase, title = ctx.phase, ctx.role_title(role)
     task = phase.task_of(role)
@@ -248,7 +265,7 @@ def may_complete_task(ctx: Context, role: str) -> str:
             f"the {possessive(title)} task '{task}' in {phase.title} is already done "
             f"(by {done.person} at {done.at})"
         )
-    return task
+    return task, acting
 
 
 def may_reopen_task(ctx: Context, role: str) -> tuple[str, str, TaskDone]:
@@ -269,13 +286,14 @@ def may_reopen_task(ctx: Context, role: str) -> tuple[str, str, TaskDone]:
     return authority, task, done
 
 
-def may_approve(ctx: Context, role: str) -> Gate:
-    gate = require_signer(ctx, role, "approve")
-    require_four_eyes(ctx, gate, role)
+def may_approve(ctx: Context, role: str, on_behalf_of: str | None = None) -> tuple[Gate, Acting]:
+    """The gate, and how the actor signs it (for themselves, or for an approver through a delegation)."""
+    gate, acting = require_signer(ctx, role, "approve", on_behalf_of)
+    require_four_eyes(ctx, gate, role, acting)
     waiting = deliverables.missing(ctx.definition, ctx.phase, ctx.state.deliverables, ctx.state.team)
     if waiting:
         raise RuleRefused(f"'{gate.title}' cannot be approved yet: " + "; ".join(waiting), waiting)
-    return gate
+    return gate, acting
 
 
 def may_add_deliverable(ctx: Context, key: str) -> tuple[Deliverable, str]:
@@ -308,7 +326,7 @@ def may_withdraw(ctx: Context, role: str) -> tuple[Gate, Signature]:
 
 def may_reject(ctx: Context, role: str) -> tuple[Gate, str]:
     """The gate, and the machine state a rejection sends the project to."""
-    gate = require_signer(ctx, role, "reject")
+    gate, _acting = require_signer(ctx, role, "reject")
     state = ctx.state
     return gate, fire(ctx.tpl.machine, "reject", Binding(position(state.phase, state.status)))
 
@@ -356,11 +374,16 @@ def may_assign(ctx: Context, role: str) -> None:
     """Someone may be given ``role`` (whoever it is: the body refuses a person who holds it already)."""
     require_assigner(ctx)
     require_role(ctx, role)
+    if ctx.definition.is_external(role):
+        raise RuleRefused(f"the {ctx.role_title(role)} role is external: invite its signer by e-mail "
+                          f"(`phasegate invite {ctx.code} {role} --email ADDRESS`); no account holds it")
 
 
 def may_unassign(ctx: Context, role: str, person: str) -> None:
     require_assigner(ctx)
     require_role(ctx, role)
+    if ctx.definition.is_external(role):
+        raise RuleRefused(f"the {ctx.role_title(role)} is an outside signer: revoke their invitation instead")
     if not ctx.state.holds(role, person):
         raise NotFound(f"{person} does not hold the {ctx.role_title(role)} role on {ctx.code}")
     require_lead_kept(ctx, role, person)
@@ -372,3 +395,6 @@ def may_set_due(ctx: Context) -> str:
     if ctx.state.status in CLOSED:
         raise RuleRefused(f"project {ctx.code} is {ctx.state.status}; its due dates are history")
     return lead
+
+# Outside signers' invitations (issue 24): their rules live in domain/links, found here like every rule.
+from workflow.domain.links.invites import may_invite, may_revoke_invite  # noqa: E402, F401

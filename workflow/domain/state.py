@@ -13,14 +13,16 @@ frozen dataclasses, which matters because every command builds one.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from types import MappingProxyType
 from typing import NamedTuple
 
 from workflow.domain.audit.events import canonical_json
 from workflow.domain.deliverables import Current
-from workflow.domain.gates import PhaseEvaluation, evaluate
+from workflow.domain.duties.delegations import Delegation
+from workflow.domain.duties.signing import Earlier
+from workflow.domain.gates import Duties, PhaseEvaluation, evaluate
 from workflow.domain.schedule.clock import Clock
 from workflow.domain.templates.definition import Definition, Phase
 from workflow.domain.vocabulary import ASSERTED, Status
@@ -34,6 +36,7 @@ class TaskDone(NamedTuple):
     at: str
     seq: int  # the event that recorded it
     auth: str = ASSERTED  # how the person was authenticated
+    on_behalf_of: str | None = None  # whom ``person`` acted for, through a delegation
 
 
 class Signature(NamedTuple):
@@ -44,6 +47,7 @@ class Signature(NamedTuple):
     at: str
     seq: int
     auth: str = ASSERTED
+    on_behalf_of: str | None = None  # whom ``person`` signed for, through a delegation
 
 
 class ProjectState(NamedTuple):
@@ -79,6 +83,12 @@ class ProjectState(NamedTuple):
     # The current phase's deliverables that have a version: key -> the newest (read only where the
     # phase declares deliverables; empty otherwise).
     deliverables: Mapping[str, Current] = MappingProxyType({})
+    # Who may sign for whom (workflow/domain/duties): the delegations that may be in force around
+    # ``read_at`` (when the state was read), and the earlier signatures and tasks the current gate's
+    # ``distinct_from`` names (read only where it names any).
+    delegations: Iterable[Delegation] = ()  # the write path reads them on first use (storage/project_rows)
+    earlier: tuple[Earlier, ...] = ()
+    read_at: str | None = None
 
     @property
     def clock(self) -> Clock:
@@ -90,6 +100,12 @@ class ProjectState(NamedTuple):
 
     def is_member(self, person: str) -> bool:
         return any(person in people for people in self.team.values())
+
+    def is_party(self, person: str, at: str) -> bool:
+        """A member, or the delegate in force at ``at`` of a member (who may then read the project)."""
+        return self.is_member(person) or any(
+            d.to == person and self.is_member(d.person) and d.project in (None, self.code) and d.in_force(at)
+            for d in self.delegations)
 
     def phase_of(self, definition: Definition) -> Phase:
         phase = definition.phase(self.phase)
@@ -105,7 +121,13 @@ class ProjectState(NamedTuple):
             {r: a.person for r, a in self.approvals.items()},
             self.team,
             self.deliverables,
+            self.duties(),
         )
+
+    def duties(self, at: str | None = None) -> Duties:
+        """Who may sign for whom at ``at`` (None: when the state was read)."""
+        behalf = {r: a.on_behalf_of for r, a in self.approvals.items() if a.on_behalf_of is not None}
+        return Duties(self.code, at or self.read_at or "", self.delegations, self.earlier, behalf)
 
     def entered(self, phase: str) -> tuple[int, str]:
         """The round a (re-)entered ``phase`` starts, and the rounds counter after entering it."""

@@ -26,7 +26,7 @@ READ_EVERYTHING: Final[frozenset[str]] = frozenset(PRIVILEGES)  # both grants re
 # What a project's events record, in the order a project usually meets them.
 PROJECT_ACTIONS: Final[tuple[str, ...]] = (
     "create", "assign", "unassign", "due", "task.done", "task.reopen", "approve", "withdraw", "reject",
-    "advance", "hold", "resume", "cancel", "deliverable.add",
+    "advance", "hold", "resume", "cancel", "deliverable.add", "invite", "invite.revoke",
 )  # fmt: skip
 # What phasegate's clock (``tick``) records in a project's chain: reminders, escalations, overdue notices.
 CLOCK_ACTIONS: Final[tuple[str, ...]] = ("remind", "escalate", "overdue")
@@ -39,7 +39,7 @@ TRIGGERS: Final[tuple[str, ...]] = ("advance", "reject", "hold", "resume", "canc
 SYSTEM_ACTIONS: Final[tuple[str, ...]] = (
     "template.publish", "grant", "revoke", "user.add", "user.disable", "user.enable", "user.password",
     "token.create", "token.revoke", "calendar.key", "webhook.add", "webhook.remove", "notify.email",
-    "notify.retry",
+    "notify.retry", "delegate", "delegate.end",
 )  # fmt: skip
 # Every action of every chain (what the audit search across projects accepts).
 EVENT_ACTIONS: Final[tuple[str, ...]] = HISTORY_ACTIONS + SYSTEM_ACTIONS
@@ -47,10 +47,14 @@ EVENT_ACTIONS: Final[tuple[str, ...]] = HISTORY_ACTIONS + SYSTEM_ACTIONS
 # How the person acting was authenticated, recorded in every event (covered by its hash):
 # asserted (direct-database mode: --as or the OS login, trusted because the caller can write
 # the database), password (a web session), token (an API token), proxy (a trusted SSO header);
-# system: phasegate's own clock (``tick``'s reminders, escalations and overdue notices).
-Auth = Literal["asserted", "password", "token", "proxy", "system"]
+# system: phasegate's own clock (``tick``'s reminders, escalations and overdue notices); email-link: an
+# external signer (issue 24) with an invitation's link and the one-time code e-mailed to its address.
+Auth = Literal["asserted", "password", "token", "proxy", "system", "email-link"]
 AUTHS: Final[tuple[Auth, ...]] = get_args(Auth)
 ASSERTED: Final = "asserted"
+EMAIL_LINK: Final = "email-link"
+# An external signer's name in the record: this prefix and the invited address (a login has no ':').
+EXTERNAL_PREFIX: Final = "client:"
 # Among a person's grants as a command reads them: their account is disabled (every command refused).
 DISABLED: Final = "disabled"
 

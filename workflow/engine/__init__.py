@@ -1,7 +1,7 @@
 """The Engine: phasegate's Python API, a facade over one module per kind of work.
 
 ============================  ==================================================
-``engine/staffing.py``        creating projects, assigning and unassigning roles
+``engine/staffing.py``        creating projects, assigning and unassigning roles, checking the staff
 ``engine/work.py``            tasks, gate sign-offs, undo, the lead's moves
 ``engine/templates.py``       publishing and reading templates
 ``engine/grants.py``          the first admin, admin and auditor grants
@@ -13,8 +13,10 @@
 ``engine/notifications.py``   webhooks, e-mail choices, the outbox's list and retry
 ``engine/reads.py``           status (now or then), history
 ``engine/board.py``           the board, streamed in pages
+``engine/insights.py``        the figures across projects (issue 25)
 ``engine/audit.py``           verify, checkpoints, export, reports
 ``engine/deliverables/``      versions of a phase's documents, their bytes, the proof from a file
+``engine/links/``             outside signers: invitations, the signing link, its code and decision
 ``engine/running.py``         how every project command runs (lock, rules, event)
 ``engine/commands.py``        each project command's body, by name (``@implements``)
 ``engine/moves.py``           a project's status with the moves a person may make
@@ -46,7 +48,9 @@ from workflow.domain.identity import Identity
 from workflow.engine import audit as _audit
 from workflow.engine import board as _board
 from workflow.engine import commands as _commands
+from workflow.engine import delegations as _delegations
 from workflow.engine import grants as _grants
+from workflow.engine import insights as _insights
 from workflow.engine import moves as _moves
 from workflow.engine import notifications as _notifications
 from workflow.engine import reads as _reads
@@ -56,7 +60,10 @@ from workflow.engine import work as _work  # noqa: F401 (its commands' bodies re
 from workflow.engine.deliverables import add as _deliverables_add
 from workflow.engine.deliverables import proof as _proof
 from workflow.engine.deliverables import read as _deliverables
+from workflow.engine.links import invite as _invite
+from workflow.engine.links import signing as _signing
 from workflow.engine.people import accounts as _people
+from workflow.engine.people import guesses as _guesses
 from workflow.engine.people import known as _known
 from workflow.engine.people import signin as _signin
 from workflow.engine.schedule import due as _schedules  # noqa: F401 (set_due's body registers itself)
@@ -161,9 +168,13 @@ class Engine(ProjectCommands):
     create_token = _bound(_people.create_token)
     tokens = _bound(_people.tokens)
     revoke_token = _forgetting(_people.revoke_token)
+    delegate = _bound(_delegations.delegate)
+    delegations = _bound(_delegations.delegations)
+    end_delegation = _bound(_delegations.end_delegation)
 
     # -- projects -------------------------------------------------------------------------------------
     create_project = _bound(_staffing.create_project)
+    check_project = _bound(_staffing.check_project)
     tick = _bound(_ticking.tick)
     calendar = _bound(_calendar.calendar)
     calendar_entries = _bound(_calendar.entries)
@@ -178,6 +189,13 @@ class Engine(ProjectCommands):
     prove = _bound(_proof.prove)
     verify_deliverables = _bound(_proof.verify_deliverables)
 
+    # -- outside signers (engine/links/: issue 24); invite and revoke_invite are project commands --------
+    invitations = _bound(_invite.invitations)
+    link = _bound(_signing.link)
+    link_send_code = _bound(_signing.link_send_code)
+    link_decide = _bound(_signing.link_decide)
+    link_file = _bound(_signing.link_file)
+
     # -- notifications (delivering them: workflow/delivery) -------------------------------------------
     add_webhook = _bound(_notifications.add_webhook)
     webhooks = _bound(_notifications.webhooks)
@@ -190,6 +208,7 @@ class Engine(ProjectCommands):
     # -- reading --------------------------------------------------------------------------------------
     status_and_moves = _bound(_moves.status_and_moves)
     iter_projects = _bound(_board.iter_projects)
+    insights = _bound(_insights.insights)
     work_of = _bound(_board.work_of)
     project_codes = _bound(_reads.project_codes)
     project_roles = _bound(_reads.project_roles)
@@ -283,6 +302,9 @@ class Engine(ProjectCommands):
     sign_in = _bound(_signin.sign_in)
     open_session = _bound(_signin.open_session)
     close_session = _bound(_signin.close_session)
+    # links that cannot be used, counted per client address (engine/people/guesses.py)
+    link_guesses_waiting = _bound(_guesses.link_guesses_waiting)
+    link_guess_missed = _bound(_guesses.link_guess_missed)
 
 
 def _reader(reader: Actor | None, actor: str | None) -> Actor | None:

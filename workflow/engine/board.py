@@ -131,7 +131,8 @@ def _page(
 def _rounds(tx: ReadTx, ids: Sequence[int]) -> dict[int, list[tuple[Any, ...]]]:
     """project id -> its team and current round's tasks and approvals, for a page, in one query.
 
-    The rows have the shape ``statements.ROUND`` gives (kind, role, person, at, seq, text, auth).
+    The rows have the shape ``statements.ROUND`` gives (kind, role, person, at, seq, text, auth,
+    on_behalf_of).
     """
     if not ids:
         return {}
@@ -149,8 +150,10 @@ def _rounds(tx: ReadTx, ids: Sequence[int]) -> dict[int, list[tuple[Any, ...]]]:
             a.c.seq,
             cast(null(), String),
             cast(null(), String),
+            cast(null(), String),
         ).where(a.c.project_id.in_(ids)),
-        select(t.c.project_id, literal("t"), t.c.role, t.c.person, t.c.done_at, t.c.seq, t.c.note, t.c.auth)
+        select(t.c.project_id, literal("t"), t.c.role, t.c.person, t.c.done_at, t.c.seq, t.c.note, t.c.auth,
+               t.c.on_behalf_of)
         .join(p, current)
         .where(t.c.project_id.in_(ids)),
         select(
@@ -162,6 +165,7 @@ def _rounds(tx: ReadTx, ids: Sequence[int]) -> dict[int, list[tuple[Any, ...]]]:
             g.c.seq,
             g.c.comment,
             g.c.auth,
+            g.c.on_behalf_of,
         )
         .join(p, signed)
         .where(g.c.project_id.in_(ids)),

@@ -10,6 +10,7 @@ from workflow.domain.identity import Identity, acting
 from workflow.domain.results import ProjectStatus
 from workflow.domain.rules import Context
 from workflow.domain.status import project_status
+from workflow.engine.links import status as signers
 from workflow.engine.visibility import missing_project
 from workflow.storage.database import utcnow
 from workflow.storage.project_rows import read_project, recent_events
@@ -29,9 +30,10 @@ def status_and_moves(
         if loaded is None:
             raise missing_project(tx, code, who.person)
         state, privileges = loaded
-        rules.require_reader(who.person, code, privileges, state.is_member(who.person))
         tpl, now = tx.template(state.template_id), utcnow()
-        status = project_status(state, tpl, recent=recent_events(tx, state), now=now)
+        rules.require_reader(who.person, code, privileges, state.is_party(who.person, now))
+        status = signers.named(tx, state, tpl.definition,
+                               project_status(state, tpl, recent=recent_events(tx, state), now=now), now)
         return status, allowed_moves(Context(state, tpl, who.person, privileges, now, who.auth))
 
     return store.read(work)

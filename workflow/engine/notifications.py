@@ -253,11 +253,15 @@ def retry_notification(store: Store, entry_id: int, *, actor: str | Identity) ->
         tx.dialect.lock_system(tx)
         require_admin(tx, who, "send notifications again")
         row = None if entry_id > ID_MAX else tx.core(
-            select(o.status, o.attempts, o.lease_until).where(o.id == entry_id)).first()
+            select(o.status, o.attempts, o.lease_until, o.kind, o.payload).where(o.id == entry_id)
+        ).first()
         if row is None:
             raise NotFound(f"there is no notification {entry_id}; `phasegate notify list` shows them")
         if row.status == "delivered":
             raise RuleRefused(f"notification {entry_id} was delivered already")
+        if row.kind in ("invite", "code") and row.payload is None:
+            raise RuleRefused(f"notification {entry_id} carried an invitation's link or a one-time code, "
+                              f"which phasegate does not keep: invite the address again, or send a new code")
         if row.status == "pending" and row.lease_until is not None and row.lease_until > utcnow():
             raise RuleRefused(f"notification {entry_id} is being sent right now (a worker holds it until "
                               f"{row.lease_until}); retrying it now would send it twice")

@@ -8,7 +8,7 @@ subclass; the rest is written here once, with the arguments the CLI passes (an E
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
@@ -19,7 +19,11 @@ if TYPE_CHECKING:
     from workflow.domain.audit.checkpoint import Checkpoint
     from workflow.domain.audit.events import Event
     from workflow.domain.deliverables import DeliverableVersion, FilesReport, Proof
+    from workflow.domain.duties.delegations import Delegation
+    from workflow.domain.insights.report import Insights
+    from workflow.domain.links.view import Invitation
     from workflow.domain.notify.addresses import Network
+    from workflow.domain.staffing.gates import StaffingCheck
     from workflow.domain.templates.definition import Definition
     from workflow.reports.timeline import ProjectReport, TemplateReport
     from workflow.storage.audit.export import TextSink
@@ -61,6 +65,12 @@ class EngineAPI(ProjectCommands, Protocol):
                      expires_in: str | None = None) -> tuple[r.TokenInfo, str]: ...
     def tokens(self, *, reader: str) -> list[r.TokenInfo]: ...
     def revoke_token(self, token_id: str, *, actor: str) -> Event: ...
+    def delegate(self, person: str, to: str, starts_on: str, until: str, *, actor: str,
+                 roles: list[str] | tuple[str, ...] | str | None = None, project: str | None = None,
+                 reason: str | None = None) -> Delegation: ...
+    def delegations(self, *, reader: str, person: str | None = None, current: bool = False
+                    ) -> list[Delegation]: ...
+    def end_delegation(self, ident: str, *, actor: str) -> Event: ...
     def add_webhook(self, url: str, *, actor: str, events: str | list[str] = "all", format: str = "json",
                     secret: str | None = None,
                     allow: Sequence[Network] = ()) -> tuple[r.WebhookInfo, str | None]: ...
@@ -73,8 +83,10 @@ class EngineAPI(ProjectCommands, Protocol):
     # -- projects -------------------------------------------------------------------------------------
     def create_project(self, code: str, *, template: str, actor: str, name: str | None = None,
                        client: str | None = None, version: int | None = None, request_id: str | None = None,
-                       calendar: str | None = None, starts_on: str | None = None) -> Event: ...
+                       calendar: str | None = None, starts_on: str | None = None,
+                       team: Mapping[str, Sequence[str]] | None = None) -> Event: ...
     def tick(self, *, now: str | None = None) -> r.TickReport: ...
+    def check_project(self, code: str, *, reader: str | None = None) -> StaffingCheck: ...
     def calendar(self, person: str, *, reader: str) -> str: ...
 
     # -- reading --------------------------------------------------------------------------------------
@@ -83,11 +95,15 @@ class EngineAPI(ProjectCommands, Protocol):
                       template: str | None = None, phase: str | None = None, after: str | None = None,
                       limit: int | None = None, overdue: bool | None = None,
                       sort: str = "code") -> Iterator[r.ProjectSummary]: ...
+    def insights(self, *, viewer: str | None, template: str | None = None, version: int | None = None,
+                 client: str | None = None, since: str | None = None,
+                 until: str | None = None) -> Insights: ...
     def iter_history(self, code: str, *, reader: str | None = None, since: str | None = None,
                      until: str | None = None, actor: str | None = None, action: str | None = None,
                      phase: str | None = None, last: int | None = None, after: int | None = None,
                      limit: int | None = None) -> Iterator[Event]: ...
     def history(self, code: str, **filters: Any) -> list[Event]: ...
+    def invitations(self, code: str, *, reader: str | None = None) -> list[Invitation]: ...
 
     # -- audit ----------------------------------------------------------------------------------------
     def verify_audit(self, code: str | None = None, *, raise_on_broken: bool = False,

@@ -19,6 +19,7 @@ from workflow.domain.identity import Identity, acting
 from workflow.domain.results import ProjectStatus
 from workflow.domain.status import project_status
 from workflow.domain.vocabulary import HISTORY_ACTIONS, STATUSES
+from workflow.engine.links import status as signers
 from workflow.engine.visibility import missing_project
 from workflow.errors import NotFound, UsageError
 from workflow.storage import statements as sql
@@ -48,9 +49,10 @@ def status(
             raise missing_project(tx, code, who)
         state, privileges = loaded
         if who is not None:
-            rules.require_reader(who, code, privileges, state.is_member(who))
-        return project_status(state, tx.template(state.template_id), recent=recent_events(tx, state),
-                              now=utcnow())
+            rules.require_reader(who, code, privileges, state.is_party(who, utcnow()))
+        tpl, now = tx.template(state.template_id), utcnow()
+        found = project_status(state, tpl, recent=recent_events(tx, state), now=now)
+        return signers.named(tx, state, tpl.definition, found, now)
 
     return store.read(work)
 

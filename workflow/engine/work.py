@@ -12,6 +12,7 @@ from typing import Any
 from workflow.domain import deliverables as files
 from workflow.domain import rules
 from workflow.domain.audit.events import Event
+from workflow.domain.duties.signing import Acting
 from workflow.domain.rules import Context
 from workflow.domain.templates.machine import settle
 from workflow.domain.vocabulary import COMPLETED, ON_HOLD
@@ -27,9 +28,16 @@ def meaning(gate_title: str, phase_title: str, round_no: int) -> str:
     return f"{gate_title} for {phase_title}, round {round_no}"
 
 
+def _behalf(acting: Acting) -> dict[str, Any]:
+    """What an event records of a delegate acting: for whom, and through which delegation."""
+    if acting.delegation is None:
+        return {}
+    return {"on_behalf_of": acting.on_behalf_of, "delegation": acting.delegation.id}
+
+
 @implements("complete_task")
-def complete_task(ctx: Context, tx: WriteTx, role: str, note: str | None) -> Event:
-    task = rules.may_complete_task(ctx, role)
+def complete_task(ctx: Context, tx: WriteTx, role: str, note: str | None, on_behalf_of: str | None) -> Event:
+    task, acting = rules.may_complete_task(ctx, role, on_behalf_of)
     phase = ctx.phase
     tx.write(
         sql.INSERT_TASK,
@@ -43,15 +51,16 @@ def complete_task(ctx: Context, tx: WriteTx, role: str, note: str | None) -> Eve
             "done_at": ctx.now,
             "seq": ctx.state.seq + 1,
             "auth": ctx.auth,
+            "on_behalf_of": acting.on_behalf_of,
         },
     )
-    return record(ctx, tx, "task.done", {"task": task, "note": note}, authority=role)
+    return record(ctx, tx, "task.done", {"task": task, "note": note, **_behalf(acting)}, authority=role)
 
 
 @implements("approve")
 def approve(ctx: Context, tx: WriteTx, role: str, comment: str | None,
-            deliverables: dict[str, str] | None) -> Event:
-    gate = rules.may_approve(ctx, role)
+            deliverables: dict[str, str] | None, on_behalf_of: str | None) -> Event:
+    gate, acting = rules.may_approve(ctx, role, on_behalf_of)
     present = ctx.state.deliverables
     if deliverables is not None and files.seen_differs(ctx.phase, present, deliverables):
         raise DeliverablesChanged(
@@ -70,6 +79,7 @@ def approve(ctx: Context, tx: WriteTx, role: str, comment: str | None,
             "approved_at": ctx.now,
             "seq": ctx.state.seq + 1,
             "auth": ctx.auth,
+            "on_behalf_of": acting.on_behalf_of,
         },
     )
     data: dict[str, Any] = {
@@ -77,6 +87,7 @@ def approve(ctx: Context, tx: WriteTx, role: str, comment: str | None,
         "decision": "approved",
         "comment": comment,
         "meaning": meaning(gate.title, ctx.phase.title, ctx.state.round),
+        **_behalf(acting),
     }
     if ctx.phase.deliverables:  # what was signed: each deliverable's version and sha256, in the hashed event
         data["deliverables"] = files.binding(ctx.phase, present)

@@ -92,11 +92,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     return app
 
 
+# A client's signing link (/link/SECRET), its downloads too: the secret never leaves in a Referer (a
+# downloaded file's host, a link in it), and no page or file of it is kept by a cache or the browser.
+LINK_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+
 class SecurityHeaders(HttpMiddleware):
-    """``SECURITY_HEADERS`` and a ``Cache-Control`` on every answer that does not set its own."""
+    """``SECURITY_HEADERS`` and a ``Cache-Control`` on every answer that does not set its own;
+    ``LINK_HEADERS`` on every answer under ``/link/``, whatever it set."""
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         static = scope["path"].startswith("/static/")
+        link = scope["path"].startswith("/link/")
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -104,6 +111,8 @@ class SecurityHeaders(HttpMiddleware):
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
                 headers.setdefault("Cache-Control", "public, max-age=86400" if static else "no-store")
+                if link:
+                    headers.update(LINK_HEADERS)
             await send(message)
 
         await self.app(scope, receive, sending)
@@ -117,4 +126,6 @@ def server_error(request: Request, exc: Exception) -> Response:
     server, and the answer says nothing of it.
     """
     body = errors.error_body(INTERNAL, "the server failed to answer this request; it has been logged")
-    return JSONResponse(body, status_code=500, headers={**SECURITY_HEADERS, "Cache-Control": "no-store"})
+    link = LINK_HEADERS if request.url.path.startswith("/link/") else {}
+    headers = {**SECURITY_HEADERS, "Cache-Control": "no-store", **link}
+    return JSONResponse(body, status_code=500, headers=headers)

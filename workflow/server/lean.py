@@ -12,7 +12,8 @@ it, ``SecurityHeaders`` sets its headers, ``ServerErrorMiddleware`` answers a bu
 * the body is parsed once (orjson) and validated by the same pydantic model the route documents;
 * the token check and the command run in **one** hand-off to a worker thread (FastAPI made three:
   the identity dependency, the endpoint, and the answer's validation);
-* the answer, the command's event, is encoded once (orjson) and sent.
+* the answer, the command's event (with a staffing change's ``warnings``, as the route adds them),
+  is encoded once (orjson) and sent.
 
 Refusals are the same as the route's: a body that is not JSON 400, a field or a header out of its
 limits 422 (after the token check, as FastAPI checks the credential first), every PhasegateError
@@ -62,9 +63,9 @@ class _Route:
 class Lean:
     """One command's endpoint: its path's pattern, its body's model and its names."""
 
-    __slots__ = ("cmd", "in_body", "model", "path_names", "pattern", "required", "route", "run")
+    __slots__ = ("cmd", "in_body", "model", "path_names", "pattern", "required", "route", "run", "warns")
 
-    def __init__(self, cmd: Command, model: type[BaseModel] | None) -> None:
+    def __init__(self, cmd: Command, model: type[BaseModel] | None, warns: bool = False) -> None:
         self.cmd = cmd
         self.pattern = re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(PREFIX + cmd.path)))
         self.route = _Route(PREFIX + cmd.path)
@@ -73,13 +74,15 @@ class Lean:
         self.in_body = [(p.name, p.key) for p in cmd.body_params()]
         self.path_names = [p.name for p in cmd.path_params()]
         self.run = cmd.name
+        self.warns = warns  # its answer carries the staffing check's warnings
 
 
-def routes(models: dict[str, type[BaseModel] | None]) -> dict[str, list[Lean]]:
-    """Method -> the commands it serves (``models``: each command's body model, from api/projects.py)."""
+def routes(models: dict[str, type[BaseModel] | None], warned: tuple[str, ...]) -> dict[str, list[Lean]]:
+    """Method -> the commands it serves (``models``: each command's body model; ``warned``: the commands
+    whose answer carries the staffing warnings; both from api/projects.py)."""
     out: dict[str, list[Lean]] = {}
     for cmd in COMMANDS.values():
-        out.setdefault(cmd.method, []).append(Lean(cmd, models[cmd.name]))
+        out.setdefault(cmd.method, []).append(Lean(cmd, models[cmd.name], cmd.name in warned))
     return out
 
 
@@ -88,9 +91,9 @@ class LeanCommands(HttpMiddleware):
 
     def __init__(self, app: ASGIApp, identify: Callable[[Any, str], Identity] | None = None) -> None:
         super().__init__(app)
-        from workflow.server.api.projects import BODY_MODELS
+        from workflow.server.api.projects import BODY_MODELS, STAFFING
 
-        self.routes = routes(BODY_MODELS)
+        self.routes = routes(BODY_MODELS, STAFFING)
         # how a worker thread checks a token: (engine, secret) -> identity
         self.identify = identify or (lambda engine, secret: engine.identify_token(secret))
 
@@ -161,17 +164,21 @@ class LeanCommands(HttpMiddleware):
                 return problems
             code = values["code"]
             path_args = {name: values[name] for name in lean.path_names}
-            return getattr(engine, lean.run)(
+            event = getattr(engine, lean.run)(
                 code, **path_args, **args, actor=identity,
                 request_id=None if key is None else key.decode("latin-1"),
                 expected_seq=expected_seq(None if if_match is None else if_match.decode("latin-1")))
+            answer: dict[str, Any] = event.to_dict()
+            if lean.warns:  # a staffing change: the gates the team can no longer sign (api/projects.warned)
+                answer["warnings"] = engine.check_project(event.project, reader=identity).warnings
+            return answer
 
         done = await to_thread.run_sync(work)
         if isinstance(done, list):
             message = "; ".join(f"{p['where']}: {p['message']}" for p in done)
             await invalid(422, message, done)(scope, receive, send)
             return
-        payload = orjson.dumps(done.to_dict())
+        payload = orjson.dumps(done)
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-length", str(len(payload)).encode()), *_JSON_HEADERS]})
         await send({"type": "http.response.body", "body": payload})

@@ -48,7 +48,8 @@ def route_of(request: Request) -> str:
     route = request.scope.get("route")
     template = getattr(route, "path", None)
     if not template:
-        return "unmatched"
+        # a client's signing link is a secret: even an address no route matched is not written
+        return "/link/{secret}" if request.scope["path"].startswith("/link/") else "unmatched"
     # An included router's route knows its own part of the path; the prefix comes from the request.
     inner = template.strip("/").split("/")
     outer = request.scope["path"].strip("/").split("/")

@@ -10,6 +10,7 @@ from workflow.domain.identity import Identity
 from workflow.domain.state import ProjectState
 from workflow.storage import statements as sql
 from workflow.storage.database import event_time
+from workflow.storage.insights.track import track
 from workflow.storage.tables import events as t_events
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ def append_project_event(tx: WriteTx, state: ProjectState, event: Event, moved: 
     head = {"seq": event.seq, "head_hash": event.hash, "updated_at": event.at, "id": state.id,
             "prev_seq": state.seq}
     tx.write(sql.update_project(changed), {**head, **moved}, one_row=True)
+    track(tx, state, event.action, event.at, event.actor, event.data, moved)
     return event
 
 

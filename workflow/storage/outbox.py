@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from workflow.domain.audit.events import Event
+from workflow.domain.identity import external_address, is_external
 from workflow.domain.notify.asks import Ask
 from workflow.storage.statements import Statement
 
@@ -72,6 +73,8 @@ def queue(tx: WriteTx, event: Event, asks: Sequence[Ask], now: str) -> int:
     else:  # someone off the team (an admin told of an escalation), or no project read first
         names = {f"p{i}": login for i, login in enumerate(people)}
         found = tx.run(_recipients(len(people)), names).fetchall()
+    # An outside signer (``client:ADDRESS``, issue 24) has no account: the address is in the name.
+    found += [("email", person, external_address(person), None) for person in people if is_external(person)]
     for channel, target, email, wanted in found:
         chosen = None if wanted is None else set(json.loads(wanted))
         for kind, asked in kinds.items():

@@ -36,6 +36,14 @@ def active_people(tx: ReadTx, most: int) -> list[tuple[str, str | None]]:
     return [(login, name) for login, name in tx.core(stmt)]
 
 
+def disabled_among(tx: ReadTx, logins: set[str]) -> frozenset[str]:
+    """Which of ``logins`` have an account that is disabled (a name without an account is not)."""
+    if not logins:
+        return frozenset()
+    stmt = select(t_people.c.login).where(t_people.c.active.is_(False), t_people.c.login.in_(sorted(logins)))
+    return frozenset(login for (login,) in tx.core(stmt))
+
+
 def every_person(tx: ReadTx) -> list[Any]:
     return list(tx.core(select(t_people).order_by(t_people.c.login)))
 

@@ -92,25 +92,26 @@ PROJECT_FOR_UPDATE = Statement("project_for_update", _PROJECT + " FOR UPDATE")  
 
 # The team, the actor's grants (and "disabled" for a disabled account), and the current round's
 # tasks and approvals: one round trip. Each row: kind ('a' assignment, 'p' privilege, 't' task,
-# 'g' approval), role, person, at, seq, text (a task's note, an approval's comment), auth.
+# 'g' approval), role, person, at, seq, text (a task's note, an approval's comment), auth, and whom
+# a task or approval was given for (on_behalf_of: a delegate's).
 _ROUND = (
-    "SELECT 'a', role, person, assigned_at, seq, NULL, NULL FROM assignments"
+    "SELECT 'a', role, person, assigned_at, seq, NULL, NULL, NULL FROM assignments"
     " WHERE project_id = :project_id"
-    " UNION ALL SELECT 'p', privilege, person, granted_at, 0, NULL, NULL FROM grants"
+    " UNION ALL SELECT 'p', privilege, person, granted_at, 0, NULL, NULL, NULL FROM grants"
     " WHERE person = :actor"
-    " UNION ALL SELECT 'p', 'disabled', login, updated_at, 0, NULL, NULL FROM people"
+    " UNION ALL SELECT 'p', 'disabled', login, updated_at, 0, NULL, NULL, NULL FROM people"
     " WHERE login = :actor AND NOT active"
-    " UNION ALL SELECT 't', role, person, done_at, seq, note, auth FROM tasks"
+    " UNION ALL SELECT 't', role, person, done_at, seq, note, auth, on_behalf_of FROM tasks"
     " WHERE project_id = :project_id AND phase = :phase AND round = :round"
-    " UNION ALL SELECT 'g', role, person, approved_at, seq, comment, auth FROM approvals"
+    " UNION ALL SELECT 'g', role, person, approved_at, seq, comment, auth, on_behalf_of FROM approvals"
     " WHERE project_id = :project_id AND phase = :phase AND round = :round"
 )
 # On the write path, what the outbox needs (storage/outbox.py) comes in the same query: the
 # team's e-mail recipients ('e': login, address, chosen kinds) and the active webhooks ('w': id,
 # kinds), so an event's notifications cost no round trip of their own.
-_WEBHOOKS = " UNION ALL SELECT 'w', id, NULL, NULL, 0, kinds, NULL FROM webhooks WHERE active"
+_WEBHOOKS = " UNION ALL SELECT 'w', id, NULL, NULL, 0, kinds, NULL, NULL FROM webhooks WHERE active"
 _RECIPIENTS = (
-    " UNION ALL SELECT 'e', NULL, m.login, NULL, 0, m.email, s.email_kinds FROM assignments a"
+    " UNION ALL SELECT 'e', NULL, m.login, NULL, 0, m.email, s.email_kinds, NULL FROM assignments a"
     " JOIN people m ON m.login = a.person LEFT JOIN notify_settings s ON s.person = m.login"
     " WHERE a.project_id = :project_id AND m.active AND m.email IS NOT NULL"
 ) + _WEBHOOKS
@@ -120,19 +121,21 @@ ROUND_FOR_WRITE = Statement("round_for_write", _ROUND + _RECIPIENTS)
 ROUND_BY_CODE = Statement(
     "round_by_code",
     (
-        "SELECT 'a', a.role, a.person, a.assigned_at, a.seq, NULL, NULL FROM assignments a"
+        "SELECT 'a', a.role, a.person, a.assigned_at, a.seq, NULL, NULL, NULL FROM assignments a"
         " JOIN projects p ON p.id = a.project_id WHERE p.code = :code"
-        " UNION ALL SELECT 'p', privilege, person, granted_at, 0, NULL, NULL FROM grants"
+        " UNION ALL SELECT 'p', privilege, person, granted_at, 0, NULL, NULL, NULL FROM grants"
         " WHERE person = :actor"
-        " UNION ALL SELECT 'p', 'disabled', login, updated_at, 0, NULL, NULL FROM people"
+        " UNION ALL SELECT 'p', 'disabled', login, updated_at, 0, NULL, NULL, NULL FROM people"
         " WHERE login = :actor AND NOT active"
-        " UNION ALL SELECT 't', t.role, t.person, t.done_at, t.seq, t.note, t.auth FROM tasks t"
+        " UNION ALL SELECT 't', t.role, t.person, t.done_at, t.seq, t.note, t.auth, t.on_behalf_of"
+        " FROM tasks t"
         " JOIN projects p ON p.id = t.project_id AND p.phase = t.phase AND p.round = t.round"
         " WHERE p.code = :code"
-        " UNION ALL SELECT 'g', g.role, g.person, g.approved_at, g.seq, g.comment, g.auth FROM approvals g"
+        " UNION ALL SELECT 'g', g.role, g.person, g.approved_at, g.seq, g.comment, g.auth, g.on_behalf_of"
+        " FROM approvals g"
         " JOIN projects p ON p.id = g.project_id AND p.phase = g.phase AND p.round = g.round"
         " WHERE p.code = :code"
-        " UNION ALL SELECT 'e', NULL, m.login, NULL, 0, m.email, s.email_kinds FROM assignments a"
+        " UNION ALL SELECT 'e', NULL, m.login, NULL, 0, m.email, s.email_kinds, NULL FROM assignments a"
         " JOIN projects p ON p.id = a.project_id JOIN people m ON m.login = a.person"
         " LEFT JOIN notify_settings s ON s.person = m.login"
         " WHERE p.code = :code AND m.active AND m.email IS NOT NULL"
@@ -140,10 +143,12 @@ ROUND_BY_CODE = Statement(
 )
 
 INSERT_TASK = _insert(
-    "tasks", "project_id", "phase", "round", "role", "person", "note", "done_at", "seq", "auth"
+    "tasks", "project_id", "phase", "round", "role", "person", "note", "done_at", "seq", "auth",
+    "on_behalf_of",
 )
 INSERT_APPROVAL = _insert(
-    "approvals", "project_id", "phase", "round", "role", "person", "comment", "approved_at", "seq", "auth"
+    "approvals", "project_id", "phase", "round", "role", "person", "comment", "approved_at", "seq", "auth",
+    "on_behalf_of",
 )
 INSERT_ASSIGNMENT = _insert(
     "assignments", "project_id", "role", "person", "assigned_at", "assigned_by", "seq"

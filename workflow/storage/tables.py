@@ -108,6 +108,9 @@ projects = Table(
     CheckConstraint("status IN ('active', 'on_hold', 'cancelled', 'completed')", name="status"),
     Index("ix_projects_next_tick_at", "next_tick_at", sqlite_where=text("next_tick_at IS NOT NULL"),
           postgresql_where=text("next_tick_at IS NOT NULL")),
+    # The projects past their due date (insights, issue 25): only those with one are in it.
+    Index("ix_projects_due_on", "due_on", sqlite_where=text("due_on IS NOT NULL"),
+          postgresql_where=text("due_on IS NOT NULL")),
 )
 
 # Who holds which role on which project; ``seq`` is the assign event that gave the authority.
@@ -136,6 +139,7 @@ tasks = Table(
     Column("done_at", TIME, nullable=False),
     Column("seq", Integer, nullable=False),
     Column("auth", AUTH),  # how the person was authenticated (None: before accounts, "asserted")
+    Column("on_behalf_of", PERSON),  # whom the person acted for through a delegation (None: themselves)
 )
 
 # A role's approval of the gate in one round of one phase (rejections end the round instead).
@@ -151,6 +155,7 @@ approvals = Table(
     Column("approved_at", TIME, nullable=False),
     Column("seq", Integer, nullable=False),
     Column("auth", AUTH),
+    Column("on_behalf_of", PERSON),  # whom the signer signed for through a delegation (None: themselves)
 )
 
 # The audit trail: one hash chain per project (chain = the project's code) and one for
@@ -279,6 +284,8 @@ outbox = Table(
     Column("last_error", Text),
     Column("created_at", TIME, nullable=False),
     Column("delivered_at", TIME),
+    # A secret the e-mail carries (an invitation's link, a one-time code): cleared once delivered or dead.
+    Column("payload", String(200)),
     CheckConstraint("status IN ('pending', 'delivered', 'dead')", name="status"),
     Index("ix_outbox_status", "status", "next_attempt_at"),
 )
@@ -354,3 +361,32 @@ blob_chunks = Table(
     Column("n", Integer, primary_key=True),  # 0, 1, …
     Column("data", LargeBinary, nullable=False),
 )
+
+# Someone away hands their roles to another for a while (``delegate`` events on the system chain;
+# ``delegate.end`` ends one early). roles: a JSON list (empty: every role); project None: every project.
+delegations = Table(
+    "delegations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("person", PERSON, nullable=False),
+    Column("delegate", PERSON, nullable=False),
+    Column("starts_on", String(10), nullable=False),
+    Column("until", String(10), nullable=False),
+    Column("roles", Text, nullable=False),
+    Column("project", String(64)),
+    Column("reason", Text),
+    Column("created_at", TIME, nullable=False),
+    Column("created_by", PERSON, nullable=False),
+    Column("ended_at", TIME),
+    Column("ended_by", PERSON),
+    Column("seq", Integer, nullable=False),
+    Index("ix_delegations_delegate", "delegate", "until"),
+    Index("ix_delegations_person", "person", "until"),
+)
+
+# Insights (issue 25) and invitations (issue 24): declared in storage/insights/schema.py and
+# storage/links/schema.py, on this metadata.
+from workflow.storage.insights.schema import insight_projects as insight_projects  # noqa: E402
+from workflow.storage.insights.schema import insight_signatures as insight_signatures  # noqa: E402
+from workflow.storage.insights.schema import insight_visits as insight_visits  # noqa: E402
+from workflow.storage.links.schema import invitations as invitations  # noqa: E402

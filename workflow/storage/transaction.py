@@ -258,13 +258,13 @@ def record(
     phase = ctx.phase  # looked up once: the record, the schedule and the asks all need it
     moved = dict(moved or {})
     definition = ctx.tpl.definition
+    # (evidence: how an external signer proved who they are, workflow/engine/links/)
     full: dict[str, Any] = {"template": ctx.tpl.ref, "phase_title": phase.title, "round": state.round,
-                            **data}
-    full["auth"] = ctx.auth
-    if authority is not None:
-        full["role"] = authority
-        full["role_title"] = ctx.role_title(authority)
-        full["authority"] = {"role": authority, "assignment_seq": state.authority.get((authority, ctx.actor))}
+                            **data, "auth": ctx.auth, **(ctx.evidence or {})}
+    if authority is not None:  # a delegate acts under the assignment of the person they act for
+        full["role"], full["role_title"] = authority, ctx.role_title(authority)
+        holder = data.get("on_behalf_of") or ctx.actor
+        full["authority"] = {"role": authority, "assignment_seq": state.authority.get((authority, holder))}
     if state.due_on or state.gate_opened_at or state.planned_due or ctx.tpl.timed or action == "due":
         held_at = _held_at(tx, state) if action == "resume" else None
         changes = moves(definition, phase, state.status, state.tasks, state.clock, action, full, moved,
@@ -277,9 +277,9 @@ def record(
     event = new_event(state.code, state.seq + 1, state.head_hash, ctx.now, ctx.actor, action, state.phase,
                       full)
     event = append_project_event(tx, state, event, moved)
-    asks = asks_of(definition, phase, state.status, state.team,
-                   {r: t.person for r, t in state.tasks.items()},
-                   {r: a.person for r, a in state.approvals.items()}, action, full, moved, ctx.actor)
+    asks = asks_of(definition, phase, state.status, state.team, {r: t.person for r, t in state.tasks.items()},
+                   {r: a.person for r, a in state.approvals.items()}, action, full, moved, ctx.actor,
+                   state.duties(ctx.now))
     if asks:
         queue(tx, event, asks, ctx.now)
     return event

@@ -38,6 +38,7 @@ from support.servers import people
 from workflow import Engine
 from workflow.domain.commands import COMMANDS
 from workflow.domain.templates.loader import builtin_paths
+from workflow.domain.templates.variants import variant_source
 from workflow.server.app import create_app
 from workflow.server.settings import Settings
 from workflow.storage.tables import tokens
@@ -153,6 +154,7 @@ ROWS = [
     row("POST", "/notifications/1/retry", {"admin"}, note="a pending notification"),
     row("GET", "/projects/T/history", READERS, cli="history"),
     row("GET", "/projects/T/report", READERS),
+    row("GET", "/insights", EVERYONE, note="each caller: the projects they may read"),
     row("GET", "/audit/verify", AUDITORS, cli="audit verify"),
     row("GET", "/audit/verify", AUDITORS, params={"project": "T"}, note="one project", cli="audit verify one"),
     row("POST", "/audit/verify", AUDITORS, checkpoint=True, note="against a checkpoint"),
@@ -166,6 +168,11 @@ ROWS = [
     row("POST", "/audit/prove", EVERYONE, params={"sha256": hashlib.sha256(ESTIMATE_V1).hexdigest()},
         note="a digest: each caller learns only of the projects they may read"),
     row("GET", "/audit/files", AUDITORS),
+    # outside signers (issue 24): K is on large-agency-client, its client invited once
+    row("POST", "/projects/K/invitations", {"admin", "lead"}, json={"role": "client", "email": "b@acme.example"},
+        cli="invite new"),
+    row("DELETE", "/projects/K/invitations/{invitation}", {"admin", "lead"}, cli="invite revoke"),
+    row("GET", "/projects/K/invitations", READERS),
 ]
 
 
@@ -188,6 +195,7 @@ class Base:
     yaml: str
     checkpoint: str = ""  # a checkpoint file's text
     webhook: str = ""  # the webhook every project's notifications go to
+    invitation: str = ""  # project K's client's invitation
 
 
 def prepare(url: str) -> Base:
@@ -227,6 +235,11 @@ def prepare(url: str) -> Base:
                 engine.approve("D", role, actor=person)
             engine.advance("D", actor="lee")
         engine.add_deliverable("D", "estimate", io.BytesIO(ESTIMATE_V1), name="estimate-v1.xlsx", actor="mem")
+        engine.publish_template(variant_source("large-agency-client"), actor="root")
+        engine.create_project("K", template="large-agency-client", actor="root")
+        for role, person in TEAM.items():
+            engine.assign("K", role, person, actor="root")
+        invitation = engine.invite("K", "client", email="buyer@acme.example", actor="root").data["invitation"]
         checkpoint = engine.checkpoint().to_json()
     headers = {caller: bearer(tokens_of[person]) for caller, person in PEOPLE.items()}
     headers |= {
@@ -239,7 +252,7 @@ def prepare(url: str) -> Base:
     yaml = builtin_paths()["team-based"].read_text(encoding="utf-8")
     yaml = yaml.replace("title: Integrated Project Management - Team Based", REVISED)
     assert REVISED in yaml
-    return Base(url, headers, spare.id, yaml, checkpoint, hook.id)
+    return Base(url, headers, spare.id, yaml, checkpoint, hook.id, invitation)
 
 
 @pytest.fixture(scope="module")
@@ -301,7 +314,8 @@ def send(client: Any, base: Base, r: Row, caller: str) -> Any:
     elif r.content is not None:
         kwargs["content"] = r.content
         kwargs["headers"]["Content-Type"] = "application/octet-stream"
-    where = r.path.replace("{spare}", base.spare).replace("{webhook}", base.webhook)
+    where = (r.path.replace("{spare}", base.spare).replace("{webhook}", base.webhook)
+             .replace("{invitation}", base.invitation))
     return client.request(r.method, "/api/v1" + where, **kwargs)
 
 

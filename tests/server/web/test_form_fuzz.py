@@ -30,6 +30,7 @@ from workflow.domain.identity import Identity
 from workflow.server.auth import SESSION_COOKIE
 from workflow.server.web.actions import MOVES
 from workflow.server.web.actions import router as actions
+from workflow.server.web.invitations import router as invitations
 from workflow.server.web.settings import router as my_settings
 
 pytestmark = pytest.mark.slow  # a signed-in admin (argon2id sign-in) for every hostile form: 1.4 s a test (measured 2026-12-07)
@@ -40,7 +41,7 @@ SECONDS = 20.0
 TEMPLATES = Path(web.__file__).parent / "templates"
 FIELDS = sorted({name for page in TEMPLATES.glob("*.html")
                  for name in re.findall(r'name="([a-z_-]+)"', page.read_text())} - {"viewport"})
-ROUTES = sorted(path for route in [*actions.routes, *my_settings.routes]
+ROUTES = sorted(path for route in [*actions.routes, *my_settings.routes, *invitations.routes]
                 if isinstance(route, Route) and "POST" in (route.methods or ()) for path in [route.path])
 
 HOSTILE = [

@@ -62,16 +62,17 @@ def test_an_unknown_phase_is_refused_with_the_choices_not_no_projects(client: Te
 
 @pytest.mark.slow
 def test_the_navigation_shows_audit_and_people_only_to_who_may_use_them(site: Site) -> None:
-    expected = {"ben": ["My work", "Projects", "Templates", "Settings"],
-                "dee": ["My work", "Projects", "Templates", "Audit", "Settings"],
-                "root": ["My work", "Projects", "Templates", "Audit", "People", "Settings"]}
+    expected = {"ben": ["My work", "Projects", "Insights", "Templates", "Settings"],
+                "dee": ["My work", "Projects", "Insights", "Templates", "Audit", "Settings"],
+                "root": ["My work", "Projects", "Insights", "Templates", "Audit", "People", "Settings"]}
     for login, links in expected.items():
         page = site.open(login, javascript=False)
         nav = page.get_by_role("navigation", name="Main")
         for name in ("Templates", "Audit", "People"):
             expect(nav.get_by_role("link", name=name, exact=True)).to_have_count(1 if name in links else 0)
         shown = [n for n in nav.get_by_role("link").all_inner_texts()]
-        assert [n for n in shown if n in {"My work", "Projects", "Templates", "Audit", "People", "Settings"}] \
+        assert [n for n in shown if n in {"My work", "Projects", "Insights", "Templates", "Audit", "People",
+                                          "Settings"}] \
             == links, (login, shown)
     # the pages themselves still refuse who may not use them, whatever the navigation shows
     ben = site.open("ben", javascript=False)

@@ -60,7 +60,7 @@ def test_upload_list_preview_download_and_an_approval_refused_after_a_new_versio
     preview = sow.get_by_role("img", name="Preview of Statement of work v1")
     expect(preview).to_be_visible()
     assert preview.evaluate("img => img.naturalWidth") == 1  # loaded under the CSP
-    link = row.get_by_role("link", name="Download Statement of work v1 (mood.png)")
+    link = row.get_by_role("link", name="mood.png: download Statement of work v1")
     got = ana.request.get(link.get_attribute("href") or "")
     assert got.body() == PNG
     assert got.headers["content-disposition"].startswith("attachment;")

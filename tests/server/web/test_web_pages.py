@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Browser, Page, expect
 from support.browser import (
+    AXE,
     DESKTOP,
     PHONE,
     Site,
@@ -23,6 +24,7 @@ from support.browser import (
     screenshots_folder,
     settle,
     unavailable,
+    with_axe,
 )
 
 pytestmark = pytest.mark.slow  # Chromium against a real `phasegate serve`: 10.0 s a test (measured 2026-12-07)
@@ -34,9 +36,11 @@ PAGES = [
     ("signin", None, "/signin"),
     ("my-work", "ana", "/"),
     ("board", "ana", "/projects"),
+    ("insights", "ana", "/insights"),
     ("project", "ana", project_url(CODE)),
     ("project-past", "ana", project_url(CODE) + "?at=2020-01-01T00:00:00"),
     ("project-completed", "ana", project_url("ACME-3")),
+    ("project-unsignable", "ana", project_url("ACME-6")),  # its box: gates this team cannot sign
     ("templates", "root", "/templates"),
     ("template", "root", "/templates/large-agency"),
     ("audit", "dee", "/audit?action=approve"),
@@ -70,6 +74,9 @@ def a_busy_agency(site: Site) -> None:
         e.hold("ACME-2", reason="the client is re-scoping", actor="ana")
         e.cancel("ACME-4", reason="budget moved to next year", actor="ana")
         e.create_token(actor="ana", name="laptop")
+        e.create_project("ACME-6", template="large-agency", actor="root", name="Short-staffed", client="Acme Corp",
+                         team={"integrated_producer": ["ana"], "head_of_technology": ["ben"],
+                               "project_manager": ["ben"]})
 
 
 def finish_phase(e: Any, code: str, *, reject_first: bool = False) -> None:
@@ -117,7 +124,7 @@ def pages_of(site: Site, only: tuple[str, ...] | None = None, viewport: dict[str
 
 # Dark mode is looked at on the pages with the most colour in them (every page is checked for
 # contrast in both schemes by the accessibility test).
-DARK = ("signin", "my-work", "board", "project", "template", "audit", "settings")
+DARK = ("signin", "my-work", "board", "insights", "project", "template", "audit", "settings")
 
 
 def test_screenshots_of_every_page_at_desktop_and_phone_width(tour: Site) -> None:
@@ -134,19 +141,6 @@ def test_screenshots_of_every_page_at_desktop_and_phone_width(tour: Site) -> Non
             if width > options["viewport"]["width"]:
                 too_wide.append(f"{name} is wider than the {label} screen ({width}px)")
     assert not too_wide, "\n".join(too_wide)
-
-
-def with_axe(route: Route) -> None:
-    script = axe_script()
-    assert script is not None
-    route.fulfill(path=str(script), content_type="text/javascript")
-
-
-AXE = """async () => {
-  const result = await axe.run(document, {resultTypes: ["violations"]});
-  return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                      nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
-}"""
 
 
 def test_every_page_has_no_serious_accessibility_violation_in_light_or_dark(tour: Site) -> None:

@@ -101,3 +101,33 @@ def test_my_password_is_changed_from_settings_and_a_refusal_comes_back_there(ana
     changed = client.post("/people/ana/password", data={**form, "current": PASSWORD}, follow_redirects=False)
     assert changed.status_code == 303 and changed.headers["location"] == "/settings"
     assert "Your password is changed." in client.get("/settings").text
+
+
+def test_my_delegations_are_shown_made_and_ended_on_the_page(ana: tuple[TestClient, str], db_url: str) -> None:
+    """Issue 26: the Settings page lists the delegations I gave and received, with a form for a new one."""
+    from datetime import UTC, datetime, timedelta
+
+    client, csrf = ana
+    today = datetime.now(UTC).date()
+    until = (today + timedelta(days=6)).isoformat()
+    assert ">My delegations</h2>" in client.get("/settings").text
+    made = client.post("/settings/delegations", data={"csrf": csrf, "to": "dee", "from": today.isoformat(),
+                                                      "until": until, "reason": "holiday"},
+                       follow_redirects=False)
+    assert made.status_code == 303 and made.headers["location"] == "/settings#delegations"
+    page = html.unescape(client.get("/settings").text)
+    assert f"dee acts for you from {today.isoformat()} to {until}" in page
+    (ident,) = re.findall(r'action="/settings/delegations/([^/"]+)/end"', page)
+    with Engine(db_url) as engine:
+        later = (today + timedelta(days=7)).isoformat()  # after hers: she is not away then
+        engine.delegate("ben", "ana", later, later, actor="ben")
+        assert [d.to for d in engine.delegations(reader="ana")] == ["dee", "ana"]
+    page = client.get("/settings").text
+    assert page.count("/end\"") == 2  # one given, one received
+    self_made = client.post("/settings/delegations", data={"csrf": csrf, "to": "ana", "from": today.isoformat(),
+                                                           "until": until}, follow_redirects=False)
+    assert self_made.status_code == 303
+    assert "cannot delegate to themselves" in html.unescape(client.get("/settings").text)
+    ended = client.post(f"/settings/delegations/{ident}/end", data={"csrf": csrf}, follow_redirects=False)
+    assert ended.status_code == 303
+    assert f"Delegation {ident} ended." in client.get("/settings").text

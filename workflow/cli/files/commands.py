@@ -199,6 +199,8 @@ def audit_prove(s: Session, file: str, project: str | None) -> None:
     for a in proof.approvals:
         state = {"current": "current", "passed": "the gate was passed with it"}.get(
             a.state, f"{a.state} by event {a.ended_by}")
-        lines.append(f"  {a.project} '{a.gate}' round {a.round}: {a.person} as {a.role} at {a.at} "
+        how = "" if not a.auth else f", auth {a.auth}" + (f" with the code e-mailed to {a.email}"
+                                                           if a.email else "")
+        lines.append(f"  {a.project} '{a.gate}' round {a.round}: {a.person} as {a.role} at {a.at}{how} "
                      f"({a.key} v{a.version}; event {a.seq}, hash {a.hash}) — {state}")
     emit_lines(lines)

@@ -24,16 +24,26 @@ _MEANING = "what the signature meant: gate, phase and round in words (`QA sign-o
 _VOIDED = ("what the move cancelled: `tasks` and/or `approvals`, each a list of `{role, person, seq}` "
            "(`seq`: the event that had recorded it)")
 _PEOPLE = "who the notice went to (login names)"
+_BEHALF = "whom the actor acted for through a delegation (absent: themselves)"
+_DELEGATION = "the delegation the actor acted through (absent: none)"
 
 #: Every project event's data may hold these (``record`` in workflow/storage/transaction.py adds them).
 PROJECT_FIELDS: Final = MappingProxyType({
     "template": "the template version it happened under: `{key, version, sha256}`",
     "phase_title": "the title of the phase the project was in",
     "round": "the round of that phase (1, then one more after each rejection back to it)",
-    "auth": "how the actor was authenticated: `asserted`, `password`, `token`, `proxy` or `system`",
+    "auth": "how the actor was authenticated: `asserted`, `password`, `token`, `proxy`, `system` or "
+            "`email-link` (an outside signer: an invitation's link and the code e-mailed to its address)",
+    "email": "an outside signer's decision (`auth: email-link`): the invited address the code went to",
+    "invitation": "an outside signer's decision: the invitation whose link was used",
+    "code_delivery": "an outside signer's decision: the outbox id of the e-mail that carried the code typed",
+    "shown": "an outside signer's approval: the digests the link's page showed (`{key: sha256}`)",
+    "ip": "an outside signer's decision: the client's address, as evidence",
+    "user_agent": "an outside signer's decision: the browser's user agent, as evidence",
     "role": "the role that gave the actor the right to act (absent when none was needed)",
     "role_title": "that role's title",
-    "authority": "the role and the `assignment_seq` of the event that gave the actor that role",
+    "authority": "the role and the `assignment_seq` of the event that gave the actor that role (a delegate: "
+                 "the person they act for)",
     "due_on": "the phase's due date, when this event set or moved it (a new round's)",
     "gate_opened_at": "when the gate opened (every task done), when this event opened or closed it",
 })
@@ -67,17 +77,31 @@ ACTIONS: Final[MappingProxyType[str, Action]] = MappingProxyType({
         "A person's role on the project was taken away; their approval in the current round goes too.",
         person="who no longer holds the role", assignment_seq="the event that had assigned it",
         voided=_VOIDED),
+    "invite": _a(
+        "The lead or an admin invited an outside signer to an external role: a link (its secret never on "
+        "the record) was e-mailed to the address; the signer acts as `client:ADDRESS`.",
+        invitation="the invitation's id", email="the invited address", name="the signer's name (null: none)",
+        person="who the signer acts as: `client:` and the address",
+        expires_at="when the link stops working", joined="whether the signer joined the role with it "
+                                                         "(false: they held it through an earlier link)",
+        replaces="the invitations of the same address to the role that this one revoked (a reissue)"),
+    "invite.revoke": _a(
+        "An invitation was revoked: its link no longer works, and its signer leaves the role (their "
+        "approval in the current round goes too).",
+        invitation="the invitation's id", email="its address", person="who the signer acted as",
+        left="whether the signer left the role with it", voided=_VOIDED),
     "due": _a(
         "The lead set or moved a phase's due date.",
         for_phase="the phase the date is for", for_phase_title="its title",
         previous="the date it replaced (null: none)", reason=_REASON),
     "task.done": _a("A role's task in the current phase was marked done.",
-                    task="the task's title", note="the note given with it (null: none)"),
+                    task="the task's title", note="the note given with it (null: none)",
+                    on_behalf_of=_BEHALF, delegation=_DELEGATION),
     "task.reopen": _a("A done task of the current round was marked not done again.",
                       task="the task's title", reason=_REASON, voided=_VOIDED),
     "approve": _a("A role signed the current phase's gate.",
                   gate=_GATE, decision="`approved`", comment="the comment given (null: none)",
-                  meaning=_MEANING,
+                  meaning=_MEANING, on_behalf_of=_BEHALF, delegation=_DELEGATION,
                   deliverables="what was signed, in a phase that declares deliverables: `{KEY: {version, "
                                "sha256}}` for each that had a version (a link: sha256 null, and its `url`)"),
     "withdraw": _a("A signer took back their approval before the gate was passed.",
@@ -144,6 +168,15 @@ ACTIONS: Final[MappingProxyType[str, Action]] = MappingProxyType({
     "webhook.remove": _a("An admin removed a webhook.", webhook="the webhook's id"),
     "notify.email": _a("A person chose which notification e-mails they get.",
                        person=_PERSON, email_kinds="the kinds chosen (null: every kind)"),
+    "delegate": _a(
+        "Someone away handed their roles to another for a while: the delegate may do their tasks and sign "
+        "their gates, on their behalf, from the first day to the last (UTC).",
+        delegation="the delegation's id", person="who is away (the delegator)",
+        to="who acts on their behalf (the delegate)", starts_on="its first day (YYYY-MM-DD)",
+        until="its last day (YYYY-MM-DD)", roles="the roles it covers (empty: every role)",
+        project="the project it covers (null: every project)", reason=_REASON + " (null: none)"),
+    "delegate.end": _a("A delegation was ended before its last day.", delegation="the delegation's id",
+                       person="who had delegated", to="who had acted for them"),
     "notify.retry": _a(
         "An admin sent a dead or waiting notification again.",
         notification="the outbox entry's id", was="its status before", attempts="its attempts before"),

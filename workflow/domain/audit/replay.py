@@ -181,6 +181,16 @@ class Replay:
         self.assignments.pop((d["role"], d["person"]), None)
         self._void(e, d)
 
+    def _invite(self, e: Recorded, d: dict[str, Any]) -> None:
+        """An outside signer invited (issue 24): they join the role, unless they hold it already."""
+        if d["joined"]:
+            self._assign(e, d)
+
+    def _invite_revoke(self, e: Recorded, d: dict[str, Any]) -> None:
+        """An invitation revoked: its signer leaves the role (with their approval of the round)."""
+        if d["left"]:
+            self._unassign(e, d)
+
     def _void(self, e: Recorded, d: dict[str, Any]) -> None:
         """Remove the current round's tasks and approvals the event says it voids."""
         voided = d.get("voided") or {}
@@ -199,12 +209,13 @@ class Replay:
 
     def _task_done(self, e: Recorded, d: dict[str, Any]) -> None:
         self.tasks[(e.phase or self.phase, d["round"], d["role"])] = TaskDone(
-            e.actor, d.get("note"), e.at, e.seq, d.get("auth", ASSERTED)
+            e.actor, d.get("note"), e.at, e.seq, d.get("auth", ASSERTED), d.get("on_behalf_of")
         )
 
     def _approve(self, e: Recorded, d: dict[str, Any]) -> None:
         key = (e.phase or self.phase, d["round"], d["role"])
-        self.approvals[key] = Signature(e.actor, d.get("comment"), e.at, e.seq, d.get("auth", ASSERTED))
+        self.approvals[key] = Signature(e.actor, d.get("comment"), e.at, e.seq, d.get("auth", ASSERTED),
+                                        d.get("on_behalf_of"))
 
     def _move(self, e: Recorded, d: dict[str, Any]) -> None:
         """A machine move: to the phase and round it recorded, in the status it recorded."""
@@ -278,6 +289,8 @@ _STEPS: dict[str, Callable[[Replay, Recorded, dict[str, Any]], None]] = {
     "withdraw": Replay._void,
     "task.reopen": Replay._void,
     "deliverable.add": Replay._deliverable,
+    "invite": Replay._invite,
+    "invite.revoke": Replay._invite_revoke,
     "due": Replay._due,
     # tick's notices: on the record, each with its timers rows
     "remind": Replay._notice,

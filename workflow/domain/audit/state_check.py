@@ -101,14 +101,17 @@ class Table:
 
 
 ASSIGNMENTS = Table("assignments", ("assigned_at", "assigned_by", "seq"), "assigned")
-TASKS = Table("tasks", ("person", "note", "done_at", "seq", "auth"), "recorded")
-APPROVALS = Table("approvals", ("person", "comment", "approved_at", "seq", "auth"), "recorded")
+TASKS = Table("tasks", ("person", "note", "done_at", "seq", "auth", "on_behalf_of"), "recorded")
+APPROVALS = Table("approvals", ("person", "comment", "approved_at", "seq", "auth", "on_behalf_of"),
+                  "recorded")
 TIMERS = Table("timers", ("seq",), "gave")
 GRANTS = Table("grants", ("granted_by",), "granted")
 PEOPLE = Table("people", ("display_name", "email", "active", "has a password", "sha256 of password_hash"),
                "added")
 TOKENS = Table("tokens", ("person", "name", "expires_at", "revoked", "secret_hash"), "created")
 WEBHOOKS = Table("webhooks", ("url", "kinds", "format", "active", "created_by", "sha256 of secret"), "added")
+DELEGATIONS = Table("delegations", ("person", "delegate", "starts_on", "until", "roles", "project", "reason",
+                                   "created_by", "created_at", "ended_at", "ended_by", "seq"), "made")
 NOTIFY_SETTINGS = Table("notify_settings", ("email_kinds", "calendar_key_hash"), "chose")
 TEMPLATES = Table("templates", ("sha256", "title", "published_by", "sha256 of source"), "published",
                   lambda key: f"{_plain(key[0])} v{_plain(key[1])}")
@@ -280,6 +283,14 @@ def notifications_difference(replayed: SystemReplay, webhooks: Rows, settings: R
     chosen = {k: ((c.kinds, c.calendar_key), c.seq) for k, c in replayed.email_choices.items()}
     return (row_difference(WEBHOOKS, webhooks, hooks)
             or row_difference(NOTIFY_SETTINGS, settings, chosen))
+
+
+def delegations_difference(replayed: SystemReplay, rows: Rows) -> str | None:
+    """``delegations`` rows ((id,), (person, delegate, starts_on, until, roles, project, reason,
+    created_by, created_at, ended_at, ended_by, seq)) against the ``delegate`` and ``delegate.end`` events."""
+    made = {k: ((d.person, d.to, d.starts_on, d.until, d.roles, d.project, d.reason, d.by, d.at, d.ended_at,
+                 d.ended_by, d.made), d.seq) for k, d in replayed.delegations.items()}
+    return row_difference(DELEGATIONS, rows, made)
 
 
 def templates_difference(replayed: SystemReplay, templates: Rows) -> str | None:

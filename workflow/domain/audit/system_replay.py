@@ -74,9 +74,27 @@ class EmailChoice(NamedTuple):
     seq: int
 
 
+class Delegated(NamedTuple):
+    """A delegation as ``delegate`` and ``delegate.end`` left it (a ``delegations`` row)."""
+
+    person: str
+    to: str
+    starts_on: str
+    until: str
+    roles: tuple[str, ...]
+    project: str | None
+    reason: str | None
+    by: str
+    at: str
+    ended_at: str | None
+    ended_by: str | None
+    made: int  # the delegate event (the row's seq)
+    seq: int  # the event that last changed it
+
+
 class SystemReplay:
     """The system chain applied event by event: every template version published, every grant
-    held, every account, API token, webhook and e-mail choice as its events left it.
+    held, every account, API token, webhook, e-mail choice and delegation as its events left it.
 
     What the ``templates``, ``grants``, ``people``, ``tokens``, ``webhooks`` and
     ``notify_settings`` tables must hold: a grant
@@ -94,6 +112,7 @@ class SystemReplay:
         self.tokens: dict[tuple[str], Token] = {}  # (id,) ->
         self.webhooks: dict[tuple[str], Webhook] = {}  # (id,) ->
         self.email_choices: dict[tuple[str], EmailChoice] = {}  # (person,) ->
+        self.delegations: dict[tuple[str], Delegated] = {}  # (id,) ->
 
     def apply(self, e: Recorded) -> None:
         """Apply one event (the next of the chain); :class:`Unreplayable` if it cannot be."""
@@ -156,6 +175,15 @@ class SystemReplay:
         self.email_choices[key] = EmailChoice(None if before is None else before.kinds,
                                               d.get("key_sha256", UNRECORDED), e.seq)
 
+    def _delegate(self, e: Recorded, d: dict[str, Any]) -> None:
+        self.delegations[(d["delegation"],)] = Delegated(
+            d["person"], d["to"], d["starts_on"], d["until"], tuple(d["roles"]), d["project"], d["reason"],
+            e.actor, e.at, None, None, e.seq, e.seq)
+
+    def _delegate_end(self, e: Recorded, d: dict[str, Any]) -> None:
+        key = (d["delegation"],)
+        self.delegations[key] = self.delegations[key]._replace(ended_at=e.at, ended_by=e.actor, seq=e.seq)
+
     STEPS: ClassVar[dict[str, Callable[[SystemReplay, Recorded, dict[str, Any]], None]]] = {
         "template.publish": _publish,
         "grant": _grant,
@@ -170,5 +198,7 @@ class SystemReplay:
         "webhook.add": _webhook_add,
         "webhook.remove": _webhook_remove,
         "notify.email": _notify_email,
-        "notify.retry": lambda self, e, d: None,  # the outbox is delivery's, not a cache of the record
+        "notify.retry": lambda self, e, d: None,
+        "delegate": _delegate,
+        "delegate.end": _delegate_end,  # the outbox is delivery's, not a cache of the record
     }

@@ -245,3 +245,22 @@ def days_left(due: str, today: date, calendar: str | None) -> int | None:
     if end >= today:
         return 0 if end == today else _working_days(today + ONE_DAY, end, calendar)
     return -_working_days(end + ONE_DAY, today, calendar)
+
+
+ORDINAL_EPOCH = date(2000, 1, 3)  # a Monday
+
+
+def ordinal(day: str, calendar: str | None) -> int:
+    """The working-day number of ``day`` (``YYYY-MM-DD``, or a stored time: its day): how many
+    working days lie from 2000-01-03 up to it, not counting it (negative before). The working days
+    in ``a`` .. ``b - 1`` (``working_days_in``) are ``ordinal(b) - ordinal(a)``: the insights store
+    ordinals so a phase's working days are a subtraction in SQL (domain/insights)."""
+    return _ordinal(day[:10], calendar)
+
+
+@lru_cache(maxsize=8192)
+def _ordinal(day: str, calendar: str | None) -> int:
+    at = date.fromisoformat(day)
+    if at >= ORDINAL_EPOCH:
+        return 0 if at == ORDINAL_EPOCH else _working_days(ORDINAL_EPOCH, at - ONE_DAY, calendar)
+    return -_working_days(at, ORDINAL_EPOCH - ONE_DAY, calendar)

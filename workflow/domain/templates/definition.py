@@ -22,6 +22,7 @@ class Role:
     key: str
     title: str
     description: str | None = None
+    external: bool = False  # an outside signer (the client): invited by e-mail, never given to an account
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,10 @@ class Gate:
     remind_after: str | None = None
     escalate_after: str | None = None
     escalate_to: str | None = None
+    # Separation of duties (workflow/domain/templates/duties.py): "PHASE.gate" or "PHASE.task.ROLE" whose
+    # people may not sign this gate; and whether a delegate may sign it on someone's behalf.
+    distinct_from: tuple[str, ...] = ()
+    delegable: bool = True
 
     @property
     def needed(self) -> int:
@@ -118,6 +123,10 @@ class Definition:
                 return r
         return None
 
+    def is_external(self, key: str) -> bool:
+        r = self.role(key)
+        return r is not None and r.external
+
     def role_title(self, key: str) -> str:
         r = self.role(key)
         return r.title if r else key
@@ -137,7 +146,8 @@ def definition_to_dict(definition: Definition) -> dict[str, Any]:
         "title": definition.title,
         "description": definition.description,
         "lead": definition.lead,
-        "roles": [[r.key, r.title, r.description] for r in definition.roles],
+        # an external role's entry has a fourth item (stored definitions from before have three)
+        "roles": [[r.key, r.title, r.description, *([True] if r.external else [])] for r in definition.roles],
         "phases": [
             {
                 "key": p.key,
@@ -156,6 +166,9 @@ def definition_to_dict(definition: Definition) -> dict[str, Any]:
                     "remind_after": p.gate.remind_after,
                     "escalate_after": p.gate.escalate_after,
                     "escalate_to": p.gate.escalate_to,
+                    # written only when set: a template without them compiles as it always did
+                    **({"distinct_from": list(p.gate.distinct_from)} if p.gate.distinct_from else {}),
+                    **({"delegable": False} if not p.gate.delegable else {}),
                 },
                 "duration": p.duration,
                 **({"deliverables": [
@@ -186,6 +199,8 @@ def definition_from_dict(data: dict[str, Any]) -> Definition:
                 g.get("remind_after"),  # compiled before schedules existed: none
                 g.get("escalate_after"),
                 g.get("escalate_to"),
+                tuple(g.get("distinct_from", ())),  # compiled before separation of duties: none
+                g.get("delegable", True),
             )
         )
         tasks = tuple((r, t) for r, t in p["tasks"])
@@ -198,7 +213,7 @@ def definition_from_dict(data: dict[str, Any]) -> Definition:
     return Definition(
         key=data["key"],
         title=data["title"],
-        roles=tuple(Role(k, t, d) for k, t, d in data["roles"]),
+        roles=tuple(Role(*r) for r in data["roles"]),
         lead=data["lead"],
         phases=tuple(phases),
         description=data["description"],

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from workflow.domain.templates import deliverables as _deliverables
+from workflow.domain.templates import duties as _duties
 from workflow.domain.templates import schema
 from workflow.domain.templates.definition import Definition, Gate, Phase, Role
 from workflow.domain.templates.reader import (
@@ -83,11 +84,13 @@ class _Builder(ShapeChecker):
 
     def __init__(self, source: str) -> None:
         super().__init__(source)
+        self.lead_node: Node | None = None
         self.role_keys: list[str] = []  # every key written under roles, valid or not
         self.phase_keys: list[str] = []  # every phase key written, valid or not
         # References checked once every role and phase is known: (value, node, sentence start, ...).
         self.role_refs: list[tuple[str, Node, str]] = []
         self.phase_refs: list[tuple[str, Node, str, int, str]] = []
+        self.duty_refs: list[tuple[str, Node, str, str]] = []  # (PHASE.gate, node, what, own phase)
         self.converters.update({
             "roles": lambda k, v, what: self.roles(k, v),
             "role_ref": self.role_ref,
@@ -102,6 +105,7 @@ class _Builder(ShapeChecker):
             "deliverable_key": lambda k, v, what: self.key(v, what, schema.PHASE_KEY, "deliverable_key"),
             "by_roles": lambda k, v, what: _deliverables.by_roles(self, k, v, what),
             "carry_over": lambda k, v, what: _deliverables.carry_over(self, k, v, what),
+            "duty_refs": lambda k, v, what: _duties.read(self, k, v, what),
         })
         # Set while converting one phase: its label, position and key.
         self.phase_label = ""
@@ -111,6 +115,8 @@ class _Builder(ShapeChecker):
     # -- converters of references
 
     def role_ref(self, key: Node, node: Node, what: str) -> Any:
+        if isinstance(key, ScalarNode) and key.value == "lead":
+            self.lead_node = node  # an external role cannot lead (checked once the roles are known)
         if not isinstance(node, ScalarNode):
             self.add(node, f"{what} must be {schema.KINDS['role_ref']}, not {kind_of(node)}")
             return INVALID
@@ -164,7 +170,8 @@ class _Builder(ShapeChecker):
             if valid_key is INVALID or values is None or INVALID in values.values():
                 ok = False
                 continue
-            roles.append(Role(key=valid_key, title=values["title"], description=values["description"]))
+            roles.append(Role(key=valid_key, title=values["title"], description=values["description"],
+                              external=values["external"]))
         return tuple(roles) if ok else INVALID
 
     def phases(self, key: Node, node: Node) -> Any:
@@ -309,6 +316,8 @@ class _Builder(ShapeChecker):
             remind_after=values["remind_after"],
             escalate_after=values["escalate_after"],
             escalate_to=values["escalate_to"] or ("lead" if values["escalate_after"] else None),
+            distinct_from=values["distinct_from"],
+            delegable=values["delegable"],
         )
 
     def _check_timers(self, node: Node, values: dict[str, Any]) -> None:
@@ -335,9 +344,16 @@ class _Builder(ShapeChecker):
             values = self.fields(root, "template", "the template")
         if values is not None:
             self.check_references()
+            if values["phases"] is not INVALID:
+                _duties.check(self, list(values["phases"]))
         if self.problems or values is None:
             raise DefinitionError(in_order(self.problems))
         roles: tuple[Role, ...] = values["roles"]
+        lead = next((r for r in roles if r.key == values["lead"]), None)
+        if lead is not None and lead.external:
+            self.add(self.lead_node, f"the lead role {quote(lead.key)} is external: an outside signer "
+                     "(external: true) can approve and do tasks, but cannot lead a project")
+            raise DefinitionError(in_order(self.problems))
         order = {role.key: i for i, role in enumerate(roles)}
         phases = []
         for p in values["phases"]:

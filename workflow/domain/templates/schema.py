@@ -72,6 +72,8 @@ KINDS: dict[str, str] = {
                        "characters)",
     "by_roles": "a non-empty list of declared role keys",
     "carry_over": "a list of what may change while approvals carry over: note, name",
+    "duty_refs": "a list of what this gate's signers must not have done: a phase key or PHASE.gate (its "
+                 "gate's signers), or PHASE.task.ROLE (who did that task)",
 }
 
 #: What a new version of a deliverable may change while the approvals of the previous one still count.
@@ -93,6 +95,7 @@ LEVELS: dict[str, dict[str, Field]] = {
     "role": {
         "title": Field("title", required=True),
         "description": Field("description"),
+        "external": Field("boolean", default=False),  # an outside signer (issue 24): invited, never the lead
     },
     "phase": {
         "key": Field("phase_key", required=True),
@@ -121,6 +124,8 @@ LEVELS: dict[str, dict[str, Field]] = {
         "remind_after": Field("span"),
         "escalate_after": Field("span"),
         "escalate_to": Field("escalate_to"),  # absent with escalate_after: the lead
+        "distinct_from": Field("duty_refs", default=()),  # separation of duties (templates/duties.py)
+        "delegable": Field("boolean", default=True),  # false: nobody signs it on someone's behalf
     },
 }
 

@@ -34,7 +34,7 @@ from workflow.storage.tables import projects as t_projects
 from workflow.storage.transaction import ReadTx
 
 ENDINGS = {"withdraw": "withdrawn", "reject": "rejected", "unassign": "unassigned",
-           "deliverable.add": "voided"}
+           "deliverable.add": "voided", "invite.revoke": "revoked"}
 WATCHED = ("approve", "advance", *ENDINGS)
 
 
@@ -106,7 +106,8 @@ def _approvals(tx: ReadTx, code: str, sha256: str) -> list[ProvenApproval]:
             out.append(ProvenApproval(
                 project=code, phase=s["phase"], gate=d.get("gate", ""), round=d["round"], role=d["role"],
                 person=s["actor"], at=s["at"], seq=seq, hash=s["hash"], key=key, version=b["version"],
-                state=state, ended_by=by))
+                state=state, ended_by=by, auth=d.get("auth"), email=d.get("email"),
+                invitation=d.get("invitation")))
     return out
 
 

@@ -36,7 +36,7 @@ def add_user(
 ) -> Event:
     who, person = acting(actor), inputs.person(person)
     name = inputs.text(name, "the display name", max_len=inputs.LINE_MAX, multiline=False)
-    email = _email(email)
+    email = email_address(email)
 
     def work(tx: WriteTx) -> Event:
         tx.dialect.lock_system(tx)
@@ -281,7 +281,7 @@ def _active_admins(tx: ReadTx) -> list[str]:
     return out
 
 
-def _email(value: str | None) -> str | None:
+def email_address(value: str | None) -> str | None:
     """One plain address (``ana@example.com``) or None. An account's address is where notification
     e-mails go, one recipient each: a second address, a display name, a comment or a line break
     would send them (or a header) somewhere else, so only what ``email.utils`` reads back as this

@@ -7,11 +7,22 @@ project's last event the caller saw.
 
 from fastapi import APIRouter
 
-from workflow.server.api import audit, deliverables, me, notify, people, projects, schedule, templates
+from workflow.server.api import (
+    audit,
+    deliverables,
+    insights,
+    invitations,
+    me,
+    notify,
+    people,
+    projects,
+    schedule,
+    templates,
+)
 from workflow.server.api.common import ERRORS
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
-for module in (me, people, templates, projects, deliverables, schedule, notify, audit):
+for module in (me, people, templates, projects, invitations, deliverables, insights, schedule, notify, audit):
     router.include_router(module.router)
 
 #: Each router's tag and what its operations are for (the OpenAPI document's tags, in this order).
@@ -24,6 +35,9 @@ TAGS = [
     {"name": "deliverables", "description": "A phase's documents: versions uploaded and downloaded "
                                             "(streamed), the proof from a file's bytes (which approvals "
                                             "signed them), every stored file hashed again."},
+    {"name": "insights", "description": "Across projects: time in each phase, rounds per gate, time to sign, "
+                                        "template versions side by side, projects over their due date, "
+                                        "the cycle time month by month (JSON or CSV)."},
     {"name": "schedule", "description": "phasegate's clock (tick) and the personal calendar feed."},
     {"name": "notifications", "description": "Webhooks, e-mail choices and the outbox of notifications."},
     {"name": "audit", "description": "The hash chains: verify, checkpoint, export."},

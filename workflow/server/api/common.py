@@ -32,6 +32,10 @@ class EventOut(BaseModel):
     data: dict[str, Any]
     prev_hash: str
     hash: str
+    warnings: list[str] | None = Field(
+        default=None, description="a staffing change's (create with a team, assign, unassign): each "
+        "remaining gate the team can no longer sign, why, and the smallest fix (GET /projects/{code}/check); "
+        "a warning, not a refusal: the change is made")
 
 
 class ErrorDetail(BaseModel):
@@ -65,7 +69,8 @@ _MEANING = {
     412: "If-Match: the project moved on since it was read",
     413: "the body is larger than this endpoint accepts",
     422: "bad input",
-    429: "too many failed sign-ins: wait Retry-After seconds",
+    410: "a signing link that is unknown, expired, revoked or used (it says nothing of the project)",
+    429: "too many failed sign-ins, or codes asked or mistyped for a signing link: wait Retry-After seconds",
     503: "the database cannot be used, or the server is at a bound it keeps: every database connection, "
          "password check, template check, export slot or connection in use (busy, with Retry-After)",
 }
@@ -74,6 +79,8 @@ ERRORS = _errors(400, 401, 403, 404, 408, 409, 413, 422, 503)
 # Only the project writes read If-Match; only the sign-in is throttled.
 MOVED_ON = _errors(412)
 THROTTLED = _errors(429)
+# Only a signing link's answers (issue 24).
+GONE = _errors(410)
 
 
 Link = tuple[str, str, dict[str, Any]] | tuple[str, str, dict[str, Any], dict[str, Any]]

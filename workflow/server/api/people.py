@@ -1,13 +1,15 @@
-"""``/people`` and ``/grants``: accounts and the admin and auditor grants (admins)."""
+"""``/people``, ``/grants`` and ``/delegations``: accounts and the admin and auditor grants (admins), and
+who acts for whom while someone is away."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from workflow.domain.inputs import LINE_MAX, PERSON_MAX
+from workflow.domain.commands import DATE_MAX
+from workflow.domain.inputs import CODE_MAX, LINE_MAX, PERSON_MAX, TEXT_MAX
 from workflow.domain.results import Person
 from workflow.errors import UsageError
 from workflow.server.api.common import EventOut, command, event_out, links
@@ -105,3 +107,41 @@ def revoke(
     """Take the admin or auditor grant from a person (admins)."""
     command(request, "revoke")
     return event_out(engine.revoke(person, privilege, actor=who))
+
+
+# -- delegations (issue 26; engine/delegations.py) ------------------------------------------------------
+
+
+class DelegationIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    person: str = Field(max_length=PERSON_MAX, description="who is away")
+    to: str = Field(max_length=PERSON_MAX, description="who acts on their behalf")
+    starts_on: str = Field(alias="from", max_length=DATE_MAX, description="the first day (YYYY-MM-DD, UTC)")
+    until: str = Field(max_length=DATE_MAX, description="the last day (YYYY-MM-DD, UTC)")
+    roles: list[str] | None = Field(default=None, max_length=64, description="absent: every role")
+    project: str | None = Field(default=None, max_length=CODE_MAX, description="absent: every project")
+    reason: str | None = Field(default=None, max_length=TEXT_MAX)
+
+
+@router.post("/delegations", status_code=201)
+def delegate(body: DelegationIn, request: Request, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
+    """Let ``to`` act for ``person`` from ``from`` to ``until`` (the person, or an admin)."""
+    command(request, "delegate")
+    made = engine.delegate(body.person, body.to, body.starts_on, body.until, actor=who, roles=body.roles,
+                           project=body.project, reason=body.reason)
+    return made.to_dict()
+
+
+@router.get("/delegations")
+def delegations(who: CurrentIdentity, engine: EngineDep, person: str | None = None,
+                current: bool = False) -> list[dict[str, Any]]:
+    """Your delegations, given and received (admins and auditors: ``person``'s, or ``*`` for all)."""
+    return [d.to_dict() for d in engine.delegations(reader=who, person=person, current=current)]
+
+
+@router.delete("/delegations/{ident}", response_model=EventOut)
+def end_delegation(ident: str, request: Request, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
+    """End a delegation early (the person who delegated, the delegate, or an admin)."""
+    command(request, "delegate.end")
+    return event_out(engine.end_delegation(ident, actor=who))

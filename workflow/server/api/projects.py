@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, create_model
 
 from workflow.domain.audit.events import Event
@@ -29,6 +30,7 @@ from workflow.server.auth import CurrentIdentity, EngineDep
 
 router = APIRouter(tags=["projects"])
 Code = Annotated[str, Field(max_length=64)]
+Key = Annotated[str, Field(max_length=64)]  # a role's key or a login name
 
 
 class ProjectIn(BaseModel):
@@ -39,6 +41,9 @@ class ProjectIn(BaseModel):
     version: int | None = Field(default=None, ge=1, le=2**31 - 1)
     calendar: str | None = Field(default=None, max_length=32, description="e.g. GB-ENG: whose holidays")
     starts_on: str | None = Field(default=None, max_length=10, description="YYYY-MM-DD: the clock's start")
+    team: dict[Key, Annotated[list[Key], Field(max_length=64)]] | None = Field(
+        default=None, max_length=64, description="role -> people, assigned right after the create (each its "
+        "own assign event); the answer's warnings name the gates this team cannot sign")
 
 
 class Board(BaseModel):
@@ -100,9 +105,11 @@ def create(
 ) -> Response:
     """A new project in the first phase of a template (admins); ``Idempotency-Key`` makes a retry safe."""
     command(request, "create")
-    given = body.model_dump(exclude={"code"})  # template, name, client, version, calendar, starts_on
-    return event_response(engine.create_project(body.code, actor=who, request_id=idempotency_key, **given),
-                          status_code=201)
+    given = body.model_dump(exclude={"code"})  # template, name, client, version, calendar, starts_on, team
+    event = engine.create_project(body.code, actor=who, request_id=idempotency_key, **given)
+    if body.team:
+        return warned(event, engine, who, status_code=201)
+    return event_response(event, status_code=201)
 
 
 @router.get("/projects/{code}", response_model=ProjectStatus)
@@ -159,9 +166,9 @@ def _endpoint(cmd: Command) -> Callable[..., Response]:
         args |= {name: None if body is None else getattr(body, key) for name, key in in_body}
         engine = values["engine"]
         run: Callable[..., Event] = getattr(engine, cmd.name)
-        return event_response(run(values["code"], **args, actor=values["who"],
-                                  request_id=values["idempotency_key"],
-                                  expected_seq=expected_seq(values["if_match"])))
+        event = run(values["code"], **args, actor=values["who"], request_id=values["idempotency_key"],
+                    expected_seq=expected_seq(values["if_match"]))
+        return warned(event, engine, values["who"]) if cmd.name in STAFFING else event_response(event)
 
     keyword = inspect.Parameter.KEYWORD_ONLY
     params = [inspect.Parameter(name, keyword, annotation=str) for name in ("code", *path_names)]
@@ -181,6 +188,18 @@ def _endpoint(cmd: Command) -> Callable[..., Response]:
     endpoint.__name__ = endpoint.__qualname__ = cmd.action.replace(".", "_")
     endpoint.__doc__ = f"{cmd.doc} ({cmd.who}; ``phasegate {' '.join(cmd.cli)}``)"
     return endpoint
+
+
+STAFFING = ("assign", "unassign")  # the commands whose answer carries the staffing check's warnings
+
+
+def warned(event: Event, engine: Any, who: Any, status_code: int = 200) -> Response:
+    """A staffing change's answer: its event, and ``warnings``: each remaining gate the team as it now
+    stands cannot sign (the check is read after the change's own transaction: a warning, never a
+    refusal)."""
+    assert event.project is not None
+    warnings = engine.check_project(event.project, reader=who).warnings
+    return JSONResponse({**event.to_dict(), "warnings": warnings}, status_code=status_code)
 
 
 def _then(cmd: Command) -> dict[int | str, dict[str, Any]]:
@@ -223,6 +242,15 @@ def history(
                                          action=action, phase=phase, after=after_seq, limit=size, last=last),
         limit, lambda e: e.seq)
     return {"events": [e.to_dict() for e in events], "next": following}
+
+
+@router.get("/projects/{code}/check")
+def check(code: str, who: CurrentIdentity, engine: EngineDep) -> dict[str, Any]:
+    """Can every remaining gate be signed by the team as staffed? For each gate from the current phase
+    on: ``can_pass``, or its ``reasons`` and the ``fixes`` (the smallest change: whom to assign). A
+    gate that cannot pass is the report's ``ok: false``, not an error (``phasegate project check``
+    exits 7 on it)."""
+    return engine.check_project(code, reader=who).to_dict()
 
 
 @router.get("/projects/{code}/report")

@@ -10,11 +10,14 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from workflow.server.web import actions, deliverables, pages, settings
+from workflow.server.web import actions, deliverables, insights, invitations, link, pages, settings
 
 STATIC = Path(__file__).parent / "static"
 router = APIRouter(include_in_schema=False)
 router.include_router(pages.router)
 router.include_router(actions.router)
 router.include_router(deliverables.router)
+router.include_router(insights.router)
 router.include_router(settings.router)
+router.include_router(link.router)
+router.include_router(invitations.router)

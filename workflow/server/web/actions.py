@@ -160,6 +160,8 @@ def _arguments(cmd: Command, form: dict[str, Any]) -> dict[str, Any]:
             for p in cmd.params}
 
 
+STAFFING = ("assign", "unassign")  # a change of the team: its notice warns of the gates it cannot sign
+
 # what My work says after a move from it, and the move that takes it back (an undo form)
 DONE_FROM_WORK = {"done": ("the {title} task is marked done", "reopen"),
                   "approve": ("approved as {title}", "withdraw")}
@@ -193,6 +195,8 @@ def act(request: Request, code: str, form: Form) -> Response:
     details = describe(event.action, event.data, day=when)
     label = cmd.web.label if cmd.web is not None else cmd.name
     said = f"{code}: done ({label})" + (f": {details}." if details else ".")
+    if cmd.name in STAFFING:  # a warning, never a refusal: the change is made
+        said += "".join(f" Warning: {w}." for w in engine.check_project(code, reader=me).warnings)
     return remember(request, see(back), notice=said)
 
 

@@ -142,7 +142,10 @@ def project_page(request: Request, code: str, *, at: str | None = None, action: 
     titles = {r.key: r.title for r in definition.roles}
     offered = offer(current, me.person, moves)
     choices = engine.assignable(most=PICKER_MOST) if offered.any("assign") else []
+    # Who can change the team sees the gates it cannot sign (the others could not act on it).
+    staffing = engine.check_project(code, reader=me) if at is None and offered.any("assign") else None
     files, seen = shown_deliverables(engine, current, me) if at is None else ([], None)
+    from workflow.server.web.invitations import section as signers  # it imports actions, which imports this
     return page(request, "project.html", status=_status(error), error=error, st=current,
                 offer=offered, commands=COMMANDS, titles=titles,
                 people_choices=choices, picker_select_most=PICKER_SELECT_MOST,
@@ -153,7 +156,8 @@ def project_page(request: Request, code: str, *, at: str | None = None, action: 
                 history_actions=HISTORY_ACTIONS,
                 describe=partial(describe, day=when, phases={p.key: p.title for p in definition.phases},
                                  roles=titles),
-                timeline=_timeline(engine, code, me), at=at or "", files=files, seen=seen)
+                timeline=_timeline(engine, code, me), at=at or "", files=files, seen=seen, staffing=staffing,
+                **signers(engine, current, definition, me))
 
 
 def _timeline(engine: Any, code: str, me: Identity) -> Markup:

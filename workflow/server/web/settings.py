@@ -1,4 +1,5 @@
-"""My settings (``/settings``): which e-mails I get, my calendar feed's link, my tokens, my password.
+"""My settings (``/settings``): which e-mails I get, my calendar feed's link, my tokens, my password,
+and my delegations (given while I am away, and received).
 
 Each form is one Engine call, then a redirect back to the page (POST, 303, GET), refusals
 included, their sentence carried by :mod:`workflow.server.web.flash`. The calendar feed's
@@ -49,9 +50,11 @@ def settings(request: Request) -> HTMLResponse:
     except PhasegateError as exc:  # no account (a person the SSO proxy names): nothing to choose
         refused = exc
     tokens = [t for t in engine.tokens(reader=me) if not t.revoked_at]
+    mine = engine.delegations(reader=me, current=True)
     return page(request, "settings.html", kinds=[(k, KIND_WORDS.get(k, k)) for k in KINDS],
                 chosen=set(KINDS) if chosen is None else set(chosen), refused=refused,
-                tokens=len(tokens))
+                tokens=len(tokens), given=[d for d in mine if d.person == me.person],
+                received=[d for d in mine if d.to == me.person])
 
 
 @router.get("/me/settings")
@@ -90,6 +93,35 @@ def new_calendar_link(request: Request, form: Form) -> Response:
     return remember(request, see(HERE), link=link,
                     notice="Your calendar feed has a new link: the old link no longer works. Copy the new "
                            "one into your calendar application now; it is shown this once.")
+
+
+# -- my delegations (issue 26: engine/delegations.py) --------------------------------------------------
+
+
+@router.post("/settings/delegations")
+def delegate(request: Request, form: Form) -> Response:
+    """I hand my roles to someone while I am away (every role and project unless narrowed)."""
+    me = viewer(request, csrf=form.get("csrf"))
+    request.state.action = "delegate"
+    try:
+        made = engine_of(request).delegate(
+            me.person, text(form, "to") or "", text(form, "from") or "", text(form, "until") or "", actor=me,
+            roles=text(form, "roles"), project=text(form, "project"), reason=text(form, "reason"))
+    except PhasegateError as exc:
+        return remember(request, see(HERE + "#delegations"), error=exc)
+    said = f"{made.to} acts for you from {made.starts_on} to {made.until} (delegation {made.id})."
+    return remember(request, see(HERE + "#delegations"), notice=said)
+
+
+@router.post("/settings/delegations/{ident}/end")
+def end_delegation(request: Request, ident: str, form: Form) -> Response:
+    me = viewer(request, csrf=form.get("csrf"))
+    request.state.action = "delegate.end"
+    try:
+        engine_of(request).end_delegation(ident, actor=me)
+    except PhasegateError as exc:
+        return remember(request, see(HERE + "#delegations"), error=exc)
+    return remember(request, see(HERE + "#delegations"), notice=f"Delegation {ident} ended.")
 
 
 # -- my tokens (their own page: a new token's secret is shown on the form's answer, never in a cookie) --

@@ -38,6 +38,7 @@ from workflow.domain.audit.state_check import (
     accounts_difference,
     chain_difference,
     compiled_differs,
+    delegations_difference,
     grants_difference,
     notifications_difference,
     templates_difference,
@@ -50,6 +51,7 @@ from workflow.domain.templates.definition import Definition
 from workflow.storage.audit.verify import EVERY_CHAIN, events_in_order, in_range, open_cursor
 from workflow.storage.tables import approvals as t_approvals
 from workflow.storage.tables import assignments as t_assignments
+from workflow.storage.tables import delegations as t_delegations
 from workflow.storage.tables import events as t_events
 from workflow.storage.tables import grants as t_grants
 from workflow.storage.tables import notify_settings as t_settings
@@ -72,8 +74,9 @@ PROJECT_COLUMNS = (_p.code, _p.id, _p.name, _p.client, _p.phase, _p.round, _p.st
 # (in state_check's ASSIGNMENTS, TASKS, APPROVALS and TIMERS order).
 CHILDREN = (
     (t_assignments, ("role", "person"), ("assigned_at", "assigned_by", "seq")),
-    (t_tasks, ("phase", "round", "role"), ("person", "note", "done_at", "seq", "auth")),
-    (t_approvals, ("phase", "round", "role"), ("person", "comment", "approved_at", "seq", "auth")),
+    (t_tasks, ("phase", "round", "role"), ("person", "note", "done_at", "seq", "auth", "on_behalf_of")),
+    (t_approvals, ("phase", "round", "role"), ("person", "comment", "approved_at", "seq", "auth",
+                                                            "on_behalf_of")),
     (t_timers, ("phase", "round", "kind", "person"), ("seq",)),
 )
 
@@ -322,9 +325,14 @@ def _system(conn: Connection, replayed: SystemReplay) -> BrokenEvent | None:
                                    .order_by(w.id)))
     settings = (((r[0],), (_kinds(r[1]), r[2])) for r in conn.execute(
         select(n.person, n.email_kinds, n.calendar_key_hash).order_by(n.person)))
+    d = t_delegations.c
+    made = (((r[0],), (*r[1:5], _kinds(r[5]), *r[6:])) for r in conn.execute(
+        select(d.id, d.person, d.delegate, d.starts_on, d.until, d.roles, d.project, d.reason, d.created_by,
+               d.created_at, d.ended_at, d.ended_by, d.seq).order_by(d.id)))
     detail = (grants_difference(replayed, grants) or templates_difference(replayed, templates)
               or _compiled(conn) or accounts_difference(replayed, people, tokens)
-              or notifications_difference(replayed, hooks, settings))
+              or notifications_difference(replayed, hooks, settings)
+              or delegations_difference(replayed, made))
     return None if detail is None else BrokenEvent(SYSTEM_CHAIN, replayed.seq, STATE_DIFFERS, detail)
 
 

@@ -1,0 +1,1 @@
+"""Outside signers on the command line (issue 24): ``phasegate invite``."""

@@ -1,0 +1,1 @@
+"""Outside signers (issue 24): what a signing link shows (:mod:`workflow.domain.links.view`)."""
