@@ -140,8 +140,8 @@ def test_the_metrics_count_the_lean_paths_commands(client: TestClient, tokens: d
     assert 'route="/api/v1/projects/{code}/hold",status="200"' in text
 
 
-def test_a_staffing_change_answers_with_the_same_warnings_as_the_route(client: TestClient, tokens: dict[str, str],
-                                                                      lean_only: None) -> None:
+def test_a_staffing_change_answers_with_the_same_warnings_as_the_route(client: TestClient,
+                                                                      tokens: dict[str, str]) -> None:
     path = "/api/v1/projects/P-1/team/team/root"
     lean = client.put(path, headers=bearer(tokens["root"]))
     assert lean.status_code == 200, lean.text
