@@ -42,6 +42,9 @@ import _common as c
 HTTP_TARGET, FLOOR_TARGET, AUTH_TARGET = 1.6, 3.0, 0.05
 RATE_TARGET, P99_TARGET = 500.0, 50.0
 LOAD_PROCESSES, LOAD_THREADS = 4, 4
+# the load processes start this long after they are spawned: 1.5 s was too short on a loaded machine
+# (their imports alone took longer, and a run measured nothing)
+START_SECONDS = 5.0
 HERE = Path(__file__).resolve()
 
 
@@ -465,7 +468,7 @@ def throughput_rows(url: str, conninfo: str, scratch: Path, args: Any) -> tuple[
         # a short burst first warms both workers (their first requests import and compile, and
         # fill their connection pools); then the measured run
         for warm, length in ((True, 1.0), (False, seconds)):
-            start = time.time() + 1.5
+            start = time.time() + START_SECONDS
             procs = []
             for p in range(LOAD_PROCESSES):
                 spec = {"url": server.url, "tokens": tokens, "start_at": start, "end_at": start + length,
