@@ -64,6 +64,7 @@ from workflow.engine.links import invite as _invite
 from workflow.engine.links import signing as _signing
 from workflow.engine.people import accounts as _people
 from workflow.engine.people import guesses as _guesses
+from workflow.engine.people import known as _known
 from workflow.engine.people import signin as _signin
 from workflow.engine.schedule import due as _schedules  # noqa: F401 (set_due's body registers itself)
 from workflow.engine.schedule import feed as _calendar
@@ -91,6 +92,20 @@ def _bound(fn: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Engin
     return method
 
 
+def _forgetting(fn: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Engine, P], R]:
+    """:func:`_bound`, for a change to a credential: this Engine forgets the tokens it remembered
+    as soon as the change is committed (other workers hear of it: people/known.py)."""
+
+    @functools.wraps(fn)
+    def method(self: Engine, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(self.store, *args, **kwargs)
+        finally:
+            self.known_tokens.forget()
+
+    return method
+
+
 class Engine(ProjectCommands):
     """phasegate's Python API. ``Engine(url)`` opens (and on first use creates) the database.
 
@@ -108,9 +123,16 @@ class Engine(ProjectCommands):
         self.store = Store(url, on_create=_templates.publish_missing_builtins, create=create,
                            pool_size=pool_size, pool_wait=pool_wait)
         self.url = self.store.url  # shown without its password
+        self.known_tokens = _known.KnownTokens(self.store)
 
     def close(self) -> None:
+        self.known_tokens.close()
         self.store.close()
+
+    def identify_token(self, secret: str) -> Identity:
+        """The identity a bearer token proves (:func:`workflow.engine.people.signin.identify_token`;
+        on PostgreSQL remembered by this Engine until a credential changes: people/known.py)."""
+        return self.known_tokens.identify(secret)
 
     def _command(self, name: str, given: dict[str, Any]) -> Event:
         if given.get("actor") is None:
@@ -139,13 +161,13 @@ class Engine(ProjectCommands):
     add_user = _bound(_people.add_user)
     users = _bound(_people.users)
     assignable = _bound(_people.assignable)
-    disable_user = _bound(_people.disable_user)
-    enable_user = _bound(_people.enable_user)
-    set_password = _bound(_people.set_password)
-    change_account = _bound(_people.change_account)
+    disable_user = _forgetting(_people.disable_user)
+    enable_user = _forgetting(_people.enable_user)
+    set_password = _forgetting(_people.set_password)
+    change_account = _forgetting(_people.change_account)
     create_token = _bound(_people.create_token)
     tokens = _bound(_people.tokens)
-    revoke_token = _bound(_people.revoke_token)
+    revoke_token = _forgetting(_people.revoke_token)
     delegate = _bound(_delegations.delegate)
     delegations = _bound(_delegations.delegations)
     end_delegation = _bound(_delegations.end_delegation)
@@ -275,7 +297,6 @@ class Engine(ProjectCommands):
         return _audit.template_report(self.store, key, reader=_reader(reader, actor))
 
     # -- signing in (engine/people/signin.py): credentials to an identity, the server's only way in --
-    identify_token = _bound(_signin.identify_token)
     identify_proxy = _bound(_signin.identify_proxy)
     identify_session = _bound(_signin.identify_session)
     sign_in = _bound(_signin.sign_in)

@@ -26,6 +26,7 @@ from workflow.server.api import router as api_router
 from workflow.server.asgi import HttpMiddleware
 from workflow.server.background import Deliverer, Ticker
 from workflow.server.bodies import BoundedBodies
+from workflow.server.lean import LeanCommands
 from workflow.server.settings import Settings
 from workflow.server.web import STATIC
 from workflow.server.web import router as web_router
@@ -74,6 +75,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     errors.install(app)
     app.add_exception_handler(Exception, server_error)
+    # The project commands' bearer-token requests, served without FastAPI's routing (lean.py): inside
+    # every piece of middleware, so their bodies are bounded, their answers logged, counted and headed.
+    app.add_middleware(LeanCommands)
     app.add_middleware(BoundedBodies, body_seconds=settings.body_seconds)  # inside Observe: refusals logged
     observe.install(app)
     app.include_router(api_router)

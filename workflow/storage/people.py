@@ -64,6 +64,8 @@ def add_person(tx: WriteTx, login: str, name: str | None, email: str | None, now
 
 def change_person(tx: WriteTx, login: str, now: str, **values: Any) -> None:
     tx.core(update(t_people).where(t_people.c.login == login).values(updated_at=now, **values))
+    if "active" in values or "password_hash" in values:
+        tx.dialect.credentials_changed(tx)
 
 
 def add_token(tx: WriteTx, **values: Any) -> None:
@@ -116,6 +118,8 @@ def tokens_of(tx: ReadTx, person: str | None) -> list[Any]:
 
 def change_token(tx: WriteTx, token_id: str, **values: Any) -> None:
     tx.core(update(t_tokens).where(t_tokens.c.id == token_id).values(**values))
+    if values.keys() - {"last_used_at"}:  # a revoke (a token's last use changes nothing it proves)
+        tx.dialect.credentials_changed(tx)
 
 
 def add_session(tx: WriteTx, **values: Any) -> None:
@@ -175,6 +179,7 @@ def revoke_tokens_of(tx: WriteTx, person: str, now: str) -> list[str]:
     live = [r.id for r in tokens_of(tx, person) if r.revoked_at is None]
     if live:
         tx.core(update(t_tokens).where(t_tokens.c.id.in_(live)).values(revoked_at=now))
+        tx.dialect.credentials_changed(tx)
     return live
 
 

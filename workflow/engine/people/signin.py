@@ -2,9 +2,11 @@
 
 Each function turns a credential into an :class:`~workflow.domain.identity.Identity`
 or raises :class:`~workflow.errors.Unauthenticated` (or :class:`Throttled`); the
-server's ``auth.py`` is the only caller, and the only place identity is decided. Every
-check reads the database, so a disabled account or a revoked token is refused on its
-very next request: nothing is cached.
+server's ``auth.py`` (and its lean command path) the only caller, and the only place identity
+is decided. Every check reads the database, so a disabled account or a revoked token is refused
+on its very next request; on PostgreSQL a verified token is remembered by the worker
+(:mod:`workflow.engine.people.known`) until a revoke, a disable or a password change anywhere
+says otherwise.
 
 Failed sign-ins are counted as OWASP's "Blocking Brute Force Attacks" and its device
 cookies have it: per login name and per client address (the real one: see the server's
@@ -46,6 +48,11 @@ REFUSED = "the login name or the password is wrong"
 
 def identify_token(store: Store, secret: str) -> Identity:
     """The identity a bearer token proves (one index probe; a write at most once a minute)."""
+    return verify_token(store, secret)[0]
+
+
+def verify_token(store: Store, secret: str) -> tuple[Identity, str | None]:
+    """:func:`identify_token`, and when the token expires (None: never)."""
     if not isinstance(secret, str) or not secret.startswith(credentials.TOKEN_PREFIX) or len(secret) > 200:
         raise Unauthenticated("that is not a phasegate API token")
     digest = credentials.secret_hash(secret)
@@ -61,7 +68,7 @@ def identify_token(store: Store, secret: str) -> Identity:
         raise Unauthenticated(f"token {row.id} expired at {row.expires_at}")
     if row.last_used_at is None or inputs.later(row.last_used_at, TOUCH_EVERY_SECONDS) <= now:
         store.write(lambda tx: rows.change_token(tx, row.id, last_used_at=now))
-    return Identity(row.person, "token", row.id)
+    return Identity(row.person, "token", row.id), row.expires_at
 
 
 def identify_proxy(store: Store, login: str) -> Identity:

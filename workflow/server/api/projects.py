@@ -155,7 +155,7 @@ def _body_model(cmd: Command) -> type[BaseModel] | None:
 def _endpoint(cmd: Command) -> Callable[..., Response]:
     """``cmd`` as an endpoint: the path's values and the body's fields, then one Engine call for the
     authenticated person (``Idempotency-Key`` its request id, ``If-Match`` the seq it expects)."""
-    model = _body_model(cmd)
+    model = BODY_MODELS[cmd.name]
     path_names = [p.name for p in cmd.path_params()]
     in_body = [(p.name, p.key) for p in cmd.body_params()]
 
@@ -214,6 +214,9 @@ def _then(cmd: Command) -> dict[int | str, dict[str, Any]]:
     return links(200, **targets) if targets else {}
 
 
+# Each command's body model: the route's (documented, and validating a session's request) and the
+# lean path's (workflow/server/lean.py, which serves a bearer token's request) alike.
+BODY_MODELS = {_cmd.name: _body_model(_cmd) for _cmd in COMMANDS.values()}
 for _cmd in COMMANDS.values():
     router.add_api_route(_cmd.path, _endpoint(_cmd), methods=[_cmd.method], response_model=EventOut,
                          responses={**MOVED_ON, **_then(_cmd)})

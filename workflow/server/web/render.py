@@ -70,6 +70,16 @@ def when(at: str | None) -> str:
     return shown
 
 
+def nav_of(request: Request, identity: Identity, status: int) -> frozenset[str]:
+    """The navigation's addresses hidden from ``identity``. The error page of a database that cannot
+    be used (503: every connection in use, or none answers) names only what needs no grant: reading
+    the grants would fail the same way, and the error page with it (a remembered token, on
+    PostgreSQL, gets that far without a connection: engine/people/known.py)."""
+    if status == 503:
+        return nav_hidden(frozenset())
+    return nav_hidden(engine_of(request).grants_of(identity.person))
+
+
 def page(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
     """``template`` drawn for the signed-in person, with what the last form's redirect left to say
     (:mod:`workflow.server.web.flash`: shown once, then forgotten)."""
@@ -81,7 +91,7 @@ def page(request: Request, template: str, *, status: int = 200, **context: Any) 
         context["error"] = said
         if said.draft and context.get("draft") == {}:
             context["draft"] = said.draft
-    hidden = frozenset() if identity is None else nav_hidden(engine_of(request).grants_of(identity.person))
+    hidden = frozenset() if identity is None else nav_of(request, identity, status)
     html = environment().get_template(template).render(
         request=request, me=identity, csrf=getattr(request.state, "csrf", ""), path=request.url.path,
         said=said, nav_hidden=hidden, **context)

@@ -152,6 +152,10 @@ class Dialect:
         """Send the writes held for the COMMIT now (a transaction that appends a second event to
         the same chain needs the first one's head move done); here they were sent already."""
 
+    def credentials_changed(self, tx: WriteTx) -> None:
+        """Tell the servers' workers, at this transaction's commit, that a token was revoked, an
+        account disabled or enabled, or a password changed (SQLite: no worker remembers any)."""
+
     def lock_system(self, tx: WriteTx) -> None:
         """Serialize writers of the templates-and-grants chain (BEGIN IMMEDIATE already does)."""
 

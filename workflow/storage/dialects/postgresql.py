@@ -176,6 +176,10 @@ class PostgreSQL(Dialect):
             dbapi.pipeline(tx.conn, [sql.combined(tx.deferred)])
             tx.deferred.clear()
 
+    def credentials_changed(self, tx: WriteTx) -> None:
+        # delivered at COMMIT (not at all on a rollback) to every LISTENing worker: engine/people/known.py
+        tx.conn.execute(text("NOTIFY phasegate_credentials"))
+
     def lock_system(self, tx: WriteTx) -> None:
         tx.conn.execute(select(func.pg_advisory_xact_lock(SYSTEM_LOCK_KEY)))
 
