@@ -154,6 +154,7 @@ ROWS = [
     row("POST", "/notifications/1/retry", {"admin"}, note="a pending notification"),
     row("GET", "/projects/T/history", READERS, cli="history"),
     row("GET", "/projects/T/report", READERS),
+    row("GET", "/projects/T/check", READERS),
     row("GET", "/insights", EVERYONE, note="each caller: the projects they may read"),
     row("GET", "/audit/verify", AUDITORS, cli="audit verify"),
     row("GET", "/audit/verify", AUDITORS, params={"project": "T"}, note="one project", cli="audit verify one"),
@@ -173,6 +174,12 @@ ROWS = [
         cli="invite new"),
     row("DELETE", "/projects/K/invitations/{invitation}", {"admin", "lead"}, cli="invite revoke"),
     row("GET", "/projects/K/invitations", READERS),
+    # delegations (issue 26): the person away or an admin makes one; the person, the delegate or an
+    # admin ends one (the prepared one, lee's to hol, lies in the future: it changes no other row)
+    row("POST", "/delegations", {"holder", "admin"}, ok=201,
+        json={"person": "hol", "to": "mem", "from": "2030-01-07", "until": "2030-01-11"}),
+    row("GET", "/delegations", EVERYONE, note="each caller's own"),
+    row("DELETE", "/delegations/{delegation}", {"lead", "holder", "admin"}),
 ]
 
 
@@ -196,6 +203,7 @@ class Base:
     checkpoint: str = ""  # a checkpoint file's text
     webhook: str = ""  # the webhook every project's notifications go to
     invitation: str = ""  # project K's client's invitation
+    delegation: str = ""  # lee's delegation to hol, in the future
 
 
 def prepare(url: str) -> Base:
@@ -240,6 +248,7 @@ def prepare(url: str) -> Base:
         for role, person in TEAM.items():
             engine.assign("K", role, person, actor="root")
         invitation = engine.invite("K", "client", email="buyer@acme.example", actor="root").data["invitation"]
+        delegation = engine.delegate("lee", "hol", "2030-03-04", "2030-03-08", actor="root").id
         checkpoint = engine.checkpoint().to_json()
     headers = {caller: bearer(tokens_of[person]) for caller, person in PEOPLE.items()}
     headers |= {
@@ -252,7 +261,7 @@ def prepare(url: str) -> Base:
     yaml = builtin_paths()["team-based"].read_text(encoding="utf-8")
     yaml = yaml.replace("title: Integrated Project Management - Team Based", REVISED)
     assert REVISED in yaml
-    return Base(url, headers, spare.id, yaml, checkpoint, hook.id, invitation)
+    return Base(url, headers, spare.id, yaml, checkpoint, hook.id, invitation, delegation)
 
 
 @pytest.fixture(scope="module")
@@ -315,7 +324,7 @@ def send(client: Any, base: Base, r: Row, caller: str) -> Any:
         kwargs["content"] = r.content
         kwargs["headers"]["Content-Type"] = "application/octet-stream"
     where = (r.path.replace("{spare}", base.spare).replace("{webhook}", base.webhook)
-             .replace("{invitation}", base.invitation))
+             .replace("{invitation}", base.invitation).replace("{delegation}", base.delegation))
     return client.request(r.method, "/api/v1" + where, **kwargs)
 
 
