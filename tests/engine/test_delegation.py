@@ -190,6 +190,19 @@ def test_a_delegate_sees_the_project_and_is_offered_only_what_the_delegation_all
     assert e.status("P-1", reader="dee").code == "P-1"
 
 
+def test_a_delegate_reads_what_they_sign_on_the_persons_projects_as_the_team_does(e: Engine) -> None:
+    # the deliverables they approve, the staffing check, the outside signers: every read of a project
+    # asks the same question (engine/visibility.readable_project), a delegate in force included
+    e.delegate("ben", "dee", day(), day(3), actor="ben")
+    assert e.deliverables("P-1", reader="dee") == e.deliverables("P-1", reader="ben")
+    assert e.check_project("P-1", reader="dee").to_dict() == e.check_project("P-1", reader="ben").to_dict()
+    assert e.invitations("P-1", reader="dee") == []
+    assert e.history("P-1", reader="dee") == e.history("P-1", reader="ben")
+    for read in (e.deliverables, e.history, e.check_project):
+        with pytest.raises(NotPermitted):
+            read("P-1", reader="eve")
+
+
 def test_unassigning_the_person_voids_the_approval_their_delegate_gave_for_them(e: Engine) -> None:
     e.delegate("ben", "dee", day(), day(3), actor="ben")
     e.complete_task("P-1", "producer", actor="ana")

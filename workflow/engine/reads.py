@@ -20,12 +20,12 @@ from workflow.domain.results import ProjectStatus
 from workflow.domain.status import project_status
 from workflow.domain.vocabulary import HISTORY_ACTIONS, STATUSES
 from workflow.engine.links import status as signers
-from workflow.engine.visibility import missing_project
+from workflow.engine.visibility import missing_project, readable_project
 from workflow.errors import NotFound, UsageError
 from workflow.storage import statements as sql
 from workflow.storage.database import utcnow
 from workflow.storage.grants import privileges_of
-from workflow.storage.project_rows import read_project, recent_events
+from workflow.storage.project_rows import recent_events
 from workflow.storage.store import Store
 from workflow.storage.tables import events as t_events
 from workflow.storage.tables import projects as t_projects
@@ -44,12 +44,7 @@ def status(
     who = _reader(reader)
 
     def work(tx: ReadTx) -> ProjectStatus:
-        loaded = read_project(tx, code, who or "")  # also reads the reader's grants
-        if loaded is None:
-            raise missing_project(tx, code, who)
-        state, privileges = loaded
-        if who is not None:
-            rules.require_reader(who, code, privileges, state.is_party(who, utcnow()))
+        state, _privileges = readable_project(tx, code, who)
         tpl, now = tx.template(state.template_id), utcnow()
         found = project_status(state, tpl, recent=recent_events(tx, state), now=now)
         return signers.named(tx, state, tpl.definition, found, now)
@@ -160,9 +155,10 @@ def require_readable(tx: ReadTx, code: str, reader: str | None) -> None:
     found = tx.execute(sql.MEMBERSHIP, reader=reader or "", code=code).fetchone()
     if found is None:
         raise missing_project(tx, code, reader)
-    member = bool(found[1])
-    if reader is not None and not member:
-        rules.require_reader(reader, code, privileges_of(tx, reader), member)
+    if reader is not None and not found[1]:  # not on the team: a grant, or a member's delegate in force
+        privileges = privileges_of(tx, reader)
+        if not rules.may_read(privileges, member=False):
+            readable_project(tx, code, reader)
 
 
 def project_codes(store: Store, prefix: str = "") -> list[str]:

@@ -20,7 +20,7 @@ from workflow.domain.vocabulary import ACTIVE, CLOSED
 from workflow.engine.commands import implements
 from workflow.engine.commands import run as run_command
 from workflow.engine.running import record, write_once
-from workflow.engine.visibility import missing_project
+from workflow.engine.visibility import readable_project
 from workflow.errors import Conflict, NotFound, RuleRefused
 from workflow.storage import people
 from workflow.storage import statements as sql
@@ -29,7 +29,6 @@ from workflow.storage.database import utcnow
 from workflow.storage.grants import privileges_of
 from workflow.storage.insights.track import track_created
 from workflow.storage.project_rows import _earlier as earlier_work  # the rounds' signatures and tasks
-from workflow.storage.project_rows import read_project
 from workflow.storage.store import Store
 from workflow.storage.tables import projects as t_projects
 from workflow.storage.templates import template_row
@@ -195,12 +194,7 @@ def check_project(store: Store, code: str, *, reader: str | Identity | None = No
     who = None if reader is None else acting(reader).person
 
     def work(tx: ReadTx) -> StaffingCheck:
-        loaded = read_project(tx, code, who or "")
-        if loaded is None:
-            raise missing_project(tx, code, who)
-        state, privileges = loaded
-        if who is not None:
-            rules.require_reader(who, code, privileges, state.is_member(who))
+        state, _privileges = readable_project(tx, code, who)
         definition = tx.template(state.template_id).definition
         if state.status in CLOSED:
             return StaffingCheck(code, ())

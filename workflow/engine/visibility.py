@@ -11,9 +11,12 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from workflow.domain import rules
+from workflow.domain.state import ProjectState
 from workflow.domain.vocabulary import READ_EVERYTHING
 from workflow.errors import NotFound, PhasegateError
+from workflow.storage.database import utcnow
 from workflow.storage.grants import privileges_of
+from workflow.storage.project_rows import read_project
 from workflow.storage.tables import assignments as t_assignments
 from workflow.storage.tables import projects as t_projects
 from workflow.storage.transaction import ReadTx
@@ -38,3 +41,15 @@ def missing_project(tx: ReadTx, code: str, person: str | None) -> PhasegateError
         assert person is not None
         return rules.outsider(person, code)
     return NotFound(f"there is no project {code}")
+
+
+def readable_project(tx: ReadTx, code: str, who: str | None) -> tuple[ProjectState, frozenset[str]]:
+    """Project ``code`` and ``who``'s grants, if ``who`` (None: a trusted caller) may read it: its team,
+    the delegates in force of its members, admins and auditors; the one refusal otherwise."""
+    loaded = read_project(tx, code, who or "")
+    if loaded is None:
+        raise missing_project(tx, code, who)
+    state, privileges = loaded
+    if who is not None:
+        rules.require_reader(who, code, privileges, state.is_party(who, utcnow()))
+    return state, privileges

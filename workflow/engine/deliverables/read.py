@@ -10,14 +10,13 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from workflow import settings
-from workflow.domain import inputs, rules
+from workflow.domain import inputs
 from workflow.domain.deliverables import FILE, DeliverableVersion
 from workflow.domain.identity import Identity, acting
 from workflow.domain.templates.definition import Definition
-from workflow.engine.visibility import missing_project
+from workflow.engine.visibility import readable_project
 from workflow.errors import NotFound
 from workflow.storage.files import blobs, versions
-from workflow.storage.project_rows import read_project
 from workflow.storage.store import Store
 from workflow.storage.transaction import ReadTx
 
@@ -64,11 +63,6 @@ def open_deliverable(store: Store, code: str, key: str, version: int | None = No
 
 
 def _readable(tx: ReadTx, code: str, who: str | None) -> tuple[int, Definition]:
-    loaded = read_project(tx, code, who or "")
-    if loaded is None:
-        raise missing_project(tx, code, who)
-    state, privileges = loaded
-    if who is not None:
-        rules.require_reader(who, code, privileges, state.is_member(who))
+    state, _privileges = readable_project(tx, code, who)
     assert state.id is not None
     return state.id, tx.template(state.template_id).definition

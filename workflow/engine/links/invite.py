@@ -21,12 +21,11 @@ from workflow.domain.rules import Context
 from workflow.engine.commands import implements
 from workflow.engine.people.accounts import email_address
 from workflow.engine.running import record
-from workflow.engine.visibility import missing_project
+from workflow.engine.visibility import readable_project
 from workflow.errors import NotFound, RuleRefused, UsageError
 from workflow.storage import statements as sql
 from workflow.storage.database import utcnow
 from workflow.storage.links import invitations as rows
-from workflow.storage.project_rows import read_project
 from workflow.storage.store import Store
 from workflow.storage.transaction import ReadTx, WriteTx
 
@@ -104,12 +103,7 @@ def invitations(store: Store, code: str, *, reader: str | Identity | None = None
     now = utcnow()
 
     def work(tx: ReadTx) -> list[Invitation]:
-        loaded = read_project(tx, code, who or "")
-        if loaded is None:
-            raise missing_project(tx, code, who)
-        state, privileges = loaded
-        if who is not None:
-            rules.require_reader(who, code, privileges, state.is_member(who))
+        state, _privileges = readable_project(tx, code, who)
         assert state.id is not None
         return [Invitation(r.id, code, r.role, r.email, r.name, external_person(r.email), r.created_at,
                            r.created_by, r.expires_at, state_of(r, now), r.used_seq,
