@@ -138,7 +138,7 @@ OUTSIDE: dict[str, dict[str, str]] = {
     "requests": dict.fromkeys(("request_id", "actor", "command", "outcome", "at"),
                               "request ids: the answer a retried command gets back, not the record"),
     "outbox": dict.fromkeys(("id", "chain", "seq", "kind", "people", "channel", "target", "status", "attempts",
-                             "next_attempt_at", "lease_until", "last_error", "created_at", "delivered_at"),
+                             "next_attempt_at", "lease_until", "last_error", "created_at", "delivered_at", "payload"),
                             "delivery's queue: sending changes it, so it is no cache of the record"),
     # issue 23: audit verify's deliverables pass (engine/deliverables/proof.py) compares each version row
     # with its deliverable.add event, and hashes each stored file again
@@ -148,6 +148,13 @@ OUTSIDE: dict[str, dict[str, str]] = {
     "blobs": dict.fromkeys(("sha256", "size", "chunks", "place", "stored_at"),
                            "the bytes: audit verify hashes each stored file again"),
     "blob_chunks": dict.fromkeys(("sha256", "n", "data"), "the bytes: audit verify hashes each stored file again"),
+    # issue 24: an invitation's invite and invite.revoke events are on the project's chain, and replay puts
+    # its signer on the team; the row's link and code state (hashes, expiry, tries, use) is the door's
+    "invitations": dict.fromkeys(("id", "project_id", "role", "email", "name", "secret_hash", "created_at",
+                                  "created_by", "expires_at", "seq", "revoked_at", "used_seq", "code_hash",
+                                  "code_delivery", "code_expires_at", "code_tries"),
+                                 "a link's door: its events are on the chain (invite, invite.revoke, the "
+                                 "decision); the row's hashes, expiry and tries are not compared"),
 }
 
 
