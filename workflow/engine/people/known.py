@@ -53,7 +53,7 @@ class KnownTokens:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.enabled = store.dialect.name == "postgresql"
+        self.enabled = store.dialect.tells_credential_changes
         self.lock = threading.Lock()
         self.known: dict[str, _Known] = {}
         self.generation = 0

@@ -62,6 +62,10 @@ class Dialect:
     one_writer = False  # True: one process writes at a time (a server runs one worker)
     batch_migrations = False  # Alembic's render_as_batch: ALTER TABLE by copying the table
     verifies_in_parallel = False  # a whole database's chains may be verified by several processes
+    # Every process hears a credential change (credentials_changed's NOTIFY): a server's worker may
+    # remember the tokens it verified (engine/people/known.py). SQLite: a CLI in another process could
+    # revoke one unheard.
+    tells_credential_changes = False
 
     # -- opening -----------------------------------------------------------------------------------
 

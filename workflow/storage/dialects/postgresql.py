@@ -56,6 +56,7 @@ class PostgreSQL(Dialect):
     name = "postgresql"
     paramstyle = "format"
     default_port = 5432
+    tells_credential_changes = True
 
     # -- opening -----------------------------------------------------------------------------------
 
