@@ -5,28 +5,12 @@ answers with (issue 26 part 3)."""
 from __future__ import annotations
 
 import pytest
+from support.duties import DUTIES_TEMPLATE
 
 from workflow import Engine
 from workflow.errors import NotFound, NotPermitted
 
-TEMPLATE = """
-key: duties
-title: Duties
-lead: pm
-roles:
-  pm: {title: Producer}
-  tech: {title: Head of Technology}
-  qa: {title: QA Lead}
-phases:
-  - key: sow
-    title: SOW
-    tasks: {pm: Write the SOW}
-    gate: {title: SOW signed, approvers: [pm, tech]}
-  - key: build
-    title: Build
-    tasks: {qa: Test it}
-    gate: {title: QA sign-off, approvers: [qa, tech], distinct_from: [sow]}
-"""
+TEMPLATE = DUTIES_TEMPLATE
 
 
 def _digital(engine: Engine, team: dict[str, list[str]]) -> None:

@@ -4,6 +4,7 @@ functions over a template and a team (issue 26 part 3)."""
 from __future__ import annotations
 
 import pytest
+from support.duties import DUTIES_TEMPLATE
 
 from workflow.domain.duties.delegations import Delegation
 from workflow.domain.duties.signing import Earlier
@@ -14,24 +15,7 @@ from workflow.domain.templates.loader import builtin_paths, load_definition, loa
 DIGITAL = load_file(builtin_paths()["digital-agency"])
 NOW = "2026-12-14T10:00:00.000000Z"
 
-DUTIES = load_definition("""
-key: duties
-title: Duties
-lead: pm
-roles:
-  pm: {title: Producer}
-  tech: {title: Head of Technology}
-  qa: {title: QA Lead}
-phases:
-  - key: sow
-    title: SOW
-    tasks: {pm: Write the SOW}
-    gate: {title: SOW signed, approvers: [pm, tech]}
-  - key: build
-    title: Build
-    tasks: {qa: Test it}
-    gate: {title: QA sign-off, approvers: [qa, tech], distinct_from: [sow]}
-""")
+DUTIES = load_definition(DUTIES_TEMPLATE)
 
 QUORUM = load_definition("""
 key: quorum
