@@ -59,8 +59,11 @@ def project_facts(conn: Connection, code: str | None = None) -> Iterator[tuple[i
         batch = conn.execute(query.order_by(t_projects.c.id).limit(BATCH)).all()
         if not batch:
             return
-        last = batch[-1].id
+        first, last = batch[0].id, batch[-1].id
         by_code: dict[str, list[_Recorded]] = {p.code: [] for p in batch}
+        # The batch's events by its id range, not by a list of its codes: a statement holding a list
+        # of values is a reference cycle in SQLAlchemy, freed only by a full collection, so memory
+        # would grow with the number of batches until one ran.
         rows = conn.execute(
             select(
                 t_events.c.chain,
@@ -72,7 +75,8 @@ def project_facts(conn: Connection, code: str | None = None) -> Iterator[tuple[i
                 t_events.c.data,
                 t_events.c.hash,
             )
-            .where(t_events.c.chain.in_(list(by_code)))
+            .join(t_projects, t_projects.c.code == t_events.c.chain)
+            .where(t_projects.c.id.between(first, last))
             .order_by(t_events.c.chain, t_events.c.seq)
         )
         for r in rows:
@@ -93,9 +97,11 @@ def first_difference(conn: Connection, code: str | None = None) -> BrokenEvent |
     def check() -> BrokenEvent | None:
         ids = [pid for pid, _c, _s, _f in pending]
         stored: dict[int, dict[str, dict[Any, dict[str, Any]]]] = {pid: {} for pid in ids}
-        for table, keys in _KEYS.items():
-            for row in conn.execute(select(table).where(table.c.project_id.in_(ids))):
+        for table, keys in _KEYS.items():  # the pending ids by their range (see project_facts)
+            for row in conn.execute(select(table).where(table.c.project_id.between(ids[0], ids[-1]))):
                 values = dict(row._mapping)
+                if values["project_id"] not in stored:
+                    continue  # a project outside ``code``'s filter within the range
                 key = tuple(values[k] for k in keys) if len(keys) > 1 else values[keys[0]]
                 stored[values["project_id"]].setdefault(table.name, {})[key] = values
         for pid, chain, seq, facts in pending:
