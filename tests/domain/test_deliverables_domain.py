@@ -70,7 +70,7 @@ def test_a_key_declared_twice_in_a_phase_is_refused() -> None:
         load_definition(text)
 
 
-@pytest.mark.parametrize(("head", "media"), [
+SNIFFED = [
     (pdf(), "application/pdf"),
     (b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "image/png"),
     (b"\xff\xd8\xff\xe0" + b"\0" * 20, "image/jpeg"),
@@ -84,7 +84,12 @@ def test_a_key_declared_twice_in_a_phase_is_refused() -> None:
     (b"  <!DOCTYPE html><script>alert(1)</script>", "text/html"),
     ("a plain estimate, 12 000 €".encode(), "text/plain"),
     (b"\x00\x01\x02binary", "application/octet-stream"),
-])
+]
+
+
+# Named by the media type: the PDF and the workbook are random bytes, and a test's name must be the same
+# in every process that collects it (pytest-xdist's workers compare their lists).
+@pytest.mark.parametrize(("head", "media"), SNIFFED, ids=[media for _, media in SNIFFED])
 def test_the_media_type_is_read_from_the_bytes(head: bytes, media: str) -> None:
     assert sniff(head) == media
 
