@@ -225,18 +225,15 @@ class Facts:
         elif kind == "close_visit":
             row = self.visits.get((v["phase"], v["round"]))
             if row is not None:
-                held = _settled(row, v["ord"])
                 gate = None
                 if v["last_ord"] is not None:
                     gate = v["last_ord"] - (
                         v["opened_ord"] if v["opened_ord"] is not None else row["entered_ord"]
                     )
                 row.update(
+                    _ended(row, v["ord"], "entered_ord"),
                     left_at=v["at"],
                     outcome=v["outcome"],
-                    held_days=held,
-                    held_since_ord=None,
-                    days=v["ord"] - row["entered_ord"] - held,
                     due_on=v["due_on"],
                     late=v["late"],
                     gate_days=gate,
@@ -244,14 +241,7 @@ class Facts:
                 )
         elif kind == "close_project" and self.project is not None:
             row = self.project
-            held = _settled(row, v["ord"])
-            row.update(
-                status=v["status"],
-                ended_at=v["at"],
-                held_days=held,
-                held_since_ord=None,
-                days=v["ord"] - row["created_ord"] - held,
-            )
+            row.update(_ended(row, v["ord"], "created_ord"), status=v["status"], ended_at=v["at"])
         elif kind in ("hold", "resume"):
             for row in (self.visits.get((v["phase"], v["round"])), self.project):
                 if row is None:
@@ -277,6 +267,13 @@ class Facts:
                 }
         elif kind == "unsign":
             self.signatures.pop((v["phase"], v["round"], v["role"]), None)
+
+
+def _ended(row: Mapping[str, Any], day: int, began: str) -> dict[str, Any]:
+    """What ending a visit or a project at ``day`` settles: its days held, and its days less them
+    (from its ``began`` ordinal)."""
+    held = _settled(row, day)
+    return {"held_days": held, "held_since_ord": None, "days": day - row[began] - held}
 
 
 def _settled(row: Mapping[str, Any], day: int) -> int:
