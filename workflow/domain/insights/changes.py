@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
+from workflow.domain.audit.replay import Recorded
 from workflow.domain.schedule.workdays import ordinal
 from workflow.domain.state import ProjectState
 from workflow.domain.templates.definition import Definition
@@ -74,16 +75,11 @@ def late(left_at: str, due_on: str | None) -> bool | None:
 
 
 def changes(
-    state: ProjectState,
-    definition: Definition,
-    action: str,
-    at: str,
-    actor: str,
-    data: Mapping[str, Any],
-    moved: Mapping[str, Any],
+    state: ProjectState, definition: Definition, event: Recorded, moved: Mapping[str, Any]
 ) -> list[Change]:
-    """The summary rows' changes of event ``action`` at ``at`` on the project as it stood before it
-    (``data``: the event's data; ``moved``: the state fields it moved)."""
+    """The summary rows' changes of ``event`` on the project as it stood before it (``moved``: the
+    state fields it moved)."""
+    action, at, actor, data = event.action, event.at, event.actor, event.data
     cal = state.calendar
     key = {"project_id": state.id, "phase": state.phase, "round": state.round}
     day = ordinal(at, cal)
