@@ -25,3 +25,13 @@ def project_id(table: str, **flags: Any) -> sa.Column[int]:
         sa.ForeignKey("projects.id", name=f"fk_{table}_project_id_projects"),
         **(flags or {"nullable": False}),
     )
+
+
+def round_key(table: str) -> tuple[sa.Column[int], sa.Column[str], sa.Column[int]]:
+    """``project_id``, ``phase``, ``round``: the columns of a row about one round of one phase (not null;
+    the table's primary key constraint names them)."""
+    return (
+        project_id(table),
+        sa.Column("phase", KEY, nullable=False),
+        sa.Column("round", sa.Integer(), nullable=False),
+    )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from workflow.migrations.ops import KEY, PERSON, TIME, project_id
+from workflow.migrations.ops import KEY, PERSON, TIME, project_id, round_key
 
 revision: str = "0013"
 down_revision: str | None = "0012"
@@ -24,9 +24,7 @@ down_revision: str | None = "0012"
 def upgrade() -> None:
     op.create_table(
         "insight_visits",
-        project_id("insight_visits"),
-        sa.Column("phase", KEY, nullable=False),
-        sa.Column("round", sa.Integer(), nullable=False),
+        *round_key("insight_visits"),
         sa.Column("template_id", sa.Integer(), nullable=False),
         sa.Column("client", sa.String(200)),
         sa.Column("calendar", sa.String(32)),
@@ -48,9 +46,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "insight_signatures",
-        project_id("insight_signatures"),
-        sa.Column("phase", KEY, nullable=False),
-        sa.Column("round", sa.Integer(), nullable=False),
+        *round_key("insight_signatures"),
         sa.Column("role", KEY, nullable=False),
         sa.Column("person", PERSON, nullable=False),
         sa.Column("template_id", sa.Integer(), nullable=False),
