@@ -4,12 +4,11 @@ Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 
-After adding a revision, append its id to KNOWN_REVISIONS in workflow/storage/migrate.py.
+After adding a revision, append its id to KNOWN_REVISIONS in workflow/storage/migrate.py. The column kinds
+the revisions share (PERSON, KEY, TIME, HASH, project_id) are in workflow/migrations/ops.py.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -17,8 +16,6 @@ ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}
 down_revision: str | None = ${repr(down_revision)}
-branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
-depends_on: str | Sequence[str] | None = ${repr(depends_on)}
 
 
 def upgrade() -> None:

@@ -10,7 +10,7 @@ is a lower bound (rounds or projects still running) is drawn hatched and written
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -167,12 +167,18 @@ def phase_section(versions: Sequence[Mapping[str, Any]], several: bool) -> Secti
                    "left out and shown apart. Rounds still running count their time so far: at least.", parts)
 
 
+def _having(versions: Sequence[Mapping[str, Any]], key: str
+            ) -> Iterator[tuple[int, Mapping[str, Any], list[Any]]]:
+    """Each version that has ``key`` (its gates, its roles), with its place for the chart's id."""
+    for i, v in enumerate(versions):
+        items = list(v.get(key) or [])
+        if items:
+            yield i, v, items
+
+
 def gate_section(versions: Sequence[Mapping[str, Any]], several: bool) -> Section:
     parts = []
-    for i, v in enumerate(versions):
-        gates = list(v.get("gates") or [])
-        if not gates:
-            continue
+    for i, v, gates in _having(versions, "gates"):
         bars = [Bar(str(g.get("gate") or g.get("phase")), g.get("rounds_per_pass"),
                     note=_plural(int(g.get("passes") or 0), "pass")) for g in gates]
         svg = bar_chart(bars, chart_id=f"chart-gates-{i}", title=f"Rounds per gate: {_name(v)}",
@@ -255,10 +261,7 @@ def _stuck(r: Mapping[str, Any], titles: Mapping[str, str]) -> str:
 
 def role_section(versions: Sequence[Mapping[str, Any]], several: bool) -> Section:
     parts = []
-    for i, v in enumerate(versions):
-        roles = list(v.get("roles") or [])
-        if not roles:
-            continue
+    for i, v, roles in _having(versions, "roles"):
         bars = [_bar(str(r.get("title") or r.get("role")), r.get("days_to_sign"), "signature") for r in roles]
         svg = bar_chart(bars, chart_id=f"chart-roles-{i}", title=f"Time to sign, per role: {_name(v)}",
                         desc="For each role that signs gates, the median working days from the gate opening "

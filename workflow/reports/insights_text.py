@@ -20,6 +20,11 @@ def dist_text(d: Dist) -> str:
     return f"{mark}{d.median} / {mark}{d.p90} / {mark}{d.max} (n={d.n})"
 
 
+def _under(columns: Columns, rows: Sequence[Sequence[str]], header: Sequence[str], *before: str) -> list[str]:
+    """``before`` and the rows under their header; nothing at all when there are no rows."""
+    return [*before, *columns(rows, header)] if rows else []
+
+
 def insights_lines(found: Insights, columns: Columns) -> list[str]:
     """The report as lines; ``columns`` lays rows out under a header (``cli/render.columns``)."""
     f = {k: v for k, v in found.filters.items() if v is not None}
@@ -68,52 +73,52 @@ def insights_lines(found: Insights, columns: Columns) -> list[str]:
                 "overdue now",
             ],
         )
-        if v.gates:
-            lines.append("")
-            lines += columns(
-                [
-                    [
-                        g.gate,
-                        str(g.passes),
-                        str(g.rejections),
-                        "-" if g.rounds_per_pass is None else f"{g.rounds_per_pass:g}",
-                        dist_text(g.days_to_last_signature),
-                        "; ".join(f"{r.reason} ({r.count})" for r in g.reasons) or "-",
-                    ]
-                    for g in v.gates
-                ],
-                [
-                    "gate",
-                    "passes",
-                    "rejections",
-                    "rounds per pass",
-                    "opening to last signature",
-                    "rejection reasons",
-                ],
-            )
-        if v.roles:
-            lines.append("")
-            lines += columns(
-                [
-                    [
-                        r.title,
-                        dist_text(r.days_to_sign),
-                        ", ".join(f"{s.person} ({s.mean_days:g} mean, {s.signatures})" for s in r.slowest)
-                        or "-",
-                    ]
-                    for r in v.roles
-                ],
-                ["role", "time to sign", "slowest"],
-            )
-    if found.trend:
-        lines += ["", "Cycle time by month of completion:"]
-        lines += columns(
+        lines += _under(
+            columns,
             [
-                [t.month, f"{t.template} v{t.version}", str(t.completed), dist_text(t.cycle_days)]
-                for t in found.trend
+                [
+                    g.gate,
+                    str(g.passes),
+                    str(g.rejections),
+                    "-" if g.rounds_per_pass is None else f"{g.rounds_per_pass:g}",
+                    dist_text(g.days_to_last_signature),
+                    "; ".join(f"{r.reason} ({r.count})" for r in g.reasons) or "-",
+                ]
+                for g in v.gates
             ],
-            ["month", "template", "completed", "cycle time"],
+            [
+                "gate",
+                "passes",
+                "rejections",
+                "rounds per pass",
+                "opening to last signature",
+                "rejection reasons",
+            ],
+            "",
         )
+        lines += _under(
+            columns,
+            [
+                [
+                    r.title,
+                    dist_text(r.days_to_sign),
+                    ", ".join(f"{s.person} ({s.mean_days:g} mean, {s.signatures})" for s in r.slowest) or "-",
+                ]
+                for r in v.roles
+            ],
+            ["role", "time to sign", "slowest"],
+            "",
+        )
+    lines += _under(
+        columns,
+        [
+            [t.month, f"{t.template} v{t.version}", str(t.completed), dist_text(t.cycle_days)]
+            for t in found.trend
+        ],
+        ["month", "template", "completed", "cycle time"],
+        "",
+        "Cycle time by month of completion:",
+    )
     lines += ["", f"Overdue now: {found.overdue_total}"]
     if found.overdue:
         lines += columns(

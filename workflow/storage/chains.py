@@ -30,7 +30,7 @@ def append_project_event(tx: WriteTx, state: ProjectState, event: Event, moved: 
     head = {"seq": event.seq, "head_hash": event.hash, "updated_at": event.at, "id": state.id,
             "prev_seq": state.seq}
     tx.write(sql.update_project(changed), {**head, **moved}, one_row=True)
-    track(tx, state, event.action, event.at, event.actor, event.data, moved)
+    track(tx, state, event, moved)
     return event
 
 

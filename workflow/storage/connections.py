@@ -144,7 +144,36 @@ def _checkout(engine: Engine, held: HeldConnection | None) -> tuple[Connection, 
     return conn, held
 
 
-class CommandTransaction:
+class _OnConnection:
+    """What both transactions do with their connection: take it (the held one when free, else a pooled
+    one), begin, and give it back: a pooled one always goes back to the pool, a held one is dropped
+    after any error."""
+
+    __slots__ = ("_conn", "_engine", "_held")
+
+    _engine: Engine
+    _held: HeldConnection | None
+    _conn: Connection
+
+    def _take(self) -> Connection:
+        self._conn, self._held = _checkout(self._engine, self._held)
+        return self._conn
+
+    def _begin_failed(self, exc: BaseException) -> None:
+        """The BEGIN failed: the connection goes; an error a retry cannot help is said in our words
+        (else the caller re-raises it, and may run the transaction again)."""
+        self._release(failed=True)
+        if isinstance(exc, DBAPIError) and not (is_retryable(exc) or exc.connection_invalidated):
+            raise translate_error(exc, self._engine.url) from exc
+
+    def _release(self, *, failed: bool) -> None:
+        if self._held is None:
+            self._conn.close()
+        elif failed:
+            self._held.drop()
+
+
+class CommandTransaction(_OnConnection):
     """A write transaction begun and ended on the DBAPI connection, under SQLAlchemy's Connection.
 
     SQLAlchemy's own transaction (a ``RootTransaction``, its "begin" and "commit" events, the
@@ -158,7 +187,7 @@ class CommandTransaction:
     :class:`Transaction`.
     """
 
-    __slots__ = ("_conn", "_dialect", "_engine", "_held")
+    __slots__ = ("_dialect",)
 
     def __init__(self, engine: Engine, held: HeldConnection | None, dialect: Dialect) -> None:
         self._engine = engine
@@ -166,14 +195,11 @@ class CommandTransaction:
         self._dialect = dialect
 
     def __enter__(self) -> Connection:
-        conn, self._held = _checkout(self._engine, self._held)
-        self._conn = conn
+        conn = self._take()
         try:
             self._dialect.begin_write(conn)
         except BaseException as exc:
-            self._release(failed=True)
-            if isinstance(exc, DBAPIError) and not (is_retryable(exc) or exc.connection_invalidated):
-                raise translate_error(exc, self._engine.url) from exc
+            self._begin_failed(exc)
             raise  # the caller may run it again
         return conn
 
@@ -202,12 +228,6 @@ class CommandTransaction:
             raise
         self._release(failed=exc_type is not None)
 
-    def _release(self, *, failed: bool) -> None:
-        if self._held is None:
-            self._conn.close()
-        elif failed:
-            self._held.drop()
-
 
 def _end(conn: Connection, *, commit: bool) -> None:
     """COMMIT (or ROLLBACK) on the DBAPI connection, as SQLAlchemy's ``Connection`` would end it."""
@@ -224,14 +244,14 @@ def _end(conn: Connection, *, commit: bool) -> None:
         raise dbapi.wrapped(conn, exc, "COMMIT" if commit else "ROLLBACK", (), None) from exc
 
 
-class Transaction:
+class Transaction(_OnConnection):
     """One transaction on the held connection (or a pooled one), as a plain context manager.
 
     (A class rather than nested ``@contextmanager`` generators: every command enters one.)
     Any error drops the held connection; a pooled one always goes back to the pool.
     """
 
-    __slots__ = ("_conn", "_engine", "_held", "_trans", "_write")
+    __slots__ = ("_trans", "_write")
 
     def __init__(self, engine: Engine, write: bool, held: HeldConnection | None) -> None:
         self._engine = engine
@@ -239,15 +259,12 @@ class Transaction:
         self._held = held
 
     def __enter__(self) -> Connection:
-        conn, self._held = _checkout(self._engine, self._held)
-        self._conn = conn
+        conn = self._take()
         writing = BEGIN_WRITE.set(self._write)
         try:
             self._trans = conn.begin()
         except BaseException as exc:
-            self._release(failed=True)
-            if isinstance(exc, DBAPIError) and not (is_retryable(exc) or exc.connection_invalidated):
-                raise translate_error(exc, self._engine.url) from exc
+            self._begin_failed(exc)
             raise  # the caller may run it again
         finally:
             BEGIN_WRITE.reset(writing)
@@ -276,9 +293,3 @@ class Transaction:
             self._release(failed=True)
             raise
         self._release(failed=exc_type is not None)
-
-    def _release(self, *, failed: bool) -> None:
-        if self._held is None:
-            self._conn.close()
-        elif failed:
-            self._held.drop()

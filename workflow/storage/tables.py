@@ -43,6 +43,16 @@ TIME = String(32)
 HASH = String(64)
 AUTH = String(16)
 
+
+def round_key() -> tuple[Column[int], Column[str], Column[int]]:
+    """The first columns of the primary key of a row about one round of one phase of a project."""
+    return (
+        Column("project_id", Integer, ForeignKey("projects.id"), primary_key=True),
+        Column("phase", KEY, primary_key=True),
+        Column("round", Integer, primary_key=True),
+    )
+
+
 # Published template versions; a row is never updated.
 templates = Table(
     "templates",
@@ -130,9 +140,7 @@ assignments = Table(
 tasks = Table(
     "tasks",
     metadata,
-    Column("project_id", Integer, ForeignKey("projects.id"), primary_key=True),
-    Column("phase", KEY, primary_key=True),
-    Column("round", Integer, primary_key=True),
+    *round_key(),
     Column("role", KEY, primary_key=True),
     Column("person", PERSON, nullable=False),
     Column("note", Text),
@@ -146,9 +154,7 @@ tasks = Table(
 approvals = Table(
     "approvals",
     metadata,
-    Column("project_id", Integer, ForeignKey("projects.id"), primary_key=True),
-    Column("phase", KEY, primary_key=True),
-    Column("round", Integer, primary_key=True),
+    *round_key(),
     Column("role", KEY, primary_key=True),
     Column("person", PERSON, nullable=False),
     Column("comment", Text),
@@ -256,9 +262,7 @@ server_keys = Table(
 timers = Table(
     "timers",
     metadata,
-    Column("project_id", Integer, ForeignKey("projects.id"), primary_key=True),
-    Column("phase", KEY, primary_key=True),
-    Column("round", Integer, primary_key=True),
+    *round_key(),
     Column("kind", String(16), primary_key=True),  # remind | escalate | overdue
     Column("person", PERSON, primary_key=True),
     Column("seq", Integer, nullable=False),  # the event that gave it

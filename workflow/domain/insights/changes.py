@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
+from workflow.domain.audit.replay import Recorded
 from workflow.domain.schedule.workdays import ordinal
 from workflow.domain.state import ProjectState
 from workflow.domain.templates.definition import Definition
@@ -74,16 +75,11 @@ def late(left_at: str, due_on: str | None) -> bool | None:
 
 
 def changes(
-    state: ProjectState,
-    definition: Definition,
-    action: str,
-    at: str,
-    actor: str,
-    data: Mapping[str, Any],
-    moved: Mapping[str, Any],
+    state: ProjectState, definition: Definition, event: Recorded, moved: Mapping[str, Any]
 ) -> list[Change]:
-    """The summary rows' changes of event ``action`` at ``at`` on the project as it stood before it
-    (``data``: the event's data; ``moved``: the state fields it moved)."""
+    """The summary rows' changes of ``event`` on the project as it stood before it (``moved``: the
+    state fields it moved)."""
+    action, at, actor, data = event.action, event.at, event.actor, event.data
     cal = state.calendar
     key = {"project_id": state.id, "phase": state.phase, "round": state.round}
     day = ordinal(at, cal)
@@ -225,18 +221,15 @@ class Facts:
         elif kind == "close_visit":
             row = self.visits.get((v["phase"], v["round"]))
             if row is not None:
-                held = _settled(row, v["ord"])
                 gate = None
                 if v["last_ord"] is not None:
                     gate = v["last_ord"] - (
                         v["opened_ord"] if v["opened_ord"] is not None else row["entered_ord"]
                     )
                 row.update(
+                    _ended(row, v["ord"], "entered_ord"),
                     left_at=v["at"],
                     outcome=v["outcome"],
-                    held_days=held,
-                    held_since_ord=None,
-                    days=v["ord"] - row["entered_ord"] - held,
                     due_on=v["due_on"],
                     late=v["late"],
                     gate_days=gate,
@@ -244,14 +237,7 @@ class Facts:
                 )
         elif kind == "close_project" and self.project is not None:
             row = self.project
-            held = _settled(row, v["ord"])
-            row.update(
-                status=v["status"],
-                ended_at=v["at"],
-                held_days=held,
-                held_since_ord=None,
-                days=v["ord"] - row["created_ord"] - held,
-            )
+            row.update(_ended(row, v["ord"], "created_ord"), status=v["status"], ended_at=v["at"])
         elif kind in ("hold", "resume"):
             for row in (self.visits.get((v["phase"], v["round"])), self.project):
                 if row is None:
@@ -277,6 +263,13 @@ class Facts:
                 }
         elif kind == "unsign":
             self.signatures.pop((v["phase"], v["round"], v["role"]), None)
+
+
+def _ended(row: Mapping[str, Any], day: int, began: str) -> dict[str, Any]:
+    """What ending a visit or a project at ``day`` settles: its days held, and its days less them
+    (from its ``began`` ordinal)."""
+    held = _settled(row, day)
+    return {"held_days": held, "held_since_ord": None, "days": day - row[began] - held}
 
 
 def _settled(row: Mapping[str, Any], day: int) -> int:

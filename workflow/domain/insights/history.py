@@ -45,5 +45,5 @@ def facts_of(
             )
         elif before is not None:
             moved = {"phase": replayed.phase, "round": replayed.round, "status": replayed.status}
-            facts.apply_all(changes(before, definition, e.action, e.at, e.actor, e.data, moved))
+            facts.apply_all(changes(before, definition, e, moved))
     return facts

@@ -25,16 +25,13 @@ if TYPE_CHECKING:
 def read(builder: _Builder, key: Node, node: Node, what: str) -> Any:
     """The phase's deliverables as dicts (``by`` None where absent), or INVALID (reported)."""
     label = builder.phase_label
-    if is_empty(node):
-        return ()
-    if not isinstance(node, SequenceNode):
-        builder.add(node, f"{label} 'deliverables' must be {schema.KINDS['deliverables']}, "
-                          f"not {kind_of(node)}")
+    items = builder.items(node, f"{label} 'deliverables'", "deliverables")
+    if items is INVALID:
         return INVALID
     found: list[dict[str, Any]] = []
     first_line: dict[str, int] = {}
     ok = True
-    for index, item in enumerate(node.value):
+    for index, item in enumerate(items):
         name = _key_of(item)
         where = f"{label} deliverable {quote(name)}" if name else f"{label} deliverable #{index + 1}"
         values = builder.fields(item, "deliverable", where)
@@ -89,13 +86,11 @@ def by_roles(builder: _Builder, key: Node, node: Node, what: str) -> Any:
 
 def carry_over(builder: _Builder, key: Node, node: Node, what: str) -> Any:
     """``carry_over``: a list of ``note`` and ``name`` (what may change while approvals still count)."""
-    if is_empty(node):
-        return ()
-    if not isinstance(node, SequenceNode):
-        builder.add(node, f"{what} must be {schema.KINDS['carry_over']}, not {kind_of(node)}")
+    items = builder.items(node, what, "carry_over")
+    if items is INVALID:
         return INVALID
     kept: list[str] = []
-    for item in node.value:
+    for item in items:
         if not isinstance(item, ScalarNode) or item.value not in schema.CARRY_OVER:
             shown = quote(item.value) if isinstance(item, ScalarNode) else kind_of(item)
             builder.add(item, f"{what} may name {' and '.join(schema.CARRY_OVER)} only, not {shown}: a "

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from yaml.nodes import Node, ScalarNode, SequenceNode
+from yaml.nodes import Node, ScalarNode
 
 from workflow.domain.templates import schema
 from workflow.domain.templates.reader import quote
-from workflow.domain.templates.shape import INVALID, is_empty, kind_of
+from workflow.domain.templates.shape import INVALID, kind_of
 
 if TYPE_CHECKING:
     from workflow.domain.templates.definition import Gate
@@ -27,14 +27,12 @@ if TYPE_CHECKING:
 
 def read(builder: _Builder, key: Node, node: Node, what: str) -> Any:
     """The references as written out in full (``sow`` -> ``sow.gate``), or INVALID (reported)."""
-    if is_empty(node):
-        return ()
-    if not isinstance(node, SequenceNode):
-        builder.add(node, f"{what} must be {schema.KINDS['duty_refs']}, not {kind_of(node)}")
+    items = builder.items(node, what, "duty_refs")
+    if items is INVALID:
         return INVALID
     refs: dict[str, None] = {}
     ok = True
-    for item in node.value:
+    for item in items:
         parts = item.value.split(".") if isinstance(item, ScalarNode) else []
         full = _full(parts)
         if full is None:

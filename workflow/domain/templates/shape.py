@@ -124,6 +124,15 @@ class ShapeChecker:
             message += f"; did you mean '{close[0]}'?"
         return message
 
+    def items(self, node: Node, what: str, kind: str) -> Any:
+        """An optional list's items (none when left empty), or INVALID (reported) when it is not a list."""
+        if is_empty(node):
+            return []
+        if not isinstance(node, SequenceNode):
+            self.add(node, f"{what} must be {schema.KINDS[kind]}, not {kind_of(node)}")
+            return INVALID
+        return node.value
+
     # -- converters of plain values
 
     def key(self, node: Node, what: str, pattern: re.Pattern[str], kind: str) -> Any:

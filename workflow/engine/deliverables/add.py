@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from contextlib import closing
 from typing import Any
 
 from sqlalchemy import select
@@ -66,7 +67,7 @@ def add_deliverable(store: Store, code: str, key: str, source: Source | None = N
     env = settings.current()
     limit = env.max_file_bytes or int(limits.DELIVERABLE_BYTES.default)
     assert source is not None
-    with spool(source, limit=limit, folder=env.files) as spooled:
+    with closing(spool(source, limit=limit, folder=env.files)) as spooled:
         return _run(store, code, key, spooled, actor, name, note, None, None, request_id, expected_seq,
                     folder=env.files)
 

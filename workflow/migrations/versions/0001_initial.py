@@ -10,20 +10,13 @@ produces them, so later migrations can address them by name on every backend.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
+from workflow.migrations.ops import HASH, KEY, PERSON, TIME
+
 revision: str = "0001"
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
-
-PERSON = sa.String(length=200)
-KEY = sa.String(length=64)
-TIME = sa.String(length=32)
-HASH = sa.String(length=64)
 
 
 def upgrade() -> None:
@@ -87,34 +80,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("project_id", "role", "person", name=op.f("pk_assignments")),
     )
     op.create_index(op.f("ix_assignments_person"), "assignments", ["person", "project_id"], unique=False)
-    op.create_table(
-        "tasks",
-        sa.Column("project_id", sa.Integer(), nullable=False),
-        sa.Column("phase", KEY, nullable=False),
-        sa.Column("round", sa.Integer(), nullable=False),
-        sa.Column("role", KEY, nullable=False),
-        sa.Column("person", PERSON, nullable=False),
-        sa.Column("note", sa.Text(), nullable=True),
-        sa.Column("done_at", TIME, nullable=False),
-        sa.Column("seq", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["project_id"], ["projects.id"], name=op.f("fk_tasks_project_id_projects")),
-        sa.PrimaryKeyConstraint("project_id", "phase", "round", "role", name=op.f("pk_tasks")),
-    )
-    op.create_table(
-        "approvals",
-        sa.Column("project_id", sa.Integer(), nullable=False),
-        sa.Column("phase", KEY, nullable=False),
-        sa.Column("round", sa.Integer(), nullable=False),
-        sa.Column("role", KEY, nullable=False),
-        sa.Column("person", PERSON, nullable=False),
-        sa.Column("comment", sa.Text(), nullable=True),
-        sa.Column("approved_at", TIME, nullable=False),
-        sa.Column("seq", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["project_id"], ["projects.id"], name=op.f("fk_approvals_project_id_projects")
-        ),
-        sa.PrimaryKeyConstraint("project_id", "phase", "round", "role", name=op.f("pk_approvals")),
-    )
+    _signed_round("tasks", "note", "done_at")
+    _signed_round("approvals", "comment", "approved_at")
     op.create_table(
         "events",
         sa.Column("chain", KEY, nullable=False),
@@ -137,6 +104,25 @@ def upgrade() -> None:
         sa.Column("outcome", sa.Text(), nullable=False),
         sa.Column("at", TIME, nullable=False),
         sa.PrimaryKeyConstraint("request_id", name=op.f("pk_requests")),
+    )
+
+
+def _signed_round(table: str, text: str, at: str) -> None:
+    """``tasks`` and ``approvals``: one row per role of a round of a phase, who did or signed it, when."""
+    op.create_table(
+        table,
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("phase", KEY, nullable=False),
+        sa.Column("round", sa.Integer(), nullable=False),
+        sa.Column("role", KEY, nullable=False),
+        sa.Column("person", PERSON, nullable=False),
+        sa.Column(text, sa.Text(), nullable=True),
+        sa.Column(at, TIME, nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f(f"fk_{table}_project_id_projects")
+        ),
+        sa.PrimaryKeyConstraint("project_id", "phase", "round", "role", name=op.f(f"pk_{table}")),
     )
 
 

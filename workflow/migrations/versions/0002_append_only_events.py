@@ -16,14 +16,10 @@ The error text is the same on both backends: ``events are append-only``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from alembic import op
 
 revision: str = "0002"
 down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 MESSAGE = "events are append-only"
 

@@ -15,14 +15,10 @@ PostgreSQL has no REPLACE.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from alembic import op
 
 revision: str = "0005"
 down_revision: str | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 # Begins as every append-only refusal does; the rest tells a lost race on a chain head (which
 # storage/database.py's is_retryable retries) from an UPDATE or DELETE.

@@ -12,18 +12,13 @@ revision read as ``asserted``, as their events do.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
+from workflow.migrations.ops import PERSON, TIME
+
 revision: str = "0006"
 down_revision: str | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
-
-PERSON = sa.String(200)
-TIME = sa.String(32)
 
 
 def upgrade() -> None:

@@ -11,19 +11,14 @@ Every new project column is nullable: a project from before this revision has no
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
+from workflow.migrations.ops import KEY, PERSON, TIME, project_id
+
 revision: str = "0007"
 down_revision: str | None = "0006"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
-PERSON = sa.String(200)
-KEY = sa.String(64)
-TIME = sa.String(32)
 PROJECT_COLUMNS = (
     ("calendar", sa.String(32)),
     ("starts_on", sa.String(10)),
@@ -42,8 +37,7 @@ def upgrade() -> None:
                     postgresql_where=sa.text("next_tick_at IS NOT NULL"))
     op.create_table(
         "timers",
-        sa.Column("project_id", sa.Integer(),
-                  sa.ForeignKey("projects.id", name="fk_timers_project_id_projects"), primary_key=True),
+        project_id("timers", primary_key=True),
         sa.Column("phase", KEY, primary_key=True),
         sa.Column("round", sa.Integer(), primary_key=True),
         sa.Column("kind", sa.String(16), primary_key=True),

@@ -10,27 +10,19 @@ compiled definitions (0003) load as phases without any (``definition_from_dict``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
+from workflow.migrations.ops import HASH, KEY, PERSON, TIME, project_id
+
 revision: str = "0010"
 down_revision: str | None = "0009"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
-
-PERSON = sa.String(200)
-KEY = sa.String(64)
-TIME = sa.String(32)
-HASH = sa.String(64)
 
 
 def upgrade() -> None:
     op.create_table(
         "deliverables",
-        sa.Column("project_id", sa.Integer(),
-                  sa.ForeignKey("projects.id", name="fk_deliverables_project_id_projects"), nullable=False),
+        project_id("deliverables"),
         sa.Column("phase", KEY, nullable=False),
         sa.Column("key", KEY, nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),

@@ -10,20 +10,13 @@ a link's one-time code) until it is delivered or dead, then cleared. Rows from b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
+from workflow.migrations.ops import HASH, KEY, PERSON, TIME, project_id
+
 revision: str = "0011"
 down_revision: str | None = "0010"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
-
-PERSON = sa.String(200)
-KEY = sa.String(64)
-TIME = sa.String(32)
-HASH = sa.String(64)
 
 
 def upgrade() -> None:
@@ -31,8 +24,7 @@ def upgrade() -> None:
     op.create_table(
         "invitations",
         sa.Column("id", sa.String(32), nullable=False),
-        sa.Column("project_id", sa.Integer(),
-                  sa.ForeignKey("projects.id", name="fk_invitations_project_id_projects"), nullable=False),
+        project_id("invitations"),
         sa.Column("role", KEY, nullable=False),
         sa.Column("email", sa.String(200), nullable=False),
         sa.Column("name", sa.String(200)),

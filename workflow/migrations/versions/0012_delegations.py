@@ -11,18 +11,13 @@ task or signed acted for (null: themselves, as every row before this revision).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
+from workflow.migrations.ops import PERSON, TIME
+
 revision: str = "0012"
 down_revision: str | None = "0011"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
-
-PERSON = sa.String(200)
-TIME = sa.String(32)
 
 
 def upgrade() -> None:

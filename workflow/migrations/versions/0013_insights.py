@@ -12,36 +12,19 @@ not grow with the number of projects.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
+from workflow.migrations.ops import KEY, PERSON, TIME, project_id, round_key
+
 revision: str = "0013"
 down_revision: str | None = "0012"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
-
-PERSON = sa.String(200)
-KEY = sa.String(64)
-TIME = sa.String(32)
-
-
-def _project(name: str) -> sa.Column[int]:
-    return sa.Column(
-        "project_id",
-        sa.Integer(),
-        sa.ForeignKey("projects.id", name=f"fk_{name}_project_id_projects"),
-        nullable=False,
-    )
 
 
 def upgrade() -> None:
     op.create_table(
         "insight_visits",
-        _project("insight_visits"),
-        sa.Column("phase", KEY, nullable=False),
-        sa.Column("round", sa.Integer(), nullable=False),
+        *round_key("insight_visits"),
         sa.Column("template_id", sa.Integer(), nullable=False),
         sa.Column("client", sa.String(200)),
         sa.Column("calendar", sa.String(32)),
@@ -63,9 +46,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "insight_signatures",
-        _project("insight_signatures"),
-        sa.Column("phase", KEY, nullable=False),
-        sa.Column("round", sa.Integer(), nullable=False),
+        *round_key("insight_signatures"),
         sa.Column("role", KEY, nullable=False),
         sa.Column("person", PERSON, nullable=False),
         sa.Column("template_id", sa.Integer(), nullable=False),
@@ -76,7 +57,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "insight_projects",
-        _project("insight_projects"),
+        project_id("insight_projects"),
         sa.Column("template_id", sa.Integer(), nullable=False),
         sa.Column("client", sa.String(200)),
         sa.Column("calendar", sa.String(32)),

@@ -107,9 +107,7 @@ def create(
     command(request, "create")
     given = body.model_dump(exclude={"code"})  # template, name, client, version, calendar, starts_on, team
     event = engine.create_project(body.code, actor=who, request_id=idempotency_key, **given)
-    if body.team:
-        return warned(event, engine, who, status_code=201)
-    return event_response(event, status_code=201)
+    return warned(event, engine, who, staffing=bool(body.team), status_code=201)
 
 
 @router.get("/projects/{code}", response_model=ProjectStatus)
@@ -168,7 +166,7 @@ def _endpoint(cmd: Command) -> Callable[..., Response]:
         run: Callable[..., Event] = getattr(engine, cmd.name)
         event = run(values["code"], **args, actor=values["who"], request_id=values["idempotency_key"],
                     expected_seq=expected_seq(values["if_match"]))
-        return warned(event, engine, values["who"]) if cmd.name in STAFFING else event_response(event)
+        return warned(event, engine, values["who"], staffing=cmd.name in STAFFING)
 
     keyword = inspect.Parameter.KEYWORD_ONLY
     params = [inspect.Parameter(name, keyword, annotation=str) for name in ("code", *path_names)]
@@ -193,10 +191,12 @@ def _endpoint(cmd: Command) -> Callable[..., Response]:
 STAFFING = ("assign", "unassign")  # the commands whose answer carries the staffing check's warnings
 
 
-def warned(event: Event, engine: Any, who: Any, status_code: int = 200) -> Response:
-    """A staffing change's answer: its event, and ``warnings``: each remaining gate the team as it now
-    stands cannot sign (the check is read after the change's own transaction: a warning, never a
-    refusal)."""
+def warned(event: Event, engine: Any, who: Any, *, staffing: bool, status_code: int = 200) -> Response:
+    """A write's answer: its event; a staffing change's (``staffing``) with ``warnings`` too: each
+    remaining gate the team as it now stands cannot sign (the check is read after the change's own
+    transaction: a warning, never a refusal)."""
+    if not staffing:
+        return event_response(event, status_code=status_code)
     assert event.project is not None
     warnings = engine.check_project(event.project, reader=who).warnings
     return JSONResponse({**event.to_dict(), "warnings": warnings}, status_code=status_code)

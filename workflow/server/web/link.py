@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -195,51 +196,59 @@ def _back(request: Request, secret: str, exc: PhasegateError, anchor: str = "#h-
     return answer
 
 
-@router.post("/link/{secret}/code")
-async def send_code(request: Request, secret: str) -> Response:
-    """E-mail a new six-digit code to the invited address (only there: nothing sent here says where)."""
+async def _posted(request: Request, secret: str, action: Callable[[dict[str, str]], str],
+                  act: Callable[[dict[str, str]], Response]) -> Response:
+    """A /link form's POST: the wait for an address that guessed, the form and its CSRF checks, then
+    ``act``'s answer (in a thread); a refusal goes back to the page with its sentence."""
     early = await run_in_threadpool(_waiting, request, secret)
     if early is not None:
         return early
     form = await _form(request)
-    request.state.action = "link.code"
+    request.state.action = action(form)
     try:
         _checked(request, secret, form)
-        await run_in_threadpool(lambda: engine_of(request).link_send_code(secret, **_evidence(request)))
+        return await run_in_threadpool(act, form)
     except LinkUnusable:
         return await run_in_threadpool(_unusable, request)
     except PhasegateError as exc:
         return _back(request, secret, exc)
-    return RedirectResponse(link_path(secret) + "?said=code#h-decide", status_code=303)
+
+
+@router.post("/link/{secret}/code")
+async def send_code(request: Request, secret: str) -> Response:
+    """E-mail a new six-digit code to the invited address (only there: nothing sent here says where)."""
+
+    def send(form: dict[str, str]) -> Response:
+        engine_of(request).link_send_code(secret, **_evidence(request))
+        return RedirectResponse(link_path(secret) + "?said=code#h-decide", status_code=303)
+
+    return await _posted(request, secret, lambda form: "link.code", send)
 
 
 @router.post("/link/{secret}/decide")
 async def decide(request: Request, secret: str) -> Response:
     """Approve, reject (with a reason) or mark a task done, with the e-mailed code."""
-    early = await run_in_threadpool(_waiting, request, secret)
-    if early is not None:
-        return early
-    form = await _form(request)
-    decision = form.get("decision", "")
-    request.state.action = "link." + (decision.split(":")[0] if decision else "decide")
-    try:
-        _checked(request, secret, form)
+
+    def named(form: dict[str, str]) -> str:
+        decision = form.get("decision", "")
+        return "link." + (decision.split(":")[0] if decision else "decide")
+
+    def decided(form: dict[str, str]) -> Response:
+        decision = form.get("decision", "")
         if decision not in ("approve", "reject") and not decision.startswith("done:"):
             raise UsageError("choose Approve, Reject or a task's Done")
         code = form.get("code", "").strip().replace(" ", "")
         if not code:
             raise UsageError("type the six-digit code from the e-mail first (or ask for one)")
         reason = form.get("reason", "").strip() or None
-        await run_in_threadpool(lambda: engine_of(request).link_decide(
+        engine_of(request).link_decide(
             secret, code=code, decision=decision, reason=reason, seen=form.get("seen") or None,
-            request_id=form.get("request_id") or None, **_evidence(request)))
-    except LinkUnusable:
-        return await run_in_threadpool(_unusable, request)
-    except PhasegateError as exc:
-        return _back(request, secret, exc)
-    if decision in DONE:  # the link is used: its page is gone; what was done is said on a page of its own
-        return RedirectResponse(f"{PATH}done?said={decision}", status_code=303)
-    return RedirectResponse(link_path(secret) + "?said=task#h-decide", status_code=303)
+            request_id=form.get("request_id") or None, **_evidence(request))
+        if decision in DONE:  # the link is used: its page is gone; what was done is said on a page of its own
+            return RedirectResponse(f"{PATH}done?said={decision}", status_code=303)
+        return RedirectResponse(link_path(secret) + "?said=task#h-decide", status_code=303)
+
+    return await _posted(request, secret, named, decided)
 
 
 @router.get("/link/{secret}/files/{key}")

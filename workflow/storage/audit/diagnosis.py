@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from hashlib import sha256
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from workflow.domain.audit.events import GENESIS
+from workflow.domain.audit.events import GENESIS, Event
 from workflow.domain.results import BrokenEvent
 from workflow.storage.tables import events as t_events
 
@@ -37,38 +37,29 @@ def fast_hash(prev_hash: str, chain: str, seq: int, at: str, actor: str, action:
     return sha256(payload.encode("utf-8")).hexdigest()
 
 
-class _Row(NamedTuple):
-    chain: str
-    seq: int
-    at: str
-    actor: str
-    action: str
-    phase: str | None
-    data: str
-    prev_hash: str
-    hash: str
-
-
-# What the verifier reads of an event, in _Row's order (the pass reads it, and so do the look-ups here).
+# What the verifier reads of an event, in the order of Event's fields (the pass reads it, and so do
+# the look-ups here, which read a broken event as an Event).
 EVENT_COLUMNS = (t_events.c.chain, t_events.c.seq, t_events.c.at, t_events.c.actor, t_events.c.action,
                  t_events.c.phase, t_events.c.data, t_events.c.prev_hash, t_events.c.hash)
 
 
 
-def _rehash(row: Any, seq: int) -> str | None:
+def _rehash(row: Event, seq: int) -> str | None:
     """The hash ``row`` would have as event ``seq`` (None if a field is NULL or not text: it was edited)."""
     try:
-        return fast_hash(row.prev_hash, row.chain, seq, row.at, row.actor, row.action, row.phase, row.data)
+        return fast_hash(row.prev_hash, row.chain, seq, row.at, row.actor, row.action, row.phase,
+                         row.data_json)
     except TypeError:
         return None
 
 
 def _gap(conn: Connection, chain: str, expected: int, prev_hash: str, found_seq: int) -> BrokenEvent:
     """Event ``expected`` is not where it should be: deleted, or renumbered elsewhere in the chain?"""
-    moved = conn.execute(
+    found = conn.execute(
         select(*EVENT_COLUMNS).where(t_events.c.chain == chain, t_events.c.prev_hash == prev_hash,
                                 t_events.c.seq != expected)
     ).first()
+    moved = None if found is None else Event(*found)
     if moved is not None and _rehash(moved, expected) == moved.hash:
         return BrokenEvent(chain, expected, "edited",
                            f"its sequence number was changed from {expected} to {moved.seq}")
@@ -78,7 +69,7 @@ def _gap(conn: Connection, chain: str, expected: int, prev_hash: str, found_seq:
 
 def _misplaced(conn: Connection, row: Any) -> BrokenEvent:
     """The stored fields do not produce the stored hash: edited, or an intact event at the wrong place?"""
-    row = _Row(*row)
+    row = Event(*row)
     chain, seq = row.chain, row.seq
     candidates = [seq - 1, seq + 1]
     successor = conn.execute(
@@ -102,7 +93,7 @@ def _misplaced(conn: Connection, row: Any) -> BrokenEvent:
 
 def _unlinked(conn: Connection, row: Any) -> BrokenEvent:
     """An intact event that does not follow the one stored before it: a fork, or a reordering."""
-    row = _Row(*row)
+    row = Event(*row)
     twin = conn.execute(
         select(t_events.c.seq).where(t_events.c.chain == row.chain, t_events.c.prev_hash == row.prev_hash,
                                      t_events.c.seq != row.seq).order_by(t_events.c.seq).limit(1)

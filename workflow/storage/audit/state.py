@@ -48,11 +48,10 @@ from workflow.domain.audit.system_replay import SystemReplay
 from workflow.domain.credentials import password_fingerprint, secret_hash
 from workflow.domain.results import STATE_DIFFERS, UNREPLAYABLE, BrokenEvent
 from workflow.domain.templates.definition import Definition
-from workflow.storage.audit.verify import EVERY_CHAIN, events_in_order, in_range, open_cursor
+from workflow.storage.audit.verify import EVERY_CHAIN, ProjectStream, events_in_order, in_range, open_cursor
 from workflow.storage.tables import approvals as t_approvals
 from workflow.storage.tables import assignments as t_assignments
 from workflow.storage.tables import delegations as t_delegations
-from workflow.storage.tables import events as t_events
 from workflow.storage.tables import grants as t_grants
 from workflow.storage.tables import notify_settings as t_settings
 from workflow.storage.tables import people as t_people
@@ -134,7 +133,7 @@ def _sorted(rows: ChildRows) -> ChildRows:
     return rows
 
 
-class _StoredState:
+class _StoredState(ProjectStream):
     """The projects and their rows, read in the events' order beside them (as verify's _ProjectHeads).
 
     A chain that is not the next project is looked up by code: no row (the hash pass has
@@ -147,10 +146,9 @@ class _StoredState:
         self._conn = conn
         self.definitions = _Definitions(conn)
         self._rows = iter(cursors[0])
-        self._next: Any = next(self._rows, None)
+        self._next = next(self._rows, None)
         self._children = [_Runs(cur, len(keys)) for cur, (_, keys, _) in zip(cursors[1:], CHILDREN,
                                                                                  strict=True)]
-        self._passed: str | None = None  # the first project passed over: its chain has no events
 
     def take(self, name: str) -> tuple[StoredProject | None, list[ChildRows]]:
         if self._next is not None and self._next[0] == name:
@@ -182,18 +180,9 @@ class _StoredState:
             self._passed = code
         self._next = next(self._rows, None)
 
-    def chainless(self) -> str | None:
-        """After the last event: the first project row (in order) that has no events at all."""
-        while self._next is not None and self._passed is None:
-            self._pass_over()
-        code = self._passed
-        if code is None:
-            return None
-        found = self._conn.execute(select(t_events.c.seq).where(t_events.c.chain == code).limit(1)).first()
-        if found is None:
-            return code
-        has_events = select(t_events.c.seq).where(t_events.c.chain == _p.code).exists()
-        return self._conn.execute(select(_p.code).where(~has_events).order_by(_p.code).limit(1)).scalar()
+    def _owing(self) -> Select[Any]:
+        """Every project: a project row is made with its first event."""
+        return select(_p.code)
 
 
 @contextmanager

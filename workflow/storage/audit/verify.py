@@ -94,7 +94,42 @@ def events_in_order(chain: str | None, span: Span = EVERY_CHAIN) -> Select[Any]:
     return stmt.order_by(t_events.c.chain, t_events.c.seq)
 
 
-class _ProjectHeads:
+class ProjectStream:
+    """Project rows read in the events' order beside them; the first passed over has no events.
+
+    A subclass reads its stream in ``__init__`` (``_conn``, ``_rows``, ``_next``), passes a row
+    over in ``_pass_over`` (noting it in ``_passed`` when its chain should have events) and says
+    which projects should have events at all in ``_owing``.
+    """
+
+    _conn: Connection
+    _rows: Iterator[Any]
+    _next: Any
+    _passed: str | None = None  # the first project passed over: its chain has no events
+
+    def _pass_over(self) -> None:
+        raise NotImplementedError
+
+    def _owing(self) -> Select[Any]:
+        raise NotImplementedError
+
+    def chainless(self) -> str | None:
+        """After the last event: the first project (in order) that should record events but has none."""
+        while self._next is not None and self._passed is None:
+            self._pass_over()
+        code = self._passed
+        if code is None:
+            return None
+        stored = self._conn.execute(select(t_events.c.seq).where(t_events.c.chain == code).limit(1)).first()
+        if stored is None:
+            return code
+        # Only if the two columns were given different collations: ask the database instead.
+        has_events = select(t_events.c.seq).where(t_events.c.chain == t_projects.c.code).exists()
+        stmt = self._owing().where(~has_events).order_by(t_projects.c.code).limit(1)
+        return self._conn.execute(stmt).scalar()
+
+
+class _ProjectHeads(ProjectStream):
     """The head every project row records for its chain, read in the events' order beside them.
 
     Both streams are ordered by the database (``events.chain`` and ``projects.code``
@@ -114,8 +149,7 @@ class _ProjectHeads:
                          t_projects.c.code, chain, span)
         self._cursor = open_cursor(conn, stmt.order_by(t_projects.c.code), "phasegate_verify_heads")
         self._rows = iter(self._cursor)
-        self._next: Any = next(self._rows, None)
-        self._chainless: str | None = None  # the first project passed over: its chain has no events
+        self._next = next(self._rows, None)
 
     def close(self) -> None:
         self._cursor.close()
@@ -139,26 +173,14 @@ class _ProjectHeads:
 
     def _pass_over(self) -> None:
         code, seq, _ = self._next
-        if seq > 0 and self._chainless is None:
-            self._chainless = code
+        if seq > 0 and self._passed is None:
+            self._passed = code
         self._next = next(self._rows, None)
 
-    def chainless(self) -> str | None:
-        """After the last event: the first project (in order) that records events but has none."""
-        while self._next is not None and self._chainless is None:
-            self._pass_over()
-        code = self._chainless
-        if code is None:
-            return None
-        stored = self._conn.execute(select(t_events.c.seq).where(t_events.c.chain == code).limit(1)).first()
-        if stored is None:
-            return code
-        # Only if the two columns were given different collations: ask the database instead.
-        has_events = select(t_events.c.seq).where(t_events.c.chain == t_projects.c.code).exists()
+    def _owing(self) -> Select[Any]:
+        """The projects that record events (of the span)."""
         stmt = in_range(select(t_projects.c.code), t_projects.c.code, None, self._span)
-        return self._conn.execute(
-            stmt.where(t_projects.c.seq > 0, ~has_events).order_by(t_projects.c.code).limit(1)
-        ).scalar()
+        return stmt.where(t_projects.c.seq > 0)
 
 
 

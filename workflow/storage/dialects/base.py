@@ -53,6 +53,21 @@ def driver_error(exc: BaseException) -> BaseException:
     return orig if isinstance(orig, BaseException) else exc
 
 
+
+# A driver's words -> the sentence a failure is said with: the first entry one of whose words the
+# (lowercased) message has; ``{names}`` in the sentence are filled by :func:`said`'s caller.
+Sentences = tuple[tuple[tuple[str, ...], str], ...]
+
+
+def said(sentences: Sentences, message: str, **names: str) -> DatabaseProblem | None:
+    """The first of ``sentences`` whose words the driver's ``message`` has, or None."""
+    lower = message.lower()
+    for words, sentence in sentences:
+        if any(word in lower for word in words):
+            return DatabaseProblem(sentence.format(**names))
+    return None
+
+
 class Dialect:
     """A backend phasegate knows nothing particular about; the defaults of every backend."""
 

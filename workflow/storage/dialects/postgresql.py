@@ -22,7 +22,7 @@ from sqlalchemy.sql import Select
 from workflow.errors import DatabaseProblem
 from workflow.storage import dbapi
 from workflow.storage import statements as sql
-from workflow.storage.dialects.base import Dialect, driver_error, pool
+from workflow.storage.dialects.base import Dialect, Sentences, driver_error, pool, said
 from workflow.storage.statements import ProjectRow, Statement
 
 if TYPE_CHECKING:
@@ -48,6 +48,17 @@ _SQLSTATE_SENTENCES = {
     "28000": "the server refused this user",
     "57P03": "the server is starting up or shutting down",
 }
+
+# libpq's words when there is no SQLSTATE ({connect}: cannot connect..., {use}: cannot use...).
+_WORDS: Sentences = (
+    (("connection refused",), "{connect}: connection refused."),
+    (("timeout expired", "timed out"), "{connect}: no answer (timed out)."),
+    (("password authentication failed", "no password supplied"), "{connect}: the password was not accepted."),
+    (("could not translate host name", "name or service not known"), "{connect}: unknown host name."),
+    (("permission denied",), "{use}: permission denied."),
+    (("no space left", "disk full"), "{use}: the server's disk is full."),
+    (("read-only",), "{use}: the database is read-only."),
+)
 
 
 class PostgreSQL(Dialect):
@@ -116,27 +127,17 @@ class PostgreSQL(Dialect):
     def problem(self, where: str, message: str, orig: BaseException, first_line: str) -> DatabaseProblem:
         """By SQLSTATE when the failure has one, else by libpq's words."""
         sqlstate = getattr(orig, "sqlstate", None)
-        lower = message.lower()
-        connect = f"cannot connect to the database at {where}"
+        use = f"cannot use the database at {where}"
         if sqlstate in _SQLSTATE_SENTENCES:
-            return DatabaseProblem(f"cannot use the database at {where}: {_SQLSTATE_SENTENCES[sqlstate]}.")
-        if "connection refused" in lower:
-            return DatabaseProblem(f"{connect}: connection refused.")
-        if "timeout expired" in lower or "timed out" in lower:
-            return DatabaseProblem(f"{connect}: no answer (timed out).")
+            return DatabaseProblem(f"{use}: {_SQLSTATE_SENTENCES[sqlstate]}.")
+        connect = f"cannot connect to the database at {where}"
         match = re.search(r'database "([^"]+)" does not exist', message)
         if match:
             return DatabaseProblem(f"{connect}: {match.group(0)}.")
-        if "password authentication failed" in lower or "no password supplied" in lower:
-            return DatabaseProblem(f"{connect}: the password was not accepted.")
-        if "could not translate host name" in lower or "name or service not known" in lower:
-            return DatabaseProblem(f"{connect}: unknown host name.")
-        if "permission denied" in lower:
-            return DatabaseProblem(f"cannot use the database at {where}: permission denied.")
-        if "no space left" in lower or "disk full" in lower:
-            return DatabaseProblem(f"cannot use the database at {where}: the server's disk is full.")
-        if "read-only" in lower:
-            return DatabaseProblem(f"cannot use the database at {where}: the database is read-only.")
+        found = said(_WORDS, message, connect=connect, use=use)
+        if found is not None:
+            return found
+        lower = message.lower()
         if "connection" in lower and ("closed" in lower or "lost" in lower or "terminat" in lower):
             return DatabaseProblem(f"lost the connection to the database at {where}; try again.")
         return super().problem(where, message, orig, first_line)

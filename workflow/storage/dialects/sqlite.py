@@ -28,7 +28,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from workflow.errors import DatabaseProblem
-from workflow.storage.dialects.base import BEGIN_WRITE, Dialect, driver_error, pool
+from workflow.storage.dialects.base import BEGIN_WRITE, Dialect, Sentences, driver_error, pool, said
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 _BUSY = 5  # the primary result code; extended codes (BUSY_SNAPSHOT, ...) share the low byte
@@ -38,6 +38,18 @@ _CHAIN_HEAD_MESSAGES = (
     "UNIQUE constraint failed: events.chain, events.prev_hash",
     "UNIQUE constraint failed: events.chain, events.seq",
     "the chain already holds this event or its predecessor",  # migration 0005's BEFORE INSERT trigger
+)
+
+# sqlite3's words -> the sentence ({where}: the database file).
+_WORDS: Sentences = (
+    (("file is not a database",), "{where} is not a phasegate database (file is not a database)."),
+    (("malformed",), "{where} is not a phasegate database (file is damaged)."),
+    (("database or disk is full", "disk i/o error"),
+     "cannot write the database {where}: the disk is full or failing."),
+    (("readonly", "read-only"), "cannot write the database {where}: it is read-only."),
+    (("unable to open database file",),
+     "cannot open the database {where}: the file or its folder is missing or not accessible."),
+    (("database is locked",), "the database {where} stayed locked by another process; try again."),
 )
 
 
@@ -130,20 +142,9 @@ class SQLite(Dialect):
         return (url.database if url is not None else None) or "the database"
 
     def problem(self, where: str, message: str, orig: BaseException, first_line: str) -> DatabaseProblem:
-        lower = message.lower()
-        if "file is not a database" in lower or "malformed" in lower:
-            reason = "file is not a database" if "not a database" in lower else "file is damaged"
-            return DatabaseProblem(f"{where} is not a phasegate database ({reason}).")
-        if "database or disk is full" in lower or "disk i/o error" in lower:
-            return DatabaseProblem(f"cannot write the database {where}: the disk is full or failing.")
-        if "readonly" in lower or "read-only" in lower:
-            return DatabaseProblem(f"cannot write the database {where}: it is read-only.")
-        if "unable to open database file" in lower:
-            return DatabaseProblem(
-                f"cannot open the database {where}: the file or its folder is missing or not accessible."
-            )
-        if "database is locked" in lower:
-            return DatabaseProblem(f"the database {where} stayed locked by another process; try again.")
+        found = said(_WORDS, message, where=where)
+        if found is not None:
+            return found
         return DatabaseProblem(f"the database {where} failed: {first_line.rstrip('.')}.")
 
 

@@ -41,13 +41,8 @@ class Spooled:
             yield chunk
 
     def close(self) -> None:
+        """Closing the nameless file frees its bytes (``with contextlib.closing(spool(...))``)."""
         self.file.close()
-
-    def __enter__(self) -> Spooled:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def spool(source: Source, *, limit: int, folder: str | None = None, what: str = "the file") -> Spooled:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text
 
-from workflow.storage.tables import KEY, PERSON, TIME, metadata
+from workflow.storage.tables import KEY, PERSON, TIME, metadata, round_key
 
 # Insights (issue 25), kept in each event's transaction (storage/insights/track.py): one row per round
 # of a phase, per standing signature, per project. ``*_ord``: working-day ordinals on the project's
@@ -13,9 +13,7 @@ from workflow.storage.tables import KEY, PERSON, TIME, metadata
 insight_visits = Table(
     "insight_visits",
     metadata,
-    Column("project_id", Integer, ForeignKey("projects.id"), primary_key=True),
-    Column("phase", KEY, primary_key=True),
-    Column("round", Integer, primary_key=True),
+    *round_key(),
     Column("template_id", Integer, nullable=False),
     Column("client", String(200)),
     Column("calendar", String(32)),
@@ -56,9 +54,7 @@ insight_visits = Table(
 insight_signatures = Table(
     "insight_signatures",
     metadata,
-    Column("project_id", Integer, ForeignKey("projects.id"), primary_key=True),
-    Column("phase", KEY, primary_key=True),
-    Column("round", Integer, primary_key=True),
+    *round_key(),
     Column("role", KEY, primary_key=True),
     Column("person", PERSON, nullable=False),
     Column("template_id", Integer, nullable=False),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from workflow.domain.audit.replay import Recorded
 from workflow.domain.insights.changes import Change, changes, created
 from workflow.domain.insights.history import TRACKED
 from workflow.domain.state import ProjectState
@@ -98,19 +99,11 @@ def write(tx: WriteTx, found: Iterable[Change]) -> None:
             tx.write(STATEMENTS[change.kind], change.values)
 
 
-def track(
-    tx: WriteTx,
-    state: ProjectState,
-    action: str,
-    at: str,
-    actor: str,
-    data: Mapping[str, Any],
-    moved: Mapping[str, Any],
-) -> None:
-    """The summary rows moved with event ``action`` of the project ``state`` (as it stood before)."""
-    if action in TRACKED:
+def track(tx: WriteTx, state: ProjectState, event: Recorded, moved: Mapping[str, Any]) -> None:
+    """The summary rows moved with ``event`` of the project ``state`` (as it stood before)."""
+    if event.action in TRACKED:
         definition = tx.template(state.template_id).definition
-        write(tx, changes(state, definition, action, at, actor, data, moved))
+        write(tx, changes(state, definition, event, moved))
 
 
 def track_created(
