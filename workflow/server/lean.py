@@ -105,7 +105,7 @@ class LeanCommands:
 
         self.routes = routes(BODY_MODELS, STAFFING)
         self.headed, self.server_error = headed, server_error
-        # how a worker thread checks a token: (engine, secret) -> identity
+        # how the command's thread checks a token: (engine, secret) -> identity
         self.identify = identify or (lambda engine, secret: engine.identify_token(secret))
 
     async def __call__(self, app: Any, scope: Scope, receive: Receive, send: Send) -> bool:
