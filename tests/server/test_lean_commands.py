@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from support.apiclients import api, bearer, error_of
+from support.apiclients import api, app_for, bearer, error_of
 from support.servers import people
 
 from workflow import Engine
+from workflow.errors import INTERNAL
 from workflow.server.api import projects
 from workflow.server.app import SECURITY_HEADERS
 
@@ -152,3 +153,65 @@ def test_a_staffing_change_answers_with_the_same_warnings_as_the_route(client: T
     assert routed.status_code == again.status_code == 200
     assert again.json()["warnings"] == lean.json()["warnings"]
     assert set(again.json()) == set(routed.json())  # the same fields, warnings among them
+
+
+def test_a_bearer_tokens_command_is_answered_before_fastapi_and_its_middleware(
+        client: TestClient, tokens: dict[str, str], lean_only: None) -> None:
+    """The lean path serves first and does the middleware's work itself: nothing of FastAPI's stack
+    (its middleware, phasegate's, the router) takes part, and the answer is still headed and counted."""
+    assert client.get("/healthz").status_code == 200  # FastAPI's stack is built
+
+    async def stack(*_args: Any) -> None:
+        raise AssertionError("FastAPI's middleware stack served a bearer token's command")
+
+    app = client.app
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(app, "middleware_stack", stack)  # type: ignore[attr-defined]
+    try:
+        done = client.post(HOLD, json={"reason": "r"}, headers=bearer(tokens["ana"]))
+        refused = client.post(HOLD, content=b"x" * 2_000_000, headers=bearer(tokens["ana"]))
+    finally:
+        monkeypatch.undo()
+    assert done.status_code == 200, done.text
+    assert (refused.status_code, error_of(refused)["kind"]) == (413, "too_large")
+    for answer in (done, refused):
+        for name, value in SECURITY_HEADERS.items():
+            assert answer.headers[name] == value
+        assert answer.headers["cache-control"] == "no-store"
+    assert refused.headers["connection"] == "close"
+    text = client.get("/metrics", headers=bearer(tokens["root"])).text
+    assert 'phasegate_commands_total{action="hold",outcome="ok"} 1.0' in text
+    assert 'phasegate_commands_total{action="hold",outcome="refused"} 1.0' in text
+
+
+def test_a_body_streamed_past_the_limit_is_refused_413_by_the_lean_path(
+        client: TestClient, tokens: dict[str, str], lean_only: None) -> None:
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the bytes are counted as they come
+        yield b'{"reason": "'
+        for _ in range(40):
+            yield b"x" * 65_536
+        yield b'"}'
+
+    refused = client.post(HOLD, content=chunks(), headers={**bearer(tokens["ana"]),
+                                                           "Content-Type": "application/json"})
+    assert (refused.status_code, error_of(refused)["kind"]) == (413, "too_large")
+    assert refused.headers["connection"] == "close"
+
+
+def test_a_bug_in_a_command_is_answered_500_with_the_error_body_headed_and_counted(
+        db_url: str, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    def bug(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(Engine, "hold", bug)
+    app = app_for(db_url)
+    with TestClient(app, raise_server_exceptions=False) as failing:
+        answer = failing.post(HOLD, json={"reason": "r"}, headers=bearer(tokens["ana"]))
+        text = failing.get("/metrics", headers=bearer(tokens["root"])).text
+    assert answer.status_code == 500
+    assert error_of(answer)["kind"] == INTERNAL
+    assert "a bug" not in answer.text
+    for name, value in SECURITY_HEADERS.items():
+        assert answer.headers[name] == value
+    assert answer.headers["cache-control"] == "no-store"
+    assert 'phasegate_commands_total{action="hold",outcome="error"} 1.0' in text

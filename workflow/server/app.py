@@ -7,12 +7,11 @@ worker on one host).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.datastructures import MutableHeaders
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
@@ -43,7 +42,20 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+class Phasegate(FastAPI):
+    """FastAPI, with the project commands' bearer-token requests served before it by ``lean``
+    (lean.py): outside FastAPI's and phasegate's middleware, which it does the work of itself
+    (the body's bounds, the security headers, the metrics and the access log, a 500 on a bug)."""
+
+    lean: LeanCommands
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and await self.lean(self, scope, receive, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Phasegate:
     """The app for ``settings`` (default: from the environment ``phasegate serve`` set up)."""
     settings = settings or Settings.from_env()
 
@@ -63,7 +75,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             if engine is None:
                 app.state.engine.close()
 
-    app = FastAPI(
+    app = Phasegate(
         title="phasegate",
         version="1",
         lifespan=lifespan,
@@ -73,11 +85,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         redoc_url=None,
     )
     app.state.settings = settings
+    app.lean = LeanCommands()
     errors.install(app)
     app.add_exception_handler(Exception, server_error)
-    # The project commands' bearer-token requests, served without FastAPI's routing (lean.py): inside
-    # every piece of middleware, so their bodies are bounded, their answers logged, counted and headed.
-    app.add_middleware(LeanCommands)
     app.add_middleware(BoundedBodies, body_seconds=settings.body_seconds)  # inside Observe: refusals logged
     observe.install(app)
     app.include_router(api_router)
@@ -97,22 +107,37 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 LINK_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 
+def _raw(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+
+
+_SECURITY_RAW, _LINK_RAW = _raw(SECURITY_HEADERS), _raw(LINK_HEADERS)
+_LINK_NAMES = {name for name, _value in _LINK_RAW}
+
+
+def headed(path: str, headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """An answer's raw ``headers`` for a request to ``path``, with ``SECURITY_HEADERS`` and a
+    ``Cache-Control`` where it set none of its own, and ``LINK_HEADERS`` under ``/link/``."""
+    out = list(headers)
+    have = {name.lower() for name, _value in out}
+    out += [header for header in _SECURITY_RAW if header[0] not in have]
+    if b"cache-control" not in have:
+        kept = b"public, max-age=86400" if path.startswith("/static/") else b"no-store"
+        out.append((b"cache-control", kept))
+    if path.startswith("/link/"):
+        out = [header for header in out if header[0].lower() not in _LINK_NAMES] + _LINK_RAW
+    return out
+
+
 class SecurityHeaders(HttpMiddleware):
-    """``SECURITY_HEADERS`` and a ``Cache-Control`` on every answer that does not set its own;
-    ``LINK_HEADERS`` on every answer under ``/link/``, whatever it set."""
+    """Every answer :func:`headed`."""
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        static = scope["path"].startswith("/static/")
-        link = scope["path"].startswith("/link/")
+        path = scope["path"]
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-                headers.setdefault("Cache-Control", "public, max-age=86400" if static else "no-store")
-                if link:
-                    headers.update(LINK_HEADERS)
+                message["headers"] = headed(path, message.get("headers", ()))
             await send(message)
 
         await self.app(scope, receive, sending)

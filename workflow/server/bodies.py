@@ -87,8 +87,46 @@ def announced_length(scope: Scope) -> int | None:
     return int(value)
 
 
-class _Cut(Exception):
+class Cut(Exception):
     """Raised into the app from ``receive`` when its body is refused: the app stops reading it."""
+
+
+class Bound:
+    """One request's body bounds: its size, and its deadline from now (``body_seconds``)."""
+
+    __slots__ = ("body_seconds", "complete", "deadline", "most", "path", "received", "refusal")
+
+    def __init__(self, scope: Scope, body_seconds: float) -> None:
+        self.path: str = scope["path"]
+        self.most = most_for(self.path)
+        self.body_seconds = body_seconds
+        self.deadline = asyncio.get_running_loop().time() + body_seconds
+        self.received = 0
+        self.complete = False
+        self.refusal: PhasegateError | None = None
+        length = announced_length(scope)
+        if length is not None and length > self.most:
+            self.refusal = too_large(self.path, self.most, length)
+
+    async def receive(self, receive: Receive) -> Message:
+        """``receive``'s next message, counted and timed: :class:`Cut` once the body is refused."""
+        if self.refusal is not None:
+            raise Cut(str(self.refusal))
+        if self.complete:  # the body is in; what is left to hear is a disconnect
+            return await receive()
+        try:
+            async with asyncio.timeout_at(self.deadline):
+                message = await receive()
+        except TimeoutError:
+            self.refusal = TooSlow(f"the request's body did not arrive within {self.body_seconds:g} s")
+            raise Cut(str(self.refusal)) from None
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            self.complete = not message.get("more_body", False)
+            if self.received > self.most:
+                self.refusal = too_large(self.path, self.most)
+                raise Cut(str(self.refusal))
+        return message
 
 
 class BoundedBodies(HttpMiddleware):
@@ -99,40 +137,18 @@ class BoundedBodies(HttpMiddleware):
         self.body_seconds = body_seconds
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        most = most_for(scope["path"])
-        length = announced_length(scope)
-        if length is not None and length > most:
-            await refuse(scope, receive, send, too_large(scope["path"], most, length))
+        bound = Bound(scope, self.body_seconds)
+        if bound.refusal is not None:
+            await refuse(scope, receive, send, bound.refusal)
             return
-        deadline = asyncio.get_running_loop().time() + self.body_seconds
-        received = 0
-        complete = False
-        refusal: PhasegateError | None = None
         started = False
 
         async def receiving() -> Message:
-            nonlocal received, complete, refusal
-            if refusal is not None:
-                raise _Cut(str(refusal))
-            if complete:  # the body is in; what is left to hear is a disconnect
-                return await receive()
-            try:
-                async with asyncio.timeout_at(deadline):
-                    message = await receive()
-            except TimeoutError:
-                refusal = TooSlow(f"the request's body did not arrive within {self.body_seconds:g} s")
-                raise _Cut(str(refusal)) from None
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                complete = not message.get("more_body", False)
-                if received > most:
-                    refusal = too_large(scope["path"], most)
-                    raise _Cut(str(refusal))
-            return message
+            return await bound.receive(receive)
 
         async def sending(message: Message) -> None:
             nonlocal started
-            if refusal is not None and not started:
+            if bound.refusal is not None and not started:
                 return  # the app's answer to a body it could not read: the refusal goes instead
             started = started or message["type"] == "http.response.start"
             await send(message)
@@ -140,10 +156,10 @@ class BoundedBodies(HttpMiddleware):
         try:
             await self.app(scope, receiving, sending)
         except Exception:
-            if refusal is None or started:
+            if bound.refusal is None or started:
                 raise
-        if refusal is not None and not started:
-            await refuse(scope, receive, send, refusal)
+        if bound.refusal is not None and not started:
+            await refuse(scope, receive, send, bound.refusal)
 
 
 async def refuse(scope: Scope, receive: Receive, send: Send, error: PhasegateError) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -43,16 +45,17 @@ class Metrics:
         )
 
 
-def route_of(request: Request) -> str:
-    """The path template that matched (``/api/v1/projects/{code}``): never the values in the path."""
-    route = request.scope.get("route")
+def route_of(scope: Mapping[str, Any]) -> str:
+    """The path template that matched (``/api/v1/projects/{code}``): never the values in the path
+    (``scope``: the request's, or the request itself)."""
+    route = scope.get("route")
     template = getattr(route, "path", None)
     if not template:
         # a client's signing link is a secret: even an address no route matched is not written
-        return "/link/{secret}" if request.scope["path"].startswith("/link/") else "unmatched"
+        return "/link/{secret}" if scope["path"].startswith("/link/") else "unmatched"
     # An included router's route knows its own part of the path; the prefix comes from the request.
     inner = template.strip("/").split("/")
-    outer = request.scope["path"].strip("/").split("/")
+    outer = scope["path"].strip("/").split("/")
     prefix = outer[: max(0, len(outer) - len(inner))]
     return "/" + "/".join([*prefix, *inner])
 
@@ -73,29 +76,31 @@ class Observe(HttpMiddleware):
         try:
             await self.app(scope, receive, sending)
         finally:
-            self.record(Request(scope), status, time.perf_counter() - started)
+            record(scope, status, time.perf_counter() - started)
 
-    @staticmethod
-    def record(request: Request, status: int, elapsed: float) -> None:
-        route, metrics = route_of(request), request.app.state.metrics
-        metrics.requests.labels(request.method, route, str(status)).observe(elapsed)
-        action = getattr(request.state, "action", None)
-        if action is not None:
-            outcome = "ok" if status < 400 else "refused" if status < 500 else "error"
-            metrics.commands.labels(action, outcome).inc()
-        if settings_of(request).access_log:
-            identity = getattr(request.state, "identity", None)
-            line = {
-                "method": request.method,
-                "path": route,
-                "status": status,
-                "ms": round(elapsed * 1000, 2),
-                "person": None if identity is None else identity.person,
-            }
-            # One write a line: print() writes the text and its newline apart, so the lines of
-            # several workers sharing one stderr could run into each other.
-            sys.stderr.write(json.dumps(line) + "\n")
-            sys.stderr.flush()
+
+def record(scope: Scope, status: int, elapsed: float) -> None:
+    """A request's metrics and its access-log line (the lean path records its own: lean.py)."""
+    route, metrics = route_of(scope), scope["app"].state.metrics
+    metrics.requests.labels(scope["method"], route, str(status)).observe(elapsed)
+    state = scope.get("state") or {}
+    action = state.get("action")
+    if action is not None:
+        outcome = "ok" if status < 400 else "refused" if status < 500 else "error"
+        metrics.commands.labels(action, outcome).inc()
+    if scope["app"].state.settings.access_log:
+        identity = state.get("identity")
+        line = {
+            "method": scope["method"],
+            "path": route,
+            "status": status,
+            "ms": round(elapsed * 1000, 2),
+            "person": None if identity is None else identity.person,
+        }
+        # One write a line: print() writes the text and its newline apart, so the lines of
+        # several workers sharing one stderr could run into each other.
+        sys.stderr.write(json.dumps(line) + "\n")
+        sys.stderr.flush()
 
 
 def install(app: FastAPI) -> None:

@@ -44,7 +44,10 @@ def pool(pool_size: int | None, pool_wait: float | None = None) -> dict[str, flo
     not SQLAlchemy's 30 s, so a request never hangs half a minute on a pool that ran dry."""
     size = {"pool_size": 2, "max_overflow": 3} if pool_size is None else {"pool_size": pool_size,
                                                                           "max_overflow": pool_size}
-    return {**size, "pool_timeout": limits.POOL_WAIT.default if pool_wait is None else pool_wait}
+    return {**size, "pool_timeout": limits.POOL_WAIT.default if pool_wait is None else pool_wait,
+            # the connection given back last is taken first: a server's requests one after another
+            # reuse one warm connection (SQLite's page cache kept), not each of the pool in turn
+            "pool_use_lifo": True}
 
 
 def driver_error(exc: BaseException) -> BaseException:
