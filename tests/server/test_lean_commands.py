@@ -99,6 +99,9 @@ REFUSALS = {
     "an Idempotency-Key past 128 characters": ({"Idempotency-Key": "k" * 129}, b'{"reason": "r"}'),
     "an If-Match that is not an ETag": ({"If-Match": "nope"}, b'{"reason": "r"}'),
     "a project that does not exist": ({}, b'{"reason": "r"}'),
+    # JSON that orjson refuses and Python's json fails on with other than a decode error
+    "an integer of over 4,300 digits": ({}, b'{"reason": ' + b"1" * 5000 + b"}"),
+    "nesting deeper than the stack": ({}, b"[" * 3000 + b"NaN" + b"]" * 3000),
 }
 
 
@@ -215,3 +218,20 @@ def test_a_bug_in_a_command_is_answered_500_with_the_error_body_headed_and_count
         assert answer.headers[name] == value
     assert answer.headers["cache-control"] == "no-store"
     assert 'phasegate_commands_total{action="hold",outcome="error"} 1.0' in text
+
+
+def test_a_bug_in_answering_a_refusal_is_still_a_500_with_the_error_body_and_headers(
+        db_url: str, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """As ServerErrorMiddleware answers the route's: the lean path's own refusals are inside its guard."""
+    from workflow.server import errors
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("a bug in an error handler")
+
+    monkeypatch.setattr(errors, "phasegate_error", broken)
+    with TestClient(app_for(db_url), raise_server_exceptions=False) as failing:
+        answer = failing.post("/api/v1/projects/NOPE/hold", json={"reason": "r"}, headers=bearer(tokens["ana"]))
+    assert answer.status_code == 500
+    assert error_of(answer)["kind"] == INTERNAL
+    for name, value in SECURITY_HEADERS.items():
+        assert answer.headers[name] == value

@@ -142,23 +142,25 @@ class LeanCommands:
                 message["headers"] = self.headed(path, message["headers"])
             await send(message)
 
-        bound = Bound(scope, app.state.settings.body_seconds)
         try:
-            if bound.refusal is not None:
+            try:
+                bound = Bound(scope, app.state.settings.body_seconds)
+                if bound.refusal is not None:
+                    await refuse(scope, receive, sending, bound.refusal)
+                else:
+                    await self.serve(scope, bound, receive, sending, lean, values, headers, authorization,
+                                     state)
+            except Cut:
+                assert bound.refusal is not None
                 await refuse(scope, receive, sending, bound.refusal)
-            else:
-                await self.serve(scope, bound, receive, sending, lean, values, headers, authorization, state)
-        except Cut:
-            assert bound.refusal is not None
-            await refuse(scope, receive, sending, bound.refusal)
-        except PhasegateError as exc:
-            await answer_error(scope, receive, sending, exc)
-        except PoolTimeout as exc:
-            from workflow.server.errors import pool_exhausted
+            except PhasegateError as exc:
+                await answer_error(scope, receive, sending, exc)
+            except PoolTimeout as exc:
+                from workflow.server.errors import pool_exhausted
 
-            await pool_exhausted(Request(scope, receive), exc)(scope, receive, sending)
-        except Exception as exc:  # a bug: answered as ServerErrorMiddleware answers it, raised to be logged
-            if status is None:
+                await pool_exhausted(Request(scope, receive), exc)(scope, receive, sending)
+        except Exception as exc:  # a bug, even in answering a refusal: as ServerErrorMiddleware answers it,
+            if status is None:  # then raised to be logged
                 await self.server_error(Request(scope, receive), exc)(scope, receive, sending)
             raise
         finally:
@@ -184,6 +186,14 @@ class LeanCommands:
             try:
                 parsed = parse_body(body, headers.get(b"content-type"))
             except _NotJson as exc:
+                if exc.args[0] is None:  # unreadable beyond a position: FastAPI's own answer, word for word
+                    from starlette.exceptions import HTTPException
+
+                    from workflow.server.errors import http_error
+
+                    unread = HTTPException(400, "There was an error parsing the body")
+                    await http_error(Request(scope, receive), unread)(scope, receive, send)
+                    return
                 problems = [{"where": f"body.{exc.args[0]}", "message": "JSON decode error"}]
                 await invalid(400, "the body is not JSON", problems)(scope, receive, send)
                 return
@@ -266,6 +276,8 @@ def parse_body(body: bytes, content_type: bytes | None) -> Any:
         raise _NotJson(exc.pos) from None
     except UnicodeDecodeError:
         raise _NotJson(0) from None
+    except (ValueError, RecursionError):  # an integer of over 4,300 digits, or nesting past the stack
+        raise _NotJson(None) from None
 
 
 def validate(lean: Lean, parsed: Any, args: dict[str, Any]) -> list[dict[str, str]]:
