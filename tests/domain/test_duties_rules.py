@@ -6,30 +6,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from support.duties import DUTIES_TEMPLATE
 
 from workflow.domain.duties.delegations import Delegation, acting_for, away, refuse_new
 from workflow.domain.duties.signing import Acting, Earlier, counted, people_of, refusal, ways_to_act
 from workflow.domain.templates.loader import load_definition
 from workflow.errors import RuleRefused, UsageError
 
-TEMPLATE = """
-key: t
-title: T
-lead: pm
-roles:
-  pm: {title: Producer}
-  tech: {title: Head of Technology}
-  qa: {title: QA Lead}
-phases:
-  - key: sow
-    title: SOW
-    tasks: {pm: Write the SOW}
-    gate: {title: SOW signed, approvers: [pm, tech]}
-  - key: build
-    title: Build
-    tasks: {qa: Test it}
-    gate: {title: QA sign-off, approvers: [qa, tech], distinct_from: [sow, sow.task.pm]}
-"""
+# The staffing check's process, its QA gate kept apart from the SOW's task as well as its gate.
+TEMPLATE = DUTIES_TEMPLATE.replace("distinct_from: [sow]", "distinct_from: [sow, sow.task.pm]")
 DEFINITION = load_definition(TEMPLATE)
 SOW_GATE, QA_GATE = DEFINITION.phases[0].gate, DEFINITION.phases[1].gate
 assert SOW_GATE is not None and QA_GATE is not None

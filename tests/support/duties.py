@@ -1,5 +1,5 @@
 """A two-phase template whose QA gate is kept apart from the SOW's signers (issue 26): the staffing
-check's domain tests and its engine tests read the same process."""
+check's domain and engine tests, and the duties rules' tests, read the same process."""
 
 DUTIES_TEMPLATE = """
 key: duties

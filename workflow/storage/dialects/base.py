@@ -56,7 +56,6 @@ def driver_error(exc: BaseException) -> BaseException:
     return orig if isinstance(orig, BaseException) else exc
 
 
-
 # A driver's words -> the sentence a failure is said with: the first entry one of whose words the
 # (lowercased) message has; ``{names}`` in the sentence are filled by :func:`said`'s caller.
 Sentences = tuple[tuple[tuple[str, ...], str], ...]
